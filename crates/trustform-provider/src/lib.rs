@@ -1,0 +1,1 @@
+//! trustform-provider
