@@ -1,6 +1,8 @@
 //! The Trustform language: HCL specs parsed with spans, values with unknown and sensitive marks,
-//! expression evaluation and the functions IAM code uses.
+//! type constraints, expression evaluation and the functions IAM code uses.
 
+mod types;
 mod value;
 
+pub use types::{normalize_set, Type};
 pub use value::{is_identifier, Number, Path, PathStep, Value, REDACTED, UNKNOWN};

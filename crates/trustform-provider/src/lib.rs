@@ -1,1 +1,89 @@
-//! trustform-provider
+//! The contract between the engine and a cloud: the [`Provider`] trait, the error taxonomy every
+//! adapter maps its SDK errors into, and the one retry policy every adapter uses.
+//!
+//! The engine reaches a cloud only through this trait; SDK types never cross it. Values given to
+//! `create` and `update` are fully known (no [`Value::Unknown`] inside); handing an unknown to a
+//! provider is an engine bug.
+
+mod error;
+mod retry;
+
+pub use error::{ProviderError, ProviderErrorKind};
+pub use retry::{retry, RetryPolicy};
+
+use async_trait::async_trait;
+use std::sync::Arc;
+use trustform_lang::Value;
+use trustform_schema::ProviderSchema;
+
+/// A problem a provider finds in a configuration before any call is made (plan-time validation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationIssue {
+    /// Attribute path inside the resource body (`aws.account_id`), empty for the whole body.
+    pub attribute: String,
+    pub summary: String,
+    /// Full sentences ending with the fix.
+    pub detail: String,
+    pub is_error: bool,
+}
+
+/// Receives partial state while a long operation runs, so that an interrupted wait never orphans
+/// a resource: a pool whose create was accepted is recorded before its operation finishes.
+pub trait Checkpoint: Send + Sync {
+    fn record(&self, state: &Value);
+}
+
+/// A [`Checkpoint`] that ignores what it is told; for callers that do not persist partial state.
+pub struct NoCheckpoint;
+
+impl Checkpoint for NoCheckpoint {
+    fn record(&self, _state: &Value) {}
+}
+
+/// One cloud (or the built-in `trustform` provider), as the engine sees it.
+///
+/// Every resource value is an object holding every attribute of the type's schema. State values
+/// returned by `create`, `update`, `read` and `import` must carry the `id` attribute.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// The local name used in specs: `aws`, `google`, `azurerm`, `trustform`.
+    fn name(&self) -> &str;
+
+    /// Resource and data source schemas. Stable for the provider's lifetime.
+    fn schema(&self) -> &ProviderSchema;
+
+    /// Receives the evaluated `provider "..." {}` block (null when absent) before any other call.
+    async fn configure(&self, config: &Value) -> Result<(), ProviderError>;
+
+    /// Checks a resource's conformed configuration beyond what the schema can express. The value
+    /// may contain unknowns.
+    fn validate(&self, _type_name: &str, _config: &Value) -> Vec<ValidationIssue> {
+        Vec::new()
+    }
+
+    /// Adjusts a planned value before diffing: fills attributes the provider can derive at plan
+    /// time (a deterministic assignment name, say). `prior` is the current state, if any.
+    fn plan(&self, _type_name: &str, _prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
+        Ok(planned)
+    }
+
+    /// Reads the live object behind `state`. `Ok(None)` means it no longer exists.
+    async fn read(&self, type_name: &str, state: &Value) -> Result<Option<Value>, ProviderError>;
+
+    /// Creates the object described by `planned` and returns its full state.
+    async fn create(&self, type_name: &str, planned: &Value, checkpoint: &dyn Checkpoint) -> Result<Value, ProviderError>;
+
+    /// Changes the object in place from `prior` to `planned` and returns its full state.
+    async fn update(&self, type_name: &str, prior: &Value, planned: &Value) -> Result<Value, ProviderError>;
+
+    /// Deletes the object. Deleting an object that is already gone succeeds.
+    async fn delete(&self, type_name: &str, state: &Value) -> Result<(), ProviderError>;
+
+    /// Reads an existing object by its import id (format in the schema's `import_id_format`).
+    async fn import(&self, type_name: &str, id: &str) -> Result<Value, ProviderError>;
+
+    /// Reads a data source.
+    async fn read_data(&self, type_name: &str, config: &Value) -> Result<Value, ProviderError>;
+}
+
+pub type SharedProvider = Arc<dyn Provider>;
