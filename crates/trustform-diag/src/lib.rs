@@ -138,10 +138,7 @@ impl Diagnostics {
     /// Sorts errors first, then by file position, so output is stable across runs.
     pub fn sort(&mut self) {
         self.0.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then_with(|| a.span.cmp(&b.span))
-                .then_with(|| a.code.cmp(b.code))
+            b.severity.cmp(&a.severity).then_with(|| a.span.cmp(&b.span)).then_with(|| a.code.cmp(b.code))
         });
     }
 }

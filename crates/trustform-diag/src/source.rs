@@ -41,14 +41,8 @@ pub struct SourceFile {
 impl SourceFile {
     pub fn new(path: impl Into<Arc<str>>, text: impl Into<Arc<str>>) -> Self {
         let text = text.into();
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
-        SourceFile {
-            path: path.into(),
-            text,
-            line_starts,
-        }
+        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        SourceFile { path: path.into(), text, line_starts }
     }
 
     /// Converts a byte offset into a 1-based line and character column.
@@ -56,23 +50,12 @@ impl SourceFile {
         let byte = byte.min(self.text.len());
         let line = self.line_starts.partition_point(|&start| start <= byte) - 1;
         let line_start = self.line_starts[line];
-        let column = self
-            .text
-            .get(line_start..byte)
-            .map_or(byte - line_start, |s| s.chars().count());
-        Pos {
-            line: line as u32 + 1,
-            column: column as u32 + 1,
-            byte: byte as u32,
-        }
+        let column = self.text.get(line_start..byte).map_or(byte - line_start, |s| s.chars().count());
+        Pos { line: line as u32 + 1, column: column as u32 + 1, byte: byte as u32 }
     }
 
     pub fn span(&self, range: Range<usize>) -> Span {
-        Span {
-            file: self.path.clone(),
-            start: self.pos(range.start),
-            end: self.pos(range.end),
-        }
+        Span { file: self.path.clone(), start: self.pos(range.start), end: self.pos(range.end) }
     }
 
     /// The text of a 1-based line, without its line break.
@@ -81,10 +64,7 @@ impl SourceFile {
         let Some(&start) = self.line_starts.get(index) else {
             return "";
         };
-        let end = self
-            .line_starts
-            .get(index + 1)
-            .map_or(self.text.len(), |&next| next);
+        let end = self.line_starts.get(index + 1).map_or(self.text.len(), |&next| next);
         self.text[start..end].trim_end_matches(['\n', '\r'])
     }
 }

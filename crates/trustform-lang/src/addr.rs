@@ -118,11 +118,16 @@ impl FromStr for ResourceAddr {
         };
         let (head, key) = match rest.find('[') {
             Some(open) => {
-                let inner = rest[open + 1..].strip_suffix(']').ok_or_else(|| err("an instance key must end with ']'"))?;
+                let inner =
+                    rest[open + 1..].strip_suffix(']').ok_or_else(|| err("an instance key must end with ']'"))?;
                 let key = if inner.starts_with('"') {
-                    InstanceKey::Str(serde_json::from_str(inner).map_err(|_| err("a string key must be a quoted string"))?)
+                    InstanceKey::Str(
+                        serde_json::from_str(inner).map_err(|_| err("a string key must be a quoted string"))?,
+                    )
                 } else {
-                    InstanceKey::Int(inner.parse().map_err(|_| err("an instance key must be a number or a quoted string"))?)
+                    InstanceKey::Int(
+                        inner.parse().map_err(|_| err("an instance key must be a number or a quoted string"))?,
+                    )
                 };
                 (&rest[..open], Some(key))
             }

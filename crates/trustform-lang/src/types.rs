@@ -51,12 +51,21 @@ impl Type {
             (Type::Bool, Value::Bool(b)) => Ok(Value::Bool(b)),
             (Type::Bool, Value::String(s)) if s == "true" || s == "false" => Ok(Value::Bool(s == "true")),
             (Type::List(elem), Value::List(items)) => convert_items(elem, items).map(Value::List),
-            (Type::Set(elem), Value::List(items)) => convert_items(elem, items).map(|items| Value::List(normalize_set(items))),
+            (Type::Set(elem), Value::List(items)) => {
+                convert_items(elem, items).map(|items| Value::List(normalize_set(items)))
+            }
             (Type::Tuple(types), Value::List(items)) => {
                 if types.len() != items.len() {
-                    return Err(format!("a tuple of {} elements is required, but this has {}", types.len(), items.len()));
+                    return Err(format!(
+                        "a tuple of {} elements is required, but this has {}",
+                        types.len(),
+                        items.len()
+                    ));
                 }
-                types.iter().zip(items).enumerate()
+                types
+                    .iter()
+                    .zip(items)
+                    .enumerate()
                     .map(|(i, (t, v))| t.convert(v).map_err(|e| format!("element {i}: {e}")))
                     .collect::<Result<_, _>>()
                     .map(Value::List)
@@ -98,11 +107,7 @@ impl Type {
 }
 
 fn convert_items(elem: &Type, items: Vec<Value>) -> Result<Vec<Value>, String> {
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| elem.convert(v).map_err(|e| format!("element {i}: {e}")))
-        .collect()
+    items.into_iter().enumerate().map(|(i, v)| elem.convert(v).map_err(|e| format!("element {i}: {e}"))).collect()
 }
 
 /// Sorts and deduplicates set elements so two equal sets have one representation.

@@ -80,9 +80,7 @@ impl Value {
         match self {
             Value::Sensitive(inner) => inner.deep_unmark(),
             Value::List(items) => Value::List(items.iter().map(Value::deep_unmark).collect()),
-            Value::Object(map) => {
-                Value::Object(map.iter().map(|(k, v)| (k.clone(), v.deep_unmark())).collect())
-            }
+            Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), v.deep_unmark())).collect()),
             other => other.clone(),
         }
     }
@@ -184,9 +182,7 @@ impl Value {
             Value::Number(n) => number_to_json(n),
             Value::String(s) => Json::String(s.clone()),
             Value::List(items) => Json::Array(items.iter().map(Value::to_json).collect()),
-            Value::Object(map) => {
-                Json::Object(map.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
-            }
+            Value::Object(map) => Json::Object(map.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
             Value::Sensitive(inner) => inner.to_json(),
         }
     }
@@ -198,9 +194,7 @@ impl Value {
             Json::Number(n) => Value::Number(number_from_json(n)),
             Json::String(s) => Value::String(s.clone()),
             Json::Array(items) => Value::List(items.iter().map(Value::from_json).collect()),
-            Json::Object(map) => {
-                Value::Object(map.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect())
-            }
+            Json::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect()),
         }
     }
 
@@ -318,9 +312,7 @@ pub(crate) fn number_to_json(n: &Number) -> Json {
     } else if let Some(u) = n.as_u64() {
         Json::from(u)
     } else {
-        n.as_f64()
-            .and_then(serde_json::Number::from_f64)
-            .map_or(Json::Null, Json::Number)
+        n.as_f64().and_then(serde_json::Number::from_f64).map_or(Json::Null, Json::Number)
     }
 }
 

@@ -71,7 +71,12 @@ pub trait Provider: Send + Sync {
     async fn read(&self, type_name: &str, state: &Value) -> Result<Option<Value>, ProviderError>;
 
     /// Creates the object described by `planned` and returns its full state.
-    async fn create(&self, type_name: &str, planned: &Value, checkpoint: &dyn Checkpoint) -> Result<Value, ProviderError>;
+    async fn create(
+        &self,
+        type_name: &str,
+        planned: &Value,
+        checkpoint: &dyn Checkpoint,
+    ) -> Result<Value, ProviderError>;
 
     /// Changes the object in place from `prior` to `planned` and returns its full state.
     async fn update(&self, type_name: &str, prior: &Value, planned: &Value) -> Result<Value, ProviderError>;

@@ -49,11 +49,8 @@ impl RetryPolicy {
     /// ceiling (full jitter), but never less than the server's `Retry-After`.
     pub fn delay(&self, attempt: u32, error: &ProviderError) -> Duration {
         let ceiling = self.backoff_ceiling(attempt);
-        let jittered = if ceiling.is_zero() {
-            Duration::ZERO
-        } else {
-            rand::rng().random_range(Duration::ZERO..=ceiling)
-        };
+        let jittered =
+            if ceiling.is_zero() { Duration::ZERO } else { rand::rng().random_range(Duration::ZERO..=ceiling) };
         error.retry_after().map_or(jittered, |hint| jittered.max(hint))
     }
 }

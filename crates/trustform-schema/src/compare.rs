@@ -37,11 +37,13 @@ pub fn blocks_equal(block: &Block, nesting: Nesting, a: &Value, b: &Value) -> bo
 /// Compares two values of a whole block body by its schema.
 pub fn block_body_equal(block: &Block, a: &Value, b: &Value) -> bool {
     let null = Value::Null;
-    block.attributes.iter().all(|(name, attr)| {
-        values_equal(attr, a.get(name).unwrap_or(&null), b.get(name).unwrap_or(&null))
-    }) && block.blocks.iter().all(|(name, nested)| {
-        blocks_equal(&nested.block, nested.nesting, a.get(name).unwrap_or(&null), b.get(name).unwrap_or(&null))
-    })
+    block
+        .attributes
+        .iter()
+        .all(|(name, attr)| values_equal(attr, a.get(name).unwrap_or(&null), b.get(name).unwrap_or(&null)))
+        && block.blocks.iter().all(|(name, nested)| {
+            blocks_equal(&nested.block, nested.nesting, a.get(name).unwrap_or(&null), b.get(name).unwrap_or(&null))
+        })
 }
 
 /// Semantic equality of two JSON documents as IAM reads them: object key order and whitespace

@@ -25,15 +25,23 @@ impl fmt::Display for ConformError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let at = &self.path;
         match &self.kind {
-            ConformErrorKind::MissingRequired => write!(f, "the argument \"{at}\" is required, but no definition was found"),
+            ConformErrorKind::MissingRequired => {
+                write!(f, "the argument \"{at}\" is required, but no definition was found")
+            }
             ConformErrorKind::Unsupported { suggestion: Some(s) } => {
                 write!(f, "an argument named \"{at}\" is not expected here; did you mean \"{s}\"?")
             }
-            ConformErrorKind::Unsupported { suggestion: None } => write!(f, "an argument named \"{at}\" is not expected here"),
+            ConformErrorKind::Unsupported { suggestion: None } => {
+                write!(f, "an argument named \"{at}\" is not expected here")
+            }
             ConformErrorKind::ComputedOnly => write!(f, "\"{at}\" is computed by the provider and cannot be set"),
             ConformErrorKind::Type(msg) => write!(f, "inappropriate value for \"{at}\": {msg}"),
-            ConformErrorKind::TooMany { max, got } => write!(f, "at most {max} \"{at}\" block(s) are allowed, but {got} were given"),
-            ConformErrorKind::TooFew { min, got } => write!(f, "at least {min} \"{at}\" block(s) are required, but {got} were given"),
+            ConformErrorKind::TooMany { max, got } => {
+                write!(f, "at most {max} \"{at}\" block(s) are allowed, but {got} were given")
+            }
+            ConformErrorKind::TooFew { min, got } => {
+                write!(f, "at least {min} \"{at}\" block(s) are required, but {got} were given")
+            }
         }
     }
 }
@@ -203,7 +211,8 @@ mod tests {
             ("name", Value::from("x")),
             ("aws", Value::List(vec![Value::object([("account", Value::from("1"))])])),
         ]);
-        let errors: Vec<String> = conform(&pool_provider(), &config).unwrap_err().iter().map(ToString::to_string).collect();
+        let errors: Vec<String> =
+            conform(&pool_provider(), &config).unwrap_err().iter().map(ToString::to_string).collect();
         assert_eq!(
             errors,
             [

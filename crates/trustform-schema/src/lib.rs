@@ -53,15 +53,7 @@ pub struct Attribute {
 impl Attribute {
     pub fn new(ty: Type, mode: Mode) -> Attribute {
         let compare = if matches!(ty, Type::Set(_)) { Compare::Set } else { Compare::Exact };
-        Attribute {
-            ty,
-            mode,
-            force_new: false,
-            sensitive: false,
-            compare,
-            default: None,
-            description: "",
-        }
+        Attribute { ty, mode, force_new: false, sensitive: false, compare, default: None, description: "" }
     }
     pub fn required(ty: Type) -> Attribute {
         Attribute::new(ty, Mode::Required)
@@ -138,7 +130,13 @@ impl Block {
     pub fn block(mut self, name: &str, nesting: Nesting, block: Block) -> Block {
         self.blocks.insert(
             name.to_owned(),
-            NestedBlock { nesting, block, min_items: 0, max_items: matches!(nesting, Nesting::Single).then_some(1), force_new: false },
+            NestedBlock {
+                nesting,
+                block,
+                min_items: 0,
+                max_items: matches!(nesting, Nesting::Single).then_some(1),
+                force_new: false,
+            },
         );
         self
     }
