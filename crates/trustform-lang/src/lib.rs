@@ -2,6 +2,7 @@
 //! type constraints, expression evaluation and the functions IAM code uses.
 
 mod addr;
+pub mod functions;
 mod types;
 mod value;
 
