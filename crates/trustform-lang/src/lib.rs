@@ -2,10 +2,19 @@
 //! type constraints, expression evaluation and the functions IAM code uses.
 
 mod addr;
+pub mod config;
+mod eval;
+mod refs;
 pub mod functions;
+mod suggest;
 mod types;
 mod value;
+mod vars;
 
 pub use addr::{provider_of, AddrParseError, InstanceKey, Mode, ResourceAddr, ResourceId};
+pub use eval::{eval_constant, EvalResult, Instance, LocalsCache, ResourceValues, Scope};
+pub use refs::{body_references, references, Reference, Target};
+pub use suggest::closest;
 pub use types::{normalize_set, Type};
 pub use value::{is_identifier, Number, Path, PathStep, Value, REDACTED, UNKNOWN};
+pub use vars::{resolve_variables, CliVar};

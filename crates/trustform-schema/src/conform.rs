@@ -69,8 +69,8 @@ fn conform_at(block: &Block, config: &Value, path: &mut Path, errors: &mut Vec<C
 
     for name in given.keys() {
         if !block.attributes.contains_key(name) && !block.blocks.contains_key(name) {
-            let candidates = block.attributes.keys().chain(block.blocks.keys());
-            let suggestion = closest(name, candidates);
+            let candidates = block.attributes.keys().chain(block.blocks.keys()).map(String::as_str);
+            let suggestion = trustform_lang::closest(name, candidates);
             errors.push(error_at(path, name, ConformErrorKind::Unsupported { suggestion }));
         }
     }
@@ -150,30 +150,6 @@ fn error_at(path: &Path, name: &str, kind: ConformErrorKind) -> ConformError {
     let mut path = path.clone();
     path.0.push(PathStep::Key(name.to_owned()));
     ConformError { path, kind }
-}
-
-/// The candidate nearest to `name` by edit distance, if it is close enough to be a typo.
-pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a String>) -> Option<String> {
-    candidates
-        .map(|c| (edit_distance(name, c), c))
-        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
-        .min()
-        .map(|(_, c)| c.clone())
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]

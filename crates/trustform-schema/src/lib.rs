@@ -6,7 +6,7 @@ mod compare;
 mod conform;
 
 pub use compare::{block_body_equal, blocks_equal, json_documents_equal, values_equal};
-pub use conform::{closest, conform, ConformError, ConformErrorKind};
+pub use conform::{conform, ConformError, ConformErrorKind};
 
 use std::collections::BTreeMap;
 use trustform_lang::{Type, Value};

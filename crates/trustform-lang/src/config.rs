@@ -1,0 +1,811 @@
+//! Loading a spec: every `*.tf` and `*.hcl` file of a directory parsed with hcl-edit, spans kept,
+//! and sorted into the blocks Trustform knows. Problems become diagnostics; loading never stops
+//! at the first one.
+
+use crate::addr::{ResourceId, Mode};
+use crate::types::Type;
+use hcl_edit::expr::Expression;
+use hcl_edit::structure::{Block as HclBlock, BlockLabel, Body as HclBody, Structure};
+use hcl_edit::Span as _;
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
+use trustform_diag::{Diagnostic, Diagnostics, FileId, SourceMap, Span};
+
+/// An expression and the file it came from, so every evaluation error can point at it.
+#[derive(Debug, Clone)]
+pub struct Expr {
+    pub expr: Expression,
+    pub file: FileId,
+}
+
+/// A block body, split into attributes and nested blocks (in source order).
+#[derive(Debug, Clone, Default)]
+pub struct Body {
+    pub attributes: BTreeMap<String, Attr>,
+    pub blocks: Vec<NestedBody>,
+    pub file: Option<FileId>,
+    pub range: Range<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Attr {
+    pub name: String,
+    pub expr: Expr,
+    /// Range of the whole `name = value` line.
+    pub range: Range<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NestedBody {
+    pub kind: String,
+    pub labels: Vec<String>,
+    pub body: Body,
+    pub range: Range<usize>,
+}
+
+/// `variable "name" { ... }`
+#[derive(Debug, Clone)]
+pub struct Variable {
+    pub name: String,
+    pub ty: Option<Type>,
+    pub default: Option<Expr>,
+    pub description: Option<String>,
+    pub sensitive: bool,
+    pub nullable: bool,
+    pub validations: Vec<Validation>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Validation {
+    pub condition: Expr,
+    pub error_message: Expr,
+    pub span: Span,
+}
+
+/// `locals { name = expr }`, one entry per name.
+#[derive(Debug, Clone)]
+pub struct Local {
+    pub name: String,
+    pub expr: Expr,
+    pub span: Span,
+}
+
+/// `lifecycle { ... }` of a resource.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lifecycle {
+    pub prevent_destroy: bool,
+    pub create_before_destroy: bool,
+    /// Attribute names whose changes are ignored; `all` ignores every attribute.
+    pub ignore_changes: IgnoreChanges,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum IgnoreChanges {
+    #[default]
+    None,
+    Attributes(Vec<String>),
+    All,
+}
+
+/// The repetition of a resource block.
+#[derive(Debug, Clone)]
+pub enum Repetition {
+    Single,
+    Count(Expr),
+    ForEach(Expr),
+}
+
+/// A `resource` or `data` block.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub id: ResourceId,
+    pub body: Body,
+    pub repetition: Repetition,
+    /// Explicit `depends_on` entries with their spans.
+    pub depends_on: Vec<(ResourceId, Span)>,
+    pub lifecycle: Lifecycle,
+    /// The `provider` meta-argument, when given; otherwise the type prefix decides.
+    pub provider: Option<String>,
+    /// The block header (`resource "aws_iam_role" "gateway"`), where diagnostics point.
+    pub span: Span,
+}
+
+impl Resource {
+    pub fn provider_name(&self) -> &str {
+        self.provider.as_deref().unwrap_or_else(|| self.id.provider_name())
+    }
+}
+
+/// `output "name" { value = ... }`
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub name: String,
+    pub value: Expr,
+    pub sensitive: bool,
+    pub description: Option<String>,
+    pub depends_on: Vec<(ResourceId, Span)>,
+    pub span: Span,
+}
+
+/// `provider "aws" { ... }`
+#[derive(Debug, Clone)]
+pub struct ProviderConfig {
+    pub name: String,
+    pub body: Body,
+    pub span: Span,
+}
+
+/// `trustform { backend "local" { path = "..." } outputs { env_file = "...", format = "..." } }`
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub backend: Option<BackendConfig>,
+    pub outputs: Option<Body>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BackendConfig {
+    pub kind: String,
+    pub body: Body,
+    pub span: Span,
+}
+
+/// A whole spec: every file of a directory.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub dir: PathBuf,
+    pub sources: SourceMap,
+    pub settings: Settings,
+    pub providers: BTreeMap<String, ProviderConfig>,
+    pub variables: BTreeMap<String, Variable>,
+    pub locals: BTreeMap<String, Local>,
+    pub resources: BTreeMap<ResourceId, Resource>,
+    pub outputs: BTreeMap<String, Output>,
+}
+
+impl Config {
+    /// The span of an expression, for diagnostics.
+    pub fn span(&self, expr: &Expr) -> Option<Span> {
+        expr.expr.span().map(|r| self.sources.span(expr.file, r))
+    }
+
+    pub fn body_span(&self, body: &Body) -> Option<Span> {
+        body.file.map(|f| self.sources.span(f, body.range.clone()))
+    }
+
+    pub fn attr_span(&self, body: &Body, attr: &Attr) -> Option<Span> {
+        body.file.map(|f| self.sources.span(f, attr.range.clone()))
+    }
+}
+
+/// Loads every `*.tf` and `*.hcl` file of `dir` (not recursing), in name order.
+pub fn load_dir(dir: &FsPath) -> (Config, Diagnostics) {
+    let mut diags = Diagnostics::new();
+    let mut files = Vec::new();
+    match std::fs::read_dir(dir) {
+        Ok(entries) => {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let is_spec = matches!(path.extension().and_then(|e| e.to_str()), Some("tf" | "hcl"));
+                if is_spec && path.is_file() {
+                    files.push(path);
+                }
+            }
+        }
+        Err(e) => {
+            diags.push(Diagnostic::error(
+                "TF0001",
+                "Cannot read the configuration directory",
+                format!("Reading {}: {e}. Run trustform in the directory of your spec, or pass --chdir DIR.", dir.display()),
+            ));
+            return (Config { dir: dir.to_owned(), ..Config::default() }, diags);
+        }
+    }
+    files.sort();
+    let mut sources = Vec::new();
+    for path in files {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => sources.push((display_path(dir, &path), text)),
+            Err(e) => diags.push(Diagnostic::error(
+                "TF0001",
+                "Cannot read a configuration file",
+                format!("Reading {}: {e}. Check the file's permissions and that it is UTF-8 text.", path.display()),
+            )),
+        }
+    }
+    if sources.is_empty() && !diags.has_errors() {
+        diags.push(Diagnostic::error(
+            "TF0002",
+            "No configuration files",
+            format!(
+                "The directory {} holds no *.tf or *.hcl files. Run trustform in the directory of your spec, or pass --chdir DIR.",
+                dir.display()
+            ),
+        ));
+    }
+    let (mut config, more) = load_sources(sources);
+    config.dir = dir.to_owned();
+    diags.extend(more);
+    (config, diags)
+}
+
+fn display_path(dir: &FsPath, path: &FsPath) -> String {
+    let shown = if dir == FsPath::new(".") || dir.as_os_str().is_empty() {
+        path.strip_prefix(dir).unwrap_or(path)
+    } else {
+        path
+    };
+    shown.display().to_string()
+}
+
+/// Parses and sorts already-read files: `(display path, text)` pairs.
+pub fn load_sources(files: impl IntoIterator<Item = (String, String)>) -> (Config, Diagnostics) {
+    let mut loader = Loader { config: Config::default(), diags: Diagnostics::new() };
+    for (path, text) in files {
+        let text: Arc<str> = text.into();
+        let file = loader.config.sources.add(path, text.clone());
+        match hcl_edit::parser::parse_body(&text) {
+            Ok(body) => loader.top_level(file, &body),
+            Err(e) => loader.diags.push(parse_error(&loader.config.sources, file, &e)),
+        }
+    }
+    (loader.config, loader.diags)
+}
+
+fn parse_error(sources: &SourceMap, file: FileId, error: &hcl_edit::parser::Error) -> Diagnostic {
+    let loc = error.location();
+    let span = sources.span(file, loc.offset()..loc.offset());
+    let message = error.message();
+    Diagnostic::error(
+        "TF0100",
+        "Invalid HCL syntax",
+        format!(
+            "The file could not be parsed: {message} at line {}, column {}:\n    {}\nFix the syntax at that position; every block needs a closing '}}' and every string a closing '\"'.",
+            loc.line(),
+            loc.column(),
+            error.line().trim_end()
+        ),
+    )
+    .with_span(span)
+}
+
+struct Loader {
+    config: Config,
+    diags: Diagnostics,
+}
+
+impl Loader {
+    fn span(&self, file: FileId, range: Option<Range<usize>>) -> Span {
+        self.config.sources.span(file, range.unwrap_or(0..0))
+    }
+
+    fn top_level(&mut self, file: FileId, body: &HclBody) {
+        for structure in body.iter() {
+            match structure {
+                Structure::Attribute(attr) => {
+                    let span = self.span(file, attr.span());
+                    self.diags.push(
+                        Diagnostic::error(
+                            "TF0101",
+                            "Unexpected attribute",
+                            format!(
+                                "An attribute named \"{}\" is not expected at the top level of a spec. Put it inside a block (a resource, locals or a variable default).",
+                                attr.key.as_str()
+                            ),
+                        )
+                        .with_span(span),
+                    );
+                }
+                Structure::Block(block) => self.top_block(file, block),
+            }
+        }
+    }
+
+    fn top_block(&mut self, file: FileId, block: &HclBlock) {
+        let labels: Vec<String> = block.labels.iter().map(|l| label_text(l).to_owned()).collect();
+        let span = self.span(file, header_range(block));
+        let kind = block.ident.as_str();
+        let expected = match kind {
+            "resource" | "data" => 2,
+            "variable" | "output" | "provider" => 1,
+            "locals" | "trustform" | "terraform" => 0,
+            _ => {
+                self.diags.push(
+                    Diagnostic::error(
+                        "TF0102",
+                        "Unsupported block type",
+                        format!(
+                            "Blocks of type \"{kind}\" are not expected here. The top level takes trustform, provider, variable, locals, data, resource and output blocks."
+                        ),
+                    )
+                    .with_span(span),
+                );
+                return;
+            }
+        };
+        if labels.len() != expected {
+            self.diags.push(
+                Diagnostic::error(
+                    "TF0103",
+                    "Wrong number of block labels",
+                    format!(
+                        "A {kind} block takes {expected} label(s) but this one has {}. Write it as {}.",
+                        labels.len(),
+                        match kind {
+                            "resource" => "resource \"TYPE\" \"NAME\" { ... }",
+                            "data" => "data \"TYPE\" \"NAME\" { ... }",
+                            "variable" => "variable \"NAME\" { ... }",
+                            "output" => "output \"NAME\" { ... }",
+                            "provider" => "provider \"NAME\" { ... }",
+                            _ => "locals { ... }",
+                        }
+                    ),
+                )
+                .with_span(span),
+            );
+            return;
+        }
+        let body = self.body(file, &block.body, block.span());
+        match kind {
+            "resource" | "data" => self.resource(kind, &labels, body, span),
+            "variable" => self.variable(&labels[0], body, span),
+            "output" => self.output(&labels[0], body, span),
+            "provider" => self.provider(&labels[0], body, span),
+            "locals" => self.locals(body),
+            _ => self.settings(body),
+        }
+    }
+
+    fn body(&mut self, file: FileId, body: &HclBody, range: Option<Range<usize>>) -> Body {
+        let mut out = Body { file: Some(file), range: range.unwrap_or(0..0), ..Body::default() };
+        for structure in body.iter() {
+            match structure {
+                Structure::Attribute(attr) => {
+                    let name = attr.key.as_str().to_owned();
+                    let range = attr.span().unwrap_or(0..0);
+                    if let Some(previous) = out.attributes.get(&name) {
+                        let first = self.config.sources.span(file, previous.range.clone());
+                        self.diags.push(
+                            Diagnostic::error(
+                                "TF0104",
+                                "Duplicate argument",
+                                format!(
+                                    "The argument \"{name}\" was already set at {first}. Each argument may be set only once; remove one of them."
+                                ),
+                            )
+                            .with_span(self.config.sources.span(file, range)),
+                        );
+                        continue;
+                    }
+                    let expr = Expr { expr: attr.value.clone(), file };
+                    out.attributes.insert(name.clone(), Attr { name, expr, range });
+                }
+                Structure::Block(block) => {
+                    let nested = self.body(file, &block.body, block.span());
+                    out.blocks.push(NestedBody {
+                        kind: block.ident.as_str().to_owned(),
+                        labels: block.labels.iter().map(|l| label_text(l).to_owned()).collect(),
+                        body: nested,
+                        range: header_range(block).unwrap_or(0..0),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    fn error_at(&mut self, body: &Body, range: Range<usize>, code: &'static str, summary: &str, detail: String) {
+        let span = body.file.map(|f| self.config.sources.span(f, range));
+        self.diags.push(Diagnostic::error(code, summary, detail).with_span(span));
+    }
+
+    fn resource(&mut self, kind: &str, labels: &[String], mut body: Body, span: Span) {
+        let mode = if kind == "data" { Mode::Data } else { Mode::Managed };
+        let (type_name, name) = (&labels[0], &labels[1]);
+        for (label, what) in [(type_name, "type"), (name, "name")] {
+            if !crate::is_identifier(label) {
+                self.diags.push(
+                    Diagnostic::error(
+                        "TF0105",
+                        "Invalid resource label",
+                        format!(
+                            "The {kind} {what} \"{label}\" is not a valid identifier. Use letters, digits, underscores and dashes, starting with a letter or underscore."
+                        ),
+                    )
+                    .with_span(span.clone()),
+                );
+                return;
+            }
+        }
+        let id = ResourceId { mode, type_name: type_name.clone(), name: name.clone() };
+        if let Some(existing) = self.config.resources.get(&id) {
+            let first = existing.span.clone();
+            self.diags.push(
+                Diagnostic::error(
+                    "TF0106",
+                    "Duplicate resource",
+                    format!("{id} was already declared at {first}. Resource names must be unique per type; rename one of them."),
+                )
+                .with_span(span)
+                .with_address(&id),
+            );
+            return;
+        }
+        let count = body.attributes.remove("count");
+        let for_each = body.attributes.remove("for_each");
+        let repetition = match (count, for_each) {
+            (Some(count), Some(_)) => {
+                self.error_at(
+                    &body,
+                    count.range,
+                    "TF0107",
+                    "Invalid combination of \"count\" and \"for_each\"",
+                    "The \"count\" and \"for_each\" meta-arguments are mutually exclusive; only one may be used per resource. Remove one of them.".into(),
+                );
+                Repetition::Single
+            }
+            (Some(count), None) => Repetition::Count(count.expr),
+            (None, Some(for_each)) => Repetition::ForEach(for_each.expr),
+            (None, None) => Repetition::Single,
+        };
+        let depends_on = match body.attributes.remove("depends_on") {
+            Some(attr) => self.depends_on(&attr),
+            None => Vec::new(),
+        };
+        let provider = body.attributes.remove("provider").and_then(|attr| match static_traversal(&attr.expr.expr) {
+            Some(parts) if parts.len() == 1 => Some(parts[0].clone()),
+            _ => {
+                self.error_at(&body, attr.range.clone(), "TF0108", "Invalid provider reference", "The provider meta-argument takes a bare provider name, like provider = aws.".into());
+                None
+            }
+        });
+        let mut lifecycle = Lifecycle::default();
+        let mut kept = Vec::new();
+        for nested in std::mem::take(&mut body.blocks) {
+            if nested.kind == "lifecycle" {
+                lifecycle = self.lifecycle(&nested.body);
+            } else {
+                kept.push(nested);
+            }
+        }
+        body.blocks = kept;
+        self.config.resources.insert(id.clone(), Resource { id, body, repetition, depends_on, lifecycle, provider, span });
+    }
+
+    fn depends_on(&mut self, attr: &Attr) -> Vec<(ResourceId, Span)> {
+        let items = match &attr.expr.expr {
+            Expression::Array(array) => array.iter().collect::<Vec<_>>(),
+            _ => {
+                let span = self.span(attr.expr.file, Some(attr.range.clone()));
+                self.diags.push(
+                    Diagnostic::error("TF0109", "Invalid depends_on", "depends_on takes a list of resource references, like depends_on = [aws_iam_role.gateway].")
+                        .with_span(span),
+                );
+                return Vec::new();
+            }
+        };
+        let mut out = Vec::new();
+        for item in items {
+            let span = self.span(attr.expr.file, item.span());
+            match static_traversal(item).as_deref() {
+                Some([data, t, n, ..]) if data == "data" => out.push((ResourceId::data(t, n), span)),
+                Some([t, n, ..]) if t != "var" && t != "local" => out.push((ResourceId::managed(t, n), span)),
+                _ => self.diags.push(
+                    Diagnostic::error(
+                        "TF0109",
+                        "Invalid depends_on",
+                        "Each depends_on entry must be a resource reference, like aws_iam_role.gateway or data.google_project.this, without quotes.",
+                    )
+                    .with_span(span),
+                ),
+            }
+        }
+        out
+    }
+
+    fn lifecycle(&mut self, body: &Body) -> Lifecycle {
+        let mut lifecycle = Lifecycle::default();
+        for (name, attr) in &body.attributes {
+            match name.as_str() {
+                "prevent_destroy" | "create_before_destroy" => match static_bool(&attr.expr.expr) {
+                    Some(b) if name == "prevent_destroy" => lifecycle.prevent_destroy = b,
+                    Some(b) => lifecycle.create_before_destroy = b,
+                    None => self.error_at(body, attr.range.clone(), "TF0110", "Invalid lifecycle argument", format!("{name} must be the literal true or false.")),
+                },
+                "ignore_changes" => match &attr.expr.expr {
+                    Expression::Variable(v) if v.as_str() == "all" => lifecycle.ignore_changes = IgnoreChanges::All,
+                    Expression::Array(array) => {
+                        let mut names = Vec::new();
+                        for item in array.iter() {
+                            match static_traversal(item) {
+                                Some(parts) if parts.len() == 1 => names.push(parts[0].clone()),
+                                _ => match item {
+                                    Expression::String(s) => names.push(s.as_str().to_owned()),
+                                    _ => self.error_at(body, attr.range.clone(), "TF0110", "Invalid lifecycle argument", "ignore_changes takes all or a list of top-level attribute names, like ignore_changes = [tags].".into()),
+                                },
+                            }
+                        }
+                        lifecycle.ignore_changes = IgnoreChanges::Attributes(names);
+                    }
+                    _ => self.error_at(body, attr.range.clone(), "TF0110", "Invalid lifecycle argument", "ignore_changes takes all or a list of attribute names, like ignore_changes = [tags].".into()),
+                },
+                other => self.error_at(
+                    body,
+                    attr.range.clone(),
+                    "TF0110",
+                    "Invalid lifecycle argument",
+                    format!("\"{other}\" is not a lifecycle argument. The lifecycle block takes prevent_destroy, create_before_destroy and ignore_changes."),
+                ),
+            }
+        }
+        lifecycle
+    }
+
+    fn variable(&mut self, name: &str, mut body: Body, span: Span) {
+        if self.config.variables.contains_key(name) {
+            self.diags.push(Diagnostic::error("TF0111", "Duplicate variable", format!("The variable \"{name}\" is declared twice. Remove or rename one declaration.")).with_span(span));
+            return;
+        }
+        let ty = body.attributes.remove("type").and_then(|attr| match parse_type(&attr.expr.expr) {
+            Ok(ty) => Some(ty),
+            Err(msg) => {
+                self.error_at(&body, attr.range.clone(), "TF0112", "Invalid type constraint", format!("{msg}. Type constraints look like string, number, bool, list(string), map(string), set(string) or object({{ name = string }})."));
+                None
+            }
+        });
+        let description = body.attributes.remove("description").and_then(|a| static_string(&a.expr.expr));
+        let sensitive = body.attributes.remove("sensitive").is_some_and(|a| static_bool(&a.expr.expr) == Some(true));
+        let nullable = body.attributes.remove("nullable").is_none_or(|a| static_bool(&a.expr.expr) != Some(false));
+        let default = body.attributes.remove("default").map(|a| a.expr);
+        for (other, attr) in std::mem::take(&mut body.attributes) {
+            self.error_at(&body, attr.range, "TF0113", "Unsupported argument", format!("A variable block takes type, default, description, sensitive, nullable and validation; \"{other}\" is not one of them."));
+        }
+        let mut validations = Vec::new();
+        for nested in std::mem::take(&mut body.blocks) {
+            if nested.kind != "validation" {
+                self.error_at(&body, nested.range, "TF0113", "Unsupported block", format!("A variable block takes validation blocks only; \"{}\" is not one.", nested.kind));
+                continue;
+            }
+            let mut vbody = nested.body;
+            let span = self.span(vbody.file.unwrap_or(FileId(0)), Some(nested.range));
+            match (vbody.attributes.remove("condition"), vbody.attributes.remove("error_message")) {
+                (Some(condition), Some(error_message)) => validations.push(Validation { condition: condition.expr, error_message: error_message.expr, span }),
+                _ => self.diags.push(Diagnostic::error("TF0114", "Incomplete validation", "A validation block needs both condition and error_message.").with_span(span)),
+            }
+        }
+        self.config.variables.insert(name.to_owned(), Variable { name: name.to_owned(), ty, default, description, sensitive, nullable, validations, span });
+    }
+
+    fn output(&mut self, name: &str, mut body: Body, span: Span) {
+        if self.config.outputs.contains_key(name) {
+            self.diags.push(Diagnostic::error("TF0115", "Duplicate output", format!("The output \"{name}\" is declared twice. Remove or rename one declaration.")).with_span(span));
+            return;
+        }
+        let Some(value) = body.attributes.remove("value") else {
+            self.diags.push(Diagnostic::error("TF0116", "Missing required argument", format!("The output \"{name}\" has no value. Add value = <expression>.")).with_span(span));
+            return;
+        };
+        let sensitive = body.attributes.remove("sensitive").is_some_and(|a| static_bool(&a.expr.expr) == Some(true));
+        let description = body.attributes.remove("description").and_then(|a| static_string(&a.expr.expr));
+        let depends_on = match body.attributes.remove("depends_on") {
+            Some(attr) => self.depends_on(&attr),
+            None => Vec::new(),
+        };
+        for (other, attr) in std::mem::take(&mut body.attributes) {
+            self.error_at(&body, attr.range, "TF0113", "Unsupported argument", format!("An output block takes value, sensitive, description and depends_on; \"{other}\" is not one of them."));
+        }
+        self.config.outputs.insert(name.to_owned(), Output { name: name.to_owned(), value: value.expr, sensitive, description, depends_on, span });
+    }
+
+    fn provider(&mut self, name: &str, body: Body, span: Span) {
+        if self.config.providers.contains_key(name) {
+            self.diags.push(Diagnostic::error("TF0117", "Duplicate provider configuration", format!("The provider \"{name}\" is configured twice. Merge the two blocks.")).with_span(span));
+            return;
+        }
+        self.config.providers.insert(name.to_owned(), ProviderConfig { name: name.to_owned(), body, span });
+    }
+
+    fn locals(&mut self, body: Body) {
+        for (name, attr) in body.attributes {
+            let span = self.span(attr.expr.file, Some(attr.range.clone()));
+            if let Some(existing) = self.config.locals.get(&name) {
+                let first = existing.span.clone();
+                self.diags.push(Diagnostic::error("TF0118", "Duplicate local value", format!("local.{name} was already defined at {first}. Each local value may be defined only once.")).with_span(span));
+                continue;
+            }
+            self.config.locals.insert(name.clone(), Local { name, expr: attr.expr, span });
+        }
+        for nested in body.blocks {
+            let span = body.file.map(|f| self.config.sources.span(f, nested.range.clone()));
+            self.diags.push(Diagnostic::error("TF0113", "Unsupported block", "A locals block takes only name = value arguments.").with_span(span));
+        }
+    }
+
+    fn settings(&mut self, body: Body) {
+        for nested in body.blocks {
+            let span = self.span(nested.body.file.unwrap_or(FileId(0)), Some(nested.range.clone()));
+            match (nested.kind.as_str(), nested.labels.as_slice()) {
+                ("backend", [kind]) => self.config.settings.backend = Some(BackendConfig { kind: kind.clone(), body: nested.body, span }),
+                ("outputs", []) => self.config.settings.outputs = Some(nested.body),
+                ("required_providers", _) => {}
+                _ => self.diags.push(
+                    Diagnostic::error("TF0119", "Unsupported settings block", format!("The trustform block takes backend \"local\" {{ ... }} and outputs {{ env_file, format }}; \"{}\" is not supported.", nested.kind))
+                        .with_span(span),
+                ),
+            }
+        }
+    }
+}
+
+fn label_text(label: &BlockLabel) -> &str {
+    label.as_str()
+}
+
+/// The range of a block's header: from its identifier to the opening brace.
+fn header_range(block: &HclBlock) -> Option<Range<usize>> {
+    let start = block.ident.span()?.start;
+    let end = block.labels.last().and_then(|l| l.span()).map_or(block.ident.span()?.end, |r| r.end);
+    Some(start..end)
+}
+
+/// `a.b.c` as its parts, for expressions that are plain references (depends_on, provider).
+pub fn static_traversal(expr: &Expression) -> Option<Vec<String>> {
+    use hcl_edit::expr::TraversalOperator;
+    match expr {
+        Expression::Variable(v) => Some(vec![v.as_str().to_owned()]),
+        Expression::Traversal(t) => {
+            let mut parts = static_traversal(&t.expr)?;
+            for op in &t.operators {
+                match op.value() {
+                    TraversalOperator::GetAttr(ident) => parts.push(ident.as_str().to_owned()),
+                    _ => return None,
+                }
+            }
+            Some(parts)
+        }
+        _ => None,
+    }
+}
+
+fn static_bool(expr: &Expression) -> Option<bool> {
+    match expr {
+        Expression::Bool(b) => Some(*b.value()),
+        _ => None,
+    }
+}
+
+fn static_string(expr: &Expression) -> Option<String> {
+    match expr {
+        Expression::String(s) => Some(s.value().clone()),
+        Expression::StringTemplate(t) => {
+            let mut out = String::new();
+            for element in t.iter() {
+                out.push_str(element.as_literal()?.value());
+            }
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
+/// Parses a type constraint expression: `string`, `list(string)`, `object({a = string})`...
+pub fn parse_type(expr: &Expression) -> Result<Type, String> {
+    match expr {
+        Expression::Variable(v) => match v.as_str() {
+            "string" => Ok(Type::String),
+            "number" => Ok(Type::Number),
+            "bool" => Ok(Type::Bool),
+            "any" => Ok(Type::Any),
+            "list" => Ok(Type::list(Type::Any)),
+            "map" => Ok(Type::map(Type::Any)),
+            "set" => Ok(Type::set(Type::Any)),
+            other => Err(format!("\"{other}\" is not a type")),
+        },
+        Expression::FuncCall(call) => {
+            let name = call.name.name.as_str();
+            let args: Vec<&Expression> = call.args.iter().collect();
+            match (name, args.as_slice()) {
+                ("list", [inner]) => Ok(Type::list(parse_type(inner)?)),
+                ("set", [inner]) => Ok(Type::set(parse_type(inner)?)),
+                ("map", [inner]) => Ok(Type::map(parse_type(inner)?)),
+                ("tuple", [Expression::Array(items)]) => Ok(Type::Tuple(items.iter().map(parse_type).collect::<Result<_, _>>()?)),
+                ("object", [Expression::Object(obj)]) => {
+                    let mut attrs = BTreeMap::new();
+                    let mut optional = Vec::new();
+                    for (key, value) in obj.iter() {
+                        let key = match key {
+                            hcl_edit::expr::ObjectKey::Ident(i) => i.as_str().to_owned(),
+                            hcl_edit::expr::ObjectKey::Expression(e) => static_string(e).ok_or("object attribute names must be identifiers")?,
+                        };
+                        let ty = match value.expr() {
+                            Expression::FuncCall(c) if c.name.name.as_str() == "optional" => {
+                                optional.push(key.clone());
+                                let inner = c.args.iter().next().ok_or("optional() takes a type")?;
+                                parse_type(inner)?
+                            }
+                            other => parse_type(other)?,
+                        };
+                        attrs.insert(key, ty);
+                    }
+                    Ok(Type::Object(attrs, optional))
+                }
+                _ => Err(format!("\"{name}(...)\" is not a valid type constructor")),
+            }
+        }
+        _ => Err("this is not a type".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> (Config, Diagnostics) {
+        load_sources([("main.tf".to_owned(), text.to_owned())])
+    }
+
+    #[test]
+    fn sorts_blocks_and_meta_arguments() {
+        let (config, diags) = load(
+            r#"
+            trustform {
+              backend "local" { path = "state/x.tfstate" }
+            }
+            variable "names" {
+              type    = list(string)
+              default = ["a"]
+              validation {
+                condition     = length(var.names) > 0
+                error_message = "Need a name."
+              }
+            }
+            locals { prefix = "tf" }
+            resource "trustform_data" "chain" {
+              count      = 3
+              input      = "x"
+              depends_on = [trustform_data.root]
+              lifecycle {
+                ignore_changes = [input]
+              }
+            }
+            resource "trustform_data" "root" {}
+            output "first" { value = trustform_data.chain[0].id }
+            "#,
+        );
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(config.settings.backend.as_ref().unwrap().kind, "local");
+        assert_eq!(config.variables["names"].ty, Some(Type::list(Type::String)));
+        assert_eq!(config.variables["names"].validations.len(), 1);
+        let chain = &config.resources[&ResourceId::managed("trustform_data", "chain")];
+        assert!(matches!(chain.repetition, Repetition::Count(_)));
+        assert_eq!(chain.depends_on[0].0, ResourceId::managed("trustform_data", "root"));
+        assert_eq!(chain.lifecycle.ignore_changes, IgnoreChanges::Attributes(vec!["input".into()]));
+        assert!(chain.body.attributes.contains_key("input"));
+        assert!(!chain.body.attributes.contains_key("count"));
+        assert_eq!(chain.span.to_string(), "main.tf:14:13");
+    }
+
+    #[test]
+    fn syntax_errors_point_at_line_and_column() {
+        let (_, diags) = load("resource \"a\" \"b\" {\n  x = \n}\n");
+        let d = diags.iter().next().unwrap();
+        assert_eq!(d.code, "TF0100");
+        assert_eq!(d.span.as_ref().unwrap().to_string(), "main.tf:2:7");
+    }
+
+    #[test]
+    fn duplicates_and_bad_labels_are_reported_together() {
+        let (_, diags) = load(
+            r#"
+            resource "a" "b" {}
+            resource "a" "b" {}
+            resource "a" {}
+            bogus {}
+            "#,
+        );
+        let codes: Vec<_> = diags.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["TF0106", "TF0103", "TF0102"]);
+    }
+}
