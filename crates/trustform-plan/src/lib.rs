@@ -1,1 +1,12 @@
-//! trustform-plan
+//! Plans: what will change and why. A [`Plan`] is a list of [`Change`]s, each with an
+//! [`Action`] and a separate [`Reason`], the values before and after, and the attribute-level
+//! differences the renderers show. The diff is pure: it compares values by schema and never
+//! talks to a cloud.
+
+mod diff;
+mod model;
+mod render;
+
+pub use diff::{diff_resource, merge_planned, AttributeChange, ResourceDiff};
+pub use model::{Action, Change, OutputChange, Plan, PlanMode, Reason, Summary};
+pub use render::{render_human, render_json, Style};

@@ -47,8 +47,8 @@ impl fmt::Display for ConformError {
 }
 
 /// Checks an evaluated body against `block` and returns the value the planner works with:
-/// every attribute of the schema present, optional ones unset as `null` (or their default),
-/// computed ones unset as unknown, values converted to their declared types, single nested
+/// every attribute of the schema present, unset ones as their default or `null` (the planner
+/// decides what an unset computed attribute becomes), values converted to their declared types, single nested
 /// blocks as an object (or null), list and set blocks as lists.
 ///
 /// `config` is an object whose nested blocks are lists of objects, as the evaluator produces.
@@ -95,8 +95,8 @@ fn conform_at(block: &Block, config: &Value, path: &mut Path, errors: &mut Vec<C
                     errors.push(error_at(path, name, ConformErrorKind::MissingRequired));
                     continue;
                 }
-                Mode::Optional => attr.default.clone().unwrap_or(Value::Null),
-                Mode::Computed | Mode::OptionalComputed => attr.default.clone().unwrap_or(Value::Unknown),
+                // Computed values are filled in by the planner from prior state, or become unknown.
+                Mode::Optional | Mode::Computed | Mode::OptionalComputed => attr.default.clone().unwrap_or(Value::Null),
             },
         };
         out.insert(name.clone(), value);
@@ -176,7 +176,7 @@ mod tests {
         let out = conform(&pool_provider(), &config).unwrap();
         assert_eq!(
             out.render(),
-            r#"{aws = {account_id = "123"}, disabled = false, display_name = null, id = "aws", name = (known after apply)}"#
+            r#"{aws = {account_id = "123"}, disabled = false, display_name = null, id = "aws", name = null}"#
         );
     }
 

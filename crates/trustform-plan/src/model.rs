@@ -1,0 +1,234 @@
+use crate::diff::AttributeChange;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use trustform_lang::{ResourceAddr, Value};
+
+/// What the apply will do to one resource instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    NoOp,
+    Create,
+    /// A data source that can only be read during apply, because its arguments are unknown.
+    Read,
+    Update,
+    /// Delete the old object, then create the new one.
+    DeleteThenCreate,
+    /// Create the new object first, then delete the old one (`create_before_destroy`).
+    CreateThenDelete,
+    Delete,
+}
+
+impl Action {
+    /// The Terraform symbol: `+`, `~`, `-`, `-/+`, `+/-`, `<=`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::NoOp => " ",
+            Action::Create => "+",
+            Action::Read => "<=",
+            Action::Update => "~",
+            Action::DeleteThenCreate => "-/+",
+            Action::CreateThenDelete => "+/-",
+            Action::Delete => "-",
+        }
+    }
+
+    pub fn is_replace(self) -> bool {
+        matches!(self, Action::DeleteThenCreate | Action::CreateThenDelete)
+    }
+}
+
+/// Why an action was chosen, kept apart from the action itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Reason {
+    /// The ordinary reason: configuration and state differ.
+    None,
+    /// Replacement forced by changes to these attributes.
+    ReplaceBecauseOf { attributes: Vec<String> },
+    /// `--replace ADDR` asked for it.
+    ReplaceByRequest,
+    /// A previous create did not finish; the object may be incomplete.
+    Tainted,
+    /// The resource is in state but no longer in the configuration.
+    NoLongerInConfig,
+    /// The instance key is no longer produced by `count`/`for_each`.
+    NoLongerInRepetition,
+    /// Refresh found the object gone; it will be created again.
+    DeletedOutsideTrustform,
+    /// Destroy mode.
+    DestroyRequested,
+}
+
+/// One planned change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub address: ResourceAddr,
+    pub provider: String,
+    pub action: Action,
+    pub reason: Reason,
+    /// The refreshed state, when the object exists.
+    #[serde(with = "opt_value")]
+    pub before: Option<Value>,
+    /// The planned state (may hold unknowns), when the object will exist.
+    #[serde(with = "opt_value")]
+    pub after: Option<Value>,
+    /// Attribute-level differences, for rendering.
+    pub attributes: Vec<AttributeChange>,
+    /// Addresses this resource depends on (recorded in state after apply).
+    pub dependencies: Vec<ResourceAddr>,
+}
+
+impl Change {
+    pub fn type_name(&self) -> &str {
+        self.address.type_name()
+    }
+}
+
+/// A planned output value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputChange {
+    pub name: String,
+    #[serde(with = "opt_value")]
+    pub before: Option<Value>,
+    #[serde(with = "opt_value")]
+    pub after: Option<Value>,
+    pub sensitive: bool,
+}
+
+impl OutputChange {
+    pub fn action(&self) -> Action {
+        match (&self.before, &self.after) {
+            (None, Some(_)) => Action::Create,
+            (Some(_), None) => Action::Delete,
+            (Some(b), Some(a)) if b.deep_unmark() != a.deep_unmark() || a.contains_unknown() => Action::Update,
+            _ => Action::NoOp,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanMode {
+    #[default]
+    Normal,
+    Destroy,
+    RefreshOnly,
+}
+
+/// A whole plan, as shown to the user and saved with `--out`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Plan {
+    pub mode: PlanMode,
+    /// The state this plan was made against; a saved plan is refused when it moved.
+    pub state_lineage: String,
+    pub state_serial: u64,
+    /// Every change in a deterministic order (by address), no-ops included.
+    pub changes: Vec<Change>,
+    pub outputs: BTreeMap<String, OutputChange>,
+    /// Objects refresh found changed outside Trustform, for the drift report.
+    pub drift: Vec<Change>,
+}
+
+/// Counts of the plan summary line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+    pub read: usize,
+}
+
+impl Plan {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for change in &self.changes {
+            match change.action {
+                Action::Create => s.add += 1,
+                Action::Update => s.change += 1,
+                Action::Delete => s.destroy += 1,
+                Action::DeleteThenCreate | Action::CreateThenDelete => {
+                    s.add += 1;
+                    s.destroy += 1;
+                }
+                Action::Read => s.read += 1,
+                Action::NoOp => {}
+            }
+        }
+        s
+    }
+
+    /// True when applying would change any resource or output.
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| !matches!(c.action, Action::NoOp | Action::Read))
+            || self.outputs.values().any(|o| o.action() != Action::NoOp)
+            || (self.mode == PlanMode::RefreshOnly && !self.drift.is_empty())
+    }
+
+    pub fn change(&self, address: &ResourceAddr) -> Option<&Change> {
+        self.changes.iter().find(|c| &c.address == address)
+    }
+}
+
+/// Values in saved plans: JSON with unknowns and sensitive marks encoded explicitly, so a plan
+/// file round-trips exactly.
+pub(crate) mod opt_value {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_json::{json, Value as Json};
+    use trustform_lang::Value;
+
+    pub fn encode(value: &Value) -> Json {
+        match value {
+            Value::Unknown => json!({ "$unknown": true }),
+            Value::Sensitive(inner) => json!({ "$sensitive": encode(inner) }),
+            Value::List(items) => Json::Array(items.iter().map(encode).collect()),
+            Value::Object(map) => {
+                let encoded: serde_json::Map<String, Json> = map.iter().map(|(k, v)| (k.clone(), encode(v))).collect();
+                if map.keys().any(|k| k.starts_with('$')) {
+                    json!({ "$object": encoded })
+                } else {
+                    Json::Object(encoded)
+                }
+            }
+            scalar => scalar.to_json(),
+        }
+    }
+
+    pub fn decode(json: &Json) -> Value {
+        match json {
+            Json::Object(map) if map.len() == 1 && map.contains_key("$unknown") => Value::Unknown,
+            Json::Object(map) if map.len() == 1 && map.contains_key("$sensitive") => decode(&map["$sensitive"]).sensitive(),
+            Json::Object(map) if map.len() == 1 && map.contains_key("$object") => match &map["$object"] {
+                Json::Object(inner) => Value::Object(inner.iter().map(|(k, v)| (k.clone(), decode(v))).collect()),
+                other => decode(other),
+            },
+            Json::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), decode(v))).collect()),
+            Json::Array(items) => Value::List(items.iter().map(decode).collect()),
+            scalar => Value::from_json(scalar),
+        }
+    }
+
+    pub fn serialize<S: Serializer>(value: &Option<Value>, serializer: S) -> Result<S::Ok, S::Error> {
+        value.as_ref().map(encode).serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+        Ok(Option::<Json>::deserialize(deserializer)?.map(|j| decode(&j)))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn round_trips_marks_and_unknowns() {
+            let value = Value::object([
+                ("arn", Value::Unknown),
+                ("secret", Value::from("s").sensitive()),
+                ("odd", Value::object([("$unknown", Value::Bool(true))])),
+                ("list", Value::List(vec![Value::from(1), Value::Null])),
+            ]);
+            assert_eq!(decode(&encode(&value)), value);
+        }
+    }
+}
