@@ -5,6 +5,7 @@
 //! `create` and `update` are fully known (no [`Value::Unknown`] inside); handing an unknown to a
 //! provider is an engine bug.
 
+pub mod conformance;
 mod error;
 mod retry;
 
@@ -29,15 +30,20 @@ pub struct ValidationIssue {
 
 /// Receives partial state while a long operation runs, so that an interrupted wait never orphans
 /// a resource: a pool whose create was accepted is recorded before its operation finishes.
+///
+/// `record` returns once the partial state is durable, so a provider should call it right after
+/// the cloud accepted a create and before it starts waiting.
+#[async_trait]
 pub trait Checkpoint: Send + Sync {
-    fn record(&self, state: &Value);
+    async fn record(&self, state: &Value);
 }
 
 /// A [`Checkpoint`] that ignores what it is told; for callers that do not persist partial state.
 pub struct NoCheckpoint;
 
+#[async_trait]
 impl Checkpoint for NoCheckpoint {
-    fn record(&self, _state: &Value) {}
+    async fn record(&self, _state: &Value) {}
 }
 
 /// One cloud (or the built-in `trustform` provider), as the engine sees it.
