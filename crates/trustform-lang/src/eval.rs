@@ -36,7 +36,10 @@ pub enum Instance {
     #[default]
     None,
     Count(u64),
-    Each { key: String, value: Value },
+    Each {
+        key: String,
+        value: Value,
+    },
 }
 
 impl Instance {
@@ -62,7 +65,12 @@ pub struct Scope<'a> {
 pub type EvalResult<T> = Result<T, Box<Diagnostic>>;
 
 impl<'a> Scope<'a> {
-    pub fn new(config: &'a Config, variables: &'a BTreeMap<String, Value>, resources: &'a dyn ResourceValues, locals: &'a LocalsCache) -> Self {
+    pub fn new(
+        config: &'a Config,
+        variables: &'a BTreeMap<String, Value>,
+        resources: &'a dyn ResourceValues,
+        locals: &'a LocalsCache,
+    ) -> Self {
         Scope { config, variables, resources, locals, instance: Instance::None }
     }
 
@@ -101,14 +109,24 @@ impl<'a> Scope<'a> {
         let file = body.file.unwrap_or(FileId(0));
         let error = |detail: &str| {
             Box::new(
-                Diagnostic::error("TF0210", "Invalid dynamic block", format!("{detail} A dynamic block needs for_each = <collection> and a content {{ ... }} block."))
-                    .with_span(body.file.map(|f| self.config.sources.span(f, body.range.clone()))),
+                Diagnostic::error(
+                    "TF0210",
+                    "Invalid dynamic block",
+                    format!("{detail} A dynamic block needs for_each = <collection> and a content {{ ... }} block."),
+                )
+                .with_span(body.file.map(|f| self.config.sources.span(f, body.range.clone()))),
             )
         };
         let for_each = body.attributes.get("for_each").ok_or_else(|| error("The dynamic block has no for_each."))?;
-        let content = body.blocks.iter().find(|b| b.kind == "content").ok_or_else(|| error("The dynamic block has no content block."))?;
+        let content = body
+            .blocks
+            .iter()
+            .find(|b| b.kind == "content")
+            .ok_or_else(|| error("The dynamic block has no content block."))?;
         let iterator = match body.attributes.get("iterator") {
-            Some(attr) => crate::config::static_traversal(&attr.expr.expr).and_then(|p| p.into_iter().next()).ok_or_else(|| error("iterator must be a bare name."))?,
+            Some(attr) => crate::config::static_traversal(&attr.expr.expr)
+                .and_then(|p| p.into_iter().next())
+                .ok_or_else(|| error("iterator must be a bare name."))?,
             None => label.to_owned(),
         };
         let collection = self.eval(&for_each.expr)?;
@@ -130,14 +148,27 @@ impl<'a> Scope<'a> {
             return Ok(value.clone());
         }
         let Some(local) = self.config.locals.get(name) else {
-            return Err(self.error(file, range, "TF0202", "Reference to undeclared local value", format!("No local value named \"{name}\" is declared. Declare it in a locals block, or fix the name.")));
+            return Err(self.error(
+                file,
+                range,
+                "TF0202",
+                "Reference to undeclared local value",
+                format!("No local value named \"{name}\" is declared. Declare it in a locals block, or fix the name."),
+            ));
         };
         let value = Scope { instance: Instance::None, ..*self }.eval(&local.expr)?;
         self.locals.0.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_owned(), value.clone());
         Ok(value)
     }
 
-    fn error(&self, file: FileId, range: Option<Range<usize>>, code: &'static str, summary: &str, detail: String) -> Box<Diagnostic> {
+    fn error(
+        &self,
+        file: FileId,
+        range: Option<Range<usize>>,
+        code: &'static str,
+        summary: &str,
+        detail: String,
+    ) -> Box<Diagnostic> {
         let span = range.map(|r| self.config.sources.span(file, r));
         Box::new(Diagnostic::error(code, summary, detail).with_span(span))
     }
@@ -175,7 +206,13 @@ struct Evaluator<'s, 'a> {
 }
 
 impl Evaluator<'_, '_> {
-    fn error(&self, range: Option<Range<usize>>, code: &'static str, summary: &str, detail: impl Into<String>) -> Box<Diagnostic> {
+    fn error(
+        &self,
+        range: Option<Range<usize>>,
+        code: &'static str,
+        summary: &str,
+        detail: impl Into<String>,
+    ) -> Box<Diagnostic> {
         self.scope.error(self.file, range, code, summary, detail.into())
     }
 
@@ -195,7 +232,7 @@ impl Evaluator<'_, '_> {
         match expr {
             Expression::Null(_) => Ok(Value::Null),
             Expression::Bool(b) => Ok(Value::Bool(*b.value())),
-            Expression::Number(n) => Ok(Value::Number(n.value().clone())),
+            Expression::Number(n) => Ok(Value::Number(*n.value())),
             Expression::String(s) => Ok(Value::String(s.value().clone())),
             Expression::Array(array) => {
                 let mut items = Vec::with_capacity(array.len());
@@ -295,7 +332,10 @@ impl Evaluator<'_, '_> {
                 range,
                 "TF0205",
                 "Invalid template interpolation value",
-                format!("A {} cannot be converted to a string. Use jsonencode() for collections, or pick one element.", other.type_name()),
+                format!(
+                    "A {} cannot be converted to a string. Use jsonencode() for collections, or pick one element.",
+                    other.type_name()
+                ),
             )),
         }
     }
@@ -308,7 +348,13 @@ impl Evaluator<'_, '_> {
         Ok(if unknown { Value::Unknown } else { Value::String(out) }.mark_if(sensitive))
     }
 
-    fn template_into(&self, template: &Template, out: &mut String, unknown: &mut bool, sensitive: &mut bool) -> EvalResult<()> {
+    fn template_into(
+        &self,
+        template: &Template,
+        out: &mut String,
+        unknown: &mut bool,
+        sensitive: &mut bool,
+    ) -> EvalResult<()> {
         let elements: Vec<&Element> = template.iter().collect();
         for (i, element) in elements.iter().enumerate() {
             match element {
@@ -368,7 +414,8 @@ impl Evaluator<'_, '_> {
                             *unknown = true;
                             continue;
                         }
-                        let pairs = iterate(&collection).map_err(|m| self.error(f.collection_expr.span(), "TF0207", "Invalid for collection", m))?;
+                        let pairs = iterate(&collection)
+                            .map_err(|m| self.error(f.collection_expr.span(), "TF0207", "Invalid for collection", m))?;
                         for (key, value) in pairs {
                             let mut inner = Evaluator { scope: self.scope, file: self.file, bound: self.bound.clone() };
                             if let Some(k) = &f.key_var {
@@ -396,10 +443,14 @@ impl Evaluator<'_, '_> {
                         Err(e) => last = Some(e),
                     }
                 }
-                return Err(last.unwrap_or_else(|| self.error(range, "TF0208", "Invalid function call", "try() needs at least one argument.")));
+                return Err(last.unwrap_or_else(|| {
+                    self.error(range, "TF0208", "Invalid function call", "try() needs at least one argument.")
+                }));
             }
             "can" => {
-                let arg = call.args.iter().next().ok_or_else(|| self.error(range.clone(), "TF0208", "Invalid function call", "can() takes exactly one argument."))?;
+                let arg = call.args.iter().next().ok_or_else(|| {
+                    self.error(range.clone(), "TF0208", "Invalid function call", "can() takes exactly one argument.")
+                })?;
                 return Ok(match self.expr(arg) {
                     Ok(v) if v.is_unknown() => Value::Unknown,
                     Ok(_) => Value::Bool(true),
@@ -412,7 +463,12 @@ impl Evaluator<'_, '_> {
         if !functions::exists(name) {
             let names = functions::names().iter().copied().chain(["try", "can", "templatefile"]);
             let hint = closest(name, names).map(|s| format!(" Did you mean {s}()?")).unwrap_or_default();
-            return Err(self.error(range, "TF0209", "Call to unknown function", format!("There is no function named \"{name}\".{hint}")));
+            return Err(self.error(
+                range,
+                "TF0209",
+                "Call to unknown function",
+                format!("There is no function named \"{name}\".{hint}"),
+            ));
         }
         let mut args = Vec::with_capacity(call.args.len());
         let count = call.args.len();
@@ -423,7 +479,15 @@ impl Evaluator<'_, '_> {
                     Value::List(items) => args.extend(items.iter().map(|v| v.clone().mark_if(value.is_sensitive()))),
                     Value::Unknown => return Ok(Value::Unknown),
                     other => {
-                        return Err(self.error(arg.span(), "TF0208", "Invalid expanding argument", format!("The final argument is expanded with ..., so it must be a list, not a {}.", other.type_name())))
+                        return Err(self.error(
+                            arg.span(),
+                            "TF0208",
+                            "Invalid expanding argument",
+                            format!(
+                                "The final argument is expanded with ..., so it must be a list, not a {}.",
+                                other.type_name()
+                            ),
+                        ))
                     }
                 }
             } else {
@@ -431,15 +495,21 @@ impl Evaluator<'_, '_> {
             }
         }
         let base_dir = self.scope.config.dir.clone();
-        functions::call(name, args, &FunctionContext { base_dir: &base_dir })
-            .map_err(|e| self.error(range, "TF0208", "Error in function call", format!("Call to function \"{name}\" failed: {e}")))
+        functions::call(name, args, &FunctionContext { base_dir: &base_dir }).map_err(|e| {
+            self.error(range, "TF0208", "Error in function call", format!("Call to function \"{name}\" failed: {e}"))
+        })
     }
 
     fn templatefile(&self, call: &hcl_edit::expr::FuncCall) -> EvalResult<Value> {
         let range = call.span();
         let args: Vec<&Expression> = call.args.iter().collect();
         let [path_expr, vars_expr] = args.as_slice() else {
-            return Err(self.error(range, "TF0208", "Invalid function call", "templatefile(path, vars) takes exactly two arguments."));
+            return Err(self.error(
+                range,
+                "TF0208",
+                "Invalid function call",
+                "templatefile(path, vars) takes exactly two arguments.",
+            ));
         };
         let path = self.expr(path_expr)?;
         let vars = self.expr(vars_expr)?;
@@ -449,14 +519,43 @@ impl Evaluator<'_, '_> {
         let sensitive = path.contains_sensitive() || vars.contains_sensitive();
         let path = self.to_string(&path, path_expr.span())?;
         let full = self.scope.config.dir.join(&path);
-        let text = std::fs::read_to_string(&full)
-            .map_err(|e| self.error(path_expr.span(), "TF0208", "Error in function call", format!("templatefile cannot read {}: {e}. Paths are relative to the spec's directory.", full.display())))?;
-        let template = hcl_edit::parser::parse_template(&text)
-            .map_err(|e| self.error(path_expr.span(), "TF0208", "Error in function call", format!("The template {path} is not valid at line {}, column {}: {}.", e.location().line(), e.location().column(), e.message())))?;
+        let text = std::fs::read_to_string(&full).map_err(|e| {
+            self.error(
+                path_expr.span(),
+                "TF0208",
+                "Error in function call",
+                format!(
+                    "templatefile cannot read {}: {e}. Paths are relative to the spec's directory.",
+                    full.display()
+                ),
+            )
+        })?;
+        let template = hcl_edit::parser::parse_template(&text).map_err(|e| {
+            self.error(
+                path_expr.span(),
+                "TF0208",
+                "Error in function call",
+                format!(
+                    "The template {path} is not valid at line {}, column {}: {}.",
+                    e.location().line(),
+                    e.location().column(),
+                    e.message()
+                ),
+            )
+        })?;
         let Some(vars) = vars.as_object() else {
-            return Err(self.error(vars_expr.span(), "TF0208", "Error in function call", "templatefile's second argument must be an object of variables."));
+            return Err(self.error(
+                vars_expr.span(),
+                "TF0208",
+                "Error in function call",
+                "templatefile's second argument must be an object of variables.",
+            ));
         };
-        let inner = Evaluator { scope: self.scope, file: self.file, bound: vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect() };
+        let inner = Evaluator {
+            scope: self.scope,
+            file: self.file,
+            bound: vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        };
         inner.template(&template).map(|v| v.mark_if(sensitive)).map_err(|mut e| {
             e.detail = format!("In template {path}: {}", e.detail);
             e
@@ -471,7 +570,12 @@ impl Evaluator<'_, '_> {
 
     /// Resolves the start of a traversal (`var.x`, `aws_iam_role.r`, `each.value`...) and how
     /// many operators that consumed.
-    fn root(&self, expr: &Expression, ops: &[&TraversalOperator], range: Option<Range<usize>>) -> EvalResult<(Value, usize)> {
+    fn root(
+        &self,
+        expr: &Expression,
+        ops: &[&TraversalOperator],
+        range: Option<Range<usize>>,
+    ) -> EvalResult<(Value, usize)> {
         let Expression::Variable(root) = expr else {
             return Ok((self.expr(expr)?, 0));
         };
@@ -503,21 +607,43 @@ impl Evaluator<'_, '_> {
             }
             "count" => match (attr(0), &scope.instance) {
                 (Some("index"), Instance::Count(i)) => Ok((Value::from(*i as i64), 1)),
-                _ => Err(self.error(range, "TF0211", "Invalid count reference", "count.index can only be used in a resource that sets count.")),
+                _ => Err(self.error(
+                    range,
+                    "TF0211",
+                    "Invalid count reference",
+                    "count.index can only be used in a resource that sets count.",
+                )),
             },
             "each" => match (attr(0), &scope.instance) {
                 (Some("key"), Instance::Each { key, .. }) => Ok((Value::from(key.as_str()), 1)),
                 (Some("value"), Instance::Each { value, .. }) => Ok((value.clone(), 1)),
-                _ => Err(self.error(range, "TF0212", "Invalid each reference", "each.key and each.value can only be used in a resource that sets for_each.")),
+                _ => Err(self.error(
+                    range,
+                    "TF0212",
+                    "Invalid each reference",
+                    "each.key and each.value can only be used in a resource that sets for_each.",
+                )),
             },
             "path" => match attr(0) {
                 Some("module" | "root") => Ok((Value::from(scope.config.dir.display().to_string()), 1)),
-                Some("cwd") => Ok((Value::from(std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default()), 1)),
-                _ => Err(self.error(range, "TF0213", "Invalid path reference", "Use path.module, path.root or path.cwd.")),
+                Some("cwd") => {
+                    Ok((Value::from(std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default()), 1))
+                }
+                _ => Err(self.error(
+                    range,
+                    "TF0213",
+                    "Invalid path reference",
+                    "Use path.module, path.root or path.cwd.",
+                )),
             },
             "data" => match (attr(0), attr(1)) {
                 (Some(t), Some(n)) => Ok((self.resource(&ResourceId::data(t, n), range)?, 2)),
-                _ => Err(self.error(range, "TF0201", "Invalid reference", "A data source is referred to as data.TYPE.NAME.")),
+                _ => Err(self.error(
+                    range,
+                    "TF0201",
+                    "Invalid reference",
+                    "A data source is referred to as data.TYPE.NAME.",
+                )),
             },
             type_name => match attr(0) {
                 Some(n) => Ok((self.resource(&ResourceId::managed(type_name, n), range)?, 1)),
@@ -533,7 +659,10 @@ impl Evaluator<'_, '_> {
                 range,
                 "TF0201",
                 "Reference to undeclared resource",
-                format!("A {kind} \"{}\" \"{}\" has not been declared. Declare it, or fix the reference.", id.type_name, id.name),
+                format!(
+                    "A {kind} \"{}\" \"{}\" has not been declared. Declare it, or fix the reference.",
+                    id.type_name, id.name
+                ),
             ));
         }
         Ok(self.scope.resources.resource(id).unwrap_or(Value::Unknown))
@@ -603,19 +732,45 @@ impl Evaluator<'_, '_> {
                 match n {
                     Some(n) if n >= 0 && (n as usize) < items.len() => items[n as usize].clone(),
                     Some(n) => {
-                        return Err(self.error(range, "TF0215", "Invalid index", format!("The index {n} is out of range: the list has {} element(s).", items.len())))
+                        return Err(self.error(
+                            range,
+                            "TF0215",
+                            "Invalid index",
+                            format!("The index {n} is out of range: the list has {} element(s).", items.len()),
+                        ))
                     }
-                    None => return Err(self.error(range, "TF0215", "Invalid index", "A list can only be indexed by a whole number.")),
+                    None => {
+                        return Err(self.error(
+                            range,
+                            "TF0215",
+                            "Invalid index",
+                            "A list can only be indexed by a whole number.",
+                        ))
+                    }
                 }
             }
             (Value::Object(map), key) => {
                 let key = self.to_string(key, range.clone())?;
                 match map.get(&key) {
                     Some(v) => v.clone(),
-                    None => return Err(self.error(range, "TF0215", "Invalid index", format!("The map has no element with the key \"{key}\"."))),
+                    None => {
+                        return Err(self.error(
+                            range,
+                            "TF0215",
+                            "Invalid index",
+                            format!("The map has no element with the key \"{key}\"."),
+                        ))
+                    }
                 }
             }
-            (other, _) => return Err(self.error(range, "TF0215", "Invalid index", format!("A {} cannot be indexed.", other.type_name()))),
+            (other, _) => {
+                return Err(self.error(
+                    range,
+                    "TF0215",
+                    "Invalid index",
+                    format!("A {} cannot be indexed.", other.type_name()),
+                ))
+            }
         };
         Ok(result.mark_if(sensitive))
     }
@@ -648,7 +803,12 @@ impl Evaluator<'_, '_> {
                 op.span(),
                 "TF0204",
                 "Invalid operand",
-                format!("The operator {} needs {expected} operands, but got a {} and a {}.", operator_text(operator), l.type_name(), r.type_name()),
+                format!(
+                    "The operator {} needs {expected} operands, but got a {} and a {}.",
+                    operator_text(operator),
+                    l.type_name(),
+                    r.type_name()
+                ),
             )
         };
         let result = match operator {
@@ -665,7 +825,12 @@ impl Evaluator<'_, '_> {
                     Minus => Value::Number(a - b),
                     Mul => Value::Number(a * b),
                     Div | Mod if b.as_f64() == Some(0.0) => {
-                        return Err(self.error(op.span(), "TF0216", "Division by zero", "The right side of / or % is zero."))
+                        return Err(self.error(
+                            op.span(),
+                            "TF0216",
+                            "Division by zero",
+                            "The right side of / or % is zero.",
+                        ))
                     }
                     Div => Value::Number(a / b),
                     Mod => Value::Number(a % b),
@@ -692,7 +857,8 @@ impl Evaluator<'_, '_> {
         if collection.is_unknown() {
             return Ok(Value::Unknown);
         }
-        let pairs = iterate(&collection).map_err(|m| self.error(intro.collection_expr.span(), "TF0207", "Invalid for collection", m))?;
+        let pairs = iterate(&collection)
+            .map_err(|m| self.error(intro.collection_expr.span(), "TF0207", "Invalid for collection", m))?;
         let mut list = Vec::new();
         let mut object: BTreeMap<String, Value> = BTreeMap::new();
         let mut grouped: BTreeMap<String, Vec<Value>> = BTreeMap::new();
@@ -713,7 +879,12 @@ impl Evaluator<'_, '_> {
                         continue;
                     }
                     other => {
-                        return Err(self.error(cond.expr.span(), "TF0203", "Incorrect condition type", format!("The for filter must be a bool, but it is a {}.", other.type_name())))
+                        return Err(self.error(
+                            cond.expr.span(),
+                            "TF0203",
+                            "Incorrect condition type",
+                            format!("The for filter must be a bool, but it is a {}.", other.type_name()),
+                        ))
                     }
                 }
             }
@@ -776,7 +947,7 @@ fn strips_before(element: &Element) -> bool {
 
 fn to_number(value: &Value) -> Option<Number> {
     match value {
-        Value::Number(n) => Some(n.clone()),
+        Value::Number(n) => Some(*n),
         Value::String(s) => crate::types::parse_number(s),
         _ => None,
     }
@@ -787,7 +958,9 @@ fn to_number(value: &Value) -> Option<Number> {
 fn values_equal_loosely(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::List(x), Value::List(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| values_equal_loosely(p, q)),
+        (Value::List(x), Value::List(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| values_equal_loosely(p, q))
+        }
         _ => a == b,
     }
 }
@@ -852,7 +1025,10 @@ mod tests {
     #[test]
     fn evaluates_expressions() {
         assert_eq!(ok(r#""role-${aws_iam_role.r.name}""#), r#""role-gw""#);
-        assert_eq!(ok("[for n in var.names : upper_${n}]".replace("upper_${n}", "\"x-${n}\"").as_str()), r#"["x-a", "x-b"]"#);
+        assert_eq!(
+            ok("[for n in var.names : upper_${n}]".replace("upper_${n}", "\"x-${n}\"").as_str()),
+            r#"["x-a", "x-b"]"#
+        );
         assert_eq!(ok(r#"{ for i, n in var.names : n => i if n != "b" }"#), "{a = 0}");
         assert_eq!(ok("var.n > 2 ? \"big\" : \"small\""), r#""big""#);
         assert_eq!(ok("(var.n + 1) * 2 % 5"), "3");

@@ -1,1 +1,32 @@
-//! trustform-state
+//! State: what exists, and how it is stored and locked.
+//!
+//! * The model: a [`State`] of [`ResourceState`]s keyed by address and [`OutputState`]s, with the
+//!   `lineage` and `serial` that order its history, and a deterministic JSON file layout
+//!   ([`State::to_json_bytes`], [`State::from_json_bytes`]).
+//! * The rules that keep history linear, as pure functions: [`check_overwrite`] for every store
+//!   write and [`check_push`] for `state push`.
+//! * Storage behind two narrow traits, [`StateStore`] and [`Locker`], with a [`LocalBackend`] (a
+//!   file written atomically, locked by a sibling lock file) and a [`MemoryBackend`] fake.
+//! * [`testing::conformance`], the suite every backend must pass (feature `testing`).
+//!
+//! Only the backends do I/O; the model and the rules are pure. Sensitive attribute values are
+//! stored in plain text, with their paths listed beside them, and never appear in `Debug`.
+
+mod backend;
+mod error;
+mod file;
+mod guard;
+mod local;
+mod lock;
+mod memory;
+mod model;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use backend::{Locker, StateStore};
+pub use error::{DecodeError, LockError, StateError};
+pub use guard::{check_overwrite, check_push};
+pub use local::{write_file_atomically, LocalBackend};
+pub use lock::LockInfo;
+pub use memory::MemoryBackend;
+pub use model::{OutputState, ResourceState, ResourceStatus, State, FORMAT_VERSION};

@@ -1,0 +1,406 @@
+use crate::{check_overwrite, LockError, LockInfo, Locker, State, StateError, StateStore};
+use async_trait::async_trait;
+use std::ffi::OsStr;
+use std::fs::{self, File, OpenOptions, Permissions};
+use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+/// How many times `lock` tries again when the lock file disappears between finding it and reading it.
+const LOCK_ATTEMPTS: usize = 3;
+
+/// State in a local file (`state/default.tfstate`), locked by a sibling `<path>.lock.json`.
+///
+/// Writes are atomic and durable: a temporary file in the same directory is written and synced,
+/// renamed over the state, and the directory synced, so a crash at any moment leaves either the
+/// old state or the new one. Files are created with mode 0600 because state can hold secrets.
+/// The first write of each instance first copies the state it finds to `<path>.backup`: the
+/// state as it was when the command started.
+#[derive(Debug)]
+pub struct LocalBackend {
+    path: PathBuf,
+    /// Whether this instance has taken its backup yet. Held across each write, so that writes
+    /// through one instance run one at a time.
+    backup_taken: tokio::sync::Mutex<bool>,
+}
+
+impl LocalBackend {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        LocalBackend { path: path.into(), backup_taken: tokio::sync::Mutex::new(false) }
+    }
+
+    /// The state file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Where the first write of this instance copies the state it replaces: `<path>.backup`.
+    pub fn backup_path(&self) -> PathBuf {
+        with_suffix(&self.path, ".backup")
+    }
+
+    /// The lock file: `<path>.lock.json`.
+    pub fn lock_path(&self) -> PathBuf {
+        with_suffix(&self.path, ".lock.json")
+    }
+
+    async fn read_bytes(&self) -> Result<Option<Vec<u8>>, StateError> {
+        let path = self.path.clone();
+        blocking(move || read_if_exists(&path)).await.map_err(state_io("read", &self.path))
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Result<State, StateError> {
+        State::from_json_bytes(bytes)
+            .map_err(|problem| StateError::Decode { origin: self.describe(), problem: Box::new(problem) })
+    }
+
+    /// What the lock file says, or `None` when there is no lock file.
+    async fn holder(&self) -> Result<Option<LockInfo>, LockError> {
+        let path = self.lock_path();
+        let bytes = blocking(move || read_if_exists(&path)).await.map_err(self.lock_io("read"))?;
+        bytes
+            .map(|bytes| {
+                serde_json::from_slice(&bytes).map_err(|error| LockError::Unreadable {
+                    target: self.describe(),
+                    path: self.lock_path(),
+                    problem: error.to_string(),
+                })
+            })
+            .transpose()
+    }
+
+    async fn release(&self, id: &str) -> Result<(), LockError> {
+        let holder = self.holder().await?.ok_or_else(|| LockError::NotHeld { target: self.describe() })?;
+        if holder.id != id {
+            return Err(LockError::WrongId { target: self.describe(), given: id.to_owned(), holder: Box::new(holder) });
+        }
+        let path = self.lock_path();
+        let removed = blocking(move || remove_if_exists(&path)).await.map_err(self.lock_io("remove"))?;
+        if removed {
+            Ok(())
+        } else {
+            Err(LockError::NotHeld { target: self.describe() })
+        }
+    }
+
+    fn lock_io(&self, action: &'static str) -> impl FnOnce(io::Error) -> LockError {
+        let path = self.lock_path();
+        move |error| LockError::Io { action, path, error }
+    }
+}
+
+#[async_trait]
+impl StateStore for LocalBackend {
+    async fn read(&self) -> Result<Option<State>, StateError> {
+        self.read_bytes().await?.map(|bytes| self.decode(&bytes)).transpose()
+    }
+
+    async fn write(&self, state: &State) -> Result<(), StateError> {
+        let incoming = state.to_json_bytes();
+        let mut backup_taken = self.backup_taken.lock().await;
+        if let Some(existing) = self.read_bytes().await? {
+            check_overwrite(&self.describe(), &self.decode(&existing)?, state)?;
+            if !*backup_taken {
+                let backup = self.backup_path();
+                let target = backup.clone();
+                blocking(move || write_file_atomically(&target, &existing))
+                    .await
+                    .map_err(state_io("back up the state to", &backup))?;
+            }
+        }
+        // With no state on disk there is nothing to back up: the command started from no state.
+        *backup_taken = true;
+        let path = self.path.clone();
+        blocking(move || write_file_atomically(&path, &incoming)).await.map_err(state_io("write", &self.path))
+    }
+
+    fn describe(&self) -> String {
+        format!("local state file {}", self.path.display())
+    }
+}
+
+#[async_trait]
+impl Locker for LocalBackend {
+    async fn lock(&self, info: LockInfo) -> Result<String, LockError> {
+        let mut record = serde_json::to_vec_pretty(&info).map_err(|error| LockError::Io {
+            action: "record the lock in",
+            path: self.lock_path(),
+            error: io::Error::other(error),
+        })?;
+        record.push(b'\n');
+        for _ in 0..LOCK_ATTEMPTS {
+            let (path, record) = (self.lock_path(), record.clone());
+            if blocking(move || create_lock_file(&path, &record)).await.map_err(self.lock_io("create"))? {
+                return Ok(info.id);
+            }
+            if let Some(holder) = self.holder().await? {
+                // Reported, never broken automatically: a pid says nothing about a run on another
+                // machine sharing this directory, and the operator decides.
+                let holder_gone = holder.holder_process_gone();
+                return Err(LockError::Held { target: self.describe(), holder: Box::new(holder), holder_gone });
+            }
+        }
+        Err(LockError::Contended { target: self.describe() })
+    }
+
+    async fn unlock(&self, id: &str) -> Result<(), LockError> {
+        self.release(id).await
+    }
+
+    async fn force_unlock(&self, id: &str) -> Result<(), LockError> {
+        self.release(id).await
+    }
+}
+
+fn state_io(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StateError {
+    let path = path.to_owned();
+    move |error| StateError::Io { action, path, error }
+}
+
+/// Runs file work on tokio's blocking pool: an fsync can stall for long, and must not stall a
+/// runtime worker with it.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> io::Result<T> + Send + 'static) -> io::Result<T> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result,
+        Err(join_error) if join_error.is_panic() => std::panic::resume_unwind(join_error.into_panic()),
+        Err(_) => Err(io::Error::new(io::ErrorKind::Interrupted, "the runtime shut down before the file work ran")),
+    }
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+fn read_if_exists(path: &Path) -> io::Result<Option<Vec<u8>>> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+fn remove_if_exists(path: &Path) -> io::Result<bool> {
+    match fs::remove_file(path) {
+        Ok(()) => sync_dir(parent_dir(path)).map(|()| true),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(error) => Err(error),
+    }
+}
+
+/// A rename is durable only once the directory holding the new name is synced.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Replaces `path` with `bytes` (mode 0600) so that a crash leaves either the old file or the
+/// new one. Shared with every other file Trustform writes that may hold secrets.
+pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = parent_dir(path);
+    fs::create_dir_all(dir)?;
+    let mut prefix = OsStr::new(".").to_owned();
+    prefix.push(path.file_name().unwrap_or(OsStr::new("state")));
+    prefix.push(".");
+    // Dropping the temporary file on any error below deletes it, so failures leave nothing behind.
+    let mut temp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(".tmp")
+        .permissions(Permissions::from_mode(0o600))
+        .tempfile_in(dir)?;
+    temp.write_all(bytes)?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|error| error.error)?;
+    sync_dir(dir)
+}
+
+/// Creates the lock file holding `record`; `false` when it exists already.
+fn create_lock_file(path: &Path, record: &[u8]) -> io::Result<bool> {
+    let dir = parent_dir(path);
+    fs::create_dir_all(dir)?;
+    let mut file = match OpenOptions::new().write(true).create_new(true).open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
+        Err(error) => return Err(error),
+    };
+    let written = file.write_all(record).and_then(|()| file.sync_all()).and_then(|()| sync_dir(dir));
+    if let Err(error) = written {
+        // A lock file that failed to record its holder would block every later run; the write
+        // error is the one worth reporting, so a failure to clean up is not.
+        let _ = fs::remove_file(path);
+        return Err(error);
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::OutputState;
+    use std::collections::BTreeSet;
+
+    fn backend(dir: &tempfile::TempDir) -> LocalBackend {
+        LocalBackend::new(dir.path().join("state").join("default.tfstate"))
+    }
+
+    fn files_in(dir: &Path) -> BTreeSet<String> {
+        fs::read_dir(dir).unwrap().map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned()).collect()
+    }
+
+    fn mode(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    fn next(state: &State, output: &str) -> State {
+        let mut next = state.clone();
+        next.serial += 1;
+        next.outputs.insert("o".to_owned(), OutputState { value: output.into(), sensitive: false });
+        next
+    }
+
+    #[tokio::test]
+    async fn passes_the_conformance_suite() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = backend(&dir);
+        crate::testing::conformance(&backend, &backend).await;
+    }
+
+    #[tokio::test]
+    async fn writes_the_canonical_bytes_and_leaves_no_temporary_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = backend(&dir);
+        let first = State::new();
+        backend.write(&first).await.unwrap();
+        let second = next(&first, "two");
+        backend.write(&second).await.unwrap();
+        assert_eq!(fs::read(backend.path()).unwrap(), second.to_json_bytes());
+        assert_eq!(files_in(&dir.path().join("state")), BTreeSet::from(["default.tfstate".to_owned()]));
+    }
+
+    #[tokio::test]
+    async fn backup_holds_the_state_the_command_started_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let first_run = backend(&dir);
+        let v1 = State::new();
+        first_run.write(&v1).await.unwrap();
+        first_run.write(&next(&v1, "also first run")).await.unwrap();
+        assert!(!first_run.backup_path().exists(), "there was no state to back up when the first run started");
+        let started_from = fs::read(first_run.path()).unwrap();
+
+        let second_run = backend(&dir);
+        let v2 = next(&next(&v1, "also first run"), "second run");
+        second_run.write(&v2).await.unwrap();
+        second_run.write(&next(&v2, "second run again")).await.unwrap();
+        assert_eq!(fs::read(second_run.backup_path()).unwrap(), started_from);
+        assert_eq!(
+            files_in(&dir.path().join("state")),
+            BTreeSet::from(["default.tfstate".to_owned(), "default.tfstate.backup".to_owned()])
+        );
+    }
+
+    #[tokio::test]
+    async fn state_and_backup_are_private_to_their_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("default.tfstate");
+        // A state file left world-readable by some other tool is replaced, not reused.
+        fs::write(&path, State::new().to_json_bytes()).unwrap();
+        fs::set_permissions(&path, Permissions::from_mode(0o644)).unwrap();
+        let backend = LocalBackend::new(&path);
+        let current = backend.read().await.unwrap().unwrap();
+        backend.write(&next(&current, "x")).await.unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&backend.backup_path()), 0o600);
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_file_is_named_with_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = backend(&dir);
+        fs::create_dir_all(dir.path().join("state")).unwrap();
+        fs::write(backend.path(), "{\n  \"format_version\": 1,\n  \"serial\": 2,,\n}\n").unwrap();
+        let expected = format!("local state file {} is not a valid state", backend.path().display());
+        for err in [backend.read().await.unwrap_err(), backend.write(&State::new()).await.unwrap_err()] {
+            let message = err.to_string();
+            assert!(message.starts_with(&expected), "{message}");
+            assert!(message.contains("line 3 column 15"), "{message}");
+        }
+    }
+
+    #[tokio::test]
+    async fn describe_names_the_file() {
+        assert_eq!(LocalBackend::new("state/default.tfstate").describe(), "local state file state/default.tfstate");
+    }
+
+    #[test]
+    fn sibling_files_extend_the_state_file_name() {
+        let backend = LocalBackend::new("state/default.tfstate");
+        assert_eq!(backend.lock_path(), Path::new("state/default.tfstate.lock.json"));
+        assert_eq!(backend.backup_path(), Path::new("state/default.tfstate.backup"));
+        assert_eq!(parent_dir(Path::new("bare.tfstate")), Path::new("."));
+    }
+
+    #[tokio::test]
+    async fn the_lock_file_records_the_holder_until_unlocked() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = backend(&dir);
+        let info = LockInfo::new("apply");
+        let id = backend.lock(info.clone()).await.unwrap();
+        let on_disk: LockInfo = serde_json::from_slice(&fs::read(backend.lock_path()).unwrap()).unwrap();
+        assert_eq!(on_disk, info);
+        assert!(backend.unlock("someone-else").await.is_err());
+        assert!(backend.lock_path().exists());
+        backend.unlock(&id).await.unwrap();
+        assert!(!backend.lock_path().exists());
+    }
+
+    #[tokio::test]
+    async fn a_live_holder_is_named_and_not_called_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let holder = LockInfo::new("apply");
+        backend(&dir).lock(holder.clone()).await.unwrap();
+        let err = backend(&dir).lock(LockInfo::new("plan")).await.unwrap_err();
+        assert!(matches!(&err, LockError::Held { holder: h, holder_gone: false, .. } if **h == holder));
+        let message = err.to_string();
+        assert!(message.contains(&holder.to_string()) && message.contains("Wait for that run"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn a_lock_left_by_a_dead_process_on_this_host_says_so_and_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = backend(&dir);
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = LockInfo { pid: child.id(), ..LockInfo::new("apply") };
+        child.wait().unwrap();
+        backend.lock(dead.clone()).await.unwrap();
+        let left_behind = fs::read(backend.lock_path()).unwrap();
+
+        let err = backend.lock(LockInfo::new("apply")).await.unwrap_err();
+        assert!(matches!(err, LockError::Held { holder_gone: true, .. }));
+        let message = err.to_string();
+        assert!(message.contains("The process that took it is gone"), "{message}");
+        assert!(message.contains(&format!("run `trustform force-unlock {}`", dead.id)), "{message}");
+        assert_eq!(fs::read(backend.lock_path()).unwrap(), left_behind);
+
+        backend.force_unlock(&dead.id).await.unwrap();
+        assert!(backend.lock(LockInfo::new("apply")).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_lock_file_is_reported_not_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = backend(&dir);
+        fs::create_dir_all(dir.path().join("state")).unwrap();
+        fs::write(backend.lock_path(), "").unwrap();
+        let err = backend.lock(LockInfo::new("apply")).await.unwrap_err();
+        assert!(matches!(&err, LockError::Unreadable { path, .. } if *path == backend.lock_path()));
+        assert!(err.to_string().contains("default.tfstate.lock.json cannot be read"), "{err}");
+        assert!(backend.lock_path().exists());
+    }
+}
