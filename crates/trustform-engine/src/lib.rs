@@ -1,1 +1,21 @@
-//! trustform-engine
+//! The Trustform engine: plan, apply, destroy, refresh and import, orchestrated over the
+//! configuration graph. It reaches clouds only through the `Provider` trait, reports progress
+//! only through a [`Hook`], and always returns the state it reached, even on failure.
+
+mod apply;
+mod builtin;
+mod engine;
+mod graph;
+mod hook;
+mod import;
+mod plan;
+mod providers;
+mod values;
+
+pub use apply::ApplyOutcome;
+pub use builtin::{BuiltinProvider, TRUSTFORM_DATA};
+pub use engine::{Engine, EngineOptions};
+pub use graph::{ConfigGraph, Node};
+pub use hook::{Event, Hook, NoHook, RecordingHook};
+pub use plan::PlanOptions;
+pub use providers::Providers;

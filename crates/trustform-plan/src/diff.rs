@@ -36,6 +36,9 @@ pub fn merge_planned(block: &Block, prior: Option<&Value>, config: &Value) -> Va
         let configured = config.get(name).cloned().unwrap_or(Value::Null);
         let from_prior = || prior.and_then(|p| p.get(name)).cloned();
         let value = match attr.mode {
+            // Users cannot set computed attributes (conform refuses it), so a value here came
+            // from the provider's plan-time derivation and is the best prediction there is.
+            Mode::Computed if !configured.is_null() => configured,
             Mode::Computed => from_prior().unwrap_or(Value::Unknown),
             Mode::OptionalComputed if configured.is_null() => from_prior().unwrap_or(Value::Unknown),
             _ => configured,
@@ -171,7 +174,8 @@ fn replacement_attributes(block: &Block, prior: &Value, fresh: &Value, forcing: 
             (None, Some(nested)) => !after.contains_unknown() && blocks_equal(&nested.block, nested.nesting, before, after),
             _ => true,
         };
-        if !equal && !(before.is_null() && after.is_null()) {
+        let both_null = before.is_null() && after.is_null();
+        if !equal && !both_null {
             out.push(AttributeChange {
                 name: name.clone(),
                 before: Some(before.clone()),

@@ -1,0 +1,401 @@
+//! Applying a plan: walk the changes in dependency order, call the providers, and persist
+//! state after every resource, so a kill at any moment loses nothing.
+
+use crate::engine::Engine;
+use crate::hook::Event;
+use crate::plan::{interrupted, missing_provider};
+use crate::values::Values;
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+use std::time::Instant;
+use tokio::sync::Mutex;
+use trustform_diag::{Diagnostic, Diagnostics};
+use trustform_graph::{walk, Dag, NodeId, Outcome, WalkOptions};
+use trustform_lang::config::Repetition;
+use trustform_lang::{Instance, InstanceKey, LocalsCache, ResourceAddr, Scope, Value};
+use trustform_plan::{merge_planned, Action, Change, Plan, PlanMode};
+use trustform_provider::Checkpoint;
+use trustform_schema::values_equal;
+use trustform_state::{OutputState, ResourceState, ResourceStatus, State, StateStore};
+
+/// What an apply reached. The state is returned even when the apply failed: it holds every
+/// resource whose create returned.
+pub struct ApplyOutcome {
+    pub state: State,
+    pub diagnostics: Diagnostics,
+}
+
+/// The state being built, and where it is persisted after every change.
+struct Persister<'a> {
+    state: Mutex<State>,
+    store: &'a dyn StateStore,
+}
+
+impl Persister<'_> {
+    async fn update(&self, change: impl FnOnce(&mut State)) -> Result<(), Diagnostic> {
+        let mut state = self.state.lock().await;
+        change(&mut state);
+        state.serial += 1;
+        self.store.write(&state).await.map_err(|e| {
+            Diagnostic::error(
+                "TF1010",
+                "Failed to persist state",
+                format!("Writing {} failed: {e}. The change was made in the cloud; fix the problem (disk space, permissions) and run apply again, which will find the object.", self.store.describe()),
+            )
+        })
+    }
+}
+
+/// Persists a resource as tainted the moment its provider says the cloud accepted the create.
+struct CreateCheckpoint<'a> {
+    persister: &'a Persister<'a>,
+    address: &'a ResourceAddr,
+    provider: &'a str,
+    dependencies: &'a [ResourceAddr],
+}
+
+#[async_trait]
+impl Checkpoint for CreateCheckpoint<'_> {
+    async fn record(&self, partial: &Value) {
+        let Ok(mut resource) = ResourceState::from_value(self.address.type_name(), self.provider, partial, self.dependencies.to_vec()) else {
+            tracing::warn!(address = %self.address, "ignoring a checkpoint without an id");
+            return;
+        };
+        resource.status = ResourceStatus::Tainted;
+        let address = self.address.clone();
+        if let Err(e) = self.persister.update(|s| {
+            s.resources.insert(address, resource);
+        })
+        .await
+        {
+            tracing::error!(address = %self.address, error = %e.detail, "failed to persist a checkpoint");
+        }
+    }
+}
+
+impl Engine {
+    /// Applies `plan` to `state`, persisting through `store` after every resource.
+    pub async fn apply(&self, plan: &Plan, state: State, store: &dyn StateStore) -> ApplyOutcome {
+        let mut diags = self.configure_providers().await;
+        let persister = Persister { state: Mutex::new(state), store };
+        if diags.has_errors() {
+            return ApplyOutcome { state: persister.state.into_inner(), diagnostics: diags };
+        }
+        if plan.mode == PlanMode::RefreshOnly {
+            let result = persister
+                .update(|s| {
+                    for change in &plan.changes {
+                        match (&change.after, s.resources.get_mut(&change.address)) {
+                            (Some(after), Some(resource)) => {
+                                if let Ok(updated) = ResourceState::from_value(&resource.type_name, &resource.provider, after, resource.dependencies.clone()) {
+                                    *resource = updated;
+                                }
+                            }
+                            (None, _) => {
+                                s.resources.remove(&change.address);
+                            }
+                            _ => {}
+                        }
+                    }
+                })
+                .await;
+            diags.extend(result.err());
+            return ApplyOutcome { state: persister.state.into_inner(), diagnostics: diags };
+        }
+
+        let values = Values::default();
+        self.seed_expansions(&values);
+        {
+            let state = persister.state.lock().await;
+            for (addr, resource) in &state.resources {
+                values.set(addr, resource.value());
+            }
+        }
+        let locals = LocalsCache::default();
+        let dag = apply_graph(plan);
+        let options = WalkOptions { parallelism: self.parallelism, cancel: self.cancel.clone() };
+        let report = walk(&dag, options, |id| {
+            let change = &plan.changes[*dag.node(id)];
+            let (values, locals, persister) = (&values, &locals, &persister);
+            async move { self.apply_change(change, values, locals, persister).await }
+        })
+        .await;
+
+        let mut interrupted_walk = false;
+        for (id, outcome) in report.iter() {
+            let change = &plan.changes[*dag.node(id)];
+            match outcome {
+                Outcome::Succeeded => {}
+                Outcome::Failed(d) => diags.extend(d.clone()),
+                Outcome::Skipped { because } => self.hook.event(Event::Skipped {
+                    address: change.address.clone(),
+                    because: plan.changes[*dag.node(*because)].address.clone(),
+                }),
+                Outcome::NotStarted => interrupted_walk = true,
+            }
+        }
+        if interrupted_walk {
+            self.hook.event(Event::Interrupted);
+            diags.push(interrupted());
+        }
+
+        if let Err(d) = self.apply_outputs(plan, &values, &locals, &persister).await {
+            diags.push(d);
+        }
+        ApplyOutcome { state: persister.state.into_inner(), diagnostics: diags }
+    }
+
+    async fn apply_change(&self, change: &Change, values: &Values, locals: &LocalsCache, persister: &Persister<'_>) -> Result<(), Diagnostics> {
+        let addr = &change.address;
+        if change.action == Action::NoOp {
+            if let Some(after) = &change.after {
+                values.set(addr, after.clone());
+                if addr.is_data() {
+                    self.record_data(change, after, persister).await?;
+                }
+            }
+            return Ok(());
+        }
+        let provider = self.providers.for_type(addr.type_name()).ok_or_else(|| Diagnostics::from(missing_provider(addr)))?;
+        let type_name = addr.type_name();
+        let started = Instant::now();
+        self.hook.event(Event::ApplyStarted { address: addr.clone(), action: change.action });
+        let fail = |verb: &str, message: String| {
+            self.hook.event(Event::ApplyFailed { address: addr.clone(), action: change.action, message: message.clone() });
+            let span = self.config.resources.get(&addr.resource).map(|r| r.span.clone());
+            Diagnostics::from(
+                Diagnostic::error("TF1000", format!("Failed to {verb} resource"), format!("{verb} {addr}: {message}"))
+                    .with_span(span)
+                    .with_address(addr),
+            )
+        };
+
+        let result_id = match change.action {
+            Action::NoOp => unreachable!("handled above"),
+            Action::Read => {
+                let final_config = self.final_config(change, values, locals)?;
+                let resource = &self.config.resources[&addr.resource];
+                let value = self.read_data(resource, addr, &final_config).await?;
+                values.set(addr, value.clone());
+                self.record_data(change, &value, persister).await?;
+                None
+            }
+            Action::Delete => {
+                let before = change.before.as_ref().expect("a delete has a before value");
+                if !addr.is_data() {
+                    provider.delete(type_name, before).await.map_err(|e| fail("destroy", e.to_string()))?;
+                }
+                values.remove(addr);
+                persister.update(|s| {
+                    s.resources.remove(addr);
+                })
+                .await?;
+                None
+            }
+            Action::Create | Action::Update | Action::DeleteThenCreate | Action::CreateThenDelete => {
+                let planned = self.final_value(change, values, locals)?;
+                let dependencies = change.dependencies.clone();
+                if change.action == Action::DeleteThenCreate {
+                    let before = change.before.as_ref().expect("a replace has a before value");
+                    provider.delete(type_name, before).await.map_err(|e| fail("replace", format!("deleting the old object: {e}")))?;
+                    persister.update(|s| {
+                        s.resources.remove(addr);
+                    })
+                    .await?;
+                }
+                let checkpoint = CreateCheckpoint { persister, address: addr, provider: &change.provider, dependencies: &dependencies };
+                let new_value = match change.action {
+                    Action::Update => {
+                        let before = change.before.as_ref().expect("an update has a before value");
+                        provider.update(type_name, before, &planned).await.map_err(|e| fail("update", e.to_string()))?
+                    }
+                    _ => provider.create(type_name, &planned, &checkpoint).await.map_err(|e| fail("create", e.to_string()))?,
+                };
+                let new_value = new_value.mark_paths(&planned.sensitive_paths());
+                let resource = ResourceState::from_value(type_name, &change.provider, &new_value, dependencies)
+                    .map_err(|e| fail("record", format!("the provider returned an unusable state: {e}")))?;
+                let id = resource.id.clone();
+                values.set(addr, new_value);
+                persister.update(|s| {
+                    s.resources.insert(addr.clone(), resource);
+                })
+                .await?;
+                if change.action == Action::CreateThenDelete {
+                    let before = change.before.as_ref().expect("a replace has a before value");
+                    provider.delete(type_name, before).await.map_err(|e| {
+                        let old = before.get("id").map(Value::render).unwrap_or_default();
+                        fail("replace", format!("the new object was created, but deleting the old one ({old}) failed: {e}. Delete it by hand"))
+                    })?;
+                }
+                Some(id)
+            }
+        };
+        self.hook.event(Event::ApplyFinished { address: addr.clone(), action: change.action, id: result_id, elapsed: started.elapsed() });
+        Ok(())
+    }
+
+    async fn record_data(&self, change: &Change, value: &Value, persister: &Persister<'_>) -> Result<(), Diagnostics> {
+        let addr = &change.address;
+        let with_id = match value.get("id") {
+            Some(id) if !id.is_null() => value.clone(),
+            _ => {
+                let mut map = value.as_object().cloned().unwrap_or_default();
+                map.insert("id".into(), Value::from(addr.to_string()));
+                Value::Object(map)
+            }
+        };
+        let resource = ResourceState::from_value(addr.type_name(), &change.provider, &with_id, change.dependencies.clone())
+            .map_err(|e| Diagnostics::from(Diagnostic::error("TF1011", "Cannot record data source", format!("{addr}: {e}")).with_address(addr)))?;
+        persister
+            .update(|s| {
+                s.resources.insert(addr.clone(), resource);
+            })
+            .await
+            .map_err(Diagnostics::from)
+    }
+
+    /// Re-evaluates an instance's configuration now that its dependencies are applied.
+    fn final_config(&self, change: &Change, values: &Values, locals: &LocalsCache) -> Result<Value, Diagnostics> {
+        let addr = &change.address;
+        let resource = self.config.resources.get(&addr.resource).ok_or_else(|| {
+            Diagnostics::from(Diagnostic::error("TF1012", "Configuration changed", format!("{addr} is in the plan but no longer in the configuration. Make a new plan.")))
+        })?;
+        let scope = Scope::new(&self.config, &self.variables, values, locals);
+        let instance = match (&resource.repetition, &addr.key) {
+            (Repetition::Single, None) => Instance::None,
+            (Repetition::Count(_), Some(InstanceKey::Int(i))) => Instance::Count(*i),
+            (Repetition::ForEach(_), Some(InstanceKey::Str(key))) => {
+                let instances = self.expand(resource, &scope).map_err(|d| Diagnostics::from(*d))?;
+                instances.into_iter().find(|i| i.key().as_ref() == addr.key.as_ref()).ok_or_else(|| {
+                    Diagnostics::from(Diagnostic::error("TF1012", "Configuration changed", format!("for_each no longer produces the key {key:?} of {addr}. Make a new plan.")))
+                })?
+            }
+            _ => {
+                return Err(Diagnostic::error("TF1012", "Configuration changed", format!("{addr} no longer matches the resource's count or for_each. Make a new plan.")).into())
+            }
+        };
+        self.instance_config(resource, addr, &scope.with_instance(instance))
+    }
+
+    /// The fully known value to hand to the provider, checked against what the plan promised.
+    fn final_value(&self, change: &Change, values: &Values, locals: &LocalsCache) -> Result<Value, Diagnostics> {
+        let addr = &change.address;
+        let type_name = addr.type_name();
+        let config = self.final_config(change, values, locals)?;
+        let provider = self.providers.for_type(type_name).ok_or_else(|| Diagnostics::from(missing_provider(addr)))?;
+        let schema = self.providers.resource_schema(type_name).ok_or_else(|| Diagnostics::from(missing_provider(addr)))?;
+        let prior = if change.action == Action::Update { change.before.as_ref() } else { None };
+        let config = provider
+            .plan(type_name, prior, config)
+            .map_err(|e| Diagnostics::from(Diagnostic::error("TF0511", "Provider rejected the plan", format!("Planning {addr} failed: {e}.")).with_address(addr)))?;
+        let mut planned = merge_planned(&schema.block, prior, &config);
+        if change.action == Action::Update {
+            // Attributes the diff left alone keep their prior (semantically equal) spelling.
+            if let (Some(Value::Object(after)), Value::Object(map)) = (&change.after, &mut planned) {
+                for (name, promised) in after {
+                    if let (Some(attr), Some(now)) = (schema.block.attributes.get(name), map.get(name)) {
+                        if !promised.contains_unknown() && values_equal(attr, promised, now) {
+                            map.insert(name.clone(), promised.clone());
+                        }
+                    }
+                }
+            }
+        }
+        let settable = |name: &str| schema.block.attributes.get(name).is_some_and(|a| a.is_settable()) || schema.block.blocks.contains_key(name);
+        if let Some(after) = &change.after {
+            for (name, promised) in after.as_object().into_iter().flatten() {
+                if promised.contains_unknown() || !settable(name) {
+                    continue;
+                }
+                let now = planned.get(name).cloned().unwrap_or(Value::Null);
+                let same = match schema.block.attributes.get(name) {
+                    Some(attr) => values_equal(attr, promised, &now),
+                    None => promised.deep_unmark() == now.deep_unmark(),
+                };
+                if !same {
+                    return Err(Diagnostic::error(
+                        "TF1013",
+                        "Planned value changed during apply",
+                        format!("The plan promised {addr}.{name} = {} but the configuration now gives {}. Nothing was changed for this resource; make a new plan.", promised.render(), now.render()),
+                    )
+                    .with_address(addr)
+                    .into());
+                }
+            }
+        }
+        let unknown: Vec<&String> = planned
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(name, v)| settable(name) && v.contains_unknown())
+            .map(|(name, _)| name)
+            .collect();
+        if !unknown.is_empty() {
+            return Err(Diagnostic::error(
+                "TF1014",
+                "Value still unknown during apply",
+                format!(
+                    "{addr} needs {} but it is still unknown after its dependencies were applied. This is a bug in Trustform or a provider; please report it with the plan.",
+                    unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            )
+            .with_address(addr)
+            .into());
+        }
+        // What the cloud computes is not ours to send: unknown computed attributes go as null.
+        if let Value::Object(map) = &mut planned {
+            for (name, value) in map.iter_mut() {
+                if !settable(name) && value.contains_unknown() {
+                    *value = Value::Null;
+                }
+            }
+        }
+        Ok(planned)
+    }
+
+    async fn apply_outputs(&self, plan: &Plan, values: &Values, locals: &LocalsCache, persister: &Persister<'_>) -> Result<(), Diagnostic> {
+        let scope = Scope::new(&self.config, &self.variables, values, locals);
+        let mut outputs = BTreeMap::new();
+        for (name, output) in &self.config.outputs {
+            match scope.eval(&output.value) {
+                Ok(value) if !value.contains_unknown() => {
+                    outputs.insert(name.clone(), OutputState { value: value.to_json(), sensitive: output.sensitive || value.contains_sensitive() });
+                }
+                _ => {}
+            }
+        }
+        let destroying = plan.mode == PlanMode::Destroy;
+        let targeted = plan.outputs.is_empty() && !self.config.outputs.is_empty() && !destroying;
+        persister
+            .update(|s| {
+                if destroying {
+                    s.outputs.clear();
+                } else if !targeted {
+                    s.outputs = outputs;
+                }
+            })
+            .await
+    }
+}
+
+/// The apply graph: one node per change. A change waits for the changes of the resources it
+/// depends on; a delete waits for the deletes of the resources that depend on it.
+fn apply_graph(plan: &Plan) -> Dag<usize> {
+    let mut dag = Dag::new();
+    let ids: Vec<NodeId> = (0..plan.changes.len()).map(|i| dag.add_node(i)).collect();
+    let index: BTreeMap<&ResourceAddr, usize> = plan.changes.iter().enumerate().map(|(i, c)| (&c.address, i)).collect();
+    for (i, change) in plan.changes.iter().enumerate() {
+        for dep in &change.dependencies {
+            let Some(&j) = index.get(dep) else { continue };
+            let dep_change = &plan.changes[j];
+            match (change.action == Action::Delete, dep_change.action == Action::Delete) {
+                // The dependent goes first when both disappear.
+                (true, true) => dag.add_edge(ids[i], ids[j]),
+                (false, false) => dag.add_edge(ids[j], ids[i]),
+                _ => {}
+            }
+        }
+    }
+    dag
+}
+

@@ -1,0 +1,173 @@
+//! The [`Engine`]: one configuration, its variables and providers, ready to plan and apply.
+
+use crate::graph::ConfigGraph;
+use crate::hook::{Hook, NoHook};
+use crate::providers::Providers;
+use crate::values::Values;
+use std::collections::{BTreeMap, BTreeSet};
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use tokio::sync::OnceCell;
+use trustform_graph::CancellationToken;
+use trustform_diag::{Diagnostic, Diagnostics};
+use trustform_graph::DEFAULT_PARALLELISM;
+use trustform_lang::config::Config;
+use trustform_lang::{closest, Instance, LocalsCache, Mode, Scope, Value};
+
+/// How an engine runs: bounded parallelism, a progress hook, and Ctrl-C.
+#[derive(Clone)]
+pub struct EngineOptions {
+    pub parallelism: NonZeroUsize,
+    pub hook: Arc<dyn Hook>,
+    /// Cancelled on Ctrl-C: no new work starts, in-flight work finishes, state is saved.
+    pub cancel: CancellationToken,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions { parallelism: DEFAULT_PARALLELISM, hook: Arc::new(NoHook), cancel: CancellationToken::new() }
+    }
+}
+
+/// A loaded configuration with its variables and providers.
+pub struct Engine {
+    pub(crate) config: Arc<Config>,
+    pub(crate) graph: ConfigGraph,
+    pub(crate) variables: BTreeMap<String, Value>,
+    pub(crate) providers: Providers,
+    pub(crate) parallelism: NonZeroUsize,
+    pub(crate) hook: Arc<dyn Hook>,
+    pub(crate) cancel: CancellationToken,
+    configured: OnceCell<Diagnostics>,
+}
+
+impl Engine {
+    /// Checks the configuration's structure (graph, cycles, resource types) and returns an
+    /// engine when it has no errors. Warnings come back either way.
+    pub fn new(config: Config, variables: BTreeMap<String, Value>, providers: Providers, options: EngineOptions) -> (Option<Engine>, Diagnostics) {
+        let (graph, mut diags) = ConfigGraph::build(&config);
+        diags.extend(check_types(&config, &providers));
+        if diags.has_errors() {
+            return (None, diags);
+        }
+        let engine = Engine {
+            config: Arc::new(config),
+            graph,
+            variables,
+            providers,
+            parallelism: options.parallelism,
+            hook: options.hook,
+            cancel: options.cancel,
+            configured: OnceCell::new(),
+        };
+        (Some(engine), diags)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn providers(&self) -> &Providers {
+        &self.providers
+    }
+
+    pub fn graph(&self) -> &ConfigGraph {
+        &self.graph
+    }
+
+    /// Configures every provider the configuration uses, once per engine.
+    pub async fn configure_providers(&self) -> Diagnostics {
+        self.configured
+            .get_or_init(|| async {
+                let mut diags = Diagnostics::new();
+                let used: BTreeSet<String> = self.config.resources.values().map(|r| r.provider_name().to_owned()).collect();
+                let values = Values::default();
+                let locals = LocalsCache::default();
+                let scope = Scope::new(&self.config, &self.variables, &values, &locals);
+                for name in used {
+                    let Some(provider) = self.providers.get(&name) else { continue };
+                    let config = match self.config.providers.get(&name) {
+                        Some(block) => match scope.eval_body(&block.body) {
+                            Ok(v) => v,
+                            Err(d) => {
+                                diags.push(*d);
+                                continue;
+                            }
+                        },
+                        None => Value::Null,
+                    };
+                    if config.contains_unknown() {
+                        let span = self.config.providers.get(&name).map(|p| p.span.clone());
+                        diags.push(
+                            Diagnostic::error("TF0520", "Provider configuration depends on resources", format!("The provider \"{name}\" block refers to values only known after apply. Configure providers from variables and literals only."))
+                                .with_span(span),
+                        );
+                        continue;
+                    }
+                    if let Err(e) = provider.configure(&config).await {
+                        let span = self.config.providers.get(&name).map(|p| p.span.clone());
+                        diags.push(Diagnostic::error("TF0521", "Failed to configure provider", format!("Configuring the \"{name}\" provider failed: {e}.")).with_span(span));
+                    }
+                }
+                diags
+            })
+            .await
+            .clone()
+    }
+
+    /// Static checks, as `trustform validate` runs them: every resource body is evaluated with
+    /// every resource attribute unknown and checked against its schema.
+    pub fn validate(&self) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        let values = Values::default();
+        let locals = LocalsCache::default();
+        let scope = Scope::new(&self.config, &self.variables, &values, &locals);
+        for (id, resource) in &self.config.resources {
+            let instance = match &resource.repetition {
+                trustform_lang::config::Repetition::Single => Instance::None,
+                trustform_lang::config::Repetition::Count(_) => Instance::Count(0),
+                trustform_lang::config::Repetition::ForEach(_) => Instance::Each { key: "key".into(), value: Value::Unknown },
+            };
+            if let Err(more) = self.instance_config(resource, &id.instance(instance.key()), &scope.with_instance(instance)) {
+                diags.extend(more);
+            }
+        }
+        for output in self.config.outputs.values() {
+            if let Err(d) = scope.eval(&output.value) {
+                diags.push(*d);
+            }
+        }
+        diags
+    }
+}
+
+fn check_types(config: &Config, providers: &Providers) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    for (id, resource) in &config.resources {
+        let provider_name = resource.provider_name();
+        let Some(provider) = providers.get(provider_name) else {
+            let known = providers.names().collect::<Vec<_>>().join(", ");
+            diags.push(
+                Diagnostic::error(
+                    "TF0501",
+                    "Provider not available",
+                    format!("{id} needs the \"{provider_name}\" provider, which this build does not have. Available providers: {known}."),
+                )
+                .with_span(resource.span.clone())
+                .with_address(id),
+            );
+            continue;
+        };
+        let schemas = if id.mode == Mode::Data { &provider.schema().data_sources } else { &provider.schema().resources };
+        if !schemas.contains_key(&id.type_name) {
+            let hint = closest(&id.type_name, schemas.keys().map(String::as_str)).map(|s| format!(" Did you mean \"{s}\"?")).unwrap_or_default();
+            let kind = if id.mode == Mode::Data { "data source" } else { "resource type" };
+            diags.push(
+                Diagnostic::error("TF0500", "Unknown resource type", format!("The \"{provider_name}\" provider has no {kind} \"{}\".{hint}", id.type_name))
+                    .with_span(resource.span.clone())
+                    .with_address(id),
+            );
+        }
+    }
+    diags
+}

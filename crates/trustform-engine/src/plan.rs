@@ -1,0 +1,635 @@
+//! Planning: refresh what state records, evaluate the configuration block by block in
+//! dependency order, and diff every instance against its refreshed state.
+
+use crate::engine::Engine;
+use crate::hook::Event;
+use crate::values::{Expansion, Values};
+use std::collections::{BTreeMap, BTreeSet};
+use trustform_diag::{Diagnostic, Diagnostics};
+use trustform_graph::{walk, Dag, Outcome, WalkOptions};
+use trustform_lang::config::{Repetition, Resource};
+use trustform_lang::{Instance, LocalsCache, ResourceAddr, ResourceId, Scope, Value};
+use trustform_plan::{diff_resource, merge_planned, Action, AttributeChange, Change, OutputChange, Plan, PlanMode, Reason};
+use trustform_schema::{block_body_equal, conform};
+use trustform_state::{ResourceStatus, State};
+
+/// What `plan` should do.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    pub mode: PlanMode,
+    /// Read every resource in state before diffing (`--refresh=false` turns it off).
+    pub refresh: bool,
+    /// `--target`: only these (block or instance addresses) and what they depend on.
+    pub targets: Vec<ResourceAddr>,
+    /// `--replace`: replace these instances even if nothing changed.
+    pub replace: Vec<ResourceAddr>,
+}
+
+impl PlanOptions {
+    pub fn normal() -> Self {
+        PlanOptions { refresh: true, ..Self::default() }
+    }
+}
+
+/// The refreshed view of state: `None` for objects found gone.
+pub(crate) type Refreshed = BTreeMap<ResourceAddr, Option<Value>>;
+
+/// What planning one instance needs to know about the walk so far.
+#[derive(Clone, Copy)]
+struct PlanWalk<'a> {
+    state: &'a State,
+    values: &'a Values,
+    refreshed: &'a Refreshed,
+    options: &'a PlanOptions,
+}
+
+impl Engine {
+    /// Makes a plan against `state`. Returns `None` when errors prevent a plan.
+    pub async fn plan(&self, state: &State, options: &PlanOptions) -> (Option<Plan>, Diagnostics) {
+        let mut diags = self.configure_providers().await;
+        if diags.has_errors() {
+            return (None, diags);
+        }
+        let prior = state_values(state);
+        let refreshed: Refreshed = if options.refresh {
+            let (refreshed, more) = self.refresh(state).await;
+            diags.extend(more);
+            if diags.has_errors() {
+                return (None, diags);
+            }
+            refreshed
+        } else {
+            prior.iter().map(|(a, v)| (a.clone(), Some(v.clone()))).collect()
+        };
+        let mut plan = Plan {
+            mode: options.mode,
+            state_lineage: state.lineage.clone(),
+            state_serial: state.serial,
+            drift: self.drift(&prior, &refreshed),
+            ..Plan::default()
+        };
+        match options.mode {
+            PlanMode::RefreshOnly => {
+                plan.changes = refreshed
+                    .iter()
+                    .map(|(addr, after)| Change {
+                        address: addr.clone(),
+                        provider: provider_name(state, addr),
+                        action: Action::NoOp,
+                        reason: Reason::None,
+                        before: prior.get(addr).cloned(),
+                        after: after.clone(),
+                        attributes: Vec::new(),
+                        dependencies: dependencies_in_state(state, addr),
+                    })
+                    .collect();
+            }
+            PlanMode::Destroy => {
+                self.plan_destroy(state, &refreshed, options, &mut plan, &mut diags);
+            }
+            PlanMode::Normal => {
+                self.plan_normal(state, &refreshed, options, &mut plan, &mut diags).await;
+            }
+        }
+        if diags.has_errors() {
+            return (None, diags);
+        }
+        (Some(plan), diags)
+    }
+
+    async fn refresh(&self, state: &State) -> (Refreshed, Diagnostics) {
+        let mut dag = Dag::new();
+        for addr in state.resources.keys() {
+            dag.add_node(addr.clone());
+        }
+        let results = std::sync::Mutex::new(BTreeMap::new());
+        let options = WalkOptions { parallelism: self.parallelism, cancel: self.cancel.clone() };
+        let report = walk(&dag, options, |id| {
+            let addr = dag.node(id).clone();
+            let results = &results;
+            async move {
+                let resource = &state.resources[&addr];
+                let Some(provider) = self.providers.for_type(&resource.type_name) else {
+                    return Err(missing_provider(&addr));
+                };
+                let value = resource.value();
+                if addr.is_data() {
+                    // Data sources are read again from configuration, not refreshed.
+                    results.lock().unwrap_or_else(|e| e.into_inner()).insert(addr.clone(), Some(value));
+                    return Ok(());
+                }
+                self.hook.event(Event::RefreshStarted { address: addr.clone() });
+                let read = provider.read(&resource.type_name, &value).await.map_err(|e| {
+                    Diagnostic::error("TF1001", "Failed to refresh resource", format!("Reading {addr} failed: {e}. Check credentials and connectivity, then run plan again."))
+                        .with_address(&addr)
+                })?;
+                let read = read.map(|v| v.mark_paths(&value.sensitive_paths()));
+                self.hook.event(Event::RefreshFinished { address: addr.clone(), gone: read.is_none() });
+                results.lock().unwrap_or_else(|e| e.into_inner()).insert(addr, read);
+                Ok(())
+            }
+        })
+        .await;
+        let mut diags = Diagnostics::new();
+        for (_, outcome) in report.iter() {
+            if let Outcome::Failed(d) = outcome {
+                diags.push(d.clone());
+            }
+        }
+        if report.not_started().next().is_some() {
+            diags.push(interrupted());
+        }
+        (results.into_inner().unwrap_or_else(|e| e.into_inner()), diags)
+    }
+
+    fn drift(&self, prior: &BTreeMap<ResourceAddr, Value>, refreshed: &Refreshed) -> Vec<Change> {
+        let mut drift = Vec::new();
+        for (addr, before) in prior {
+            if addr.is_data() {
+                continue;
+            }
+            let after = refreshed.get(addr).cloned().flatten();
+            let changed = match (&after, self.providers.resource_schema(addr.type_name())) {
+                (None, _) => true,
+                (Some(after), Some(schema)) => !block_body_equal(&schema.block, before, after),
+                (Some(after), None) => after != before,
+            };
+            if !changed {
+                continue;
+            }
+            let attributes = match &after {
+                Some(after) => changed_attributes(before, after),
+                None => Vec::new(),
+            };
+            drift.push(Change {
+                address: addr.clone(),
+                provider: addr.resource.provider_name().to_owned(),
+                action: if after.is_some() { Action::Update } else { Action::Delete },
+                reason: Reason::None,
+                before: Some(before.clone()),
+                after,
+                attributes,
+                dependencies: Vec::new(),
+            });
+        }
+        drift
+    }
+
+    fn plan_destroy(&self, state: &State, refreshed: &Refreshed, options: &PlanOptions, plan: &mut Plan, diags: &mut Diagnostics) {
+        let wanted = self.target_filter(options);
+        for (addr, resource) in &state.resources {
+            let Some(Some(before)) = refreshed.get(addr) else { continue };
+            if !wanted(addr) {
+                continue;
+            }
+            self.check_prevent_destroy(addr, diags);
+            plan.changes.push(Change {
+                address: addr.clone(),
+                provider: resource.provider.clone(),
+                action: Action::Delete,
+                reason: Reason::DestroyRequested,
+                before: Some(before.clone()),
+                after: None,
+                attributes: Vec::new(),
+                dependencies: resource.dependencies.clone(),
+            });
+        }
+        if options.targets.is_empty() {
+            for (name, output) in &state.outputs {
+                plan.outputs.insert(
+                    name.clone(),
+                    OutputChange { name: name.clone(), before: Some(Value::from_json(&output.value)), after: None, sensitive: output.sensitive },
+                );
+            }
+        }
+    }
+
+    fn check_prevent_destroy(&self, addr: &ResourceAddr, diags: &mut Diagnostics) {
+        if let Some(resource) = self.config.resources.get(&addr.resource) {
+            if resource.lifecycle.prevent_destroy {
+                diags.push(
+                    Diagnostic::error(
+                        "TF0700",
+                        "Instance cannot be destroyed",
+                        format!(
+                            "{addr} has lifecycle.prevent_destroy set, but the plan calls for it to be destroyed. Remove prevent_destroy to allow it, or change the plan (e.g. with --target) so it is kept."
+                        ),
+                    )
+                    .with_span(resource.span.clone())
+                    .with_address(addr),
+                );
+            }
+        }
+    }
+
+    async fn plan_normal(&self, state: &State, refreshed: &Refreshed, options: &PlanOptions, plan: &mut Plan, diags: &mut Diagnostics) {
+        let values = Values::default();
+        self.seed_expansions(&values);
+        let locals = LocalsCache::default();
+        let mut planned_addrs = BTreeSet::new();
+        let wanted_blocks = self.target_blocks(options);
+
+        for id in self.graph.resource_order() {
+            if self.cancel.is_cancelled() {
+                diags.push(interrupted());
+                return;
+            }
+            let resource = &self.config.resources[&id];
+            if let Some(wanted) = &wanted_blocks {
+                if !wanted.contains(&id) {
+                    // Untargeted: keep what state has so references still resolve.
+                    for (addr, value) in refreshed.iter().filter(|(a, _)| a.resource == id) {
+                        if let Some(v) = value {
+                            values.set(addr, v.clone());
+                        }
+                        planned_addrs.insert(addr.clone());
+                    }
+                    continue;
+                }
+            }
+            let scope = Scope::new(&self.config, &self.variables, &values, &locals);
+            let instances = match self.expand(resource, &scope) {
+                Ok(instances) => instances,
+                Err(d) => {
+                    diags.push(*d);
+                    values.set_expansion(&id, Expansion::Unknown);
+                    continue;
+                }
+            };
+            for instance in instances {
+                let addr = id.instance(instance.key());
+                planned_addrs.insert(addr.clone());
+                let scope = scope.with_instance(instance);
+                let change = if id.mode == trustform_lang::Mode::Data {
+                    self.plan_data(resource, &addr, &scope, &values).await
+                } else {
+                    let walk = PlanWalk { state, values: &values, refreshed, options };
+                    self.plan_managed(resource, &addr, &scope, &walk)
+                };
+                match change {
+                    Ok(change) => {
+                        if let Some(after) = &change.after {
+                            values.set(&addr, after.clone());
+                        }
+                        if change.action.is_replace() || change.action == Action::Delete {
+                            self.check_prevent_destroy(&addr, diags);
+                        }
+                        plan.changes.push(change);
+                    }
+                    Err(more) => {
+                        diags.extend(more);
+                        values.set(&addr, Value::Unknown);
+                    }
+                }
+            }
+        }
+
+        for (addr, before) in refreshed {
+            if planned_addrs.contains(addr) {
+                continue;
+            }
+            let Some(before) = before else { continue };
+            if let Some(wanted) = &wanted_blocks {
+                if !wanted.contains(&addr.resource) {
+                    continue;
+                }
+            }
+            let reason = if self.config.resources.contains_key(&addr.resource) { Reason::NoLongerInRepetition } else { Reason::NoLongerInConfig };
+            if !addr.is_data() {
+                self.check_prevent_destroy(addr, diags);
+            }
+            plan.changes.push(Change {
+                address: addr.clone(),
+                provider: provider_name(state, addr),
+                action: Action::Delete,
+                reason,
+                before: Some(before.clone()),
+                after: None,
+                attributes: Vec::new(),
+                dependencies: dependencies_in_state(state, addr),
+            });
+        }
+        plan.changes.sort_by(|a, b| a.address.cmp(&b.address));
+
+        if wanted_blocks.is_none() {
+            self.plan_outputs(state, &values, &locals, plan, diags);
+        }
+    }
+
+    pub(crate) fn seed_expansions(&self, values: &Values) {
+        for (id, resource) in &self.config.resources {
+            let expansion = match resource.repetition {
+                Repetition::Single => Expansion::Single,
+                Repetition::Count(_) => Expansion::Count,
+                Repetition::ForEach(_) => Expansion::ForEach,
+            };
+            values.set_expansion(id, expansion);
+        }
+    }
+
+    /// The instances of a resource block. `count` and `for_each` must be known at plan time.
+    pub(crate) fn expand(&self, resource: &Resource, scope: &Scope) -> Result<Vec<Instance>, Box<Diagnostic>> {
+        let unknown_repetition = |what: &str| {
+            Box::new(
+                Diagnostic::error(
+                    "TF0600",
+                    "Invalid repetition argument",
+                    format!(
+                        "The {what} value depends on attributes that cannot be known until apply, so Trustform cannot tell how many instances to create. Use values known at plan time (variables, locals, names) for {what}, or apply the dependency first with --target."
+                    ),
+                )
+                .with_span(resource.span.clone())
+                .with_address(&resource.id),
+            )
+        };
+        match &resource.repetition {
+            Repetition::Single => Ok(vec![Instance::None]),
+            Repetition::Count(expr) => {
+                let value = scope.eval(expr)?;
+                if value.is_unknown() {
+                    return Err(unknown_repetition("count"));
+                }
+                match value.as_number().and_then(|n| n.as_i64()) {
+                    Some(n) if n >= 0 => Ok((0..n as u64).map(Instance::Count).collect()),
+                    _ => Err(Box::new(
+                        Diagnostic::error("TF0601", "Invalid count argument", format!("count must be a whole number of zero or more, but it is {}.", value.render()))
+                            .with_span(self.config.span(expr))
+                            .with_address(&resource.id),
+                    )),
+                }
+            }
+            Repetition::ForEach(expr) => {
+                let value = scope.eval(expr)?;
+                if value.contains_unknown() && !matches!(value.unmarked(), Value::Object(_)) {
+                    return Err(unknown_repetition("for_each"));
+                }
+                let sensitive = value.is_sensitive();
+                match value.unmarked() {
+                    Value::Object(map) => Ok(map
+                        .iter()
+                        .map(|(k, v)| Instance::Each { key: k.clone(), value: v.clone().mark_if(sensitive) })
+                        .collect()),
+                    Value::List(items) => {
+                        let mut out = Vec::new();
+                        for item in items {
+                            match item.as_str() {
+                                Some(s) => out.push(Instance::Each { key: s.to_owned(), value: Value::from(s).mark_if(sensitive) }),
+                                None => {
+                                    return Err(Box::new(
+                                        Diagnostic::error(
+                                            "TF0602",
+                                            "Invalid for_each argument",
+                                            "for_each over a set needs strings. Use toset([...]) of strings, or a map whose keys name the instances.",
+                                        )
+                                        .with_span(self.config.span(expr))
+                                        .with_address(&resource.id),
+                                    ))
+                                }
+                            }
+                        }
+                        out.sort_by_key(Instance::key);
+                        out.dedup_by(|a, b| a.key() == b.key());
+                        Ok(out)
+                    }
+                    other => Err(Box::new(
+                        Diagnostic::error(
+                            "TF0602",
+                            "Invalid for_each argument",
+                            format!("for_each needs a map or a set of strings, but it is a {}.", other.type_name()),
+                        )
+                        .with_span(self.config.span(expr))
+                        .with_address(&resource.id),
+                    )),
+                }
+            }
+        }
+    }
+
+    /// Evaluates and conforms one instance's configuration.
+    pub(crate) fn instance_config(&self, resource: &Resource, addr: &ResourceAddr, scope: &Scope) -> Result<Value, Diagnostics> {
+        let schema = if resource.id.mode == trustform_lang::Mode::Data {
+            self.providers.data_schema(&resource.id.type_name)
+        } else {
+            self.providers.resource_schema(&resource.id.type_name)
+        };
+        let Some(schema) = schema else {
+            return Err(Diagnostic::error("TF0500", "Unknown resource type", format!("No provider offers {}.", resource.id.type_name)).with_address(addr).into());
+        };
+        let evaluated = scope.eval_body(&resource.body).map_err(|d| Diagnostics::from(d.with_address(addr)))?;
+        let conformed = conform(&schema.block, &evaluated).map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|e| {
+                    let top = e.path.first_key().unwrap_or_default().to_owned();
+                    let span = resource.body.attributes.get(&top).and_then(|a| self.config.attr_span(&resource.body, a)).unwrap_or_else(|| resource.span.clone());
+                    let (code, summary) = match e.kind {
+                        trustform_schema::ConformErrorKind::MissingRequired => ("TF0503", "Missing required argument"),
+                        trustform_schema::ConformErrorKind::Unsupported { .. } => ("TF0504", "Unsupported argument"),
+                        trustform_schema::ConformErrorKind::ComputedOnly => ("TF0505", "Value for unconfigurable attribute"),
+                        trustform_schema::ConformErrorKind::Type(_) => ("TF0506", "Incorrect attribute value type"),
+                        _ => ("TF0507", "Invalid block"),
+                    };
+                    let fix = match e.kind {
+                        trustform_schema::ConformErrorKind::MissingRequired => " Add it to the block.",
+                        trustform_schema::ConformErrorKind::Unsupported { .. } => " Remove it, or fix its name.",
+                        trustform_schema::ConformErrorKind::ComputedOnly => " Remove it; read it from the resource after apply instead.",
+                        _ => "",
+                    };
+                    let detail = format!("In {addr}: {e}.{fix}");
+                    Diagnostic::error(code, summary, detail).with_span(span).with_address(addr)
+                })
+                .collect::<Diagnostics>()
+        })?;
+        let provider = self.providers.for_type(&resource.id.type_name).expect("schema implies provider");
+        let mut issues = Diagnostics::new();
+        for issue in provider.validate(&resource.id.type_name, &conformed) {
+            let span = resource.body.attributes.get(issue.attribute.split('.').next().unwrap_or_default()).and_then(|a| self.config.attr_span(&resource.body, a)).unwrap_or_else(|| resource.span.clone());
+            let d = if issue.is_error { Diagnostic::error("TF0510", issue.summary, issue.detail) } else { Diagnostic::warning("TF0510", issue.summary, issue.detail) };
+            issues.push(d.with_span(span).with_address(addr));
+        }
+        if issues.has_errors() {
+            return Err(issues);
+        }
+        Ok(conformed)
+    }
+
+    fn plan_managed(
+        &self,
+        resource: &Resource,
+        addr: &ResourceAddr,
+        scope: &Scope,
+        walk: &PlanWalk<'_>,
+    ) -> Result<Change, Diagnostics> {
+        let PlanWalk { state, values, refreshed, options } = *walk;
+        let tainted = state.resources.get(addr).is_some_and(|r| r.status == ResourceStatus::Tainted);
+        let config = self.instance_config(resource, addr, scope)?;
+        let type_name = &resource.id.type_name;
+        let provider = self.providers.for_type(type_name).expect("checked by instance_config");
+        let schema = self.providers.resource_schema(type_name).expect("checked by instance_config");
+        let prior = refreshed.get(addr).cloned().flatten();
+        let config = provider.plan(type_name, prior.as_ref(), config).map_err(|e| {
+            Diagnostics::from(Diagnostic::error("TF0511", "Provider rejected the plan", format!("Planning {addr} failed: {e}.")).with_span(resource.span.clone()).with_address(addr))
+        })?;
+        let replace = tainted || options.replace.iter().any(|r| r == addr);
+        let diff = diff_resource(schema, prior.as_ref(), &config, &resource.lifecycle.ignore_changes, replace);
+        let mut action = diff.action;
+        if action == Action::DeleteThenCreate && resource.lifecycle.create_before_destroy {
+            action = Action::CreateThenDelete;
+        }
+        let mut reason = diff.reason;
+        if tainted && action.is_replace() {
+            reason = Reason::Tainted;
+        }
+        if prior.is_none() && refreshed.contains_key(addr) {
+            reason = Reason::DeletedOutsideTrustform;
+        }
+        let dependencies = self.dependency_addresses(&resource.id, values);
+        Ok(Change {
+            address: addr.clone(),
+            provider: resource.provider_name().to_owned(),
+            action,
+            reason,
+            before: prior,
+            after: Some(diff.planned),
+            attributes: diff.attributes,
+            dependencies,
+        })
+    }
+
+    async fn plan_data(&self, resource: &Resource, addr: &ResourceAddr, scope: &Scope<'_>, values: &Values) -> Result<Change, Diagnostics> {
+        let config = self.instance_config(resource, addr, scope)?;
+        let type_name = &resource.id.type_name;
+        let schema = self.providers.data_schema(type_name).expect("checked by instance_config");
+        let dependencies = self.dependency_addresses(&resource.id, values);
+        let mut change = Change {
+            address: addr.clone(),
+            provider: resource.provider_name().to_owned(),
+            action: Action::NoOp,
+            reason: Reason::None,
+            before: None,
+            after: None,
+            attributes: Vec::new(),
+            dependencies,
+        };
+        // With depends_on, the read waits for apply, after its dependencies have changed.
+        if config.contains_unknown() || !resource.depends_on.is_empty() {
+            change.action = Action::Read;
+            change.after = Some(merge_planned(&schema.block, None, &config));
+            return Ok(change);
+        }
+        let value = self.read_data(resource, addr, &config).await?;
+        change.after = Some(value);
+        Ok(change)
+    }
+
+    pub(crate) async fn read_data(&self, resource: &Resource, addr: &ResourceAddr, config: &Value) -> Result<Value, Diagnostics> {
+        let type_name = &resource.id.type_name;
+        let provider = self.providers.for_type(type_name).expect("checked by instance_config");
+        provider.read_data(type_name, config).await.map_err(|e| {
+            Diagnostics::from(
+                Diagnostic::error("TF1002", "Failed to read data source", format!("Reading {addr} failed: {e}. Check its arguments and your credentials."))
+                    .with_span(resource.span.clone())
+                    .with_address(addr),
+            )
+        })
+    }
+
+    fn plan_outputs(&self, state: &State, values: &Values, locals: &LocalsCache, plan: &mut Plan, diags: &mut Diagnostics) {
+        let scope = Scope::new(&self.config, &self.variables, values, locals);
+        for (name, output) in &self.config.outputs {
+            let after = match scope.eval(&output.value) {
+                Ok(v) => v,
+                Err(d) => {
+                    diags.push(*d);
+                    continue;
+                }
+            };
+            if after.contains_sensitive() && !output.sensitive {
+                diags.push(
+                    Diagnostic::error(
+                        "TF0800",
+                        "Output refers to sensitive values",
+                        format!("The output \"{name}\" contains a sensitive value, so it would be shown in plain text. Add sensitive = true to the output block, or remove the sensitive part."),
+                    )
+                    .with_span(output.span.clone()),
+                );
+                continue;
+            }
+            let before = state.outputs.get(name).map(|o| Value::from_json(&o.value));
+            plan.outputs.insert(name.clone(), OutputChange { name: name.clone(), before, after: Some(after), sensitive: output.sensitive });
+        }
+        for (name, output) in &state.outputs {
+            if !self.config.outputs.contains_key(name) {
+                plan.outputs.insert(
+                    name.clone(),
+                    OutputChange { name: name.clone(), before: Some(Value::from_json(&output.value)), after: None, sensitive: output.sensitive },
+                );
+            }
+        }
+    }
+
+    /// Resource blocks the plan covers, or `None` for all of them.
+    fn target_blocks(&self, options: &PlanOptions) -> Option<BTreeSet<ResourceId>> {
+        if options.targets.is_empty() {
+            return None;
+        }
+        let targets: BTreeSet<ResourceId> = options.targets.iter().map(|t| t.resource.clone()).collect();
+        Some(self.graph.with_dependencies(&targets))
+    }
+
+    fn target_filter(&self, options: &PlanOptions) -> impl Fn(&ResourceAddr) -> bool + '_ {
+        let targets = options.targets.clone();
+        move |addr: &ResourceAddr| targets.is_empty() || targets.iter().any(|t| t.resource == addr.resource && (t.key.is_none() || t.key == addr.key))
+    }
+
+    /// Instance addresses of every resource `id` depends on, as recorded in state.
+    pub(crate) fn dependency_addresses(&self, id: &ResourceId, values: &Values) -> Vec<ResourceAddr> {
+        let mut out = Vec::new();
+        for dep in self.graph.resource_dependencies(id) {
+            out.extend(values.addresses_of(dep));
+        }
+        out.sort();
+        out
+    }
+}
+
+pub(crate) fn state_values(state: &State) -> BTreeMap<ResourceAddr, Value> {
+    state.resources.iter().map(|(addr, r)| (addr.clone(), r.value())).collect()
+}
+
+fn provider_name(state: &State, addr: &ResourceAddr) -> String {
+    state.resources.get(addr).map_or_else(|| addr.resource.provider_name().to_owned(), |r| r.provider.clone())
+}
+
+fn dependencies_in_state(state: &State, addr: &ResourceAddr) -> Vec<ResourceAddr> {
+    state.resources.get(addr).map(|r| r.dependencies.clone()).unwrap_or_default()
+}
+
+fn changed_attributes(before: &Value, after: &Value) -> Vec<AttributeChange> {
+    let empty = BTreeMap::new();
+    let b = before.as_object().unwrap_or(&empty);
+    let a = after.as_object().unwrap_or(&empty);
+    let names: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+    names
+        .into_iter()
+        .filter(|n| b.get(*n).map(Value::deep_unmark) != a.get(*n).map(Value::deep_unmark))
+        .map(|n| AttributeChange { name: n.clone(), before: b.get(n).cloned(), after: a.get(n).cloned(), forces_replacement: false })
+        .collect()
+}
+
+pub(crate) fn missing_provider(addr: &ResourceAddr) -> Diagnostic {
+    Diagnostic::error(
+        "TF0501",
+        "Provider not available",
+        format!("State holds {addr}, but no provider named \"{}\" is available in this build. Use a build with that provider, or remove the resource from state with `trustform state rm {addr}`.", addr.resource.provider_name()),
+    )
+    .with_address(addr)
+}
+
+pub(crate) fn interrupted() -> Diagnostic {
+    Diagnostic::error(
+        "TF1003",
+        "Operation interrupted",
+        "The run was interrupted: work in flight finished and state was saved, but the rest was not started. Run the command again to continue.",
+    )
+}

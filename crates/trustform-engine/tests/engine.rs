@@ -1,0 +1,263 @@
+//! The engine end to end over the in-memory test provider: plan, apply, re-plan, change,
+//! destroy, failures, drift, import.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use trustform_engine::{Engine, EngineOptions, PlanOptions, Providers, RecordingHook};
+use trustform_lang::config::load_sources;
+use trustform_lang::{resolve_variables, CliVar, ResourceAddr, Value};
+use trustform_plan::{render_human, Action, Plan, PlanMode, Reason, Style};
+use trustform_provider::ProviderErrorKind;
+use trustform_state::{MemoryBackend, State, StateStore};
+use trustform_test_provider::{CallKind, TestProvider, TestProviderConfig};
+
+fn engine_with(spec: &str, provider: &TestProvider, vars: &[&str]) -> Engine {
+    let (mut config, diags) = load_sources([("main.tf".to_owned(), spec.to_owned())]);
+    assert!(!diags.has_errors(), "{diags:?}");
+    let cli: Vec<CliVar> = vars.iter().map(|v| CliVar::Assignment((*v).to_owned())).collect();
+    let (variables, diags) = resolve_variables(&mut config, &cli, Vec::new());
+    assert!(!diags.has_errors(), "{diags:?}");
+    let mut providers = Providers::new();
+    providers.register(Arc::new(provider.clone()));
+    let (engine, diags) = Engine::new(config, variables, providers, EngineOptions::default());
+    assert!(!diags.has_errors(), "{diags:?}");
+    engine.expect("engine")
+}
+
+fn engine(spec: &str, provider: &TestProvider) -> Engine {
+    engine_with(spec, provider, &[])
+}
+
+async fn plan(engine: &Engine, state: &State) -> Plan {
+    let (plan, diags) = engine.plan(state, &PlanOptions::normal()).await;
+    assert!(!diags.has_errors(), "{diags:?}");
+    plan.expect("plan")
+}
+
+async fn apply(engine: &Engine, state: State, store: &MemoryBackend) -> State {
+    let plan = plan(engine, &state).await;
+    let outcome = engine.apply(&plan, state, store).await;
+    assert!(!outcome.diagnostics.has_errors(), "{:?}", outcome.diagnostics);
+    outcome.state
+}
+
+fn addr(text: &str) -> ResourceAddr {
+    text.parse().unwrap()
+}
+
+/// 24 resources: four chains of five joined at a root, plus a fan-in and `count`/`for_each`.
+const CHAINS: &str = r#"
+variable "suffix" { default = "v1" }
+resource "test_resource" "root" { name = "root" }
+resource "test_resource" "a" {
+  count = 5
+  name  = "a${count.index}"
+  input = count.index == 0 ? test_resource.root.arn : "after-${count.index}"
+}
+resource "test_resource" "b" {
+  for_each = toset(["b0", "b1", "b2", "b3", "b4"])
+  name     = each.key
+  input    = test_resource.root.id
+}
+resource "trustform_data" "c" {
+  count = 5
+  input = "c${count.index}-${var.suffix}"
+}
+resource "test_resource" "d" {
+  count      = 5
+  name       = "d${count.index}"
+  input      = trustform_data.c[count.index].output
+  depends_on = [test_resource.a]
+}
+resource "test_resource" "join" {
+  name  = "join"
+  input = jsonencode({ a = test_resource.a[*].id, b = [for k, v in test_resource.b : v.arn] })
+  tags  = { owner = "platform" }
+}
+resource "trustform_data" "last" {
+  input = test_resource.join.output
+}
+output "join_arn" { value = test_resource.join.arn }
+output "b_ids" { value = { for k, v in test_resource.b : k => v.id } }
+"#;
+
+#[tokio::test]
+async fn applies_converges_updates_and_destroys() {
+    let provider = TestProvider::default();
+    let store = MemoryBackend::new();
+    let engine = engine(CHAINS, &provider);
+
+    let first = plan(&engine, &State::new()).await;
+    assert_eq!(first.summary().add, 23);
+    let state = apply(&engine, State::new(), &store).await;
+    assert_eq!(state.resources.len(), 23);
+    assert_eq!(provider.objects().len(), 17);
+    assert_eq!(store.read().await.unwrap().unwrap(), state, "the store holds what apply returned");
+    assert!(state.outputs["join_arn"].value.as_str().unwrap().starts_with("arn:test"));
+
+    // Dependencies were created first: every `a` before `d`, `root` before everything.
+    let creates: Vec<String> = provider.calls().into_iter().filter(|c| c.kind == CallKind::Create).filter_map(|c| c.name).collect();
+    let position = |name: &str| creates.iter().position(|n| n == name).unwrap();
+    assert_eq!(position("root"), 0);
+    for i in 0..5 {
+        assert!(position(&format!("a{i}")) < position("d0"));
+    }
+    assert!(position("join") > position("b4"));
+
+    let second = plan(&engine, &state).await;
+    assert!(!second.has_changes(), "{}", render_human(&second, Style::Plain));
+
+    // One variable change reaches exactly the trustform_data and the test_resource fed by it.
+    let changed = engine_with(CHAINS, &provider, &["suffix=v2"]);
+    let third = plan(&changed, &state).await;
+    let actionable: Vec<(String, Action)> =
+        third.changes.iter().filter(|c| c.action != Action::NoOp).map(|c| (c.address.to_string(), c.action)).collect();
+    assert_eq!(actionable.len(), 10, "{actionable:?}");
+    assert!(actionable.iter().all(|(a, action)| *action == Action::Update && (a.starts_with("trustform_data.c") || a.starts_with("test_resource.d"))));
+
+    let destroy = PlanOptions { mode: PlanMode::Destroy, ..PlanOptions::normal() };
+    let (plan, _) = engine.plan(&state, &destroy).await;
+    let outcome = engine.apply(&plan.unwrap(), state, &store).await;
+    assert!(!outcome.diagnostics.has_errors(), "{:?}", outcome.diagnostics);
+    assert!(outcome.state.resources.is_empty());
+    assert!(outcome.state.outputs.is_empty());
+    assert!(provider.objects().is_empty());
+    // Dependents were deleted before what they depend on.
+    let deletes: Vec<String> = provider.calls().into_iter().filter(|c| c.kind == CallKind::Delete).filter_map(|c| c.name).collect();
+    assert_eq!(deletes.last().map(String::as_str), Some("root"));
+}
+
+#[tokio::test]
+async fn force_new_attribute_plans_a_replacement_with_its_reason() {
+    let provider = TestProvider::default();
+    let store = MemoryBackend::new();
+    let spec = r#"resource "test_resource" "x" { name = "one" }"#;
+    let state = apply(&engine(spec, &provider), State::new(), &store).await;
+    let renamed = engine(r#"resource "test_resource" "x" { name = "two" }"#, &provider);
+    let plan = plan(&renamed, &state).await;
+    let change = plan.change(&addr("test_resource.x")).unwrap();
+    assert_eq!(change.action, Action::DeleteThenCreate);
+    assert_eq!(change.reason, Reason::ReplaceBecauseOf { attributes: vec!["name".into()] });
+    insta::assert_snapshot!(render_human(&plan, Style::Plain));
+}
+
+#[tokio::test]
+async fn a_failed_branch_keeps_everything_else_applied_and_recorded() {
+    let healed = Arc::new(AtomicBool::new(false));
+    let flag = healed.clone();
+    let faults = TestProviderConfig::default().fail_matching(CallKind::Create, move |name| name == "a2" && !flag.load(Ordering::SeqCst), ProviderErrorKind::Invalid);
+    let provider = TestProvider::new(faults);
+    let store = MemoryBackend::new();
+    let engine = engine(CHAINS, &provider);
+    let plan = plan(&engine, &State::new()).await;
+    let outcome = engine.apply(&plan, State::new(), &store).await;
+    let errors: Vec<_> = outcome.diagnostics.iter().filter(|d| d.is_error()).collect();
+    assert_eq!(errors.len(), 1, "one failure, its dependents skipped silently: {errors:?}");
+    assert_eq!(errors[0].address.as_deref(), Some("test_resource.a[2]"));
+    let state = outcome.state;
+    // a[2] failed, so d[*] (depends_on a) and join (reads a[*]) and last were skipped.
+    for skipped in ["test_resource.a[2]", "test_resource.d[0]", "test_resource.join", "trustform_data.last"] {
+        assert!(!state.resources.contains_key(&addr(skipped)), "{skipped} should not exist");
+    }
+    for applied in ["test_resource.root", "test_resource.a[4]", "test_resource.b[\"b3\"]", "trustform_data.c[4]"] {
+        assert!(state.resources.contains_key(&addr(applied)), "{applied} should be applied");
+    }
+    // Every object the cloud has is in state, and the store has what apply returned.
+    assert_eq!(provider.objects().len(), state.resources.keys().filter(|a| a.type_name() == "test_resource").count());
+    assert_eq!(store.read().await.unwrap().unwrap(), state);
+
+    // Once the fault is gone, apply converges without touching what exists.
+    healed.store(true, Ordering::SeqCst);
+    provider.reset_calls();
+    let state = apply(&engine, state, &store).await;
+    assert_eq!(state.resources.len(), 23);
+    assert_eq!(provider.count(CallKind::Create), 7, "a[2], d[0..5], join");
+    assert!(!self::plan(&engine, &state).await.has_changes());
+}
+
+#[tokio::test]
+async fn drift_is_detected_and_undone() {
+    let provider = TestProvider::default();
+    let store = MemoryBackend::new();
+    let spec = r#"resource "test_resource" "x" {
+      name  = "x"
+      input = "wanted"
+    }"#;
+    let engine = engine(spec, &provider);
+    let state = apply(&engine, State::new(), &store).await;
+    let id = provider.id_of("x").unwrap();
+    provider.set_attribute(&id, "input", Value::from("changed by hand")).unwrap();
+    let plan = plan(&engine, &state).await;
+    assert_eq!(plan.drift.len(), 1);
+    let change = plan.change(&addr("test_resource.x")).unwrap();
+    assert_eq!(change.action, Action::Update);
+    assert_eq!(change.attributes[0].name, "input");
+
+    provider.remove(&id);
+    let plan = self::plan(&engine, &state).await;
+    let change = plan.change(&addr("test_resource.x")).unwrap();
+    assert_eq!((change.action, &change.reason), (Action::Create, &Reason::DeletedOutsideTrustform));
+}
+
+#[tokio::test]
+async fn import_round_trips() {
+    let provider = TestProvider::default();
+    let created = provider.insert(&Value::object([("name", Value::from("outside")), ("input", Value::from("i"))])).unwrap();
+    let id = created.get("id").and_then(Value::as_str).unwrap().to_owned();
+    let engine = engine(
+        r#"resource "test_resource" "x" {
+          name  = "outside"
+          input = "i"
+        }"#,
+        &provider,
+    );
+    let store = MemoryBackend::new();
+    let (state, diags) = engine.import(&addr("test_resource.x"), &id, State::new(), &store).await;
+    assert!(!diags.has_errors(), "{diags:?}");
+    assert_eq!(state.resources[&addr("test_resource.x")].id, id);
+    assert!(!plan(&engine, &state).await.has_changes());
+    let (_, again) = engine.import(&addr("test_resource.x"), &id, state, &store).await;
+    assert_eq!(again.iter().next().unwrap().code, "TF1101");
+}
+
+#[tokio::test]
+async fn sensitive_values_stay_masked_in_plans() {
+    let provider = TestProvider::default();
+    let spec = r#"
+    variable "token" {
+      sensitive = true
+      default   = "hunter2-canary"
+    }
+    resource "test_resource" "x" {
+      name   = "x"
+      secret = var.token
+      input  = "plain"
+    }
+    output "leak" { value = test_resource.x.secret }
+    "#;
+    let (config, _) = load_sources([("main.tf".to_owned(), spec.to_owned())]);
+    let mut providers = Providers::new();
+    providers.register(Arc::new(provider.clone()));
+    let variables = BTreeMap::from([("token".into(), Value::from("hunter2-canary").sensitive())]);
+    let (engine, _) = Engine::new(config, variables, providers, EngineOptions::default());
+    let (plan, diags) = engine.unwrap().plan(&State::new(), &PlanOptions::normal()).await;
+    assert!(plan.is_none());
+    assert_eq!(diags.iter().next().unwrap().code, "TF0800", "an unmarked output of a secret is refused");
+}
+
+#[tokio::test]
+async fn progress_events_never_carry_values() {
+    let provider = TestProvider::default();
+    let hook = Arc::new(RecordingHook::default());
+    let (config, _) = load_sources([("main.tf".to_owned(), r#"resource "test_resource" "x" { name = "x" }"#.to_owned())]);
+    let mut providers = Providers::new();
+    providers.register(Arc::new(provider.clone()));
+    let options = EngineOptions { hook: hook.clone(), ..EngineOptions::default() };
+    let (engine, _) = Engine::new(config, BTreeMap::new(), providers, options);
+    let engine = engine.unwrap();
+    let store = MemoryBackend::new();
+    apply(&engine, State::new(), &store).await;
+    let events = hook.0.lock().unwrap();
+    assert_eq!(events.len(), 2, "{events:?}");
+}
