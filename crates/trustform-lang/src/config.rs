@@ -2,7 +2,7 @@
 //! and sorted into the blocks Trustform knows. Problems become diagnostics; loading never stops
 //! at the first one.
 
-use crate::addr::{ResourceId, Mode};
+use crate::addr::{Mode, ResourceId};
 use crate::types::Type;
 use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Block as HclBlock, BlockLabel, Body as HclBody, Structure};
@@ -198,7 +198,10 @@ pub fn load_dir(dir: &FsPath) -> (Config, Diagnostics) {
             diags.push(Diagnostic::error(
                 "TF0001",
                 "Cannot read the configuration directory",
-                format!("Reading {}: {e}. Run trustform in the directory of your spec, or pass --chdir DIR.", dir.display()),
+                format!(
+                    "Reading {}: {e}. Run trustform in the directory of your spec, or pass --chdir DIR.",
+                    dir.display()
+                ),
             ));
             return (Config { dir: dir.to_owned(), ..Config::default() }, diags);
         }
@@ -457,7 +460,13 @@ impl Loader {
         let provider = body.attributes.remove("provider").and_then(|attr| match static_traversal(&attr.expr.expr) {
             Some(parts) if parts.len() == 1 => Some(parts[0].clone()),
             _ => {
-                self.error_at(&body, attr.range.clone(), "TF0108", "Invalid provider reference", "The provider meta-argument takes a bare provider name, like provider = aws.".into());
+                self.error_at(
+                    &body,
+                    attr.range.clone(),
+                    "TF0108",
+                    "Invalid provider reference",
+                    "The provider meta-argument takes a bare provider name, like provider = aws.".into(),
+                );
                 None
             }
         });
@@ -471,7 +480,9 @@ impl Loader {
             }
         }
         body.blocks = kept;
-        self.config.resources.insert(id.clone(), Resource { id, body, repetition, depends_on, lifecycle, provider, span });
+        self.config
+            .resources
+            .insert(id.clone(), Resource { id, body, repetition, depends_on, lifecycle, provider, span });
     }
 
     fn depends_on(&mut self, attr: &Attr) -> Vec<(ResourceId, Span)> {
@@ -480,8 +491,12 @@ impl Loader {
             _ => {
                 let span = self.span(attr.expr.file, Some(attr.range.clone()));
                 self.diags.push(
-                    Diagnostic::error("TF0109", "Invalid depends_on", "depends_on takes a list of resource references, like depends_on = [aws_iam_role.gateway].")
-                        .with_span(span),
+                    Diagnostic::error(
+                        "TF0109",
+                        "Invalid depends_on",
+                        "depends_on takes a list of resource references, like depends_on = [aws_iam_role.gateway].",
+                    )
+                    .with_span(span),
                 );
                 return Vec::new();
             }
@@ -545,7 +560,14 @@ impl Loader {
 
     fn variable(&mut self, name: &str, mut body: Body, span: Span) {
         if self.config.variables.contains_key(name) {
-            self.diags.push(Diagnostic::error("TF0111", "Duplicate variable", format!("The variable \"{name}\" is declared twice. Remove or rename one declaration.")).with_span(span));
+            self.diags.push(
+                Diagnostic::error(
+                    "TF0111",
+                    "Duplicate variable",
+                    format!("The variable \"{name}\" is declared twice. Remove or rename one declaration."),
+                )
+                .with_span(span),
+            );
             return;
         }
         let ty = body.attributes.remove("type").and_then(|attr| match parse_type(&attr.expr.expr) {
@@ -565,26 +587,58 @@ impl Loader {
         let mut validations = Vec::new();
         for nested in std::mem::take(&mut body.blocks) {
             if nested.kind != "validation" {
-                self.error_at(&body, nested.range, "TF0113", "Unsupported block", format!("A variable block takes validation blocks only; \"{}\" is not one.", nested.kind));
+                self.error_at(
+                    &body,
+                    nested.range,
+                    "TF0113",
+                    "Unsupported block",
+                    format!("A variable block takes validation blocks only; \"{}\" is not one.", nested.kind),
+                );
                 continue;
             }
             let mut vbody = nested.body;
             let span = self.span(vbody.file.unwrap_or(FileId(0)), Some(nested.range));
             match (vbody.attributes.remove("condition"), vbody.attributes.remove("error_message")) {
-                (Some(condition), Some(error_message)) => validations.push(Validation { condition: condition.expr, error_message: error_message.expr, span }),
-                _ => self.diags.push(Diagnostic::error("TF0114", "Incomplete validation", "A validation block needs both condition and error_message.").with_span(span)),
+                (Some(condition), Some(error_message)) => {
+                    validations.push(Validation { condition: condition.expr, error_message: error_message.expr, span })
+                }
+                _ => self.diags.push(
+                    Diagnostic::error(
+                        "TF0114",
+                        "Incomplete validation",
+                        "A validation block needs both condition and error_message.",
+                    )
+                    .with_span(span),
+                ),
             }
         }
-        self.config.variables.insert(name.to_owned(), Variable { name: name.to_owned(), ty, default, description, sensitive, nullable, validations, span });
+        self.config.variables.insert(
+            name.to_owned(),
+            Variable { name: name.to_owned(), ty, default, description, sensitive, nullable, validations, span },
+        );
     }
 
     fn output(&mut self, name: &str, mut body: Body, span: Span) {
         if self.config.outputs.contains_key(name) {
-            self.diags.push(Diagnostic::error("TF0115", "Duplicate output", format!("The output \"{name}\" is declared twice. Remove or rename one declaration.")).with_span(span));
+            self.diags.push(
+                Diagnostic::error(
+                    "TF0115",
+                    "Duplicate output",
+                    format!("The output \"{name}\" is declared twice. Remove or rename one declaration."),
+                )
+                .with_span(span),
+            );
             return;
         }
         let Some(value) = body.attributes.remove("value") else {
-            self.diags.push(Diagnostic::error("TF0116", "Missing required argument", format!("The output \"{name}\" has no value. Add value = <expression>.")).with_span(span));
+            self.diags.push(
+                Diagnostic::error(
+                    "TF0116",
+                    "Missing required argument",
+                    format!("The output \"{name}\" has no value. Add value = <expression>."),
+                )
+                .with_span(span),
+            );
             return;
         };
         let sensitive = body.attributes.remove("sensitive").is_some_and(|a| static_bool(&a.expr.expr) == Some(true));
@@ -596,12 +650,22 @@ impl Loader {
         for (other, attr) in std::mem::take(&mut body.attributes) {
             self.error_at(&body, attr.range, "TF0113", "Unsupported argument", format!("An output block takes value, sensitive, description and depends_on; \"{other}\" is not one of them."));
         }
-        self.config.outputs.insert(name.to_owned(), Output { name: name.to_owned(), value: value.expr, sensitive, description, depends_on, span });
+        self.config.outputs.insert(
+            name.to_owned(),
+            Output { name: name.to_owned(), value: value.expr, sensitive, description, depends_on, span },
+        );
     }
 
     fn provider(&mut self, name: &str, body: Body, span: Span) {
         if self.config.providers.contains_key(name) {
-            self.diags.push(Diagnostic::error("TF0117", "Duplicate provider configuration", format!("The provider \"{name}\" is configured twice. Merge the two blocks.")).with_span(span));
+            self.diags.push(
+                Diagnostic::error(
+                    "TF0117",
+                    "Duplicate provider configuration",
+                    format!("The provider \"{name}\" is configured twice. Merge the two blocks."),
+                )
+                .with_span(span),
+            );
             return;
         }
         self.config.providers.insert(name.to_owned(), ProviderConfig { name: name.to_owned(), body, span });
@@ -612,14 +676,26 @@ impl Loader {
             let span = self.span(attr.expr.file, Some(attr.range.clone()));
             if let Some(existing) = self.config.locals.get(&name) {
                 let first = existing.span.clone();
-                self.diags.push(Diagnostic::error("TF0118", "Duplicate local value", format!("local.{name} was already defined at {first}. Each local value may be defined only once.")).with_span(span));
+                self.diags.push(
+                    Diagnostic::error(
+                        "TF0118",
+                        "Duplicate local value",
+                        format!(
+                            "local.{name} was already defined at {first}. Each local value may be defined only once."
+                        ),
+                    )
+                    .with_span(span),
+                );
                 continue;
             }
             self.config.locals.insert(name.clone(), Local { name, expr: attr.expr, span });
         }
         for nested in body.blocks {
             let span = body.file.map(|f| self.config.sources.span(f, nested.range.clone()));
-            self.diags.push(Diagnostic::error("TF0113", "Unsupported block", "A locals block takes only name = value arguments.").with_span(span));
+            self.diags.push(
+                Diagnostic::error("TF0113", "Unsupported block", "A locals block takes only name = value arguments.")
+                    .with_span(span),
+            );
         }
     }
 
@@ -710,14 +786,18 @@ pub fn parse_type(expr: &Expression) -> Result<Type, String> {
                 ("list", [inner]) => Ok(Type::list(parse_type(inner)?)),
                 ("set", [inner]) => Ok(Type::set(parse_type(inner)?)),
                 ("map", [inner]) => Ok(Type::map(parse_type(inner)?)),
-                ("tuple", [Expression::Array(items)]) => Ok(Type::Tuple(items.iter().map(parse_type).collect::<Result<_, _>>()?)),
+                ("tuple", [Expression::Array(items)]) => {
+                    Ok(Type::Tuple(items.iter().map(parse_type).collect::<Result<_, _>>()?))
+                }
                 ("object", [Expression::Object(obj)]) => {
                     let mut attrs = BTreeMap::new();
                     let mut optional = Vec::new();
                     for (key, value) in obj.iter() {
                         let key = match key {
                             hcl_edit::expr::ObjectKey::Ident(i) => i.as_str().to_owned(),
-                            hcl_edit::expr::ObjectKey::Expression(e) => static_string(e).ok_or("object attribute names must be identifiers")?,
+                            hcl_edit::expr::ObjectKey::Expression(e) => {
+                                static_string(e).ok_or("object attribute names must be identifiers")?
+                            }
                         };
                         let ty = match value.expr() {
                             Expression::FuncCall(c) if c.name.name.as_str() == "optional" => {

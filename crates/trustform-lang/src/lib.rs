@@ -4,8 +4,8 @@
 mod addr;
 pub mod config;
 mod eval;
-mod refs;
 pub mod functions;
+mod refs;
 mod suggest;
 mod types;
 mod value;

@@ -129,7 +129,12 @@ impl Collector {
         }
     }
 
-    fn traversal_root(&mut self, root: &Expression, ops: &[hcl_edit::Decorated<TraversalOperator>], range: Option<Range<usize>>) {
+    fn traversal_root(
+        &mut self,
+        root: &Expression,
+        ops: &[hcl_edit::Decorated<TraversalOperator>],
+        range: Option<Range<usize>>,
+    ) {
         let Expression::Variable(name) = root else {
             self.expr(root);
             return;

@@ -62,7 +62,13 @@ pub fn resolve_variables(
     let mut inputs = Vec::new();
     for (key, value) in env {
         if let Some(name) = key.strip_prefix("TRUSTFORM_VAR_") {
-            inputs.push(Input { name: name.to_owned(), raw: Raw::Text(value), origin: key.clone(), span: None, undeclared: Undeclared::Ignore });
+            inputs.push(Input {
+                name: name.to_owned(),
+                raw: Raw::Text(value),
+                origin: key.clone(),
+                span: None,
+                undeclared: Undeclared::Ignore,
+            });
         }
     }
     let mut auto_files: Vec<PathBuf> = std::fs::read_dir(&config.dir)
@@ -112,8 +118,12 @@ pub fn resolve_variables(
             match input.undeclared {
                 Undeclared::Ignore => {}
                 Undeclared::Warn => diags.push(
-                    Diagnostic::warning("TF0302", "Value for undeclared variable", format!("{} sets \"{}\", which is not declared. {declare}", input.origin, input.name))
-                        .with_span(input.span.clone()),
+                    Diagnostic::warning(
+                        "TF0302",
+                        "Value for undeclared variable",
+                        format!("{} sets \"{}\", which is not declared. {declare}", input.origin, input.name),
+                    )
+                    .with_span(input.span.clone()),
                 ),
                 Undeclared::Error => diags.push(Diagnostic::error(
                     "TF0302",
@@ -168,8 +178,15 @@ pub fn resolve_variables(
         };
         if value.is_null() && !var.nullable {
             diags.push(
-                Diagnostic::error("TF0303", "Invalid value for variable", format!("The variable \"{}\" is not nullable, but {origin} sets it to null. Give it a value.", var.name))
-                    .with_span(span.or(Some(var.span.clone()))),
+                Diagnostic::error(
+                    "TF0303",
+                    "Invalid value for variable",
+                    format!(
+                        "The variable \"{}\" is not nullable, but {origin} sets it to null. Give it a value.",
+                        var.name
+                    ),
+                )
+                .with_span(span.or(Some(var.span.clone()))),
             );
             continue;
         }
@@ -222,7 +239,11 @@ fn read_tfvars(config: &mut Config, path: &Path, inputs: &mut Vec<Input>, diags:
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) => {
-            diags.push(Diagnostic::error("TF0305", "Cannot read variables file", format!("Reading {}: {e}. Check the path given to --var-file.", path.display())));
+            diags.push(Diagnostic::error(
+                "TF0305",
+                "Cannot read variables file",
+                format!("Reading {}: {e}. Check the path given to --var-file.", path.display()),
+            ));
             return;
         }
     };
@@ -253,7 +274,14 @@ fn read_tfvars(config: &mut Config, path: &Path, inputs: &mut Vec<Input>, diags:
             }
             Structure::Block(block) => {
                 let span = block.span().map(|r| config.sources.span(file, r));
-                diags.push(Diagnostic::error("TF0306", "Unexpected block in variables file", "A .tfvars file holds only name = value lines.").with_span(span));
+                diags.push(
+                    Diagnostic::error(
+                        "TF0306",
+                        "Unexpected block in variables file",
+                        "A .tfvars file holds only name = value lines.",
+                    )
+                    .with_span(span),
+                );
             }
         }
     }
@@ -281,16 +309,28 @@ fn check_validations(config: &Config, values: &BTreeMap<String, Value>, diags: &
                 }
             };
             if ok == Some(false) {
-                let message = scope.eval(&validation.error_message).ok().and_then(|m| m.as_str().map(str::to_owned)).unwrap_or_default();
-                let message = if var.sensitive { "(the message is hidden because the variable is sensitive)".to_owned() } else { message };
+                let message = scope
+                    .eval(&validation.error_message)
+                    .ok()
+                    .and_then(|m| m.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                let message = if var.sensitive {
+                    "(the message is hidden because the variable is sensitive)".to_owned()
+                } else {
+                    message
+                };
                 diags.push(
                     Diagnostic::error("TF0307", "Invalid value for variable", format!("{message}\n\nThis was checked by the validation rule of variable \"{}\"; give a value that passes it.", var.name))
                         .with_span(validation.span.clone()),
                 );
             } else if ok.is_none() {
                 diags.push(
-                    Diagnostic::error("TF0308", "Invalid validation condition", format!("The validation condition of variable \"{}\" must be a bool.", var.name))
-                        .with_span(config.span(&validation.condition)),
+                    Diagnostic::error(
+                        "TF0308",
+                        "Invalid validation condition",
+                        format!("The validation condition of variable \"{}\" must be a bool.", var.name),
+                    )
+                    .with_span(config.span(&validation.condition)),
                 );
             }
         }
@@ -326,7 +366,11 @@ mod tests {
             ("TRUSTFORM_VAR_token".to_owned(), "s3cret".to_owned()),
             ("HOME".to_owned(), "/root".to_owned()),
         ];
-        let cli = [CliVar::Assignment("count_of=3".into()), CliVar::Assignment("names=[\"a\", \"b\"]".into()), CliVar::Assignment("region=ap-south-1".into())];
+        let cli = [
+            CliVar::Assignment("count_of=3".into()),
+            CliVar::Assignment("names=[\"a\", \"b\"]".into()),
+            CliVar::Assignment("region=ap-south-1".into()),
+        ];
         let (values, diags) = resolve_variables(&mut c, &cli, env);
         assert!(diags.is_empty(), "{diags:?}");
         assert_eq!(values["region"], Value::from("ap-south-1"));

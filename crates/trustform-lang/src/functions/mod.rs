@@ -1,25 +1,269 @@
-//! Built-in functions (being written; see the functions brief).
+//! The built-in functions: the subset of Terraform's library that IAM code uses.
+//!
+//! Every function is a plain Rust function over known, unmarked [`Value`]s. The two marks are
+//! handled once, in [`call`], so no function has to think about them:
+//!
+//! * an argument that is or contains [`Value::Unknown`] makes the result unknown (except for
+//!   `length`, which can count a list whose elements are not known yet);
+//! * an argument that is or contains a sensitive value has every mark stripped before the call,
+//!   and the result is marked sensitive. Error messages never quote a sensitive argument.
+//!
+//! Arguments are converted the way Terraform converts them to a parameter's type: a function
+//! that takes a string accepts a number or a bool, a function that takes a number accepts a
+//! numeric string. `try`, `can` and `templatefile` are not here: they need the evaluator.
+
+mod args;
+mod collections;
+mod conversion;
+mod encoding;
+mod error;
+mod format;
+mod json;
+mod numeric;
+mod strings;
+
+pub use error::FunctionError;
+pub use json::number_to_string;
 
 use crate::Value;
+use args::Args;
+use std::path::Path;
+use std::sync::LazyLock;
 
+/// What functions may know about where they are called from.
 pub struct FunctionContext<'a> {
-    pub base_dir: &'a std::path::Path,
+    /// The directory of the spec; `file()` resolves relative paths here.
+    pub base_dir: &'a Path,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum FunctionError {
-    #[error("there is no function named {0:?}")]
-    Unknown(String),
+/// Calls the built-in function `name`.
+pub fn call(name: &str, args: Vec<Value>, ctx: &FunctionContext) -> Result<Value, FunctionError> {
+    let function = lookup(name).ok_or_else(|| FunctionError::Unknown(name.to_owned()))?;
+    function.arity.check(function.name, args.len())?;
+    let sensitive = args.iter().any(Value::contains_sensitive);
+    let unknown = if function.counts_unknown_elements {
+        args.iter().any(Value::is_unknown)
+    } else {
+        args.iter().any(Value::contains_unknown)
+    };
+    if unknown {
+        return Ok(Value::Unknown.mark_if(sensitive));
+    }
+    let args = Args::new(args.iter().map(Value::deep_unmark).collect(), sensitive);
+    (function.body)(&args, ctx).map(|result| result.mark_if(sensitive))
 }
 
-pub fn call(name: &str, _args: Vec<Value>, _ctx: &FunctionContext) -> Result<Value, FunctionError> {
-    Err(FunctionError::Unknown(name.to_owned()))
+/// True if `name` is a built-in function.
+pub fn exists(name: &str) -> bool {
+    lookup(name).is_some()
 }
 
-pub fn exists(_name: &str) -> bool {
-    false
-}
-
+/// The names of every built-in function, sorted, for "did you mean" suggestions.
 pub fn names() -> &'static [&'static str] {
-    &[]
+    static NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| FUNCTIONS.iter().map(|f| f.name).collect());
+    &NAMES
+}
+
+type Body = fn(&Args, &FunctionContext) -> Result<Value, FunctionError>;
+
+struct Function {
+    name: &'static str,
+    arity: Arity,
+    /// `length` of a list of unknowns is known; every other function needs known arguments.
+    counts_unknown_elements: bool,
+    body: Body,
+}
+
+/// How many arguments a function takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arity {
+    Exactly(usize),
+    Between(usize, usize),
+    AtLeast(usize),
+}
+
+impl Arity {
+    fn check(self, function: &'static str, given: usize) -> Result<(), FunctionError> {
+        let ok = match self {
+            Arity::Exactly(n) => given == n,
+            Arity::Between(min, max) => (min..=max).contains(&given),
+            Arity::AtLeast(min) => given >= min,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(FunctionError::Arity { function, expected: self, given })
+        }
+    }
+}
+
+const fn function(name: &'static str, arity: Arity, body: Body) -> Function {
+    Function { name, arity, counts_unknown_elements: false, body }
+}
+
+use Arity::{AtLeast, Between, Exactly};
+
+/// Sorted by name: [`lookup`] searches it by bisection.
+static FUNCTIONS: &[Function] = &[
+    function("abs", Exactly(1), numeric::abs),
+    function("base64decode", Exactly(1), encoding::base64decode),
+    function("base64encode", Exactly(1), encoding::base64encode),
+    function("coalesce", AtLeast(1), collections::coalesce),
+    function("compact", Exactly(1), collections::compact),
+    function("concat", AtLeast(0), collections::concat),
+    function("contains", Exactly(2), collections::contains),
+    function("distinct", Exactly(1), collections::distinct),
+    function("element", Exactly(2), collections::element),
+    function("endswith", Exactly(2), strings::endswith),
+    function("file", Exactly(1), encoding::file),
+    function("flatten", Exactly(1), collections::flatten),
+    function("format", AtLeast(1), format::format),
+    function("join", AtLeast(2), strings::join),
+    function("jsondecode", Exactly(1), json::jsondecode),
+    function("jsonencode", Exactly(1), json::jsonencode),
+    function("keys", Exactly(1), collections::keys),
+    Function { name: "length", arity: Exactly(1), counts_unknown_elements: true, body: collections::length },
+    function("lookup", Between(2, 3), collections::lookup),
+    function("lower", Exactly(1), strings::lower),
+    function("max", AtLeast(1), numeric::max),
+    function("merge", AtLeast(0), collections::merge),
+    function("min", AtLeast(1), numeric::min),
+    function("regex", Exactly(2), strings::regex),
+    function("replace", Exactly(3), strings::replace),
+    function("sha256", Exactly(1), encoding::sha256),
+    function("split", Exactly(2), strings::split),
+    function("startswith", Exactly(2), strings::startswith),
+    function("substr", Exactly(3), strings::substr),
+    function("tobool", Exactly(1), conversion::tobool),
+    function("tolist", Exactly(1), conversion::tolist),
+    function("tomap", Exactly(1), conversion::tomap),
+    function("tonumber", Exactly(1), conversion::tonumber),
+    function("toset", Exactly(1), conversion::toset),
+    function("tostring", Exactly(1), conversion::tostring),
+    function("trimprefix", Exactly(2), strings::trimprefix),
+    function("trimspace", Exactly(1), strings::trimspace),
+    function("trimsuffix", Exactly(2), strings::trimsuffix),
+    function("upper", Exactly(1), strings::upper),
+    function("uuidv5", Exactly(2), encoding::uuidv5),
+    function("values", Exactly(1), collections::values),
+];
+
+fn lookup(name: &str) -> Option<&'static Function> {
+    FUNCTIONS.binary_search_by(|f| f.name.cmp(name)).ok().map(|i| &FUNCTIONS[i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(super) fn ctx() -> FunctionContext<'static> {
+        FunctionContext { base_dir: Path::new(".") }
+    }
+
+    /// Calls `name` and renders the result, or the error message prefixed with `error: `.
+    pub(super) fn run(name: &str, args: Vec<Value>) -> String {
+        match call(name, args, &ctx()) {
+            Ok(value) => value.render(),
+            Err(e) => format!("error: {e}"),
+        }
+    }
+
+    /// Table-driven check: each row is a function name, its arguments and the expected
+    /// rendering of the result (or `error: ...`).
+    pub(super) fn check(rows: &[(&str, Vec<Value>, &str)]) {
+        for (name, args, expected) in rows {
+            let got = run(name, args.clone());
+            assert_eq!(&got, expected, "{name}({})", args.iter().map(Value::render).collect::<Vec<_>>().join(", "));
+        }
+    }
+
+    #[test]
+    fn table_is_sorted_and_unique_so_lookup_finds_everything() {
+        assert!(FUNCTIONS.windows(2).all(|w| w[0].name < w[1].name), "FUNCTIONS must stay sorted");
+        for f in FUNCTIONS {
+            assert!(exists(f.name), "{} not found", f.name);
+        }
+        assert_eq!(names().len(), FUNCTIONS.len());
+        assert!(!exists("try") && !exists("can") && !exists("templatefile") && !exists("nope"));
+    }
+
+    #[test]
+    fn unknown_function_and_arity_errors_say_what_was_expected() {
+        check(&[
+            ("nope", vec![], "error: There is no function named \"nope\"."),
+            ("upper", vec![], "error: upper() takes exactly 1 argument, but none were given."),
+            ("upper", vec!["a".into(), "b".into()], "error: upper() takes exactly 1 argument, but 2 were given."),
+            (
+                "lookup",
+                vec![Value::object([("a", Value::Null)])],
+                "error: lookup() takes 2 or 3 arguments, but 1 was given.",
+            ),
+            ("format", vec![], "error: format() takes at least 1 argument, but none were given."),
+            ("join", vec![",".into()], "error: join() takes at least 2 arguments, but 1 was given."),
+        ]);
+    }
+
+    #[test]
+    fn any_unknown_argument_makes_the_result_unknown() {
+        let nested = Value::List(vec!["a".into(), Value::Unknown]);
+        check(&[
+            ("upper", vec![Value::Unknown], "(known after apply)"),
+            ("join", vec![",".into(), nested.clone()], "(known after apply)"),
+            ("jsonencode", vec![Value::object([("k", nested.clone())])], "(known after apply)"),
+            ("format", vec!["%s-%s".into(), "a".into(), Value::Unknown], "(known after apply)"),
+            // Unknown wins over an error the known arguments would cause.
+            ("tonumber", vec![Value::Unknown], "(known after apply)"),
+        ]);
+    }
+
+    #[test]
+    fn length_counts_a_list_whose_elements_are_unknown() {
+        check(&[
+            ("length", vec![Value::List(vec![Value::Unknown, Value::Unknown])], "2"),
+            ("length", vec![Value::object([("a", Value::Unknown)])], "1"),
+            ("length", vec![Value::Unknown], "(known after apply)"),
+        ]);
+    }
+
+    #[test]
+    fn sensitive_arguments_make_a_sensitive_result() {
+        let secret = Value::from("hunter2").sensitive();
+        let result = call("upper", vec![secret.clone()], &ctx()).unwrap();
+        assert_eq!(result, Value::from("HUNTER2").sensitive());
+
+        let nested = Value::object([("password", secret.clone()), ("user", "bob".into())]);
+        let encoded = call("jsonencode", vec![nested], &ctx()).unwrap();
+        assert!(encoded.is_sensitive());
+        assert_eq!(encoded.unmarked(), &Value::from(r#"{"password":"hunter2","user":"bob"}"#));
+
+        let unknown = call("join", vec![secret, Value::Unknown], &ctx()).unwrap();
+        assert_eq!(unknown, Value::Unknown.sensitive());
+
+        let plain = call("upper", vec!["x".into()], &ctx()).unwrap();
+        assert!(!plain.is_sensitive());
+    }
+
+    #[test]
+    fn errors_never_quote_a_sensitive_argument() {
+        let secret = |s: &str| Value::from(s).sensitive();
+        let calls: Vec<(&str, Vec<Value>)> = vec![
+            ("tonumber", vec![secret("hunter2")]),
+            ("tobool", vec![secret("hunter2")]),
+            ("base64decode", vec![secret("hunter2$")]),
+            ("jsondecode", vec![secret("hunter2")]),
+            ("regex", vec![secret("(hunter2"), "x".into()]),
+            ("regex", vec!["^nomatch".into(), secret("hunter2")]),
+            ("replace", vec!["x".into(), secret("/(hunter2/"), "y".into()]),
+            ("file", vec![secret("hunter2.txt")]),
+            ("uuidv5", vec![secret("hunter2"), "x".into()]),
+            ("format", vec![secret("%z hunter2")]),
+            ("format", vec!["%d".into(), secret("hunter2")]),
+            ("lookup", vec![Value::object([("a", Value::from(1))]), secret("hunter2")]),
+            ("startswith", vec![Value::List(vec![secret("hunter2")]), "x".into()]),
+        ];
+        for (name, args) in calls {
+            let err = call(name, args, &ctx()).expect_err(name).to_string();
+            assert!(!err.contains("hunter2"), "{name} leaked the secret: {err}");
+        }
+    }
 }

@@ -1,0 +1,269 @@
+use crate::error::EnvError;
+use crate::format::EnvFormat;
+use crate::rules::{is_env_name, quoted_hazards, suggest_name, unquoted_hazards, BASH_MANAGED_NAMES, KUBECTL_MAX_LINE};
+use std::collections::BTreeMap;
+use trustform_lang::functions::number_to_string;
+use trustform_lang::Value;
+
+/// Renders outputs as `NAME=value` lines, sorted by name, each ending in a newline.
+///
+/// Sensitive values are written (the file exists to carry them); errors never contain a
+/// value. Every problem with every output is reported, not only the first.
+pub fn render_env(outputs: &BTreeMap<String, Value>, format: EnvFormat) -> Result<String, Vec<EnvError>> {
+    let mut text = String::new();
+    let mut errors = Vec::new();
+    for (name, value) in outputs {
+        check_name(name, &mut errors);
+        match line(name, value, format) {
+            Ok(line) => text.push_str(&line),
+            Err(mut problems) => errors.append(&mut problems),
+        }
+    }
+    if errors.is_empty() {
+        Ok(text)
+    } else {
+        Err(errors)
+    }
+}
+
+fn check_name(name: &str, errors: &mut Vec<EnvError>) {
+    let output = name.to_owned();
+    if !is_env_name(name) {
+        errors.push(EnvError::InvalidName { output, suggestion: suggest_name(name) });
+    } else if BASH_MANAGED_NAMES.contains(&name) {
+        errors.push(EnvError::ShellManagedName { output });
+    } else if name.starts_with("export") {
+        errors.push(EnvError::ExportPrefix { output });
+    }
+}
+
+/// The `NAME=value\n` line for one output.
+fn line(name: &str, value: &Value, format: EnvFormat) -> Result<String, Vec<EnvError>> {
+    let (text, sensitive) = text_of(name, value, format).map_err(|e| vec![e])?;
+    let unquoted = unquoted_hazards(&text);
+    let quoted = quoted_hazards(&text);
+    let output = || name.to_owned();
+    match format {
+        EnvFormat::Portable if !unquoted.is_empty() => Err(unquoted
+            .into_iter()
+            .map(|(hazard, c)| EnvError::Unportable {
+                output: output(),
+                hazard,
+                character: (!sensitive).then_some(c),
+                blocker: quoted.first().copied(),
+            })
+            .collect()),
+        EnvFormat::Portable => {
+            let line = format!("{name}={text}\n");
+            let length = line.len() - 1;
+            if length > KUBECTL_MAX_LINE {
+                Err(vec![EnvError::LineTooLong { output: output(), length }])
+            } else {
+                Ok(line)
+            }
+        }
+        EnvFormat::Dotenv if unquoted.is_empty() => Ok(format!("{name}={text}\n")),
+        EnvFormat::Dotenv if quoted.is_empty() => Ok(format!("{name}='{text}'\n")),
+        EnvFormat::Dotenv => {
+            Err(quoted.into_iter().map(|hazard| EnvError::Uncarriable { output: output(), hazard }).collect())
+        }
+    }
+}
+
+/// The text of a value and whether it is sensitive. Numbers and bools read as Terraform's
+/// `tostring` writes them.
+fn text_of(name: &str, value: &Value, format: EnvFormat) -> Result<(String, bool), EnvError> {
+    let output = || name.to_owned();
+    match value {
+        Value::Sensitive(inner) => text_of(name, inner, format).map(|(text, _)| (text, true)),
+        Value::String(s) => Ok((s.clone(), false)),
+        Value::Number(n) => Ok((number_to_string(n), false)),
+        Value::Bool(b) => Ok((b.to_string(), false)),
+        Value::Null => Err(EnvError::Null { output: output() }),
+        Value::Unknown => Err(EnvError::Unknown { output: output() }),
+        Value::List(_) => {
+            Err(EnvError::NotText { output: output(), kind: "a list", quoted: format == EnvFormat::Dotenv })
+        }
+        Value::Object(_) => {
+            Err(EnvError::NotText { output: output(), kind: "an object", quoted: format == EnvFormat::Dotenv })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Hazard;
+
+    fn outputs(entries: &[(&str, Value)]) -> BTreeMap<String, Value> {
+        entries.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+    }
+
+    fn messages(result: Result<String, Vec<EnvError>>) -> Vec<String> {
+        result.expect_err("should be rejected").iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn portable_lines_are_sorted_unquoted_and_newline_terminated() {
+        let rendered = render_env(
+            &outputs(&[
+                ("ROLE_ARN", "arn:aws:iam::123456789012:role/litellm".into()),
+                ("EMPTY", "".into()),
+                ("PORT", Value::from(8080)),
+                ("RATIO", Value::from_json(&serde_json::json!(0.25))),
+                ("ENABLED", true.into()),
+                ("SECRET", Value::from("c2VjcmV0+/==").sensitive()),
+            ]),
+            EnvFormat::Portable,
+        )
+        .unwrap();
+        assert_eq!(
+            rendered,
+            "EMPTY=\nENABLED=true\nPORT=8080\nRATIO=0.25\nROLE_ARN=arn:aws:iam::123456789012:role/litellm\nSECRET=c2VjcmV0+/==\n"
+        );
+        assert_eq!(render_env(&BTreeMap::new(), EnvFormat::Portable).unwrap(), "");
+    }
+
+    #[test]
+    fn dotenv_quotes_only_what_needs_it() {
+        let rendered = render_env(
+            &outputs(&[
+                ("PLAIN", "a/b".into()),
+                ("SPACED", "two words".into()),
+                ("JSON", r#"{"a":"b c","d":[1,2]}"#.into()),
+                ("PEM", "-----BEGIN-----\nabc\n-----END-----".into()),
+                ("DOLLAR", "$HOME#x".into()),
+            ]),
+            EnvFormat::Dotenv,
+        )
+        .unwrap();
+        assert_eq!(
+            rendered,
+            "DOLLAR='$HOME#x'\nJSON='{\"a\":\"b c\",\"d\":[1,2]}'\nPEM='-----BEGIN-----\nabc\n-----END-----'\nPLAIN=a/b\nSPACED='two words'\n"
+        );
+    }
+
+    #[test]
+    fn portable_rejections_name_the_output_the_character_and_the_fix() {
+        let result = render_env(
+            &outputs(&[("A", "two words".into()), ("B", "it's".into()), ("C", "fine".into())]),
+            EnvFormat::Portable,
+        );
+        assert_eq!(
+            messages(result),
+            [
+                "Output \"A\" contains a space: bash ends the assignment there and runs the rest as a command, python-dotenv \
+                 and docker compose trim it from the ends, and kubectl reads one line per entry. Choose format = \"dotenv\" \
+                 to quote it, or change the value.",
+                "Output \"B\" contains a single quote: bash, python-dotenv and docker compose remove quotes and backslashes, \
+                 but kubectl keeps them. Change the value: format = \"dotenv\" cannot carry it either, because it contains a \
+                 single quote: bash ends a single-quoted value there, and the \\' escape python-dotenv and docker compose \
+                 accept means something else to bash.",
+            ]
+        );
+    }
+
+    #[test]
+    fn every_problem_of_every_output_is_reported() {
+        let result = render_env(
+            &outputs(&[
+                ("role-arn", "a b$c".into()),
+                ("list", Value::List(vec![])),
+                ("obj", Value::object([("a", Value::Null)])),
+                ("nothing", Value::Null),
+                ("later", Value::Unknown),
+                ("RANDOM", "1".into()),
+                ("exported_arn", "x".into()),
+            ]),
+            EnvFormat::Portable,
+        );
+        let errors = result.unwrap_err();
+        let kinds: Vec<(&str, String)> = errors
+            .iter()
+            .map(|e| match e {
+                EnvError::InvalidName { output, suggestion } => (output.as_str(), format!("name->{suggestion}")),
+                EnvError::ShellManagedName { output } => (output.as_str(), "bash".to_owned()),
+                EnvError::ExportPrefix { output } => (output.as_str(), "export".to_owned()),
+                EnvError::NotText { output, kind, .. } => (output.as_str(), (*kind).to_owned()),
+                EnvError::Null { output } => (output.as_str(), "null".to_owned()),
+                EnvError::Unknown { output } => (output.as_str(), "unknown".to_owned()),
+                EnvError::Unportable { output, hazard, .. } => (output.as_str(), format!("{hazard:?}")),
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("RANDOM", "bash".to_owned()),
+                ("exported_arn", "export".to_owned()),
+                ("later", "unknown".to_owned()),
+                ("list", "a list".to_owned()),
+                ("nothing", "null".to_owned()),
+                ("obj", "an object".to_owned()),
+                ("role-arn", "name->role_arn".to_owned()),
+                ("role-arn", "Whitespace".to_owned()),
+                ("role-arn", "Expansion".to_owned()),
+            ]
+        );
+        let texts: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert!(texts[1].contains("(reading it as \"ed_arn\")"), "{}", texts[1]);
+        assert!(texts[3].ends_with("Use jsonencode(...) in the output and format = \"dotenv\"."), "{}", texts[3]);
+    }
+
+    #[test]
+    fn dotenv_refuses_what_no_quoting_carries() {
+        let result =
+            render_env(&outputs(&[("A", "it's ${HOME}".into()), ("B", "C:\\dir\\".into())]), EnvFormat::Dotenv);
+        let errors = result.unwrap_err();
+        assert_eq!(
+            errors,
+            [
+                EnvError::Uncarriable { output: "A".into(), hazard: Hazard::SingleQuote },
+                EnvError::Uncarriable { output: "A".into(), hazard: Hazard::DollarBrace },
+                EnvError::Uncarriable { output: "B".into(), hazard: Hazard::TrailingBackslash },
+            ]
+        );
+        assert_eq!(
+            errors[1].to_string(),
+            "Output \"A\" contains '${': python-dotenv expands ${...} even inside single quotes. No env file format can \
+             carry it to every consumer; change the value."
+        );
+    }
+
+    #[test]
+    fn kubectl_line_limit_applies_to_the_portable_format_only() {
+        let fits = "x".repeat(KUBECTL_MAX_LINE - "K=".len());
+        assert!(render_env(&outputs(&[("K", fits.clone().into())]), EnvFormat::Portable).is_ok());
+        let too_long = format!("{fits}x");
+        let errors = render_env(&outputs(&[("K", too_long.clone().into())]), EnvFormat::Portable).unwrap_err();
+        assert_eq!(errors, [EnvError::LineTooLong { output: "K".into(), length: KUBECTL_MAX_LINE + 1 }]);
+        assert!(render_env(&outputs(&[("K", too_long.into())]), EnvFormat::Dotenv).is_ok());
+    }
+
+    #[test]
+    fn errors_and_debug_never_show_a_sensitive_value() {
+        let secret = "hunter2 $PATH it's";
+        for format in [EnvFormat::Portable, EnvFormat::Dotenv] {
+            let errors = render_env(&outputs(&[("DB_PASSWORD", Value::from(secret).sensitive())]), format).unwrap_err();
+            assert!(!errors.is_empty());
+            for error in &errors {
+                for text in [error.to_string(), format!("{error:?}")] {
+                    assert!(!text.contains("hunter2") && !text.contains("PATH"), "leaked: {text}");
+                }
+            }
+        }
+        // The same value, not sensitive, gets its exact character named.
+        let plain = render_env(&outputs(&[("A", "x y".into())]), EnvFormat::Portable).unwrap_err();
+        assert!(plain[0].to_string().starts_with("Output \"A\" contains a space:"));
+        let hidden = render_env(&outputs(&[("A", Value::from("x y").sensitive())]), EnvFormat::Portable).unwrap_err();
+        assert!(hidden[0].to_string().starts_with("Output \"A\" contains whitespace (a space, tab or line break):"));
+    }
+
+    #[test]
+    fn rendering_is_deterministic() {
+        let outs = outputs(&[("B", "2".into()), ("A", "1".into()), ("C", Value::from("3").sensitive())]);
+        let first = render_env(&outs, EnvFormat::Dotenv).unwrap();
+        assert_eq!(first, render_env(&outs.clone(), EnvFormat::Dotenv).unwrap());
+        assert_eq!(first, "A=1\nB=2\nC=3\n");
+    }
+}
