@@ -13,7 +13,7 @@ mod providers;
 mod values;
 
 pub use apply::ApplyOutcome;
-pub use builtin::{BuiltinProvider, TRUSTFORM_DATA};
+pub use builtin::{parse_duration, BuiltinProvider, TRUSTFORM_DATA, TRUSTFORM_SLEEP};
 pub use engine::{Engine, EngineOptions};
 pub use graph::{ConfigGraph, Node};
 pub use hook::{Event, Hook, NoHook, RecordingHook};
