@@ -26,23 +26,57 @@ pub struct ApplyOutcome {
 }
 
 /// The state being built, and where it is persisted after every change.
+///
+/// Group commit: `update` changes the state in memory and returns only once a write that
+/// includes the change is durable. When several resources finish while a write is in flight,
+/// the next write covers all of them, so a wide graph does not queue one fsync per resource
+/// behind each other, and still no visit returns before its change is on disk.
 struct Persister<'a> {
-    state: Mutex<State>,
+    /// The state and how many changes have been made to it.
+    state: std::sync::Mutex<(State, u64)>,
+    /// How many changes the store holds; the lock makes writers take turns.
+    durable: Mutex<u64>,
     store: &'a dyn StateStore,
 }
 
-impl Persister<'_> {
+impl<'a> Persister<'a> {
+    fn new(state: State, store: &'a dyn StateStore) -> Self {
+        Persister { state: std::sync::Mutex::new((state, 0)), durable: Mutex::new(0), store }
+    }
+
+    fn lock_state(&self) -> std::sync::MutexGuard<'_, (State, u64)> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     async fn update(&self, change: impl FnOnce(&mut State)) -> Result<(), Diagnostic> {
-        let mut state = self.state.lock().await;
-        change(&mut state);
-        state.serial += 1;
-        self.store.write(&state).await.map_err(|e| {
+        let mine = {
+            let mut guard = self.lock_state();
+            change(&mut guard.0);
+            guard.1 += 1;
+            guard.1
+        };
+        let mut durable = self.durable.lock().await;
+        if *durable >= mine {
+            return Ok(());
+        }
+        let (snapshot, version) = {
+            let mut guard = self.lock_state();
+            guard.0.serial += 1;
+            (guard.0.clone(), guard.1)
+        };
+        self.store.write(&snapshot).await.map_err(|e| {
             Diagnostic::error(
                 "TF1010",
                 "Failed to persist state",
                 format!("Writing {} failed: {e}. The change was made in the cloud; fix the problem (disk space, permissions) and run apply again, which will find the object.", self.store.describe()),
             )
-        })
+        })?;
+        *durable = version;
+        Ok(())
+    }
+
+    fn into_state(self) -> State {
+        self.state.into_inner().unwrap_or_else(|e| e.into_inner()).0
     }
 }
 
@@ -57,16 +91,20 @@ struct CreateCheckpoint<'a> {
 #[async_trait]
 impl Checkpoint for CreateCheckpoint<'_> {
     async fn record(&self, partial: &Value) {
-        let Ok(mut resource) = ResourceState::from_value(self.address.type_name(), self.provider, partial, self.dependencies.to_vec()) else {
+        let Ok(mut resource) =
+            ResourceState::from_value(self.address.type_name(), self.provider, partial, self.dependencies.to_vec())
+        else {
             tracing::warn!(address = %self.address, "ignoring a checkpoint without an id");
             return;
         };
         resource.status = ResourceStatus::Tainted;
         let address = self.address.clone();
-        if let Err(e) = self.persister.update(|s| {
-            s.resources.insert(address, resource);
-        })
-        .await
+        if let Err(e) = self
+            .persister
+            .update(|s| {
+                s.resources.insert(address, resource);
+            })
+            .await
         {
             tracing::error!(address = %self.address, error = %e.detail, "failed to persist a checkpoint");
         }
@@ -77,9 +115,9 @@ impl Engine {
     /// Applies `plan` to `state`, persisting through `store` after every resource.
     pub async fn apply(&self, plan: &Plan, state: State, store: &dyn StateStore) -> ApplyOutcome {
         let mut diags = self.configure_providers().await;
-        let persister = Persister { state: Mutex::new(state), store };
+        let persister = Persister::new(state, store);
         if diags.has_errors() {
-            return ApplyOutcome { state: persister.state.into_inner(), diagnostics: diags };
+            return ApplyOutcome { state: persister.into_state(), diagnostics: diags };
         }
         if plan.mode == PlanMode::RefreshOnly {
             let result = persister
@@ -87,7 +125,12 @@ impl Engine {
                     for change in &plan.changes {
                         match (&change.after, s.resources.get_mut(&change.address)) {
                             (Some(after), Some(resource)) => {
-                                if let Ok(updated) = ResourceState::from_value(&resource.type_name, &resource.provider, after, resource.dependencies.clone()) {
+                                if let Ok(updated) = ResourceState::from_value(
+                                    &resource.type_name,
+                                    &resource.provider,
+                                    after,
+                                    resource.dependencies.clone(),
+                                ) {
                                     *resource = updated;
                                 }
                             }
@@ -100,16 +143,13 @@ impl Engine {
                 })
                 .await;
             diags.extend(result.err());
-            return ApplyOutcome { state: persister.state.into_inner(), diagnostics: diags };
+            return ApplyOutcome { state: persister.into_state(), diagnostics: diags };
         }
 
         let values = Values::default();
         self.seed_expansions(&values);
-        {
-            let state = persister.state.lock().await;
-            for (addr, resource) in &state.resources {
-                values.set(addr, resource.value());
-            }
+        for (addr, resource) in &persister.lock_state().0.resources {
+            values.set(addr, resource.value());
         }
         let locals = LocalsCache::default();
         let dag = apply_graph(plan);
@@ -142,10 +182,16 @@ impl Engine {
         if let Err(d) = self.apply_outputs(plan, &values, &locals, &persister).await {
             diags.push(d);
         }
-        ApplyOutcome { state: persister.state.into_inner(), diagnostics: diags }
+        ApplyOutcome { state: persister.into_state(), diagnostics: diags }
     }
 
-    async fn apply_change(&self, change: &Change, values: &Values, locals: &LocalsCache, persister: &Persister<'_>) -> Result<(), Diagnostics> {
+    async fn apply_change(
+        &self,
+        change: &Change,
+        values: &Values,
+        locals: &LocalsCache,
+        persister: &Persister<'_>,
+    ) -> Result<(), Diagnostics> {
         let addr = &change.address;
         if change.action == Action::NoOp {
             if let Some(after) = &change.after {
@@ -156,12 +202,17 @@ impl Engine {
             }
             return Ok(());
         }
-        let provider = self.providers.for_type(addr.type_name()).ok_or_else(|| Diagnostics::from(missing_provider(addr)))?;
+        let provider =
+            self.providers.for_type(addr.type_name()).ok_or_else(|| Diagnostics::from(missing_provider(addr)))?;
         let type_name = addr.type_name();
         let started = Instant::now();
         self.hook.event(Event::ApplyStarted { address: addr.clone(), action: change.action });
         let fail = |verb: &str, message: String| {
-            self.hook.event(Event::ApplyFailed { address: addr.clone(), action: change.action, message: message.clone() });
+            self.hook.event(Event::ApplyFailed {
+                address: addr.clone(),
+                action: change.action,
+                message: message.clone(),
+            });
             let span = self.config.resources.get(&addr.resource).map(|r| r.span.clone());
             Diagnostics::from(
                 Diagnostic::error("TF1000", format!("Failed to {verb} resource"), format!("{verb} {addr}: {message}"))
@@ -186,10 +237,11 @@ impl Engine {
                     provider.delete(type_name, before).await.map_err(|e| fail("destroy", e.to_string()))?;
                 }
                 values.remove(addr);
-                persister.update(|s| {
-                    s.resources.remove(addr);
-                })
-                .await?;
+                persister
+                    .update(|s| {
+                        s.resources.remove(addr);
+                    })
+                    .await?;
                 None
             }
             Action::Create | Action::Update | Action::DeleteThenCreate | Action::CreateThenDelete => {
@@ -197,29 +249,42 @@ impl Engine {
                 let dependencies = change.dependencies.clone();
                 if change.action == Action::DeleteThenCreate {
                     let before = change.before.as_ref().expect("a replace has a before value");
-                    provider.delete(type_name, before).await.map_err(|e| fail("replace", format!("deleting the old object: {e}")))?;
-                    persister.update(|s| {
-                        s.resources.remove(addr);
-                    })
-                    .await?;
+                    provider
+                        .delete(type_name, before)
+                        .await
+                        .map_err(|e| fail("replace", format!("deleting the old object: {e}")))?;
+                    persister
+                        .update(|s| {
+                            s.resources.remove(addr);
+                        })
+                        .await?;
                 }
-                let checkpoint = CreateCheckpoint { persister, address: addr, provider: &change.provider, dependencies: &dependencies };
+                let checkpoint = CreateCheckpoint {
+                    persister,
+                    address: addr,
+                    provider: &change.provider,
+                    dependencies: &dependencies,
+                };
                 let new_value = match change.action {
                     Action::Update => {
                         let before = change.before.as_ref().expect("an update has a before value");
                         provider.update(type_name, before, &planned).await.map_err(|e| fail("update", e.to_string()))?
                     }
-                    _ => provider.create(type_name, &planned, &checkpoint).await.map_err(|e| fail("create", e.to_string()))?,
+                    _ => provider
+                        .create(type_name, &planned, &checkpoint)
+                        .await
+                        .map_err(|e| fail("create", e.to_string()))?,
                 };
                 let new_value = new_value.mark_paths(&planned.sensitive_paths());
                 let resource = ResourceState::from_value(type_name, &change.provider, &new_value, dependencies)
                     .map_err(|e| fail("record", format!("the provider returned an unusable state: {e}")))?;
                 let id = resource.id.clone();
                 values.set(addr, new_value);
-                persister.update(|s| {
-                    s.resources.insert(addr.clone(), resource);
-                })
-                .await?;
+                persister
+                    .update(|s| {
+                        s.resources.insert(addr.clone(), resource);
+                    })
+                    .await?;
                 if change.action == Action::CreateThenDelete {
                     let before = change.before.as_ref().expect("a replace has a before value");
                     provider.delete(type_name, before).await.map_err(|e| {
@@ -230,7 +295,12 @@ impl Engine {
                 Some(id)
             }
         };
-        self.hook.event(Event::ApplyFinished { address: addr.clone(), action: change.action, id: result_id, elapsed: started.elapsed() });
+        self.hook.event(Event::ApplyFinished {
+            address: addr.clone(),
+            action: change.action,
+            id: result_id,
+            elapsed: started.elapsed(),
+        });
         Ok(())
     }
 
@@ -244,8 +314,14 @@ impl Engine {
                 Value::Object(map)
             }
         };
-        let resource = ResourceState::from_value(addr.type_name(), &change.provider, &with_id, change.dependencies.clone())
-            .map_err(|e| Diagnostics::from(Diagnostic::error("TF1011", "Cannot record data source", format!("{addr}: {e}")).with_address(addr)))?;
+        let resource =
+            ResourceState::from_value(addr.type_name(), &change.provider, &with_id, change.dependencies.clone())
+                .map_err(|e| {
+                    Diagnostics::from(
+                        Diagnostic::error("TF1011", "Cannot record data source", format!("{addr}: {e}"))
+                            .with_address(addr),
+                    )
+                })?;
         persister
             .update(|s| {
                 s.resources.insert(addr.clone(), resource);
@@ -258,7 +334,11 @@ impl Engine {
     fn final_config(&self, change: &Change, values: &Values, locals: &LocalsCache) -> Result<Value, Diagnostics> {
         let addr = &change.address;
         let resource = self.config.resources.get(&addr.resource).ok_or_else(|| {
-            Diagnostics::from(Diagnostic::error("TF1012", "Configuration changed", format!("{addr} is in the plan but no longer in the configuration. Make a new plan.")))
+            Diagnostics::from(Diagnostic::error(
+                "TF1012",
+                "Configuration changed",
+                format!("{addr} is in the plan but no longer in the configuration. Make a new plan."),
+            ))
         })?;
         let scope = Scope::new(&self.config, &self.variables, values, locals);
         let instance = match (&resource.repetition, &addr.key) {
@@ -267,11 +347,20 @@ impl Engine {
             (Repetition::ForEach(_), Some(InstanceKey::Str(key))) => {
                 let instances = self.expand(resource, &scope).map_err(|d| Diagnostics::from(*d))?;
                 instances.into_iter().find(|i| i.key().as_ref() == addr.key.as_ref()).ok_or_else(|| {
-                    Diagnostics::from(Diagnostic::error("TF1012", "Configuration changed", format!("for_each no longer produces the key {key:?} of {addr}. Make a new plan.")))
+                    Diagnostics::from(Diagnostic::error(
+                        "TF1012",
+                        "Configuration changed",
+                        format!("for_each no longer produces the key {key:?} of {addr}. Make a new plan."),
+                    ))
                 })?
             }
             _ => {
-                return Err(Diagnostic::error("TF1012", "Configuration changed", format!("{addr} no longer matches the resource's count or for_each. Make a new plan.")).into())
+                return Err(Diagnostic::error(
+                    "TF1012",
+                    "Configuration changed",
+                    format!("{addr} no longer matches the resource's count or for_each. Make a new plan."),
+                )
+                .into())
             }
         };
         self.instance_config(resource, addr, &scope.with_instance(instance))
@@ -283,11 +372,15 @@ impl Engine {
         let type_name = addr.type_name();
         let config = self.final_config(change, values, locals)?;
         let provider = self.providers.for_type(type_name).ok_or_else(|| Diagnostics::from(missing_provider(addr)))?;
-        let schema = self.providers.resource_schema(type_name).ok_or_else(|| Diagnostics::from(missing_provider(addr)))?;
+        let schema =
+            self.providers.resource_schema(type_name).ok_or_else(|| Diagnostics::from(missing_provider(addr)))?;
         let prior = if change.action == Action::Update { change.before.as_ref() } else { None };
-        let config = provider
-            .plan(type_name, prior, config)
-            .map_err(|e| Diagnostics::from(Diagnostic::error("TF0511", "Provider rejected the plan", format!("Planning {addr} failed: {e}.")).with_address(addr)))?;
+        let config = provider.plan(type_name, prior, config).map_err(|e| {
+            Diagnostics::from(
+                Diagnostic::error("TF0511", "Provider rejected the plan", format!("Planning {addr} failed: {e}."))
+                    .with_address(addr),
+            )
+        })?;
         let mut planned = merge_planned(&schema.block, prior, &config);
         if change.action == Action::Update {
             // Attributes the diff left alone keep their prior (semantically equal) spelling.
@@ -301,7 +394,9 @@ impl Engine {
                 }
             }
         }
-        let settable = |name: &str| schema.block.attributes.get(name).is_some_and(|a| a.is_settable()) || schema.block.blocks.contains_key(name);
+        let settable = |name: &str| {
+            schema.block.attributes.get(name).is_some_and(|a| a.is_settable()) || schema.block.blocks.contains_key(name)
+        };
         if let Some(after) = &change.after {
             for (name, promised) in after.as_object().into_iter().flatten() {
                 if promised.contains_unknown() || !settable(name) {
@@ -353,13 +448,25 @@ impl Engine {
         Ok(planned)
     }
 
-    async fn apply_outputs(&self, plan: &Plan, values: &Values, locals: &LocalsCache, persister: &Persister<'_>) -> Result<(), Diagnostic> {
+    async fn apply_outputs(
+        &self,
+        plan: &Plan,
+        values: &Values,
+        locals: &LocalsCache,
+        persister: &Persister<'_>,
+    ) -> Result<(), Diagnostic> {
         let scope = Scope::new(&self.config, &self.variables, values, locals);
         let mut outputs = BTreeMap::new();
         for (name, output) in &self.config.outputs {
             match scope.eval(&output.value) {
                 Ok(value) if !value.contains_unknown() => {
-                    outputs.insert(name.clone(), OutputState { value: value.to_json(), sensitive: output.sensitive || value.contains_sensitive() });
+                    outputs.insert(
+                        name.clone(),
+                        OutputState {
+                            value: value.to_json(),
+                            sensitive: output.sensitive || value.contains_sensitive(),
+                        },
+                    );
                 }
                 _ => {}
             }
@@ -398,4 +505,3 @@ fn apply_graph(plan: &Plan) -> Dag<usize> {
     }
     dag
 }
-

@@ -23,15 +23,28 @@ static SCHEMA: LazyLock<ProviderSchema> = LazyLock::new(|| {
             Block::new()
                 .attr("input", Attribute::optional(Type::Any).describe("A value to store; echoed as output."))
                 .attr("output", Attribute::computed(Type::Any).describe("The input, once applied."))
-                .attr("triggers_replace", Attribute::optional(Type::Any).force_new().describe("Any change replaces the resource."))
+                .attr(
+                    "triggers_replace",
+                    Attribute::optional(Type::Any).force_new().describe("Any change replaces the resource."),
+                )
                 .attr("id", Attribute::computed(Type::String)),
         ))
         .resource(ResourceSchema::new(
             TRUSTFORM_SLEEP,
             Block::new()
-                .attr("create_duration", Attribute::optional(Type::String).force_new().describe("How long to wait after create, e.g. \"30s\"."))
+                .attr(
+                    "create_duration",
+                    Attribute::optional(Type::String)
+                        .force_new()
+                        .describe("How long to wait after create, e.g. \"30s\"."),
+                )
                 .attr("destroy_duration", Attribute::optional(Type::String).describe("How long to wait before delete."))
-                .attr("triggers", Attribute::optional(Type::map(Type::String)).force_new().describe("Any change replaces (and waits again)."))
+                .attr(
+                    "triggers",
+                    Attribute::optional(Type::map(Type::String))
+                        .force_new()
+                        .describe("Any change replaces (and waits again)."),
+                )
                 .attr("id", Attribute::computed(Type::String)),
         ))
 });
@@ -112,7 +125,12 @@ impl Provider for BuiltinProvider {
             .filter_map(|attribute| {
                 let text = config.get(attribute)?.as_str()?;
                 let problem = parse_duration(text).err()?;
-                Some(ValidationIssue { attribute: attribute.into(), summary: "Invalid duration".into(), detail: format!("{problem}."), is_error: true })
+                Some(ValidationIssue {
+                    attribute: attribute.into(),
+                    summary: "Invalid duration".into(),
+                    detail: format!("{problem}."),
+                    is_error: true,
+                })
             })
             .collect()
     }
@@ -136,7 +154,12 @@ impl Provider for BuiltinProvider {
         Ok(Some(state.clone()))
     }
 
-    async fn create(&self, type_name: &str, planned: &Value, _checkpoint: &dyn Checkpoint) -> Result<Value, ProviderError> {
+    async fn create(
+        &self,
+        type_name: &str,
+        planned: &Value,
+        _checkpoint: &dyn Checkpoint,
+    ) -> Result<Value, ProviderError> {
         Self::check(type_name)?;
         let id = uuid::Uuid::new_v4().to_string();
         if type_name == TRUSTFORM_SLEEP {
@@ -169,7 +192,9 @@ impl Provider for BuiltinProvider {
 
     async fn import(&self, type_name: &str, _id: &str) -> Result<Value, ProviderError> {
         Self::check(type_name)?;
-        Err(ProviderError::invalid(format!("{type_name} lives only in state and cannot be imported; declare it and apply instead")))
+        Err(ProviderError::invalid(format!(
+            "{type_name} lives only in state and cannot be imported; declare it and apply instead"
+        )))
     }
 
     async fn read_data(&self, type_name: &str, _config: &Value) -> Result<Value, ProviderError> {
@@ -194,7 +219,12 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn sleep_waits_after_create() {
         let provider = BuiltinProvider;
-        let planned = Value::object([("create_duration", Value::from("30s")), ("destroy_duration", Value::Null), ("triggers", Value::Null), ("id", Value::Null)]);
+        let planned = Value::object([
+            ("create_duration", Value::from("30s")),
+            ("destroy_duration", Value::Null),
+            ("triggers", Value::Null),
+            ("id", Value::Null),
+        ]);
         let started = tokio::time::Instant::now();
         let state = provider.create(TRUSTFORM_SLEEP, &planned, &trustform_provider::NoCheckpoint).await.unwrap();
         assert_eq!(started.elapsed(), Duration::from_secs(30));

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
-use trustform_graph::CancellationToken;
 use trustform_diag::{Diagnostic, Diagnostics};
+use trustform_graph::CancellationToken;
 use trustform_graph::DEFAULT_PARALLELISM;
 use trustform_lang::config::Config;
 use trustform_lang::{closest, Instance, LocalsCache, Mode, Scope, Value};
@@ -44,7 +44,12 @@ pub struct Engine {
 impl Engine {
     /// Checks the configuration's structure (graph, cycles, resource types) and returns an
     /// engine when it has no errors. Warnings come back either way.
-    pub fn new(config: Config, variables: BTreeMap<String, Value>, providers: Providers, options: EngineOptions) -> (Option<Engine>, Diagnostics) {
+    pub fn new(
+        config: Config,
+        variables: BTreeMap<String, Value>,
+        providers: Providers,
+        options: EngineOptions,
+    ) -> (Option<Engine>, Diagnostics) {
         let (graph, mut diags) = ConfigGraph::build(&config);
         diags.extend(check_types(&config, &providers));
         if diags.has_errors() {
@@ -126,9 +131,13 @@ impl Engine {
             let instance = match &resource.repetition {
                 trustform_lang::config::Repetition::Single => Instance::None,
                 trustform_lang::config::Repetition::Count(_) => Instance::Count(0),
-                trustform_lang::config::Repetition::ForEach(_) => Instance::Each { key: "key".into(), value: Value::Unknown },
+                trustform_lang::config::Repetition::ForEach(_) => {
+                    Instance::Each { key: "key".into(), value: Value::Unknown }
+                }
             };
-            if let Err(more) = self.instance_config(resource, &id.instance(instance.key()), &scope.with_instance(instance)) {
+            if let Err(more) =
+                self.instance_config(resource, &id.instance(instance.key()), &scope.with_instance(instance))
+            {
                 diags.extend(more);
             }
         }
@@ -158,14 +167,21 @@ fn check_types(config: &Config, providers: &Providers) -> Diagnostics {
             );
             continue;
         };
-        let schemas = if id.mode == Mode::Data { &provider.schema().data_sources } else { &provider.schema().resources };
+        let schemas =
+            if id.mode == Mode::Data { &provider.schema().data_sources } else { &provider.schema().resources };
         if !schemas.contains_key(&id.type_name) {
-            let hint = closest(&id.type_name, schemas.keys().map(String::as_str)).map(|s| format!(" Did you mean \"{s}\"?")).unwrap_or_default();
+            let hint = closest(&id.type_name, schemas.keys().map(String::as_str))
+                .map(|s| format!(" Did you mean \"{s}\"?"))
+                .unwrap_or_default();
             let kind = if id.mode == Mode::Data { "data source" } else { "resource type" };
             diags.push(
-                Diagnostic::error("TF0500", "Unknown resource type", format!("The \"{provider_name}\" provider has no {kind} \"{}\".{hint}", id.type_name))
-                    .with_span(resource.span.clone())
-                    .with_address(id),
+                Diagnostic::error(
+                    "TF0500",
+                    "Unknown resource type",
+                    format!("The \"{provider_name}\" provider has no {kind} \"{}\".{hint}", id.type_name),
+                )
+                .with_span(resource.span.clone())
+                .with_address(id),
             );
         }
     }

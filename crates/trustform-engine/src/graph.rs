@@ -59,7 +59,9 @@ impl ConfigGraph {
                 refs.extend(references(e));
             }
             let mut edges = resolve(config, &refs, &mut diags);
-            edges.extend(resource.depends_on.iter().map(|(dep, span)| (Node::Resource(dep.clone()), Some(span.clone()))));
+            edges.extend(
+                resource.depends_on.iter().map(|(dep, span)| (Node::Resource(dep.clone()), Some(span.clone()))),
+            );
             direct.insert(Node::Resource(id.clone()), edges);
         }
         for (name, local) in &config.locals {
@@ -184,7 +186,9 @@ fn resolve(config: &Config, refs: &[Reference], diags: &mut Diagnostics) -> Vec<
         match &r.target {
             Target::Variable(name) => {
                 if !config.variables.contains_key(name) {
-                    let hint = closest(name, config.variables.keys().map(String::as_str)).map(|s| format!(" Did you mean var.{s}?")).unwrap_or_default();
+                    let hint = closest(name, config.variables.keys().map(String::as_str))
+                        .map(|s| format!(" Did you mean var.{s}?"))
+                        .unwrap_or_default();
                     diags.push(
                         Diagnostic::error(
                             "TF0200",
@@ -199,7 +203,9 @@ fn resolve(config: &Config, refs: &[Reference], diags: &mut Diagnostics) -> Vec<
                 if config.locals.contains_key(name) {
                     out.push((Node::Local(name.clone()), span));
                 } else {
-                    let hint = closest(name, config.locals.keys().map(String::as_str)).map(|s| format!(" Did you mean local.{s}?")).unwrap_or_default();
+                    let hint = closest(name, config.locals.keys().map(String::as_str))
+                        .map(|s| format!(" Did you mean local.{s}?"))
+                        .unwrap_or_default();
                     diags.push(
                         Diagnostic::error(
                             "TF0202",
@@ -218,12 +224,18 @@ fn resolve(config: &Config, refs: &[Reference], diags: &mut Diagnostics) -> Vec<
 
 fn undeclared_resource(config: &Config, missing: &ResourceId, span: Option<Span>) -> Diagnostic {
     let kind = if missing.mode == trustform_lang::Mode::Data { "data source" } else { "managed resource" };
-    let same_kind = config.resources.keys().filter(|r| r.mode == missing.mode).map(ToString::to_string).collect::<Vec<_>>();
-    let hint = closest(&missing.to_string(), same_kind.iter().map(String::as_str)).map(|s| format!(" Did you mean {s}?")).unwrap_or_default();
+    let same_kind =
+        config.resources.keys().filter(|r| r.mode == missing.mode).map(ToString::to_string).collect::<Vec<_>>();
+    let hint = closest(&missing.to_string(), same_kind.iter().map(String::as_str))
+        .map(|s| format!(" Did you mean {s}?"))
+        .unwrap_or_default();
     Diagnostic::error(
         "TF0201",
         "Reference to undeclared resource",
-        format!("A {kind} \"{}\" \"{}\" has not been declared. Declare it, or fix the reference.{hint}", missing.type_name, missing.name),
+        format!(
+            "A {kind} \"{}\" \"{}\" has not been declared. Declare it, or fix the reference.{hint}",
+            missing.type_name, missing.name
+        ),
     )
     .with_span(span)
     .with_address(missing)
@@ -246,7 +258,8 @@ fn cycle_diagnostic(config: &Config, dag: &Dag<Node>, cycle: &[NodeId]) -> Diagn
         spans.extend(span);
     }
     let first = names.first().cloned().unwrap_or_default();
-    let loop_text = names.iter().map(String::as_str).chain(std::iter::once(first.as_str())).collect::<Vec<_>>().join("\n  -> ");
+    let loop_text =
+        names.iter().map(String::as_str).chain(std::iter::once(first.as_str())).collect::<Vec<_>>().join("\n  -> ");
     let primary = spans.first().cloned();
     Diagnostic::error(
         "TF0400",

@@ -9,13 +9,33 @@ use trustform_plan::Action;
 /// cannot leak a secret however it renders events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    RefreshStarted { address: ResourceAddr },
-    RefreshFinished { address: ResourceAddr, gone: bool },
-    ApplyStarted { address: ResourceAddr, action: Action },
-    ApplyFinished { address: ResourceAddr, action: Action, id: Option<String>, elapsed: Duration },
-    ApplyFailed { address: ResourceAddr, action: Action, message: String },
+    RefreshStarted {
+        address: ResourceAddr,
+    },
+    RefreshFinished {
+        address: ResourceAddr,
+        gone: bool,
+    },
+    ApplyStarted {
+        address: ResourceAddr,
+        action: Action,
+    },
+    ApplyFinished {
+        address: ResourceAddr,
+        action: Action,
+        id: Option<String>,
+        elapsed: Duration,
+    },
+    ApplyFailed {
+        address: ResourceAddr,
+        action: Action,
+        message: String,
+    },
     /// Not attempted because a dependency failed.
-    Skipped { address: ResourceAddr, because: ResourceAddr },
+    Skipped {
+        address: ResourceAddr,
+        because: ResourceAddr,
+    },
     /// Ctrl-C: no new work starts; what is in flight finishes.
     Interrupted,
 }

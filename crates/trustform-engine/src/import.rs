@@ -8,7 +8,13 @@ use trustform_state::{ResourceState, State, StateStore};
 impl Engine {
     /// Reads the object `id` through its provider and records it at `addr`, which must be
     /// declared in the configuration and not yet in state. Persists before returning.
-    pub async fn import(&self, addr: &ResourceAddr, id: &str, mut state: State, store: &dyn StateStore) -> (State, Diagnostics) {
+    pub async fn import(
+        &self,
+        addr: &ResourceAddr,
+        id: &str,
+        mut state: State,
+        store: &dyn StateStore,
+    ) -> (State, Diagnostics) {
         let mut diags = self.configure_providers().await;
         if diags.has_errors() {
             return (state, diags);
@@ -42,7 +48,10 @@ impl Engine {
                     Diagnostic::error(
                         "TF1102",
                         "Import failed",
-                        format!("Importing {addr} from id {id:?} failed: {e}. The id format for {type_name} is {}.", schema.import_id_format),
+                        format!(
+                            "Importing {addr} from id {id:?} failed: {e}. The id format for {type_name} is {}.",
+                            schema.import_id_format
+                        ),
                     )
                     .with_span(resource.span.clone())
                     .with_address(addr),
@@ -58,10 +67,18 @@ impl Engine {
                 state.resources.insert(addr.clone(), recorded);
                 state.serial += 1;
                 if let Err(e) = store.write(&state).await {
-                    diags.push(Diagnostic::error("TF1010", "Failed to persist state", format!("Writing {} failed: {e}.", store.describe())));
+                    diags.push(Diagnostic::error(
+                        "TF1010",
+                        "Failed to persist state",
+                        format!("Writing {} failed: {e}.", store.describe()),
+                    ));
                 }
             }
-            Err(e) => diags.push(Diagnostic::error("TF1102", "Import failed", format!("The provider returned an unusable state for {addr}: {e}."))),
+            Err(e) => diags.push(Diagnostic::error(
+                "TF1102",
+                "Import failed",
+                format!("The provider returned an unusable state for {addr}: {e}."),
+            )),
         }
         (state, diags)
     }

@@ -9,7 +9,9 @@ use trustform_diag::{Diagnostic, Diagnostics};
 use trustform_graph::{walk, Dag, Outcome, WalkOptions};
 use trustform_lang::config::{Repetition, Resource};
 use trustform_lang::{Instance, LocalsCache, ResourceAddr, ResourceId, Scope, Value};
-use trustform_plan::{diff_resource, merge_planned, Action, AttributeChange, Change, OutputChange, Plan, PlanMode, Reason};
+use trustform_plan::{
+    diff_resource, merge_planned, Action, AttributeChange, Change, OutputChange, Plan, PlanMode, Reason,
+};
 use trustform_schema::{block_body_equal, conform};
 use trustform_state::{ResourceStatus, State};
 
@@ -120,8 +122,12 @@ impl Engine {
                 }
                 self.hook.event(Event::RefreshStarted { address: addr.clone() });
                 let read = provider.read(&resource.type_name, &value).await.map_err(|e| {
-                    Diagnostic::error("TF1001", "Failed to refresh resource", format!("Reading {addr} failed: {e}. Check credentials and connectivity, then run plan again."))
-                        .with_address(&addr)
+                    Diagnostic::error(
+                        "TF1001",
+                        "Failed to refresh resource",
+                        format!("Reading {addr} failed: {e}. Check credentials and connectivity, then run plan again."),
+                    )
+                    .with_address(&addr)
                 })?;
                 let read = read.map(|v| v.mark_paths(&value.sensitive_paths()));
                 self.hook.event(Event::RefreshFinished { address: addr.clone(), gone: read.is_none() });
@@ -175,7 +181,14 @@ impl Engine {
         drift
     }
 
-    fn plan_destroy(&self, state: &State, refreshed: &Refreshed, options: &PlanOptions, plan: &mut Plan, diags: &mut Diagnostics) {
+    fn plan_destroy(
+        &self,
+        state: &State,
+        refreshed: &Refreshed,
+        options: &PlanOptions,
+        plan: &mut Plan,
+        diags: &mut Diagnostics,
+    ) {
         let wanted = self.target_filter(options);
         for (addr, resource) in &state.resources {
             let Some(Some(before)) = refreshed.get(addr) else { continue };
@@ -198,7 +211,12 @@ impl Engine {
             for (name, output) in &state.outputs {
                 plan.outputs.insert(
                     name.clone(),
-                    OutputChange { name: name.clone(), before: Some(Value::from_json(&output.value)), after: None, sensitive: output.sensitive },
+                    OutputChange {
+                        name: name.clone(),
+                        before: Some(Value::from_json(&output.value)),
+                        after: None,
+                        sensitive: output.sensitive,
+                    },
                 );
             }
         }
@@ -222,7 +240,14 @@ impl Engine {
         }
     }
 
-    async fn plan_normal(&self, state: &State, refreshed: &Refreshed, options: &PlanOptions, plan: &mut Plan, diags: &mut Diagnostics) {
+    async fn plan_normal(
+        &self,
+        state: &State,
+        refreshed: &Refreshed,
+        options: &PlanOptions,
+        plan: &mut Plan,
+        diags: &mut Diagnostics,
+    ) {
         let values = Values::default();
         self.seed_expansions(&values);
         let locals = LocalsCache::default();
@@ -294,7 +319,11 @@ impl Engine {
                     continue;
                 }
             }
-            let reason = if self.config.resources.contains_key(&addr.resource) { Reason::NoLongerInRepetition } else { Reason::NoLongerInConfig };
+            let reason = if self.config.resources.contains_key(&addr.resource) {
+                Reason::NoLongerInRepetition
+            } else {
+                Reason::NoLongerInConfig
+            };
             if !addr.is_data() {
                 self.check_prevent_destroy(addr, diags);
             }
@@ -352,9 +381,13 @@ impl Engine {
                 match value.as_number().and_then(|n| n.as_i64()) {
                     Some(n) if n >= 0 => Ok((0..n as u64).map(Instance::Count).collect()),
                     _ => Err(Box::new(
-                        Diagnostic::error("TF0601", "Invalid count argument", format!("count must be a whole number of zero or more, but it is {}.", value.render()))
-                            .with_span(self.config.span(expr))
-                            .with_address(&resource.id),
+                        Diagnostic::error(
+                            "TF0601",
+                            "Invalid count argument",
+                            format!("count must be a whole number of zero or more, but it is {}.", value.render()),
+                        )
+                        .with_span(self.config.span(expr))
+                        .with_address(&resource.id),
                     )),
                 }
             }
@@ -406,14 +439,25 @@ impl Engine {
     }
 
     /// Evaluates and conforms one instance's configuration.
-    pub(crate) fn instance_config(&self, resource: &Resource, addr: &ResourceAddr, scope: &Scope) -> Result<Value, Diagnostics> {
+    pub(crate) fn instance_config(
+        &self,
+        resource: &Resource,
+        addr: &ResourceAddr,
+        scope: &Scope,
+    ) -> Result<Value, Diagnostics> {
         let schema = if resource.id.mode == trustform_lang::Mode::Data {
             self.providers.data_schema(&resource.id.type_name)
         } else {
             self.providers.resource_schema(&resource.id.type_name)
         };
         let Some(schema) = schema else {
-            return Err(Diagnostic::error("TF0500", "Unknown resource type", format!("No provider offers {}.", resource.id.type_name)).with_address(addr).into());
+            return Err(Diagnostic::error(
+                "TF0500",
+                "Unknown resource type",
+                format!("No provider offers {}.", resource.id.type_name),
+            )
+            .with_address(addr)
+            .into());
         };
         let evaluated = scope.eval_body(&resource.body).map_err(|d| Diagnostics::from(d.with_address(addr)))?;
         let conformed = conform(&schema.block, &evaluated).map_err(|errors| {
@@ -421,21 +465,32 @@ impl Engine {
                 .into_iter()
                 .map(|e| {
                     let top = e.path.first_key().unwrap_or_default().to_owned();
-                    let span = resource.body.attributes.get(&top).and_then(|a| self.config.attr_span(&resource.body, a)).unwrap_or_else(|| resource.span.clone());
+                    let span = resource
+                        .body
+                        .attributes
+                        .get(&top)
+                        .and_then(|a| self.config.attr_span(&resource.body, a))
+                        .unwrap_or_else(|| resource.span.clone());
                     let (code, summary) = match e.kind {
                         trustform_schema::ConformErrorKind::MissingRequired => ("TF0503", "Missing required argument"),
                         trustform_schema::ConformErrorKind::Unsupported { .. } => ("TF0504", "Unsupported argument"),
-                        trustform_schema::ConformErrorKind::ComputedOnly => ("TF0505", "Value for unconfigurable attribute"),
+                        trustform_schema::ConformErrorKind::ComputedOnly => {
+                            ("TF0505", "Value for unconfigurable attribute")
+                        }
                         trustform_schema::ConformErrorKind::Type(_) => ("TF0506", "Incorrect attribute value type"),
                         _ => ("TF0507", "Invalid block"),
                     };
                     let fix = match e.kind {
                         trustform_schema::ConformErrorKind::MissingRequired => " Add it to the block.",
                         trustform_schema::ConformErrorKind::Unsupported { .. } => " Remove it, or fix its name.",
-                        trustform_schema::ConformErrorKind::ComputedOnly => " Remove it; read it from the resource after apply instead.",
+                        trustform_schema::ConformErrorKind::ComputedOnly => {
+                            " Remove it; read it from the resource after apply instead."
+                        }
                         _ => "",
                     };
-                    let detail = format!("In {addr}: {e}.{fix}");
+                    let message = e.to_string();
+                    let stop = if message.ends_with('?') { "" } else { "." };
+                    let detail = format!("In {addr}: {message}{stop}{fix}");
                     Diagnostic::error(code, summary, detail).with_span(span).with_address(addr)
                 })
                 .collect::<Diagnostics>()
@@ -443,8 +498,17 @@ impl Engine {
         let provider = self.providers.for_type(&resource.id.type_name).expect("schema implies provider");
         let mut issues = Diagnostics::new();
         for issue in provider.validate(&resource.id.type_name, &conformed) {
-            let span = resource.body.attributes.get(issue.attribute.split('.').next().unwrap_or_default()).and_then(|a| self.config.attr_span(&resource.body, a)).unwrap_or_else(|| resource.span.clone());
-            let d = if issue.is_error { Diagnostic::error("TF0510", issue.summary, issue.detail) } else { Diagnostic::warning("TF0510", issue.summary, issue.detail) };
+            let span = resource
+                .body
+                .attributes
+                .get(issue.attribute.split('.').next().unwrap_or_default())
+                .and_then(|a| self.config.attr_span(&resource.body, a))
+                .unwrap_or_else(|| resource.span.clone());
+            let d = if issue.is_error {
+                Diagnostic::error("TF0510", issue.summary, issue.detail)
+            } else {
+                Diagnostic::warning("TF0510", issue.summary, issue.detail)
+            };
             issues.push(d.with_span(span).with_address(addr));
         }
         if issues.has_errors() {
@@ -468,7 +532,11 @@ impl Engine {
         let schema = self.providers.resource_schema(type_name).expect("checked by instance_config");
         let prior = refreshed.get(addr).cloned().flatten();
         let config = provider.plan(type_name, prior.as_ref(), config).map_err(|e| {
-            Diagnostics::from(Diagnostic::error("TF0511", "Provider rejected the plan", format!("Planning {addr} failed: {e}.")).with_span(resource.span.clone()).with_address(addr))
+            Diagnostics::from(
+                Diagnostic::error("TF0511", "Provider rejected the plan", format!("Planning {addr} failed: {e}."))
+                    .with_span(resource.span.clone())
+                    .with_address(addr),
+            )
         })?;
         let replace = tainted || options.replace.iter().any(|r| r == addr);
         let diff = diff_resource(schema, prior.as_ref(), &config, &resource.lifecycle.ignore_changes, replace);
@@ -496,7 +564,13 @@ impl Engine {
         })
     }
 
-    async fn plan_data(&self, resource: &Resource, addr: &ResourceAddr, scope: &Scope<'_>, values: &Values) -> Result<Change, Diagnostics> {
+    async fn plan_data(
+        &self,
+        resource: &Resource,
+        addr: &ResourceAddr,
+        scope: &Scope<'_>,
+        values: &Values,
+    ) -> Result<Change, Diagnostics> {
         let config = self.instance_config(resource, addr, scope)?;
         let type_name = &resource.id.type_name;
         let schema = self.providers.data_schema(type_name).expect("checked by instance_config");
@@ -522,19 +596,35 @@ impl Engine {
         Ok(change)
     }
 
-    pub(crate) async fn read_data(&self, resource: &Resource, addr: &ResourceAddr, config: &Value) -> Result<Value, Diagnostics> {
+    pub(crate) async fn read_data(
+        &self,
+        resource: &Resource,
+        addr: &ResourceAddr,
+        config: &Value,
+    ) -> Result<Value, Diagnostics> {
         let type_name = &resource.id.type_name;
         let provider = self.providers.for_type(type_name).expect("checked by instance_config");
         provider.read_data(type_name, config).await.map_err(|e| {
             Diagnostics::from(
-                Diagnostic::error("TF1002", "Failed to read data source", format!("Reading {addr} failed: {e}. Check its arguments and your credentials."))
-                    .with_span(resource.span.clone())
-                    .with_address(addr),
+                Diagnostic::error(
+                    "TF1002",
+                    "Failed to read data source",
+                    format!("Reading {addr} failed: {e}. Check its arguments and your credentials."),
+                )
+                .with_span(resource.span.clone())
+                .with_address(addr),
             )
         })
     }
 
-    fn plan_outputs(&self, state: &State, values: &Values, locals: &LocalsCache, plan: &mut Plan, diags: &mut Diagnostics) {
+    fn plan_outputs(
+        &self,
+        state: &State,
+        values: &Values,
+        locals: &LocalsCache,
+        plan: &mut Plan,
+        diags: &mut Diagnostics,
+    ) {
         let scope = Scope::new(&self.config, &self.variables, values, locals);
         for (name, output) in &self.config.outputs {
             let after = match scope.eval(&output.value) {
@@ -556,13 +646,21 @@ impl Engine {
                 continue;
             }
             let before = state.outputs.get(name).map(|o| Value::from_json(&o.value));
-            plan.outputs.insert(name.clone(), OutputChange { name: name.clone(), before, after: Some(after), sensitive: output.sensitive });
+            plan.outputs.insert(
+                name.clone(),
+                OutputChange { name: name.clone(), before, after: Some(after), sensitive: output.sensitive },
+            );
         }
         for (name, output) in &state.outputs {
             if !self.config.outputs.contains_key(name) {
                 plan.outputs.insert(
                     name.clone(),
-                    OutputChange { name: name.clone(), before: Some(Value::from_json(&output.value)), after: None, sensitive: output.sensitive },
+                    OutputChange {
+                        name: name.clone(),
+                        before: Some(Value::from_json(&output.value)),
+                        after: None,
+                        sensitive: output.sensitive,
+                    },
                 );
             }
         }
@@ -579,7 +677,10 @@ impl Engine {
 
     fn target_filter(&self, options: &PlanOptions) -> impl Fn(&ResourceAddr) -> bool + '_ {
         let targets = options.targets.clone();
-        move |addr: &ResourceAddr| targets.is_empty() || targets.iter().any(|t| t.resource == addr.resource && (t.key.is_none() || t.key == addr.key))
+        move |addr: &ResourceAddr| {
+            targets.is_empty()
+                || targets.iter().any(|t| t.resource == addr.resource && (t.key.is_none() || t.key == addr.key))
+        }
     }
 
     /// Instance addresses of every resource `id` depends on, as recorded in state.
@@ -613,7 +714,12 @@ fn changed_attributes(before: &Value, after: &Value) -> Vec<AttributeChange> {
     names
         .into_iter()
         .filter(|n| b.get(*n).map(Value::deep_unmark) != a.get(*n).map(Value::deep_unmark))
-        .map(|n| AttributeChange { name: n.clone(), before: b.get(n).cloned(), after: a.get(n).cloned(), forces_replacement: false })
+        .map(|n| AttributeChange {
+            name: n.clone(),
+            before: b.get(n).cloned(),
+            after: a.get(n).cloned(),
+            forces_replacement: false,
+        })
         .collect()
 }
 

@@ -37,7 +37,11 @@ impl Values {
     /// Every instance address of a resource block that has a value.
     pub fn addresses_of(&self, id: &ResourceId) -> Vec<ResourceAddr> {
         let instances = self.instances.read().unwrap_or_else(|e| e.into_inner());
-        instances.range(id.instance(None)..).take_while(|(addr, _)| &addr.resource == id).map(|(addr, _)| addr.clone()).collect()
+        instances
+            .range(id.instance(None)..)
+            .take_while(|(addr, _)| &addr.resource == id)
+            .map(|(addr, _)| addr.clone())
+            .collect()
     }
 }
 

@@ -97,7 +97,8 @@ async fn applies_converges_updates_and_destroys() {
     assert!(state.outputs["join_arn"].value.as_str().unwrap().starts_with("arn:test"));
 
     // Dependencies were created first: every `a` before `d`, `root` before everything.
-    let creates: Vec<String> = provider.calls().into_iter().filter(|c| c.kind == CallKind::Create).filter_map(|c| c.name).collect();
+    let creates: Vec<String> =
+        provider.calls().into_iter().filter(|c| c.kind == CallKind::Create).filter_map(|c| c.name).collect();
     let position = |name: &str| creates.iter().position(|n| n == name).unwrap();
     assert_eq!(position("root"), 0);
     for i in 0..5 {
@@ -114,7 +115,8 @@ async fn applies_converges_updates_and_destroys() {
     let actionable: Vec<(String, Action)> =
         third.changes.iter().filter(|c| c.action != Action::NoOp).map(|c| (c.address.to_string(), c.action)).collect();
     assert_eq!(actionable.len(), 10, "{actionable:?}");
-    assert!(actionable.iter().all(|(a, action)| *action == Action::Update && (a.starts_with("trustform_data.c") || a.starts_with("test_resource.d"))));
+    assert!(actionable.iter().all(|(a, action)| *action == Action::Update
+        && (a.starts_with("trustform_data.c") || a.starts_with("test_resource.d"))));
 
     let destroy = PlanOptions { mode: PlanMode::Destroy, ..PlanOptions::normal() };
     let (plan, _) = engine.plan(&state, &destroy).await;
@@ -124,7 +126,8 @@ async fn applies_converges_updates_and_destroys() {
     assert!(outcome.state.outputs.is_empty());
     assert!(provider.objects().is_empty());
     // Dependents were deleted before what they depend on.
-    let deletes: Vec<String> = provider.calls().into_iter().filter(|c| c.kind == CallKind::Delete).filter_map(|c| c.name).collect();
+    let deletes: Vec<String> =
+        provider.calls().into_iter().filter(|c| c.kind == CallKind::Delete).filter_map(|c| c.name).collect();
     assert_eq!(deletes.last().map(String::as_str), Some("root"));
 }
 
@@ -146,7 +149,11 @@ async fn force_new_attribute_plans_a_replacement_with_its_reason() {
 async fn a_failed_branch_keeps_everything_else_applied_and_recorded() {
     let healed = Arc::new(AtomicBool::new(false));
     let flag = healed.clone();
-    let faults = TestProviderConfig::default().fail_matching(CallKind::Create, move |name| name == "a2" && !flag.load(Ordering::SeqCst), ProviderErrorKind::Invalid);
+    let faults = TestProviderConfig::default().fail_matching(
+        CallKind::Create,
+        move |name| name == "a2" && !flag.load(Ordering::SeqCst),
+        ProviderErrorKind::Invalid,
+    );
     let provider = TestProvider::new(faults);
     let store = MemoryBackend::new();
     let engine = engine(CHAINS, &provider);
@@ -203,7 +210,8 @@ async fn drift_is_detected_and_undone() {
 #[tokio::test]
 async fn import_round_trips() {
     let provider = TestProvider::default();
-    let created = provider.insert(&Value::object([("name", Value::from("outside")), ("input", Value::from("i"))])).unwrap();
+    let created =
+        provider.insert(&Value::object([("name", Value::from("outside")), ("input", Value::from("i"))])).unwrap();
     let id = created.get("id").and_then(Value::as_str).unwrap().to_owned();
     let engine = engine(
         r#"resource "test_resource" "x" {
@@ -250,7 +258,8 @@ async fn sensitive_values_stay_masked_in_plans() {
 async fn progress_events_never_carry_values() {
     let provider = TestProvider::default();
     let hook = Arc::new(RecordingHook::default());
-    let (config, _) = load_sources([("main.tf".to_owned(), r#"resource "test_resource" "x" { name = "x" }"#.to_owned())]);
+    let (config, _) =
+        load_sources([("main.tf".to_owned(), r#"resource "test_resource" "x" { name = "x" }"#.to_owned())]);
     let mut providers = Providers::new();
     providers.register(Arc::new(provider.clone()));
     let options = EngineOptions { hook: hook.clone(), ..EngineOptions::default() };

@@ -265,10 +265,7 @@ fn parse_error(sources: &SourceMap, file: FileId, error: &hcl_edit::parser::Erro
         "TF0100",
         "Invalid HCL syntax",
         format!(
-            "The file could not be parsed: {message} at line {}, column {}:\n    {}\nFix the syntax at that position; every block needs a closing '}}' and every string a closing '\"'.",
-            loc.line(),
-            loc.column(),
-            error.line().trim_end()
+            "The file could not be parsed: {message}. Fix the syntax at that position; every block needs a closing '}}' and every string a closing '\"'."
         ),
     )
     .with_span(span)

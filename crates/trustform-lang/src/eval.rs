@@ -326,7 +326,7 @@ impl Evaluator<'_, '_> {
     fn to_string(&self, value: &Value, range: Option<Range<usize>>) -> EvalResult<String> {
         match value.unmarked() {
             Value::String(s) => Ok(s.clone()),
-            Value::Number(n) => Ok(n.to_string()),
+            Value::Number(n) => Ok(functions::number_to_string(n)),
             Value::Bool(b) => Ok(b.to_string()),
             other => Err(self.error(
                 range,

@@ -4,6 +4,7 @@
 mod addr;
 pub mod config;
 mod eval;
+pub mod format;
 pub mod functions;
 mod refs;
 mod suggest;

@@ -42,7 +42,7 @@ impl Type {
         }
         match (self, value) {
             (Type::String, Value::String(s)) => Ok(Value::String(s)),
-            (Type::String, Value::Number(n)) => Ok(Value::String(n.to_string())),
+            (Type::String, Value::Number(n)) => Ok(Value::String(crate::functions::number_to_string(&n))),
             (Type::String, Value::Bool(b)) => Ok(Value::String(b.to_string())),
             (Type::Number, Value::Number(n)) => Ok(Value::Number(n)),
             (Type::Number, Value::String(s)) => parse_number(&s)

@@ -277,7 +277,7 @@ fn render_into(value: &Value, out: &mut String) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::Number(n) => out.push_str(&crate::functions::number_to_string(n)),
         Value::String(s) => out.push_str(&Json::String(s.clone()).to_string()),
         Value::Unknown => out.push_str(UNKNOWN),
         Value::Sensitive(_) => out.push_str(REDACTED),

@@ -49,9 +49,11 @@ pub fn merge_planned(block: &Block, prior: Option<&Value>, config: &Value) -> Va
         let configured = config.get(name).cloned().unwrap_or(Value::Null);
         let prior_block = prior.and_then(|p| p.get(name));
         let value = match (nested.nesting, configured) {
-            (Nesting::Single, Value::Object(_)) => {
-                merge_planned(&nested.block, prior_block.filter(|p| !p.is_null()), config.get(name).unwrap_or(&Value::Null))
-            }
+            (Nesting::Single, Value::Object(_)) => merge_planned(
+                &nested.block,
+                prior_block.filter(|p| !p.is_null()),
+                config.get(name).unwrap_or(&Value::Null),
+            ),
             (Nesting::List, Value::List(items)) => Value::List(
                 items
                     .iter()
@@ -99,9 +101,10 @@ pub fn diff_resource(
         let before = prior.get(&name).unwrap_or(&null);
         let (equal, force_new) = match (block.attributes.get(&name), block.blocks.get(&name)) {
             (Some(attr), _) => (!after.contains_unknown() && values_equal(attr, before, &after), attr.force_new),
-            (None, Some(nested)) => {
-                (!after.contains_unknown() && blocks_equal(&nested.block, nested.nesting, before, &after), nested.force_new)
-            }
+            (None, Some(nested)) => (
+                !after.contains_unknown() && blocks_equal(&nested.block, nested.nesting, before, &after),
+                nested.force_new,
+            ),
             (None, None) => (true, false),
         };
         if equal {
@@ -128,7 +131,11 @@ pub fn diff_resource(
     if !forcing.is_empty() || replace_requested {
         let fresh = merge_planned(block, None, &config);
         let attributes = replacement_attributes(block, prior, &fresh, &forcing);
-        let reason = if forcing.is_empty() { Reason::ReplaceByRequest } else { Reason::ReplaceBecauseOf { attributes: forcing } };
+        let reason = if forcing.is_empty() {
+            Reason::ReplaceByRequest
+        } else {
+            Reason::ReplaceBecauseOf { attributes: forcing }
+        };
         return ResourceDiff { action: Action::DeleteThenCreate, reason, planned: fresh, attributes };
     }
     let action = if attributes.is_empty() { Action::NoOp } else { Action::Update };
@@ -158,9 +165,16 @@ fn creation_attributes(block: &Block, planned: &Value) -> Vec<AttributeChange> {
         .as_object()
         .into_iter()
         .flatten()
-        .filter(|(name, value)| !value.is_null() && (block.attributes.contains_key(*name) || block.blocks.contains_key(*name)))
+        .filter(|(name, value)| {
+            !value.is_null() && (block.attributes.contains_key(*name) || block.blocks.contains_key(*name))
+        })
         .filter(|(_, value)| !matches!(value.unmarked(), Value::List(l) if l.is_empty()))
-        .map(|(name, value)| AttributeChange { name: name.clone(), before: None, after: Some(value.clone()), forces_replacement: false })
+        .map(|(name, value)| AttributeChange {
+            name: name.clone(),
+            before: None,
+            after: Some(value.clone()),
+            forces_replacement: false,
+        })
         .collect()
 }
 
@@ -171,7 +185,9 @@ fn replacement_attributes(block: &Block, prior: &Value, fresh: &Value, forcing: 
         let before = prior.get(name).unwrap_or(&null);
         let equal = match (block.attributes.get(name), block.blocks.get(name)) {
             (Some(attr), _) => !after.contains_unknown() && values_equal(attr, before, after),
-            (None, Some(nested)) => !after.contains_unknown() && blocks_equal(&nested.block, nested.nesting, before, after),
+            (None, Some(nested)) => {
+                !after.contains_unknown() && blocks_equal(&nested.block, nested.nesting, before, after)
+            }
             _ => true,
         };
         let both_null = before.is_null() && after.is_null();

@@ -197,7 +197,9 @@ pub(crate) mod opt_value {
     pub fn decode(json: &Json) -> Value {
         match json {
             Json::Object(map) if map.len() == 1 && map.contains_key("$unknown") => Value::Unknown,
-            Json::Object(map) if map.len() == 1 && map.contains_key("$sensitive") => decode(&map["$sensitive"]).sensitive(),
+            Json::Object(map) if map.len() == 1 && map.contains_key("$sensitive") => {
+                decode(&map["$sensitive"]).sensitive()
+            }
             Json::Object(map) if map.len() == 1 && map.contains_key("$object") => match &map["$object"] {
                 Json::Object(inner) => Value::Object(inner.iter().map(|(k, v)| (k.clone(), decode(v))).collect()),
                 other => decode(other),

@@ -42,19 +42,25 @@ pub fn render_human(plan: &Plan, style: Style) -> String {
     let mut out = String::new();
     if !plan.drift.is_empty() {
         out.push_str(&style.bold("Objects have changed outside of Trustform"));
-        out.push_str("\n\nTrustform detected the following changes made outside of Trustform since the last apply:\n\n");
+        out.push_str(
+            "\n\nTrustform detected the following changes made outside of Trustform since the last apply:\n\n",
+        );
         for change in &plan.drift {
             render_change(&mut out, change, style, true);
         }
         if plan.mode != PlanMode::RefreshOnly {
-            out.push_str("Unless you have made equivalent changes to your configuration, the actions below will undo them.\n\n");
+            out.push_str(
+                "Unless you have made equivalent changes to your configuration, the actions below will undo them.\n\n",
+            );
         }
     }
     if plan.mode == PlanMode::RefreshOnly {
         if plan.drift.is_empty() {
             out.push_str("No changes. Your infrastructure still matches the state.\n");
         } else {
-            out.push_str("Applying this refresh-only plan will update the state to match; it changes no remote objects.\n");
+            out.push_str(
+                "Applying this refresh-only plan will update the state to match; it changes no remote objects.\n",
+            );
         }
         return out;
     }
@@ -72,14 +78,17 @@ pub fn render_human(plan: &Plan, style: Style) -> String {
         }
     }
     let s = plan.summary();
-    let _ = writeln!(out, "{} {} to add, {} to change, {} to destroy.", style.bold("Plan:"), s.add, s.change, s.destroy);
+    let _ =
+        writeln!(out, "{} {} to add, {} to change, {} to destroy.", style.bold("Plan:"), s.add, s.change, s.destroy);
     if outputs_change {
         out.push_str("\nChanges to Outputs:\n");
         let width = plan.outputs.keys().map(String::len).max().unwrap_or(0);
         for output in plan.outputs.values() {
             let action = output.action();
             let symbol = style.paint(action, action.symbol());
-            let shown = |v: &Option<Value>| v.as_ref().map_or("null".to_owned(), |v| show(&v.clone().mark_if(output.sensitive)));
+            let shown = |v: &Option<Value>| {
+                v.as_ref().map_or("null".to_owned(), |v| show(&v.clone().mark_if(output.sensitive)))
+            };
             match action {
                 Action::NoOp => {}
                 Action::Create => {
@@ -89,7 +98,13 @@ pub fn render_human(plan: &Plan, style: Style) -> String {
                     let _ = writeln!(out, "  {symbol} {:width$} = {} -> null", output.name, shown(&output.before));
                 }
                 _ => {
-                    let _ = writeln!(out, "  {symbol} {:width$} = {} -> {}", output.name, shown(&output.before), shown(&output.after));
+                    let _ = writeln!(
+                        out,
+                        "  {symbol} {:width$} = {} -> {}",
+                        output.name,
+                        shown(&output.before),
+                        shown(&output.after)
+                    );
                 }
             }
         }
@@ -115,7 +130,9 @@ fn headline(change: &Change, drift: bool) -> String {
             _ => format!("# {addr} must be replaced"),
         },
         Action::Delete => match &change.reason {
-            Reason::NoLongerInConfig => format!("# {addr} will be destroyed\n  # (because {addr} is not in configuration)"),
+            Reason::NoLongerInConfig => {
+                format!("# {addr} will be destroyed\n  # (because {addr} is not in configuration)")
+            }
             Reason::NoLongerInRepetition => {
                 format!("# {addr} will be destroyed\n  # (because its key is no longer produced by count or for_each)")
             }
@@ -134,9 +151,7 @@ fn render_change(out: &mut String, change: &Change, style: Style, drift: bool) {
     let _ = writeln!(
         out,
         "{:>3} {kind} \"{}\" \"{}\"{key} {{",
-        symbol,
-        change.address.resource.type_name,
-        change.address.resource.name
+        symbol, change.address.resource.type_name, change.address.resource.name
     );
     let width = change.attributes.iter().map(|a| a.name.len()).max().unwrap_or(0);
     for attr in &change.attributes {
@@ -155,14 +170,17 @@ fn render_attribute(out: &mut String, attr: &AttributeChange, action: Action, st
     let (symbol_action, text) = match (&attr.before, &attr.after) {
         (None, Some(after)) => (Action::Create, show(after)),
         (Some(before), None) => (Action::Delete, format!("{} -> null", show(before))),
-        (Some(before), Some(after)) if action == Action::Delete => (Action::Delete, format!("{} -> null", show(before))),
+        (Some(before), Some(after)) if action == Action::Delete => {
+            (Action::Delete, format!("{} -> null", show(before)))
+        }
         (Some(before), Some(after)) if before.is_null() => (Action::Create, show(after)),
         (Some(before), Some(after)) if after.is_null() => (Action::Delete, format!("{} -> null", show(before))),
         (Some(before), Some(after)) => (Action::Update, format!("{} -> {}", show(before), show(after))),
         (None, None) => return,
     };
     let symbol = style.paint(symbol_action, symbol_action.symbol());
-    let forces = if attr.forces_replacement { style.paint(Action::Delete, " # forces replacement") } else { String::new() };
+    let forces =
+        if attr.forces_replacement { style.paint(Action::Delete, " # forces replacement") } else { String::new() };
     let _ = writeln!(out, "      {symbol} {name:width$} = {text}{forces}");
 }
 

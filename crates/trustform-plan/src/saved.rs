@@ -32,7 +32,13 @@ pub enum SavedPlanError {
 
 impl SavedPlan {
     pub fn new(plan: Plan, variables: BTreeMap<String, Value>, config_digest: String) -> Self {
-        SavedPlan { format_version: FORMAT_VERSION, trustform_version: env!("CARGO_PKG_VERSION").to_owned(), config_digest, variables, plan }
+        SavedPlan {
+            format_version: FORMAT_VERSION,
+            trustform_version: env!("CARGO_PKG_VERSION").to_owned(),
+            config_digest,
+            variables,
+            plan,
+        }
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -85,7 +91,11 @@ mod tests {
 
     #[test]
     fn round_trips_and_checks_its_version() {
-        let saved = SavedPlan::new(Plan::default(), BTreeMap::from([("token".into(), Value::from("t").sensitive())]), config_digest([("a.tf", "x")]));
+        let saved = SavedPlan::new(
+            Plan::default(),
+            BTreeMap::from([("token".into(), Value::from("t").sensitive())]),
+            config_digest([("a.tf", "x")]),
+        );
         let bytes = saved.to_bytes();
         assert_eq!(SavedPlan::from_bytes(&bytes).unwrap(), saved);
         let older = String::from_utf8(bytes).unwrap().replace("\"format_version\": 1", "\"format_version\": 0");

@@ -1,0 +1,343 @@
+//! Command-line arguments. Flags are GNU style (`--auto-approve`); Terraform's single-dash
+//! spellings (`-auto-approve`, `-var=x=y`) are rewritten before parsing so scripts carry over.
+
+use clap::{Args, Parser, Subcommand};
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "trustform",
+    version,
+    about = "Plan and apply keyless cross-cloud identity (AWS, Google Cloud, Azure) from one HCL spec."
+)]
+pub struct Cli {
+    /// Run as if started in DIR: the spec, its state and its outputs are found there.
+    #[arg(long, global = true, value_name = "DIR", default_value = ".")]
+    pub chdir: PathBuf,
+    /// Never colour the output (NO_COLOR and non-terminal output do the same).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the working directory: spec files, providers and state backend.
+    Init,
+    /// Check the spec for errors without touching any cloud.
+    Validate(ValidateArgs),
+    /// Rewrite spec files in the canonical format.
+    Fmt(FmtArgs),
+    /// Show what apply would change.
+    Plan(PlanArgs),
+    /// Make the changes: create, update and delete cloud objects.
+    Apply(ApplyArgs),
+    /// Delete every object the state manages.
+    Destroy(ApplyArgs),
+    /// Update state to match the cloud, without changing any object.
+    Refresh(RefreshArgs),
+    /// Bring an existing cloud object under management.
+    Import(ImportArgs),
+    /// Show the state, or a saved plan.
+    Show(ShowArgs),
+    /// Show output values from the state.
+    Output(OutputArgs),
+    /// Print the dependency graph in Graphviz DOT.
+    Graph(VarArgs),
+    /// Inspect and change the state.
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Release a state lock left behind by a run that did not finish.
+    ForceUnlock(ForceUnlockArgs),
+}
+
+#[derive(Debug, Args, Default, Clone)]
+pub struct VarArgs {
+    /// Set a variable: --var 'name=value' (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Read variables from a .tfvars file (repeatable).
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct PlanFlags {
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// Only plan these resources and what they depend on (repeatable).
+    #[arg(long = "target", value_name = "ADDRESS")]
+    pub targets: Vec<String>,
+    /// Replace this resource even if nothing changed (repeatable).
+    #[arg(long = "replace", value_name = "ADDRESS")]
+    pub replace: Vec<String>,
+    /// Read every resource before planning (--refresh=false skips it).
+    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub refresh: bool,
+    /// Only update state from the cloud; change no object.
+    #[arg(long)]
+    pub refresh_only: bool,
+    /// How many cloud operations may run at once.
+    #[arg(long, default_value = "10", value_name = "N")]
+    pub parallelism: NonZeroUsize,
+    /// Use this local state file instead of the configured backend.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// Print diagnostics as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FmtArgs {
+    /// Only check; exit 3 when a file would change.
+    #[arg(long)]
+    pub check: bool,
+    /// Files to format (default: every *.tf, *.hcl and *.tfvars of the directory).
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub flags: PlanFlags,
+    /// Plan to delete everything.
+    #[arg(long)]
+    pub destroy: bool,
+    /// Save the plan so `apply FILE` applies exactly it.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print the plan as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 0 with no changes, 1 on error, 2 with changes.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan saved with `plan --out`.
+    pub plan_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub flags: PlanFlags,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Where to write the outputs as NAME=value lines (default from the spec, or
+    /// deployment_outputs.env); --env-file '' writes none.
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+    /// Print the plan and the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    #[command(flatten)]
+    pub flags: PlanFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The resource address in the spec, e.g. aws_iam_role.gateway.
+    pub address: String,
+    /// The cloud object's id, in the format the resource type documents.
+    pub id: String,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A saved plan to show instead of the state.
+    pub plan_file: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// One output to show.
+    pub name: Option<String>,
+    /// All outputs as JSON (sensitive values included: it is meant for pipes).
+    #[arg(long)]
+    pub json: bool,
+    /// The bare value of NAME, sensitive or not, for scripts.
+    #[arg(long, requires = "name")]
+    pub raw: bool,
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List the addresses in state.
+    List(StateArgs),
+    /// Show one resource's attributes (sensitive ones masked).
+    Show(StateAddrArgs),
+    /// Forget resources without deleting the objects.
+    Rm(StateAddrsArgs),
+    /// Move a resource to another address.
+    Mv(StateMvArgs),
+    /// Print the raw state JSON.
+    Pull(StateArgs),
+    /// Replace the state with a file (refuses another lineage or an older serial).
+    Push(StatePushArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct StateAddrArgs {
+    pub address: String,
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct StateAddrsArgs {
+    #[arg(required = true)]
+    pub addresses: Vec<String>,
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct StateMvArgs {
+    pub source: String,
+    pub destination: String,
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatePushArgs {
+    pub file: PathBuf,
+    /// Push even another lineage or an older serial.
+    #[arg(long)]
+    pub force: bool,
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ForceUnlockArgs {
+    pub lock_id: String,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub force: bool,
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+}
+
+/// Long options that Terraform users write with one dash.
+const LONG_OPTIONS: &[&str] = &[
+    "auto-approve",
+    "chdir",
+    "check",
+    "destroy",
+    "detailed-exitcode",
+    "env-file",
+    "force",
+    "json",
+    "lock-timeout",
+    "no-color",
+    "out",
+    "parallelism",
+    "raw",
+    "refresh",
+    "refresh-only",
+    "replace",
+    "state",
+    "target",
+    "var",
+    "var-file",
+];
+
+/// Rewrites `-name` and `-name=value` for known long options to `--name...`.
+pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut after_double_dash = false;
+    for arg in args {
+        if after_double_dash {
+            out.push(arg);
+            continue;
+        }
+        if arg == "--" {
+            after_double_dash = true;
+            out.push(arg);
+            continue;
+        }
+        let rewritten = arg
+            .strip_prefix('-')
+            .filter(|rest| !rest.starts_with('-'))
+            .filter(|rest| LONG_OPTIONS.contains(&rest.split('=').next().unwrap_or_default()))
+            .map(|rest| format!("--{rest}"));
+        out.push(rewritten.unwrap_or(arg));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_dash_spellings_carry_over() {
+        let args = [
+            "trustform",
+            "-chdir=x",
+            "apply",
+            "-auto-approve",
+            "-var",
+            "a=-b",
+            "-var=c=d",
+            "-refresh=false",
+            "-x",
+            "--",
+            "-json",
+        ];
+        let normalized = normalize_args(args.iter().map(|s| s.to_string()));
+        assert_eq!(
+            normalized,
+            [
+                "trustform",
+                "--chdir=x",
+                "apply",
+                "--auto-approve",
+                "--var",
+                "a=-b",
+                "--var=c=d",
+                "--refresh=false",
+                "-x",
+                "--",
+                "-json"
+            ]
+        );
+        let cli = Cli::try_parse_from(normalize_args(
+            ["trustform", "plan", "-refresh=false", "-target", "a.b"].iter().map(|s| s.to_string()),
+        ))
+        .unwrap();
+        let Command::Plan(plan) = cli.command else { panic!("expected plan") };
+        assert!(!plan.flags.refresh);
+        assert_eq!(plan.flags.targets, ["a.b"]);
+    }
+}

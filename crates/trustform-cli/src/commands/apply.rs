@@ -1,0 +1,174 @@
+//! `apply`, `destroy` and `refresh`: plan (or load a saved plan), confirm, apply, persist, and
+//! write the outputs file.
+
+use super::plan::{digest_of, engine_options, mode_of, plan_options};
+use super::Ctx;
+use crate::args::{ApplyArgs, RefreshArgs};
+use crate::outputs::{print_outputs, write_env_file};
+use crate::project::{backend, env_file_settings, fail, read_state, report, CmdResult, Failed, Lock, Project};
+use crate::ui::confirm;
+use trustform_engine::Engine;
+use trustform_lang::config::load_dir;
+use trustform_plan::{render_human, render_json, Plan, PlanMode, SavedPlan};
+use trustform_state::{LocalBackend, State};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Apply,
+    Destroy,
+    Refresh,
+}
+
+pub async fn refresh(ctx: &Ctx, args: RefreshArgs) -> CmdResult {
+    let apply = ApplyArgs { plan_file: None, flags: args.flags, auto_approve: true, env_file: None, json: false };
+    run(ctx, apply, Kind::Refresh).await
+}
+
+pub async fn run(ctx: &Ctx, args: ApplyArgs, kind: Kind) -> CmdResult {
+    if let Some(file) = &args.plan_file {
+        return apply_saved(ctx, &args, file).await;
+    }
+    let project = Project::load(&ctx.dir, &args.flags.vars, ctx.err)?;
+    let mode = match kind {
+        Kind::Apply => mode_of(&args.flags),
+        Kind::Destroy => PlanMode::Destroy,
+        Kind::Refresh => PlanMode::RefreshOnly,
+    };
+    let options = plan_options(&args.flags, mode, ctx)?;
+    let store = backend(&ctx.dir, Some(&project.config), args.flags.state.as_deref(), ctx.err)?;
+    let env = env_file_settings(&ctx.dir, &project.config, args.env_file.as_deref(), ctx.err)?;
+    let (engine, sources) = project.engine(engine_options(&args.flags, ctx), ctx.err)?;
+
+    let operation = match kind {
+        Kind::Apply => "apply",
+        Kind::Destroy => "destroy",
+        Kind::Refresh => "refresh",
+    };
+    let lock = Lock::acquire(&store, operation, ctx.err).await?;
+    let result = async {
+        let state = read_state(&store, ctx.err).await?;
+        let (plan, diags) = engine.plan(&state, &options).await;
+        report(&diags, &sources, ctx.err)?;
+        let plan = plan.ok_or(Failed(1))?;
+        if kind != Kind::Refresh {
+            if args.json {
+                println!("{}", render_json(&plan));
+            } else {
+                print!("{}", render_human(&plan, ctx.out));
+            }
+        }
+        if !plan.has_changes() && kind != Kind::Refresh {
+            write_outputs_file(ctx, &engine, &state, &env)?;
+            return Ok(0);
+        }
+        if !args.auto_approve && kind != Kind::Refresh {
+            let (question, detail) = match kind {
+                Kind::Destroy => (
+                    "Do you really want to destroy all resources?",
+                    "Trustform will destroy all your managed infrastructure, as shown above. There is no undo.",
+                ),
+                _ => ("Do you want to perform these actions?", "Trustform will perform the actions described above."),
+            };
+            match confirm(question, detail) {
+                Ok(true) => {}
+                Ok(false) => {
+                    eprintln!("\n{} cancelled.", if kind == Kind::Destroy { "Destroy" } else { "Apply" });
+                    return Err(Failed(1));
+                }
+                Err(why) => return Err(fail("TF1032", "Approval required", why, ctx.err)),
+            }
+        }
+        execute(ctx, &engine, &sources, &plan, state, &store, &env, kind).await
+    }
+    .await;
+    lock.release(ctx.err).await;
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn execute(
+    ctx: &Ctx,
+    engine: &Engine,
+    sources: &trustform_diag::SourceMap,
+    plan: &Plan,
+    state: State,
+    store: &LocalBackend,
+    env: &(Option<std::path::PathBuf>, trustform_outputs::EnvFormat),
+    kind: Kind,
+) -> CmdResult {
+    let outcome = engine.apply(plan, state, store).await;
+    let failed = report(&outcome.diagnostics, sources, ctx.err);
+    let summary = plan.summary();
+    match (kind, &failed) {
+        (Kind::Refresh, Ok(())) => println!("\nRefresh complete! State now matches {} object(s).", outcome.state.resources.len()),
+        (Kind::Destroy, Ok(())) => println!("\nDestroy complete! Resources: {} destroyed.", summary.destroy),
+        (Kind::Apply, Ok(())) => {
+            println!("\nApply complete! Resources: {} added, {} changed, {} destroyed.", summary.add, summary.change, summary.destroy)
+        }
+        (_, Err(_)) => eprintln!("\nThe apply stopped with errors; state holds every change that was made. Fix the errors above and run it again."),
+    }
+    if kind != Kind::Destroy {
+        print_outputs(&outcome.state, ctx.out);
+    }
+    write_outputs_file(ctx, engine, &outcome.state, env)?;
+    failed.map(|()| 0)
+}
+
+fn write_outputs_file(
+    ctx: &Ctx,
+    engine: &Engine,
+    state: &State,
+    env: &(Option<std::path::PathBuf>, trustform_outputs::EnvFormat),
+) -> CmdResult<()> {
+    let (Some(path), format) = env else { return Ok(()) };
+    if engine.config().outputs.is_empty() && state.outputs.is_empty() {
+        return Ok(());
+    }
+    write_env_file(path, state, *format, ctx.err)
+}
+
+async fn apply_saved(ctx: &Ctx, args: &ApplyArgs, file: &std::path::Path) -> CmdResult {
+    let bytes = std::fs::read(file)
+        .map_err(|e| fail("TF1033", "Cannot read the plan file", format!("{}: {e}.", file.display()), ctx.err))?;
+    let saved = SavedPlan::from_bytes(&bytes)
+        .map_err(|e| fail("TF1033", "Cannot read the plan file", format!("{}: {e}.", file.display()), ctx.err))?;
+    let (config, diags) = load_dir(&ctx.dir);
+    report(&diags, &config.sources, ctx.err)?;
+    if digest_of(&config) != saved.config_digest {
+        return Err(fail(
+            "TF1034",
+            "Saved plan is stale",
+            format!("The configuration in {} changed since the plan in {} was made. Make a new plan with `trustform plan --out FILE`.", ctx.dir.display(), file.display()),
+            ctx.err,
+        ));
+    }
+    let store = backend(&ctx.dir, Some(&config), args.flags.state.as_deref(), ctx.err)?;
+    let env = env_file_settings(&ctx.dir, &config, args.env_file.as_deref(), ctx.err)?;
+    let sources = config.sources.clone();
+    let (engine, diags) =
+        Engine::new(config, saved.variables.clone(), crate::project::providers(), engine_options(&args.flags, ctx));
+    report(&diags, &sources, ctx.err)?;
+    let engine = engine.ok_or(Failed(1))?;
+    let lock = Lock::acquire(&store, "apply", ctx.err).await?;
+    let result = async {
+        let state = read_state(&store, ctx.err).await?;
+        // A plan made before any state existed (serial 0) has a throwaway lineage.
+        let fresh = saved.plan.state_serial == 0;
+        if state.serial != saved.plan.state_serial || (!fresh && state.lineage != saved.plan.state_lineage) {
+            return Err(fail(
+                "TF1035",
+                "Saved plan is stale",
+                format!(
+                    "The plan was made against state serial {} (lineage {}), but the state is now at serial {} (lineage {}): something changed it since. Make a new plan.",
+                    saved.plan.state_serial, saved.plan.state_lineage, state.serial, state.lineage
+                ),
+                ctx.err,
+            ));
+        }
+        let kind = if saved.plan.mode == PlanMode::Destroy { Kind::Destroy } else { Kind::Apply };
+        execute(ctx, &engine, &sources, &saved.plan, state, &store, &env, kind).await
+    }
+    .await;
+    lock.release(ctx.err).await;
+    result
+}

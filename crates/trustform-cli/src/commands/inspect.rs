@@ -1,0 +1,171 @@
+//! Read-only views: `show`, `output` and `graph`.
+
+use super::Ctx;
+use crate::args::{OutputArgs, ShowArgs, VarArgs};
+use crate::outputs::output_values;
+use crate::project::{backend, fail, read_state, CmdResult, Project};
+use trustform_engine::EngineOptions;
+use trustform_lang::config::load_dir;
+use trustform_lang::Value;
+use trustform_plan::{render_human, render_json, SavedPlan};
+use trustform_state::State;
+
+pub async fn show(ctx: &Ctx, args: ShowArgs) -> CmdResult {
+    if let Some(file) = &args.plan_file {
+        let bytes = std::fs::read(file)
+            .map_err(|e| fail("TF1033", "Cannot read the plan file", format!("{}: {e}.", file.display()), ctx.err))?;
+        let saved = SavedPlan::from_bytes(&bytes)
+            .map_err(|e| fail("TF1033", "Cannot read the plan file", format!("{}: {e}.", file.display()), ctx.err))?;
+        if args.json {
+            println!("{}", render_json(&saved.plan));
+        } else {
+            print!("{}", render_human(&saved.plan, ctx.out));
+        }
+        return Ok(0);
+    }
+    let state = state_of(ctx, args.state.as_deref()).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&redacted_state_json(&state)).unwrap_or_default());
+        return Ok(0);
+    }
+    if state.resources.is_empty() {
+        println!("The state is empty.");
+    }
+    for (addr, resource) in &state.resources {
+        println!("# {addr}:");
+        print!("{}", render_resource(&resource.value()));
+        println!();
+    }
+    let outputs = output_values(&state);
+    if !outputs.is_empty() {
+        println!("Outputs:\n");
+        for (name, value) in outputs {
+            println!("{name} = {}", value.render());
+        }
+    }
+    Ok(0)
+}
+
+/// One resource's attributes, one per line, sensitive ones masked.
+pub fn render_resource(value: &Value) -> String {
+    let mut out = String::new();
+    let attrs = value.as_object().cloned().unwrap_or_default();
+    let width = attrs.keys().map(String::len).max().unwrap_or(0);
+    for (name, v) in attrs {
+        out.push_str(&format!("    {name:width$} = {}\n", v.render()));
+    }
+    out
+}
+
+fn redacted_state_json(state: &State) -> serde_json::Value {
+    let resources: Vec<serde_json::Value> = state
+        .resources
+        .iter()
+        .map(|(addr, r)| {
+            serde_json::json!({
+                "address": addr.to_string(),
+                "type": r.type_name,
+                "provider": r.provider,
+                "id": r.id,
+                "values": redact(&r.value()),
+            })
+        })
+        .collect();
+    let outputs: serde_json::Map<String, serde_json::Value> = output_values(state)
+        .into_iter()
+        .map(|(name, v)| (name, serde_json::json!({ "sensitive": v.is_sensitive(), "value": redact(&v) })))
+        .collect();
+    serde_json::json!({ "lineage": state.lineage, "serial": state.serial, "resources": resources, "outputs": outputs })
+}
+
+fn redact(value: &Value) -> serde_json::Value {
+    match value {
+        Value::Sensitive(_) => serde_json::Value::String(trustform_lang::REDACTED.into()),
+        Value::List(items) => serde_json::Value::Array(items.iter().map(redact).collect()),
+        Value::Object(map) => serde_json::Value::Object(map.iter().map(|(k, v)| (k.clone(), redact(v))).collect()),
+        other => other.to_json(),
+    }
+}
+
+pub async fn output(ctx: &Ctx, args: OutputArgs) -> CmdResult {
+    let state = state_of(ctx, args.state.as_deref()).await?;
+    let values = output_values(&state);
+    if let Some(name) = &args.name {
+        let Some(value) = values.get(name) else {
+            return Err(fail(
+                "TF1050",
+                "Output not found",
+                format!(
+                    "The state has no output named \"{name}\". Run `trustform output` to list them, or apply first."
+                ),
+                ctx.err,
+            ));
+        };
+        if args.raw {
+            match value.unmarked() {
+                Value::String(s) => print!("{s}"),
+                Value::Number(_) | Value::Bool(_) => print!("{}", value.unmarked().render()),
+                _ => {
+                    return Err(fail(
+                        "TF1051",
+                        "Unsupported value for --raw",
+                        "--raw prints strings, numbers and bools only; use --json for collections.",
+                        ctx.err,
+                    ))
+                }
+            }
+        } else if args.json {
+            println!("{}", value.to_json());
+        } else {
+            println!("{}", value.render());
+        }
+        return Ok(0);
+    }
+    if args.json {
+        let json: serde_json::Map<String, serde_json::Value> = values
+            .iter()
+            .map(|(name, v)| (name.clone(), serde_json::json!({ "sensitive": v.is_sensitive(), "value": v.to_json() })))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+        return Ok(0);
+    }
+    for (name, value) in values {
+        println!("{name} = {}", value.render());
+    }
+    Ok(0)
+}
+
+pub async fn graph(ctx: &Ctx, vars: VarArgs) -> CmdResult {
+    let project = Project::load(&ctx.dir, &vars, ctx.err)?;
+    let (engine, _) = project.engine(EngineOptions::default(), ctx.err)?;
+    print!("{}", engine.graph().to_dot());
+    Ok(0)
+}
+
+pub async fn state_of(ctx: &Ctx, state_flag: Option<&std::path::Path>) -> CmdResult<State> {
+    let (config, _) = load_dir(&ctx.dir);
+    let has_spec = config.sources.files().next().is_some();
+    let store = backend(&ctx.dir, has_spec.then_some(&config), state_flag, ctx.err)?;
+    read_state(&store, ctx.err).await
+}
+
+pub async fn import(ctx: &Ctx, args: crate::args::ImportArgs) -> CmdResult {
+    let addr: trustform_lang::ResourceAddr = args.address.parse().map_err(|e: trustform_lang::AddrParseError| {
+        fail("TF1031", "Invalid resource address", e.to_string(), ctx.err)
+    })?;
+    let project = Project::load(&ctx.dir, &args.vars, ctx.err)?;
+    let store = backend(&ctx.dir, Some(&project.config), args.state.as_deref(), ctx.err)?;
+    let options = EngineOptions { hook: ctx.hook.clone(), cancel: ctx.cancel.clone(), ..EngineOptions::default() };
+    let (engine, sources) = project.engine(options, ctx.err)?;
+    let lock = crate::project::Lock::acquire(&store, "import", ctx.err).await?;
+    let result = async {
+        let state = read_state(&store, ctx.err).await?;
+        let (_, diags) = engine.import(&addr, &args.id, state, &store).await;
+        crate::project::report(&diags, &sources, ctx.err)?;
+        println!("{addr}: Import prepared and recorded in state.\n\nImport successful! The resource is now managed by Trustform; run `trustform plan` to compare it with the spec.");
+        Ok(0)
+    }
+    .await;
+    lock.release(ctx.err).await;
+    result
+}

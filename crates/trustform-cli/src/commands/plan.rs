@@ -1,0 +1,85 @@
+//! `plan`: refresh, diff and show; optionally save the plan.
+
+use super::Ctx;
+use crate::args::{PlanArgs, PlanFlags};
+use crate::project::{backend, fail, read_state, report, CmdResult, Failed, Lock, Project};
+use trustform_engine::{EngineOptions, PlanOptions};
+use trustform_lang::config::Config;
+use trustform_lang::ResourceAddr;
+use trustform_plan::{config_digest, render_human, render_json, PlanMode, SavedPlan};
+
+pub async fn run(ctx: &Ctx, args: PlanArgs) -> CmdResult {
+    let project = Project::load(&ctx.dir, &args.flags.vars, ctx.err)?;
+    let mode = if args.destroy { PlanMode::Destroy } else { mode_of(&args.flags) };
+    let options = plan_options(&args.flags, mode, ctx)?;
+    let store = backend(&ctx.dir, Some(&project.config), args.flags.state.as_deref(), ctx.err)?;
+    let digest = digest_of(&project.config);
+    let variables = project.variables.clone();
+    let (engine, sources) = project.engine(engine_options(&args.flags, ctx), ctx.err)?;
+
+    let lock = Lock::acquire(&store, "plan", ctx.err).await?;
+    let state = match read_state(&store, ctx.err).await {
+        Ok(state) => state,
+        Err(failed) => {
+            lock.release(ctx.err).await;
+            return Err(failed);
+        }
+    };
+    let (plan, diags) = engine.plan(&state, &options).await;
+    lock.release(ctx.err).await;
+    report(&diags, &sources, ctx.err)?;
+    let plan = plan.ok_or(Failed(1))?;
+
+    if args.json {
+        println!("{}", render_json(&plan));
+    } else {
+        print!("{}", render_human(&plan, ctx.out));
+    }
+    if let Some(out) = &args.out {
+        let saved = SavedPlan::new(plan.clone(), variables, digest);
+        if let Err(e) = std::fs::write(out, saved.to_bytes()) {
+            return Err(fail("TF1030", "Failed to save the plan", format!("Writing {}: {e}.", out.display()), ctx.err));
+        }
+        if !args.json {
+            println!(
+                "\nSaved the plan to {}. To apply exactly this plan, run:\n    trustform apply {}",
+                out.display(),
+                out.display()
+            );
+        }
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() { 2 } else { 0 })
+}
+
+pub fn mode_of(flags: &PlanFlags) -> PlanMode {
+    if flags.refresh_only {
+        PlanMode::RefreshOnly
+    } else {
+        PlanMode::Normal
+    }
+}
+
+pub fn engine_options(flags: &PlanFlags, ctx: &Ctx) -> EngineOptions {
+    EngineOptions { parallelism: flags.parallelism, hook: ctx.hook.clone(), cancel: ctx.cancel.clone() }
+}
+
+pub fn plan_options(flags: &PlanFlags, mode: PlanMode, ctx: &Ctx) -> CmdResult<PlanOptions> {
+    let parse = |list: &[String]| -> CmdResult<Vec<ResourceAddr>> {
+        list.iter()
+            .map(|a| {
+                a.parse::<ResourceAddr>()
+                    .map_err(|e| fail("TF1031", "Invalid resource address", e.to_string(), ctx.err))
+            })
+            .collect()
+    };
+    Ok(PlanOptions {
+        mode,
+        refresh: flags.refresh || mode == PlanMode::RefreshOnly,
+        targets: parse(&flags.targets)?,
+        replace: parse(&flags.replace)?,
+    })
+}
+
+pub fn digest_of(config: &Config) -> String {
+    config_digest(config.sources.files().map(|f| (&*f.path, &*f.text)))
+}

@@ -1,0 +1,151 @@
+//! `state list|show|rm|mv|pull|push` and `force-unlock`.
+
+use super::inspect::render_resource;
+use super::Ctx;
+use crate::args::{ForceUnlockArgs, StateCommand};
+use crate::project::{backend, fail, read_state, CmdResult, Lock};
+use crate::ui::confirm;
+use std::path::Path;
+use trustform_lang::config::load_dir;
+use trustform_lang::ResourceAddr;
+use trustform_state::{check_push, LocalBackend, Locker, State, StateStore};
+
+fn store(ctx: &Ctx, flag: Option<&Path>) -> CmdResult<LocalBackend> {
+    let (config, _) = load_dir(&ctx.dir);
+    let has_spec = config.sources.files().next().is_some();
+    backend(&ctx.dir, has_spec.then_some(&config), flag, ctx.err)
+}
+
+fn parse(ctx: &Ctx, text: &str) -> CmdResult<ResourceAddr> {
+    text.parse()
+        .map_err(|e: trustform_lang::AddrParseError| fail("TF1031", "Invalid resource address", e.to_string(), ctx.err))
+}
+
+pub async fn run(ctx: &Ctx, command: StateCommand) -> CmdResult {
+    match command {
+        StateCommand::List(args) => {
+            let state = read_state(&store(ctx, args.state.as_deref())?, ctx.err).await?;
+            for addr in state.resources.keys() {
+                println!("{addr}");
+            }
+            Ok(0)
+        }
+        StateCommand::Show(args) => {
+            let addr = parse(ctx, &args.address)?;
+            let state = read_state(&store(ctx, args.state.as_deref())?, ctx.err).await?;
+            let Some(resource) = state.resources.get(&addr) else {
+                return Err(fail(
+                    "TF1060",
+                    "No such resource in state",
+                    format!("{addr} is not in the state. Run `trustform state list` to see what is."),
+                    ctx.err,
+                ));
+            };
+            println!("# {addr}:");
+            print!("{}", render_resource(&resource.value()));
+            Ok(0)
+        }
+        StateCommand::Pull(args) => {
+            let state = read_state(&store(ctx, args.state.as_deref())?, ctx.err).await?;
+            print!("{}", String::from_utf8_lossy(&state.to_json_bytes()));
+            Ok(0)
+        }
+        StateCommand::Rm(args) => {
+            let addrs = args.addresses.iter().map(|a| parse(ctx, a)).collect::<CmdResult<Vec<_>>>()?;
+            mutate(ctx, args.state.as_deref(), "state rm", |state| {
+                for addr in &addrs {
+                    state.rm(addr).map_err(|e| e.to_string())?;
+                    println!("Removed {addr}");
+                }
+                Ok(())
+            })
+            .await
+        }
+        StateCommand::Mv(args) => {
+            let (from, to) = (parse(ctx, &args.source)?, parse(ctx, &args.destination)?);
+            mutate(ctx, args.state.as_deref(), "state mv", |state| {
+                state.mv(&from, to.clone()).map_err(|e| e.to_string())?;
+                println!("Moved {from} to {to}");
+                Ok(())
+            })
+            .await
+        }
+        StateCommand::Push(args) => {
+            let bytes = std::fs::read(&args.file).map_err(|e| {
+                fail("TF1061", "Cannot read the state file", format!("{}: {e}.", args.file.display()), ctx.err)
+            })?;
+            let mut incoming = State::from_json_bytes(&bytes).map_err(|e| {
+                fail("TF1061", "Cannot read the state file", format!("{}: {e}.", args.file.display()), ctx.err)
+            })?;
+            let store = store(ctx, args.state.as_deref())?;
+            let lock = Lock::acquire(&store, "state push", ctx.err).await?;
+            let result = async {
+                let current =
+                    store.read().await.map_err(|e| fail("TF1020", "Failed to read state", e.to_string(), ctx.err))?;
+                check_push(current.as_ref(), &incoming, args.force)
+                    .map_err(|e| fail("TF1062", "State push refused", e.to_string(), ctx.err))?;
+                if let Some(current) = &current {
+                    if args.force {
+                        incoming.rebase_onto(current);
+                    }
+                }
+                store
+                    .write(&incoming)
+                    .await
+                    .map_err(|e| fail("TF1010", "Failed to persist state", e.to_string(), ctx.err))?;
+                println!("Pushed {} to {}", args.file.display(), store.describe());
+                Ok(0)
+            }
+            .await;
+            lock.release(ctx.err).await;
+            result
+        }
+    }
+}
+
+async fn mutate(
+    ctx: &Ctx,
+    flag: Option<&Path>,
+    operation: &str,
+    change: impl FnOnce(&mut State) -> Result<(), String>,
+) -> CmdResult {
+    let store = store(ctx, flag)?;
+    let lock = Lock::acquire(&store, operation, ctx.err).await?;
+    let result = async {
+        let mut state = read_state(&store, ctx.err).await?;
+        change(&mut state).map_err(|e| fail("TF1063", "State change refused", e, ctx.err))?;
+        state.serial += 1;
+        store.write(&state).await.map_err(|e| fail("TF1010", "Failed to persist state", e.to_string(), ctx.err))?;
+        Ok(0)
+    }
+    .await;
+    lock.release(ctx.err).await;
+    result
+}
+
+pub async fn force_unlock(ctx: &Ctx, args: ForceUnlockArgs) -> CmdResult {
+    let store = store(ctx, args.state.as_deref())?;
+    if !args.force {
+        match confirm(
+            "Do you really want to force-unlock?",
+            "Trustform will remove the lock on the state. Do this only if no other run is using it.",
+        ) {
+            Ok(true) => {}
+            Ok(false) => return Err(fail("TF1064", "Force-unlock cancelled", "The lock was left in place.", ctx.err)),
+            Err(why) => {
+                return Err(fail(
+                    "TF1032",
+                    "Approval required",
+                    format!("{why} (for force-unlock, the flag is --force)"),
+                    ctx.err,
+                ))
+            }
+        }
+    }
+    store
+        .force_unlock(&args.lock_id)
+        .await
+        .map_err(|e| fail("TF1065", "Failed to unlock the state", e.to_string(), ctx.err))?;
+    println!("Trustform state has been successfully unlocked.");
+    Ok(0)
+}

@@ -1,0 +1,265 @@
+//! Everything a command needs from the working directory: the spec, its variables, the
+//! providers of this build, the state backend and its lock.
+
+use crate::args::VarArgs;
+use crate::render::render_all;
+use crate::ui::Style;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use trustform_diag::{Diagnostic, Diagnostics, SourceMap};
+use trustform_engine::{Engine, EngineOptions, Providers};
+use trustform_lang::config::{load_dir, Config};
+use trustform_lang::{eval_constant, resolve_variables, CliVar, Value};
+use trustform_outputs::EnvFormat;
+use trustform_state::{LocalBackend, LockInfo, Locker, State, StateStore};
+
+/// The default local state file, relative to the spec's directory.
+pub const DEFAULT_STATE: &str = "state/default.tfstate";
+/// The default outputs file, relative to the spec's directory.
+pub const DEFAULT_ENV_FILE: &str = "deployment_outputs.env";
+
+/// A command failed; its diagnostics have been printed. Carries the exit code.
+#[derive(Debug)]
+pub struct Failed(pub i32);
+
+pub type CmdResult<T = i32> = Result<T, Failed>;
+
+/// `rel` inside the spec directory, without a `./` prefix when that directory is the current one.
+pub fn in_dir(dir: &Path, rel: impl AsRef<Path>) -> PathBuf {
+    if dir == Path::new(".") {
+        rel.as_ref().to_owned()
+    } else {
+        dir.join(rel)
+    }
+}
+
+/// Prints diagnostics to standard error; returns `Failed(1)` if any is an error.
+pub fn report(diags: &Diagnostics, sources: &SourceMap, style: Style) -> CmdResult<()> {
+    if !diags.is_empty() {
+        eprint!("{}", render_all(diags, sources, style));
+    }
+    if diags.has_errors() {
+        Err(Failed(1))
+    } else {
+        Ok(())
+    }
+}
+
+/// Prints one error without a source location.
+pub fn fail(code: &'static str, summary: &str, detail: impl Into<String>, style: Style) -> Failed {
+    let d = Diagnostic::error(code, summary, detail);
+    eprint!("{}", render_all(&d.into(), &SourceMap::new(), style));
+    Failed(1)
+}
+
+/// The spec of one directory with its variables resolved.
+pub struct Project {
+    pub config: Config,
+    pub variables: BTreeMap<String, Value>,
+    /// Variable problems, reported with the engine's own by [`Project::engine`].
+    pending: Diagnostics,
+}
+
+impl Project {
+    /// Loads the spec and resolves variables; prints diagnostics; fails on errors.
+    pub fn load(dir: &Path, vars: &VarArgs, style: Style) -> CmdResult<Project> {
+        let (mut config, mut diags) = load_dir(dir);
+        if diags.has_errors() {
+            report(&diags, &config.sources, style)?;
+        }
+        let cli: Vec<CliVar> = cli_vars(std::env::args(), vars);
+        let (variables, more) = resolve_variables(&mut config, &cli, std::env::vars());
+        diags.extend(more);
+        Ok(Project { config, variables, pending: diags })
+    }
+
+    /// Builds the engine over this build's providers. Problems with variables are reported
+    /// together with the spec's structural problems, so one run shows them all.
+    pub fn engine(self, options: EngineOptions, style: Style) -> CmdResult<(Engine, SourceMap)> {
+        let sources = self.config.sources.clone();
+        let mut diags = self.pending;
+        let (engine, more) = Engine::new(self.config, self.variables, providers(), options);
+        diags.extend(more);
+        report(&diags, &sources, style)?;
+        Ok((engine.ok_or(Failed(1))?, sources))
+    }
+}
+
+/// `--var` and `--var-file` in the order given on the command line, which decides precedence.
+fn cli_vars(argv: impl Iterator<Item = String>, vars: &VarArgs) -> Vec<CliVar> {
+    let argv: Vec<String> = crate::args::normalize_args(argv);
+    let mut assignments = vars.vars.iter();
+    let mut files = vars.var_files.iter();
+    let mut out = Vec::new();
+    for arg in &argv {
+        if arg == "--var" || arg.starts_with("--var=") {
+            out.extend(assignments.next().cloned().map(CliVar::Assignment));
+        } else if arg == "--var-file" || arg.starts_with("--var-file=") {
+            out.extend(files.next().cloned().map(CliVar::File));
+        }
+    }
+    out.extend(assignments.cloned().map(CliVar::Assignment));
+    out.extend(files.cloned().map(CliVar::File));
+    out
+}
+
+/// The providers compiled into this build.
+pub fn providers() -> Providers {
+    Providers::new()
+}
+
+/// The state backend: `--state FILE`, else the spec's `backend "local" { path }`, else the
+/// default under the spec's directory.
+pub fn backend(
+    dir: &Path,
+    config: Option<&Config>,
+    override_path: Option<&Path>,
+    style: Style,
+) -> CmdResult<LocalBackend> {
+    if let Some(path) = override_path {
+        return Ok(LocalBackend::new(path));
+    }
+    let Some(backend) = config.and_then(|c| c.settings.backend.as_ref()) else {
+        return Ok(LocalBackend::new(in_dir(dir, DEFAULT_STATE)));
+    };
+    let config = config.expect("backend came from the config");
+    if backend.kind != "local" {
+        let d = Diagnostic::error(
+            "TF0120",
+            "Unsupported backend",
+            format!("This build stores state with backend \"local\" only; \"{}\" is not available. Use backend \"local\" {{ path = \"...\" }}, or remove the backend block for the default {DEFAULT_STATE}.", backend.kind),
+        )
+        .with_span(backend.span.clone());
+        report(&d.into(), &config.sources, style)?;
+    }
+    match backend.body.attributes.get("path") {
+        None => Ok(LocalBackend::new(in_dir(dir, DEFAULT_STATE))),
+        Some(attr) => match eval_constant(config, &attr.expr) {
+            Ok(v) if v.as_str().is_some() => Ok(LocalBackend::new(in_dir(dir, v.as_str().unwrap_or_default()))),
+            Ok(_) => Err(report(
+                &Diagnostic::error(
+                    "TF0121",
+                    "Invalid backend path",
+                    "The local backend's path must be a string, like path = \"state/prod.tfstate\".",
+                )
+                .with_span(config.span(&attr.expr))
+                .into(),
+                &config.sources,
+                style,
+            )
+            .err()
+            .unwrap_or(Failed(1))),
+            Err(d) => Err(report(&(*d).into(), &config.sources, style).err().unwrap_or(Failed(1))),
+        },
+    }
+}
+
+/// Reads the state, or a fresh one when nothing was written yet.
+pub async fn read_state(store: &dyn StateStore, style: Style) -> CmdResult<State> {
+    match store.read().await {
+        Ok(Some(state)) => Ok(state),
+        Ok(None) => Ok(State::new()),
+        Err(e) => Err(fail("TF1020", "Failed to read state", format!("{}: {e}", store.describe()), style)),
+    }
+}
+
+/// Holds the state lock for the duration of a command.
+pub struct Lock<'a> {
+    locker: &'a dyn Locker,
+    id: String,
+}
+
+impl<'a> Lock<'a> {
+    pub async fn acquire(locker: &'a dyn Locker, operation: &str, style: Style) -> CmdResult<Lock<'a>> {
+        match locker.lock(LockInfo::new(operation)).await {
+            Ok(id) => Ok(Lock { locker, id }),
+            Err(e) => Err(fail("TF1021", "Error acquiring the state lock", format!("{e}."), style)),
+        }
+    }
+
+    pub async fn release(self, style: Style) {
+        if let Err(e) = self.locker.unlock(&self.id).await {
+            let _ = fail(
+                "TF1022",
+                "Error releasing the state lock",
+                format!("{e}. Release it with `trustform force-unlock {}`.", self.id),
+                style,
+            );
+        }
+    }
+}
+
+/// Where and how the outputs file is written: `--env-file`, else the spec's
+/// `trustform { outputs { env_file, format } }`, else `deployment_outputs.env`, portable.
+pub fn env_file_settings(
+    dir: &Path,
+    config: &Config,
+    flag: Option<&Path>,
+    style: Style,
+) -> CmdResult<(Option<PathBuf>, EnvFormat)> {
+    let mut path = Some(in_dir(dir, DEFAULT_ENV_FILE));
+    let mut format = EnvFormat::Portable;
+    if let Some(body) = &config.settings.outputs {
+        let mut diags = Diagnostics::new();
+        for (name, attr) in &body.attributes {
+            match (name.as_str(), eval_constant(config, &attr.expr)) {
+                ("env_file", Ok(v)) if v.as_str().is_some() => {
+                    let text = v.as_str().unwrap_or_default();
+                    path = (!text.is_empty()).then(|| in_dir(dir, text));
+                }
+                ("format", Ok(v)) => match v.as_str().map(str::parse::<EnvFormat>) {
+                    Some(Ok(f)) => format = f,
+                    Some(Err(e)) => diags.push(
+                        Diagnostic::error("TF0122", "Invalid outputs format", e.to_string())
+                            .with_span(config.span(&attr.expr)),
+                    ),
+                    None => diags.push(
+                        Diagnostic::error(
+                            "TF0122",
+                            "Invalid outputs format",
+                            "format must be \"portable\" or \"dotenv\".",
+                        )
+                        .with_span(config.span(&attr.expr)),
+                    ),
+                },
+                (_, Err(d)) => diags.push(*d),
+                (other, _) => diags.push(
+                    Diagnostic::error(
+                        "TF0123",
+                        "Unsupported argument",
+                        format!("The outputs block takes env_file and format; \"{other}\" is not one of them."),
+                    )
+                    .with_span(config.span(&attr.expr)),
+                ),
+            }
+        }
+        report(&diags, &config.sources, style)?;
+    }
+    if let Some(flag) = flag {
+        path = (!flag.as_os_str().is_empty()).then(|| flag.to_owned());
+    }
+    Ok((path, format))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn var_sources_keep_command_line_order() {
+        let argv = ["trustform", "plan", "-var-file=a.tfvars", "--var", "x=1", "--var-file", "b.tfvars", "-var=y=2"]
+            .map(String::from);
+        let vars =
+            VarArgs { vars: vec!["x=1".into(), "y=2".into()], var_files: vec!["a.tfvars".into(), "b.tfvars".into()] };
+        let order = cli_vars(argv.into_iter(), &vars);
+        assert_eq!(
+            order,
+            [
+                CliVar::File("a.tfvars".into()),
+                CliVar::Assignment("x=1".into()),
+                CliVar::File("b.tfvars".into()),
+                CliVar::Assignment("y=2".into()),
+            ]
+        );
+    }
+}

@@ -1,0 +1,95 @@
+//! Helpers for driving the real `trustform` binary in a scratch directory.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+/// A scratch working directory holding a spec.
+pub struct Workdir {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    pub fn new() -> Workdir {
+        Workdir { dir: tempfile::tempdir().expect("temp dir") }
+    }
+
+    /// A copy of one of the repository's example specs.
+    pub fn example(name: &str) -> Workdir {
+        let work = Workdir::new();
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
+        for entry in std::fs::read_dir(&source).expect("example exists") {
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|e| e.to_str()) == Some("tf") {
+                std::fs::copy(&path, work.path().join(path.file_name().unwrap())).unwrap();
+            }
+        }
+        work
+    }
+
+    pub fn with_file(self, name: &str, text: &str) -> Workdir {
+        self.write(name, text);
+        self
+    }
+
+    pub fn write(&self, name: &str, text: &str) {
+        let path = self.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(path, text).unwrap();
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path().join(name)
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.file(name)).unwrap_or_default()
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_trustform"));
+        command
+            .current_dir(self.path())
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env("CI", "1")
+            .env_remove("RUST_LOG")
+            .env_remove("TRUSTFORM_LOG");
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let output: Output = self.command(args).output().expect("trustform runs");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Runs and insists on exit code `code`, showing the output when it differs.
+    pub fn expect(&self, args: &[&str], code: i32) -> Run {
+        let run = self.run(args);
+        assert_eq!(run.code, code, "trustform {args:?} exited {}:\n{}", run.code, run.all());
+        run
+    }
+}

@@ -1,0 +1,197 @@
+//! Engine benchmarks (DESIGN section 9). Prints figures; asserts nothing.
+//!
+//! 1. Engine overhead: plan time per resource at 1k, 10k and 100k resources with zero-latency
+//!    providers, fresh (everything to create) and converged (refresh + no-op diff), with the
+//!    log-log growth slope and the process's peak memory.
+//! 2. Apply efficiency: wall time of an apply over a layered graph of several hundred resources
+//!    with injected per-call latency, divided by the critical-path bound, with state persisted to
+//!    a real local backend (fsync) after every resource.
+//!
+//! Run: `cargo bench -p trustform-engine` (set `TRUSTFORM_BENCH_MAX=10000` for a quicker run).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use trustform_engine::{Engine, EngineOptions, PlanOptions, Providers};
+use trustform_lang::config::load_sources;
+use trustform_lang::Value;
+use trustform_plan::Plan;
+use trustform_state::{LocalBackend, ResourceState, State};
+use trustform_test_provider::{TestProvider, TestProviderConfig};
+
+/// `n` trustform_data resources in ten interleaved chains: r[i] reads r[i-10].
+fn chain_spec(n: usize) -> String {
+    let mut spec = String::with_capacity(n * 120);
+    for i in 0..n {
+        if i < 10 {
+            let _ = writeln!(
+                spec,
+                "resource \"trustform_data\" \"r{i}\" {{\n  input = {{ name = \"r{i}\", after = \"root\" }}\n}}"
+            );
+        } else {
+            let _ = writeln!(
+                spec,
+                "resource \"trustform_data\" \"r{i}\" {{\n  input = {{ name = \"r{i}\", after = trustform_data.r{}.output.name }}\n}}",
+                i - 10
+            );
+        }
+    }
+    spec
+}
+
+fn engine(spec: String, providers: Providers, parallelism: usize) -> Engine {
+    let (config, diags) = load_sources([("bench.tf".to_owned(), spec)]);
+    assert!(!diags.has_errors(), "{diags:?}");
+    let options =
+        EngineOptions { parallelism: NonZeroUsize::new(parallelism).expect("positive"), ..EngineOptions::default() };
+    let (engine, diags) = Engine::new(config, BTreeMap::new(), providers, options);
+    assert!(!diags.has_errors(), "{diags:?}");
+    engine.expect("engine")
+}
+
+/// The state an apply of `plan` would leave, built directly so the benchmark measures planning.
+fn converged_state(plan: &Plan) -> State {
+    let mut state = State::new();
+    for (i, change) in plan.changes.iter().enumerate() {
+        let mut value = change.after.clone().expect("creates have an after value");
+        if let Value::Object(map) = &mut value {
+            map.insert("id".into(), Value::from(format!("id-{i}")));
+        }
+        let resource =
+            ResourceState::from_value(change.address.type_name(), "trustform", &value, change.dependencies.clone())
+                .expect("known");
+        state.resources.insert(change.address.clone(), resource);
+    }
+    state
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
+async fn plan_overhead(max: usize) {
+    println!("== plan overhead, zero-latency provider (trustform_data, ten interleaved chains)");
+    println!("{:>8} {:>10} {:>16} {:>16} {:>14}", "n", "parse ms", "fresh us/res", "converged us/res", "peak RSS MiB");
+    let mut points = Vec::new();
+    let mut n = 1_000;
+    while n <= max {
+        let spec = chain_spec(n);
+        let started = Instant::now();
+        let engine = engine(spec, Providers::new(), 10);
+        let parse = started.elapsed();
+
+        let started = Instant::now();
+        let (plan, diags) = engine.plan(&State::new(), &PlanOptions::normal()).await;
+        let fresh = started.elapsed();
+        assert!(!diags.has_errors(), "{diags:?}");
+        let plan = plan.expect("plan");
+        assert_eq!(plan.summary().add, n);
+
+        let state = converged_state(&plan);
+        let started = Instant::now();
+        let (replan, diags) = engine.plan(&state, &PlanOptions::normal()).await;
+        let converged = started.elapsed();
+        assert!(!diags.has_errors(), "{diags:?}");
+        assert!(!replan.expect("plan").has_changes());
+
+        let per = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
+        println!(
+            "{n:>8} {:>10.1} {:>16.2} {:>16.2} {:>14.1}",
+            parse.as_secs_f64() * 1e3,
+            per(fresh),
+            per(converged),
+            peak_rss_mib()
+        );
+        points.push((n as f64, fresh.as_secs_f64(), converged.as_secs_f64()));
+        n *= 10;
+    }
+    if let (Some(first), Some(last)) = (points.first(), points.last()) {
+        if last.0 > first.0 {
+            let slope = |a: f64, b: f64| (b.ln() - a.ln()) / (last.0.ln() - first.0.ln());
+            println!(
+                "log-log slope {}k -> {}k: fresh {:.3}, converged {:.3} (1.0 = linear)",
+                first.0 / 1e3,
+                last.0 / 1e3,
+                slope(first.1, last.1),
+                slope(first.2, last.2)
+            );
+        }
+    }
+}
+
+/// `layers` x `width` test resources; each resource of layer k depends on two of layer k-1.
+fn layered_spec(layers: usize, width: usize) -> String {
+    let mut spec = String::new();
+    for layer in 0..layers {
+        for i in 0..width {
+            let input = if layer == 0 {
+                "\"root\"".to_owned()
+            } else {
+                let (a, b) = (i, (i * 7 + 3) % width);
+                format!("\"${{test_resource.l{}_{a}.id}}+${{test_resource.l{}_{b}.id}}\"", layer - 1, layer - 1)
+            };
+            let _ = writeln!(
+                spec,
+                "resource \"test_resource\" \"l{layer}_{i}\" {{\n  name  = \"l{layer}-{i}\"\n  input = {input}\n}}"
+            );
+        }
+    }
+    spec
+}
+
+async fn apply_efficiency() {
+    println!("\n== apply efficiency: layered graph, injected latency, local backend with fsync");
+    let latency = Duration::from_millis(25);
+    let measured = {
+        let started = Instant::now();
+        for _ in 0..20 {
+            tokio::time::sleep(latency).await;
+        }
+        started.elapsed() / 20
+    };
+    println!("injected latency {latency:?} per call (a timer sleep measures {measured:.2?} here)");
+    println!(
+        "{:>7} {:>6} {:>12} {:>10} {:>12} {:>10} {:>8}",
+        "layers", "width", "parallelism", "wall ms", "bound ms", "ratio", "calls"
+    );
+    for (layers, width, parallelism) in [(10, 40, 64), (20, 20, 32), (10, 40, 10)] {
+        let provider = TestProvider::new(TestProviderConfig::default().latency(latency));
+        let mut providers = Providers::new();
+        providers.register(Arc::new(provider.clone()));
+        let engine = engine(layered_spec(layers, width), providers, parallelism);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = LocalBackend::new(dir.path().join("state/default.tfstate"));
+        let (plan, _) = engine.plan(&State::new(), &PlanOptions::normal()).await;
+        let plan = plan.expect("plan");
+        provider.reset_calls();
+        let started = Instant::now();
+        let outcome = engine.apply(&plan, State::new(), &store).await;
+        let wall = started.elapsed();
+        assert!(!outcome.diagnostics.has_errors(), "{:?}", outcome.diagnostics);
+        let total = layers * width;
+        // The critical path is `layers` calls; with fewer workers than width, the work bound wins.
+        let waves = layers.max(total.div_ceil(parallelism));
+        let bound = measured * waves as u32;
+        println!(
+            "{layers:>7} {width:>6} {parallelism:>12} {:>10.1} {:>12.1} {:>10.3} {:>8}",
+            wall.as_secs_f64() * 1e3,
+            bound.as_secs_f64() * 1e3,
+            wall.as_secs_f64() / bound.as_secs_f64(),
+            provider.calls().len()
+        );
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let max = std::env::var("TRUSTFORM_BENCH_MAX").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    plan_overhead(max).await;
+    apply_efficiency().await;
+}
