@@ -16,7 +16,7 @@ use trustform_lang::{Instance, InstanceKey, LocalsCache, ResourceAddr, Scope, Va
 use trustform_plan::{merge_planned, Action, Change, Plan, PlanMode};
 use trustform_provider::Checkpoint;
 use trustform_schema::values_equal;
-use trustform_state::{OutputState, ResourceState, ResourceStatus, State, StateStore};
+use trustform_state::{OutputState, ResourceState, State, StateStore};
 
 /// What an apply reached. The state is returned even when the apply failed: it holds every
 /// resource whose create returned.
@@ -48,18 +48,32 @@ impl<'a> Persister<'a> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Changes the state and returns once a write including the change is durable.
     async fn update(&self, change: impl FnOnce(&mut State)) -> Result<(), Diagnostic> {
-        let mine = {
-            let mut guard = self.lock_state();
-            change(&mut guard.0);
-            guard.1 += 1;
-            guard.1
-        };
+        let version = self.stage(change);
+        self.flush_to(version).await
+    }
+
+    /// Changes the state in memory only; a later flush makes it durable.
+    fn stage(&self, change: impl FnOnce(&mut State)) -> u64 {
+        let mut guard = self.lock_state();
+        change(&mut guard.0);
+        guard.1 += 1;
+        guard.1
+    }
+
+    /// Makes every change staged so far durable.
+    async fn flush(&self) -> Result<(), Diagnostic> {
+        let version = self.lock_state().1;
+        self.flush_to(version).await
+    }
+
+    async fn flush_to(&self, version: u64) -> Result<(), Diagnostic> {
         let mut durable = self.durable.lock().await;
-        if *durable >= mine {
+        if *durable >= version {
             return Ok(());
         }
-        let (snapshot, version) = {
+        let (snapshot, written) = {
             let mut guard = self.lock_state();
             guard.0.serial += 1;
             (guard.0.clone(), guard.1)
@@ -71,7 +85,7 @@ impl<'a> Persister<'a> {
                 format!("Writing {} failed: {e}. The change was made in the cloud; fix the problem (disk space, permissions) and run apply again, which will find the object.", self.store.describe()),
             )
         })?;
-        *durable = version;
+        *durable = written;
         Ok(())
     }
 
@@ -80,34 +94,30 @@ impl<'a> Persister<'a> {
     }
 }
 
-/// Persists a resource as tainted the moment its provider says the cloud accepted the create.
+/// Records a resource as tainted the moment its provider says the cloud accepted the create.
+/// `record` stages the change and returns at once; [`create_with_checkpoints`] writes it while
+/// the provider goes on waiting, so a long operation never blocks on the disk and an interrupted
+/// wait never orphans the object.
 struct CreateCheckpoint<'a> {
     persister: &'a Persister<'a>,
     address: &'a ResourceAddr,
     provider: &'a str,
     dependencies: &'a [ResourceAddr],
+    recorded: tokio::sync::Notify,
 }
 
 #[async_trait]
 impl Checkpoint for CreateCheckpoint<'_> {
     async fn record(&self, partial: &Value) {
-        let Ok(mut resource) =
-            ResourceState::from_value(self.address.type_name(), self.provider, partial, self.dependencies.to_vec())
-        else {
+        let Ok(resource) = ResourceState::from_value(self.address.type_name(), self.provider, partial, self.dependencies.to_vec()) else {
             tracing::warn!(address = %self.address, "ignoring a checkpoint without an id");
             return;
         };
-        resource.status = ResourceStatus::Tainted;
         let address = self.address.clone();
-        if let Err(e) = self
-            .persister
-            .update(|s| {
-                s.resources.insert(address, resource);
-            })
-            .await
-        {
-            tracing::error!(address = %self.address, error = %e.detail, "failed to persist a checkpoint");
-        }
+        self.persister.stage(|s| {
+            s.resources.insert(address, resource.tainted());
+        });
+        self.recorded.notify_one();
     }
 }
 
@@ -259,21 +269,23 @@ impl Engine {
                         })
                         .await?;
                 }
-                let checkpoint = CreateCheckpoint {
-                    persister,
-                    address: addr,
-                    provider: &change.provider,
-                    dependencies: &dependencies,
-                };
                 let new_value = match change.action {
                     Action::Update => {
                         let before = change.before.as_ref().expect("an update has a before value");
                         provider.update(type_name, before, &planned).await.map_err(|e| fail("update", e.to_string()))?
                     }
-                    _ => provider
-                        .create(type_name, &planned, &checkpoint)
-                        .await
-                        .map_err(|e| fail("create", e.to_string()))?,
+                    _ => {
+                        let checkpoint = CreateCheckpoint {
+                            persister,
+                            address: addr,
+                            provider: &change.provider,
+                            dependencies: &dependencies,
+                            recorded: tokio::sync::Notify::new(),
+                        };
+                        let created = provider.create(type_name, &planned, &checkpoint);
+                        // A failed create keeps whatever it checkpointed in state, tainted.
+                        create_with_checkpoints(created, &checkpoint).await.map_err(|e| fail("create", e.to_string()))?
+                    }
                 };
                 let new_value = new_value.mark_paths(&planned.sensitive_paths());
                 let resource = ResourceState::from_value(type_name, &change.provider, &new_value, dependencies)
@@ -482,6 +494,31 @@ impl Engine {
                 }
             })
             .await
+    }
+}
+
+/// Drives a create while writing its checkpoints as they come, and makes sure the last one is
+/// durable even when the create fails.
+async fn create_with_checkpoints(
+    create: impl std::future::Future<Output = Result<Value, trustform_provider::ProviderError>>,
+    checkpoint: &CreateCheckpoint<'_>,
+) -> Result<Value, trustform_provider::ProviderError> {
+    tokio::pin!(create);
+    let result = loop {
+        tokio::select! {
+            result = &mut create => break result,
+            () = checkpoint.recorded.notified() => flush_checkpoint(checkpoint).await,
+        }
+    };
+    if result.is_err() {
+        flush_checkpoint(checkpoint).await;
+    }
+    result
+}
+
+async fn flush_checkpoint(checkpoint: &CreateCheckpoint<'_>) {
+    if let Err(e) = checkpoint.persister.flush().await {
+        tracing::error!(address = %checkpoint.address, error = %e.detail, "failed to persist a checkpoint");
     }
 }
 

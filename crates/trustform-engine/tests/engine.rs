@@ -270,3 +270,26 @@ async fn progress_events_never_carry_values() {
     let events = hook.0.lock().unwrap();
     assert_eq!(events.len(), 2, "{events:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_interrupted_long_create_is_already_in_state_as_tainted() {
+    let provider = TestProvider::new(TestProviderConfig::default().latency(std::time::Duration::from_secs(600)));
+    let engine = engine(r#"resource "test_resource" "pool" { name = "pool" }"#, &provider);
+    let store = MemoryBackend::new();
+    let plan = plan(&engine, &State::new()).await;
+    // The provider checkpoints as soon as the cloud accepts the create, then waits ten minutes;
+    // the process dies one second into that wait.
+    tokio::select! {
+        _ = engine.apply(&plan, State::new(), &store) => panic!("the create should still be waiting"),
+        () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+    }
+    let persisted = store.read().await.unwrap().expect("the checkpoint was written");
+    let recorded = &persisted.resources[&addr("test_resource.pool")];
+    assert_eq!(recorded.status, trustform_state::ResourceStatus::Tainted);
+    assert_eq!(Some(recorded.id.as_str()), provider.id_of("pool").as_deref());
+
+    // The next plan replaces the possibly incomplete object instead of orphaning it.
+    let next = self::plan(&engine, &persisted).await;
+    let change = next.change(&addr("test_resource.pool")).unwrap();
+    assert_eq!((change.action, &change.reason), (Action::DeleteThenCreate, &Reason::Tainted));
+}

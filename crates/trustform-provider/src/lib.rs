@@ -31,8 +31,9 @@ pub struct ValidationIssue {
 /// Receives partial state while a long operation runs, so that an interrupted wait never orphans
 /// a resource: a pool whose create was accepted is recorded before its operation finishes.
 ///
-/// `record` returns once the partial state is durable, so a provider should call it right after
-/// the cloud accepted a create and before it starts waiting.
+/// Call `record` right after the cloud accepted a create and before waiting for it: the engine
+/// writes the partial state to the backend while the provider goes on waiting, so `record`
+/// never holds a long operation up on the disk.
 #[async_trait]
 pub trait Checkpoint: Send + Sync {
     async fn record(&self, state: &Value);

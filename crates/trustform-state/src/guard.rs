@@ -31,19 +31,20 @@ pub fn check_push(current: Option<&State>, incoming: &State, force: bool) -> Res
 /// so a writer that started from an older copy cannot undo a newer run's changes. `target` is the
 /// store's [`crate::StateStore::describe`], for the message.
 pub fn check_overwrite(target: &str, stored: &State, incoming: &State) -> Result<(), StateError> {
-    if stored.lineage != incoming.lineage {
+    check_overwrite_parts(target, &stored.lineage, stored.serial, incoming)
+}
+
+/// [`check_overwrite`] when only the stored lineage and serial are known.
+pub(crate) fn check_overwrite_parts(target: &str, lineage: &str, serial: u64, incoming: &State) -> Result<(), StateError> {
+    if lineage != incoming.lineage {
         return Err(StateError::LineageChanged {
             target: target.to_owned(),
-            stored: stored.lineage.clone(),
+            stored: lineage.to_owned(),
             incoming: incoming.lineage.clone(),
         });
     }
-    if incoming.serial < stored.serial {
-        return Err(StateError::SerialBackwards {
-            target: target.to_owned(),
-            stored: stored.serial,
-            incoming: incoming.serial,
-        });
+    if incoming.serial < serial {
+        return Err(StateError::SerialBackwards { target: target.to_owned(), stored: serial, incoming: incoming.serial });
     }
     Ok(())
 }

@@ -1,3 +1,4 @@
+use crate::guard::check_overwrite_parts;
 use crate::{check_overwrite, LockError, LockInfo, Locker, State, StateError, StateStore};
 use async_trait::async_trait;
 use std::ffi::OsStr;
@@ -19,14 +20,41 @@ const LOCK_ATTEMPTS: usize = 3;
 #[derive(Debug)]
 pub struct LocalBackend {
     path: PathBuf,
-    /// Whether this instance has taken its backup yet. Held across each write, so that writes
-    /// through one instance run one at a time.
-    backup_taken: tokio::sync::Mutex<bool>,
+    /// What this instance has written. Held across each write, so that writes through one
+    /// instance run one at a time.
+    memo: tokio::sync::Mutex<WriteMemo>,
+}
+
+#[derive(Debug, Default)]
+struct WriteMemo {
+    /// Whether this instance has taken its backup yet.
+    backup_taken: bool,
+    /// The lineage and serial of the last write, and the file it produced. While the file is
+    /// still that one (same inode, size and mtime), the stale-writer check needs no re-read:
+    /// an apply writes after every resource, and decoding the whole state each time would make
+    /// it quadratic.
+    last: Option<(String, u64, Fingerprint)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Fingerprint {
+    inode: u64,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+fn fingerprint(path: &Path) -> io::Result<Option<Fingerprint>> {
+    use std::os::unix::fs::MetadataExt;
+    match fs::metadata(path) {
+        Ok(meta) => Ok(Some(Fingerprint { inode: meta.ino(), len: meta.len(), modified: meta.modified().ok() })),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error),
+    }
 }
 
 impl LocalBackend {
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        LocalBackend { path: path.into(), backup_taken: tokio::sync::Mutex::new(false) }
+        LocalBackend { path: path.into(), memo: tokio::sync::Mutex::new(WriteMemo::default()) }
     }
 
     /// The state file.
@@ -97,21 +125,34 @@ impl StateStore for LocalBackend {
 
     async fn write(&self, state: &State) -> Result<(), StateError> {
         let incoming = state.to_json_bytes();
-        let mut backup_taken = self.backup_taken.lock().await;
-        if let Some(existing) = self.read_bytes().await? {
-            check_overwrite(&self.describe(), &self.decode(&existing)?, state)?;
-            if !*backup_taken {
-                let backup = self.backup_path();
-                let target = backup.clone();
-                blocking(move || write_file_atomically(&target, &existing))
-                    .await
-                    .map_err(state_io("back up the state to", &backup))?;
+        let mut memo = self.memo.lock().await;
+        let stat_path = self.path.clone();
+        let on_disk = blocking(move || fingerprint(&stat_path)).await.map_err(state_io("inspect", &self.path))?;
+        match (&memo.last, &on_disk) {
+            (Some((lineage, serial, written)), Some(now)) if written == now => {
+                check_overwrite_parts(&self.describe(), lineage, *serial, state)?;
+            }
+            _ => {
+                if let Some(existing) = self.read_bytes().await? {
+                    check_overwrite(&self.describe(), &self.decode(&existing)?, state)?;
+                    if !memo.backup_taken {
+                        let backup = self.backup_path();
+                        let target = backup.clone();
+                        blocking(move || write_file_atomically(&target, &existing))
+                            .await
+                            .map_err(state_io("back up the state to", &backup))?;
+                    }
+                }
             }
         }
         // With no state on disk there is nothing to back up: the command started from no state.
-        *backup_taken = true;
+        memo.backup_taken = true;
         let path = self.path.clone();
-        blocking(move || write_file_atomically(&path, &incoming)).await.map_err(state_io("write", &self.path))
+        let written = blocking(move || write_file_atomically(&path, &incoming).and_then(|()| fingerprint(&path)))
+            .await
+            .map_err(state_io("write", &self.path))?;
+        memo.last = written.map(|fp| (state.lineage.clone(), state.serial, fp));
+        Ok(())
     }
 
     fn describe(&self) -> String {
@@ -263,6 +304,21 @@ mod tests {
         next.serial += 1;
         next.outputs.insert("o".to_owned(), OutputState { value: output.into(), sensitive: false });
         next
+    }
+
+    #[tokio::test]
+    async fn a_newer_write_by_another_writer_is_seen_between_our_own_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ours, theirs) = (backend(&dir), backend(&dir));
+        let first = next(&State::new(), "a");
+        ours.write(&first).await.unwrap();
+        let mut newer = next(&first, "b");
+        newer.serial += 5;
+        theirs.write(&newer).await.unwrap();
+        // Our memo of the file we wrote no longer matches the disk, so the file is read again.
+        let stale = next(&first, "c");
+        assert!(matches!(ours.write(&stale).await, Err(StateError::SerialBackwards { .. })));
+        assert_eq!(ours.read().await.unwrap().unwrap(), newer);
     }
 
     #[tokio::test]

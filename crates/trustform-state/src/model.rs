@@ -182,8 +182,9 @@ impl fmt::Debug for ResourceState {
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutputState {
-    pub value: serde_json::Value,
+    // Fields in alphabetical order: the state file's keys are sorted.
     pub sensitive: bool,
+    pub value: serde_json::Value,
 }
 
 impl OutputState {
