@@ -109,7 +109,9 @@ struct CreateCheckpoint<'a> {
 #[async_trait]
 impl Checkpoint for CreateCheckpoint<'_> {
     async fn record(&self, partial: &Value) {
-        let Ok(resource) = ResourceState::from_value(self.address.type_name(), self.provider, partial, self.dependencies.to_vec()) else {
+        let Ok(resource) =
+            ResourceState::from_value(self.address.type_name(), self.provider, partial, self.dependencies.to_vec())
+        else {
             tracing::warn!(address = %self.address, "ignoring a checkpoint without an id");
             return;
         };
@@ -284,7 +286,9 @@ impl Engine {
                         };
                         let created = provider.create(type_name, &planned, &checkpoint);
                         // A failed create keeps whatever it checkpointed in state, tainted.
-                        create_with_checkpoints(created, &checkpoint).await.map_err(|e| fail("create", e.to_string()))?
+                        create_with_checkpoints(created, &checkpoint)
+                            .await
+                            .map_err(|e| fail("create", e.to_string()))?
                     }
                 };
                 let new_value = new_value.mark_paths(&planned.sensitive_paths());
@@ -417,7 +421,7 @@ impl Engine {
                 let now = planned.get(name).cloned().unwrap_or(Value::Null);
                 let same = match schema.block.attributes.get(name) {
                     Some(attr) => values_equal(attr, promised, &now),
-                    None => promised.deep_unmark() == now.deep_unmark(),
+                    None => promised.eq_ignoring_marks(&now),
                 };
                 if !same {
                     return Err(Diagnostic::error(

@@ -54,7 +54,7 @@ impl Engine {
         }
         let prior = state_values(state);
         let refreshed: Refreshed = if options.refresh {
-            let (refreshed, more) = self.refresh(state).await;
+            let (refreshed, more) = self.refresh(state, &prior).await;
             diags.extend(more);
             if diags.has_errors() {
                 return (None, diags);
@@ -99,7 +99,7 @@ impl Engine {
         (Some(plan), diags)
     }
 
-    async fn refresh(&self, state: &State) -> (Refreshed, Diagnostics) {
+    async fn refresh(&self, state: &State, prior: &BTreeMap<ResourceAddr, Value>) -> (Refreshed, Diagnostics) {
         let mut dag = Dag::new();
         for addr in state.resources.keys() {
             dag.add_node(addr.clone());
@@ -114,14 +114,14 @@ impl Engine {
                 let Some(provider) = self.providers.for_type(&resource.type_name) else {
                     return Err(missing_provider(&addr));
                 };
-                let value = resource.value();
+                let value = &prior[&addr];
                 if addr.is_data() {
                     // Data sources are read again from configuration, not refreshed.
-                    results.lock().unwrap_or_else(|e| e.into_inner()).insert(addr.clone(), Some(value));
+                    results.lock().unwrap_or_else(|e| e.into_inner()).insert(addr.clone(), Some(value.clone()));
                     return Ok(());
                 }
                 self.hook.event(Event::RefreshStarted { address: addr.clone() });
-                let read = provider.read(&resource.type_name, &value).await.map_err(|e| {
+                let read = provider.read(&resource.type_name, value).await.map_err(|e| {
                     Diagnostic::error(
                         "TF1001",
                         "Failed to refresh resource",
@@ -158,7 +158,7 @@ impl Engine {
             let changed = match (&after, self.providers.resource_schema(addr.type_name())) {
                 (None, _) => true,
                 (Some(after), Some(schema)) => !block_body_equal(&schema.block, before, after),
-                (Some(after), None) => after != before,
+                (Some(after), None) => !after.eq_ignoring_marks(before),
             };
             if !changed {
                 continue;

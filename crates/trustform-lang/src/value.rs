@@ -85,6 +85,19 @@ impl Value {
         }
     }
 
+    /// Equality that ignores sensitive marks at any depth, without copying either value.
+    pub fn eq_ignoring_marks(&self, other: &Value) -> bool {
+        match (self.unmarked(), other.unmarked()) {
+            (Value::List(a), Value::List(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.eq_ignoring_marks(y))
+            }
+            (Value::Object(a), Value::Object(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|((ka, va), (kb, vb))| ka == kb && va.eq_ignoring_marks(vb))
+            }
+            (a, b) => a == b,
+        }
+    }
+
     pub fn is_sensitive(&self) -> bool {
         matches!(self, Value::Sensitive(_))
     }
@@ -490,6 +503,15 @@ mod tests {
             assert!(!text.contains("hunter2"), "leaked in {text}");
         }
         assert_eq!(wrapped.render(), r#"{password = (sensitive value), user = "bob"}"#);
+    }
+
+    #[test]
+    fn equality_can_ignore_marks() {
+        let marked = Value::object([("a", Value::List(vec![Value::from("x").sensitive()]))]);
+        let plain = Value::object([("a", Value::List(vec![Value::from("x")]))]);
+        assert!(marked.eq_ignoring_marks(&plain) && plain.eq_ignoring_marks(&marked));
+        assert_ne!(marked, plain);
+        assert!(!plain.eq_ignoring_marks(&Value::object([("a", Value::List(vec![]))])));
     }
 
     #[test]

@@ -101,7 +101,7 @@ impl OutputChange {
         match (&self.before, &self.after) {
             (None, Some(_)) => Action::Create,
             (Some(_), None) => Action::Delete,
-            (Some(b), Some(a)) if b.deep_unmark() != a.deep_unmark() || a.contains_unknown() => Action::Update,
+            (Some(b), Some(a)) if !b.eq_ignoring_marks(a) || a.contains_unknown() => Action::Update,
             _ => Action::NoOp,
         }
     }

@@ -4,20 +4,26 @@ use trustform_lang::{normalize_set, Value};
 
 /// True when two values of `attribute` mean the same thing, so the diff shows no change.
 pub fn values_equal(attribute: &Attribute, a: &Value, b: &Value) -> bool {
-    let (a, b) = (a.deep_unmark(), b.deep_unmark());
+    // Equal spellings are equal under every comparison, and are by far the common case.
+    if a.eq_ignoring_marks(b) {
+        return true;
+    }
     match attribute.compare {
-        Compare::Exact => a == b,
-        Compare::Set => match (&a, &b) {
-            (Value::List(x), Value::List(y)) => normalize_set(x.clone()) == normalize_set(y.clone()),
-            _ => a == b,
+        Compare::Exact => false,
+        Compare::Set => match (a.unmarked(), b.unmarked()) {
+            (Value::List(x), Value::List(y)) => {
+                normalize_set(x.iter().map(Value::deep_unmark).collect())
+                    == normalize_set(y.iter().map(Value::deep_unmark).collect())
+            }
+            _ => false,
         },
         Compare::CaseInsensitive => match (a.as_str(), b.as_str()) {
             (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
-            _ => a == b,
+            _ => false,
         },
         Compare::JsonDocument => match (a.as_str(), b.as_str()) {
             (Some(x), Some(y)) => json_documents_equal(x, y),
-            _ => a == b,
+            _ => false,
         },
     }
 }
@@ -30,7 +36,7 @@ pub fn blocks_equal(block: &Block, nesting: Nesting, a: &Value, b: &Value) -> bo
             _ => x.iter().zip(y).all(|(p, q)| block_body_equal(block, p, q)),
         },
         (Value::Object(_), Value::Object(_)) => block_body_equal(block, a, b),
-        (x, y) => x.is_null() && y.is_null() || x.deep_unmark() == y.deep_unmark(),
+        (x, y) => x.is_null() && y.is_null() || x.eq_ignoring_marks(y),
     }
 }
 

@@ -13,7 +13,8 @@ impl State {
         // attributes built from sorted maps or read back from a sorted file), and going through
         // `serde_json::Value` to sort again costs ten times as much on the apply hot path, where
         // state is written after every resource.
-        let mut bytes = serde_json::to_vec_pretty(self).expect("a state serialises: every map in it is keyed by strings");
+        let mut bytes =
+            serde_json::to_vec_pretty(self).expect("a state serialises: every map in it is keyed by strings");
         bytes.push(b'\n');
         bytes
     }

@@ -35,7 +35,12 @@ pub fn check_overwrite(target: &str, stored: &State, incoming: &State) -> Result
 }
 
 /// [`check_overwrite`] when only the stored lineage and serial are known.
-pub(crate) fn check_overwrite_parts(target: &str, lineage: &str, serial: u64, incoming: &State) -> Result<(), StateError> {
+pub(crate) fn check_overwrite_parts(
+    target: &str,
+    lineage: &str,
+    serial: u64,
+    incoming: &State,
+) -> Result<(), StateError> {
     if lineage != incoming.lineage {
         return Err(StateError::LineageChanged {
             target: target.to_owned(),
@@ -44,7 +49,11 @@ pub(crate) fn check_overwrite_parts(target: &str, lineage: &str, serial: u64, in
         });
     }
     if incoming.serial < serial {
-        return Err(StateError::SerialBackwards { target: target.to_owned(), stored: serial, incoming: incoming.serial });
+        return Err(StateError::SerialBackwards {
+            target: target.to_owned(),
+            stored: serial,
+            incoming: incoming.serial,
+        });
     }
     Ok(())
 }
