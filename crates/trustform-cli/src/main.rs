@@ -50,8 +50,8 @@ async fn run(cli: Cli) -> i32 {
     spawn_interrupt_handler(cancel.clone());
     let ctx = Ctx {
         dir: cli.chdir.clone(),
-        out: ui::style_for_stdout(cli.no_color),
-        err: ui::style_for_stderr(cli.no_color),
+        out: ui::style_for(&std::io::stdout(), cli.no_color),
+        err: ui::style_for(&std::io::stderr(), cli.no_color),
         cancel,
         hook: Arc::new(ui::Progress::new()),
     };

@@ -13,19 +13,8 @@ use trustform_plan::Action;
 pub use trustform_plan::Style;
 
 /// Colour only on a terminal, and never with `NO_COLOR` or `--no-color`.
-pub fn style_for_stdout(no_color: bool) -> Style {
-    let disabled =
-        no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) || !std::io::stdout().is_terminal();
-    if disabled {
-        Style::Plain
-    } else {
-        Style::Color
-    }
-}
-
-pub fn style_for_stderr(no_color: bool) -> Style {
-    let disabled =
-        no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) || !std::io::stderr().is_terminal();
+pub fn style_for(stream: &impl IsTerminal, no_color: bool) -> Style {
+    let disabled = no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) || !stream.is_terminal();
     if disabled {
         Style::Plain
     } else {

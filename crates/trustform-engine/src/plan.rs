@@ -392,6 +392,13 @@ impl Engine {
                 }
             }
             Repetition::ForEach(expr) => {
+                let invalid = |detail: String| {
+                    Box::new(
+                        Diagnostic::error("TF0602", "Invalid for_each argument", detail)
+                            .with_span(self.config.span(expr))
+                            .with_address(&resource.id),
+                    )
+                };
                 let value = scope.eval(expr)?;
                 if value.contains_unknown() && !matches!(value.unmarked(), Value::Object(_)) {
                     return Err(unknown_repetition("for_each"));
@@ -408,14 +415,8 @@ impl Engine {
                             match item.as_str() {
                                 Some(s) => out.push(Instance::Each { key: s.to_owned(), value: Value::from(s).mark_if(sensitive) }),
                                 None => {
-                                    return Err(Box::new(
-                                        Diagnostic::error(
-                                            "TF0602",
-                                            "Invalid for_each argument",
-                                            "for_each over a set needs strings. Use toset([...]) of strings, or a map whose keys name the instances.",
-                                        )
-                                        .with_span(self.config.span(expr))
-                                        .with_address(&resource.id),
+                                    return Err(invalid(
+                                        "for_each over a set needs strings. Use toset([...]) of strings, or a map whose keys name the instances.".into(),
                                     ))
                                 }
                             }
@@ -424,15 +425,7 @@ impl Engine {
                         out.dedup_by(|a, b| a.key() == b.key());
                         Ok(out)
                     }
-                    other => Err(Box::new(
-                        Diagnostic::error(
-                            "TF0602",
-                            "Invalid for_each argument",
-                            format!("for_each needs a map or a set of strings, but it is a {}.", other.type_name()),
-                        )
-                        .with_span(self.config.span(expr))
-                        .with_address(&resource.id),
-                    )),
+                    other => Err(invalid(format!("for_each needs a map or a set of strings, but it is a {}.", other.type_name()))),
                 }
             }
         }
