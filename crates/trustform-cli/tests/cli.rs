@@ -226,3 +226,40 @@ fn fmt_check_reports_and_fmt_rewrites() {
     );
     work.expect(&["fmt", "--check"], 0);
 }
+
+/// Runs `trustform ARGS` on a pseudo-terminal (util-linux `script`), typing `answer` at the prompt.
+fn on_terminal(work: &Workdir, args: &str, answer: &str) -> (i32, String) {
+    use std::io::Write;
+    let command = format!("{} {args}", env!("CARGO_BIN_EXE_trustform"));
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(work.path())
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs");
+    child.stdin.take().expect("piped").write_all(answer.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+#[test]
+fn interactive_approval_applies_only_on_yes() {
+    let work = Workdir::new().with_file("main.tf", "resource \"trustform_data\" \"a\" {}\n");
+    let (code, screen) = on_terminal(&work, "apply", "no\n");
+    assert_eq!(code, 1, "{screen}");
+    assert!(screen.contains("Do you want to perform these actions?"), "{screen}");
+    assert!(screen.contains("Apply cancelled."), "{screen}");
+    assert_eq!(work.expect(&["state", "list"], 0).stdout, "");
+
+    let (code, screen) = on_terminal(&work, "apply", "yes\n");
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("Apply complete! Resources: 1 added"), "{screen}");
+    assert_eq!(work.expect(&["state", "list"], 0).stdout, "trustform_data.a\n");
+
+    let (code, screen) = on_terminal(&work, "destroy", "yes\n");
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("Do you really want to destroy all resources?"), "{screen}");
+    assert_eq!(work.expect(&["state", "list"], 0).stdout, "");
+}
