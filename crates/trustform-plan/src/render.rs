@@ -3,6 +3,7 @@
 use crate::diff::AttributeChange;
 use crate::model::{Action, Change, Plan, PlanMode, Reason};
 use serde_json::{json, Value as Json};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use trustform_lang::Value;
 
@@ -166,35 +167,227 @@ fn render_change(out: &mut String, change: &Change, style: Style, drift: bool) {
 }
 
 fn render_attribute(out: &mut String, attr: &AttributeChange, action: Action, style: Style, width: usize) {
-    let name = &attr.name;
-    let (symbol_action, text) = match (&attr.before, &attr.after) {
-        (None, Some(after)) => (Action::Create, show(after)),
-        (Some(before), None) => (Action::Delete, format!("{} -> null", show(before))),
-        (Some(before), Some(after)) if action == Action::Delete => {
-            (Action::Delete, format!("{} -> null", show(before)))
-        }
-        (Some(before), Some(after)) if before.is_null() => (Action::Create, show(after)),
-        (Some(before), Some(after)) if after.is_null() => (Action::Delete, format!("{} -> null", show(before))),
-        (Some(before), Some(after)) => (Action::Update, format!("{} -> {}", show(before), show(after))),
+    let null = Value::Null;
+    let (before, after) = match (&attr.before, &attr.after) {
+        (_, _) if action == Action::Delete => (attr.before.as_ref().unwrap_or(&null), &null),
         (None, None) => return,
+        (before, after) => (before.as_ref().unwrap_or(&null), after.as_ref().unwrap_or(&null)),
     };
-    let symbol = style.paint(symbol_action, symbol_action.symbol());
-    let forces =
-        if attr.forces_replacement { style.paint(Action::Delete, " # forces replacement") } else { String::new() };
-    let _ = writeln!(out, "      {symbol} {name:width$} = {text}{forces}");
+    let writer = Writer { style };
+    let mut text = String::new();
+    let symbol = writer.diff(&mut text, before, after, 6);
+    if attr.forces_replacement {
+        // The marker goes at the end of the value's first line.
+        let end = text.find('\n').unwrap_or(text.len());
+        text.insert_str(end, &style.paint(Action::Delete, " # forces replacement"));
+    }
+    let _ = writeln!(out, "      {} {:width$} = {text}", style.paint(symbol, symbol.symbol()), attr.name);
 }
 
-/// Renders a value for a plan line; JSON documents in strings show as `jsonencode(...)` of
-/// their content, which reads much better than an escaped string.
-fn show(value: &Value) -> String {
-    if let Some(text) = value.unmarked().as_str().filter(|_| !value.is_sensitive()) {
-        if text.trim_start().starts_with('{') {
-            if let Ok(json) = serde_json::from_str::<Json>(text) {
-                return format!("jsonencode({json})");
+/// Renders values and their differences the way Terraform lays them out: scalars inline,
+/// non-empty objects and lists over several lines with a symbol per element, unchanged
+/// elements of a changed object counted rather than shown, JSON documents held in strings
+/// shown as `jsonencode(...)` of their content.
+struct Writer {
+    style: Style,
+}
+
+impl Writer {
+    /// Writes the change from `before` to `after` at the cursor (after `name = `); nested lines
+    /// are indented from `column`, where the line's symbol stands. Returns that symbol.
+    fn diff(&self, out: &mut String, before: &Value, after: &Value, column: usize) -> Action {
+        if before.is_null() && !after.is_null() {
+            self.value(out, after, column, Action::Create);
+            return Action::Create;
+        }
+        if after.is_null() && !before.is_null() {
+            self.value(out, before, column, Action::Delete);
+            out.push_str(" -> null");
+            return Action::Delete;
+        }
+        if before.eq_ignoring_marks(after) && !after.contains_unknown() {
+            self.value(out, after, column, Action::NoOp);
+            return Action::NoOp;
+        }
+        if !before.is_sensitive() && !after.is_sensitive() {
+            if let (Some(b), Some(a)) = (as_document(before), as_document(after)) {
+                out.push_str("jsonencode(");
+                self.diff(out, &b, &a, column);
+                out.push(')');
+                return Action::Update;
+            }
+            match (before, after) {
+                (Value::Object(b), Value::Object(a)) => {
+                    self.object_diff(out, b, a, column);
+                    return Action::Update;
+                }
+                (Value::List(b), Value::List(a)) => {
+                    self.list_diff(out, b, a, column);
+                    return Action::Update;
+                }
+                _ => {}
             }
         }
+        self.value(out, before, column, Action::NoOp);
+        out.push_str(" -> ");
+        self.value(out, after, column, Action::NoOp);
+        Action::Update
     }
-    value.render()
+
+    fn object_diff(
+        &self,
+        out: &mut String,
+        before: &BTreeMap<String, Value>,
+        after: &BTreeMap<String, Value>,
+        column: usize,
+    ) {
+        let null = Value::Null;
+        let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+        let changed: Vec<&String> = keys
+            .into_iter()
+            .filter(|k| {
+                let (b, a) = (before.get(*k).unwrap_or(&null), after.get(*k).unwrap_or(&null));
+                !b.eq_ignoring_marks(a) || a.contains_unknown()
+            })
+            .collect();
+        let width = changed.iter().map(|k| key_text(k).len()).max().unwrap_or(0);
+        let unchanged = before.keys().chain(after.keys()).collect::<BTreeSet<_>>().len() - changed.len();
+        out.push_str("{\n");
+        for key in changed {
+            let (b, a) = (before.get(key).unwrap_or(&null), after.get(key).unwrap_or(&null));
+            let mut text = String::new();
+            let symbol = self.diff(&mut text, b, a, column + 4);
+            let symbol_text = self.style.paint(symbol, symbol.symbol());
+            let _ = writeln!(out, "{:pad$}{symbol_text} {:width$} = {text}", "", key_text(key), pad = column + 4);
+        }
+        if unchanged > 0 {
+            let noun = if unchanged == 1 { "element" } else { "elements" };
+            let _ = writeln!(out, "{:pad$}# ({unchanged} unchanged {noun} hidden)", "", pad = column + 6);
+        }
+        let _ = write!(out, "{:pad$}}}", "", pad = column + 2);
+    }
+
+    /// Lists of one length are compared element by element; otherwise elements are matched by
+    /// their longest common subsequence, so an insertion shows as one `+` line.
+    fn list_diff(&self, out: &mut String, before: &[Value], after: &[Value], column: usize) {
+        out.push_str("[\n");
+        let pad = column + 4;
+        let line = |out: &mut String, symbol: Action, item: &Value, previous: Option<&Value>| {
+            let _ = write!(out, "{:pad$}{} ", "", self.style.paint(symbol, symbol.symbol()));
+            match previous {
+                Some(previous) => {
+                    self.diff(out, previous, item, pad);
+                }
+                None => self.value(out, item, pad, symbol),
+            }
+            out.push_str(",\n");
+        };
+        if before.len() == after.len() {
+            for (b, a) in before.iter().zip(after) {
+                if b.eq_ignoring_marks(a) && !a.contains_unknown() {
+                    line(out, Action::NoOp, a, None);
+                } else {
+                    line(out, Action::Update, a, Some(b));
+                }
+            }
+        } else {
+            for (step, item) in lcs_steps(before, after) {
+                line(out, step, item, None);
+            }
+        }
+        let _ = write!(out, "{:pad$}]", "", pad = column + 2);
+    }
+
+    /// Writes one value whole; every nested line carries `symbol`.
+    fn value(&self, out: &mut String, value: &Value, column: usize, symbol: Action) {
+        let mark = self.style.paint(symbol, symbol.symbol());
+        match value {
+            Value::String(_) => match as_document(value) {
+                Some(document) => {
+                    out.push_str("jsonencode(");
+                    self.value(out, &document, column, symbol);
+                    out.push(')');
+                }
+                None => out.push_str(&value.render()),
+            },
+            Value::List(items) if !items.is_empty() => {
+                out.push_str("[\n");
+                for item in items {
+                    let _ = write!(out, "{:pad$}{mark} ", "", pad = column + 4);
+                    self.value(out, item, column + 4, symbol);
+                    out.push_str(",\n");
+                }
+                let _ = write!(out, "{:pad$}]", "", pad = column + 2);
+            }
+            Value::Object(map) if !map.is_empty() => {
+                let width = map.keys().map(|k| key_text(k).len()).max().unwrap_or(0);
+                out.push_str("{\n");
+                for (key, item) in map {
+                    let _ = write!(out, "{:pad$}{mark} {:width$} = ", "", key_text(key), pad = column + 4);
+                    self.value(out, item, column + 4, symbol);
+                    out.push('\n');
+                }
+                let _ = write!(out, "{:pad$}}}", "", pad = column + 2);
+            }
+            other => out.push_str(&other.render()),
+        }
+    }
+}
+
+/// The edit from `before` to `after` along their longest common subsequence: kept elements as
+/// `NoOp`, removed ones as `Delete`, added ones as `Create`, in order.
+fn lcs_steps<'a>(before: &'a [Value], after: &'a [Value]) -> Vec<(Action, &'a Value)> {
+    let (n, m) = (before.len(), after.len());
+    let mut table = vec![vec![0usize; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            table[i][j] = if before[i].eq_ignoring_marks(&after[j]) {
+                table[i + 1][j + 1] + 1
+            } else {
+                table[i + 1][j].max(table[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut steps) = (0, 0, Vec::with_capacity(n + m));
+    while i < n || j < m {
+        if i < n && j < m && before[i].eq_ignoring_marks(&after[j]) {
+            steps.push((Action::NoOp, &after[j]));
+            i += 1;
+            j += 1;
+        } else if j < m && (i == n || table[i][j + 1] >= table[i + 1][j]) {
+            steps.push((Action::Create, &after[j]));
+            j += 1;
+        } else {
+            steps.push((Action::Delete, &before[i]));
+            i += 1;
+        }
+    }
+    steps
+}
+
+/// Object keys as HCL writes them: bare when they are identifiers, quoted otherwise.
+fn key_text(key: &str) -> String {
+    if trustform_lang::is_identifier(key) {
+        key.to_owned()
+    } else {
+        Json::String(key.to_owned()).to_string()
+    }
+}
+
+/// The content of a string that holds a JSON object or array (an IAM policy, say).
+fn as_document(value: &Value) -> Option<Value> {
+    let text = value.as_str().filter(|_| !value.is_sensitive())?.trim_start();
+    if !(text.starts_with('{') || text.starts_with('[')) {
+        return None;
+    }
+    serde_json::from_str::<Json>(text).ok().map(|json| Value::from_json(&json))
+}
+
+/// Renders a value whole, for ids and outputs.
+fn show(value: &Value) -> String {
+    let mut out = String::new();
+    Writer { style: Style::Plain }.value(&mut out, value, 0, Action::NoOp);
+    out
 }
 
 /// The machine-readable plan for `--json`: sensitive values are replaced by null and flagged,
@@ -321,5 +514,110 @@ fn marker_tree(value: &Value, marked: &dyn Fn(&Value) -> bool) -> Json {
         }
         Value::Sensitive(inner) => marker_tree(inner, marked),
         _ => Json::Bool(false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Change, OutputChange};
+
+    fn change(address: &str, action: Action, reason: Reason, attributes: Vec<AttributeChange>) -> Change {
+        Change {
+            address: address.parse().unwrap(),
+            provider: "aws".into(),
+            action,
+            reason,
+            before: Some(Value::object([("id", Value::from("existing-id"))])),
+            after: None,
+            attributes,
+            dependencies: Vec::new(),
+        }
+    }
+
+    fn attr(name: &str, before: Option<Value>, after: Option<Value>, forces: bool) -> AttributeChange {
+        AttributeChange { name: name.into(), before, after, forces_replacement: forces }
+    }
+
+    #[test]
+    fn plans_render_like_terraform() {
+        let trust = |action: &str| {
+            Value::from(format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Service":"pods.eks.amazonaws.com"}},"Action":["sts:AssumeRole","{action}"]}}]}}"#
+            ))
+        };
+        let mut create = change(
+            "aws_iam_role.gateway",
+            Action::Create,
+            Reason::None,
+            vec![
+                attr("arn", None, Some(Value::Unknown), false),
+                attr("assume_role_policy", None, Some(trust("sts:TagSession")), false),
+                attr("name", None, Some(Value::from("litellm-gateway")), false),
+                attr(
+                    "tags",
+                    None,
+                    Some(Value::object([("team", Value::from("platform")), ("cost-center", Value::from("ai"))])),
+                    false,
+                ),
+            ],
+        );
+        create.before = None;
+        let update = change(
+            "aws_iam_role.ci",
+            Action::Update,
+            Reason::None,
+            vec![
+                attr("assume_role_policy", Some(trust("sts:TagSession")), Some(trust("sts:SetSourceIdentity")), false),
+                attr("description", Some(Value::from("old")), Some(Value::from("new")), false),
+                attr(
+                    "client_id_list",
+                    Some(Value::List(vec!["a".into(), "c".into()])),
+                    Some(Value::List(vec!["a".into(), "b".into(), "c".into()])),
+                    false,
+                ),
+                attr(
+                    "tags",
+                    Some(Value::object([("a", Value::from("1")), ("b", Value::from("2"))])),
+                    Some(Value::object([("a", Value::from("1")), ("b", Value::from("3"))])),
+                    false,
+                ),
+            ],
+        );
+        let replace = change(
+            "google_iam_workload_identity_pool.pool",
+            Action::DeleteThenCreate,
+            Reason::ReplaceBecauseOf { attributes: vec!["workload_identity_pool_id".into()] },
+            vec![attr("workload_identity_pool_id", Some(Value::from("aws-old")), Some(Value::from("aws-new")), true)],
+        );
+        let secret = change(
+            "azurerm_role_assignment.app",
+            Action::Update,
+            Reason::None,
+            vec![attr(
+                "client_secret",
+                Some(Value::from("old-secret").sensitive()),
+                Some(Value::from("new-secret").sensitive()),
+                false,
+            )],
+        );
+        let delete = change("aws_iam_role.orphan", Action::Delete, Reason::NoLongerInConfig, Vec::new());
+        let plan = Plan {
+            changes: vec![create, update, replace, secret, delete],
+            outputs: [(
+                "EKS_AWS_ROLE_ARN".to_owned(),
+                OutputChange {
+                    name: "EKS_AWS_ROLE_ARN".into(),
+                    before: None,
+                    after: Some(Value::Unknown),
+                    sensitive: false,
+                },
+            )]
+            .into(),
+            ..Plan::default()
+        };
+        let text = render_human(&plan, Style::Plain);
+        assert!(!text.contains("old-secret") && !text.contains("new-secret"));
+        insta::assert_snapshot!(text);
     }
 }
