@@ -1,5 +1,36 @@
 //! The `trustform` command.
 
+/// Writes to standard output, ignoring a closed pipe (`trustform show | head`): a command's
+/// work, an apply above all, must not die with its reader.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// The same for standard error.
+macro_rules! err {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod args;
 mod commands;
 mod outputs;
@@ -22,7 +53,7 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            errln!("error: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -83,10 +114,10 @@ fn spawn_interrupt_handler(cancel: CancellationToken) {
         if tokio::signal::ctrl_c().await.is_err() {
             return;
         }
-        eprintln!("\nInterrupt received. Finishing operations in flight and saving state; press Ctrl-C again to exit at once.");
+        errln!("\nInterrupt received. Finishing operations in flight and saving state; press Ctrl-C again to exit at once.");
         cancel.cancel();
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("Second interrupt: exiting now. The state may be locked; see `trustform force-unlock`.");
+            errln!("Second interrupt: exiting now. The state may be locked; see `trustform force-unlock`.");
             std::process::exit(130);
         }
     });

@@ -19,9 +19,9 @@ pub fn print_outputs(state: &State, _style: Style) {
     if values.is_empty() {
         return;
     }
-    println!("\nOutputs:\n");
+    outln!("\nOutputs:\n");
     for (name, value) in &values {
-        println!("{name} = {}", value.render());
+        outln!("{name} = {}", value.render());
     }
 }
 
@@ -33,6 +33,6 @@ pub fn write_env_file(path: &Path, state: &State, format: EnvFormat, style: Styl
     })?;
     trustform_state::write_file_atomically(path, text.as_bytes())
         .map_err(|e| fail("TF1041", "Cannot write the outputs file", format!("{}: {e}.", path.display()), style))?;
-    eprintln!("Wrote {} output(s) to {}", state.outputs.len(), path.display());
+    errln!("Wrote {} output(s) to {}", state.outputs.len(), path.display());
     Ok(())
 }

@@ -36,7 +36,7 @@ pub fn in_dir(dir: &Path, rel: impl AsRef<Path>) -> PathBuf {
 /// Prints diagnostics to standard error; returns `Failed(1)` if any is an error.
 pub fn report(diags: &Diagnostics, sources: &SourceMap, style: Style) -> CmdResult<()> {
     if !diags.is_empty() {
-        eprint!("{}", render_all(diags, sources, style));
+        err!("{}", render_all(diags, sources, style));
     }
     if diags.has_errors() {
         Err(Failed(1))
@@ -48,7 +48,7 @@ pub fn report(diags: &Diagnostics, sources: &SourceMap, style: Style) -> CmdResu
 /// Prints one error without a source location.
 pub fn fail(code: &'static str, summary: &str, detail: impl Into<String>, style: Style) -> Failed {
     let d = Diagnostic::error(code, summary, detail);
-    eprint!("{}", render_all(&d.into(), &SourceMap::new(), style));
+    err!("{}", render_all(&d.into(), &SourceMap::new(), style));
     Failed(1)
 }
 

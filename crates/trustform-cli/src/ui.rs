@@ -66,7 +66,7 @@ impl Progress {
             Some((multi, _)) => {
                 let _ = multi.println(text);
             }
-            None => eprintln!("{text}"),
+            None => errln!("{text}"),
         }
     }
 }
@@ -95,7 +95,7 @@ impl Hook for Progress {
                         bar.enable_steady_tick(Duration::from_millis(120));
                         bars.lock().unwrap_or_else(|e| e.into_inner()).insert(address, bar);
                     }
-                    None => eprintln!("{address}: {start}"),
+                    None => errln!("{address}: {start}"),
                 }
             }
             Event::ApplyFinished { address, action, id, elapsed } => {

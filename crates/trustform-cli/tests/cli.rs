@@ -263,3 +263,23 @@ fn interactive_approval_applies_only_on_yes() {
     assert!(screen.contains("Do you really want to destroy all resources?"), "{screen}");
     assert_eq!(work.expect(&["state", "list"], 0).stdout, "");
 }
+
+#[test]
+fn a_closed_output_pipe_is_not_a_crash() {
+    // Regression: `trustform show | head -1` panicked with "failed printing to stdout".
+    let work = Workdir::new().with_file("main.tf", "resource \"trustform_data\" \"a\" { input = \"x\" }\n");
+    work.expect(&["apply", "--auto-approve"], 0);
+    for args in [&["show"][..], &["state", "pull"], &["plan"], &["apply", "--auto-approve"]] {
+        let mut child = work
+            .command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}

@@ -52,9 +52,9 @@ pub async fn run(ctx: &Ctx, args: ApplyArgs, kind: Kind) -> CmdResult {
         let plan = plan.ok_or(Failed(1))?;
         if kind != Kind::Refresh {
             if args.json {
-                println!("{}", render_json(&plan));
+                outln!("{}", render_json(&plan));
             } else {
-                print!("{}", render_human(&plan, ctx.out));
+                out!("{}", render_human(&plan, ctx.out));
             }
         }
         if !plan.has_changes() && kind != Kind::Refresh {
@@ -72,7 +72,7 @@ pub async fn run(ctx: &Ctx, args: ApplyArgs, kind: Kind) -> CmdResult {
             match confirm(question, detail) {
                 Ok(true) => {}
                 Ok(false) => {
-                    eprintln!("\n{} cancelled.", if kind == Kind::Destroy { "Destroy" } else { "Apply" });
+                    errln!("\n{} cancelled.", if kind == Kind::Destroy { "Destroy" } else { "Apply" });
                     return Err(Failed(1));
                 }
                 Err(why) => return Err(fail("TF1032", "Approval required", why, ctx.err)),
@@ -100,12 +100,12 @@ async fn execute(
     let failed = report(&outcome.diagnostics, sources, ctx.err);
     let summary = plan.summary();
     match (kind, &failed) {
-        (Kind::Refresh, Ok(())) => println!("\nRefresh complete! State now matches {} object(s).", outcome.state.resources.len()),
-        (Kind::Destroy, Ok(())) => println!("\nDestroy complete! Resources: {} destroyed.", summary.destroy),
+        (Kind::Refresh, Ok(())) => outln!("\nRefresh complete! State now matches {} object(s).", outcome.state.resources.len()),
+        (Kind::Destroy, Ok(())) => outln!("\nDestroy complete! Resources: {} destroyed.", summary.destroy),
         (Kind::Apply, Ok(())) => {
-            println!("\nApply complete! Resources: {} added, {} changed, {} destroyed.", summary.add, summary.change, summary.destroy)
+            outln!("\nApply complete! Resources: {} added, {} changed, {} destroyed.", summary.add, summary.change, summary.destroy)
         }
-        (_, Err(_)) => eprintln!("\nThe apply stopped with errors; state holds every change that was made. Fix the errors above and run it again."),
+        (_, Err(_)) => errln!("\nThe apply stopped with errors; state holds every change that was made. Fix the errors above and run it again."),
     }
     if kind != Kind::Destroy {
         print_outputs(&outcome.state, ctx.out);

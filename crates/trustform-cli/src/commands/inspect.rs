@@ -17,30 +17,30 @@ pub async fn show(ctx: &Ctx, args: ShowArgs) -> CmdResult {
         let saved = SavedPlan::from_bytes(&bytes)
             .map_err(|e| fail("TF1033", "Cannot read the plan file", format!("{}: {e}.", file.display()), ctx.err))?;
         if args.json {
-            println!("{}", render_json(&saved.plan));
+            outln!("{}", render_json(&saved.plan));
         } else {
-            print!("{}", render_human(&saved.plan, ctx.out));
+            out!("{}", render_human(&saved.plan, ctx.out));
         }
         return Ok(0);
     }
     let state = state_of(ctx, args.state.as_deref()).await?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&redacted_state_json(&state)).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&redacted_state_json(&state)).unwrap_or_default());
         return Ok(0);
     }
     if state.resources.is_empty() {
-        println!("The state is empty.");
+        outln!("The state is empty.");
     }
     for (addr, resource) in &state.resources {
-        println!("# {addr}:");
-        print!("{}", render_resource(&resource.value()));
-        println!();
+        outln!("# {addr}:");
+        out!("{}", render_resource(&resource.value()));
+        outln!();
     }
     let outputs = output_values(&state);
     if !outputs.is_empty() {
-        println!("Outputs:\n");
+        outln!("Outputs:\n");
         for (name, value) in outputs {
-            println!("{name} = {}", value.render());
+            outln!("{name} = {}", value.render());
         }
     }
     Ok(0)
@@ -103,8 +103,8 @@ pub async fn output(ctx: &Ctx, args: OutputArgs) -> CmdResult {
         };
         if args.raw {
             match value.unmarked() {
-                Value::String(s) => print!("{s}"),
-                Value::Number(_) | Value::Bool(_) => print!("{}", value.unmarked().render()),
+                Value::String(s) => out!("{s}"),
+                Value::Number(_) | Value::Bool(_) => out!("{}", value.unmarked().render()),
                 _ => {
                     return Err(fail(
                         "TF1051",
@@ -115,9 +115,9 @@ pub async fn output(ctx: &Ctx, args: OutputArgs) -> CmdResult {
                 }
             }
         } else if args.json {
-            println!("{}", value.to_json());
+            outln!("{}", value.to_json());
         } else {
-            println!("{}", value.render());
+            outln!("{}", value.render());
         }
         return Ok(0);
     }
@@ -126,11 +126,11 @@ pub async fn output(ctx: &Ctx, args: OutputArgs) -> CmdResult {
             .iter()
             .map(|(name, v)| (name.clone(), serde_json::json!({ "sensitive": v.is_sensitive(), "value": v.to_json() })))
             .collect();
-        println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
         return Ok(0);
     }
     for (name, value) in values {
-        println!("{name} = {}", value.render());
+        outln!("{name} = {}", value.render());
     }
     Ok(0)
 }
@@ -138,7 +138,7 @@ pub async fn output(ctx: &Ctx, args: OutputArgs) -> CmdResult {
 pub async fn graph(ctx: &Ctx, vars: VarArgs) -> CmdResult {
     let project = Project::load(&ctx.dir, &vars, ctx.err)?;
     let (engine, _) = project.engine(EngineOptions::default(), ctx.err)?;
-    print!("{}", engine.graph().to_dot());
+    out!("{}", engine.graph().to_dot());
     Ok(0)
 }
 
@@ -162,7 +162,7 @@ pub async fn import(ctx: &Ctx, args: crate::args::ImportArgs) -> CmdResult {
         let state = read_state(&store, ctx.err).await?;
         let (_, diags) = engine.import(&addr, &args.id, state, &store).await;
         crate::project::report(&diags, &sources, ctx.err)?;
-        println!("{addr}: Import prepared and recorded in state.\n\nImport successful! The resource is now managed by Trustform; run `trustform plan` to compare it with the spec.");
+        outln!("{addr}: Import prepared and recorded in state.\n\nImport successful! The resource is now managed by Trustform; run `trustform plan` to compare it with the spec.");
         Ok(0)
     }
     .await;

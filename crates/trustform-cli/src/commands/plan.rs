@@ -31,9 +31,9 @@ pub async fn run(ctx: &Ctx, args: PlanArgs) -> CmdResult {
     let plan = plan.ok_or(Failed(1))?;
 
     if args.json {
-        println!("{}", render_json(&plan));
+        outln!("{}", render_json(&plan));
     } else {
-        print!("{}", render_human(&plan, ctx.out));
+        out!("{}", render_human(&plan, ctx.out));
     }
     if let Some(out) = &args.out {
         let saved = SavedPlan::new(plan.clone(), variables, digest);
@@ -41,7 +41,7 @@ pub async fn run(ctx: &Ctx, args: PlanArgs) -> CmdResult {
             return Err(fail("TF1030", "Failed to save the plan", format!("Writing {}: {e}.", out.display()), ctx.err));
         }
         if !args.json {
-            println!(
+            outln!(
                 "\nSaved the plan to {}. To apply exactly this plan, run:\n    trustform apply {}",
                 out.display(),
                 out.display()

@@ -26,7 +26,7 @@ pub async fn run(ctx: &Ctx, command: StateCommand) -> CmdResult {
         StateCommand::List(args) => {
             let state = read_state(&store(ctx, args.state.as_deref())?, ctx.err).await?;
             for addr in state.resources.keys() {
-                println!("{addr}");
+                outln!("{addr}");
             }
             Ok(0)
         }
@@ -41,13 +41,13 @@ pub async fn run(ctx: &Ctx, command: StateCommand) -> CmdResult {
                     ctx.err,
                 ));
             };
-            println!("# {addr}:");
-            print!("{}", render_resource(&resource.value()));
+            outln!("# {addr}:");
+            out!("{}", render_resource(&resource.value()));
             Ok(0)
         }
         StateCommand::Pull(args) => {
             let state = read_state(&store(ctx, args.state.as_deref())?, ctx.err).await?;
-            print!("{}", String::from_utf8_lossy(&state.to_json_bytes()));
+            out!("{}", String::from_utf8_lossy(&state.to_json_bytes()));
             Ok(0)
         }
         StateCommand::Rm(args) => {
@@ -55,7 +55,7 @@ pub async fn run(ctx: &Ctx, command: StateCommand) -> CmdResult {
             mutate(ctx, args.state.as_deref(), "state rm", |state| {
                 for addr in &addrs {
                     state.rm(addr).map_err(|e| e.to_string())?;
-                    println!("Removed {addr}");
+                    outln!("Removed {addr}");
                 }
                 Ok(())
             })
@@ -65,7 +65,7 @@ pub async fn run(ctx: &Ctx, command: StateCommand) -> CmdResult {
             let (from, to) = (parse(ctx, &args.source)?, parse(ctx, &args.destination)?);
             mutate(ctx, args.state.as_deref(), "state mv", |state| {
                 state.mv(&from, to.clone()).map_err(|e| e.to_string())?;
-                println!("Moved {from} to {to}");
+                outln!("Moved {from} to {to}");
                 Ok(())
             })
             .await
@@ -93,7 +93,7 @@ pub async fn run(ctx: &Ctx, command: StateCommand) -> CmdResult {
                     .write(&incoming)
                     .await
                     .map_err(|e| fail("TF1010", "Failed to persist state", e.to_string(), ctx.err))?;
-                println!("Pushed {} to {}", args.file.display(), store.describe());
+                outln!("Pushed {} to {}", args.file.display(), store.describe());
                 Ok(0)
             }
             .await;
@@ -146,6 +146,6 @@ pub async fn force_unlock(ctx: &Ctx, args: ForceUnlockArgs) -> CmdResult {
         .force_unlock(&args.lock_id)
         .await
         .map_err(|e| fail("TF1065", "Failed to unlock the state", e.to_string(), ctx.err))?;
-    println!("Trustform state has been successfully unlocked.");
+    outln!("Trustform state has been successfully unlocked.");
     Ok(0)
 }

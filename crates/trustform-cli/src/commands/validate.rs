@@ -26,9 +26,9 @@ pub async fn init(ctx: &Ctx) -> CmdResult {
             ));
         }
     }
-    println!("Providers: {}", if used.is_empty() { "none".to_owned() } else { used.join(", ") });
-    println!("State: {}", trustform_state::StateStore::describe(&store));
-    println!("\nTrustform has been successfully initialized!");
+    outln!("Providers: {}", if used.is_empty() { "none".to_owned() } else { used.join(", ") });
+    outln!("State: {}", trustform_state::StateStore::describe(&store));
+    outln!("\nTrustform has been successfully initialized!");
     Ok(0)
 }
 
@@ -51,11 +51,11 @@ pub async fn validate(ctx: &Ctx, args: ValidateArgs) -> CmdResult {
         }
     }
     if args.json {
-        println!("{}", to_json(&diags));
+        outln!("{}", to_json(&diags));
         return Ok(if diags.has_errors() { 1 } else { 0 });
     }
     report(&diags, &sources, ctx.err)?;
-    println!("Success! The configuration is valid.");
+    outln!("Success! The configuration is valid.");
     Ok(0)
 }
 
@@ -88,7 +88,7 @@ pub fn fmt(ctx: &Ctx, args: FmtArgs) -> CmdResult {
         match trustform_lang::format::format_source(&text) {
             Ok(formatted) if formatted != text => {
                 changed += 1;
-                println!("{}", path.display());
+                outln!("{}", path.display());
                 if !args.check {
                     std::fs::write(path, formatted).map_err(|e| {
                         fail(
