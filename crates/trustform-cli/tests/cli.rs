@@ -283,3 +283,33 @@ fn a_closed_output_pipe_is_not_a_crash() {
         assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn trace_logs_never_carry_secrets() {
+    let work = Workdir::new().with_file(
+        "main.tf",
+        r#"
+variable "token" {
+  sensitive = true
+  default   = "canary-9d41"
+}
+resource "trustform_data" "a" { input = var.token }
+output "token" {
+  value     = trustform_data.a.output
+  sensitive = true
+}
+"#,
+    );
+    for args in [
+        &["apply", "--auto-approve"][..],
+        &["plan"],
+        &["show"],
+        &["output"],
+        &["state", "show", "trustform_data.a"],
+        &["destroy", "--auto-approve"],
+    ] {
+        let run = work.run_with_env(args, &[("TRUSTFORM_LOG", "trace")]);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.all());
+        assert!(!run.all().contains("canary-9d41"), "{args:?} leaked the secret:\n{}", run.all());
+    }
+}

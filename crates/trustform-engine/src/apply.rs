@@ -78,6 +78,7 @@ impl<'a> Persister<'a> {
             guard.0.serial += 1;
             (guard.0.clone(), guard.1)
         };
+        tracing::trace!(serial = snapshot.serial, resources = snapshot.resources.len(), "persisting state");
         self.store.write(&snapshot).await.map_err(|e| {
             Diagnostic::error(
                 "TF1010",
@@ -218,6 +219,7 @@ impl Engine {
             self.providers.for_type(addr.type_name()).ok_or_else(|| Diagnostics::from(missing_provider(addr)))?;
         let type_name = addr.type_name();
         let started = Instant::now();
+        tracing::debug!(address = %addr, action = ?change.action, "applying");
         self.hook.event(Event::ApplyStarted { address: addr.clone(), action: change.action });
         let fail = |verb: &str, message: String| {
             self.hook.event(Event::ApplyFailed {

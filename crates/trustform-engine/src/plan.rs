@@ -120,6 +120,7 @@ impl Engine {
                     results.lock().unwrap_or_else(|e| e.into_inner()).insert(addr.clone(), Some(value.clone()));
                     return Ok(());
                 }
+                tracing::debug!(address = %addr, "refreshing");
                 self.hook.event(Event::RefreshStarted { address: addr.clone() });
                 let read = provider.read(&resource.type_name, value).await.map_err(|e| {
                     Diagnostic::error(
@@ -285,6 +286,7 @@ impl Engine {
                 let addr = id.instance(instance.key());
                 planned_addrs.insert(addr.clone());
                 let scope = scope.with_instance(instance);
+                tracing::trace!(address = %addr, "planning");
                 let change = if id.mode == trustform_lang::Mode::Data {
                     self.plan_data(resource, &addr, &scope, &values).await
                 } else {
@@ -425,7 +427,10 @@ impl Engine {
                         out.dedup_by(|a, b| a.key() == b.key());
                         Ok(out)
                     }
-                    other => Err(invalid(format!("for_each needs a map or a set of strings, but it is a {}.", other.type_name()))),
+                    other => Err(invalid(format!(
+                        "for_each needs a map or a set of strings, but it is a {}.",
+                        other.type_name()
+                    ))),
                 }
             }
         }

@@ -78,7 +78,11 @@ impl Workdir {
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
-        let output: Output = self.command(args).output().expect("trustform runs");
+        self.run_with_env(args, &[])
+    }
+
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let output: Output = self.command(args).envs(env.iter().copied()).output().expect("trustform runs");
         Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
