@@ -9,6 +9,10 @@
 //!
 //! Run: `cargo bench -p trustform-engine` (set `TRUSTFORM_BENCH_MAX=10000` for a quicker run).
 
+/// The allocator the `trustform` binary ships with, so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::num::NonZeroUsize;
