@@ -127,7 +127,7 @@ impl Checkpoint for CreateCheckpoint<'_> {
 impl Engine {
     /// Applies `plan` to `state`, persisting through `store` after every resource.
     pub async fn apply(&self, plan: &Plan, state: State, store: &dyn StateStore) -> ApplyOutcome {
-        let mut diags = self.configure_providers().await;
+        let mut diags = self.configure_providers(&state).await;
         let persister = Persister::new(state, store);
         if diags.has_errors() {
             return ApplyOutcome { state: persister.into_state(), diagnostics: diags };
@@ -215,6 +215,15 @@ impl Engine {
             }
             return Ok(());
         }
+        if change.is_data_removal() {
+            values.remove(addr);
+            persister
+                .update(|s| {
+                    s.resources.remove(addr);
+                })
+                .await?;
+            return Ok(());
+        }
         let provider =
             self.providers.for_type(addr.type_name()).ok_or_else(|| Diagnostics::from(missing_provider(addr)))?;
         let type_name = addr.type_name();
@@ -247,9 +256,7 @@ impl Engine {
             }
             Action::Delete => {
                 let before = change.before.as_ref().expect("a delete has a before value");
-                if !addr.is_data() {
-                    provider.delete(type_name, before).await.map_err(|e| fail("destroy", e.to_string()))?;
-                }
+                provider.delete(type_name, before).await.map_err(|e| fail("destroy", e.to_string()))?;
                 values.remove(addr);
                 persister
                     .update(|s| {
@@ -436,11 +443,14 @@ impl Engine {
                 }
             }
         }
+        // What the configuration gives must be known by now; an optional, computed attribute it
+        // leaves unset is for the cloud to fill in, like a computed one.
+        let configured = |name: &str| settable(name) && config.get(name).is_some_and(|v| !v.is_null());
         let unknown: Vec<&String> = planned
             .as_object()
             .into_iter()
             .flatten()
-            .filter(|(name, v)| settable(name) && v.contains_unknown())
+            .filter(|(name, v)| configured(name) && v.contains_unknown())
             .map(|(name, _)| name)
             .collect();
         if !unknown.is_empty() {
@@ -458,7 +468,7 @@ impl Engine {
         // What the cloud computes is not ours to send: unknown computed attributes go as null.
         if let Value::Object(map) = &mut planned {
             for (name, value) in map.iter_mut() {
-                if !settable(name) && value.contains_unknown() {
+                if !configured(name) && value.contains_unknown() {
                     *value = Value::Null;
                 }
             }

@@ -13,6 +13,7 @@ use trustform_graph::CancellationToken;
 use trustform_graph::DEFAULT_PARALLELISM;
 use trustform_lang::config::Config;
 use trustform_lang::{closest, Instance, LocalsCache, Mode, Scope, Value};
+use trustform_state::State;
 
 /// How an engine runs: bounded parallelism, a progress hook, and Ctrl-C.
 #[derive(Clone)]
@@ -80,12 +81,19 @@ impl Engine {
         &self.graph
     }
 
-    /// Configures every provider the configuration uses, once per engine.
-    pub async fn configure_providers(&self) -> Diagnostics {
+    /// Configures every provider the configuration or the state uses, once per engine: a
+    /// provider whose resources were all removed from the spec still has to delete them.
+    pub async fn configure_providers(&self, state: &State) -> Diagnostics {
         self.configured
             .get_or_init(|| async {
                 let mut diags = Diagnostics::new();
-                let used: BTreeSet<String> = self.config.resources.values().map(|r| r.provider_name().to_owned()).collect();
+                let used: BTreeSet<String> = self
+                    .config
+                    .resources
+                    .values()
+                    .map(|r| r.provider_name().to_owned())
+                    .chain(state.resources.values().map(|r| r.provider.clone()))
+                    .collect();
                 let values = Values::default();
                 let locals = LocalsCache::default();
                 let scope = Scope::new(&self.config, &self.variables, &values, &locals);

@@ -15,7 +15,7 @@ impl Engine {
         mut state: State,
         store: &dyn StateStore,
     ) -> (State, Diagnostics) {
-        let mut diags = self.configure_providers().await;
+        let mut diags = self.configure_providers(&state).await;
         if diags.has_errors() {
             return (state, diags);
         }

@@ -48,7 +48,7 @@ struct PlanWalk<'a> {
 impl Engine {
     /// Makes a plan against `state`. Returns `None` when errors prevent a plan.
     pub async fn plan(&self, state: &State, options: &PlanOptions) -> (Option<Plan>, Diagnostics) {
-        let mut diags = self.configure_providers().await;
+        let mut diags = self.configure_providers(state).await;
         if diags.has_errors() {
             return (None, diags);
         }

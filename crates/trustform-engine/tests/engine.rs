@@ -131,6 +131,72 @@ async fn applies_converges_updates_and_destroys() {
     assert_eq!(deletes.last().map(String::as_str), Some("root"));
 }
 
+/// Regression: a provider whose resources were all removed from the spec was never configured,
+/// so the plan that should delete them failed on the first refresh.
+#[tokio::test]
+async fn a_provider_known_only_from_state_is_configured_to_delete_its_resources() {
+    let provider = TestProvider::default();
+    let store = MemoryBackend::new();
+    let before = engine(r#"resource "test_resource" "gone" { name = "gone" }"#, &provider);
+    let state = apply(&before, State::new(), &store).await;
+    assert_eq!(provider.configurations().len(), 1);
+
+    let after = engine(r#"resource "trustform_data" "kept" { input = "x" }"#, &provider);
+    let state = apply(&after, state, &store).await;
+    assert_eq!(provider.configurations().len(), 2, "the provider was configured from state alone");
+    assert!(provider.objects().is_empty());
+    assert_eq!(state.resources.keys().map(ToString::to_string).collect::<Vec<_>>(), ["trustform_data.kept"]);
+}
+
+/// Regression: an optional, computed attribute the configuration leaves unset (an OIDC
+/// provider's thumbprints, say) was refused at apply as "still unknown".
+#[tokio::test]
+async fn an_unset_optional_computed_attribute_is_left_to_the_provider() {
+    let provider = TestProvider::default();
+    let store = MemoryBackend::new();
+    let spec = r#"
+resource "test_resource" "picked" { name = "picked" }
+resource "test_resource" "given" {
+  name = "given"
+  zone = "zone-of-${test_resource.picked.zone}"
+}
+"#;
+    let engine = engine(spec, &provider);
+    let first = plan(&engine, &State::new()).await;
+    let picked = first.changes.iter().find(|c| c.address == addr("test_resource.picked")).unwrap();
+    assert_eq!(picked.after.as_ref().and_then(|after| after.get("zone")), Some(&Value::Unknown));
+    let state = apply(&engine, State::new(), &store).await;
+    let zone = |name: &str| state.resources[&addr(name)].attributes["zone"].as_str().map(str::to_owned);
+    assert_eq!(zone("test_resource.picked").as_deref(), Some("test-zone-a"));
+    assert_eq!(zone("test_resource.given").as_deref(), Some("zone-of-test-zone-a"));
+    assert!(!plan(&engine, &state).await.has_changes());
+}
+
+/// Regression: a destroy counted and showed the data sources it drops from state as
+/// "destroyed", though no object is deleted for them.
+#[tokio::test]
+async fn data_sources_leave_state_silently_on_destroy() {
+    let provider = TestProvider::default();
+    let store = MemoryBackend::new();
+    let spec = r#"
+data "test_lookup" "region" { name = "region" }
+resource "test_resource" "kept" { name = data.test_lookup.region.value }
+"#;
+    let engine = engine(spec, &provider);
+    let state = apply(&engine, State::new(), &store).await;
+    assert!(state.resources.contains_key(&addr("data.test_lookup.region")));
+
+    let destroy = PlanOptions { mode: PlanMode::Destroy, ..PlanOptions::normal() };
+    let (plan, _) = engine.plan(&state, &destroy).await;
+    let plan = plan.unwrap();
+    assert_eq!(plan.summary().destroy, 1);
+    let rendered = render_human(&plan, Style::Plain);
+    assert!(!rendered.contains("data.test_lookup"), "{rendered}");
+    let outcome = engine.apply(&plan, state, &store).await;
+    assert!(!outcome.diagnostics.has_errors(), "{:?}", outcome.diagnostics);
+    assert!(outcome.state.resources.is_empty(), "{:?}", outcome.state.resources.keys());
+}
+
 #[tokio::test]
 async fn force_new_attribute_plans_a_replacement_with_its_reason() {
     let provider = TestProvider::default();

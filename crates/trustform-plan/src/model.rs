@@ -83,6 +83,12 @@ impl Change {
     pub fn type_name(&self) -> &str {
         self.address.type_name()
     }
+
+    /// A data source result leaving state: bookkeeping, not a change to any object, so it is
+    /// neither shown nor counted (as in Terraform).
+    pub fn is_data_removal(&self) -> bool {
+        self.action == Action::Delete && self.address.is_data()
+    }
 }
 
 /// A planned output value.
@@ -142,7 +148,7 @@ pub struct Summary {
 impl Plan {
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
-        for change in &self.changes {
+        for change in self.changes.iter().filter(|change| !change.is_data_removal()) {
             match change.action {
                 Action::Create => s.add += 1,
                 Action::Update => s.change += 1,
@@ -160,7 +166,7 @@ impl Plan {
 
     /// True when applying would change any resource or output.
     pub fn has_changes(&self) -> bool {
-        self.changes.iter().any(|c| !matches!(c.action, Action::NoOp | Action::Read))
+        self.changes.iter().any(|c| !matches!(c.action, Action::NoOp | Action::Read) && !c.is_data_removal())
             || self.outputs.values().any(|o| o.action() != Action::NoOp)
             || (self.mode == PlanMode::RefreshOnly && !self.drift.is_empty())
     }

@@ -65,7 +65,8 @@ pub fn render_human(plan: &Plan, style: Style) -> String {
         }
         return out;
     }
-    let actionable: Vec<&Change> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
+    let actionable: Vec<&Change> =
+        plan.changes.iter().filter(|c| c.action != Action::NoOp && !c.is_data_removal()).collect();
     let outputs_change = plan.outputs.values().any(|o| o.action() != Action::NoOp);
     if actionable.is_empty() && !outputs_change {
         out.push_str(&style.bold("No changes."));

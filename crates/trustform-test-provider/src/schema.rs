@@ -41,7 +41,12 @@ pub(crate) fn provider_schema() -> ProviderSchema {
                 .compare(Compare::JsonDocument)
                 .describe("A JSON document, stored reformatted the way IAM reformats policies."),
         )
-        .attr("secret", Attribute::optional(Type::String).sensitive());
+        .attr("secret", Attribute::optional(Type::String).sensitive())
+        .attr(
+            "zone",
+            Attribute::optional_computed(Type::String)
+                .describe("Where the object lives; the provider picks `test-zone-a` when it is unset."),
+        );
     let lookup = Block::new()
         .attr("name", Attribute::required(Type::String))
         .attr("value", Attribute::computed(Type::String).describe("value-of-NAME."));

@@ -108,7 +108,11 @@ struct Body {
     tags: Value,
     policy: Value,
     secret: Value,
+    zone: String,
 }
+
+/// Where an object lives when its configuration does not say.
+pub(crate) const DEFAULT_ZONE: &str = "test-zone-a";
 
 impl Body {
     fn parse(config: &Value) -> Result<Body, ProviderError> {
@@ -122,7 +126,8 @@ impl Body {
             Value::String(document) => Value::String(reformat_policy(&document)?),
             other => other,
         };
-        Ok(Body { name, input: argument("input"), tags: argument("tags"), policy, secret: argument("secret") })
+        let zone = config.get("zone").and_then(Value::as_str).unwrap_or(DEFAULT_ZONE).to_owned();
+        Ok(Body { name, input: argument("input"), tags: argument("tags"), policy, secret: argument("secret"), zone })
     }
 
     fn into_object(self, id: &str) -> Value {
@@ -135,6 +140,7 @@ impl Body {
             ("tags", self.tags),
             ("policy", self.policy),
             ("secret", self.secret),
+            ("zone", Value::String(self.zone)),
         ])
     }
 }
