@@ -11,12 +11,13 @@
 //!
 //! `test_resource` attributes: `name` (required, forces replacement), `input` (any, in place),
 //! `tags` (map of strings), `policy` (a JSON document, compared semantically), `secret`
-//! (sensitive); computed `id` (`tr-000001`, ...), `arn` (`arn:test:::resource/NAME`, filled at
+//! (sensitive), `zone` (optional and computed: `test-zone-a` when unset); computed `id` (`tr-000001`, ...), `arn` (`arn:test:::resource/NAME`, filled at
 //! plan time) and `output` (equals `input`). `test_lookup` takes a `name` and computes `value`
 //! (`value-of-NAME`).
 
 mod calls;
 mod config;
+pub mod moto;
 mod provider;
 mod schema;
 mod store;

@@ -1,0 +1,25 @@
+//! The AWS adapter: the only crate that imports `aws-config` and the AWS SDKs, and whose SDK
+//! types never leave it.
+//!
+//! [`AwsProvider`] serves `aws_iam_role`, `aws_iam_role_policy`,
+//! `aws_iam_role_policy_attachment`, `aws_iam_openid_connect_provider` and
+//! `aws_eks_pod_identity_association`, and the data sources `aws_caller_identity`,
+//! `aws_eks_cluster` and `aws_iam_policy_document`, with Terraform's names and attributes.
+//!
+//! What users depend on, and where it lives:
+//! * policy documents come back from IAM URL-encoded and OIDC URLs without `https://`; reads
+//!   keep the user's spelling whenever the cloud agrees semantically (`policy`);
+//! * SDK errors become the engine's error kinds (`error`), and every call retries under one
+//!   policy that also rides out IAM propagation delays after a create (`api`);
+//! * `aws_iam_policy_document` renders byte for byte as Terraform does (`policy_document`).
+
+mod api;
+mod config;
+mod error;
+mod policy;
+mod policy_document;
+mod provider;
+mod resources;
+mod schema;
+
+pub use provider::AwsProvider;

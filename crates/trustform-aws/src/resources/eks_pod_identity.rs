@@ -1,0 +1,200 @@
+//! `aws_eks_pod_identity_association`: Create/Describe/Update/DeletePodIdentityAssociation and
+//! the EKS tag calls. The id is the association id; the import id is
+//! `cluster_name,association_id`, as in Terraform.
+//!
+//! New associations are eventually consistent: Describe may answer `ResourceNotFoundException`
+//! for a moment after the create succeeded, so create polls until it is visible.
+
+use crate::api::{found, gone, required, string_map, tag_changes, tags_value, text, with, Api};
+use crate::error::{from_sdk, retryable_after_create};
+use aws_sdk_eks::types::PodIdentityAssociation;
+use std::collections::{BTreeMap, HashMap};
+use trustform_lang::Value;
+use trustform_provider::{retry, Checkpoint, ProviderError};
+
+const ID_FORMAT: &str = "`cluster_name,association_id`";
+
+pub(crate) async fn create(
+    api: &Api<'_>,
+    planned: &Value,
+    checkpoint: &dyn Checkpoint,
+) -> Result<Value, ProviderError> {
+    let cluster = required(planned, "cluster_name")?;
+    let namespace = required(planned, "namespace")?;
+    let service_account = required(planned, "service_account")?;
+    let role_arn = required(planned, "role_arn")?;
+    let tags: HashMap<String, String> = string_map(planned, "tags").into_iter().collect();
+    // One token for every attempt: EKS answers a repeated token with the association the
+    // first attempt made, so an attempt whose answer was lost never makes a second one, while a
+    // genuine duplicate still meets ResourceInUseException.
+    let token = request_token();
+    let eks = &api.clients.eks;
+    let (token, tags) = (token.as_str(), &tags);
+    let output = retry(api.policy, retryable_after_create, || async move {
+        eks.create_pod_identity_association()
+            .cluster_name(cluster)
+            .namespace(namespace)
+            .service_account(service_account)
+            .role_arn(role_arn)
+            .client_request_token(token)
+            .set_tags((!tags.is_empty()).then(|| tags.clone()))
+            .send()
+            .await
+            .map_err(|e| from_sdk("eks:CreatePodIdentityAssociation", e))
+    })
+    .await?;
+    let association_id = output
+        .association
+        .and_then(|association| association.association_id)
+        .ok_or_else(|| ProviderError::transient("eks:CreatePodIdentityAssociation returned no association"))?;
+    let accepted =
+        with(planned, [("id", Value::string(&association_id)), ("association_id", Value::string(&association_id))]);
+    // Recorded before the wait, so that an apply interrupted while EKS catches up still knows
+    // the association exists.
+    checkpoint.record(&accepted).await;
+    let association = wait_until_visible(api, cluster, &association_id).await?;
+    Ok(with(&accepted, [("association_arn", association.association_arn().map(Value::string).unwrap_or_default())]))
+}
+
+pub(crate) async fn read(api: &Api<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
+    let cluster = required(state, "cluster_name")?;
+    let association = found(describe(api, cluster, association_id(state)?).await)?;
+    Ok(association.map(|association| state_of(Some(state), cluster, &association)))
+}
+
+pub(crate) async fn import(api: &Api<'_>, id: &str) -> Result<Value, ProviderError> {
+    let (cluster, association_id) = crate::api::split_id(id, ',', ID_FORMAT)?;
+    let association = describe(api, cluster, association_id).await?;
+    Ok(state_of(None, cluster, &association))
+}
+
+pub(crate) async fn update(api: &Api<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+    let cluster = required(prior, "cluster_name")?;
+    let id = association_id(prior)?;
+    let eks = &api.clients.eks;
+    let role_arn = required(planned, "role_arn")?;
+    if Some(role_arn) != text(prior, "role_arn") {
+        api.call_propagating(|| async move {
+            eks.update_pod_identity_association()
+                .cluster_name(cluster)
+                .association_id(id)
+                .role_arn(role_arn)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| from_sdk("eks:UpdatePodIdentityAssociation", e))
+        })
+        .await?;
+    }
+    let arn = required(prior, "association_arn")?;
+    let (set, removed) = tag_changes(prior, planned);
+    if !removed.is_empty() {
+        let removed = &removed;
+        api.call(|| async move {
+            eks.untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(removed.clone()))
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| from_sdk("eks:UntagResource", e))
+        })
+        .await?;
+    }
+    if !set.is_empty() {
+        let set: &HashMap<String, String> = &set.into_iter().collect();
+        api.call(|| async move {
+            eks.tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(set.clone()))
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| from_sdk("eks:TagResource", e))
+        })
+        .await?;
+    }
+    let computed = ["id", "association_id", "association_arn"]
+        .map(|attribute| (attribute, prior.get(attribute).cloned().unwrap_or_default()));
+    Ok(with(planned, computed))
+}
+
+pub(crate) async fn delete(api: &Api<'_>, state: &Value) -> Result<(), ProviderError> {
+    let cluster = required(state, "cluster_name")?;
+    let id = association_id(state)?;
+    let eks = &api.clients.eks;
+    gone(
+        api.call(|| async move {
+            eks.delete_pod_identity_association()
+                .cluster_name(cluster)
+                .association_id(id)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| from_sdk("eks:DeletePodIdentityAssociation", e))
+        })
+        .await,
+    )
+}
+
+async fn describe(api: &Api<'_>, cluster: &str, id: &str) -> Result<PodIdentityAssociation, ProviderError> {
+    let eks = &api.clients.eks;
+    let output = api
+        .call(|| async move {
+            eks.describe_pod_identity_association()
+                .cluster_name(cluster)
+                .association_id(id)
+                .send()
+                .await
+                .map_err(|e| from_sdk("eks:DescribePodIdentityAssociation", e))
+        })
+        .await?;
+    output.association.ok_or_else(|| ProviderError::transient("eks:DescribePodIdentityAssociation returned nothing"))
+}
+
+/// Describes the association until EKS shows it, within the retry policy's deadline.
+async fn wait_until_visible(api: &Api<'_>, cluster: &str, id: &str) -> Result<PodIdentityAssociation, ProviderError> {
+    let eks = &api.clients.eks;
+    retry(
+        api.policy,
+        |error| error.is_retryable() || error.is_not_found(),
+        || async move {
+            eks.describe_pod_identity_association()
+                .cluster_name(cluster)
+                .association_id(id)
+                .send()
+                .await
+                .map_err(|e| from_sdk("eks:DescribePodIdentityAssociation", e))
+        },
+    )
+    .await?
+    .association
+    .ok_or_else(|| ProviderError::transient("eks:DescribePodIdentityAssociation returned nothing"))
+}
+
+fn association_id(state: &Value) -> Result<&str, ProviderError> {
+    text(state, "id")
+        .or_else(|| text(state, "association_id"))
+        .ok_or_else(|| ProviderError::invalid("the association state has no association_id"))
+}
+
+fn state_of(prior: Option<&Value>, cluster: &str, association: &PodIdentityAssociation) -> Value {
+    let tags: BTreeMap<String, String> =
+        association.tags().map(|tags| tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
+    let text_value = |value: Option<&str>| value.map(Value::string).unwrap_or_default();
+    Value::object([
+        ("id", text_value(association.association_id())),
+        ("association_id", text_value(association.association_id())),
+        ("association_arn", text_value(association.association_arn())),
+        ("cluster_name", Value::string(association.cluster_name().unwrap_or(cluster))),
+        ("namespace", text_value(association.namespace())),
+        ("service_account", text_value(association.service_account())),
+        ("role_arn", text_value(association.role_arn())),
+        ("tags", tags_value(prior, tags)),
+    ])
+}
+
+/// A unique client request token; EKS accepts any string up to 64 characters.
+fn request_token() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

@@ -1,0 +1,240 @@
+//! `aws_iam_openid_connect_provider`: CreateOpenIDConnectProvider, GetOpenIDConnectProvider,
+//! UpdateOpenIDConnectProviderThumbprint, Add/RemoveClientIDTo/FromOpenIDConnectProvider, the
+//! tag calls, DeleteOpenIDConnectProvider. The id is the provider's ARN.
+
+use crate::api::{
+    created_since, found, gone, required, string_set, strings, tag_changes, tags_value, with, Api, Created,
+};
+use crate::error::from_sdk;
+use crate::policy::{oidc_host_path, oidc_url_value};
+use crate::resources::iam_role::iam_tags;
+use aws_sdk_iam::operation::get_open_id_connect_provider::GetOpenIdConnectProviderOutput;
+use std::collections::BTreeMap;
+use trustform_lang::Value;
+use trustform_provider::ProviderError;
+
+pub(crate) async fn create(api: &Api<'_>, planned: &Value) -> Result<Value, ProviderError> {
+    let url = required(planned, "url")?;
+    let client_ids = strings(planned, "client_id_list");
+    let thumbprints =
+        planned.get("thumbprint_list").filter(|v| !v.is_null()).map(|_| strings(planned, "thumbprint_list"));
+    let tags = iam_tags(&crate::api::string_map(planned, "tags"))?;
+    let iam = &api.clients.iam;
+    let (client_ids, thumbprints, tags) = (&client_ids, &thumbprints, &tags);
+    let created = api
+        .create(|| async move {
+            iam.create_open_id_connect_provider()
+                .url(url)
+                .set_client_id_list(Some(client_ids.clone()))
+                .set_thumbprint_list(thumbprints.clone())
+                .set_tags((!tags.is_empty()).then(|| tags.clone()))
+                .send()
+                .await
+                .map_err(|e| from_sdk("iam:CreateOpenIDConnectProvider", e))
+        })
+        .await?;
+    let arn = match created {
+        Created::Now(output) => output
+            .open_id_connect_provider_arn
+            .ok_or_else(|| ProviderError::transient("iam:CreateOpenIDConnectProvider returned no ARN"))?,
+        Created::ByLostAttempt { started } => {
+            let arn = find_arn(api, url).await?;
+            let live = get(api, &arn).await?;
+            if !live.create_date().is_some_and(|created| created_since(started, created)) {
+                return Err(ProviderError::already_exists(format!(
+                    "an OpenID Connect provider for {url} already exists; import it with the id \"{arn}\""
+                ))
+                .with_code("EntityAlreadyExists"));
+            }
+            arn
+        }
+    };
+    let thumbprint_list = match thumbprints {
+        Some(thumbprints) => string_set(thumbprints.iter().map(String::as_str)),
+        // Left unset, IAM works the thumbprints out itself: read what it chose.
+        None => {
+            let live = get(api, &arn).await?;
+            string_set(live.thumbprint_list().iter().map(String::as_str))
+        }
+    };
+    Ok(with(planned, [("arn", Value::string(&arn)), ("id", Value::string(&arn)), ("thumbprint_list", thumbprint_list)]))
+}
+
+pub(crate) async fn read(api: &Api<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
+    let arn = required(state, "id")?;
+    let live = found(get(api, arn).await)?;
+    Ok(live.map(|live| state_of(Some(state), arn, &live)))
+}
+
+pub(crate) async fn import(api: &Api<'_>, arn: &str) -> Result<Value, ProviderError> {
+    let live = get(api, arn).await?;
+    Ok(state_of(None, arn, &live))
+}
+
+pub(crate) async fn update(api: &Api<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+    let arn = required(prior, "id")?;
+    let iam = &api.clients.iam;
+
+    let thumbprints = strings(planned, "thumbprint_list");
+    let thumbprints_set = planned.get("thumbprint_list").is_some_and(|v| !v.is_null());
+    if thumbprints_set
+        && string_set(thumbprints.iter().map(String::as_str))
+            != string_set(strings(prior, "thumbprint_list").iter().map(String::as_str))
+    {
+        let thumbprints = &thumbprints;
+        api.call(|| async move {
+            iam.update_open_id_connect_provider_thumbprint()
+                .open_id_connect_provider_arn(arn)
+                .set_thumbprint_list(Some(thumbprints.clone()))
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| from_sdk("iam:UpdateOpenIDConnectProviderThumbprint", e))
+        })
+        .await?;
+    }
+
+    let (old, new) = (strings(prior, "client_id_list"), strings(planned, "client_id_list"));
+    for client_id in new.iter().filter(|id| !old.contains(id)) {
+        api.call(|| async move {
+            iam.add_client_id_to_open_id_connect_provider()
+                .open_id_connect_provider_arn(arn)
+                .client_id(client_id)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| from_sdk("iam:AddClientIDToOpenIDConnectProvider", e))
+        })
+        .await?;
+    }
+    for client_id in old.iter().filter(|id| !new.contains(id)) {
+        api.call(|| async move {
+            iam.remove_client_id_from_open_id_connect_provider()
+                .open_id_connect_provider_arn(arn)
+                .client_id(client_id)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| from_sdk("iam:RemoveClientIDFromOpenIDConnectProvider", e))
+        })
+        .await?;
+    }
+
+    let (set, removed) = tag_changes(prior, planned);
+    if !removed.is_empty() {
+        let removed = &removed;
+        api.call(|| async move {
+            iam.untag_open_id_connect_provider()
+                .open_id_connect_provider_arn(arn)
+                .set_tag_keys(Some(removed.clone()))
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| from_sdk("iam:UntagOpenIDConnectProvider", e))
+        })
+        .await?;
+    }
+    if !set.is_empty() {
+        let tags = &iam_tags(&set)?;
+        api.call(|| async move {
+            iam.tag_open_id_connect_provider()
+                .open_id_connect_provider_arn(arn)
+                .set_tags(Some(tags.clone()))
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| from_sdk("iam:TagOpenIDConnectProvider", e))
+        })
+        .await?;
+    }
+
+    let thumbprint_list = if thumbprints_set {
+        string_set(thumbprints.iter().map(String::as_str))
+    } else {
+        prior.get("thumbprint_list").cloned().unwrap_or_default()
+    };
+    let computed = [
+        ("arn", prior.get("arn").cloned().unwrap_or_default()),
+        ("id", Value::string(arn)),
+        ("thumbprint_list", thumbprint_list),
+    ];
+    Ok(with(planned, computed))
+}
+
+pub(crate) async fn delete(api: &Api<'_>, state: &Value) -> Result<(), ProviderError> {
+    let arn = required(state, "id")?;
+    let iam = &api.clients.iam;
+    gone(
+        api.call(|| async move {
+            iam.delete_open_id_connect_provider()
+                .open_id_connect_provider_arn(arn)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| from_sdk("iam:DeleteOpenIDConnectProvider", e))
+        })
+        .await,
+    )
+}
+
+async fn get(api: &Api<'_>, arn: &str) -> Result<GetOpenIdConnectProviderOutput, ProviderError> {
+    let iam = &api.clients.iam;
+    api.call(|| async move {
+        iam.get_open_id_connect_provider()
+            .open_id_connect_provider_arn(arn)
+            .send()
+            .await
+            .map_err(|e| from_sdk("iam:GetOpenIDConnectProvider", e))
+    })
+    .await
+}
+
+/// The ARN of the provider for `url`: ARNs end in `oidc-provider/` and the URL without scheme.
+async fn find_arn(api: &Api<'_>, url: &str) -> Result<String, ProviderError> {
+    let iam = &api.clients.iam;
+    let output = api
+        .call(|| async move {
+            iam.list_open_id_connect_providers().send().await.map_err(|e| from_sdk("iam:ListOpenIDConnectProviders", e))
+        })
+        .await?;
+    let suffix = format!(":oidc-provider/{}", oidc_host_path(url));
+    output
+        .open_id_connect_provider_list()
+        .iter()
+        .filter_map(|entry| entry.arn())
+        .find(|arn| arn.ends_with(&suffix))
+        .map(str::to_owned)
+        .ok_or_else(|| ProviderError::not_found(format!("no OpenID Connect provider for {url}")))
+}
+
+fn state_of(prior: Option<&Value>, arn: &str, live: &GetOpenIdConnectProviderOutput) -> Value {
+    let tags: BTreeMap<String, String> =
+        live.tags().iter().map(|tag| (tag.key().to_owned(), tag.value().to_owned())).collect();
+    Value::object([
+        ("id", Value::string(arn)),
+        ("arn", Value::string(arn)),
+        ("url", oidc_url_value(prior.and_then(|prior| prior.get("url")), live.url().unwrap_or_default())),
+        ("client_id_list", string_set(live.client_id_list().iter().map(String::as_str))),
+        ("thumbprint_list", string_set(live.thumbprint_list().iter().map(String::as_str))),
+        ("tags", tags_value(prior, tags)),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_normalise_the_url_and_sort_the_sets() {
+        let live = GetOpenIdConnectProviderOutput::builder()
+            .url("oidc.circleci.com/org/abc")
+            .client_id_list("b")
+            .client_id_list("a")
+            .thumbprint_list("9e99a48a9960b14926bb7f3b02e22da2b0ab7280")
+            .build();
+        let state = state_of(None, "arn:aws:iam::123456789012:oidc-provider/oidc.circleci.com/org/abc", &live);
+        assert_eq!(state.get("url").and_then(Value::as_str), Some("https://oidc.circleci.com/org/abc"));
+        assert_eq!(state.get("client_id_list"), Some(&string_set(["a", "b"])));
+        assert_eq!(state.get("tags"), Some(&Value::Null));
+    }
+}

@@ -1,0 +1,268 @@
+//! IAM resources and STS against moto: the conformance suite, drift, and the normalisation of
+//! what IAM hands back.
+
+use crate::support::{provider, raw_iam};
+use trustform_lang::Value;
+use trustform_provider::conformance::{self, Case};
+use trustform_provider::{NoCheckpoint, Provider};
+use trustform_schema::{conform, values_equal};
+use trustform_test_provider::moto::Moto;
+
+const POD_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"]}]}"#;
+const EC2_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+const BEDROCK_INVOKE: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"VisualEditor0","Effect":"Allow","Action":["bedrock:InvokeModel","bedrock:InvokeModelWithResponseStream"],"Resource":["arn:aws:bedrock:*::foundation-model/anthropic.claude-3-haiku-20240307-v1:0","arn:aws:bedrock:*::foundation-model/cohere.command-r-v1:0"]}]}"#;
+const CIRCLECI: &str = "https://oidc.circleci.com/org/c5a99188-154f-4f69-8da2-b442b1bf78dd";
+const CIRCLECI_ORG: &str = "c5a99188-154f-4f69-8da2-b442b1bf78dd";
+
+fn strings(items: &[&str]) -> Value {
+    Value::List(items.iter().map(|item| Value::from(*item)).collect())
+}
+
+fn tags(pairs: &[(&str, &str)]) -> Value {
+    Value::object(pairs.iter().map(|(k, v)| (*k, Value::from(*v))))
+}
+
+async fn raw_role(iam: &aws_sdk_iam::Client, name: &str) {
+    iam.create_role().role_name(name).assume_role_policy_document(POD_TRUST).send().await.expect("CreateRole");
+}
+
+/// The planned value the engine would hand to `create`.
+fn planned(provider: &dyn Provider, type_name: &str, body: &Value) -> Value {
+    conform(&provider.schema().resources[type_name].block, body).expect("the body fits the schema")
+}
+
+#[tokio::test]
+async fn iam_role_conforms() {
+    let moto = Moto::start();
+    let provider = provider(moto.endpoint(), None).await;
+    let boundary = raw_iam(moto.endpoint())
+        .await
+        .create_policy()
+        .policy_name("boundary")
+        .policy_document(BEDROCK_INVOKE)
+        .send()
+        .await
+        .expect("CreatePolicy");
+    let boundary = boundary.policy().and_then(|policy| policy.arn()).expect("a policy ARN").to_owned();
+    let case = Case::new(
+        "aws_iam_role",
+        Value::object([
+            ("name", "litellm-pod".into()),
+            ("assume_role_policy", POD_TRUST.into()),
+            ("description", "EKS Pod Identity role for LiteLLM".into()),
+            ("tags", tags(&[("team", "ml")])),
+        ]),
+    )
+    .with_update(Value::object([
+        ("name", "litellm-pod".into()),
+        ("assume_role_policy", EC2_TRUST.into()),
+        ("description", "changed in place".into()),
+        ("max_session_duration", Value::from(7200)),
+        ("permissions_boundary", boundary.as_str().into()),
+        ("tags", tags(&[("team", "platform"), ("env", "test")])),
+    ]));
+    conformance::run(&provider, &case).await.unwrap();
+}
+
+#[tokio::test]
+async fn iam_role_policy_conforms() {
+    let moto = Moto::start();
+    let provider = provider(moto.endpoint(), None).await;
+    raw_role(&raw_iam(moto.endpoint()).await, "litellm-circleci").await;
+    let case = Case::new(
+        "aws_iam_role_policy",
+        Value::object([
+            ("role", "litellm-circleci".into()),
+            ("name", "bedrock-invoke".into()),
+            ("policy", BEDROCK_INVOKE.into()),
+        ]),
+    )
+    .with_update(Value::object([
+        ("role", "litellm-circleci".into()),
+        ("name", "bedrock-invoke".into()),
+        ("policy", BEDROCK_INVOKE.replace(",\"bedrock:InvokeModelWithResponseStream\"", "").into()),
+    ]));
+    conformance::run(&provider, &case).await.unwrap();
+}
+
+#[tokio::test]
+async fn iam_role_policy_attachment_conforms() {
+    let moto = Moto::start();
+    let provider = provider(moto.endpoint(), None).await;
+    let iam = raw_iam(moto.endpoint()).await;
+    raw_role(&iam, "litellm-attach").await;
+    let policy = iam
+        .create_policy()
+        .policy_name("bedrock-invoke")
+        .policy_document(BEDROCK_INVOKE)
+        .send()
+        .await
+        .expect("CreatePolicy");
+    let arn = policy.policy().and_then(|policy| policy.arn()).expect("a policy ARN").to_owned();
+    let case = Case::new(
+        "aws_iam_role_policy_attachment",
+        Value::object([("role", "litellm-attach".into()), ("policy_arn", arn.as_str().into())]),
+    );
+    conformance::run(&provider, &case).await.unwrap();
+}
+
+#[tokio::test]
+async fn iam_openid_connect_provider_conforms() {
+    let moto = Moto::start();
+    let provider = provider(moto.endpoint(), None).await;
+    let case = Case::new(
+        "aws_iam_openid_connect_provider",
+        Value::object([
+            ("url", CIRCLECI.into()),
+            ("client_id_list", strings(&[CIRCLECI_ORG])),
+            ("thumbprint_list", strings(&["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"])),
+        ]),
+    )
+    // moto lacks Add/RemoveClientIDTo/FromOpenIDConnectProvider: the sandbox tests those.
+    .with_update(Value::object([
+        ("url", CIRCLECI.into()),
+        ("client_id_list", strings(&[CIRCLECI_ORG])),
+        ("thumbprint_list", strings(&["06b25927c42a721631c1efd9431e648fa62e1e39"])),
+        ("tags", tags(&[("ci", "circleci")])),
+    ]));
+    conformance::run(&provider, &case).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_trust_policy_changed_behind_our_back_shows_on_read() {
+    let moto = Moto::start();
+    let provider = provider(moto.endpoint(), None).await;
+    let body = Value::object([("name", "drifting".into()), ("assume_role_policy", POD_TRUST.into())]);
+    let planned = planned(&provider, "aws_iam_role", &body);
+    let created = provider.create("aws_iam_role", &planned, &NoCheckpoint).await.unwrap();
+
+    raw_iam(moto.endpoint())
+        .await
+        .update_assume_role_policy()
+        .role_name("drifting")
+        .policy_document(EC2_TRUST)
+        .send()
+        .await
+        .expect("UpdateAssumeRolePolicy");
+
+    let read = provider.read("aws_iam_role", &created).await.unwrap().expect("the role exists");
+    let attribute = &provider.schema().resources["aws_iam_role"].block.attributes["assume_role_policy"];
+    let live = read.get("assume_role_policy").unwrap();
+    assert!(values_equal(attribute, live, &Value::from(EC2_TRUST)), "read {live}");
+    assert!(!values_equal(attribute, live, &Value::from(POD_TRUST)));
+}
+
+#[tokio::test]
+async fn policies_read_back_in_the_users_spelling() {
+    let moto = Moto::start();
+    let provider = provider(moto.endpoint(), None).await;
+    // Another spelling of POD_TRUST: keys reordered, one-element lists, whitespace.
+    let respelt = r#"{
+        "Statement": [{"Action": ["sts:TagSession", "sts:AssumeRole"], "Principal": {"Service": ["pods.eks.amazonaws.com"]}, "Effect": "Allow"}],
+        "Version": "2012-10-17"
+    }"#;
+    let body = Value::object([("name", "respelt".into()), ("assume_role_policy", respelt.into())]);
+    let created =
+        provider.create("aws_iam_role", &planned(&provider, "aws_iam_role", &body), &NoCheckpoint).await.unwrap();
+
+    let read = provider.read("aws_iam_role", &created).await.unwrap().expect("the role exists");
+    assert_eq!(read.get("assume_role_policy"), Some(&Value::from(respelt)));
+
+    // With no prior spelling to keep (import), the document comes back decoded, as JSON.
+    let imported = provider.import("aws_iam_role", "respelt").await.unwrap();
+    let document = imported.get("assume_role_policy").and_then(Value::as_str).unwrap();
+    assert!(document.starts_with('{'), "not decoded: {document}");
+    let attribute = &provider.schema().resources["aws_iam_role"].block.attributes["assume_role_policy"];
+    assert!(values_equal(attribute, &Value::from(document), &Value::from(POD_TRUST)));
+}
+
+#[tokio::test]
+async fn a_role_without_a_name_gets_one_from_its_prefix() {
+    let moto = Moto::start();
+    let provider = provider(moto.endpoint(), None).await;
+    let body = Value::object([("name_prefix", "litellm-".into()), ("assume_role_policy", POD_TRUST.into())]);
+    let created =
+        provider.create("aws_iam_role", &planned(&provider, "aws_iam_role", &body), &NoCheckpoint).await.unwrap();
+    let name = created.get("name").and_then(Value::as_str).unwrap();
+    assert!(name.starts_with("litellm-") && name.len() == "litellm-".len() + 26, "{name}");
+    assert_eq!(created.get("id"), created.get("name"));
+    let read = provider.read("aws_iam_role", &created).await.unwrap().expect("the role exists");
+    assert_eq!(read.get("name_prefix"), Some(&Value::from("litellm-")));
+    assert_eq!(read.get("name"), created.get("name"));
+}
+
+#[tokio::test]
+async fn oidc_urls_come_back_with_their_scheme() {
+    let moto = Moto::start();
+    let provider = provider(moto.endpoint(), None).await;
+    let body = Value::object([("url", CIRCLECI.into()), ("client_id_list", strings(&[CIRCLECI_ORG]))]);
+    let planned = planned(&provider, "aws_iam_openid_connect_provider", &body);
+    let created = provider.create("aws_iam_openid_connect_provider", &planned, &NoCheckpoint).await.unwrap();
+    let arn = created.get("id").and_then(Value::as_str).unwrap().to_owned();
+    assert!(arn.ends_with(":oidc-provider/oidc.circleci.com/org/c5a99188-154f-4f69-8da2-b442b1bf78dd"), "{arn}");
+
+    let live = raw_iam(moto.endpoint())
+        .await
+        .get_open_id_connect_provider()
+        .open_id_connect_provider_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.url(), Some("oidc.circleci.com/org/c5a99188-154f-4f69-8da2-b442b1bf78dd"));
+    let imported = provider.import("aws_iam_openid_connect_provider", &arn).await.unwrap();
+    assert_eq!(imported.get("url"), Some(&Value::from(CIRCLECI)));
+}
+
+#[tokio::test]
+async fn deleting_a_role_detaches_and_deletes_its_policies_first() {
+    let moto = Moto::start();
+    let provider = provider(moto.endpoint(), None).await;
+    let iam = raw_iam(moto.endpoint()).await;
+    raw_role(&iam, "busy").await;
+    iam.put_role_policy().role_name("busy").policy_name("inline").policy_document(BEDROCK_INVOKE).send().await.unwrap();
+    let policy = iam.create_policy().policy_name("managed").policy_document(BEDROCK_INVOKE).send().await.unwrap();
+    let arn = policy.policy().and_then(|p| p.arn()).unwrap();
+    iam.attach_role_policy().role_name("busy").policy_arn(arn).send().await.unwrap();
+
+    let state = provider.import("aws_iam_role", "busy").await.unwrap();
+    provider.delete("aws_iam_role", &state).await.unwrap();
+    assert_eq!(provider.read("aws_iam_role", &state).await.unwrap(), None);
+    let error = iam.get_role().role_name("busy").send().await.unwrap_err();
+    assert_eq!(aws_sdk_iam::error::ProvideErrorMetadata::code(&error), Some("NoSuchEntity"));
+}
+
+#[tokio::test]
+async fn missing_objects_read_as_none_and_import_as_not_found() {
+    let moto = Moto::start();
+    let provider = provider(moto.endpoint(), None).await;
+    let state = Value::object([("id", "nobody:p".into())]);
+    assert_eq!(provider.read("aws_iam_role_policy", &state).await.unwrap(), None);
+    let error = provider.import("aws_iam_role_policy", "nobody:p").await.unwrap_err();
+    assert!(error.is_not_found(), "{error:?}");
+    assert_eq!(error.code.as_deref(), Some("NoSuchEntity"));
+    let error = provider.import("aws_iam_role_policy", "no-separator").await.unwrap_err();
+    assert_eq!(error.message, "\"no-separator\" is not a valid id; expected `role_name:policy_name`");
+}
+
+#[tokio::test]
+async fn malformed_policies_are_invalid_and_not_retried() {
+    let moto = Moto::start();
+    let provider = provider(moto.endpoint(), None).await;
+    raw_role(&raw_iam(moto.endpoint()).await, "strict").await;
+    let body = Value::object([("role", "strict".into()), ("name", "p".into()), ("policy", "{\"Version\": 1".into())]);
+    let planned = planned(&provider, "aws_iam_role_policy", &body);
+    let error = provider.create("aws_iam_role_policy", &planned, &NoCheckpoint).await.unwrap_err();
+    assert_eq!(error.kind, trustform_provider::ProviderErrorKind::Invalid, "{error:?}");
+    assert_eq!(error.code.as_deref(), Some("MalformedPolicyDocument"));
+}
+
+#[tokio::test]
+async fn caller_identity_comes_from_sts() {
+    let moto = Moto::start();
+    let provider = provider(moto.endpoint(), None).await;
+    let identity =
+        provider.read_data("aws_caller_identity", &Value::object(Vec::<(String, Value)>::new())).await.unwrap();
+    assert_eq!(identity.get("account_id"), Some(&Value::from("123456789012")));
+    assert_eq!(identity.get("id"), identity.get("account_id"));
+    assert!(identity.get("arn").and_then(Value::as_str).is_some_and(|arn| arn.starts_with("arn:aws:")));
+}

@@ -1,0 +1,48 @@
+//! Generated identifiers and timestamps in the formats AWS uses.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rand::Rng;
+
+/// `len` characters drawn from `alphabet`, which must be ASCII and non-empty.
+pub(crate) fn random_id(rng: &mut impl Rng, len: usize, alphabet: &str) -> String {
+    let alphabet = alphabet.as_bytes();
+    (0..len).map(|_| char::from(alphabet[rng.random_range(0..alphabet.len())])).collect()
+}
+
+/// Now as epoch seconds with millisecond precision, the JSON number EKS timestamps are.
+pub(crate) fn epoch_seconds() -> f64 {
+    let millis = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis());
+    // Millisecond counts stay far below 2^53 for the foreseeable future, so this is exact.
+    millis as f64 / 1000.0
+}
+
+/// Now as the ISO 8601 UTC timestamp IAM writes in XML, e.g. `2026-11-23T19:26:42Z`.
+pub(crate) fn iso8601_now() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    now.format(time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"))
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    use super::*;
+
+    #[test]
+    fn ids_use_only_the_alphabet_and_replay_from_a_seed() {
+        let id = random_id(&mut StdRng::seed_from_u64(7), 17, "ab1");
+        assert_eq!(id.len(), 17);
+        assert!(id.chars().all(|c| "ab1".contains(c)));
+        assert_eq!(id, random_id(&mut StdRng::seed_from_u64(7), 17, "ab1"));
+    }
+
+    #[test]
+    fn iso_timestamps_have_the_iam_shape() {
+        let stamp = iso8601_now();
+        assert_eq!(stamp.len(), 20, "{stamp}");
+        assert!(stamp.ends_with('Z') && stamp.as_bytes()[10] == b'T', "{stamp}");
+    }
+}

@@ -1,0 +1,220 @@
+//! The HTTP server: one loopback port for every emulated service, with request counting, latency
+//! and fault injection in front of the service handlers.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use axum::extract::{Request, State};
+use axum::http::HeaderValue;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::config::SandboxConfig;
+use crate::eks::{self, EksError, EksState};
+use crate::iam::IamState;
+use crate::query::{self, QueryError};
+
+/// The `x-amzn-RequestId` of one request, also echoed in query-protocol XML bodies.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestId(u64);
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // UUID-shaped like AWS request ids, but derived from the request counter so runs replay.
+        write!(f, "00000000-0000-4000-8000-{:012x}", self.0)
+    }
+}
+
+/// Everything the handlers share: configuration, the emulated services' state and the counters.
+pub(crate) struct Shared {
+    pub(crate) config: SandboxConfig,
+    requests: AtomicU64,
+    faults: Mutex<StdRng>,
+    eks: Mutex<EksState>,
+    iam: Mutex<IamState>,
+}
+
+impl Shared {
+    fn new(config: SandboxConfig) -> Shared {
+        // Distinct streams so that turning fault injection on does not change generated ids.
+        let faults = StdRng::seed_from_u64(config.seed);
+        let eks = EksState::new(&config, StdRng::seed_from_u64(config.seed ^ 0x454b_5300));
+        let iam = IamState::new(StdRng::seed_from_u64(config.seed ^ 0x4941_4d00));
+        Shared {
+            config,
+            requests: AtomicU64::new(0),
+            faults: Mutex::new(faults),
+            eks: Mutex::new(eks),
+            iam: Mutex::new(iam),
+        }
+    }
+
+    /// The EKS state. A handler that panicked cannot leave it half-updated in a way later
+    /// requests could not cope with, so poisoning is ignored.
+    pub(crate) fn eks(&self) -> MutexGuard<'_, EksState> {
+        self.eks.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn iam(&self) -> MutexGuard<'_, IamState> {
+        self.iam.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn draw_fault(&self) -> Option<Fault> {
+        if self.config.fault_rate <= 0.0 {
+            return None;
+        }
+        let mut rng = self.faults.lock().unwrap_or_else(PoisonError::into_inner);
+        if !rng.random_bool(self.config.fault_rate) {
+            return None;
+        }
+        Some(match rng.random_range(0..3) {
+            0 => Fault::Throttled,
+            1 => Fault::Internal,
+            _ => Fault::Unavailable,
+        })
+    }
+}
+
+/// An error answered instead of processing the request.
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    Throttled,
+    Internal,
+    Unavailable,
+}
+
+impl Fault {
+    fn into_response(self, request: &Request, request_id: RequestId) -> Response {
+        if eks::serves(request.uri().path()) {
+            let error = match self {
+                Fault::Throttled => EksError::throttled(),
+                Fault::Internal => EksError::server(),
+                Fault::Unavailable => EksError::unavailable(),
+            };
+            return error.into_response();
+        }
+        // IAM and STS have no 503 of their own: both server faults surface as ServiceFailure.
+        let error = match self {
+            Fault::Throttled => QueryError::throttled(),
+            Fault::Internal | Fault::Unavailable => QueryError::service_failure(),
+        };
+        query::error_response(query::namespace_for(request.headers()), &error, request_id)
+    }
+}
+
+async fn count_delay_and_fault(State(shared): State<Arc<Shared>>, mut request: Request, next: Next) -> Response {
+    let request_id = RequestId(shared.requests.fetch_add(1, Ordering::Relaxed) + 1);
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    if !shared.config.latency.is_zero() {
+        tokio::time::sleep(shared.config.latency).await;
+    }
+    let mut response = match shared.draw_fault() {
+        Some(fault) => fault.into_response(&request, request_id),
+        None => {
+            request.extensions_mut().insert(request_id);
+            next.run(request).await
+        }
+    };
+    tracing::debug!(%request_id, %method, %path, status = %response.status(), "sandbox request");
+    if let Ok(value) = HeaderValue::from_str(&request_id.to_string()) {
+        response.headers_mut().insert("x-amzn-RequestId", value);
+    }
+    response
+}
+
+/// What REST-JSON services answer for a path or method they do not serve.
+async fn unknown_route() -> EksError {
+    EksError::unknown_operation()
+}
+
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/", post(query::handle))
+        .route("/clusters/{name}", get(eks::describe_cluster))
+        .route("/clusters/{name}/pod-identity-associations", post(eks::create_association).get(eks::list_associations))
+        .route(
+            "/clusters/{name}/pod-identity-associations/{id}",
+            get(eks::describe_association).post(eks::update_association).delete(eks::delete_association),
+        )
+        .fallback(unknown_route)
+        .layer(middleware::from_fn_with_state(shared.clone(), count_delay_and_fault))
+        .with_state(shared)
+}
+
+/// A running emulator of the AWS EKS, STS and IAM subset Trustform calls, on one loopback port.
+///
+/// Dropping it stops the server, as [`Sandbox::shutdown`] does without waiting.
+pub struct Sandbox {
+    address: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Sandbox {
+    /// Binds `127.0.0.1` on a free port and starts serving on the current tokio runtime.
+    pub async fn start(config: SandboxConfig) -> std::io::Result<Sandbox> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let address = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(config));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let app = router(shared.clone());
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    // A dropped sender means the sandbox itself was dropped: stop as well.
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(error) = served {
+                tracing::error!(%error, "sandbox server stopped with an error");
+            }
+        });
+        tracing::debug!(%address, "sandbox listening");
+        Ok(Sandbox { address, shared, stop: Some(stop), task: Some(task) })
+    }
+
+    /// The base URL every service is served on, e.g. `http://127.0.0.1:41234`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// Requests received so far, including those answered with an injected fault.
+    pub fn request_count(&self) -> u64 {
+        self.shared.requests.load(Ordering::Relaxed)
+    }
+
+    /// Stops accepting connections and waits for requests in flight to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "sandbox server task failed");
+            }
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox").field("endpoint", &self.endpoint()).field("requests", &self.request_count()).finish()
+    }
+}
