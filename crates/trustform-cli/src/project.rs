@@ -6,6 +6,8 @@ use crate::render::render_all;
 use crate::ui::Style;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use trustform_aws::AwsProvider;
 use trustform_diag::{Diagnostic, Diagnostics, SourceMap};
 use trustform_engine::{Engine, EngineOptions, Providers};
 use trustform_lang::config::{load_dir, Config};
@@ -105,7 +107,9 @@ fn cli_vars(argv: impl Iterator<Item = String>, vars: &VarArgs) -> Vec<CliVar> {
 
 /// The providers compiled into this build.
 pub fn providers() -> Providers {
-    Providers::new()
+    let mut providers = Providers::new();
+    providers.register(Arc::new(AwsProvider::new()));
+    providers
 }
 
 /// The state backend: `--state FILE`, else the spec's `backend "local" { path }`, else the
