@@ -1,5 +1,5 @@
-//! What every resource implementation works with: the clients, the retry policy, and small
-//! helpers to read attributes out of values and build them back.
+//! What every resource implementation works with: the clients, the retry policy, the tag and
+//! set helpers of AWS's APIs, and (re-exported) the attribute helpers every adapter shares.
 
 use crate::config::Clients;
 use crate::error::{retryable, retryable_after_create};
@@ -9,6 +9,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use trustform_lang::{normalize_set, Value};
+pub(crate) use trustform_provider::attrs::{found, gone, required, split_id, string_map, strings, text, with};
 use trustform_provider::{retry, ProviderError, ProviderErrorKind, RetryPolicy};
 
 /// The clients of a configured provider, with the policy every call retries under.
@@ -94,51 +95,6 @@ impl Api<'_> {
     }
 }
 
-/// Maps "not found" to `None`, the answer `read` gives for an object that is gone.
-pub(crate) fn found<T>(result: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
-    match result {
-        Ok(value) => Ok(Some(value)),
-        Err(error) if error.is_not_found() => Ok(None),
-        Err(error) => Err(error),
-    }
-}
-
-/// Maps "not found" to success, the answer `delete` gives for an object that is gone.
-pub(crate) fn gone(result: Result<(), ProviderError>) -> Result<(), ProviderError> {
-    match result {
-        Err(error) if error.is_not_found() => Ok(()),
-        other => other,
-    }
-}
-
-/// A string attribute, `None` when null or absent.
-pub(crate) fn text<'v>(value: &'v Value, name: &str) -> Option<&'v str> {
-    value.get(name).and_then(Value::as_str)
-}
-
-/// A string attribute the schema requires.
-pub(crate) fn required<'v>(value: &'v Value, name: &str) -> Result<&'v str, ProviderError> {
-    text(value, name).ok_or_else(|| ProviderError::invalid(format!("the argument `{name}` is required")))
-}
-
-/// A list-of-strings attribute; empty when null.
-pub(crate) fn strings(value: &Value, name: &str) -> Vec<String> {
-    value
-        .get(name)
-        .and_then(Value::as_list)
-        .map(|items| items.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-        .unwrap_or_default()
-}
-
-/// A map-of-strings attribute (tags); empty when null.
-pub(crate) fn string_map(value: &Value, name: &str) -> BTreeMap<String, String> {
-    value
-        .get(name)
-        .and_then(Value::as_object)
-        .map(|map| map.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
-        .unwrap_or_default()
-}
-
 /// Strings as a set value: sorted, without duplicates, as the schema's conform step stores them.
 pub(crate) fn string_set<'s>(items: impl IntoIterator<Item = &'s str>) -> Value {
     Value::List(normalize_set(items.into_iter().map(Value::from).collect()))
@@ -162,24 +118,6 @@ pub(crate) fn tag_changes(prior: &Value, planned: &Value) -> (BTreeMap<String, S
     let removed = old.keys().filter(|key| !new.contains_key(*key)).cloned().collect();
     let changed = new.into_iter().filter(|(key, value)| old.get(key) != Some(value)).collect();
     (changed, removed)
-}
-
-/// `planned` with the given attributes set: the state of an object the cloud accepted as asked.
-pub(crate) fn with(planned: &Value, attributes: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
-    let mut map = planned.as_object().cloned().unwrap_or_default();
-    for (name, value) in attributes {
-        map.insert(name.to_owned(), value);
-    }
-    Value::Object(map)
-}
-
-/// Splits an import id or composite id at its first `separator`, naming the expected format
-/// in the error.
-pub(crate) fn split_id<'i>(id: &'i str, separator: char, format: &str) -> Result<(&'i str, &'i str), ProviderError> {
-    match id.split_once(separator) {
-        Some((left, right)) if !left.is_empty() && !right.is_empty() => Ok((left, right)),
-        _ => Err(ProviderError::invalid(format!("{id:?} is not a valid id; expected {format}"))),
-    }
 }
 
 #[cfg(test)]
@@ -208,14 +146,5 @@ mod tests {
         assert!(created_since(started, &DateTime::from_secs(1_000_005)));
         assert!(created_since(started, &DateTime::from_secs(1_000_000 - 30)), "within the clock skew");
         assert!(!created_since(started, &DateTime::from_secs(1_000_000 - 3600)));
-    }
-
-    #[test]
-    fn ids_split_at_the_first_separator() {
-        assert_eq!(
-            split_id("role/arn:aws:iam::aws:policy/X", '/', "f").unwrap(),
-            ("role", "arn:aws:iam::aws:policy/X")
-        );
-        assert!(split_id("role", ':', "`role:name`").unwrap_err().message.contains("`role:name`"));
     }
 }

@@ -5,6 +5,7 @@
 //! `create` and `update` are fully known (no [`Value::Unknown`] inside); handing an unknown to a
 //! provider is an engine bug.
 
+pub mod attrs;
 pub mod conformance;
 mod error;
 mod retry;
