@@ -113,7 +113,11 @@ pub fn diff_resource(
             continue;
         }
         let computed_only = block.attributes.get(&name).is_some_and(|a| a.mode == Mode::Computed);
-        if !computed_only {
+        // A computed value in `config` was derived by the provider at plan time: one that
+        // differs from the prior is a change the provider will make (a soft-deleted pool coming
+        // back to ACTIVE, say), not noise from the cloud.
+        let derived = computed_only && config.get(&name).is_some_and(|value| !value.is_null());
+        if !computed_only || derived {
             if force_new {
                 forcing.push(name.clone());
             }
@@ -278,6 +282,27 @@ mod tests {
         assert_eq!(diff.reason, Reason::ReplaceBecauseOf { attributes: vec!["name".into()] });
         assert_eq!(diff.planned.get("arn"), Some(&Value::Unknown));
         assert!(diff.attributes.iter().any(|a| a.name == "name" && a.forces_replacement));
+    }
+
+    #[test]
+    fn a_computed_value_the_provider_derived_is_a_change_when_it_differs() {
+        let mut cfg = config("gw", "d", r#"{"Statement":[],"Version":"2012-10-17"}"#);
+        let derived = |cfg: &Value, id: &str| with_attr(cfg, "id", Value::from(id));
+        assert_eq!(
+            diff_resource(&role(), Some(&prior()), &derived(&cfg, "gw"), &IgnoreChanges::None, false).action,
+            Action::NoOp
+        );
+        cfg = derived(&cfg, "restored");
+        let diff = diff_resource(&role(), Some(&prior()), &cfg, &IgnoreChanges::None, false);
+        assert_eq!(diff.action, Action::Update);
+        assert_eq!(diff.attributes.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["id"]);
+        assert_eq!(diff.planned.get("id"), Some(&Value::from("restored")));
+    }
+
+    fn with_attr(value: &Value, name: &str, attribute: Value) -> Value {
+        let mut map = value.as_object().cloned().unwrap_or_default();
+        map.insert(name.to_owned(), attribute);
+        Value::Object(map)
     }
 
     #[test]
