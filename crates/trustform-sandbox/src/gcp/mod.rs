@@ -438,6 +438,81 @@ mod tests {
         GcpRequest::parse("/v1/", method, &uri.parse().unwrap(), Bytes::new()).unwrap()
     }
 
+    fn state() -> GcpState {
+        use rand::SeedableRng;
+        GcpState::new(&SandboxConfig::default().gcp_project("my-project", 42), StdRng::seed_from_u64(0))
+    }
+
+    /// Sends one request and answers the exact JSON on the wire.
+    fn call(state: &mut GcpState, method: Method, uri: &str, body: Value) -> Value {
+        let prefix = if uri.starts_with("/v3/") { "/v3/" } else { "/v1/" };
+        let body = if body.is_null() { Bytes::new() } else { Bytes::from(body.to_string()) };
+        let request = GcpRequest::parse(prefix, method, &uri.parse().unwrap(), body).unwrap();
+        let answer = if prefix == "/v3/" { state.resource_manager_v3(&request) } else { state.iam_v1(&request) };
+        answer.unwrap_or_else(|error| json!({ "status": error.status.as_u16(), "error": error.reason }))
+    }
+
+    #[test]
+    fn wire_shapes_leave_default_fields_out() {
+        let mut gcp = state();
+        let account = call(
+            &mut gcp,
+            Method::POST,
+            "/v1/projects/my-project/serviceAccounts",
+            json!({ "accountId": "litellm-wif-sa", "serviceAccount": { "displayName": null } }),
+        );
+        let unique_id = account["uniqueId"].as_str().unwrap().to_owned();
+        assert_eq!(
+            account,
+            json!({
+                "name": "projects/my-project/serviceAccounts/litellm-wif-sa@my-project.iam.gserviceaccount.com",
+                "projectId": "my-project",
+                "uniqueId": unique_id,
+                "email": "litellm-wif-sa@my-project.iam.gserviceaccount.com",
+                "etag": "MDEwMjE5MjA=",
+                "oauth2ClientId": unique_id,
+            })
+        );
+
+        let operation = call(
+            &mut gcp,
+            Method::POST,
+            "/v1/projects/my-project/locations/global/workloadIdentityPools?workloadIdentityPoolId=aws-pool",
+            json!({ "displayName": "AWS Pool", "disabled": false }),
+        );
+        let name = operation["name"].as_str().unwrap().to_owned();
+        assert!(name.starts_with("projects/42/locations/global/workloadIdentityPools/aws-pool/operations/"), "{name}");
+        assert_eq!(operation, json!({ "name": name }));
+        assert_eq!(
+            call(&mut gcp, Method::GET, &format!("/v1/{name}"), Value::Null),
+            json!({ "name": name, "done": true, "response": {
+                "@type": "type.googleapis.com/google.iam.v1.WorkloadIdentityPool",
+                "name": "projects/42/locations/global/workloadIdentityPools/aws-pool",
+                "displayName": "AWS Pool",
+                "state": "ACTIVE",
+            } })
+        );
+        assert_eq!(
+            call(&mut gcp, Method::GET, "/v3/projects/42", Value::Null)["name"],
+            "projects/42",
+            "projects are named by number"
+        );
+    }
+
+    #[tokio::test]
+    async fn errors_are_googles_error_json() {
+        let response = GcpError::aborted("There were concurrent policy changes.").into_response();
+        assert_eq!(response.status(), StatusCode::CONFLICT);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        assert_eq!(
+            serde_json::from_slice::<Value>(&body).unwrap(),
+            json!({ "error": { "code": 409, "message": "There were concurrent policy changes.", "status": "ABORTED" } })
+        );
+        let mut gcp = state();
+        let unknown_route = call(&mut gcp, Method::PUT, "/v1/projects/my-project/serviceAccounts", Value::Null);
+        assert_eq!(unknown_route, json!({ "status": 404, "error": "NOT_FOUND" }));
+    }
+
     #[test]
     fn custom_methods_are_split_off_the_last_segment() {
         let request = parse(Method::POST, "/v1/projects/-/serviceAccounts/sa%40p.iam.gserviceaccount.com:undelete");
