@@ -224,12 +224,10 @@ impl GcpState {
             .find(|project| project.id == id_or_number || project.number.to_string() == id_or_number)
     }
 
-    /// A fresh policy etag: eight bytes, different after every write, like Google's `BwY...=`.
+    /// A fresh policy etag, different after every write.
     fn next_policy_etag(&mut self) -> Vec<u8> {
         self.policy_writes += 1;
-        let mut etag = vec![0x07, 0x06];
-        etag.extend_from_slice(&self.policy_writes.to_be_bytes()[2..]);
-        etag
+        policy_etag(self.policy_writes)
     }
 
     /// IAM v1: every route under `/v1/`.
@@ -325,6 +323,13 @@ impl GcpState {
             _ => Err(request.unknown_route()),
         }
     }
+}
+
+/// The etag of the `write`-th policy write: eight bytes, like Google's `BwY...=`.
+fn policy_etag(write: u64) -> Vec<u8> {
+    let mut etag = vec![0x07, 0x06];
+    etag.extend_from_slice(&write.to_be_bytes()[2..]);
+    etag
 }
 
 /// `locations/global/workloadIdentityPools/{pool}` or `.../providers/{provider}`: the resources

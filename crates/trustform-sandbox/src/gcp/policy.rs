@@ -172,6 +172,24 @@ impl PolicyStore {
         Ok(self.to_json())
     }
 
+    /// Replaces `from` by `to` in every binding, as IAM does to the members of a service account
+    /// that is deleted or undeleted; answers whether the policy changed.
+    pub(super) fn rename_member(&mut self, from: &str, to: &str, next_etag: impl FnOnce() -> Vec<u8>) -> bool {
+        let mut changed = false;
+        for binding in &mut self.bindings {
+            if let Some(member) = binding.members.iter_mut().find(|member| *member == from) {
+                to.clone_into(member);
+                binding.members.sort();
+                binding.members.dedup();
+                changed = true;
+            }
+        }
+        if changed {
+            self.etag = next_etag();
+        }
+        changed
+    }
+
     fn is_conditional(&self) -> bool {
         self.bindings.iter().any(|binding| binding.condition.is_some())
     }
@@ -289,6 +307,21 @@ mod tests {
         assert_eq!((stale.status.as_u16(), stale.reason), (409, "ABORTED"));
         store.write(update(json!({ "policy": {} })).unwrap(), vec![11]).unwrap();
         assert_eq!(store.read(None).unwrap()["etag"], "Cw==");
+    }
+
+    #[test]
+    fn renaming_a_member_keeps_members_sorted_and_moves_the_etag() {
+        let mut store = PolicyStore::default();
+        let body = json!({ "policy": { "bindings": [
+            { "role": "roles/viewer", "members": ["serviceAccount:sa@p.iam.gserviceaccount.com", "user:a@example.com"] }
+        ] } });
+        store.write(update(body).unwrap(), vec![1]).unwrap();
+        let deleted = "deleted:serviceAccount:sa@p.iam.gserviceaccount.com?uid=1";
+        assert!(store.rename_member("serviceAccount:sa@p.iam.gserviceaccount.com", deleted, || vec![2]));
+        let policy = store.read(None).unwrap();
+        assert_eq!(policy["bindings"][0]["members"], json!([deleted, "user:a@example.com"]));
+        assert_eq!(policy["etag"], "Ag==");
+        assert!(!store.rename_member("user:nobody@example.com", "x", || vec![3]));
     }
 
     #[test]

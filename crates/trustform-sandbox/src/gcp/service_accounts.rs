@@ -4,7 +4,8 @@
 //! A new account answers `404 NOT_FOUND` to `get` until
 //! [`SandboxConfig::gcp_service_account_visibility_delay`](crate::SandboxConfig::gcp_service_account_visibility_delay)
 //! has passed, and until then naming it as a policy member is `400 INVALID_ARGUMENT`, as IAM's
-//! eventual consistency does. A deleted account keeps its unique id and can be undeleted by it.
+//! eventual consistency does. A deleted account keeps its unique id and can be undeleted by it;
+//! while it is deleted, every policy naming it shows `deleted:serviceAccount:EMAIL?uid=ID`.
 
 use std::time::Instant;
 
@@ -89,6 +90,14 @@ fn unknown_account() -> GcpError {
 
 fn denied(permission: &str) -> GcpError {
     GcpError::permission_denied(format!("Permission '{permission}' denied on resource (or it may not exist)."))
+}
+
+/// The policy member naming `account`, and the one IAM turns it into while the account is
+/// deleted: `deleted:serviceAccount:EMAIL?uid=UNIQUE_ID`.
+fn member_names(account: &ServiceAccount) -> (String, String) {
+    let live = format!("serviceAccount:{}", account.email);
+    let deleted = format!("deleted:{live}?uid={}", account.unique_id);
+    (live, deleted)
 }
 
 fn check_fields(fields: &AccountFields) -> Result<(), GcpError> {
@@ -206,8 +215,26 @@ impl GcpState {
         let key = self.find_account(project, account, "iam.serviceAccounts.delete")?;
         if let Some(stored) = self.service_accounts.get_mut(&key) {
             stored.deleted = true;
+            let (live, deleted) = member_names(&stored.account);
+            self.rename_member_everywhere(&live, &deleted);
         }
         Ok(json!({}))
+    }
+
+    /// Renames a member in every policy: project policies and service account policies alike.
+    fn rename_member_everywhere(&mut self, from: &str, to: &str) {
+        let policies = self
+            .projects
+            .iter_mut()
+            .map(|project| &mut project.policy)
+            .chain(self.service_accounts.values_mut().map(|stored| &mut stored.policy));
+        let writes = &mut self.policy_writes;
+        for policy in policies {
+            policy.rename_member(from, to, || {
+                *writes += 1;
+                super::policy_etag(*writes)
+            });
+        }
     }
 
     /// `projects/{project}/serviceAccounts/{uniqueId}:undelete`; only the unique id names a
@@ -234,7 +261,10 @@ impl GcpState {
         }
         let stored = self.service_accounts.get_mut(account).ok_or_else(unknown_account)?;
         stored.deleted = false;
-        Ok(json!({ "restoredAccount": stored.account }))
+        let restored = stored.account.clone();
+        let (live, deleted) = member_names(&restored);
+        self.rename_member_everywhere(&deleted, &live);
+        Ok(json!({ "restoredAccount": restored }))
     }
 
     pub(super) fn get_service_account_policy(

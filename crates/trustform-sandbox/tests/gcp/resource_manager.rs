@@ -88,3 +88,34 @@ async fn project_iam_policy_read_modify_write_with_etags() {
     assert_eq!(sandbox.requests_for("POST /v3/projects/{}:setIamPolicy"), 4);
     sandbox.shutdown().await;
 }
+
+#[tokio::test]
+async fn two_writers_of_one_policy_both_land_by_retrying_the_loser() {
+    let sandbox = clients::sandbox(SandboxConfig::default()).await;
+    let crm = clients::resource_manager(&sandbox);
+    let resource = format!("projects/{PROJECT}");
+
+    let (_, read_a) = crm.projects().get_iam_policy(version_three(), &resource).doit().await.unwrap();
+    let (_, read_b) = crm.projects().get_iam_policy(version_three(), &resource).doit().await.unwrap();
+    let with_member = |mut policy: Policy, member: &str| {
+        let mut bindings = policy.bindings.take().unwrap_or_default();
+        bindings.push(binding("roles/aiplatform.user", &[member]));
+        Policy { bindings: Some(bindings), version: Some(3), ..policy }
+    };
+
+    let request = SetIamPolicyRequest { policy: Some(with_member(read_a, "user:a@example.com")), update_mask: None };
+    crm.projects().set_iam_policy(request, &resource).doit().await.unwrap();
+    let request = SetIamPolicyRequest { policy: Some(with_member(read_b, "user:b@example.com")), update_mask: None };
+    assert_eq!(status(crm.projects().set_iam_policy(request, &resource).doit().await), "ABORTED");
+
+    let (_, reread) = crm.projects().get_iam_policy(version_three(), &resource).doit().await.unwrap();
+    let request = SetIamPolicyRequest { policy: Some(with_member(reread, "user:b@example.com")), update_mask: None };
+    let (_, merged) = crm.projects().set_iam_policy(request, &resource).doit().await.unwrap();
+    let bindings = merged.bindings.unwrap();
+    assert_eq!(bindings.len(), 1, "bindings of one role are merged");
+    assert_eq!(
+        bindings[0].members.as_deref(),
+        Some(&["user:a@example.com".to_owned(), "user:b@example.com".to_owned()][..])
+    );
+    sandbox.shutdown().await;
+}

@@ -206,3 +206,46 @@ async fn service_account_iam_policy_read_modify_write() {
     assert_eq!(serde_json::to_value(&read.bindings).unwrap(), serde_json::to_value(&written.bindings).unwrap());
     sandbox.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_deleted_service_account_shows_as_deleted_in_policies_until_undeleted() {
+    use google_cloudresourcemanager3::api as crm_api;
+
+    let sandbox = clients::sandbox(SandboxConfig::default()).await;
+    let iam = clients::iam(&sandbox);
+    let crm = clients::resource_manager(&sandbox);
+    let (_, created) = iam
+        .projects()
+        .service_accounts_create(create_request("litellm-wif-sa"), "projects/my-project")
+        .doit()
+        .await
+        .unwrap();
+    let unique_id = created.unique_id.unwrap();
+    let grant = crm_api::SetIamPolicyRequest {
+        policy: Some(crm_api::Policy {
+            bindings: Some(vec![crm_api::Binding {
+                role: Some("roles/aiplatform.user".to_owned()),
+                members: Some(vec![format!("serviceAccount:{EMAIL}")]),
+                condition: None,
+            }]),
+            ..Default::default()
+        }),
+        update_mask: None,
+    };
+    crm.projects().set_iam_policy(grant, "projects/my-project").doit().await.unwrap();
+    let members = || async {
+        let request = crm_api::GetIamPolicyRequest::default();
+        let (_, policy) = crm.projects().get_iam_policy(request, "projects/my-project").doit().await.unwrap();
+        policy.bindings.unwrap()[0].members.clone().unwrap()
+    };
+
+    let name = format!("projects/{PROJECT}/serviceAccounts/{EMAIL}");
+    iam.projects().service_accounts_delete(&name).doit().await.unwrap();
+    assert_eq!(members().await, [format!("deleted:serviceAccount:{EMAIL}?uid={unique_id}")]);
+
+    let undelete_name = format!("projects/-/serviceAccounts/{unique_id}");
+    let undelete = iam.projects().service_accounts_undelete(UndeleteServiceAccountRequest::default(), &undelete_name);
+    undelete.doit().await.unwrap();
+    assert_eq!(members().await, [format!("serviceAccount:{EMAIL}")]);
+    sandbox.shutdown().await;
+}
