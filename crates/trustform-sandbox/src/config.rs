@@ -9,13 +9,24 @@ pub(crate) struct ClusterSeed {
     pub(crate) oidc_issuer: String,
 }
 
-/// Builder for a [`Sandbox`](crate::Sandbox): identity, preloaded clusters and the faults to inject.
+/// A Google Cloud project that exists from the moment the sandbox starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct GcpProjectSeed {
+    pub(crate) id: String,
+    pub(crate) number: u64,
+}
+
+/// Builder for a [`Sandbox`](crate::Sandbox): identity, preloaded clusters and projects, and the
+/// faults to inject.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
     pub(crate) account_id: String,
     pub(crate) region: String,
     pub(crate) clusters: Vec<ClusterSeed>,
     pub(crate) visibility_delay: Duration,
+    pub(crate) gcp_projects: Vec<GcpProjectSeed>,
+    pub(crate) gcp_service_account_visibility_delay: Duration,
+    pub(crate) gcp_operation_polls: u32,
     pub(crate) fault_rate: f64,
     pub(crate) seed: u64,
     pub(crate) latency: Duration,
@@ -28,6 +39,9 @@ impl Default for SandboxConfig {
             region: "us-east-1".to_owned(),
             clusters: Vec::new(),
             visibility_delay: Duration::ZERO,
+            gcp_projects: Vec::new(),
+            gcp_service_account_visibility_delay: Duration::ZERO,
+            gcp_operation_polls: 0,
             fault_rate: 0.0,
             seed: 0,
             latency: Duration::ZERO,
@@ -64,6 +78,32 @@ impl SandboxConfig {
         self
     }
 
+    /// Preloads an `ACTIVE` Google Cloud project with this project id and project number; IAM
+    /// and Resource Manager answer `PERMISSION_DENIED` for any project not preloaded.
+    ///
+    /// Naming a project id twice keeps the last number.
+    pub fn gcp_project(mut self, project_id: &str, project_number: u64) -> Self {
+        self.gcp_projects.retain(|project| project.id != project_id);
+        self.gcp_projects.push(GcpProjectSeed { id: project_id.to_owned(), number: project_number });
+        self
+    }
+
+    /// How long a new Google service account answers `404 NOT_FOUND` to `get` (and does not
+    /// count as an IAM policy member), the way IAM's eventual consistency hides it right after a
+    /// create.
+    pub fn gcp_service_account_visibility_delay(mut self, delay: Duration) -> Self {
+        self.gcp_service_account_visibility_delay = delay;
+        self
+    }
+
+    /// How many `operations.get` polls of a Google long-running operation answer it still
+    /// running before one answers it `done`. With `0`, the first poll answers `done`; the call
+    /// that starts an operation never does.
+    pub fn gcp_operation_polls(mut self, polls: u32) -> Self {
+        self.gcp_operation_polls = polls;
+        self
+    }
+
     /// Fraction of requests answered with a throttling or server error instead of being
     /// processed. Clamped to `0.0..=1.0`; NaN means no faults.
     pub fn fault_rate(mut self, rate: f64) -> Self {
@@ -95,7 +135,18 @@ mod tests {
         assert_eq!(config.account_id, "123456789012");
         assert_eq!(config.region, "us-east-1");
         assert!(config.clusters.is_empty());
+        assert!(config.gcp_projects.is_empty());
+        assert_eq!(config.gcp_operation_polls, 0);
         assert_eq!(config.fault_rate, 0.0);
+    }
+
+    #[test]
+    fn naming_a_gcp_project_twice_keeps_the_last_number() {
+        let config = SandboxConfig::default().gcp_project("p", 1).gcp_project("q", 2).gcp_project("p", 3);
+        assert_eq!(
+            config.gcp_projects,
+            vec![GcpProjectSeed { id: "q".to_owned(), number: 2 }, GcpProjectSeed { id: "p".to_owned(), number: 3 }]
+        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Generated identifiers and timestamps in the formats AWS uses.
+//! Generated identifiers and timestamps in the formats AWS and Google Cloud use.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -24,6 +24,12 @@ pub(crate) fn iso8601_now() -> String {
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
 }
 
+/// An instant as the RFC 3339 UTC timestamp Google's JSON APIs write, e.g.
+/// `2026-11-23T19:26:42.123456789Z`.
+pub(crate) fn rfc3339(instant: time::OffsetDateTime) -> String {
+    instant.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use rand::rngs::StdRng;
@@ -44,5 +50,11 @@ mod tests {
         let stamp = iso8601_now();
         assert_eq!(stamp.len(), 20, "{stamp}");
         assert!(stamp.ends_with('Z') && stamp.as_bytes()[10] == b'T', "{stamp}");
+    }
+
+    #[test]
+    fn rfc3339_timestamps_are_utc_with_a_zulu_suffix() {
+        let stamp = rfc3339(time::macros::datetime!(2026-11-23 19:26:42.5 UTC));
+        assert_eq!(stamp, "2026-11-23T19:26:42.5Z");
     }
 }

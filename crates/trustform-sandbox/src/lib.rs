@@ -1,19 +1,24 @@
-//! A faithful loopback emulator of the AWS API subset Trustform calls: EKS (`DescribeCluster`
-//! and Pod Identity associations, which moto lacks), STS `GetCallerIdentity`, and the IAM role,
-//! role policy and OpenID Connect provider operations.
+//! A faithful loopback emulator of the cloud API subset Trustform calls. AWS: EKS
+//! (`DescribeCluster` and Pod Identity associations, which moto lacks), STS `GetCallerIdentity`,
+//! and the IAM role, role policy and OpenID Connect provider operations. Google Cloud: IAM v1
+//! service accounts, their IAM policies, and workload identity pools and providers with their
+//! long-running operations, and Cloud Resource Manager v3 `projects.get` and project IAM policies.
 //!
-//! All three services share one `http://127.0.0.1:PORT` endpoint, so a real `aws-sdk-*` client
-//! with `endpoint_url` set reaches it unchanged. EKS is routed by path (REST-JSON); IAM and STS
-//! speak the query protocol on `POST /` and are told apart by the SigV4 credential scope, else by
-//! `Action`. Any credentials are accepted and signatures are not checked.
+//! All services share one `http://127.0.0.1:PORT` endpoint, so a real `aws-sdk-*` client with
+//! `endpoint_url` set, or a Google client with its base URL set, reaches it unchanged. Google's
+//! APIs are routed by path (`/v1/` IAM, `/v3/` Resource Manager), EKS too (REST-JSON); AWS IAM
+//! and STS speak the query protocol on `POST /` and are told apart by the SigV4 credential scope,
+//! else by `Action`. Any credentials and bearer tokens are accepted and signatures are not checked.
 //!
-//! Paths, field names, status codes and error shapes follow the public AWS API references, so
-//! the adapter code tested here is the code that runs against AWS. [`SandboxConfig`] adds what
-//! the real cloud does unpredictably: eventual consistency of new associations, throttling and
-//! server errors at a seeded rate, and latency.
+//! Paths, field names, status codes and error shapes follow the public AWS and Google API
+//! references, so the adapter code tested here is the code that runs against the clouds.
+//! [`SandboxConfig`] adds what the real clouds do unpredictably: eventual consistency of new
+//! associations and service accounts, long-running operations that take several polls,
+//! throttling and server errors at a seeded rate, and latency.
 
 mod config;
 mod eks;
+mod gcp;
 mod iam;
 mod ids;
 mod query;

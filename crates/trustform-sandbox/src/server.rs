@@ -1,6 +1,7 @@
 //! The HTTP server: one loopback port for every emulated service, with request counting, latency
 //! and fault injection in front of the service handlers.
 
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -9,7 +10,7 @@ use axum::extract::{Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::Router;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -19,6 +20,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::SandboxConfig;
 use crate::eks::{self, EksError, EksState};
+use crate::gcp::{self, GcpError, GcpState};
 use crate::iam::IamState;
 use crate::query::{self, QueryError};
 
@@ -37,9 +39,12 @@ impl std::fmt::Display for RequestId {
 pub(crate) struct Shared {
     pub(crate) config: SandboxConfig,
     requests: AtomicU64,
+    /// Requests received per [`route_label`].
+    routes: Mutex<BTreeMap<String, u64>>,
     faults: Mutex<StdRng>,
     eks: Mutex<EksState>,
     iam: Mutex<IamState>,
+    gcp: Mutex<GcpState>,
 }
 
 impl Shared {
@@ -48,12 +53,15 @@ impl Shared {
         let faults = StdRng::seed_from_u64(config.seed);
         let eks = EksState::new(&config, StdRng::seed_from_u64(config.seed ^ 0x454b_5300));
         let iam = IamState::new(StdRng::seed_from_u64(config.seed ^ 0x4941_4d00));
+        let gcp = GcpState::new(&config, StdRng::seed_from_u64(config.seed ^ 0x4743_5000));
         Shared {
             config,
             requests: AtomicU64::new(0),
+            routes: Mutex::new(BTreeMap::new()),
             faults: Mutex::new(faults),
             eks: Mutex::new(eks),
             iam: Mutex::new(iam),
+            gcp: Mutex::new(gcp),
         }
     }
 
@@ -65,6 +73,14 @@ impl Shared {
 
     pub(crate) fn iam(&self) -> MutexGuard<'_, IamState> {
         self.iam.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn gcp(&self) -> MutexGuard<'_, GcpState> {
+        self.gcp.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn routes(&self) -> MutexGuard<'_, BTreeMap<String, u64>> {
+        self.routes.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn draw_fault(&self) -> Option<Fault> {
@@ -93,6 +109,15 @@ enum Fault {
 
 impl Fault {
     fn into_response(self, request: &Request, request_id: RequestId) -> Response {
+        if gcp::serves(request.uri().path()) {
+            // Google's APIs answer overload as RESOURCE_EXHAUSTED and every server fault that is
+            // worth retrying as UNAVAILABLE.
+            let error = match self {
+                Fault::Throttled => GcpError::resource_exhausted(),
+                Fault::Internal | Fault::Unavailable => GcpError::unavailable(),
+            };
+            return error.into_response();
+        }
         if eks::serves(request.uri().path()) {
             let error = match self {
                 Fault::Throttled => EksError::throttled(),
@@ -113,6 +138,7 @@ impl Fault {
 async fn count_delay_and_fault(State(shared): State<Arc<Shared>>, mut request: Request, next: Next) -> Response {
     let request_id = RequestId(shared.requests.fetch_add(1, Ordering::Relaxed) + 1);
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    *shared.routes().entry(route_label(method.as_str(), &path)).or_insert(0) += 1;
     if !shared.config.latency.is_zero() {
         tokio::time::sleep(shared.config.latency).await;
     }
@@ -124,10 +150,44 @@ async fn count_delay_and_fault(State(shared): State<Arc<Shared>>, mut request: R
         }
     };
     tracing::debug!(%request_id, %method, %path, status = %response.status(), "sandbox request");
+    if gcp::serves(&path) {
+        return response;
+    }
     if let Ok(value) = HeaderValue::from_str(&request_id.to_string()) {
         response.headers_mut().insert("x-amzn-RequestId", value);
     }
     response
+}
+
+/// The route a request took, its identifiers replaced by `{}`: `POST /v3/projects/{}:setIamPolicy`.
+///
+/// Resource paths alternate collection and identifier (`projects/{}/serviceAccounts/{}`), after a
+/// version segment like `v1` if there is one; a `:verb` custom method is kept.
+fn route_label(method: &str, path: &str) -> String {
+    let mut segments = path.trim_start_matches('/').split('/').peekable();
+    let mut label = String::new();
+    if let Some(version) = segments.next_if(|first| {
+        first.strip_prefix('v').is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+    }) {
+        label.push('/');
+        label.push_str(version);
+    }
+    for (index, segment) in segments.filter(|segment| !segment.is_empty()).enumerate() {
+        label.push('/');
+        if index % 2 == 0 {
+            label.push_str(segment);
+        } else {
+            label.push_str("{}");
+            if let Some((_, verb)) = segment.split_once(':') {
+                label.push(':');
+                label.push_str(verb);
+            }
+        }
+    }
+    if label.is_empty() {
+        label.push('/');
+    }
+    format!("{method} {label}")
 }
 
 /// What REST-JSON services answer for a path or method they do not serve.
@@ -144,12 +204,15 @@ fn router(shared: Arc<Shared>) -> Router {
             "/clusters/{name}/pod-identity-associations/{id}",
             get(eks::describe_association).post(eks::update_association).delete(eks::delete_association),
         )
+        .route("/v1/{*path}", any(gcp::iam_v1))
+        .route("/v3/{*path}", any(gcp::resource_manager_v3))
         .fallback(unknown_route)
         .layer(middleware::from_fn_with_state(shared.clone(), count_delay_and_fault))
         .with_state(shared)
 }
 
-/// A running emulator of the AWS EKS, STS and IAM subset Trustform calls, on one loopback port.
+/// A running emulator of the AWS EKS, STS and IAM subset and of the Google IAM and Resource
+/// Manager subset Trustform calls, on one loopback port.
 ///
 /// Dropping it stops the server, as [`Sandbox::shutdown`] does without waiting.
 pub struct Sandbox {
@@ -192,6 +255,20 @@ impl Sandbox {
         self.shared.requests.load(Ordering::Relaxed)
     }
 
+    /// Requests received so far on one route, faults included. A route is the method and the
+    /// path with every identifier replaced by `{}`, custom methods kept:
+    /// `"POST /v3/projects/{}:setIamPolicy"`,
+    /// `"GET /v1/projects/{}/locations/{}/workloadIdentityPools/{}/operations/{}"`,
+    /// `"GET /clusters/{}"`, or `"POST /"` for the AWS query protocol.
+    pub fn requests_for(&self, route: &str) -> u64 {
+        self.shared.routes().get(route).copied().unwrap_or(0)
+    }
+
+    /// Requests received so far per route (see [`Sandbox::requests_for`]), in route order.
+    pub fn requests_by_route(&self) -> BTreeMap<String, u64> {
+        self.shared.routes().clone()
+    }
+
     /// Stops accepting connections and waits for requests in flight to finish.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -216,5 +293,25 @@ impl Drop for Sandbox {
 impl std::fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sandbox").field("endpoint", &self.endpoint()).field("requests", &self.request_count()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_labels_replace_identifiers_and_keep_custom_methods() {
+        assert_eq!(route_label("POST", "/v3/projects/my-project:setIamPolicy"), "POST /v3/projects/{}:setIamPolicy");
+        assert_eq!(
+            route_label("GET", "/v1/projects/p/locations/global/workloadIdentityPools/pool/operations/abc"),
+            "GET /v1/projects/{}/locations/{}/workloadIdentityPools/{}/operations/{}"
+        );
+        assert_eq!(route_label("POST", "/v1/projects/p/serviceAccounts"), "POST /v1/projects/{}/serviceAccounts");
+        assert_eq!(
+            route_label("GET", "/clusters/prod/pod-identity-associations"),
+            "GET /clusters/{}/pod-identity-associations"
+        );
+        assert_eq!(route_label("POST", "/"), "POST /");
     }
 }
