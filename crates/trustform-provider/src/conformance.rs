@@ -30,6 +30,7 @@ use trustform_schema::{block_body_equal, blocks_equal, conform, values_equal, At
 
 type ImportId = Box<dyn Fn(&Value) -> String + Send + Sync>;
 type MissingState = Box<dyn Fn(&Value) -> Value + Send + Sync>;
+type SoftDeleted = Box<dyn Fn(&Value) -> bool + Send + Sync>;
 
 /// One resource type's configurations for the suite.
 pub struct Case {
@@ -38,6 +39,8 @@ pub struct Case {
     update: Option<Value>,
     import_id: ImportId,
     missing_state: MissingState,
+    soft_deleted: Option<SoftDeleted>,
+    idempotent_create: bool,
 }
 
 impl Case {
@@ -56,6 +59,8 @@ impl Case {
             missing_state: Box::new(|state| {
                 with_attribute(state, "id", Value::string(format!("{}-missing", id_of(state))))
             }),
+            soft_deleted: None,
+            idempotent_create: false,
         }
     }
 
@@ -70,6 +75,22 @@ impl Case {
     /// (`role_name,policy_arn`, say).
     pub fn with_import_id(mut self, import_id: impl Fn(&Value) -> String + Send + Sync + 'static) -> Case {
         self.import_id = Box::new(import_id);
+        self
+    }
+
+    /// For types whose delete is a soft delete (a workload identity pool lingers for 30 days as
+    /// `DELETED`): a read right after the delete may return a state `is_soft_deleted` accepts
+    /// instead of `None`. Creating the same object again must still succeed.
+    pub fn with_soft_delete(mut self, is_soft_deleted: impl Fn(&Value) -> bool + Send + Sync + 'static) -> Case {
+        self.soft_deleted = Some(Box::new(is_soft_deleted));
+        self
+    }
+
+    /// For types whose create is idempotent by nature (granting an IAM member that is already
+    /// granted is the same one grant): a second create of the same body may return the same
+    /// object instead of a distinct one or `AlreadyExists`.
+    pub fn with_idempotent_create(mut self) -> Case {
+        self.idempotent_create = true;
         self
     }
 
@@ -225,7 +246,7 @@ impl Suite<'_> {
 
         self.provider.delete(type_name, &current).await.map_err(|e| (Step::Delete, describe(&e)))?;
         live.clear();
-        self.expect_gone(Step::ReadAfterDelete, &current).await?;
+        self.expect_deleted(&current).await?;
         self.provider.delete(type_name, &current).await.map_err(|e| {
             (Step::DeleteAgain, format!("deleting an object that is gone must succeed: {}", describe(&e)))
         })?;
@@ -235,7 +256,7 @@ impl Suite<'_> {
         match self.provider.create(type_name, &planned_create, &NoCheckpoint).await {
             Ok(duplicate) => {
                 live.push(duplicate.clone());
-                if id_of(&duplicate) == id_of(&recreated) {
+                if id_of(&duplicate) == id_of(&recreated) && !self.case.idempotent_create {
                     let message = format!(
                         "a second create of the same body returned the first object's id {:?}; it must \
                          create a distinct object or fail with AlreadyExists",
@@ -300,6 +321,20 @@ impl Suite<'_> {
             .ok_or_else(|| (step, format!("read returned nothing for {:?}, which exists", id_of(state))))?;
         self.expect_same(step, "the read state differs from the state the last call returned", state, &read)?;
         Ok(read)
+    }
+
+    /// `read` after a delete: gone, or soft-deleted for types that declare it.
+    async fn expect_deleted(&self, state: &Value) -> Result<(), Broken> {
+        if let Some(is_soft_deleted) = &self.case.soft_deleted {
+            if let Ok(Some(lingering)) = self.provider.read(&self.case.type_name, state).await {
+                if is_soft_deleted(&lingering) {
+                    return Ok(());
+                }
+                let message = format!("read after delete found {:?}, which is not soft-deleted", id_of(state));
+                return Err((Step::ReadAfterDelete, message));
+            }
+        }
+        self.expect_gone(Step::ReadAfterDelete, state).await
     }
 
     async fn expect_gone(&self, step: Step, state: &Value) -> Result<(), Broken> {

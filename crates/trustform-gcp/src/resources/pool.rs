@@ -1,0 +1,469 @@
+//! `google_iam_workload_identity_pool` and `google_iam_workload_identity_pool_provider`: iam v1
+//! `projects.locations.workloadIdentityPools[.providers]`, whose create, patch, delete and
+//! undelete return long-running operations.
+//!
+//! What users depend on:
+//! * a create is in state the moment Google accepts it (checkpoint), before its operation is
+//!   polled to the end, so an interrupted wait never orphans a pool;
+//! * delete is a 30-day soft delete, and Google refuses to create an ID that exists soft-deleted
+//!   (409): create then undeletes and patches it instead of failing;
+//! * refresh keeps a soft-deleted object (`state = "DELETED"`) and plan wants it `ACTIVE`, so the
+//!   plan shows an in-place undelete rather than a create that would hit that 409.
+
+use crate::api::{answer, found, gone, string_map, strings, text, with, Api};
+use google_iam1::api::{Operation, WorkloadIdentityPool, WorkloadIdentityPoolProvider};
+use google_iam1::FieldMask;
+use serde_json::{json, Map, Value as Json};
+use trustform_lang::Value;
+use trustform_provider::{Checkpoint, ProviderError, ProviderErrorKind};
+
+const ACTIVE: &str = "ACTIVE";
+const DELETED: &str = "DELETED";
+
+/// Pools and their providers share one lifecycle; this says which one a call is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Pool,
+    Provider,
+}
+
+impl Kind {
+    fn noun(self) -> &'static str {
+        match self {
+            Kind::Pool => "workload identity pool",
+            Kind::Provider => "workload identity pool provider",
+        }
+    }
+
+    fn method(self, verb: &str) -> String {
+        match self {
+            Kind::Pool => format!("iam.projects.locations.workloadIdentityPools.{verb}"),
+            Kind::Provider => format!("iam.projects.locations.workloadIdentityPools.providers.{verb}"),
+        }
+    }
+
+    /// The fields a patch may change, as (attribute, API field).
+    fn mutable(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Kind::Pool => &[("display_name", "displayName"), ("description", "description"), ("disabled", "disabled")],
+            Kind::Provider => &[
+                ("display_name", "displayName"),
+                ("description", "description"),
+                ("disabled", "disabled"),
+                ("attribute_mapping", "attributeMapping"),
+                ("attribute_condition", "attributeCondition"),
+                ("aws", "aws"),
+                ("oidc", "oidc"),
+            ],
+        }
+    }
+}
+
+/// Where a pool or provider lives, by project id: the path every call takes.
+struct Path {
+    project: String,
+    pool: String,
+    provider: Option<String>,
+}
+
+impl Path {
+    fn of(kind: Kind, value: &Value, project: Option<&str>) -> Option<Path> {
+        Some(Path {
+            project: super::planned_project(value, project)?.to_owned(),
+            pool: text(value, "workload_identity_pool_id")?.to_owned(),
+            provider: match kind {
+                Kind::Pool => None,
+                Kind::Provider => Some(text(value, "workload_identity_pool_provider_id")?.to_owned()),
+            },
+        })
+    }
+
+    fn parse(kind: Kind, id: &str, default_project: Option<&str>) -> Result<Path, ProviderError> {
+        let parts: Vec<&str> = id.split('/').collect();
+        let path = match (kind, parts.as_slice()) {
+            (Kind::Pool, ["projects", project, "locations", "global", "workloadIdentityPools", pool]) => {
+                Some((*project, *pool, None))
+            }
+            (Kind::Pool, [project, pool]) => Some((*project, *pool, None)),
+            (Kind::Pool, [pool]) => default_project.map(|project| (project, *pool, None)),
+            (
+                Kind::Provider,
+                ["projects", project, "locations", "global", "workloadIdentityPools", pool, "providers", provider],
+            ) => Some((*project, *pool, Some(*provider))),
+            (Kind::Provider, [project, pool, provider]) => Some((*project, *pool, Some(*provider))),
+            _ => None,
+        };
+        let (project, pool, provider) = path.ok_or_else(|| {
+            ProviderError::invalid(format!(
+                "{id:?} is not a valid {} id; expected projects/PROJECT/locations/global/workloadIdentityPools/POOL{}",
+                kind.noun(),
+                if kind == Kind::Provider { "/providers/PROVIDER" } else { "" }
+            ))
+        })?;
+        Ok(Path { project: project.to_owned(), pool: pool.to_owned(), provider: provider.map(str::to_owned) })
+    }
+
+    fn parent(&self) -> String {
+        match &self.provider {
+            None => format!("projects/{}/locations/global", self.project),
+            Some(_) => self.pool_name(),
+        }
+    }
+
+    fn pool_name(&self) -> String {
+        format!("projects/{}/locations/global/workloadIdentityPools/{}", self.project, self.pool)
+    }
+
+    fn name(&self) -> String {
+        match &self.provider {
+            None => self.pool_name(),
+            Some(provider) => format!("{}/providers/{provider}", self.pool_name()),
+        }
+    }
+}
+
+/// Fills the id and the wanted state: always ACTIVE, so a soft-deleted object plans an undelete.
+pub(crate) fn plan(kind: Kind, planned: Value, project: Option<&str>) -> Value {
+    let planned = with(&planned, [("state", Value::string(ACTIVE))]);
+    match Path::of(kind, &planned, project) {
+        Some(path) => with(&planned, [("id", Value::string(path.name())), ("project", Value::string(&path.project))]),
+        None => planned,
+    }
+}
+
+pub(crate) async fn create(
+    api: &Api<'_>,
+    kind: Kind,
+    planned: &Value,
+    checkpoint: &dyn Checkpoint,
+) -> Result<Value, ProviderError> {
+    let path = path(api, kind, planned)?;
+    let body = body(kind, planned, kind.mutable().iter().map(|(attribute, _)| *attribute));
+    let accepted = api.call(|| start_create(api, kind, &path, &body)).await;
+    let operation = match accepted {
+        Ok(operation) => operation,
+        Err(error) if error.kind == ProviderErrorKind::AlreadyExists => {
+            return restore(api, kind, &path, planned).await
+        }
+        Err(error) => return Err(error),
+    };
+    // In state before the wait: an interrupted apply still knows the object exists.
+    let accepted = with(
+        planned,
+        [("id", Value::string(path.name())), ("project", Value::string(&path.project)), ("name", Value::Null)],
+    );
+    checkpoint.record(&accepted).await;
+    let created: Json = api.wait(&kind.method("create"), operation).await?;
+    Ok(state_of(kind, &path, &created, Some(planned)))
+}
+
+/// The answer to a 409 on create: an object with this ID exists. Soft-deleted, it is ours to
+/// bring back (undelete, then patch to the configuration); active, it is someone else's.
+async fn restore(api: &Api<'_>, kind: Kind, path: &Path, planned: &Value) -> Result<Value, ProviderError> {
+    let existing = api.call(|| get(api, kind, path)).await?;
+    if existing.get("state").and_then(Json::as_str) != Some(DELETED) {
+        return Err(ProviderError::already_exists(format!(
+            "a {} with the id {:?} exists already; import it with the id \"{}\"",
+            kind.noun(),
+            path.provider.as_deref().unwrap_or(&path.pool),
+            path.name()
+        ))
+        .with_code("ALREADY_EXISTS"));
+    }
+    tracing::info!(name = %path.name(), "undeleting a soft-deleted {}", kind.noun());
+    undelete(api, kind, path).await?;
+    let all: Vec<&str> = kind.mutable().iter().map(|(attribute, _)| *attribute).collect();
+    let restored = patch(api, kind, path, planned, &all).await?;
+    Ok(state_of(kind, path, &restored, Some(planned)))
+}
+
+pub(crate) async fn read(api: &Api<'_>, kind: Kind, state: &Value) -> Result<Option<Value>, ProviderError> {
+    let path = path(api, kind, state)?;
+    let live = found(api.call(|| get(api, kind, &path)).await)?;
+    Ok(live.map(|live| state_of(kind, &path, &live, Some(state))))
+}
+
+pub(crate) async fn import(api: &Api<'_>, kind: Kind, id: &str) -> Result<Value, ProviderError> {
+    let path = Path::parse(kind, id, api.clients.project.as_deref())?;
+    let live = api.call(|| get(api, kind, &path)).await?;
+    Ok(state_of(kind, &path, &live, None))
+}
+
+pub(crate) async fn update(api: &Api<'_>, kind: Kind, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+    let path = path(api, kind, prior)?;
+    let mut live = None;
+    if text(prior, "state") == Some(DELETED) {
+        live = Some(undelete(api, kind, &path).await?);
+    }
+    let changed: Vec<&str> = kind
+        .mutable()
+        .iter()
+        .map(|(attribute, _)| *attribute)
+        .filter(|attribute| {
+            let null = &Value::Null;
+            let (before, after) = (prior.get(attribute).unwrap_or(null), planned.get(attribute).unwrap_or(null));
+            // An unset mapping keeps whatever Google filled in (its default AWS mapping).
+            let keeps_default = *attribute == "attribute_mapping" && after.is_null();
+            !keeps_default && !before.eq_ignoring_marks(after)
+        })
+        .collect();
+    if !changed.is_empty() {
+        live = Some(patch(api, kind, &path, planned, &changed).await?);
+    }
+    let live = match live {
+        Some(live) => live,
+        None => api.call(|| get(api, kind, &path)).await?,
+    };
+    Ok(state_of(kind, &path, &live, Some(planned)))
+}
+
+pub(crate) async fn delete(api: &Api<'_>, kind: Kind, state: &Value) -> Result<(), ProviderError> {
+    if text(state, "state") == Some(DELETED) {
+        return Ok(());
+    }
+    let path = path(api, kind, state)?;
+    let name = path.name();
+    let iam = &api.clients.iam;
+    let method = kind.method("delete");
+    let started = api
+        .call(|| async {
+            let result = match kind {
+                Kind::Pool => iam.projects().locations_workload_identity_pools_delete(&name).doit().await,
+                Kind::Provider => iam.projects().locations_workload_identity_pools_providers_delete(&name).doit().await,
+            };
+            answer(&method, result)
+        })
+        .await;
+    match started {
+        Ok(operation) => api.wait::<Json>(&method, operation).await.map(drop).or_else(|e| gone(Err(e))),
+        // Google refuses to delete what is already soft-deleted; that is done, not an error.
+        Err(error) if error.code.as_deref() == Some("FAILED_PRECONDITION") => {
+            match found(api.call(|| get(api, kind, &path)).await)? {
+                Some(live) if live.get("state").and_then(Json::as_str) == Some(DELETED) => Ok(()),
+                None => Ok(()),
+                Some(_) => Err(error),
+            }
+        }
+        Err(error) => gone(Err(error)),
+    }
+}
+
+fn path(api: &Api<'_>, kind: Kind, value: &Value) -> Result<Path, ProviderError> {
+    match text(value, "id") {
+        Some(id) => Path::parse(kind, id, api.clients.project.as_deref()),
+        None => Path::of(kind, value, api.clients.project.as_deref())
+            .ok_or_else(|| ProviderError::invalid(format!("the {} has no id", kind.noun()))),
+    }
+}
+
+async fn start_create(api: &Api<'_>, kind: Kind, path: &Path, body: &Json) -> Result<Operation, ProviderError> {
+    let iam = &api.clients.iam;
+    let parent = path.parent();
+    let method = kind.method("create");
+    let result = match kind {
+        Kind::Pool => {
+            let request: WorkloadIdentityPool = typed(body)?;
+            iam.projects()
+                .locations_workload_identity_pools_create(request, &parent)
+                .workload_identity_pool_id(&path.pool)
+                .doit()
+                .await
+        }
+        Kind::Provider => {
+            let request: WorkloadIdentityPoolProvider = typed(body)?;
+            iam.projects()
+                .locations_workload_identity_pools_providers_create(request, &parent)
+                .workload_identity_pool_provider_id(path.provider.as_deref().unwrap_or_default())
+                .doit()
+                .await
+        }
+    };
+    answer(&method, result)
+}
+
+async fn get(api: &Api<'_>, kind: Kind, path: &Path) -> Result<Json, ProviderError> {
+    let iam = &api.clients.iam;
+    let name = path.name();
+    match kind {
+        Kind::Pool => untyped(answer(
+            &kind.method("get"),
+            iam.projects().locations_workload_identity_pools_get(&name).doit().await,
+        )?),
+        Kind::Provider => untyped(answer(
+            &kind.method("get"),
+            iam.projects().locations_workload_identity_pools_providers_get(&name).doit().await,
+        )?),
+    }
+}
+
+async fn undelete(api: &Api<'_>, kind: Kind, path: &Path) -> Result<Json, ProviderError> {
+    let iam = &api.clients.iam;
+    let name = path.name();
+    let method = kind.method("undelete");
+    let operation = api
+        .call(|| async {
+            let result = match kind {
+                Kind::Pool => {
+                    iam.projects().locations_workload_identity_pools_undelete(Default::default(), &name).doit().await
+                }
+                Kind::Provider => {
+                    iam.projects()
+                        .locations_workload_identity_pools_providers_undelete(Default::default(), &name)
+                        .doit()
+                        .await
+                }
+            };
+            answer(&method, result)
+        })
+        .await?;
+    api.wait(&method, operation).await
+}
+
+async fn patch(
+    api: &Api<'_>,
+    kind: Kind,
+    path: &Path,
+    planned: &Value,
+    attributes: &[&str],
+) -> Result<Json, ProviderError> {
+    let unset_mapping = planned.get("attribute_mapping").is_none_or(Value::is_null);
+    let fields: Vec<&str> = kind
+        .mutable()
+        .iter()
+        .filter(|(attribute, _)| attributes.contains(attribute))
+        .filter(|(attribute, _)| !(*attribute == "attribute_mapping" && unset_mapping))
+        .map(|(_, field)| *field)
+        .collect();
+    let body = body(kind, planned, attributes.iter().copied());
+    let iam = &api.clients.iam;
+    let name = path.name();
+    let method = kind.method("patch");
+    let (body, fields) = (&body, &fields);
+    let operation = api
+        .call(|| async {
+            let mask = FieldMask::new(fields);
+            let result = match kind {
+                Kind::Pool => {
+                    iam.projects()
+                        .locations_workload_identity_pools_patch(typed(body)?, &name)
+                        .update_mask(mask)
+                        .doit()
+                        .await
+                }
+                Kind::Provider => {
+                    iam.projects()
+                        .locations_workload_identity_pools_providers_patch(typed(body)?, &name)
+                        .update_mask(mask)
+                        .doit()
+                        .await
+                }
+            };
+            answer(&method, result)
+        })
+        .await?;
+    api.wait(&method, operation).await
+}
+
+fn typed<T: serde::de::DeserializeOwned>(body: &Json) -> Result<T, ProviderError> {
+    serde_json::from_value(body.clone()).map_err(|e| ProviderError::invalid(format!("cannot build the request: {e}")))
+}
+
+/// A response as JSON, without the nulls the generated types write for absent fields.
+fn untyped<T: serde::Serialize>(value: T) -> Result<Json, ProviderError> {
+    let mut json =
+        serde_json::to_value(value).map_err(|e| ProviderError::transient(format!("cannot read the response: {e}")))?;
+    google_iam1::common::remove_json_null_values(&mut json);
+    Ok(json)
+}
+
+/// The API body carrying `attributes` of `value` (all of them on create). A cleared text field
+/// is sent empty, which is how a patch clears it.
+fn body<'a>(kind: Kind, value: &Value, attributes: impl IntoIterator<Item = &'a str>) -> Json {
+    let mut body = Map::new();
+    for attribute in attributes {
+        let Some((_, field)) = kind.mutable().iter().find(|(name, _)| *name == attribute) else { continue };
+        let json = match attribute {
+            "disabled" => json!(value.get("disabled").and_then(Value::as_bool).unwrap_or(false)),
+            "attribute_mapping" => match value.get("attribute_mapping").map(Value::unmarked) {
+                Some(Value::Object(_)) => json!(string_map(value, "attribute_mapping")),
+                _ => continue,
+            },
+            "aws" => match value.get("aws").filter(|aws| !aws.is_null()) {
+                Some(aws) => json!({ "accountId": text(aws, "account_id") }),
+                None => continue,
+            },
+            "oidc" => match value.get("oidc").filter(|oidc| !oidc.is_null()) {
+                Some(oidc) => {
+                    let mut map = Map::new();
+                    map.insert("issuerUri".into(), json!(text(oidc, "issuer_uri")));
+                    let audiences = strings(oidc, "allowed_audiences");
+                    if !audiences.is_empty() {
+                        map.insert("allowedAudiences".into(), json!(audiences));
+                    }
+                    if let Some(jwks) = text(oidc, "jwks_json") {
+                        map.insert("jwksJson".into(), json!(jwks));
+                    }
+                    Json::Object(map)
+                }
+                None => continue,
+            },
+            _ => json!(text(value, attribute).unwrap_or_default()),
+        };
+        body.insert((*field).to_owned(), json);
+    }
+    Json::Object(body)
+}
+
+/// The state of a live pool or provider; `prior` supplies the user's spellings of what Google
+/// leaves out (an empty description, an empty audience list).
+fn state_of(kind: Kind, path: &Path, live: &Json, prior: Option<&Value>) -> Value {
+    let field = |name: &str| live.get(name).and_then(Json::as_str).filter(|s| !s.is_empty());
+    let text_value = |name: &str| field(name).map(Value::string).unwrap_or_default();
+    let mut state = vec![
+        ("id", Value::string(path.name())),
+        ("project", Value::string(&path.project)),
+        ("workload_identity_pool_id", Value::string(&path.pool)),
+        ("name", text_value("name")),
+        ("state", Value::string(field("state").unwrap_or(ACTIVE))),
+        ("display_name", text_value("displayName")),
+        ("description", text_value("description")),
+        ("disabled", Value::from(live.get("disabled").and_then(Json::as_bool).unwrap_or(false))),
+    ];
+    if kind == Kind::Provider {
+        let mapping = live.get("attributeMapping").and_then(Json::as_object).map(|map| {
+            Value::Object(map.iter().filter_map(|(k, v)| Some((k.clone(), Value::string(v.as_str()?)))).collect())
+        });
+        let aws = live.get("aws").map(|aws| {
+            Value::object([(
+                "account_id",
+                aws.get("accountId").and_then(Json::as_str).map(Value::string).unwrap_or_default(),
+            )])
+        });
+        let oidc = live.get("oidc").map(|oidc| {
+            let audiences: Vec<Value> = oidc
+                .get("allowedAudiences")
+                .and_then(Json::as_array)
+                .map(|list| list.iter().filter_map(Json::as_str).map(Value::string).collect())
+                .unwrap_or_default();
+            let prior_audiences = prior.and_then(|p| p.get("oidc")).and_then(|o| o.get("allowed_audiences"));
+            let audiences = match (audiences.is_empty(), prior_audiences) {
+                (true, Some(spelling @ Value::List(list))) if list.is_empty() => spelling.clone(),
+                (true, _) => Value::Null,
+                (false, _) => Value::List(audiences),
+            };
+            Value::object([
+                ("issuer_uri", oidc.get("issuerUri").and_then(Json::as_str).map(Value::string).unwrap_or_default()),
+                ("allowed_audiences", audiences),
+                ("jwks_json", oidc.get("jwksJson").and_then(Json::as_str).map(Value::string).unwrap_or_default()),
+            ])
+        });
+        state.extend([
+            ("workload_identity_pool_provider_id", Value::string(path.provider.as_deref().unwrap_or_default())),
+            ("attribute_mapping", mapping.unwrap_or_default()),
+            ("attribute_condition", text_value("attributeCondition")),
+            ("aws", aws.unwrap_or_default()),
+            ("oidc", oidc.unwrap_or_default()),
+        ]);
+    }
+    Value::object(state)
+}
