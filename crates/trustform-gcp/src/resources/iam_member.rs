@@ -6,7 +6,7 @@
 //! the whole unconditional binding of its role, so refresh reads every member of it and the
 //! plan shows the members it would remove.
 
-use crate::api::{required, strings, text, with, Api};
+use crate::api::{found, gone, required, strings, text, with, Api};
 use crate::iam_policy::{Edit, PolicyTarget};
 use trustform_lang::{normalize_set, Value};
 use trustform_provider::ProviderError;
@@ -107,7 +107,10 @@ pub(crate) async fn write(api: &Api<'_>, kind: Kind, planned: &Value) -> Result<
 pub(crate) async fn read(api: &Api<'_>, kind: Kind, state: &Value) -> Result<Option<Value>, ProviderError> {
     let target = kind.target(api, state)?;
     let role = required(state, "role")?;
-    let policy = api.policies.read(api, &target).await?;
+    // The policy's owner is gone (a deleted service account): so is every member of it.
+    let Some(policy) = found(api.policies.read(api, &target).await)? else {
+        return Ok(None);
+    };
     Ok(match kind {
         Kind::ProjectBinding => {
             let members = policy.members(role);
@@ -124,7 +127,7 @@ pub(crate) async fn delete(api: &Api<'_>, kind: Kind, state: &Value) -> Result<(
         Kind::ProjectBinding => Edit::SetMembers { role, members: Vec::new() },
         _ => Edit::RemoveMember { role, member: required(state, "member")?.to_owned() },
     };
-    api.policies.edit(api, &target, edit).await.map(drop)
+    gone(api.policies.edit(api, &target, edit).await.map(drop))
 }
 
 /// Reads an existing member or binding from Terraform's import id: the parts separated by

@@ -129,3 +129,26 @@ async fn members_not_owned_by_the_spec_survive_and_bindings_see_them() {
     let refreshed = provider_for(&sandbox).await.read(BINDING, &binding).await.unwrap().expect("the binding");
     assert_eq!(refreshed.get("members"), Some(&strings(&["user:ours@example.com", "user:sneaky@example.com"])));
 }
+
+/// Regression: with its service account deleted, a service-account IAM member failed to refresh
+/// ("Unknown service account") instead of reading as gone, and its delete failed the same way.
+#[tokio::test]
+async fn members_of_a_deleted_service_account_read_as_gone() {
+    let (_sandbox, provider) = start(google()).await;
+    let account =
+        create(&provider, "google_service_account", Value::object([("account_id", "short-lived".into())])).await;
+    let grant = create(
+        &provider,
+        SA_MEMBER,
+        Value::object([
+            ("service_account_id", account.get("name").cloned().unwrap()),
+            ("role", "roles/iam.serviceAccountUser".into()),
+            ("member", "user:ops@example.com".into()),
+        ]),
+    )
+    .await;
+    provider.delete("google_service_account", &account).await.unwrap();
+    let fresh = provider_for(&_sandbox).await;
+    assert_eq!(fresh.read(SA_MEMBER, &grant).await.unwrap(), None);
+    fresh.delete(SA_MEMBER, &grant).await.unwrap();
+}
