@@ -10,6 +10,7 @@ use std::sync::Arc;
 use trustform_aws::AwsProvider;
 use trustform_diag::{Diagnostic, Diagnostics, SourceMap};
 use trustform_engine::{Engine, EngineOptions, Providers};
+use trustform_gcp::GoogleProvider;
 use trustform_lang::config::{load_dir, Config};
 use trustform_lang::{eval_constant, resolve_variables, CliVar, Value};
 use trustform_outputs::EnvFormat;
@@ -109,6 +110,7 @@ fn cli_vars(argv: impl Iterator<Item = String>, vars: &VarArgs) -> Vec<CliVar> {
 pub fn providers() -> Providers {
     let mut providers = Providers::new();
     providers.register(Arc::new(AwsProvider::new()));
+    providers.register(Arc::new(GoogleProvider::new()));
     providers
 }
 

@@ -1,0 +1,98 @@
+//! End-to-end tests of the `trustform` binary on `examples/aws-to-vertex` (seed 001): AWS and
+//! Google both on the sandbox, reached through the environment a user would set. Apply, an
+//! empty re-plan, the credential files loaded by Python's google-auth, then destroy, checked
+//! with a client of our own.
+
+mod support;
+
+use std::process::Command;
+use support::clouds::{Clouds, GCP_PROJECT, GCP_PROJECT_NUMBER};
+use support::Workdir;
+use trustform_gcp::GoogleProvider;
+use trustform_lang::Value;
+use trustform_provider::Provider;
+use trustform_sandbox::SandboxConfig;
+
+/// What google-auth makes of a credential file: its class and audience, or the error.
+fn load_with_google_auth(path: &std::path::Path) -> String {
+    let script = "import sys, google.auth\n\
+                  creds, _ = google.auth.load_credentials_from_file(sys.argv[1])\n\
+                  print(type(creds).__module__ + '.' + type(creds).__name__, creds._audience)";
+    let output = Command::new("python3").args(["-c", script]).arg(path).output().expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "google-auth refused {}:\n{}",
+        path.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// The state's resources of one provider as (type, attributes), for reading them back.
+fn resources_of(work: &Workdir, provider: &str) -> Vec<(String, Value)> {
+    let state: serde_json::Value = serde_json::from_str(&work.read("state/default.tfstate")).expect("state is JSON");
+    state["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|resource| {
+            let address = resource["address"].as_str().unwrap_or_default();
+            !address.starts_with("data.") && resource["provider"] == provider
+        })
+        .map(|resource| {
+            (resource["type"].as_str().unwrap_or_default().to_owned(), Value::from_json(&resource["attributes"]))
+        })
+        .collect()
+}
+
+#[test]
+fn seed_001_applies_converges_loads_in_google_auth_and_destroys() {
+    let clouds = Clouds::sandbox_only(SandboxConfig::default().gcp_operation_polls(1));
+    let work = Workdir::example("aws-to-vertex");
+    let apply = clouds.run(&work, &["apply", "--auto-approve"], 0);
+    assert!(apply.stdout.contains("Apply complete! Resources: 9 added, 0 changed, 0 destroyed."), "{}", apply.stdout);
+
+    let plan = clouds.run(&work, &["plan", "--detailed-exitcode"], 0);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+
+    let audience = format!(
+        "//iam.googleapis.com/projects/{GCP_PROJECT_NUMBER}/locations/global/workloadIdentityPools/aws-pool/providers/aws-provider"
+    );
+    for file in ["gcp_aws_external_account.json", "gcp_aws_external_account.fargate.json"] {
+        assert_eq!(load_with_google_auth(&work.file(file)), format!("google.auth.aws.Credentials {audience}"));
+        let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(work.file(file)).unwrap().permissions());
+        assert_eq!(mode & 0o777, 0o600, "{file}");
+    }
+    let env = work.read("deployment_outputs.env");
+    assert!(env.contains(&format!("VERTEX_PROJECT={GCP_PROJECT}\n")), "{env}");
+    assert!(env.contains(&format!("GOOGLE_WORKLOAD_IDENTITY_AUDIENCE={audience}\n")), "{env}");
+
+    let google = resources_of(&work, "google");
+    assert_eq!(google.len(), 7, "{google:?}");
+    let destroy = clouds.run(&work, &["destroy", "--auto-approve"], 0);
+    assert!(destroy.stdout.contains("Destroy complete! Resources: 9 destroyed."), "{}", destroy.stdout);
+    assert!(!work.file("gcp_aws_external_account.json").exists());
+
+    // Read every Google object back with a provider of our own: gone, or soft-deleted.
+    let reader = GoogleProvider::new();
+    clouds.runtime.block_on(async {
+        let env = clouds.env();
+        let setting = |name: &str| env.iter().find(|(key, _)| *key == name).map(|(_, value)| Value::string(value));
+        let block = Value::object([
+            ("project", Value::from(GCP_PROJECT)),
+            ("iam_custom_endpoint", setting("GOOGLE_IAM_CUSTOM_ENDPOINT").unwrap_or_default()),
+            (
+                "resource_manager_custom_endpoint",
+                setting("GOOGLE_RESOURCE_MANAGER_CUSTOM_ENDPOINT").unwrap_or_default(),
+            ),
+            ("access_token", Value::from("sandbox-token")),
+        ]);
+        reader.configure(&block).await.expect("configure");
+        for (type_name, state) in &google {
+            let left = reader.read(type_name, state).await.unwrap_or_else(|e| panic!("read {type_name}: {e}"));
+            let soft_deleted = left.as_ref().and_then(|s| s.get("state")) == Some(&Value::from("DELETED"));
+            assert!(left.is_none() || soft_deleted, "{type_name} is left behind: {left:?}");
+        }
+    });
+    assert_eq!(clouds.inventory().roles, Vec::<String>::new());
+}

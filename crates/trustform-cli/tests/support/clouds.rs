@@ -1,0 +1,136 @@
+//! The emulated clouds an end-to-end test points the binary at: an in-process sandbox (and moto
+//! for IAM and STS when asked), reached through the environment a user would set:
+//! `AWS_ENDPOINT_URL_<SERVICE>` with static keys, and Google's custom endpoints with a fixed
+//! access token.
+
+use super::{Run, Workdir};
+use aws_sdk_eks::config::{BehaviorVersion, Credentials, Region};
+use trustform_sandbox::{Sandbox, SandboxConfig};
+use trustform_test_provider::moto::Moto;
+
+pub const CLUSTER: &str = "litellm";
+pub const ISSUER: &str = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
+pub const ACCOUNT: &str = "123456789012";
+pub const GCP_PROJECT: &str = "litellm-prod";
+pub const GCP_PROJECT_NUMBER: u64 = 210987654321;
+
+/// The emulators' endpoints, and a runtime that keeps the sandbox serving while the test
+/// thread waits on the binary.
+pub struct Clouds {
+    pub runtime: tokio::runtime::Runtime,
+    pub sandbox: Sandbox,
+    iam_sts: String,
+    _moto: Option<Moto>,
+}
+
+impl Clouds {
+    /// IAM and STS on moto, EKS on the sandbox.
+    pub fn moto_and_sandbox() -> Clouds {
+        let moto = Moto::start();
+        let mut clouds = Clouds::sandbox_only(SandboxConfig::default());
+        clouds.iam_sts = moto.endpoint().to_owned();
+        clouds._moto = Some(moto);
+        clouds
+    }
+
+    /// Every service on one sandbox.
+    pub fn sandbox_only(config: SandboxConfig) -> Clouds {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let config = config.cluster(CLUSTER, ISSUER).gcp_project(GCP_PROJECT, GCP_PROJECT_NUMBER);
+        let sandbox = runtime.block_on(Sandbox::start(config)).expect("the sandbox starts");
+        let iam_sts = sandbox.endpoint();
+        Clouds { runtime, sandbox, iam_sts, _moto: None }
+    }
+
+    /// The environment a CI job pointing at these emulators would set. Profiles, shared config
+    /// files and instance metadata are switched off so that nothing on the machine leaks in.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+            ("AWS_ENDPOINT_URL_IAM", self.iam_sts.clone()),
+            ("AWS_ENDPOINT_URL_STS", self.iam_sts.clone()),
+            ("AWS_ENDPOINT_URL_EKS", self.sandbox.endpoint()),
+            ("AWS_CONFIG_FILE", "/nonexistent/aws-config".to_owned()),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials".to_owned()),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+            ("GOOGLE_CLOUD_PROJECT", GCP_PROJECT.to_owned()),
+            ("GOOGLE_OAUTH_ACCESS_TOKEN", "sandbox-token".to_owned()),
+            ("GOOGLE_IAM_CUSTOM_ENDPOINT", format!("{}/v1/", self.sandbox.endpoint())),
+            ("GOOGLE_RESOURCE_MANAGER_CUSTOM_ENDPOINT", format!("{}/v3/", self.sandbox.endpoint())),
+        ]
+    }
+
+    pub fn run(&self, work: &Workdir, args: &[&str], code: i32) -> Run {
+        let env = self.env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(name, value)| (*name, value.as_str())).collect();
+        let run = work.run_with_env(args, &env);
+        assert_eq!(run.code, code, "trustform {args:?} exited {}:\n{}", run.code, run.all());
+        run
+    }
+
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        let config = aws_sdk_iam::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+            .endpoint_url(&self.iam_sts)
+            .build();
+        aws_sdk_iam::Client::from_conf(config)
+    }
+
+    pub fn eks(&self) -> aws_sdk_eks::Client {
+        let config = aws_sdk_eks::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+            .endpoint_url(self.sandbox.endpoint())
+            .build();
+        aws_sdk_eks::Client::from_conf(config)
+    }
+
+    /// What exists in the emulated account, listed by a client of our own: role names, OIDC
+    /// provider ARNs and pod identity association ids.
+    pub fn inventory(&self) -> Inventory {
+        let (iam, eks) = (self.iam(), self.eks());
+        self.runtime.block_on(async {
+            let roles = iam.list_roles().send().await.expect("ListRoles");
+            let providers = iam.list_open_id_connect_providers().send().await.expect("ListOpenIDConnectProviders");
+            let associations =
+                eks.list_pod_identity_associations().cluster_name(CLUSTER).send().await.expect("ListAssociations");
+            let mut roles: Vec<String> = roles.roles().iter().map(|role| role.role_name().to_owned()).collect();
+            roles.sort();
+            Inventory {
+                roles,
+                oidc_providers: providers
+                    .open_id_connect_provider_list()
+                    .iter()
+                    .filter_map(|provider| provider.arn().map(str::to_owned))
+                    .collect(),
+                associations: associations
+                    .associations()
+                    .iter()
+                    .filter_map(|association| association.association_id().map(str::to_owned))
+                    .collect(),
+            }
+        })
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Inventory {
+    pub roles: Vec<String>,
+    pub oidc_providers: Vec<String>,
+    pub associations: Vec<String>,
+}
+
+impl Inventory {
+    pub fn empty() -> Inventory {
+        Inventory { roles: Vec::new(), oidc_providers: Vec::new(), associations: Vec::new() }
+    }
+}
