@@ -9,7 +9,7 @@ use axum::extract::{Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::Router;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::azure::{self, ArmError, AzureState};
 use crate::config::SandboxConfig;
 use crate::eks::{self, EksError, EksState};
 use crate::iam::IamState;
@@ -40,6 +41,7 @@ pub(crate) struct Shared {
     faults: Mutex<StdRng>,
     eks: Mutex<EksState>,
     iam: Mutex<IamState>,
+    azure: Mutex<AzureState>,
 }
 
 impl Shared {
@@ -48,12 +50,14 @@ impl Shared {
         let faults = StdRng::seed_from_u64(config.seed);
         let eks = EksState::new(&config, StdRng::seed_from_u64(config.seed ^ 0x454b_5300));
         let iam = IamState::new(StdRng::seed_from_u64(config.seed ^ 0x4941_4d00));
+        let azure = AzureState::new(&config);
         Shared {
             config,
             requests: AtomicU64::new(0),
             faults: Mutex::new(faults),
             eks: Mutex::new(eks),
             iam: Mutex::new(iam),
+            azure: Mutex::new(azure),
         }
     }
 
@@ -67,12 +71,19 @@ impl Shared {
         self.iam.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    pub(crate) fn azure(&self) -> MutexGuard<'_, AzureState> {
+        self.azure.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn draw_fault(&self) -> Option<Fault> {
-        if self.config.fault_rate <= 0.0 {
+        if self.config.fault_rate <= 0.0 && self.config.throttle_rate <= 0.0 {
             return None;
         }
         let mut rng = self.faults.lock().unwrap_or_else(PoisonError::into_inner);
-        if !rng.random_bool(self.config.fault_rate) {
+        if self.config.throttle_rate > 0.0 && rng.random_bool(self.config.throttle_rate) {
+            return Some(Fault::Throttled);
+        }
+        if self.config.fault_rate <= 0.0 || !rng.random_bool(self.config.fault_rate) {
             return None;
         }
         Some(match rng.random_range(0..3) {
@@ -92,7 +103,15 @@ enum Fault {
 }
 
 impl Fault {
-    fn into_response(self, request: &Request, request_id: RequestId) -> Response {
+    fn into_response(self, request: &Request, request_id: RequestId, shared: &Shared) -> Response {
+        if azure::serves(request.uri().path()) {
+            let error = match self {
+                Fault::Throttled => ArmError::throttled(shared.config.azure.retry_after),
+                Fault::Internal => ArmError::internal(),
+                Fault::Unavailable => ArmError::unavailable(),
+            };
+            return error.into_response();
+        }
         if eks::serves(request.uri().path()) {
             let error = match self {
                 Fault::Throttled => EksError::throttled(),
@@ -117,7 +136,7 @@ async fn count_delay_and_fault(State(shared): State<Arc<Shared>>, mut request: R
         tokio::time::sleep(shared.config.latency).await;
     }
     let mut response = match shared.draw_fault() {
-        Some(fault) => fault.into_response(&request, request_id),
+        Some(fault) => fault.into_response(&request, request_id, &shared),
         None => {
             request.extensions_mut().insert(request_id);
             next.run(request).await
@@ -144,12 +163,15 @@ fn router(shared: Arc<Shared>) -> Router {
             "/clusters/{name}/pod-identity-associations/{id}",
             get(eks::describe_association).post(eks::update_association).delete(eks::delete_association),
         )
+        .route("/subscriptions/{*path}", any(azure::handle))
+        .route("/providers/{*path}", any(azure::handle))
         .fallback(unknown_route)
         .layer(middleware::from_fn_with_state(shared.clone(), count_delay_and_fault))
         .with_state(shared)
 }
 
-/// A running emulator of the AWS EKS, STS and IAM subset Trustform calls, on one loopback port.
+/// A running emulator of the AWS EKS, STS and IAM subset and the Azure Resource Manager
+/// authorization subset Trustform calls, on one loopback port.
 ///
 /// Dropping it stops the server, as [`Sandbox::shutdown`] does without waiting.
 pub struct Sandbox {
