@@ -1,6 +1,7 @@
 //! The `provider "azurerm"` block and the `ARM_*` environment variables, and the SDK client
 //! built from them.
 
+use crate::identity;
 use crate::transport::{ArmTransport, Placeholder, StaticToken};
 use azure_core::auth::{Secret, TokenCredential};
 use azure_core::{RetryOptions, TransportOptions, Url};
@@ -32,8 +33,11 @@ pub(crate) enum Login {
     ClientSecret(SecretText),
     /// Workload identity federation: an OIDC token from the CI system or Kubernetes.
     Oidc { token: Option<SecretText>, token_file: Option<String> },
-    /// Nothing configured: managed identity or the Azure CLI's login would be next.
-    Ambient,
+    /// `use_msi`: the managed identity of the VM, App Service or pod (user-assigned when
+    /// `client_id` is set).
+    ManagedIdentity,
+    /// Nothing configured: the Azure CLI's login (`az login`), as Terraform does.
+    AzureCli,
 }
 
 /// The settings of a `provider "azurerm"` block, with `ARM_*` variables filling what it
@@ -64,16 +68,18 @@ impl AzureSettings {
                 ))),
             }
         };
-        let use_oidc = match config.get("use_oidc").map(Value::unmarked) {
-            Some(Value::Bool(flag)) => *flag,
-            Some(Value::Null) | None => env("ARM_USE_OIDC").is_some_and(|flag| flag.eq_ignore_ascii_case("true")),
-            Some(other) => {
-                return Err(ProviderError::invalid(format!(
-                    "provider \"azurerm\": `use_oidc` must be a bool, not {}; write true or false.",
+        let flag = |name: &str, variable: &str| -> Result<bool, ProviderError> {
+            match config.get(name).map(Value::unmarked) {
+                Some(Value::Bool(flag)) => Ok(*flag),
+                Some(Value::Null) | None => Ok(env(variable).is_some_and(|flag| flag.eq_ignore_ascii_case("true"))),
+                Some(other) => Err(ProviderError::invalid(format!(
+                    "provider \"azurerm\": `{name}` must be a bool, not {}; write true or false.",
                     other.type_name()
-                )))
+                ))),
             }
         };
+        let use_oidc = flag("use_oidc", "ARM_USE_OIDC")?;
+        let use_msi = flag("use_msi", "ARM_USE_MSI")?;
         let endpoint = text("resource_manager_endpoint", "ARM_RESOURCE_MANAGER_ENDPOINT")?
             .unwrap_or_else(|| PUBLIC_CLOUD.to_owned());
         let secret = |name: &str, variable: &str| text(name, variable).map(|value| value.map(SecretText));
@@ -86,8 +92,10 @@ impl AzureSettings {
             }
         } else if let Some(client_secret) = secret("client_secret", "ARM_CLIENT_SECRET")? {
             Login::ClientSecret(client_secret)
+        } else if use_msi {
+            Login::ManagedIdentity
         } else {
-            Login::Ambient
+            Login::AzureCli
         };
         Ok(AzureSettings {
             subscription_id: text("subscription_id", "ARM_SUBSCRIPTION_ID")?,
@@ -110,21 +118,13 @@ impl AzureSettings {
     }
 
     fn credential(&self) -> Result<Arc<dyn TokenCredential>, ProviderError> {
-        let unsupported = |what: &str| {
-            ProviderError::invalid(format!(
-                "provider \"azurerm\": {what} is not supported by this build of trustform yet. Obtain a token \
-                 yourself (for example `az account get-access-token --query accessToken -o tsv`) and set \
-                 ARM_ACCESS_TOKEN to it."
-            ))
-        };
+        let (tenant, client) = (self.tenant_id.as_deref(), self.client_id.as_deref());
         match &self.login {
             Login::AccessToken(SecretText(token)) => Ok(Arc::new(StaticToken(Secret::new(token.clone())))),
-            Login::ClientSecret(_) => Err(unsupported("signing in with a client secret")),
-            Login::Oidc { .. } => Err(unsupported("workload identity federation (use_oidc)")),
-            Login::Ambient => Err(ProviderError::invalid(
-                "provider \"azurerm\": no credentials were found. Set ARM_ACCESS_TOKEN to a bearer token for \
-                 Azure Resource Manager, for example from `az account get-access-token`.",
-            )),
+            Login::ClientSecret(secret) => identity::client_secret(tenant, client, secret),
+            Login::Oidc { token, token_file } => identity::oidc(tenant, client, token.as_ref(), token_file.as_deref()),
+            Login::ManagedIdentity => identity::managed_identity(client),
+            Login::AzureCli => identity::azure_cli(tenant),
         }
     }
 }
@@ -230,9 +230,11 @@ mod tests {
         let secret = AzureSettings::from_config(&Value::Null, env(&[("ARM_CLIENT_SECRET", "s3cret")])).unwrap();
         assert!(matches!(secret.login, Login::ClientSecret(_)));
         let error = Clients::build(&secret).unwrap_err();
-        assert!(error.message.contains("ARM_ACCESS_TOKEN"), "{error}");
+        assert!(error.message.contains("ARM_TENANT_ID and ARM_CLIENT_ID"), "{error}");
         assert!(!error.message.contains("s3cret"));
-        assert_eq!(AzureSettings::from_config(&Value::Null, env(&[])).unwrap().login, Login::Ambient);
+        let msi = AzureSettings::from_config(&Value::object([("use_msi", Value::Bool(true))]), env(&[])).unwrap();
+        assert_eq!(msi.login, Login::ManagedIdentity);
+        assert_eq!(AzureSettings::from_config(&Value::Null, env(&[])).unwrap().login, Login::AzureCli);
     }
 
     #[test]

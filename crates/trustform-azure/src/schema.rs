@@ -33,6 +33,7 @@ fn provider_block() -> Block {
         .attr("client_id", Attribute::optional(string()).describe("Defaults to ARM_CLIENT_ID."))
         .attr("client_secret", Attribute::optional(string()).sensitive().describe("Defaults to ARM_CLIENT_SECRET."))
         .attr("use_oidc", Attribute::optional(Type::Bool).describe("Workload identity federation; ARM_USE_OIDC."))
+        .attr("use_msi", Attribute::optional(Type::Bool).describe("Managed identity; ARM_USE_MSI."))
         .attr("oidc_token", Attribute::optional(string()).sensitive().describe("Defaults to ARM_OIDC_TOKEN."))
         .attr("oidc_token_file_path", Attribute::optional(string()).describe("Defaults to ARM_OIDC_TOKEN_FILE_PATH."))
         .attr(
