@@ -116,6 +116,18 @@ fn the_invoke_only_example_applies_converges_updates_in_place_and_destroys() {
     let plan = cloud.run(&work, &["plan", "--detailed-exitcode"], 0);
     assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
 
+    // azure_core logs every request at debug level, Authorization header included: the token
+    // must not be in it, at any level.
+    let mut env = cloud.env();
+    env.push(("TRUSTFORM_LOG", "trace".to_owned()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    let traced = work.run_with_env(&["plan"], &env);
+    assert_eq!(traced.code, 0, "{}", traced.all());
+    assert!(traced.stderr.contains("roleAssignments"), "no request was logged:\n{}", traced.stderr);
+    assert!(!traced.all().contains("sandbox-token"), "the bearer token was logged:\n{}", traced.all());
+    // What azure_core logs in its place is the SDK's placeholder credential.
+    assert!(traced.stderr.contains("attached-by-the-transport"), "{}", traced.stderr);
+
     // One data action less: the role is updated in place, and the assignment stays.
     let spec = work.read("main.tf");
     let edited = spec.replace("      \"Microsoft.CognitiveServices/accounts/OpenAI/images/generations/action\",\n", "");
