@@ -171,3 +171,23 @@ fn the_invoke_only_example_converges_with_a_new_principal_and_a_fifth_of_request
     cloud.run(&work, &["destroy", "--auto-approve"], 0);
     assert_eq!(cloud.inventory(), (Vec::new(), Vec::new()));
 }
+
+#[test]
+fn a_role_granting_data_actions_at_a_management_group_is_a_plan_error() {
+    let cloud = Cloud::start(SandboxConfig::default());
+    let spec = r#"
+resource "azurerm_role_definition" "platform_invoke" {
+  name  = "platform-invoke"
+  scope = "/providers/Microsoft.Management/managementGroups/platform"
+
+  permissions {
+    data_actions = ["Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action"]
+  }
+}
+"#;
+    let work = Workdir::new().with_file("main.tf", spec);
+    let plan = cloud.run(&work, &["plan"], 1);
+    assert!(plan.all().contains("Data actions at management group scope"), "{}", plan.all());
+    assert!(plan.all().contains("azurerm_role_definition.platform_invoke"), "{}", plan.all());
+    assert_eq!(cloud.sandbox.request_count(), 0, "a plan-time error must stop before any call");
+}
