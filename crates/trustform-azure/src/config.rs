@@ -24,7 +24,8 @@ impl fmt::Debug for SecretText {
     }
 }
 
-/// How the provider authenticates, in the order Terraform's azurerm provider tries them.
+/// How the provider authenticates, in the order Terraform's azurerm provider tries them (after
+/// a static token, which is ours).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Login {
     /// `ARM_ACCESS_TOKEN`: a bearer token used as is, skipping every login flow.
@@ -85,13 +86,13 @@ impl AzureSettings {
         let secret = |name: &str, variable: &str| text(name, variable).map(|value| value.map(SecretText));
         let login = if let Some(token) = env("ARM_ACCESS_TOKEN").filter(|token| !token.is_empty()) {
             Login::AccessToken(SecretText(token))
+        } else if let Some(client_secret) = secret("client_secret", "ARM_CLIENT_SECRET")? {
+            Login::ClientSecret(client_secret)
         } else if use_oidc {
             Login::Oidc {
                 token: secret("oidc_token", "ARM_OIDC_TOKEN")?,
                 token_file: text("oidc_token_file_path", "ARM_OIDC_TOKEN_FILE_PATH")?,
             }
-        } else if let Some(client_secret) = secret("client_secret", "ARM_CLIENT_SECRET")? {
-            Login::ClientSecret(client_secret)
         } else if use_msi {
             Login::ManagedIdentity
         } else {
@@ -223,11 +224,13 @@ mod tests {
     fn logins_are_chosen_as_terraform_chooses_them() {
         let oidc = AzureSettings::from_config(
             &Value::object([("use_oidc", Value::Bool(true))]),
-            env(&[("ARM_OIDC_TOKEN_FILE_PATH", "/var/run/secrets/token"), ("ARM_CLIENT_SECRET", "s3cret")]),
+            env(&[("ARM_OIDC_TOKEN_FILE_PATH", "/var/run/secrets/token")]),
         )
         .unwrap();
         assert_eq!(oidc.login, Login::Oidc { token: None, token_file: Some("/var/run/secrets/token".to_owned()) });
-        let secret = AzureSettings::from_config(&Value::Null, env(&[("ARM_CLIENT_SECRET", "s3cret")])).unwrap();
+        // A client secret comes before OIDC, as in Terraform's azurerm provider.
+        let both = Value::object([("use_oidc", Value::Bool(true))]);
+        let secret = AzureSettings::from_config(&both, env(&[("ARM_CLIENT_SECRET", "s3cret")])).unwrap();
         assert!(matches!(secret.login, Login::ClientSecret(_)));
         let error = Clients::build(&secret).unwrap_err();
         assert!(error.message.contains("ARM_TENANT_ID and ARM_CLIENT_ID"), "{error}");
