@@ -87,6 +87,23 @@ pub(crate) fn optional_text(prior: Option<&Value>, live: Option<&str>) -> Value 
     }
 }
 
+/// `planned` with each of `names` taken from `prior` when both are empty (null, `""` or `[]`).
+pub(crate) fn keep_empty_spelling(prior: &Value, planned: Value, names: &[&str]) -> Value {
+    let empty = |value: Option<&Value>| match value.map(Value::unmarked) {
+        None | Some(Value::Null) => true,
+        Some(Value::String(text)) => text.is_empty(),
+        Some(Value::List(items)) => items.is_empty(),
+        _ => false,
+    };
+    let Value::Object(mut map) = planned else { return planned };
+    for name in names {
+        if empty(map.get(*name)) && empty(prior.get(name)) {
+            map.insert((*name).to_owned(), prior.get(name).cloned().unwrap_or_default());
+        }
+    }
+    Value::Object(map)
+}
+
 /// `planned` with the given attributes set.
 pub(crate) fn with(planned: &Value, attributes: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
     let mut map = planned.as_object().cloned().unwrap_or_default();

@@ -90,9 +90,11 @@ impl Provider for AzureProvider {
     }
 
     /// Fills the assignment name, derived from scope, role and principal, so that it is known
-    /// at plan time and a retried PUT never makes a second assignment.
+    /// at plan time and a retried PUT never makes a second assignment; keeps the prior spelling
+    /// of empty descriptions and action lists.
     fn plan(&self, type_name: &str, prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
         Ok(match type_name {
+            ROLE_DEFINITION => role_definition::plan(prior, planned),
             ROLE_ASSIGNMENT => role_assignment::plan(prior, planned),
             _ => planned,
         })

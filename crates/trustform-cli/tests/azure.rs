@@ -144,12 +144,31 @@ fn the_invoke_only_example_applies_converges_updates_in_place_and_destroys() {
     let update = cloud.run(&work, &["apply", "--auto-approve"], 0);
     assert!(update.stdout.contains("Resources: 0 added, 1 changed, 0 destroyed."), "{}", update.stdout);
     cloud.run(&work, &["plan", "--detailed-exitcode"], 0);
-    assert_eq!(cloud.inventory().1, [assignment]);
+    assert_eq!(cloud.inventory().1, std::slice::from_ref(&assignment));
+
+    // Both objects import back into a state the spec agrees with.
+    let role_id = format!("{}|/subscriptions/{SUBSCRIPTION}", role_resource_id(&work));
+    for (address, id) in [
+        ("azurerm_role_assignment.gateway_invoke_only", assignment.as_str()),
+        ("azurerm_role_definition.invoke_only", role_id.as_str()),
+    ] {
+        cloud.run(&work, &["state", "rm", address], 0);
+        cloud.run(&work, &["import", address, id], 0);
+    }
+    let plan = cloud.run(&work, &["plan", "--detailed-exitcode"], 0);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
 
     let destroy = cloud.run(&work, &["destroy", "--auto-approve"], 0);
     assert!(destroy.stdout.contains("Destroy complete! Resources: 2 destroyed."), "{}", destroy.stdout);
     assert_eq!(cloud.inventory(), (Vec::new(), Vec::new()));
     assert_eq!(work.expect(&["state", "list"], 0).stdout, "");
+}
+
+/// The role's resource id, from the env file the apply wrote.
+fn role_resource_id(work: &Workdir) -> String {
+    let env = work.read("deployment_outputs.env");
+    let line = env.lines().find_map(|line| line.strip_prefix("AZURE_INVOKE_ONLY_ROLE_ID="));
+    line.expect("the env file names the role").to_owned()
 }
 
 #[test]

@@ -7,7 +7,9 @@
 //! created (`PrincipalNotFound`, `RoleDefinitionDoesNotExist`): the PUT retries those within
 //! the retry policy's deadline.
 
-use crate::api::{found, gone, last_segment, optional_text, required, scope_of_id, sdk_scope, text, with, Api};
+use crate::api::{
+    found, gone, keep_empty_spelling, last_segment, optional_text, required, scope_of_id, sdk_scope, text, with, Api,
+};
 use crate::error::{from_azure, retryable_assignment_write};
 use azure_mgmt_authorization::package_2022_04_01::models::role_assignment_properties::PrincipalType;
 use azure_mgmt_authorization::package_2022_04_01::models::{
@@ -32,6 +34,10 @@ pub(crate) fn deterministic_name(scope: &str, role: &str, principal_id: &str) ->
 /// Fills `name` at plan time: the prior name while the grant is unchanged (an imported
 /// assignment keeps its own), else the deterministic one once its inputs are known.
 pub(crate) fn plan(prior: Option<&Value>, planned: Value) -> Value {
+    let planned = match prior {
+        Some(prior) => keep_empty_spelling(prior, planned, &["description", "condition"]),
+        None => planned,
+    };
     if text(&planned, "name").is_some() {
         return planned;
     }

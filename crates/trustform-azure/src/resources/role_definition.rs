@@ -6,8 +6,8 @@
 //! update read until the definition shows what was written before they report success.
 
 use crate::api::{
-    found, gone, is_management_group, last_segment, optional_text, required, scope_of_id, scope_within, sdk_scope,
-    string_set, strings, text, with, Api,
+    found, gone, is_management_group, keep_empty_spelling, last_segment, optional_text, required, scope_of_id,
+    scope_within, sdk_scope, string_set, strings, text, with, Api,
 };
 use crate::error::{from_azure, retryable};
 use azure_mgmt_authorization::package_2022_04_01::models::{Permission, RoleDefinition, RoleDefinitionProperties};
@@ -83,6 +83,23 @@ fn issue(attribute: &str, summary: &str, detail: String) -> ValidationIssue {
 fn known_strings(value: &Value, name: &str) -> Option<Vec<String>> {
     let items = value.get(name)?.as_list()?;
     items.iter().map(|item| item.as_str().map(str::to_owned)).collect()
+}
+
+/// Keeps the prior state's spelling of "none" where the configuration spells it the other way:
+/// ARM makes no difference between an absent and an empty description or action list, and an
+/// imported definition cannot know which one the spec uses.
+pub(crate) fn plan(prior: Option<&Value>, planned: Value) -> Value {
+    let Some(prior) = prior else { return planned };
+    let mut planned = keep_empty_spelling(prior, planned, &["description", "assignable_scopes"]);
+    let prior_blocks = prior.get("permissions").and_then(Value::as_list).unwrap_or_default();
+    if let Value::Object(map) = &mut planned {
+        if let Some(Value::List(blocks)) = map.get_mut("permissions") {
+            for (block, prior_block) in blocks.iter_mut().zip(prior_blocks) {
+                *block = keep_empty_spelling(prior_block, std::mem::take(block), &PERMISSION_LISTS);
+            }
+        }
+    }
+    planned
 }
 
 pub(crate) async fn create(api: &Api<'_>, planned: &Value) -> Result<Value, ProviderError> {
@@ -346,6 +363,36 @@ mod tests {
         assert_eq!(issues.len(), 1, "{issues:?}");
         assert_eq!(issues[0].attribute, "permissions");
         assert!(issues[0].detail.ends_with("move the data actions to a role of their own."));
+    }
+
+    #[test]
+    fn plan_keeps_the_prior_spelling_of_none() {
+        let prior = Value::object([
+            ("description", Value::Null),
+            (
+                "permissions",
+                Value::List(vec![Value::object([("actions", Value::Null), ("data_actions", strings(&["a"]))])]),
+            ),
+        ]);
+        let planned = Value::object([
+            ("description", "".into()),
+            (
+                "permissions",
+                Value::List(vec![Value::object([
+                    ("actions", Value::List(Vec::new())),
+                    ("data_actions", strings(&["b"])),
+                ])]),
+            ),
+        ]);
+        let planned = plan(Some(&prior), planned);
+        assert_eq!(planned.get("description"), Some(&Value::Null));
+        let block = &planned.get("permissions").and_then(Value::as_list).unwrap()[0];
+        assert_eq!(block.get("actions"), Some(&Value::Null));
+        assert_eq!(block.get("data_actions"), Some(&strings(&["b"])));
+    }
+
+    fn strings(items: &[&str]) -> Value {
+        Value::List(items.iter().map(|item| Value::string(*item)).collect())
     }
 
     #[test]
