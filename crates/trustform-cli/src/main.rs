@@ -55,6 +55,9 @@ use trustform_graph::CancellationToken;
 fn main() -> ExitCode {
     let cli = Cli::parse_from(args::normalize_args(std::env::args()));
     init_tracing();
+    // The AWS, Google and Azure stacks bring two rustls crypto providers; a library that asks
+    // for the process default would panic without this. Failure means one is installed already.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {

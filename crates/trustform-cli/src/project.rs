@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use trustform_aws::AwsProvider;
+use trustform_azure::AzureProvider;
 use trustform_diag::{Diagnostic, Diagnostics, SourceMap};
 use trustform_engine::{Engine, EngineOptions, Providers};
 use trustform_gcp::GoogleProvider;
@@ -111,6 +112,7 @@ pub fn providers() -> Providers {
     let mut providers = Providers::new();
     providers.register(Arc::new(AwsProvider::new()));
     providers.register(Arc::new(GoogleProvider::new()));
+    providers.register(Arc::new(AzureProvider::new()));
     providers
 }
 

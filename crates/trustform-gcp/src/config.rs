@@ -130,15 +130,15 @@ impl fmt::Debug for Clients {
     }
 }
 
-/// HTTPS with the platform's roots for Google, plain HTTP for loopback emulators. A machine
-/// without CA certificates can still reach an emulator.
+/// HTTPS with the platform's roots for Google, plain HTTP for loopback emulators. The crypto
+/// provider is named, never taken from the process default, which panics when more than one
+/// is compiled in. A machine without CA certificates can still reach an emulator.
 fn connector() -> Result<Connector, ProviderError> {
-    let builder = hyper_rustls::HttpsConnectorBuilder::new();
-    let builder = match builder.with_native_roots() {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = match hyper_rustls::HttpsConnectorBuilder::new().with_provider_and_native_roots(provider.clone()) {
         Ok(builder) => builder,
         Err(error) => {
             tracing::debug!(%error, "no platform CA certificates; only plain http endpoints will work");
-            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
             let config = rustls::ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
                 .map_err(|e| ProviderError::invalid(format!("cannot set up TLS: {e}")))?

@@ -16,8 +16,32 @@ pub(crate) struct GcpProjectSeed {
     pub(crate) number: u64,
 }
 
-/// Builder for a [`Sandbox`](crate::Sandbox): identity, preloaded clusters and projects, and the
-/// faults to inject.
+/// The emulated Azure tenant and the replication delays of its directory and RBAC store.
+#[derive(Debug, Clone)]
+pub(crate) struct AzureSeed {
+    pub(crate) tenant_id: String,
+    pub(crate) subscription_id: String,
+    pub(crate) principals: Vec<String>,
+    pub(crate) principal_delay: Duration,
+    pub(crate) definition_delay: Duration,
+    pub(crate) retry_after: Duration,
+}
+
+impl Default for AzureSeed {
+    fn default() -> Self {
+        AzureSeed {
+            tenant_id: "f3b1cf79-eba8-40c3-8120-cb26aca169c2".to_owned(),
+            subscription_id: "24ebb700-ec2f-417f-afad-78fe15dcc91f".to_owned(),
+            principals: Vec::new(),
+            principal_delay: Duration::ZERO,
+            definition_delay: Duration::ZERO,
+            retry_after: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Builder for a [`Sandbox`](crate::Sandbox): identity, preloaded clusters and projects, the Azure
+/// tenant, and the faults to inject.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
     pub(crate) account_id: String,
@@ -28,6 +52,8 @@ pub struct SandboxConfig {
     pub(crate) gcp_service_account_visibility_delay: Duration,
     pub(crate) gcp_operation_polls: u32,
     pub(crate) fault_rate: f64,
+    pub(crate) throttle_rate: f64,
+    pub(crate) azure: AzureSeed,
     pub(crate) seed: u64,
     pub(crate) latency: Duration,
 }
@@ -43,6 +69,8 @@ impl Default for SandboxConfig {
             gcp_service_account_visibility_delay: Duration::ZERO,
             gcp_operation_polls: 0,
             fault_rate: 0.0,
+            throttle_rate: 0.0,
+            azure: AzureSeed::default(),
             seed: 0,
             latency: Duration::ZERO,
         }
@@ -108,6 +136,54 @@ impl SandboxConfig {
     /// processed. Clamped to `0.0..=1.0`; NaN means no faults.
     pub fn fault_rate(mut self, rate: f64) -> Self {
         self.fault_rate = if rate.is_nan() { 0.0 } else { rate.clamp(0.0, 1.0) };
+        self
+    }
+
+    /// Fraction of requests answered with a throttling error (AWS `Throttling`, ARM 429 with
+    /// `Retry-After`) instead of being processed, drawn after [`fault_rate`](Self::fault_rate).
+    /// Clamped to `0.0..=1.0`; NaN means none.
+    pub fn throttle_rate(mut self, rate: f64) -> Self {
+        self.throttle_rate = if rate.is_nan() { 0.0 } else { rate.clamp(0.0, 1.0) };
+        self
+    }
+
+    /// The Azure subscription ARM serves; scopes in any other subscription are
+    /// `SubscriptionNotFound`. Defaults to `24ebb700-ec2f-417f-afad-78fe15dcc91f` (seed 002's).
+    pub fn azure_subscription(mut self, id: &str) -> Self {
+        id.clone_into(&mut self.azure.subscription_id);
+        self
+    }
+
+    /// The Entra ID tenant named in ARM messages. Defaults to `f3b1cf79-eba8-40c3-8120-cb26aca169c2`.
+    pub fn azure_tenant(mut self, id: &str) -> Self {
+        id.clone_into(&mut self.azure.tenant_id);
+        self
+    }
+
+    /// Registers a principal (object id) that was created just now: role assignments naming it
+    /// are `PrincipalNotFound` until [`azure_principal_delay`](Self::azure_principal_delay)
+    /// after the sandbox starts. Principals never registered are taken to exist.
+    pub fn azure_principal(mut self, object_id: &str) -> Self {
+        self.azure.principals.push(object_id.to_owned());
+        self
+    }
+
+    /// How long registered principals stay unknown to role assignments.
+    pub fn azure_principal_delay(mut self, delay: Duration) -> Self {
+        self.azure.principal_delay = delay;
+        self
+    }
+
+    /// How long a new role definition is `RoleDefinitionDoesNotExist` to role assignments, and
+    /// how long reads keep showing a definition's previous version after an update.
+    pub fn azure_definition_delay(mut self, delay: Duration) -> Self {
+        self.azure.definition_delay = delay;
+        self
+    }
+
+    /// The `Retry-After` ARM's throttling answers carry, in whole seconds. Defaults to one.
+    pub fn azure_retry_after(mut self, retry_after: Duration) -> Self {
+        self.azure.retry_after = retry_after;
         self
     }
 

@@ -10,12 +10,17 @@
 //! and STS speak the query protocol on `POST /` and are told apart by the SigV4 credential scope,
 //! else by `Action`. Any credentials and bearer tokens are accepted and signatures are not checked.
 //!
-//! Paths, field names, status codes and error shapes follow the public AWS and Google API
+//! Azure Resource Manager's `Microsoft.Authorization` role definitions and role assignments are
+//! served on the same port, under `/subscriptions/...` and `/providers/...`, for a real
+//! `azure_mgmt_authorization` client with `.endpoint(...)` set and any bearer token.
+//!
+//! Paths, field names, status codes and error shapes follow the public AWS, Google and Azure
 //! references, so the adapter code tested here is the code that runs against the clouds.
 //! [`SandboxConfig`] adds what the real clouds do unpredictably: eventual consistency of new
-//! associations and service accounts, long-running operations that take several polls,
-//! throttling and server errors at a seeded rate, and latency.
+//! associations, service accounts, role definitions and principals, long-running operations
+//! that take several polls, throttling and server errors at a seeded rate, and latency.
 
+mod azure;
 mod config;
 mod eks;
 mod gcp;

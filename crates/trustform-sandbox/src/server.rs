@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::azure::{self, ArmError, AzureState};
 use crate::config::SandboxConfig;
 use crate::eks::{self, EksError, EksState};
 use crate::gcp::{self, GcpError, GcpState};
@@ -45,6 +46,7 @@ pub(crate) struct Shared {
     eks: Mutex<EksState>,
     iam: Mutex<IamState>,
     gcp: Mutex<GcpState>,
+    azure: Mutex<AzureState>,
 }
 
 impl Shared {
@@ -54,6 +56,7 @@ impl Shared {
         let eks = EksState::new(&config, StdRng::seed_from_u64(config.seed ^ 0x454b_5300));
         let iam = IamState::new(StdRng::seed_from_u64(config.seed ^ 0x4941_4d00));
         let gcp = GcpState::new(&config, StdRng::seed_from_u64(config.seed ^ 0x4743_5000));
+        let azure = AzureState::new(&config);
         Shared {
             config,
             requests: AtomicU64::new(0),
@@ -62,6 +65,7 @@ impl Shared {
             eks: Mutex::new(eks),
             iam: Mutex::new(iam),
             gcp: Mutex::new(gcp),
+            azure: Mutex::new(azure),
         }
     }
 
@@ -79,16 +83,23 @@ impl Shared {
         self.gcp.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    pub(crate) fn azure(&self) -> MutexGuard<'_, AzureState> {
+        self.azure.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn routes(&self) -> MutexGuard<'_, BTreeMap<String, u64>> {
         self.routes.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn draw_fault(&self) -> Option<Fault> {
-        if self.config.fault_rate <= 0.0 {
+        if self.config.fault_rate <= 0.0 && self.config.throttle_rate <= 0.0 {
             return None;
         }
         let mut rng = self.faults.lock().unwrap_or_else(PoisonError::into_inner);
-        if !rng.random_bool(self.config.fault_rate) {
+        if self.config.throttle_rate > 0.0 && rng.random_bool(self.config.throttle_rate) {
+            return Some(Fault::Throttled);
+        }
+        if self.config.fault_rate <= 0.0 || !rng.random_bool(self.config.fault_rate) {
             return None;
         }
         Some(match rng.random_range(0..3) {
@@ -108,13 +119,21 @@ enum Fault {
 }
 
 impl Fault {
-    fn into_response(self, request: &Request, request_id: RequestId) -> Response {
+    fn into_response(self, request: &Request, request_id: RequestId, shared: &Shared) -> Response {
         if gcp::serves(request.uri().path()) {
             // Google's APIs answer overload as RESOURCE_EXHAUSTED and every server fault that is
             // worth retrying as UNAVAILABLE.
             let error = match self {
                 Fault::Throttled => GcpError::resource_exhausted(),
                 Fault::Internal | Fault::Unavailable => GcpError::unavailable(),
+            };
+            return error.into_response();
+        }
+        if azure::serves(request.uri().path()) {
+            let error = match self {
+                Fault::Throttled => ArmError::throttled(shared.config.azure.retry_after),
+                Fault::Internal => ArmError::internal(),
+                Fault::Unavailable => ArmError::unavailable(),
             };
             return error.into_response();
         }
@@ -143,14 +162,15 @@ async fn count_delay_and_fault(State(shared): State<Arc<Shared>>, mut request: R
         tokio::time::sleep(shared.config.latency).await;
     }
     let mut response = match shared.draw_fault() {
-        Some(fault) => fault.into_response(&request, request_id),
+        Some(fault) => fault.into_response(&request, request_id, &shared),
         None => {
             request.extensions_mut().insert(request_id);
             next.run(request).await
         }
     };
     tracing::debug!(%request_id, %method, %path, status = %response.status(), "sandbox request");
-    if gcp::serves(&path) {
+    // Only AWS services answer with an AWS request id.
+    if gcp::serves(&path) || azure::serves(&path) {
         return response;
     }
     if let Ok(value) = HeaderValue::from_str(&request_id.to_string()) {
@@ -206,13 +226,16 @@ fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/v1/{*path}", any(gcp::iam_v1))
         .route("/v3/{*path}", any(gcp::resource_manager_v3))
+        .route("/subscriptions/{*path}", any(azure::handle))
+        .route("/providers/{*path}", any(azure::handle))
         .fallback(unknown_route)
         .layer(middleware::from_fn_with_state(shared.clone(), count_delay_and_fault))
         .with_state(shared)
 }
 
-/// A running emulator of the AWS EKS, STS and IAM subset and of the Google IAM and Resource
-/// Manager subset Trustform calls, on one loopback port.
+/// A running emulator of the AWS EKS, STS and IAM subset, the Google IAM and Resource Manager
+/// subset and the Azure Resource Manager authorization subset Trustform calls, on one loopback
+/// port.
 ///
 /// Dropping it stops the server, as [`Sandbox::shutdown`] does without waiting.
 pub struct Sandbox {

@@ -21,7 +21,14 @@ pub async fn sandbox(config: SandboxConfig) -> Sandbox {
 }
 
 fn connector() -> Connector {
-    HttpsConnectorBuilder::new().with_native_roots().unwrap().https_or_http().enable_http1().build()
+    // The crypto provider is named: with more than one compiled in, the process default panics.
+    let provider = rustls::crypto::aws_lc_rs::default_provider();
+    HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(provider)
+        .unwrap()
+        .https_or_http()
+        .enable_http1()
+        .build()
 }
 
 /// The endpoint with the trailing slash the generated clients append their `v1/...` paths to.

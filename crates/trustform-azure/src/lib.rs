@@ -1,0 +1,26 @@
+//! The Azure adapter: the only crate that imports `azure_mgmt_authorization`, `azure_core` and
+//! `azure_identity`, and whose SDK types never leave it.
+//!
+//! [`AzureProvider`] serves `azurerm_role_definition` and `azurerm_role_assignment`, and the
+//! data sources `azurerm_client_config` and `azurerm_role_definition`, with the names and
+//! attributes of Terraform's azurerm provider.
+//!
+//! What users depend on, and where it lives:
+//! * credentials from `ARM_*` variables and the provider block (a static token, or a login
+//!   through `azure_identity` 1.x), and the transport that attaches the bearer token and keeps
+//!   `Retry-After` (`config`, `identity`, `transport`);
+//! * ARM errors become the engine's error kinds, and assignment writes ride out the replication
+//!   of new principals and roles (`error`, `resources::role_assignment`);
+//! * permission lists compare as sets, and plan-time checks catch what ARM would reject
+//!   (`schema`, `resources::role_definition`).
+
+mod api;
+mod config;
+mod error;
+mod identity;
+mod provider;
+mod resources;
+mod schema;
+mod transport;
+
+pub use provider::AzureProvider;

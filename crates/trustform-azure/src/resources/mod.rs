@@ -1,0 +1,6 @@
+//! One module per resource type, each with the same five entry points (`create`, `read`,
+//! `update`, `delete`, `import`), and the data sources.
+
+pub(crate) mod data;
+pub(crate) mod role_assignment;
+pub(crate) mod role_definition;

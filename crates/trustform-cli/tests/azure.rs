@@ -1,0 +1,212 @@
+//! End-to-end tests of the `trustform` binary on `examples/azure-invoke-only` (seed 002's
+//! `invoke-only` role for Azure OpenAI and its assignment) against the sandbox's ARM emulator.
+//! The binary finds the emulator the way a user points azurerm at one: through
+//! `ARM_RESOURCE_MANAGER_ENDPOINT` and a bearer token in `ARM_ACCESS_TOKEN`.
+//! What exists is checked by listing over raw HTTP, independent of the provider.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+use support::{Run, Workdir};
+use trustform_sandbox::{Sandbox, SandboxConfig};
+
+const SUBSCRIPTION: &str = "24ebb700-ec2f-417f-afad-78fe15dcc91f";
+const TENANT: &str = "f3b1cf79-eba8-40c3-8120-cb26aca169c2";
+/// The example's default service principal object id.
+const PRINCIPAL: &str = "5b0cf6a1-3d4e-4f2a-9c8b-7e6d5c4b3a21";
+
+/// The emulator, and a runtime that keeps it serving while the test thread waits on the binary.
+struct Cloud {
+    _runtime: tokio::runtime::Runtime,
+    sandbox: Sandbox,
+}
+
+impl Cloud {
+    fn start(config: SandboxConfig) -> Cloud {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let sandbox = runtime.block_on(Sandbox::start(config)).expect("the sandbox starts");
+        Cloud { _runtime: runtime, sandbox }
+    }
+
+    /// The environment a CI job pointing azurerm at this emulator would set.
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("ARM_ACCESS_TOKEN", "sandbox-token".to_owned()),
+            ("ARM_RESOURCE_MANAGER_ENDPOINT", self.sandbox.endpoint()),
+            ("ARM_TENANT_ID", TENANT.to_owned()),
+        ]
+    }
+
+    fn run(&self, work: &Workdir, args: &[&str], code: i32) -> Run {
+        let env = self.env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(name, value)| (*name, value.as_str())).collect();
+        let run = work.run_with_env(args, &env);
+        assert_eq!(run.code, code, "trustform {args:?} exited {}:\n{}", run.code, run.all());
+        run
+    }
+
+    /// One raw GET, repeated while the emulator throttles it.
+    fn get(&self, path_and_query: &str) -> serde_json::Value {
+        let address = self.sandbox.endpoint().trim_start_matches("http://").to_owned();
+        for _ in 0..100 {
+            let mut stream = TcpStream::connect(&address).expect("connect to the sandbox");
+            let request = format!(
+                "GET {path_and_query} HTTP/1.1\r\nHost: sandbox\r\nAuthorization: Bearer inventory\r\nConnection: close\r\n\r\n"
+            );
+            stream.write_all(request.as_bytes()).expect("send");
+            let mut response = String::new();
+            stream.read_to_string(&mut response).expect("receive");
+            let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+            if head.starts_with("HTTP/1.1 429") {
+                continue;
+            }
+            assert!(head.starts_with("HTTP/1.1 200"), "{response}");
+            return serde_json::from_str(body).expect("a JSON body");
+        }
+        panic!("the sandbox throttled 100 requests in a row")
+    }
+
+    /// Custom role names and role assignment ids in the subscription.
+    fn inventory(&self) -> (Vec<String>, Vec<String>) {
+        let base = format!("/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization");
+        let roles =
+            self.get(&format!("{base}/roleDefinitions?api-version=2022-04-01&$filter=type%20eq%20'CustomRole'"));
+        let assignments = self.get(&format!("{base}/roleAssignments?api-version=2022-04-01"));
+        let names = |list: &serde_json::Value, pointer: &str| -> Vec<String> {
+            let mut names: Vec<String> = list["value"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|item| item.pointer(pointer).and_then(serde_json::Value::as_str).map(str::to_owned))
+                .collect();
+            names.sort();
+            names
+        };
+        (names(&roles, "/properties/roleName"), names(&assignments, "/id"))
+    }
+}
+
+/// Applies the example and checks what exists and what the outputs say; returns the
+/// assignment's id.
+fn apply_and_check(cloud: &Cloud, work: &Workdir) -> String {
+    let apply = cloud.run(work, &["apply", "--auto-approve"], 0);
+    assert!(apply.stdout.contains("Apply complete! Resources: 2 added, 0 changed, 0 destroyed."), "{}", apply.stdout);
+    let (roles, assignments) = cloud.inventory();
+    assert_eq!(roles, ["invoke-only"]);
+    assert_eq!(assignments.len(), 1, "{assignments:?}");
+    let env = work.read("deployment_outputs.env");
+    assert!(env.contains(&format!("AZURE_TENANT_ID={TENANT}\n")), "{env}");
+    assert!(env.contains(&format!("AZURE_ROLE_ASSIGNMENT_ID={}\n", assignments[0])), "{env}");
+    assignments[0].clone()
+}
+
+#[test]
+fn the_invoke_only_example_applies_converges_updates_in_place_and_destroys() {
+    let cloud = Cloud::start(SandboxConfig::default().azure_definition_delay(Duration::from_millis(500)));
+    let work = Workdir::example("azure-invoke-only");
+    let assignment = apply_and_check(&cloud, &work);
+
+    // Sets come back from ARM in its own order, and empty lists as empty: no change either way.
+    let plan = cloud.run(&work, &["plan", "--detailed-exitcode"], 0);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+
+    // azure_core logs every request at debug level, Authorization header included: the token
+    // must not be in it, at any level.
+    let mut env = cloud.env();
+    env.push(("TRUSTFORM_LOG", "trace".to_owned()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    let traced = work.run_with_env(&["plan"], &env);
+    assert_eq!(traced.code, 0, "{}", traced.all());
+    assert!(traced.stderr.contains("roleAssignments"), "no request was logged:\n{}", traced.stderr);
+    assert!(!traced.all().contains("sandbox-token"), "the bearer token was logged:\n{}", traced.all());
+    // What azure_core logs in its place is the SDK's placeholder credential.
+    assert!(traced.stderr.contains("attached-by-the-transport"), "{}", traced.stderr);
+
+    // One data action less: the role is updated in place, and the assignment stays.
+    let spec = work.read("main.tf");
+    let edited = spec.replace("      \"Microsoft.CognitiveServices/accounts/OpenAI/images/generations/action\",\n", "");
+    assert_ne!(spec, edited);
+    work.write("main.tf", &edited);
+    let change = cloud.run(&work, &["plan", "--detailed-exitcode"], 2);
+    assert!(
+        change.stdout.contains("azurerm_role_definition.invoke_only will be updated in-place"),
+        "{}",
+        change.stdout
+    );
+    assert!(change.stdout.contains("images/generations/action"), "{}", change.stdout);
+    assert!(change.stdout.contains("Plan: 0 to add, 1 to change, 0 to destroy."), "{}", change.stdout);
+    let update = cloud.run(&work, &["apply", "--auto-approve"], 0);
+    assert!(update.stdout.contains("Resources: 0 added, 1 changed, 0 destroyed."), "{}", update.stdout);
+    cloud.run(&work, &["plan", "--detailed-exitcode"], 0);
+    assert_eq!(cloud.inventory().1, std::slice::from_ref(&assignment));
+
+    // Both objects import back into a state the spec agrees with.
+    let role_id = format!("{}|/subscriptions/{SUBSCRIPTION}", role_resource_id(&work));
+    for (address, id) in [
+        ("azurerm_role_assignment.gateway_invoke_only", assignment.as_str()),
+        ("azurerm_role_definition.invoke_only", role_id.as_str()),
+    ] {
+        cloud.run(&work, &["state", "rm", address], 0);
+        cloud.run(&work, &["import", address, id], 0);
+    }
+    let plan = cloud.run(&work, &["plan", "--detailed-exitcode"], 0);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+
+    let destroy = cloud.run(&work, &["destroy", "--auto-approve"], 0);
+    assert!(destroy.stdout.contains("Destroy complete! Resources: 2 destroyed."), "{}", destroy.stdout);
+    assert_eq!(cloud.inventory(), (Vec::new(), Vec::new()));
+    assert_eq!(work.expect(&["state", "list"], 0).stdout, "");
+}
+
+/// The role's resource id, from the env file the apply wrote.
+fn role_resource_id(work: &Workdir) -> String {
+    let env = work.read("deployment_outputs.env");
+    let line = env.lines().find_map(|line| line.strip_prefix("AZURE_INVOKE_ONLY_ROLE_ID="));
+    line.expect("the env file names the role").to_owned()
+}
+
+#[test]
+fn the_invoke_only_example_converges_with_a_new_principal_and_a_fifth_of_requests_throttled() {
+    let config = SandboxConfig::default()
+        .azure_principal(PRINCIPAL)
+        .azure_principal_delay(Duration::from_secs(3))
+        .throttle_rate(0.2)
+        .seed(7);
+    let cloud = Cloud::start(config);
+    let work = Workdir::example("azure-invoke-only");
+    let assignment = apply_and_check(&cloud, &work);
+
+    let plan = cloud.run(&work, &["plan", "--detailed-exitcode"], 0);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+    // Retried PUTs never made a second assignment: the one that exists is the one in state.
+    assert_eq!(cloud.inventory().1, [assignment]);
+
+    cloud.run(&work, &["destroy", "--auto-approve"], 0);
+    assert_eq!(cloud.inventory(), (Vec::new(), Vec::new()));
+}
+
+#[test]
+fn a_role_granting_data_actions_at_a_management_group_is_a_plan_error() {
+    let cloud = Cloud::start(SandboxConfig::default());
+    let spec = r#"
+resource "azurerm_role_definition" "platform_invoke" {
+  name  = "platform-invoke"
+  scope = "/providers/Microsoft.Management/managementGroups/platform"
+
+  permissions {
+    data_actions = ["Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action"]
+  }
+}
+"#;
+    let work = Workdir::new().with_file("main.tf", spec);
+    let plan = cloud.run(&work, &["plan"], 1);
+    assert!(plan.all().contains("Data actions at management group scope"), "{}", plan.all());
+    assert!(plan.all().contains("azurerm_role_definition.platform_invoke"), "{}", plan.all());
+    assert_eq!(cloud.sandbox.request_count(), 0, "a plan-time error must stop before any call");
+}
