@@ -10,9 +10,8 @@ use crate::schema::{
     IAM_ROLE_POLICY, IAM_ROLE_POLICY_ATTACHMENT, SCHEMA,
 };
 use async_trait::async_trait;
-use std::sync::RwLock;
 use trustform_lang::Value;
-use trustform_provider::{Checkpoint, Provider, ProviderError, RetryPolicy, ValidationIssue};
+use trustform_provider::{Checkpoint, Configured, Provider, ProviderError, RetryPolicy, ValidationIssue};
 use trustform_schema::ProviderSchema;
 
 /// The `aws` provider: IAM roles, inline and attached role policies, OIDC providers and EKS
@@ -22,7 +21,7 @@ use trustform_schema::ProviderSchema;
 /// Every call is retried under one [`RetryPolicy`] (throttling, 5xx, timeouts, and IAM
 /// propagation errors right after a create); the SDK's own retries are off.
 pub struct AwsProvider {
-    clients: RwLock<Option<Clients>>,
+    clients: Configured<Clients>,
     retry_policy: RetryPolicy,
 }
 
@@ -34,7 +33,7 @@ impl Default for AwsProvider {
 
 impl std::fmt::Debug for AwsProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let configured = self.clients.read().map(|clients| clients.is_some()).unwrap_or(false);
+        let configured = self.clients.is_set();
         f.debug_struct("AwsProvider")
             .field("configured", &configured)
             .field("retry_policy", &self.retry_policy)
@@ -45,7 +44,7 @@ impl std::fmt::Debug for AwsProvider {
 impl AwsProvider {
     /// An unconfigured provider with the default retry policy (two minutes of backoff).
     pub fn new() -> AwsProvider {
-        AwsProvider { clients: RwLock::new(None), retry_policy: RetryPolicy::default() }
+        AwsProvider { clients: Configured::new("aws"), retry_policy: RetryPolicy::default() }
     }
 
     /// Replaces the retry policy: shorter deadlines for tests, longer ones for slow accounts.
@@ -55,8 +54,7 @@ impl AwsProvider {
     }
 
     fn clients(&self) -> Result<Clients, ProviderError> {
-        let clients = self.clients.read().map_err(|_| ProviderError::transient("the AWS clients lock is poisoned"))?;
-        clients.clone().ok_or_else(|| ProviderError::invalid("the aws provider was used before `configure` was called"))
+        self.clients.get()
     }
 }
 
@@ -78,9 +76,7 @@ impl Provider for AwsProvider {
         let settings = AwsSettings::from_config(config)?;
         tracing::debug!(?settings, "configuring the aws provider");
         let clients = Clients::build(&settings).await;
-        let mut slot =
-            self.clients.write().map_err(|_| ProviderError::transient("the AWS clients lock is poisoned"))?;
-        *slot = Some(clients);
+        self.clients.set(clients);
         Ok(())
     }
 

@@ -1,10 +1,12 @@
-//! What every resource implementation works with: the client, the retry policy, and small
-//! helpers to read attributes out of values, build them back, and handle ARM scopes.
+//! What every resource implementation works with: the client, the retry policy, ARM's scope
+//! helpers and the spellings ARM gives back, and (re-exported) the attribute helpers every
+//! adapter shares.
 
 use crate::config::Clients;
 use crate::error::retryable;
 use std::future::Future;
 use trustform_lang::{normalize_set, Value};
+pub(crate) use trustform_provider::attrs::{found, gone, required, strings, text, with};
 use trustform_provider::{retry, ProviderError, RetryPolicy};
 
 /// The client of a configured provider, with the policy every call retries under.
@@ -28,42 +30,6 @@ impl Api<'_> {
 /// slash.
 pub(crate) fn sdk_scope(scope: &str) -> &str {
     scope.trim_start_matches('/')
-}
-
-/// Maps "not found" to `None`, the answer `read` gives for an object that is gone.
-pub(crate) fn found<T>(result: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
-    match result {
-        Ok(value) => Ok(Some(value)),
-        Err(error) if error.is_not_found() => Ok(None),
-        Err(error) => Err(error),
-    }
-}
-
-/// Maps "not found" to success, the answer `delete` gives for an object that is gone.
-pub(crate) fn gone(result: Result<(), ProviderError>) -> Result<(), ProviderError> {
-    match result {
-        Err(error) if error.is_not_found() => Ok(()),
-        other => other,
-    }
-}
-
-/// A string attribute, `None` when null, unknown or absent.
-pub(crate) fn text<'v>(value: &'v Value, name: &str) -> Option<&'v str> {
-    value.get(name).and_then(Value::as_str)
-}
-
-/// A string attribute the schema requires.
-pub(crate) fn required<'v>(value: &'v Value, name: &str) -> Result<&'v str, ProviderError> {
-    text(value, name).ok_or_else(|| ProviderError::invalid(format!("the argument `{name}` is required")))
-}
-
-/// A set-of-strings attribute; empty when null.
-pub(crate) fn strings(value: &Value, name: &str) -> Vec<String> {
-    value
-        .get(name)
-        .and_then(Value::as_list)
-        .map(|items| items.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-        .unwrap_or_default()
 }
 
 /// Strings read from the cloud as a set value, sorted and without duplicates as the schema's
@@ -100,15 +66,6 @@ pub(crate) fn keep_empty_spelling(prior: &Value, planned: Value, names: &[&str])
         if empty(map.get(*name)) && empty(prior.get(name)) {
             map.insert((*name).to_owned(), prior.get(name).cloned().unwrap_or_default());
         }
-    }
-    Value::Object(map)
-}
-
-/// `planned` with the given attributes set.
-pub(crate) fn with(planned: &Value, attributes: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
-    let mut map = planned.as_object().cloned().unwrap_or_default();
-    for (name, value) in attributes {
-        map.insert(name.to_owned(), value);
     }
     Value::Object(map)
 }

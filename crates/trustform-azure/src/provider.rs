@@ -5,9 +5,8 @@ use crate::config::{AzureSettings, Clients};
 use crate::resources::{data, role_assignment, role_definition};
 use crate::schema::{CLIENT_CONFIG, ROLE_ASSIGNMENT, ROLE_DEFINITION, SCHEMA};
 use async_trait::async_trait;
-use std::sync::RwLock;
 use trustform_lang::Value;
-use trustform_provider::{Checkpoint, Provider, ProviderError, RetryPolicy, ValidationIssue};
+use trustform_provider::{Checkpoint, Configured, Provider, ProviderError, RetryPolicy, ValidationIssue};
 use trustform_schema::ProviderSchema;
 
 /// The `azurerm` provider: custom role definitions and role assignments, plus the
@@ -17,7 +16,7 @@ use trustform_schema::ProviderSchema;
 /// transport faults, and RBAC replication delays on assignment writes); the SDK's own retries
 /// are off.
 pub struct AzureProvider {
-    clients: RwLock<Option<Clients>>,
+    clients: Configured<Clients>,
     retry_policy: RetryPolicy,
 }
 
@@ -29,7 +28,7 @@ impl Default for AzureProvider {
 
 impl std::fmt::Debug for AzureProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let configured = self.clients.read().map(|clients| clients.is_some()).unwrap_or(false);
+        let configured = self.clients.is_set();
         f.debug_struct("AzureProvider")
             .field("configured", &configured)
             .field("retry_policy", &self.retry_policy)
@@ -40,7 +39,7 @@ impl std::fmt::Debug for AzureProvider {
 impl AzureProvider {
     /// An unconfigured provider with the default retry policy (two minutes of backoff).
     pub fn new() -> AzureProvider {
-        AzureProvider { clients: RwLock::new(None), retry_policy: RetryPolicy::default() }
+        AzureProvider { clients: Configured::new("azurerm"), retry_policy: RetryPolicy::default() }
     }
 
     /// Replaces the retry policy: shorter deadlines for tests, longer ones for slow tenants.
@@ -50,11 +49,7 @@ impl AzureProvider {
     }
 
     fn clients(&self) -> Result<Clients, ProviderError> {
-        let clients =
-            self.clients.read().map_err(|_| ProviderError::transient("the Azure clients lock is poisoned"))?;
-        clients
-            .clone()
-            .ok_or_else(|| ProviderError::invalid("the azurerm provider was used before `configure` was called"))
+        self.clients.get()
     }
 }
 
@@ -76,9 +71,7 @@ impl Provider for AzureProvider {
         let settings = AzureSettings::from_config(config, |name| std::env::var(name).ok())?;
         tracing::debug!(?settings, "configuring the azurerm provider");
         let clients = Clients::build(&settings)?;
-        let mut slot =
-            self.clients.write().map_err(|_| ProviderError::transient("the Azure clients lock is poisoned"))?;
-        *slot = Some(clients);
+        self.clients.set(clients);
         Ok(())
     }
 

@@ -11,9 +11,8 @@ use crate::schema::{
     SERVICE_ACCOUNT_IAM_MEMBER,
 };
 use async_trait::async_trait;
-use std::sync::RwLock;
 use trustform_lang::Value;
-use trustform_provider::{Checkpoint, Provider, ProviderError, RetryPolicy, ValidationIssue};
+use trustform_provider::{Checkpoint, Configured, Provider, ProviderError, RetryPolicy, ValidationIssue};
 use trustform_schema::ProviderSchema;
 
 /// The `google` provider: service accounts, project and service-account IAM members and
@@ -23,7 +22,7 @@ use trustform_schema::ProviderSchema;
 /// Every call is retried under one [`RetryPolicy`]; long-running operations are polled under
 /// the same policy's backoff and deadline; IAM policy edits are coalesced per policy.
 pub struct GoogleProvider {
-    clients: RwLock<Option<Clients>>,
+    clients: Configured<Clients>,
     retry_policy: RetryPolicy,
     policies: Policies,
 }
@@ -36,7 +35,7 @@ impl Default for GoogleProvider {
 
 impl std::fmt::Debug for GoogleProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let clients = self.clients.read().map(|clients| format!("{clients:?}")).unwrap_or_default();
+        let clients = format!("{:?}", self.clients.peek());
         f.debug_struct("GoogleProvider").field("clients", &clients).field("retry_policy", &self.retry_policy).finish()
     }
 }
@@ -66,7 +65,7 @@ impl GoogleProvider {
     /// An unconfigured provider with the default retry policy (two minutes of backoff).
     pub fn new() -> GoogleProvider {
         GoogleProvider {
-            clients: RwLock::new(None),
+            clients: Configured::new("google"),
             retry_policy: RetryPolicy::default(),
             policies: Policies::default(),
         }
@@ -79,15 +78,11 @@ impl GoogleProvider {
     }
 
     fn clients(&self) -> Result<Clients, ProviderError> {
-        let clients =
-            self.clients.read().map_err(|_| ProviderError::transient("the Google clients lock is poisoned"))?;
-        clients
-            .clone()
-            .ok_or_else(|| ProviderError::invalid("the google provider was used before `configure` was called"))
+        self.clients.get()
     }
 
     fn default_project(&self) -> Option<String> {
-        self.clients.read().ok().and_then(|clients| clients.as_ref().and_then(|c| c.project.clone()))
+        self.clients.peek().and_then(|clients| clients.project)
     }
 
     fn api<'a>(&'a self, clients: &'a Clients) -> Api<'a> {
@@ -109,9 +104,7 @@ impl Provider for GoogleProvider {
         let settings = GoogleSettings::from_config(config, |name| std::env::var(name).ok())?;
         tracing::debug!(?settings, "configuring the google provider");
         let clients = Clients::build(&settings)?;
-        let mut slot =
-            self.clients.write().map_err(|_| ProviderError::transient("the Google clients lock is poisoned"))?;
-        *slot = Some(clients);
+        self.clients.set(clients);
         Ok(())
     }
 

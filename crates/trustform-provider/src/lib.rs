@@ -6,10 +6,12 @@
 //! provider is an engine bug.
 
 pub mod attrs;
+mod configured;
 pub mod conformance;
 mod error;
 mod retry;
 
+pub use configured::Configured;
 pub use error::{ProviderError, ProviderErrorKind};
 pub use retry::{retry, RetryPolicy};
 
