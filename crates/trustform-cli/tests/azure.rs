@@ -9,50 +9,23 @@ mod support;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
-use support::{Run, Workdir};
-use trustform_sandbox::{Sandbox, SandboxConfig};
+use support::clouds::{Clouds, ARM_TENANT};
+use support::Workdir;
+use trustform_sandbox::SandboxConfig;
 
 const SUBSCRIPTION: &str = "24ebb700-ec2f-417f-afad-78fe15dcc91f";
-const TENANT: &str = "f3b1cf79-eba8-40c3-8120-cb26aca169c2";
 /// The example's default service principal object id.
 const PRINCIPAL: &str = "5b0cf6a1-3d4e-4f2a-9c8b-7e6d5c4b3a21";
 
-/// The emulator, and a runtime that keeps it serving while the test thread waits on the binary.
-struct Cloud {
-    _runtime: tokio::runtime::Runtime,
-    sandbox: Sandbox,
+/// Raw ARM reads, independent of the provider.
+trait ArmInventory {
+    fn arm_get(&self, path_and_query: &str) -> serde_json::Value;
+    fn arm_inventory(&self) -> (Vec<String>, Vec<String>);
 }
 
-impl Cloud {
-    fn start(config: SandboxConfig) -> Cloud {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("a tokio runtime");
-        let sandbox = runtime.block_on(Sandbox::start(config)).expect("the sandbox starts");
-        Cloud { _runtime: runtime, sandbox }
-    }
-
-    /// The environment a CI job pointing azurerm at this emulator would set.
-    fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("ARM_ACCESS_TOKEN", "sandbox-token".to_owned()),
-            ("ARM_RESOURCE_MANAGER_ENDPOINT", self.sandbox.endpoint()),
-            ("ARM_TENANT_ID", TENANT.to_owned()),
-        ]
-    }
-
-    fn run(&self, work: &Workdir, args: &[&str], code: i32) -> Run {
-        let env = self.env();
-        let env: Vec<(&str, &str)> = env.iter().map(|(name, value)| (*name, value.as_str())).collect();
-        let run = work.run_with_env(args, &env);
-        assert_eq!(run.code, code, "trustform {args:?} exited {}:\n{}", run.code, run.all());
-        run
-    }
-
+impl ArmInventory for Clouds {
     /// One raw GET, repeated while the emulator throttles it.
-    fn get(&self, path_and_query: &str) -> serde_json::Value {
+    fn arm_get(&self, path_and_query: &str) -> serde_json::Value {
         let address = self.sandbox.endpoint().trim_start_matches("http://").to_owned();
         for _ in 0..100 {
             let mut stream = TcpStream::connect(&address).expect("connect to the sandbox");
@@ -73,11 +46,11 @@ impl Cloud {
     }
 
     /// Custom role names and role assignment ids in the subscription.
-    fn inventory(&self) -> (Vec<String>, Vec<String>) {
+    fn arm_inventory(&self) -> (Vec<String>, Vec<String>) {
         let base = format!("/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization");
         let roles =
-            self.get(&format!("{base}/roleDefinitions?api-version=2022-04-01&$filter=type%20eq%20'CustomRole'"));
-        let assignments = self.get(&format!("{base}/roleAssignments?api-version=2022-04-01"));
+            self.arm_get(&format!("{base}/roleDefinitions?api-version=2022-04-01&$filter=type%20eq%20'CustomRole'"));
+        let assignments = self.arm_get(&format!("{base}/roleAssignments?api-version=2022-04-01"));
         let names = |list: &serde_json::Value, pointer: &str| -> Vec<String> {
             let mut names: Vec<String> = list["value"]
                 .as_array()
@@ -94,21 +67,21 @@ impl Cloud {
 
 /// Applies the example and checks what exists and what the outputs say; returns the
 /// assignment's id.
-fn apply_and_check(cloud: &Cloud, work: &Workdir) -> String {
+fn apply_and_check(cloud: &Clouds, work: &Workdir) -> String {
     let apply = cloud.run(work, &["apply", "--auto-approve"], 0);
     assert!(apply.stdout.contains("Apply complete! Resources: 2 added, 0 changed, 0 destroyed."), "{}", apply.stdout);
-    let (roles, assignments) = cloud.inventory();
+    let (roles, assignments) = cloud.arm_inventory();
     assert_eq!(roles, ["invoke-only"]);
     assert_eq!(assignments.len(), 1, "{assignments:?}");
     let env = work.read("deployment_outputs.env");
-    assert!(env.contains(&format!("AZURE_TENANT_ID={TENANT}\n")), "{env}");
+    assert!(env.contains(&format!("AZURE_TENANT_ID={ARM_TENANT}\n")), "{env}");
     assert!(env.contains(&format!("AZURE_ROLE_ASSIGNMENT_ID={}\n", assignments[0])), "{env}");
     assignments[0].clone()
 }
 
 #[test]
 fn the_invoke_only_example_applies_converges_updates_in_place_and_destroys() {
-    let cloud = Cloud::start(SandboxConfig::default().azure_definition_delay(Duration::from_millis(500)));
+    let cloud = Clouds::sandbox_only(SandboxConfig::default().azure_definition_delay(Duration::from_millis(500)));
     let work = Workdir::example("azure-invoke-only");
     let assignment = apply_and_check(&cloud, &work);
 
@@ -144,7 +117,7 @@ fn the_invoke_only_example_applies_converges_updates_in_place_and_destroys() {
     let update = cloud.run(&work, &["apply", "--auto-approve"], 0);
     assert!(update.stdout.contains("Resources: 0 added, 1 changed, 0 destroyed."), "{}", update.stdout);
     cloud.run(&work, &["plan", "--detailed-exitcode"], 0);
-    assert_eq!(cloud.inventory().1, std::slice::from_ref(&assignment));
+    assert_eq!(cloud.arm_inventory().1, std::slice::from_ref(&assignment));
 
     // Both objects import back into a state the spec agrees with.
     let role_id = format!("{}|/subscriptions/{SUBSCRIPTION}", role_resource_id(&work));
@@ -160,7 +133,7 @@ fn the_invoke_only_example_applies_converges_updates_in_place_and_destroys() {
 
     let destroy = cloud.run(&work, &["destroy", "--auto-approve"], 0);
     assert!(destroy.stdout.contains("Destroy complete! Resources: 2 destroyed."), "{}", destroy.stdout);
-    assert_eq!(cloud.inventory(), (Vec::new(), Vec::new()));
+    assert_eq!(cloud.arm_inventory(), (Vec::new(), Vec::new()));
     assert_eq!(work.expect(&["state", "list"], 0).stdout, "");
 }
 
@@ -178,22 +151,22 @@ fn the_invoke_only_example_converges_with_a_new_principal_and_a_fifth_of_request
         .azure_principal_delay(Duration::from_secs(3))
         .throttle_rate(0.2)
         .seed(7);
-    let cloud = Cloud::start(config);
+    let cloud = Clouds::sandbox_only(config);
     let work = Workdir::example("azure-invoke-only");
     let assignment = apply_and_check(&cloud, &work);
 
     let plan = cloud.run(&work, &["plan", "--detailed-exitcode"], 0);
     assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
     // Retried PUTs never made a second assignment: the one that exists is the one in state.
-    assert_eq!(cloud.inventory().1, [assignment]);
+    assert_eq!(cloud.arm_inventory().1, [assignment]);
 
     cloud.run(&work, &["destroy", "--auto-approve"], 0);
-    assert_eq!(cloud.inventory(), (Vec::new(), Vec::new()));
+    assert_eq!(cloud.arm_inventory(), (Vec::new(), Vec::new()));
 }
 
 #[test]
 fn a_role_granting_data_actions_at_a_management_group_is_a_plan_error() {
-    let cloud = Cloud::start(SandboxConfig::default());
+    let cloud = Clouds::sandbox_only(SandboxConfig::default());
     let spec = r#"
 resource "azurerm_role_definition" "platform_invoke" {
   name  = "platform-invoke"

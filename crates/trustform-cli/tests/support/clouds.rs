@@ -1,7 +1,7 @@
 //! The emulated clouds an end-to-end test points the binary at: an in-process sandbox (and moto
 //! for IAM and STS when asked), reached through the environment a user would set:
-//! `AWS_ENDPOINT_URL_<SERVICE>` with static keys, and Google's custom endpoints with a fixed
-//! access token.
+//! `AWS_ENDPOINT_URL_<SERVICE>` with static keys, Google's custom endpoints with a fixed access
+//! token, and `ARM_RESOURCE_MANAGER_ENDPOINT` with `ARM_ACCESS_TOKEN`.
 
 use super::{Run, Workdir};
 use aws_sdk_eks::config::{BehaviorVersion, Credentials, Region};
@@ -11,6 +11,8 @@ use trustform_test_provider::moto::Moto;
 pub const CLUSTER: &str = "litellm";
 pub const ISSUER: &str = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
 pub const ACCOUNT: &str = "123456789012";
+/// The sandbox's Azure tenant.
+pub const ARM_TENANT: &str = "f3b1cf79-eba8-40c3-8120-cb26aca169c2";
 pub const GCP_PROJECT: &str = "litellm-prod";
 pub const GCP_PROJECT_NUMBER: u64 = 210987654321;
 
@@ -59,6 +61,9 @@ impl Clouds {
             ("AWS_CONFIG_FILE", "/nonexistent/aws-config".to_owned()),
             ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials".to_owned()),
             ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+            ("ARM_ACCESS_TOKEN", "sandbox-token".to_owned()),
+            ("ARM_RESOURCE_MANAGER_ENDPOINT", self.sandbox.endpoint()),
+            ("ARM_TENANT_ID", ARM_TENANT.to_owned()),
             ("GOOGLE_CLOUD_PROJECT", GCP_PROJECT.to_owned()),
             ("GOOGLE_OAUTH_ACCESS_TOKEN", "sandbox-token".to_owned()),
             ("GOOGLE_IAM_CUSTOM_ENDPOINT", format!("{}/v1/", self.sandbox.endpoint())),
