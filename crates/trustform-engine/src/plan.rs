@@ -10,7 +10,8 @@ use trustform_graph::{walk, Dag, Outcome, WalkOptions};
 use trustform_lang::config::{Repetition, Resource};
 use trustform_lang::{Instance, LocalsCache, ResourceAddr, ResourceId, Scope, Value};
 use trustform_plan::{
-    diff_resource, merge_planned, Action, AttributeChange, Change, OutputChange, Plan, PlanMode, Reason,
+    deletion_attributes, diff_resource, merge_planned, Action, AttributeChange, Change, OutputChange, Plan, PlanMode,
+    Reason,
 };
 use trustform_schema::{block_body_equal, conform};
 use trustform_state::{ResourceStatus, State};
@@ -204,7 +205,7 @@ impl Engine {
                 reason: Reason::DestroyRequested,
                 before: Some(before.clone()),
                 after: None,
-                attributes: Vec::new(),
+                attributes: deletion_attributes(before),
                 dependencies: resource.dependencies.clone(),
             });
         }
@@ -336,7 +337,7 @@ impl Engine {
                 reason,
                 before: Some(before.clone()),
                 after: None,
-                attributes: Vec::new(),
+                attributes: deletion_attributes(before),
                 dependencies: dependencies_in_state(state, addr),
             });
         }

@@ -192,6 +192,8 @@ resource "test_resource" "kept" { name = data.test_lookup.region.value }
     assert_eq!(plan.summary().destroy, 1);
     let rendered = render_human(&plan, Style::Plain);
     assert!(!rendered.contains("data.test_lookup"), "{rendered}");
+    // A destroyed resource lists what it had, as Terraform does.
+    assert!(rendered.contains("- name = \"value-of-region\" -> null"), "{rendered}");
     let outcome = engine.apply(&plan, state, &store).await;
     assert!(!outcome.diagnostics.has_errors(), "{:?}", outcome.diagnostics);
     assert!(outcome.state.resources.is_empty(), "{:?}", outcome.state.resources.keys());

@@ -164,6 +164,24 @@ fn apply_ignore_changes(block: &Block, prior: &Value, config: &Value, ignore: &I
     Value::Object(out)
 }
 
+/// What a delete shows: every attribute the object has, going to null, as Terraform lists
+/// them for a resource it will destroy.
+pub fn deletion_attributes(before: &Value) -> Vec<AttributeChange> {
+    before
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, value)| !value.is_null())
+        .filter(|(_, value)| !matches!(value.unmarked(), Value::List(l) if l.is_empty()))
+        .map(|(name, value)| AttributeChange {
+            name: name.clone(),
+            before: Some(value.clone()),
+            after: None,
+            forces_replacement: false,
+        })
+        .collect()
+}
+
 fn creation_attributes(block: &Block, planned: &Value) -> Vec<AttributeChange> {
     planned
         .as_object()
@@ -303,6 +321,13 @@ mod tests {
         let mut map = value.as_object().cloned().unwrap_or_default();
         map.insert(name.to_owned(), attribute);
         Value::Object(map)
+    }
+
+    #[test]
+    fn a_delete_lists_every_attribute_the_object_has() {
+        let names: Vec<String> = deletion_attributes(&prior()).into_iter().map(|a| a.name).collect();
+        assert_eq!(names, ["arn", "assume_role_policy", "description", "id", "max_session_duration", "name"]);
+        assert!(deletion_attributes(&Value::Null).is_empty());
     }
 
     #[test]

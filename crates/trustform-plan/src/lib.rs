@@ -8,7 +8,7 @@ pub(crate) mod model;
 mod render;
 mod saved;
 
-pub use diff::{diff_resource, merge_planned, AttributeChange, ResourceDiff};
+pub use diff::{deletion_attributes, diff_resource, merge_planned, AttributeChange, ResourceDiff};
 pub use model::{Action, Change, OutputChange, Plan, PlanMode, Reason, Summary};
 pub use render::{render_human, render_json, Style};
 pub use saved::{config_digest, SavedPlan, SavedPlanError};
