@@ -44,6 +44,8 @@ pub enum Command {
     Show(ShowArgs),
     /// Show output values from the state.
     Output(OutputArgs),
+    /// Fill the %%NAME%% placeholders of a Helm values file with outputs, quoted for YAML.
+    Render(RenderArgs),
     /// Print the dependency graph in Graphviz DOT.
     Graph(VarArgs),
     /// Inspect and change the state.
@@ -179,6 +181,18 @@ pub struct OutputArgs {
     /// The bare value of NAME, sensitive or not, for scripts.
     #[arg(long, requires = "name")]
     pub raw: bool,
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// The template, e.g. values-aws.yaml.tpl with `role-arn: '%%EKS_AWS_ROLE_ARN%%'`.
+    pub template: PathBuf,
+    /// Write the result here (mode 0600, atomically) instead of standard output; required when
+    /// a sensitive output is used.
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
 }

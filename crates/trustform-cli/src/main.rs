@@ -106,6 +106,7 @@ async fn run(cli: Cli) -> i32 {
         Command::Show(args) => commands::inspect::show(&ctx, args).await,
         Command::Output(args) => commands::inspect::output(&ctx, args).await,
         Command::Graph(args) => commands::inspect::graph(&ctx, args).await,
+        Command::Render(args) => commands::inspect::render(&ctx, args).await,
         Command::State(command) => commands::state::run(&ctx, command).await,
         Command::ForceUnlock(args) => commands::state::force_unlock(&ctx, args).await,
     };

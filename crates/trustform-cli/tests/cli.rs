@@ -313,3 +313,41 @@ output "token" {
         assert!(!run.all().contains("canary-9d41"), "{args:?} leaked the secret:\n{}", run.all());
     }
 }
+
+#[test]
+fn render_fills_helm_values_quoted_for_yaml_and_keeps_secrets_off_the_terminal() {
+    let work = Workdir::example("quickstart");
+    work.expect(&["apply", "--auto-approve"], 0);
+
+    // Seed 000's values-aws.yaml, placeholder in single quotes.
+    work.write(
+        "values-aws.yaml.tpl",
+        "litellm-helm:\n  serviceAccount:\n    create: true\n    annotations:\n      eks.amazonaws.com/role-arn: '%%EKS_AWS_ROLE_ARN%%'\n",
+    );
+    let rendered = work.expect(&["render", "values-aws.yaml.tpl"], 0);
+    let docs = yaml_rust2::YamlLoader::load_from_str(&rendered.stdout).expect("YAML");
+    assert_eq!(
+        docs[0]["litellm-helm"]["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"].as_str(),
+        Some("arn:aws:iam::123456789012:role/litellm-gateway")
+    );
+
+    // A sensitive output goes to a file, never to the terminal.
+    work.write("secrets.yaml.tpl", "azure:\n  clientSecret: %%AZURE_CLIENT_SECRET%%\n");
+    let refused = work.expect(&["render", "secrets.yaml.tpl"], 1);
+    assert!(refused.stderr.contains("TF0813") && refused.stderr.contains("AZURE_CLIENT_SECRET"), "{}", refused.stderr);
+    assert!(!refused.all().contains("quickstart-placeholder-secret"));
+    let written = work.expect(&["render", "secrets.yaml.tpl", "-o", "secrets.yaml"], 0);
+    assert!(!written.all().contains("quickstart-placeholder-secret"));
+    let docs = yaml_rust2::YamlLoader::load_from_str(&work.read("secrets.yaml")).expect("YAML");
+    assert_eq!(docs[0]["azure"]["clientSecret"].as_str(), Some("quickstart-placeholder-secret"));
+    let mode = std::fs::metadata(work.file("secrets.yaml")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+
+    // Every placeholder that cannot be filled is reported at file:line:col, and nothing is written.
+    work.write("broken.yaml.tpl", "a: ok\nb: '%%NO_SUCH_OUTPUT%%'\nc: %%ALSO_MISSING%%\n");
+    let broken = work.expect(&["render", "broken.yaml.tpl", "-o", "broken.yaml"], 1);
+    assert!(broken.stderr.contains("broken.yaml.tpl:2:5"), "{}", broken.stderr);
+    assert!(broken.stderr.contains("broken.yaml.tpl:3:4"), "{}", broken.stderr);
+    assert!(broken.stderr.contains("EKS_AWS_ROLE_ARN"), "the known outputs are suggested: {}", broken.stderr);
+    assert!(!work.file("broken.yaml").exists());
+}

@@ -9,13 +9,18 @@
 //! which output, which character and which consumer, and how to fix it. The rules live in
 //! `rules.rs`; `tests/roundtrip.rs` runs the real consumers to prove them.
 //!
-//! Pure formatting: the CLI writes the file (atomically, mode 0600).
+//! `fill_placeholders` does the same for the `%%NAME%%` placeholders of a Helm values file
+//! (`trustform render`), quoting each value for where it stands in the YAML.
+//!
+//! Pure formatting: the CLI writes the files (atomically, mode 0600).
 
 mod error;
 mod format;
 mod render;
 mod rules;
+mod template;
 
 pub use error::{EnvError, Hazard};
 pub use format::{EnvFormat, UnknownEnvFormat};
 pub use render::render_env;
+pub use template::{fill_placeholders, Problem, Rendered, TemplateError};

@@ -1,9 +1,11 @@
-//! Read-only views: `show`, `output` and `graph`.
+//! Read-only views: `show`, `output`, `render` and `graph`.
 
 use super::Ctx;
-use crate::args::{OutputArgs, ShowArgs, VarArgs};
+use crate::args::{OutputArgs, RenderArgs, ShowArgs, VarArgs};
 use crate::outputs::output_values;
-use crate::project::{backend, fail, read_state, CmdResult, Project};
+use crate::project::{backend, fail, in_dir, read_state, CmdResult, Project};
+use crate::render::render_all;
+use trustform_diag::{Diagnostic, Diagnostics, SourceMap};
 use trustform_engine::EngineOptions;
 use trustform_lang::config::load_dir;
 use trustform_lang::Value;
@@ -131,6 +133,56 @@ pub async fn output(ctx: &Ctx, args: OutputArgs) -> CmdResult {
     }
     for (name, value) in values {
         outln!("{name} = {}", value.render());
+    }
+    Ok(0)
+}
+
+/// `render TEMPLATE [-o FILE]`: every placeholder filled from the state's outputs, or every
+/// one that cannot be reported at its line and column. Sensitive values go to a file only.
+pub async fn render(ctx: &Ctx, args: RenderArgs) -> CmdResult {
+    let path = in_dir(&ctx.dir, &args.template);
+    let template = std::fs::read_to_string(&path).map_err(|e| {
+        fail("TF0811", "Cannot read the template", format!("{}: {e}. Check the path.", path.display()), ctx.err)
+    })?;
+    let state = state_of(ctx, args.state.as_deref()).await?;
+    let rendered = match trustform_outputs::fill_placeholders(&template, &output_values(&state)) {
+        Ok(rendered) => rendered,
+        Err(errors) => {
+            let mut sources = SourceMap::new();
+            let file = sources.add(path.display().to_string(), template.clone());
+            let mut diags = Diagnostics::new();
+            for error in errors {
+                let detail = format!("%%{}%%: {}.", error.name, error.explanation());
+                diags.push(
+                    Diagnostic::error("TF0810", "Placeholder cannot be filled", detail)
+                        .with_span(sources.span(file, error.range.clone())),
+                );
+            }
+            err!("{}", render_all(&diags, &sources, ctx.err));
+            return Err(crate::project::Failed(1));
+        }
+    };
+    match &args.out {
+        Some(out) => {
+            let out = in_dir(&ctx.dir, out);
+            trustform_state::write_file_atomically(&out, rendered.text.as_bytes()).map_err(|e| {
+                fail("TF0812", "Cannot write the rendered file", format!("{}: {e}.", out.display()), ctx.err)
+            })?;
+            errln!("Wrote {}", out.display());
+        }
+        None if !rendered.used_sensitive.is_empty() => {
+            return Err(fail(
+                "TF0813",
+                "Sensitive output in a terminal view",
+                format!(
+                    "The template uses the sensitive output{} {}, which Trustform never prints. Write the result to a file with -o FILE.",
+                    if rendered.used_sensitive.len() == 1 { "" } else { "s" },
+                    rendered.used_sensitive.join(", ")
+                ),
+                ctx.err,
+            ));
+        }
+        None => out!("{}", rendered.text),
     }
     Ok(0)
 }
