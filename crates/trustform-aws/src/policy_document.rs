@@ -9,6 +9,7 @@
 //! `&{var}` written as `${var}`, and Go's `encoding/json` escaping and two-space indentation.
 
 use std::collections::BTreeMap;
+use trustform_lang::functions::write_json_string;
 use trustform_lang::Value;
 use trustform_provider::ProviderError;
 
@@ -222,7 +223,7 @@ fn write(json: &Json, indent: Option<usize>, out: &mut String) {
         out.push_str(&"  ".repeat(depth));
     };
     match json {
-        Json::String(text) => write_string(text, out),
+        Json::String(text) => write_json_string(text, out),
         Json::Array(items) if items.is_empty() => out.push_str("[]"),
         Json::Object(fields) if fields.is_empty() => out.push_str("{}"),
         Json::Array(items) => {
@@ -250,7 +251,7 @@ fn write(json: &Json, indent: Option<usize>, out: &mut String) {
                 if let Some(depth) = indent {
                     newline(out, depth + 1);
                 }
-                write_string(key, out);
+                write_json_string(key, out);
                 out.push(':');
                 if indent.is_some() {
                     out.push(' ');
@@ -263,26 +264,6 @@ fn write(json: &Json, indent: Option<usize>, out: &mut String) {
             out.push('}');
         }
     }
-}
-
-/// Go's string escaping, HTML-safe: `<`, `>` and `&` as `\u003c`, `\u003e`, `\u0026`.
-fn write_string(text: &str, out: &mut String) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// The data source's id: Terraform's `StringHashcode`, the CRC-32 (IEEE) of the JSON.

@@ -73,7 +73,9 @@ fn encode_into(value: &Value, out: &mut String) {
     }
 }
 
-pub(super) fn encode_string(s: &str, out: &mut String) {
+/// Writes `s` as a JSON string the way Terraform's `jsonencode` does (Go's escaping, HTML-safe:
+/// `<`, `>`, `&` as `\u003c`, `\u003e`, `\u0026`), so documents render byte for byte as there.
+pub fn encode_string(s: &str, out: &mut String) {
     out.push('"');
     for c in s.chars() {
         match c {

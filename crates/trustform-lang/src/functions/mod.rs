@@ -23,7 +23,7 @@ mod numeric;
 mod strings;
 
 pub use error::FunctionError;
-pub use json::number_to_string;
+pub use json::{encode_string as write_json_string, number_to_string};
 
 use crate::Value;
 use args::Args;
