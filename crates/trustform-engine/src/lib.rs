@@ -8,6 +8,7 @@ mod engine;
 mod graph;
 mod hook;
 mod import;
+mod lint;
 mod plan;
 mod providers;
 mod values;

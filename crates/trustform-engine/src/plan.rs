@@ -92,6 +92,7 @@ impl Engine {
             }
             PlanMode::Normal => {
                 self.plan_normal(state, &refreshed, options, &mut plan, &mut diags).await;
+                diags.extend(crate::lint::cross_cloud_checks(&self.config, &plan));
             }
         }
         if diags.has_errors() {
