@@ -221,6 +221,13 @@ impl Role {
     }
 }
 
+/// UntagRole and UntagOpenIDConnectProvider: the `TagKeys` removed; absent keys are no error.
+fn untag(tags: &mut BTreeMap<String, String>, params: &Params) {
+    for key in params.list("TagKeys") {
+        tags.remove(&key);
+    }
+}
+
 impl IamState {
     pub(crate) fn new(rng: StdRng) -> IamState {
         IamState { roles: BTreeMap::new(), oidc_providers: BTreeMap::new(), rng }
@@ -330,11 +337,7 @@ impl IamState {
     }
 
     fn untag_role(&mut self, params: &Params) -> Answer {
-        let keys = params.list("TagKeys");
-        let role = self.role(params)?;
-        for key in keys {
-            role.tags.remove(&key);
-        }
+        untag(&mut self.role(params)?.tags, params);
         Ok(None)
     }
 
@@ -492,11 +495,7 @@ impl IamState {
     }
 
     fn untag_oidc_provider(&mut self, params: &Params) -> Answer {
-        let keys = params.list("TagKeys");
-        let provider = self.oidc_provider(params)?;
-        for key in keys {
-            provider.tags.remove(&key);
-        }
+        untag(&mut self.oidc_provider(params)?.tags, params);
         Ok(None)
     }
 }

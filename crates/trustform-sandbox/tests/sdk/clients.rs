@@ -23,35 +23,23 @@ pub fn standard_retries(max_attempts: u32) -> RetryConfig {
         .with_max_backoff(Duration::from_millis(5))
 }
 
-pub fn eks(sandbox: &Sandbox, retry: RetryConfig) -> aws_sdk_eks::Client {
-    let config = aws_sdk_eks::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(credentials())
-        .endpoint_url(sandbox.endpoint())
-        .retry_config(retry)
-        .build();
-    aws_sdk_eks::Client::from_conf(config)
+/// A client of one AWS service, configured the same way for each: region, static keys, the
+/// sandbox's endpoint and the given retry strategy.
+macro_rules! sandbox_client {
+    ($name:ident, $sdk:ident) => {
+        pub fn $name(sandbox: &Sandbox, retry: RetryConfig) -> $sdk::Client {
+            let config = $sdk::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .credentials_provider(credentials())
+                .endpoint_url(sandbox.endpoint())
+                .retry_config(retry)
+                .build();
+            $sdk::Client::from_conf(config)
+        }
+    };
 }
 
-pub fn iam(sandbox: &Sandbox, retry: RetryConfig) -> aws_sdk_iam::Client {
-    let config = aws_sdk_iam::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(credentials())
-        .endpoint_url(sandbox.endpoint())
-        .retry_config(retry)
-        .build();
-    aws_sdk_iam::Client::from_conf(config)
-}
-
-pub fn sts(sandbox: &Sandbox, retry: RetryConfig) -> aws_sdk_sts::Client {
-    let config = aws_sdk_sts::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(credentials())
-        .endpoint_url(sandbox.endpoint())
-        .retry_config(retry)
-        .build();
-    aws_sdk_sts::Client::from_conf(config)
-}
+sandbox_client!(eks, aws_sdk_eks);
+sandbox_client!(iam, aws_sdk_iam);
+sandbox_client!(sts, aws_sdk_sts);
