@@ -1,5 +1,6 @@
 //! How a sandbox is set up before it starts.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// An EKS cluster that exists from the moment the sandbox starts.
@@ -56,6 +57,7 @@ pub struct SandboxConfig {
     pub(crate) azure: AzureSeed,
     pub(crate) seed: u64,
     pub(crate) latency: Duration,
+    pub(crate) journal: Option<PathBuf>,
 }
 
 impl Default for SandboxConfig {
@@ -73,6 +75,7 @@ impl Default for SandboxConfig {
             azure: AzureSeed::default(),
             seed: 0,
             latency: Duration::ZERO,
+            journal: None,
         }
     }
 }
@@ -198,6 +201,36 @@ impl SandboxConfig {
     pub fn latency(mut self, latency: Duration) -> Self {
         self.latency = latency;
         self
+    }
+
+    /// Keeps the emulated cloud in a journal file at `path`, so that a sandbox started later on
+    /// the same file, in this process or another, serves the same cloud: the requests that
+    /// changed it are replayed at start (see the crate's `journal` module). A journal written
+    /// under a different [`fingerprint`](Self::fingerprint) is refused.
+    pub fn journal(mut self, path: impl AsRef<Path>) -> Self {
+        self.journal = Some(path.as_ref().to_owned());
+        self
+    }
+
+    /// What decides the cloud a sequence of requests builds: the identity, the preloaded
+    /// clusters, projects and Azure tenant, and the seed of the id generators. Delays, faults and
+    /// latency change when answers come, not what they are, and are left out.
+    pub fn fingerprint(&self) -> String {
+        let clusters: Vec<String> =
+            self.clusters.iter().map(|cluster| format!("{}@{}", cluster.name, cluster.oidc_issuer)).collect();
+        let projects: Vec<String> =
+            self.gcp_projects.iter().map(|project| format!("{}#{}", project.id, project.number)).collect();
+        format!(
+            "aws={}/{} eks=[{}] gcp=[{}] azure={}/{}/[{}] seed={}",
+            self.account_id,
+            self.region,
+            clusters.join(","),
+            projects.join(","),
+            self.azure.tenant_id,
+            self.azure.subscription_id,
+            self.azure.principals.join(","),
+            self.seed
+        )
     }
 }
 

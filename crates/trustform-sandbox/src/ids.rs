@@ -1,8 +1,29 @@
 //! Generated identifiers and timestamps in the formats AWS and Google Cloud use.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use rand::Rng;
+use time::OffsetDateTime;
+
+tokio::task_local! {
+    /// The time a replayed journal entry was first served at; see [`now`].
+    static REPLAYED_AT: OffsetDateTime;
+}
+
+/// The time every handler stamps what it creates or changes with: the wall clock, except while
+/// a journal entry is replayed, when it is the time the entry was first served at (so replayed
+/// objects keep their creation times).
+pub(crate) fn now() -> OffsetDateTime {
+    REPLAYED_AT.try_with(|at| *at).unwrap_or_else(|_| OffsetDateTime::now_utc())
+}
+
+/// Runs `f` (synchronous) with [`now`] fixed at `at`.
+pub(crate) fn at_time<R>(at: OffsetDateTime, f: impl FnOnce() -> R) -> R {
+    REPLAYED_AT.sync_scope(at, f)
+}
+
+/// Awaits `future` with [`now`] fixed at `at`.
+pub(crate) async fn at_time_async<F: std::future::Future>(at: OffsetDateTime, future: F) -> F::Output {
+    REPLAYED_AT.scope(at, future).await
+}
 
 /// `len` characters drawn from `alphabet`, which must be ASCII and non-empty.
 pub(crate) fn random_id(rng: &mut impl Rng, len: usize, alphabet: &str) -> String {
@@ -12,15 +33,14 @@ pub(crate) fn random_id(rng: &mut impl Rng, len: usize, alphabet: &str) -> Strin
 
 /// Now as epoch seconds with millisecond precision, the JSON number EKS timestamps are.
 pub(crate) fn epoch_seconds() -> f64 {
-    let millis = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis());
+    let millis = now().unix_timestamp_nanos() / 1_000_000;
     // Millisecond counts stay far below 2^53 for the foreseeable future, so this is exact.
     millis as f64 / 1000.0
 }
 
 /// Now as the ISO 8601 UTC timestamp IAM writes in XML, e.g. `2026-11-23T19:26:42Z`.
 pub(crate) fn iso8601_now() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    now.format(time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"))
+    now().format(time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"))
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
 }
 

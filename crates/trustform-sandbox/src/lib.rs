@@ -26,6 +26,7 @@ mod eks;
 mod gcp;
 mod iam;
 mod ids;
+mod journal;
 mod query;
 mod server;
 mod sts;

@@ -17,12 +17,15 @@ use rand::{Rng, SeedableRng};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tower::ServiceExt as _;
 
 use crate::azure::{self, ArmError, AzureState};
 use crate::config::SandboxConfig;
 use crate::eks::{self, EksError, EksState};
 use crate::gcp::{self, GcpError, GcpState};
 use crate::iam::IamState;
+use crate::ids;
+use crate::journal::{Entry, Journal};
 use crate::query::{self, QueryError};
 
 /// The `x-amzn-RequestId` of one request, also echoed in query-protocol XML bodies.
@@ -47,10 +50,24 @@ pub(crate) struct Shared {
     iam: Mutex<IamState>,
     gcp: Mutex<GcpState>,
     azure: Mutex<AzureState>,
+    /// Where changes are kept between processes, when the sandbox persists.
+    journal: Option<Journal>,
+    /// Held while a change is served and journaled, so that the journal's order is the order
+    /// the state saw.
+    mutations: tokio::sync::Mutex<()>,
 }
 
 impl Shared {
-    fn new(config: SandboxConfig) -> Shared {
+    /// The services' initial state. With a journal, preloaded objects carry the time the
+    /// journal's cloud was created, so that they read the same in every process.
+    fn new(config: SandboxConfig, journal: Option<Journal>) -> Shared {
+        match journal.as_ref().map(|journal| journal.created) {
+            Some(created) => ids::at_time(created, || Shared::build(config, journal)),
+            None => Shared::build(config, None),
+        }
+    }
+
+    fn build(config: SandboxConfig, journal: Option<Journal>) -> Shared {
         // Distinct streams so that turning fault injection on does not change generated ids.
         let faults = StdRng::seed_from_u64(config.seed);
         let eks = EksState::new(&config, StdRng::seed_from_u64(config.seed ^ 0x454b_5300));
@@ -66,6 +83,8 @@ impl Shared {
             iam: Mutex::new(iam),
             gcp: Mutex::new(gcp),
             azure: Mutex::new(azure),
+            journal,
+            mutations: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -165,7 +184,10 @@ async fn count_delay_and_fault(State(shared): State<Arc<Shared>>, mut request: R
         Some(fault) => fault.into_response(&request, request_id, &shared),
         None => {
             request.extensions_mut().insert(request_id);
-            next.run(request).await
+            match &shared.journal {
+                Some(journal) if changes_state(&method) => serve_journaled(&shared, journal, request, next).await,
+                _ => next.run(request).await,
+            }
         }
     };
     tracing::debug!(%request_id, %method, %path, status = %response.status(), "sandbox request");
@@ -175,6 +197,53 @@ async fn count_delay_and_fault(State(shared): State<Arc<Shared>>, mut request: R
     }
     if let Ok(value) = HeaderValue::from_str(&request_id.to_string()) {
         response.headers_mut().insert("x-amzn-RequestId", value);
+    }
+    response
+}
+
+/// Whether a request may change state: anything but a read.
+fn changes_state(method: &axum::http::Method) -> bool {
+    method != axum::http::Method::GET && method != axum::http::Method::HEAD
+}
+
+/// The largest request body the journal records; the APIs served take a few kilobytes.
+const MAX_JOURNALED_BODY: usize = 16 * 1024 * 1024;
+
+/// Whether a request that is not a `GET` only reads: the query protocol's `Get*` and `List*`
+/// actions (IAM and STS read by `POST /`) and Google's `:getIamPolicy`.
+fn only_reads(path: &str, body: &[u8]) -> bool {
+    if path == "/" {
+        return form_urlencoded::parse(body)
+            .find(|(name, _)| name == "Action")
+            .is_some_and(|(_, action)| action.starts_with("Get") || action.starts_with("List"));
+    }
+    path.ends_with(":getIamPolicy")
+}
+
+/// Serves a change one at a time, stamped with the time it is journaled at, and journals it
+/// before the answer leaves.
+async fn serve_journaled(shared: &Shared, journal: &Journal, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, MAX_JOURNALED_BODY).await {
+        Ok(body) => body,
+        Err(error) => {
+            tracing::warn!(%error, "sandbox could not read a request body");
+            return axum::http::StatusCode::PAYLOAD_TOO_LARGE.into_response();
+        }
+    };
+    if only_reads(parts.uri.path(), &body) {
+        return next.run(Request::from_parts(parts, body.into())).await;
+    }
+    let _serialised = shared.mutations.lock().await;
+    let uri = parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned());
+    let entry = Entry::record(&parts.method, &uri, &parts.headers, &body, ids::now());
+    let at = entry.at;
+    let response = ids::at_time_async(at, next.run(Request::from_parts(parts, body.into()))).await;
+    if let Err(error) = journal.append(&entry) {
+        // The change is served but would be lost with this process: say so rather than answer
+        // as if it would last.
+        tracing::error!(%error, path = %journal.path().display(), "sandbox could not journal a change");
+        return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
     response
 }
@@ -216,6 +285,12 @@ async fn unknown_route() -> EksError {
 }
 
 fn router(shared: Arc<Shared>) -> Router {
+    routes().layer(middleware::from_fn_with_state(shared.clone(), count_delay_and_fault)).with_state(shared)
+}
+
+/// Every service's routes, without the counting, fault and journal layer: what a journal
+/// replays through.
+fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/", post(query::handle))
         .route("/clusters/{name}", get(eks::describe_cluster))
@@ -229,8 +304,21 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/subscriptions/{*path}", any(azure::handle))
         .route("/providers/{*path}", any(azure::handle))
         .fallback(unknown_route)
-        .layer(middleware::from_fn_with_state(shared.clone(), count_delay_and_fault))
-        .with_state(shared)
+}
+
+/// Replays a journal's entries through the handlers, each at the time it was first served.
+async fn replay(shared: &Arc<Shared>, entries: Vec<Entry>) -> std::io::Result<()> {
+    let app = routes().with_state(shared.clone());
+    let count = entries.len();
+    for (index, entry) in entries.into_iter().enumerate() {
+        let mut request = entry.request()?;
+        request.extensions_mut().insert(RequestId(0));
+        let response = ids::at_time_async(entry.at, app.clone().oneshot(request)).await;
+        let Ok(response) = response;
+        tracing::trace!(entry = index + 1, status = %response.status(), "sandbox replayed a journal entry");
+    }
+    tracing::debug!(entries = count, "sandbox journal replayed");
+    Ok(())
 }
 
 /// A running emulator of the AWS EKS, STS and IAM subset, the Google IAM and Resource Manager
@@ -247,10 +335,30 @@ pub struct Sandbox {
 
 impl Sandbox {
     /// Binds `127.0.0.1` on a free port and starts serving on the current tokio runtime.
+    ///
+    /// With a [journal](SandboxConfig::journal), the cloud it holds is restored first; a journal
+    /// that cannot be read or belongs to another configuration is an `InvalidData` error.
     pub async fn start(config: SandboxConfig) -> std::io::Result<Sandbox> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        Sandbox::serve(TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?, config).await
+    }
+
+    /// Starts serving on a listener bound already, for a caller that needs the address before
+    /// the runtime exists (to hand it to clients through the environment, say) or a fixed port.
+    pub async fn start_on(listener: std::net::TcpListener, config: SandboxConfig) -> std::io::Result<Sandbox> {
+        listener.set_nonblocking(true)?;
+        Sandbox::serve(TcpListener::from_std(listener)?, config).await
+    }
+
+    async fn serve(listener: TcpListener, mut config: SandboxConfig) -> std::io::Result<Sandbox> {
         let address = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(config));
+        let journal = match config.journal.take() {
+            Some(path) => Some(Journal::open(&path, &config.fingerprint())?),
+            None => None,
+        };
+        let mut journal = journal;
+        let entries = journal.as_mut().map(|journal| std::mem::take(&mut journal.entries)).unwrap_or_default();
+        let shared = Arc::new(Shared::new(config, journal));
+        replay(&shared, entries).await?;
         let (stop, stopped) = oneshot::channel::<()>();
         let app = router(shared.clone());
         let task = tokio::spawn(async move {

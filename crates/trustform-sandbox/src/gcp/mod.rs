@@ -189,7 +189,7 @@ pub(crate) struct GcpState {
 
 impl GcpState {
     pub(crate) fn new(config: &SandboxConfig, mut rng: StdRng) -> GcpState {
-        let created = rfc3339(time::OffsetDateTime::now_utc());
+        let created = rfc3339(crate::ids::now());
         let projects = config
             .gcp_projects
             .iter()

@@ -78,7 +78,7 @@ impl Lifecycle {
         if self.state == LifecycleState::Deleted {
             return Err(GcpError::failed_precondition("The resource is already deleted."));
         }
-        let expires = time::OffsetDateTime::now_utc() + SOFT_DELETE_RETENTION;
+        let expires = crate::ids::now() + SOFT_DELETE_RETENTION;
         *self = Lifecycle { state: LifecycleState::Deleted, expire_time: Some(rfc3339(expires)) };
         Ok(())
     }

@@ -5,4 +5,5 @@ mod clients;
 mod eks;
 mod faults;
 mod iam;
+mod journal;
 mod sts;

@@ -1,0 +1,283 @@
+//! Persistence of an emulated cloud across processes, as a journal of the requests that
+//! changed it.
+//!
+//! Every request that may change state (any method but `GET` and `HEAD`) is appended to a JSON
+//! Lines file, with the time it was served, before its response is sent. A sandbox started on
+//! the same journal replays the entries through its own handlers, in order and at their
+//! recorded times, before it accepts a connection, so it answers exactly as the sandbox that
+//! served them would: the same ids (every generator is seeded), the same timestamps, the same
+//! etags. Mutations are served one at a time while journaling, so the order in the file is the
+//! order the state saw.
+//!
+//! A journal is only valid for the configuration that wrote it: the first line records the
+//! configuration's fingerprint and the time the sandbox was first created, and a sandbox with a
+//! different configuration refuses the file rather than replay it into a different world.
+//!
+//! Credentials never reach the file: an AWS `Authorization` header keeps only the service its
+//! SigV4 scope names (which tells IAM from STS), a bearer token becomes a placeholder.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, HeaderValue, Method, Request};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// The journal format this build writes and replays.
+const FORMAT: u32 = 1;
+
+/// The first line of a journal.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+struct Header {
+    format: u32,
+    /// [`crate::SandboxConfig::fingerprint`] of the sandbox that started the journal.
+    config: String,
+    /// When the emulated cloud was created: preloaded projects and clusters carry this time.
+    #[serde(with = "time::serde::rfc3339")]
+    created: OffsetDateTime,
+}
+
+/// One request that may have changed state.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Entry {
+    #[serde(with = "time::serde::rfc3339")]
+    pub(crate) at: OffsetDateTime,
+    method: String,
+    /// Path and query.
+    uri: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    content_type: Option<String>,
+    /// The credential the handlers need to see, with the secret parts removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    authorization: Option<String>,
+    /// The body, as text when it is UTF-8 (JSON and form bodies always are).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    body: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    body_base64: Option<String>,
+}
+
+impl Entry {
+    /// The journal entry for a request about to be served at `at`.
+    pub(crate) fn record(method: &Method, uri: &str, headers: &HeaderMap, body: &[u8], at: OffsetDateTime) -> Entry {
+        let text = |name| headers.get(name).and_then(|value: &HeaderValue| value.to_str().ok()).map(str::to_owned);
+        let (body, body_base64) = match std::str::from_utf8(body) {
+            _ if body.is_empty() => (None, None),
+            Ok(text) => (Some(text.to_owned()), None),
+            Err(_) => (None, Some(base64::engine::general_purpose::STANDARD.encode(body))),
+        };
+        Entry {
+            at,
+            method: method.as_str().to_owned(),
+            uri: uri.to_owned(),
+            content_type: text(header::CONTENT_TYPE),
+            authorization: text(header::AUTHORIZATION).map(|value| redact_authorization(&value)),
+            body,
+            body_base64,
+        }
+    }
+
+    /// The request this entry replays.
+    pub(crate) fn request(&self) -> io::Result<Request<Body>> {
+        let body = match (&self.body, &self.body_base64) {
+            (Some(text), _) => text.clone().into_bytes(),
+            (None, Some(encoded)) => base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .map_err(|e| invalid(format!("an entry's body is not base64: {e}")))?,
+            (None, None) => Vec::new(),
+        };
+        let mut builder = Request::builder().method(self.method.as_str()).uri(self.uri.as_str());
+        if let Some(content_type) = &self.content_type {
+            builder = builder.header(header::CONTENT_TYPE, content_type);
+        }
+        if let Some(authorization) = &self.authorization {
+            builder = builder.header(header::AUTHORIZATION, authorization);
+        }
+        builder.body(Body::from(body)).map_err(|e| invalid(format!("an entry is not a valid request: {e}")))
+    }
+}
+
+/// `AWS4-HMAC-SHA256 Credential=AKID/DATE/REGION/SERVICE/aws4_request, ...` keeps its scope
+/// (which names the service) with the key id and signature replaced; anything else, a bearer
+/// token above all, becomes `Bearer journal`.
+fn redact_authorization(value: &str) -> String {
+    let scope = value
+        .strip_prefix("AWS4-HMAC-SHA256 ")
+        .and_then(|rest| rest.split("Credential=").nth(1))
+        .and_then(|credential| credential.split([',', ' ']).next())
+        .and_then(|credential| credential.split_once('/'))
+        .map(|(_, scope)| scope);
+    match scope {
+        Some(scope) => format!("AWS4-HMAC-SHA256 Credential=journal/{scope}, SignedHeaders=host, Signature=0"),
+        None => "Bearer journal".to_owned(),
+    }
+}
+
+fn invalid(message: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, message.into())
+}
+
+/// An open journal: what it held when opened, and the file new entries are appended to.
+pub(crate) struct Journal {
+    path: PathBuf,
+    file: Mutex<File>,
+    /// When the emulated cloud was first created.
+    pub(crate) created: OffsetDateTime,
+    /// The entries found when the journal was opened, to replay.
+    pub(crate) entries: Vec<Entry>,
+}
+
+impl Journal {
+    /// Opens the journal at `path`, creating it (and its directory) for a new cloud. Refuses a
+    /// journal written for another configuration or by another format. A last line cut short
+    /// (a process killed in the middle of appending it) is dropped: its request never got an
+    /// answer, so no client relied on it.
+    pub(crate) fn open(path: &Path, fingerprint: &str) -> io::Result<Journal> {
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let existing = match File::open(path) {
+            Ok(file) => Some(read(path, file, fingerprint)?),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+        let (created, entries, valid_len) = match existing {
+            Some(read) => read,
+            None => {
+                let header = Header {
+                    format: FORMAT,
+                    config: fingerprint.to_owned(),
+                    created: crate::ids::now().truncate_to_second(),
+                };
+                let mut line = serde_json::to_vec(&header).map_err(io::Error::other)?;
+                line.push(b'\n');
+                file.write_all(&line)?;
+                file.sync_data()?;
+                (header.created, Vec::new(), line.len() as u64)
+            }
+        };
+        // Drop a torn last line so that the next entry starts on a line of its own.
+        if file.metadata()?.len() > valid_len {
+            file.set_len(valid_len)?;
+        }
+        Ok(Journal { path: path.to_owned(), file: Mutex::new(file), created, entries })
+    }
+
+    /// Appends one entry. The write reaches the operating system before this returns, so a
+    /// client that got an answer finds the change in the next process even if this one is
+    /// killed.
+    pub(crate) fn append(&self, entry: &Entry) -> io::Result<()> {
+        let mut line = serde_json::to_vec(entry).map_err(io::Error::other)?;
+        line.push(b'\n');
+        let mut file = self.file.lock().unwrap_or_else(PoisonError::into_inner);
+        file.write_all(&line)
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// The header's creation time, the entries, and the length of the file's valid prefix.
+fn read(path: &Path, file: File, fingerprint: &str) -> io::Result<(OffsetDateTime, Vec<Entry>, u64)> {
+    let mut reader = BufReader::new(file);
+    let mut line = String::new();
+    let mut valid_len = 0u64;
+    let mut header: Option<Header> = None;
+    let mut entries = Vec::new();
+    let mut number = 0usize;
+    loop {
+        line.clear();
+        let read = reader.read_line(&mut line)?;
+        if read == 0 {
+            break;
+        }
+        number += 1;
+        if !line.ends_with('\n') {
+            tracing::warn!(path = %path.display(), line = number, "dropping a journal entry cut short");
+            break;
+        }
+        let at = |e: serde_json::Error| invalid(format!("{} line {number}: {e}", path.display()));
+        match &header {
+            None => {
+                let found: Header = serde_json::from_str(&line).map_err(at)?;
+                if found.format != FORMAT {
+                    return Err(invalid(format!(
+                        "{} was written in sandbox journal format {}; this build reads format {FORMAT}. Reset the sandbox (`trustform sandbox reset`).",
+                        path.display(),
+                        found.format
+                    )));
+                }
+                if found.config != fingerprint {
+                    return Err(invalid(format!(
+                        "{} was written by a sandbox with a different configuration; replaying it would build another cloud. Reset the sandbox (`trustform sandbox reset`).",
+                        path.display()
+                    )));
+                }
+                header = Some(found);
+            }
+            Some(_) => entries.push(serde_json::from_str(&line).map_err(at)?),
+        }
+        valid_len += read as u64;
+    }
+    let header = header.ok_or_else(|| invalid(format!("{} has no header line", path.display())))?;
+    Ok((header.created, entries, valid_len))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_never_reach_the_journal() {
+        let sigv4 = "AWS4-HMAC-SHA256 Credential=AKIASECRET/20261201/us-east-1/sts/aws4_request, SignedHeaders=host;x-amz-date, Signature=deadbeef";
+        assert_eq!(
+            redact_authorization(sigv4),
+            "AWS4-HMAC-SHA256 Credential=journal/20261201/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=0"
+        );
+        assert_eq!(redact_authorization("Bearer ya29.secret-token"), "Bearer journal");
+    }
+
+    #[test]
+    fn a_torn_last_line_is_dropped_and_the_next_entry_starts_clean() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sandbox/journal.jsonl");
+        let journal = Journal::open(&path, "f1").unwrap();
+        let entry = Entry::record(&Method::POST, "/x?a=1", &HeaderMap::new(), b"{}", crate::ids::now());
+        journal.append(&entry).unwrap();
+        drop(journal);
+        OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"at\":\"20").unwrap();
+
+        let journal = Journal::open(&path, "f1").unwrap();
+        assert_eq!(journal.entries.len(), 1);
+        assert_eq!(journal.entries[0].uri, "/x?a=1");
+        journal.append(&entry).unwrap();
+        drop(journal);
+        assert_eq!(Journal::open(&path, "f1").unwrap().entries.len(), 2);
+    }
+
+    #[test]
+    fn a_journal_of_another_configuration_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        drop(Journal::open(&path, "f1").unwrap());
+        let error = Journal::open(&path, "f2").err().unwrap();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        assert!(error.to_string().contains("trustform sandbox reset"), "{error}");
+    }
+
+    #[test]
+    fn binary_bodies_round_trip() {
+        let entry = Entry::record(&Method::PUT, "/b", &HeaderMap::new(), &[0xff, 0x00], crate::ids::now());
+        let line = serde_json::to_string(&entry).unwrap();
+        let back: Entry = serde_json::from_str(&line).unwrap();
+        let request = back.request().unwrap();
+        assert_eq!(request.method(), Method::PUT);
+        assert_eq!(back.body_base64.as_deref(), Some("/wA="));
+    }
+}
