@@ -12,12 +12,18 @@ use std::path::PathBuf;
     about = "Plan and apply keyless cross-cloud identity (AWS, Google Cloud, Azure) from one HCL spec."
 )]
 pub struct Cli {
-    /// Run as if started in DIR: the spec, its state and its outputs are found there.
+    /// Run in DIR: the spec, its state and its outputs are found there, and relative paths
+    /// given on the command line are read from there.
     #[arg(long, global = true, value_name = "DIR", default_value = ".")]
     pub chdir: PathBuf,
     /// Never colour the output (NO_COLOR and non-terminal output do the same).
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Run against the built-in emulators of AWS, Google Cloud and Azure instead of the real
+    /// clouds: no accounts, no network. The emulated cloud and its state are kept in
+    /// .trustform/sandbox/ beside the spec (`trustform sandbox reset` clears them).
+    #[arg(long, global = true)]
+    pub sandbox: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -53,6 +59,24 @@ pub enum Command {
     State(StateCommand),
     /// Release a state lock left behind by a run that did not finish.
     ForceUnlock(ForceUnlockArgs),
+    /// Manage the emulated clouds that --sandbox runs against.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Delete the emulated cloud and the sandbox state of this directory.
+    Reset,
+    /// Keep the emulated clouds listening, for --sandbox commands and other clients (aws, curl).
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The loopback port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 4566)]
+    pub port: u16,
 }
 
 #[derive(Debug, Args, Default, Clone)]
@@ -109,6 +133,8 @@ pub struct FmtArgs {
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
+    /// The spec's directory (the same as --chdir).
+    pub dir: Option<PathBuf>,
     #[command(flatten)]
     pub flags: PlanFlags,
     /// Plan to delete everything.
@@ -127,7 +153,7 @@ pub struct PlanArgs {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// A plan saved with `plan --out`.
+    /// A plan saved with `plan --out`, or the spec's directory (the same as --chdir).
     pub plan_file: Option<PathBuf>,
     #[command(flatten)]
     pub flags: PlanFlags,
@@ -280,6 +306,7 @@ const LONG_OPTIONS: &[&str] = &[
     "refresh",
     "refresh-only",
     "replace",
+    "sandbox",
     "state",
     "target",
     "var",

@@ -36,6 +36,7 @@ mod commands;
 mod outputs;
 mod project;
 mod render;
+mod sandbox;
 mod ui;
 
 /// mimalloc: planning allocates many small values, and glibc's allocator spent a fifth of the
@@ -53,8 +54,31 @@ use std::sync::Arc;
 use trustform_graph::CancellationToken;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse_from(args::normalize_args(std::env::args()));
+    let mut cli = Cli::parse_from(args::normalize_args(std::env::args()));
+    take_dir_argument(&mut cli);
     init_tracing();
+    // --chdir moves the process, as Terraform's -chdir does: path.module is "." and every
+    // relative path (a credential file's, --var-file's, --state's) reads the same whichever
+    // directory the command was started from.
+    if cli.chdir != std::path::Path::new(".") {
+        if let Err(e) = std::env::set_current_dir(&cli.chdir) {
+            errln!("error: cannot change to the directory {}: {e}.", cli.chdir.display());
+            return ExitCode::FAILURE;
+        }
+        ui::moved_to(std::mem::replace(&mut cli.chdir, std::path::PathBuf::from(".")));
+    }
+    // Before the runtime: pointing the providers at the sandbox sets environment variables,
+    // which is only sound while the process has one thread.
+    let sandbox = match cli.sandbox && uses_clouds(&cli.command) {
+        false => None,
+        true => match sandbox::prepare(&cli.chdir) {
+            Ok(prepared) => Some(prepared),
+            Err(e) => {
+                errln!("error: cannot use the sandbox: {e}.");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
     // The AWS, Google and Azure stacks bring two rustls crypto providers; a library that asks
     // for the process default would panic without this. Failure means one is installed already.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -65,8 +89,27 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let code = runtime.block_on(run(cli));
+    let code = runtime.block_on(run(cli, sandbox));
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// `trustform plan DIR` and `trustform apply DIR`: a directory given where a command takes one
+/// is the spec's directory, as if given to --chdir (a saved plan file stays a plan file).
+fn take_dir_argument(cli: &mut Cli) {
+    let dir = match &mut cli.command {
+        Command::Plan(args) => args.dir.take(),
+        Command::Apply(args) | Command::Destroy(args) => args.plan_file.take_if(|path| path.is_dir()),
+        _ => None,
+    };
+    if let Some(dir) = dir {
+        cli.chdir = if cli.chdir == std::path::Path::new(".") { dir } else { cli.chdir.join(dir) };
+    }
+}
+
+/// Whether a command reads or changes state or the clouds, and so runs against the sandbox
+/// under --sandbox.
+fn uses_clouds(command: &Command) -> bool {
+    !matches!(command, Command::Validate(_) | Command::Fmt(_) | Command::Init | Command::Sandbox(_))
 }
 
 /// `TRUSTFORM_LOG` (or `RUST_LOG`) sets the log filter; logs go to standard error. Values
@@ -84,7 +127,7 @@ fn init_tracing() {
         .try_init();
 }
 
-async fn run(cli: Cli) -> i32 {
+async fn run(cli: Cli, sandbox: Option<sandbox::Prepared>) -> i32 {
     let cancel = CancellationToken::new();
     spawn_interrupt_handler(cancel.clone());
     let ctx = Ctx {
@@ -94,25 +137,43 @@ async fn run(cli: Cli) -> i32 {
         cancel,
         hook: Arc::new(ui::Progress::new()),
     };
-    let result = match cli.command {
-        Command::Init => commands::validate::init(&ctx).await,
-        Command::Validate(args) => commands::validate::validate(&ctx, args).await,
-        Command::Fmt(args) => commands::validate::fmt(&ctx, args),
-        Command::Plan(args) => commands::plan::run(&ctx, args).await,
-        Command::Apply(args) => commands::apply::run(&ctx, args, Kind::Apply).await,
-        Command::Destroy(args) => commands::apply::run(&ctx, args, Kind::Destroy).await,
-        Command::Refresh(args) => commands::apply::refresh(&ctx, args).await,
-        Command::Import(args) => commands::inspect::import(&ctx, args).await,
-        Command::Show(args) => commands::inspect::show(&ctx, args).await,
-        Command::Output(args) => commands::inspect::output(&ctx, args).await,
-        Command::Graph(args) => commands::inspect::graph(&ctx, args).await,
-        Command::Render(args) => commands::inspect::render(&ctx, args).await,
-        Command::State(command) => commands::state::run(&ctx, command).await,
-        Command::ForceUnlock(args) => commands::state::force_unlock(&ctx, args).await,
+    let running = match sandbox {
+        None => None,
+        Some(prepared) => match sandbox::start(prepared, &ctx).await {
+            Ok((running, _)) => {
+                project::use_sandbox_state(sandbox::state_path(&ctx.dir));
+                Some(running)
+            }
+            Err(Failed(code)) => return code,
+        },
     };
+    let result = dispatch(&ctx, cli.command).await;
+    if let Some(running) = running {
+        running.stop().await;
+    }
     match result {
         Ok(code) => code,
         Err(Failed(code)) => code,
+    }
+}
+
+async fn dispatch(ctx: &Ctx, command: Command) -> project::CmdResult {
+    match command {
+        Command::Init => commands::validate::init(ctx).await,
+        Command::Validate(args) => commands::validate::validate(ctx, args).await,
+        Command::Fmt(args) => commands::validate::fmt(ctx, args),
+        Command::Plan(args) => commands::plan::run(ctx, args).await,
+        Command::Apply(args) => commands::apply::run(ctx, args, Kind::Apply).await,
+        Command::Destroy(args) => commands::apply::run(ctx, args, Kind::Destroy).await,
+        Command::Refresh(args) => commands::apply::refresh(ctx, args).await,
+        Command::Import(args) => commands::inspect::import(ctx, args).await,
+        Command::Show(args) => commands::inspect::show(ctx, args).await,
+        Command::Output(args) => commands::inspect::output(ctx, args).await,
+        Command::Graph(args) => commands::inspect::graph(ctx, args).await,
+        Command::Render(args) => commands::inspect::render(ctx, args).await,
+        Command::State(command) => commands::state::run(ctx, command).await,
+        Command::ForceUnlock(args) => commands::state::force_unlock(ctx, args).await,
+        Command::Sandbox(command) => sandbox::run(ctx, command).await,
     }
 }
 

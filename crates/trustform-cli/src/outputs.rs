@@ -33,6 +33,6 @@ pub fn write_env_file(path: &Path, state: &State, format: EnvFormat, style: Styl
     })?;
     trustform_state::write_file_atomically(path, text.as_bytes())
         .map_err(|e| fail("TF1041", "Cannot write the outputs file", format!("{}: {e}.", path.display()), style))?;
-    errln!("Wrote {} output(s) to {}", state.outputs.len(), path.display());
+    errln!("Wrote {} output(s) to {}", state.outputs.len(), crate::ui::shown(path).display());
     Ok(())
 }

@@ -19,6 +19,8 @@ use trustform_state::{LocalBackend, LockInfo, Locker, State, StateStore};
 
 /// The default local state file, relative to the spec's directory.
 pub const DEFAULT_STATE: &str = "state/default.tfstate";
+/// The variables file `--sandbox` reads first, relative to the spec's directory.
+pub const SANDBOX_TFVARS: &str = "sandbox.tfvars";
 /// The default outputs file, relative to the spec's directory.
 pub const DEFAULT_ENV_FILE: &str = "deployment_outputs.env";
 
@@ -71,7 +73,13 @@ impl Project {
         if diags.has_errors() {
             report(&diags, &config.sources, style)?;
         }
-        let cli: Vec<CliVar> = cli_vars(std::env::args(), vars);
+        let mut cli: Vec<CliVar> = cli_vars(std::env::args(), vars);
+        // Under --sandbox, the spec's sandbox.tfvars names what exists in the emulated world; it
+        // comes before the command line's files and assignments, which still override it.
+        let sandbox_vars = dir.join(SANDBOX_TFVARS);
+        if SANDBOX_STATE.get().is_some() && sandbox_vars.is_file() {
+            cli.insert(0, CliVar::File(sandbox_vars));
+        }
         let (variables, more) = resolve_variables(&mut config, &cli, std::env::vars());
         diags.extend(more);
         Ok(Project { config, variables, pending: diags })
@@ -116,15 +124,24 @@ pub fn providers() -> Providers {
     providers
 }
 
-/// The state backend: `--state FILE`, else the spec's `backend "local" { path }`, else the
-/// default under the spec's directory.
+/// The sandbox deployment's state file, set once by `--sandbox` before any command runs.
+static SANDBOX_STATE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Under `--sandbox`, state lives in the sandbox (never in the spec's backend, which names
+/// real storage): `--state FILE` still wins.
+pub fn use_sandbox_state(path: PathBuf) {
+    let _ = SANDBOX_STATE.set(path);
+}
+
+/// The state backend: `--state FILE`, else the sandbox's under `--sandbox`, else the spec's
+/// `backend "local" { path }`, else the default under the spec's directory.
 pub fn backend(
     dir: &Path,
     config: Option<&Config>,
     override_path: Option<&Path>,
     style: Style,
 ) -> CmdResult<LocalBackend> {
-    if let Some(path) = override_path {
+    if let Some(path) = override_path.or_else(|| SANDBOX_STATE.get().map(PathBuf::as_path)) {
         return Ok(LocalBackend::new(path));
     }
     let Some(backend) = config.and_then(|c| c.settings.backend.as_ref()) else {

@@ -40,7 +40,8 @@ pub(crate) fn epoch_seconds() -> f64 {
 
 /// Now as the ISO 8601 UTC timestamp IAM writes in XML, e.g. `2026-11-23T19:26:42Z`.
 pub(crate) fn iso8601_now() -> String {
-    now().format(time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"))
+    now()
+        .format(time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"))
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
 }
 

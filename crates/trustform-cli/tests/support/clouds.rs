@@ -48,6 +48,13 @@ impl Clouds {
         Clouds { runtime, sandbox, iam_sts, _moto: None }
     }
 
+    /// The emulated cloud that `trustform --sandbox` keeps in `work`, reopened from its journal
+    /// to look at what is left in it. The world here must be the binary's, or the journal is
+    /// refused: that is checked too.
+    pub fn of_sandbox(work: &Workdir) -> Clouds {
+        Clouds::sandbox_only(SandboxConfig::default().journal(work.file(".trustform/sandbox/journal.jsonl")))
+    }
+
     /// The environment a CI job pointing at these emulators would set. Profiles, shared config
     /// files and instance metadata are switched off so that nothing on the machine leaks in.
     pub fn env(&self) -> Vec<(&'static str, String)> {

@@ -31,11 +31,20 @@ impl Workdir {
 
     /// A copy of one of the repository's example specs.
     pub fn example(name: &str) -> Workdir {
+        Workdir::copy_of("examples", name)
+    }
+
+    /// A copy of one of the repository's shipped plans: its spec, variable files and templates.
+    pub fn plan(name: &str) -> Workdir {
+        Workdir::copy_of("plans", name)
+    }
+
+    fn copy_of(folder: &str, name: &str) -> Workdir {
         let work = Workdir::new();
-        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
-        for entry in std::fs::read_dir(&source).expect("example exists") {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(folder).join(name);
+        for entry in std::fs::read_dir(&source).expect("the spec directory exists") {
             let path = entry.unwrap().path();
-            if path.extension().and_then(|e| e.to_str()) == Some("tf") {
+            if matches!(path.extension().and_then(|e| e.to_str()), Some("tf" | "tfvars" | "tpl")) {
                 std::fs::copy(&path, work.path().join(path.file_name().unwrap())).unwrap();
             }
         }

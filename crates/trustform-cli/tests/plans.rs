@@ -1,0 +1,214 @@
+//! The shipped plans (`plans/*`), applied with `--sandbox` exactly as the README tells a newcomer
+//! to: each applies, plans to nothing on a second invocation, and destroys to an empty cloud.
+//! Also the sandbox's own life cycle: persistence between invocations, `sandbox reset`,
+//! `sandbox serve` shared with other clients, and a sandbox already in use.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use support::clouds::{Clouds, Inventory, ACCOUNT, ARM_TENANT, GCP_PROJECT_NUMBER};
+use support::Workdir;
+
+/// The `NAME=value` lines of an env file.
+fn env_lines(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|line| line.split_once('='))
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect()
+}
+
+fn value_of(text: &str, name: &str) -> Option<String> {
+    env_lines(text).into_iter().find(|(n, _)| n == name).map(|(_, v)| v)
+}
+
+/// Applies the plan in the sandbox, plans again (nothing to do), destroys, and checks that the
+/// emulated AWS account holds nothing afterwards. Returns the env file the apply wrote.
+fn round_trip(work: &Workdir, resources: usize) -> String {
+    let applied = work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
+    assert!(
+        applied.stdout.contains(&format!("Apply complete! Resources: {resources} added, 0 changed, 0 destroyed.")),
+        "{}",
+        applied.all()
+    );
+    assert!(
+        applied.stderr.contains("Sandbox: emulated AWS, Google Cloud and Azure on http://127.0.0.1:"),
+        "{}",
+        applied.all()
+    );
+    let env = work.read("deployment_outputs.env");
+
+    // A second process sees the same cloud and the same state.
+    let replanned = work.expect(&["plan", "--sandbox", "--detailed-exitcode"], 0);
+    assert!(replanned.stdout.contains("No changes."), "{}", replanned.all());
+    // The sandbox's state is its own: the real backend's file is never written.
+    assert!(!work.file("state/default.tfstate").exists());
+    assert!(work.file(".trustform/sandbox/terraform.tfstate").exists());
+
+    let destroyed = work.expect(&["destroy", "--sandbox", "--auto-approve"], 0);
+    assert!(destroyed.stdout.contains(&format!("Resources: {resources} destroyed.")), "{}", destroyed.all());
+    let cloud = Clouds::of_sandbox(work);
+    assert_eq!(cloud.inventory(), Inventory::empty(), "destroy left objects behind");
+    env
+}
+
+#[test]
+fn litellm_keyless_writes_seed_000s_outputs_from_the_readmes_first_command() {
+    let work = Workdir::plan("litellm-keyless");
+    // The README's first command, run from the directory above the plan.
+    let parent = work.path().parent().unwrap().to_owned();
+    let name = work.path().file_name().unwrap().to_str().unwrap().to_owned();
+    let first = std::process::Command::new(env!("CARGO_BIN_EXE_trustform"))
+        .current_dir(&parent)
+        .args(["apply", "--sandbox", &name, "--auto-approve"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert_eq!(first.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stderr.contains(&format!("Wrote 10 output(s) to {name}/deployment_outputs.env")), "{stderr}");
+
+    let env = work.read("deployment_outputs.env");
+    let role = format!("arn:aws:iam::{ACCOUNT}:role/litellm-gateway");
+    assert_eq!(value_of(&env, "EKS_AWS_ROLE_ARN"), Some(role.clone()));
+    assert_eq!(value_of(&env, "VERTEX_PROJECT").as_deref(), Some("litellm-prod"));
+    assert_eq!(value_of(&env, "AZURE_TENANT_ID").as_deref(), Some(ARM_TENANT));
+    assert_eq!(value_of(&env, "AZURE_CLIENT_ID").as_deref(), Some("91a43c21-cf21-4f34-9085-331015ea4f91"));
+    assert_eq!(
+        value_of(&env, "GOOGLE_WORKLOAD_IDENTITY_AUDIENCE"),
+        Some(format!(
+            "//iam.googleapis.com/projects/{GCP_PROJECT_NUMBER}/locations/global/workloadIdentityPools/litellm-aws/providers/aws-account"
+        ))
+    );
+    assert_eq!(value_of(&env, "AZURE_CLIENT_SECRET"), None, "keyless: no client secret is emitted");
+
+    // Both credential configurations, for EC2 nodes and for Fargate.
+    let fargate: serde_json::Value = serde_json::from_str(&work.read("gcp_aws_external_account.fargate.json")).unwrap();
+    assert_eq!(fargate["type"], "external_account");
+    assert_eq!(fargate["credential_source"]["url"], "http://169.254.170.2/v2/credentials");
+    let ec2: serde_json::Value = serde_json::from_str(&work.read("gcp_aws_external_account.json")).unwrap();
+    assert_eq!(ec2["credential_source"]["url"], "http://169.254.169.254/latest/meta-data/iam/security-credentials");
+
+    // Seed 000's Helm values, rendered from the outputs.
+    let rendered = work.expect(&["render", "--sandbox", "values-aws.yaml.tpl"], 0);
+    assert!(rendered.stdout.contains(&format!("eks.amazonaws.com/role-arn: '{role}'")), "{}", rendered.all());
+
+    // The gateway role trusts both EKS Pod Identity and the cluster's IRSA issuer.
+    let cloud_role = {
+        let cloud = Clouds::of_sandbox(&work);
+        let iam = cloud.iam();
+        let role = cloud.runtime.block_on(iam.get_role().role_name("litellm-gateway").send()).unwrap();
+        role.role().unwrap().assume_role_policy_document().unwrap().to_owned()
+    };
+    // IAM returns policy documents URL-encoded.
+    let trust = percent_encoding::percent_decode_str(&cloud_role).decode_utf8_lossy().into_owned();
+    assert!(trust.contains("pods.eks.amazonaws.com"), "{trust}");
+    assert!(trust.contains("system:serviceaccount:litellm:litellm"), "{trust}");
+
+    // The journal was closed by the check above; the rest of the round trip reopens it.
+    let replanned = work.expect(&["plan", "--sandbox", "--detailed-exitcode"], 0);
+    assert!(replanned.stdout.contains("No changes."), "{}", replanned.all());
+    let destroyed = work.expect(&["destroy", "--sandbox", "--auto-approve"], 0);
+    assert!(destroyed.stdout.contains("Resources: 16 destroyed."), "{}", destroyed.all());
+    assert_eq!(Clouds::of_sandbox(&work).inventory(), Inventory::empty());
+}
+
+#[test]
+fn aws_to_vertex_round_trips_in_the_sandbox() {
+    let work = Workdir::plan("aws-to-vertex");
+    let env = round_trip(&work, 9);
+    assert_eq!(value_of(&env, "VERTEX_PROJECT").as_deref(), Some("litellm-prod"));
+    assert_eq!(value_of(&env, "EKS_AWS_ROLE_ARN"), Some(format!("arn:aws:iam::{ACCOUNT}:role/LitellmVertexPodRole")));
+}
+
+#[test]
+fn ci_oidc_bedrock_round_trips_in_the_sandbox() {
+    let work = Workdir::plan("ci-oidc-bedrock");
+    let env = round_trip(&work, 6);
+    assert_eq!(
+        value_of(&env, "CIRCLECI_BEDROCK_ROLE_ARN"),
+        Some(format!("arn:aws:iam::{ACCOUNT}:role/litellm-circleci-bedrock"))
+    );
+    assert_eq!(
+        value_of(&env, "GITHUB_BEDROCK_ROLE_ARN"),
+        Some(format!("arn:aws:iam::{ACCOUNT}:role/litellm-github-actions-bedrock"))
+    );
+}
+
+#[test]
+fn azure_openai_invoke_only_round_trips_in_the_sandbox() {
+    let work = Workdir::plan("azure-openai-invoke-only");
+    let env = round_trip(&work, 2);
+    assert_eq!(value_of(&env, "AZURE_TENANT_ID").as_deref(), Some(ARM_TENANT));
+    let assignment = value_of(&env, "AZURE_ROLE_ASSIGNMENT_ID").unwrap();
+    assert!(assignment.contains("/resourceGroups/litellm-openai/providers/Microsoft.Authorization/roleAssignments/"));
+}
+
+#[test]
+fn sandbox_reset_forgets_the_cloud_and_its_state() {
+    let work = Workdir::plan("ci-oidc-bedrock");
+    work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
+    assert_eq!(Clouds::of_sandbox(&work).inventory().roles.len(), 2);
+
+    let reset = work.expect(&["sandbox", "reset"], 0);
+    assert!(reset.stdout.contains("Sandbox reset"), "{}", reset.all());
+    assert_eq!(Clouds::of_sandbox(&work).inventory(), Inventory::empty());
+    let plan = work.expect(&["plan", "--sandbox", "--detailed-exitcode"], 2);
+    assert!(plan.stdout.contains("6 to add"), "{}", plan.all());
+}
+
+#[test]
+fn a_sandbox_in_use_by_another_command_is_refused_with_a_way_out() {
+    let work = Workdir::plan("ci-oidc-bedrock");
+    std::fs::create_dir_all(work.file(".trustform/sandbox")).unwrap();
+    let lock = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(work.file(".trustform/sandbox/lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let refused = work.expect(&["plan", "--sandbox"], 1);
+    assert!(refused.stderr.contains("in use by another trustform command"), "{}", refused.all());
+    assert!(refused.stderr.contains("trustform sandbox serve"), "{}", refused.all());
+}
+
+#[test]
+fn sandbox_serve_is_shared_by_sandbox_commands_and_other_clients() {
+    let work = Workdir::plan("ci-oidc-bedrock");
+    let mut serve = work.command(&["sandbox", "serve", "--port", "0"]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(serve.stdout.take().unwrap()).lines();
+    // The first line names the endpoint once it listens: the synchronisation point.
+    let first = lines.next().unwrap().unwrap();
+    let endpoint = first.split(" on ").nth(1).unwrap().trim_end_matches('.').to_owned();
+    assert!(endpoint.starts_with("http://127.0.0.1:"), "{first}");
+
+    let applied = work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
+    assert!(applied.stderr.contains(&format!("using the emulated clouds served at {endpoint}")), "{}", applied.all());
+
+    // Another client, pointed at the served endpoint, sees what the apply made.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let iam = aws_sdk_iam::Client::from_conf(
+        aws_sdk_iam::Config::builder()
+            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+            .region(aws_sdk_iam::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_iam::config::Credentials::new("x", "y", None, None, "test"))
+            .endpoint_url(&endpoint)
+            .build(),
+    );
+    let roles = runtime.block_on(iam.list_roles().send()).unwrap();
+    let mut names: Vec<&str> = roles.roles().iter().map(|role| role.role_name()).collect();
+    names.sort();
+    assert_eq!(names, ["litellm-circleci-bedrock", "litellm-github-actions-bedrock"]);
+
+    // Ctrl-C stops it; the cloud stays, and the next command hosts it itself.
+    // SAFETY: kill(2) on the child's pid, which has not been reaped yet.
+    unsafe { libc::kill(serve.id() as libc::pid_t, libc::SIGINT) };
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(serve.wait().unwrap().success());
+    assert!(rest.iter().any(|line| line.starts_with("Sandbox stopped")), "{rest:?}");
+    assert!(!work.file(".trustform/sandbox/serve.json").exists());
+    let replanned = work.expect(&["plan", "--sandbox", "--detailed-exitcode"], 0);
+    assert!(replanned.stderr.contains("Sandbox: emulated AWS"), "{}", replanned.all());
+}

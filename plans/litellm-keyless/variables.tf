@@ -1,0 +1,70 @@
+# Where the gateway runs and what it calls. Real values go in trustform.tfvars (see
+# trustform.tfvars.example); `trustform --sandbox` reads sandbox.tfvars instead.
+
+variable "aws_region" {
+  description = "The region of the EKS cluster and of Bedrock calls."
+  default     = "us-east-1"
+}
+
+variable "cluster_name" {
+  description = "The EKS cluster the gateway runs on, with EKS Pod Identity enabled."
+}
+
+variable "namespace" {
+  default = "litellm"
+}
+
+variable "service_account" {
+  description = "The Kubernetes service account of the gateway's pods (the Helm chart's litellm-helm.serviceAccount)."
+  default     = "litellm"
+}
+
+variable "gateway_role_name" {
+  default = "litellm-gateway"
+}
+
+variable "bedrock_model_arns" {
+  description = "The Bedrock foundation models the gateway and CI may invoke."
+  type        = list(string)
+  default = [
+    "arn:aws:bedrock:*::foundation-model/anthropic.claude-3-haiku-20240307-v1:0",
+    "arn:aws:bedrock:*::foundation-model/cohere.command-r-v1:0",
+  ]
+}
+
+variable "gcp_project" {
+  description = "The Google Cloud project ID where Vertex AI is enabled (the ID: VERTEX_PROJECT)."
+}
+
+variable "vertex_location" {
+  default = "us-central1"
+}
+
+variable "azure_subscription_id" {
+  description = "The subscription of the Azure OpenAI resource."
+}
+
+variable "azure_resource_group" {
+  description = "The resource group of the Azure OpenAI resource."
+}
+
+variable "azure_client_id" {
+  description = "The application (client) id of the gateway's Entra ID app, federated with the gateway's OIDC issuer."
+}
+
+variable "azure_principal_id" {
+  description = "The object id of that application's service principal."
+}
+
+variable "circleci_org_id" {
+  description = "The CircleCI organisation whose pipelines run the gateway's tests against Bedrock."
+}
+
+variable "circleci_vcs_origin" {
+  default = "github.com/BerriAI/litellm"
+}
+
+variable "circleci_branches" {
+  type    = list(string)
+  default = ["main", "litellm_*"]
+}
