@@ -212,3 +212,19 @@ fn sandbox_serve_is_shared_by_sandbox_commands_and_other_clients() {
     let replanned = work.expect(&["plan", "--sandbox", "--detailed-exitcode"], 0);
     assert!(replanned.stderr.contains("Sandbox: emulated AWS"), "{}", replanned.all());
 }
+
+#[test]
+fn state_and_import_see_the_same_sandbox_cloud_as_apply() {
+    let work = Workdir::plan("ci-oidc-bedrock");
+    work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
+    let listed = work.expect(&["state", "list", "--sandbox"], 0);
+    assert!(listed.stdout.contains("aws_iam_role.github_bedrock"), "{}", listed.all());
+
+    // Forgotten by the state, the role is still in the emulated cloud: import brings it back.
+    work.expect(&["state", "rm", "--sandbox", "aws_iam_role.github_bedrock"], 0);
+    let imported =
+        work.expect(&["import", "--sandbox", "aws_iam_role.github_bedrock", "litellm-github-actions-bedrock"], 0);
+    assert!(imported.all().contains("Import"), "{}", imported.all());
+    let replanned = work.expect(&["plan", "--sandbox", "--detailed-exitcode"], 0);
+    assert!(replanned.stdout.contains("No changes."), "{}", replanned.all());
+}
