@@ -1,4 +1,4 @@
-//! End-to-end tests of the `trustform` binary on `examples/azure-invoke-only` (seed 002's
+//! End-to-end tests of the `trustform` binary on `plans/azure-openai-invoke-only` (seed 002's
 //! `invoke-only` role for Azure OpenAI and its assignment) against the sandbox's ARM emulator.
 //! The binary finds the emulator the way a user points azurerm at one: through
 //! `ARM_RESOURCE_MANAGER_ENDPOINT` and a bearer token in `ARM_ACCESS_TOKEN`.
@@ -14,7 +14,7 @@ use support::Workdir;
 use trustform_sandbox::SandboxConfig;
 
 const SUBSCRIPTION: &str = "24ebb700-ec2f-417f-afad-78fe15dcc91f";
-/// The example's default service principal object id.
+/// The service principal object id of the plan's sandbox.tfvars.
 const PRINCIPAL: &str = "5b0cf6a1-3d4e-4f2a-9c8b-7e6d5c4b3a21";
 
 /// Raw ARM reads, independent of the provider.
@@ -65,7 +65,7 @@ impl ArmInventory for Clouds {
     }
 }
 
-/// Applies the example and checks what exists and what the outputs say; returns the
+/// Applies the plan and checks what exists and what the outputs say; returns the
 /// assignment's id.
 fn apply_and_check(cloud: &Clouds, work: &Workdir) -> String {
     let apply = cloud.run(work, &["apply", "--auto-approve"], 0);
@@ -80,9 +80,9 @@ fn apply_and_check(cloud: &Clouds, work: &Workdir) -> String {
 }
 
 #[test]
-fn the_invoke_only_example_applies_converges_updates_in_place_and_destroys() {
+fn the_invoke_only_plan_applies_converges_updates_in_place_and_destroys() {
     let cloud = Clouds::sandbox_only(SandboxConfig::default().azure_definition_delay(Duration::from_millis(500)));
-    let work = Workdir::example("azure-invoke-only");
+    let work = Workdir::plan_with_sandbox_values("azure-openai-invoke-only");
     let assignment = apply_and_check(&cloud, &work);
 
     // Sets come back from ARM in its own order, and empty lists as empty: no change either way.
@@ -122,7 +122,7 @@ fn the_invoke_only_example_applies_converges_updates_in_place_and_destroys() {
     // Both objects import back into a state the spec agrees with.
     let role_id = format!("{}|/subscriptions/{SUBSCRIPTION}", role_resource_id(&work));
     for (address, id) in [
-        ("azurerm_role_assignment.gateway_invoke_only", assignment.as_str()),
+        ("azurerm_role_assignment.gateway", assignment.as_str()),
         ("azurerm_role_definition.invoke_only", role_id.as_str()),
     ] {
         cloud.run(&work, &["state", "rm", address], 0);
@@ -145,14 +145,14 @@ fn role_resource_id(work: &Workdir) -> String {
 }
 
 #[test]
-fn the_invoke_only_example_converges_with_a_new_principal_and_a_fifth_of_requests_throttled() {
+fn the_invoke_only_plan_converges_with_a_new_principal_and_a_fifth_of_requests_throttled() {
     let config = SandboxConfig::default()
         .azure_principal(PRINCIPAL)
         .azure_principal_delay(Duration::from_secs(3))
         .throttle_rate(0.2)
         .seed(7);
     let cloud = Clouds::sandbox_only(config);
-    let work = Workdir::example("azure-invoke-only");
+    let work = Workdir::plan_with_sandbox_values("azure-openai-invoke-only");
     let assignment = apply_and_check(&cloud, &work);
 
     let plan = cloud.run(&work, &["plan", "--detailed-exitcode"], 0);

@@ -1,4 +1,4 @@
-//! End-to-end tests of the `trustform` binary on `examples/aws-to-vertex` (seed 001): AWS and
+//! End-to-end tests of the `trustform` binary on `plans/aws-to-vertex` (seed 001): AWS and
 //! Google both on the sandbox, reached through the environment a user would set. Apply, an
 //! empty re-plan, the credential files loaded by Python's google-auth, then destroy, checked
 //! with a client of our own.
@@ -48,7 +48,7 @@ fn resources_of(work: &Workdir, provider: &str) -> Vec<(String, Value)> {
 #[test]
 fn seed_001_applies_converges_loads_in_google_auth_and_destroys() {
     let clouds = Clouds::sandbox_only(SandboxConfig::default().gcp_operation_polls(1));
-    let work = Workdir::example("aws-to-vertex");
+    let work = Workdir::plan_with_sandbox_values("aws-to-vertex");
     let apply = clouds.run(&work, &["apply", "--auto-approve"], 0);
     assert!(apply.stdout.contains("Apply complete! Resources: 9 added, 0 changed, 0 destroyed."), "{}", apply.stdout);
 

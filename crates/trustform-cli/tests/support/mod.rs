@@ -39,6 +39,16 @@ impl Workdir {
         Workdir::copy_of("plans", name)
     }
 
+    /// A shipped plan with its `sandbox.tfvars` read automatically (as `sandbox.auto.tfvars`),
+    /// for tests that point the binary at emulators through the environment instead of
+    /// `--sandbox`.
+    pub fn plan_with_sandbox_values(name: &str) -> Workdir {
+        let work = Workdir::plan(name);
+        std::fs::rename(work.file("sandbox.tfvars"), work.file("sandbox.auto.tfvars"))
+            .expect("the plan has sandbox.tfvars");
+        work
+    }
+
     fn copy_of(folder: &str, name: &str) -> Workdir {
         let work = Workdir::new();
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(folder).join(name);
