@@ -108,7 +108,7 @@ pub fn prepare(dir: &Path) -> Result<Prepared, String> {
         Some(lock) => {
             let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
                 .map_err(|e| format!("cannot listen on loopback for the sandbox: {e}"))?;
-            Prepared::Local { listener, dir: sandbox, _lock: lock }
+            Prepared::Local { listener, dir: sandbox.clone(), _lock: lock }
         }
         None => Prepared::Served { endpoint: served_endpoint(&sandbox)? },
     };
@@ -119,6 +119,13 @@ pub fn prepare(dir: &Path) -> Result<Prepared, String> {
     for (name, value) in environment(&endpoint) {
         // Safe here: `main` calls this before the runtime, while the process has one thread.
         std::env::set_var(name, value);
+    }
+    // Empty AWS config and credentials files: nothing from the machine's profiles leaks in,
+    // and the SDK has no missing file to warn about.
+    for (name, file) in [("AWS_CONFIG_FILE", "aws-config"), ("AWS_SHARED_CREDENTIALS_FILE", "aws-credentials")] {
+        let path = sandbox.join(file);
+        std::fs::write(&path, b"").map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        std::env::set_var(name, path);
     }
     for name in ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "GOOGLE_APPLICATION_CREDENTIALS"] {
         std::env::remove_var(name);
@@ -173,8 +180,6 @@ pub fn environment(endpoint: &str) -> Vec<(&'static str, String)> {
         ("AWS_ENDPOINT_URL_IAM", endpoint.to_owned()),
         ("AWS_ENDPOINT_URL_STS", endpoint.to_owned()),
         ("AWS_ENDPOINT_URL_EKS", endpoint.to_owned()),
-        ("AWS_CONFIG_FILE", "/nonexistent/trustform-sandbox/aws-config".to_owned()),
-        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/trustform-sandbox/aws-credentials".to_owned()),
         ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
         ("GOOGLE_CLOUD_PROJECT", GCP_PROJECT.to_owned()),
         ("GOOGLE_OAUTH_ACCESS_TOKEN", TOKEN.to_owned()),

@@ -36,6 +36,8 @@ fn round_trip(work: &Workdir, resources: usize) -> String {
         "{}",
         applied.all()
     );
+    // Silent otherwise: no SDK warning, no cross-cloud check fires on a shipped plan.
+    assert!(!applied.stderr.contains("WARN") && !applied.stderr.contains("Warning"), "{}", applied.stderr);
     let env = work.read("deployment_outputs.env");
 
     // A second process sees the same cloud and the same state.
@@ -67,6 +69,7 @@ fn litellm_keyless_writes_seed_000s_outputs_from_the_readmes_first_command() {
     let stdout = String::from_utf8_lossy(&first.stdout);
     let stderr = String::from_utf8_lossy(&first.stderr);
     assert_eq!(first.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(!stderr.contains("WARN") && !stderr.contains("Warning"), "no warning on a shipped plan: {stderr}");
     assert!(stderr.contains(&format!("Wrote 10 output(s) to {name}/deployment_outputs.env")), "{stderr}");
 
     let env = work.read("deployment_outputs.env");
@@ -227,4 +230,69 @@ fn state_and_import_see_the_same_sandbox_cloud_as_apply() {
     assert!(imported.all().contains("Import"), "{}", imported.all());
     let replanned = work.expect(&["plan", "--sandbox", "--detailed-exitcode"], 0);
     assert!(replanned.stdout.contains("No changes."), "{}", replanned.all());
+}
+
+#[test]
+fn a_sandbox_apply_killed_mid_run_converges_on_the_next_apply() {
+    let work = Workdir::plan("ci-oidc-bedrock");
+    let mut apply = work.command(&["apply", "--sandbox", "--auto-approve"]).stdout(Stdio::piped()).spawn().unwrap();
+    let lines = BufReader::new(apply.stdout.take().unwrap()).lines();
+    // The role's create starts once both OIDC providers are saved: kill the run there, before
+    // or after the request reached the cloud, whichever the scheduler makes it.
+    for line in lines.map_while(Result::ok) {
+        if line.starts_with("aws_iam_role.github_bedrock: Creating") {
+            apply.kill().unwrap();
+            break;
+        }
+    }
+    apply.wait().unwrap();
+
+    // The killed run left its lock; the next run names it, and the process is gone.
+    let mut again = work.run(&["apply", "--sandbox", "--auto-approve"]);
+    if let Some(id) = again.stderr.split("force-unlock ").nth(1).and_then(|rest| rest.split('`').next()) {
+        work.expect(&["force-unlock", "--sandbox", "--force", id], 0);
+        again = work.run(&["apply", "--sandbox", "--auto-approve"]);
+    }
+    assert_eq!(again.code, 0, "{}", again.all());
+    let replanned = work.expect(&["plan", "--sandbox", "--detailed-exitcode"], 0);
+    assert!(replanned.stdout.contains("No changes."), "{}", replanned.all());
+    let cloud = Clouds::of_sandbox(&work).inventory();
+    assert_eq!(cloud.roles, ["litellm-circleci-bedrock", "litellm-github-actions-bedrock"], "no role twice, none lost");
+    assert_eq!(cloud.oidc_providers.len(), 2);
+}
+
+#[test]
+fn a_role_created_by_a_run_killed_before_saving_it_is_adopted_not_created_twice() {
+    let work = Workdir::plan("ci-oidc-bedrock");
+    work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
+    // What a run killed between IAM's answer to CreateRole and the state write leaves: the
+    // record written before the request, with the planned values only.
+    let path = work.file(".trustform/sandbox/terraform.tfstate");
+    let mut state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let role = state["resources"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|resource| resource["address"] == "aws_iam_role.github_bedrock")
+        .unwrap();
+    role["status"] = "creating".into();
+    for computed in ["arn", "create_date", "unique_id", "assume_role_policy"] {
+        role["attributes"][computed] = serde_json::Value::Null;
+    }
+    std::fs::write(&path, serde_json::to_vec_pretty(&state).unwrap()).unwrap();
+
+    // Found by its name: saved, not created again (which IAM would refuse).
+    let plan = work.expect(&["plan", "--sandbox", "--detailed-exitcode"], 2);
+    assert!(plan.stdout.contains("Objects created by an interrupted apply"), "{}", plan.all());
+    assert!(plan.stdout.contains("  aws_iam_role.github_bedrock\n"), "{}", plan.all());
+    assert!(plan.stdout.contains("No changes to remote objects."), "{}", plan.all());
+    assert!(!plan.stdout.contains("changed outside of Trustform"), "{}", plan.all());
+    work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
+    work.expect(&["plan", "--sandbox", "--detailed-exitcode"], 0);
+    let saved = std::fs::read_to_string(&path).unwrap();
+    assert!(!saved.contains("\"creating\""), "the adopted role is saved as ready:\n{saved}");
+    assert_eq!(
+        Clouds::of_sandbox(&work).inventory().roles,
+        ["litellm-circleci-bedrock", "litellm-github-actions-bedrock"]
+    );
 }

@@ -16,7 +16,7 @@ use trustform_lang::{Instance, InstanceKey, LocalsCache, ResourceAddr, Scope, Va
 use trustform_plan::{merge_planned, Action, Change, Plan, PlanMode};
 use trustform_provider::Checkpoint;
 use trustform_schema::values_equal;
-use trustform_state::{OutputState, ResourceState, State, StateStore};
+use trustform_state::{OutputState, ResourceState, ResourceStatus, State, StateStore};
 
 /// What an apply reached. The state is returned even when the apply failed: it holds every
 /// resource whose create returned.
@@ -211,6 +211,8 @@ impl Engine {
                 values.set(addr, after.clone());
                 if addr.is_data() {
                     self.record_data(change, after, persister).await?;
+                } else {
+                    self.adopt_if_creating(change, after, persister).await?;
                 }
             }
             return Ok(());
@@ -286,6 +288,18 @@ impl Engine {
                         provider.update(type_name, before, &planned).await.map_err(|e| fail("update", e.to_string()))?
                     }
                     _ => {
+                        // Before the request leaves, the state says a create is under way, so a
+                        // run killed before the answer is saved finds the object next time.
+                        let replaces_in_place = change.action == Action::CreateThenDelete;
+                        if !replaces_in_place {
+                            let intent =
+                                ResourceState::creating(type_name, &change.provider, &planned, dependencies.clone());
+                            persister
+                                .update(|s| {
+                                    s.resources.insert(addr.clone(), intent);
+                                })
+                                .await?;
+                        }
                         let checkpoint = CreateCheckpoint {
                             persister,
                             address: addr,
@@ -295,9 +309,32 @@ impl Engine {
                         };
                         let created = provider.create(type_name, &planned, &checkpoint);
                         // A failed create keeps whatever it checkpointed in state, tainted.
-                        create_with_checkpoints(created, &checkpoint)
-                            .await
-                            .map_err(|e| fail("create", e.to_string()))?
+                        match create_with_checkpoints(created, &checkpoint).await {
+                            Ok(value) => value,
+                            Err(e) => {
+                                if !replaces_in_place && e.is_definite() {
+                                    // The cloud refused the create: nothing exists to find. A
+                                    // checkpoint, if one came, stays.
+                                    persister
+                                        .update(|s| {
+                                            if s.resources
+                                                .get(addr)
+                                                .is_some_and(|r| r.status == ResourceStatus::Creating)
+                                            {
+                                                s.resources.remove(addr);
+                                            }
+                                        })
+                                        .await?;
+                                }
+                                let mut message = e.to_string();
+                                if e.kind == trustform_provider::ProviderErrorKind::AlreadyExists {
+                                    message.push_str(&format!(
+                                        ". If it is the object this spec describes (made by a run that stopped before saving it, or by hand), bring it under management with `trustform import {addr} ID`"
+                                    ));
+                                }
+                                return Err(fail("create", message));
+                            }
+                        }
                     }
                 };
                 let new_value = new_value.mark_paths(&planned.sensitive_paths());
@@ -326,6 +363,37 @@ impl Engine {
             id: result_id,
             elapsed: started.elapsed(),
         });
+        Ok(())
+    }
+
+    /// A resource whose create was interrupted and that the refresh found: nothing to change,
+    /// but the state now holds what was read, ready.
+    async fn adopt_if_creating(
+        &self,
+        change: &Change,
+        after: &Value,
+        persister: &Persister<'_>,
+    ) -> Result<(), Diagnostics> {
+        let addr = &change.address;
+        let creating =
+            persister.lock_state().0.resources.get(addr).is_some_and(|r| r.status == ResourceStatus::Creating);
+        if !creating {
+            return Ok(());
+        }
+        let resource =
+            ResourceState::from_value(addr.type_name(), &change.provider, after, change.dependencies.clone()).map_err(
+                |e| {
+                    Diagnostics::from(
+                        Diagnostic::error("TF1011", "Cannot record an adopted resource", format!("{addr}: {e}."))
+                            .with_address(addr),
+                    )
+                },
+            )?;
+        persister
+            .update(|s| {
+                s.resources.insert(addr.clone(), resource);
+            })
+            .await?;
         Ok(())
     }
 

@@ -68,7 +68,7 @@ impl Engine {
             mode: options.mode,
             state_lineage: state.lineage.clone(),
             state_serial: state.serial,
-            drift: self.drift(&prior, &refreshed),
+            drift: self.drift(state, &prior, &refreshed),
             ..Plan::default()
         };
         match options.mode {
@@ -91,6 +91,14 @@ impl Engine {
                 self.plan_destroy(state, &refreshed, options, &mut plan, &mut diags);
             }
             PlanMode::Normal => {
+                plan.adopted = state
+                    .resources
+                    .iter()
+                    .filter(|(addr, r)| {
+                        r.status == ResourceStatus::Creating && matches!(refreshed.get(*addr), Some(Some(_)))
+                    })
+                    .map(|(addr, _)| addr.clone())
+                    .collect();
                 self.plan_normal(state, &refreshed, options, &mut plan, &mut diags).await;
                 diags.extend(crate::lint::cross_cloud_checks(&self.config, &plan));
             }
@@ -122,6 +130,12 @@ impl Engine {
                     results.lock().unwrap_or_else(|e| e.into_inner()).insert(addr.clone(), Some(value.clone()));
                     return Ok(());
                 }
+                if resource.status == ResourceStatus::Creating && resource.id.is_empty() {
+                    // An interrupted create whose id the cloud was to choose: nothing to look
+                    // up. The plan creates it again; see `interrupted_create`.
+                    results.lock().unwrap_or_else(|e| e.into_inner()).insert(addr.clone(), None);
+                    return Ok(());
+                }
                 tracing::debug!(address = %addr, "refreshing");
                 self.hook.event(Event::RefreshStarted { address: addr.clone() });
                 let read = provider.read(&resource.type_name, value).await.map_err(|e| {
@@ -145,16 +159,24 @@ impl Engine {
                 diags.push(d.clone());
             }
         }
+        for (addr, resource) in &state.resources {
+            if resource.status == ResourceStatus::Creating && resource.id.is_empty() {
+                diags.push(interrupted_create(addr));
+            }
+        }
         if report.not_started().next().is_some() {
             diags.push(interrupted());
         }
         (results.into_inner().unwrap_or_else(|e| e.into_inner()), diags)
     }
 
-    fn drift(&self, prior: &BTreeMap<ResourceAddr, Value>, refreshed: &Refreshed) -> Vec<Change> {
+    fn drift(&self, state: &State, prior: &BTreeMap<ResourceAddr, Value>, refreshed: &Refreshed) -> Vec<Change> {
         let mut drift = Vec::new();
         for (addr, before) in prior {
-            if addr.is_data() {
+            // An interrupted create's record is what was planned, not what was seen: reading
+            // it back is not a change made outside Trustform.
+            let creating = state.resources.get(addr).is_some_and(|r| r.status == ResourceStatus::Creating);
+            if addr.is_data() || creating {
                 continue;
             }
             let after = refreshed.get(addr).cloned().flatten();
@@ -548,7 +570,8 @@ impl Engine {
         if tainted && action.is_replace() {
             reason = Reason::Tainted;
         }
-        if prior.is_none() && refreshed.contains_key(addr) {
+        let creating = state.resources.get(addr).is_some_and(|r| r.status == ResourceStatus::Creating);
+        if prior.is_none() && refreshed.contains_key(addr) && !creating {
             reason = Reason::DeletedOutsideTrustform;
         }
         let dependencies = self.dependency_addresses(&resource.id, values);
@@ -738,4 +761,15 @@ pub(crate) fn interrupted() -> Diagnostic {
         "Operation interrupted",
         "The run was interrupted: work in flight finished and state was saved, but the rest was not started. Run the command again to continue.",
     )
+}
+
+/// A create that was sent by a run which stopped before saving the answer, for an object whose
+/// id the cloud chooses: it cannot be looked up, so it is created again.
+fn interrupted_create(addr: &ResourceAddr) -> Diagnostic {
+    Diagnostic::warning(
+        "TF1006",
+        "A create may have been interrupted",
+        format!("The run that created {addr} stopped before saving the answer, and its id was to come from the cloud, so it cannot be looked up: it will be created again. If that create finds it existing, bring it under management with `trustform import {addr} ID`; if a second object appears, delete the older one."),
+    )
+    .with_address(addr)
 }

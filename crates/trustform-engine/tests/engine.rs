@@ -361,3 +361,95 @@ async fn an_interrupted_long_create_is_already_in_state_as_tainted() {
     let change = next.change(&addr("test_resource.pool")).unwrap();
     assert_eq!((change.action, &change.reason), (Action::DeleteThenCreate, &Reason::Tainted));
 }
+
+/// The record a run leaves when it is killed after sending a create and before saving the
+/// answer: the planned value under the planned id (empty when the cloud chooses it).
+fn creating_record(id: &str, name: &str) -> trustform_state::ResourceState {
+    let planned = Value::object([
+        ("id", if id.is_empty() { Value::Unknown } else { Value::from(id) }),
+        ("name", Value::from(name)),
+        ("arn", Value::Unknown),
+    ]);
+    trustform_state::ResourceState::creating("test_resource", "test", &planned, [])
+}
+
+#[tokio::test]
+async fn an_interrupted_create_found_in_the_cloud_is_adopted_not_created_again() {
+    let provider = TestProvider::default();
+    let engine = engine(r#"resource "test_resource" "x" { name = "x" }"#, &provider);
+    let created = provider.insert(&Value::object([("name", Value::from("x"))])).unwrap();
+    let id = created.get("id").and_then(Value::as_str).unwrap().to_owned();
+    let mut state = State::new();
+    state.resources.insert(addr("test_resource.x"), creating_record(&id, "x"));
+
+    let plan = plan(&engine, &state).await;
+    let change = plan.change(&addr("test_resource.x")).unwrap();
+    assert_eq!(change.action, Action::NoOp, "{}", render_human(&plan, Style::Plain));
+    assert!(plan.drift.is_empty(), "reading back what was planned is not drift: {:?}", plan.drift);
+    assert_eq!(plan.adopted, [addr("test_resource.x")]);
+    assert!(plan.has_changes(), "applying saves it");
+
+    let store = MemoryBackend::new();
+    provider.reset_calls();
+    let outcome = engine.apply(&plan, state, &store).await;
+    assert!(!outcome.diagnostics.has_errors(), "{:?}", outcome.diagnostics);
+    assert_eq!(provider.count(CallKind::Create), 0);
+    let adopted = &outcome.state.resources[&addr("test_resource.x")];
+    assert_eq!(adopted.status, trustform_state::ResourceStatus::Ready);
+    assert_eq!(adopted.attributes["arn"], created.get("arn").unwrap().to_json());
+    assert_eq!(store.read().await.unwrap().unwrap(), outcome.state);
+    assert!(!self::plan(&engine, &outcome.state).await.has_changes());
+}
+
+#[tokio::test]
+async fn an_interrupted_create_that_never_happened_is_created_as_new() {
+    let provider = TestProvider::default();
+    let engine = engine(r#"resource "test_resource" "x" { name = "x" }"#, &provider);
+    let mut state = State::new();
+    state.resources.insert(addr("test_resource.x"), creating_record("tr-999999", "x"));
+
+    let plan = plan(&engine, &state).await;
+    let change = plan.change(&addr("test_resource.x")).unwrap();
+    assert_eq!((change.action, &change.reason), (Action::Create, &Reason::None));
+    assert!(plan.drift.is_empty(), "{:?}", plan.drift);
+    assert!(plan.adopted.is_empty());
+    let state = apply(&engine, state, &MemoryBackend::new()).await;
+    assert_eq!(state.resources[&addr("test_resource.x")].status, trustform_state::ResourceStatus::Ready);
+    assert_eq!(provider.objects().len(), 1);
+}
+
+#[tokio::test]
+async fn an_ambiguous_create_failure_leaves_a_creating_record_and_the_next_plan_says_so() {
+    let faults = TestProviderConfig::default().fail_first(CallKind::Create, 1, ProviderErrorKind::Transient);
+    let provider = TestProvider::new(faults);
+    let engine = engine(r#"resource "test_resource" "x" { name = "x" }"#, &provider);
+    let store = MemoryBackend::new();
+    let first = plan(&engine, &State::new()).await;
+    let outcome = engine.apply(&first, State::new(), &store).await;
+    assert!(outcome.diagnostics.has_errors());
+    // A timeout may hide a create that happened: the record stays, for the next run to check.
+    let persisted = store.read().await.unwrap().unwrap();
+    assert_eq!(persisted.resources[&addr("test_resource.x")].status, trustform_state::ResourceStatus::Creating);
+
+    // The test provider chooses ids, so the record cannot be looked up: the plan warns and
+    // creates again.
+    let (next, diags) = engine.plan(&persisted, &PlanOptions::normal()).await;
+    let warning = diags.iter().find(|d| d.code == "TF1006").expect("the interrupted create is reported");
+    assert!(warning.detail.contains("trustform import test_resource.x ID"), "{}", warning.detail);
+    assert_eq!(next.unwrap().change(&addr("test_resource.x")).unwrap().action, Action::Create);
+    let state = apply(&engine, persisted, &store).await;
+    assert_eq!(state.resources[&addr("test_resource.x")].status, trustform_state::ResourceStatus::Ready);
+}
+
+#[tokio::test]
+async fn a_definite_create_failure_leaves_no_record() {
+    let faults = TestProviderConfig::default().fail_first(CallKind::Create, 1, ProviderErrorKind::Invalid);
+    let provider = TestProvider::new(faults);
+    let engine = engine(r#"resource "test_resource" "x" { name = "x" }"#, &provider);
+    let store = MemoryBackend::new();
+    let first = plan(&engine, &State::new()).await;
+    let outcome = engine.apply(&first, State::new(), &store).await;
+    assert!(outcome.diagnostics.has_errors());
+    assert!(outcome.state.resources.is_empty());
+    assert!(store.read().await.unwrap().unwrap().resources.is_empty());
+}

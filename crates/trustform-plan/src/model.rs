@@ -134,6 +134,10 @@ pub struct Plan {
     pub outputs: BTreeMap<String, OutputChange>,
     /// Objects refresh found changed outside Trustform, for the drift report.
     pub drift: Vec<Change>,
+    /// Objects an interrupted apply created without saving them, which refresh found by their
+    /// planned ids: applying saves them in state and changes nothing in the cloud.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adopted: Vec<ResourceAddr>,
 }
 
 /// Counts of the plan summary line.
@@ -169,6 +173,7 @@ impl Plan {
         self.changes.iter().any(|c| !matches!(c.action, Action::NoOp | Action::Read) && !c.is_data_removal())
             || self.outputs.values().any(|o| o.action() != Action::NoOp)
             || (self.mode == PlanMode::RefreshOnly && !self.drift.is_empty())
+            || !self.adopted.is_empty()
     }
 
     pub fn change(&self, address: &ResourceAddr) -> Option<&Change> {

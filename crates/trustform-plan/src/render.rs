@@ -65,9 +65,23 @@ pub fn render_human(plan: &Plan, style: Style) -> String {
         }
         return out;
     }
+    if !plan.adopted.is_empty() {
+        out.push_str(&style.bold("Objects created by an interrupted apply"));
+        out.push_str(
+            "\n\nAn earlier apply created these objects and stopped before saving them; refresh found them:\n\n",
+        );
+        for address in &plan.adopted {
+            let _ = writeln!(out, "  {address}");
+        }
+        out.push_str("\nApplying saves them in state; it does not create them again.\n\n");
+    }
     let actionable: Vec<&Change> =
         plan.changes.iter().filter(|c| c.action != Action::NoOp && !c.is_data_removal()).collect();
     let outputs_change = plan.outputs.values().any(|o| o.action() != Action::NoOp);
+    if actionable.is_empty() && !outputs_change && !plan.adopted.is_empty() {
+        out.push_str("No changes to remote objects.\n");
+        return out;
+    }
     if actionable.is_empty() && !outputs_change {
         out.push_str(&style.bold("No changes."));
         out.push_str(" Your infrastructure matches the configuration.\n");
@@ -448,6 +462,7 @@ pub fn render_json(plan: &Plan) -> Json {
         "state": { "lineage": plan.state_lineage, "serial": plan.state_serial },
         "resource_changes": changes,
         "resource_drift": plan.drift.iter().map(|c| json!({"address": c.address.to_string(), "actions": actions(c.action)})).collect::<Vec<_>>(),
+        "resource_adopted": plan.adopted.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "output_changes": outputs,
         "summary": { "add": s.add, "change": s.change, "destroy": s.destroy, "read": s.read },
         "has_changes": plan.has_changes(),

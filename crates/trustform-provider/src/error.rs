@@ -71,6 +71,13 @@ impl ProviderError {
         )
     }
 
+    /// Whether the cloud surely did not act on the request: it refused it (invalid, denied,
+    /// throttled, a conflict, an existing object, a missing parent). A timeout or server fault
+    /// is not definite: the request may have been carried out before the answer was lost.
+    pub fn is_definite(&self) -> bool {
+        self.kind != ProviderErrorKind::Transient
+    }
+
     pub fn is_not_found(&self) -> bool {
         self.kind == ProviderErrorKind::NotFound
     }

@@ -91,6 +91,11 @@ pub enum ResourceStatus {
     Ready,
     /// Its create returned only partially; the next apply replaces it.
     Tainted,
+    /// Its create was sent and the run stopped before the answer was saved, so the object may
+    /// or may not exist. The attributes are the planned ones (unknowns as null). The next
+    /// refresh reads it by its planned `id` and adopts it if it exists, or forgets it; without
+    /// a planned id it cannot be looked up, and the next apply creates it again.
+    Creating,
 }
 
 /// One resource instance as its provider last reported it.
@@ -148,6 +153,28 @@ impl ResourceState {
     /// The attributes as a value, with every sensitive path marked again.
     pub fn value(&self) -> Value {
         Value::from_json(&self.attributes).mark_paths(&self.sensitive_attributes)
+    }
+
+    /// The record written just before a create is sent: the planned value (unknowns as null),
+    /// under the planned `id` if it is known at plan time, else an empty one.
+    pub fn creating(
+        type_name: impl Into<String>,
+        provider: impl Into<String>,
+        planned: &Value,
+        dependencies: impl IntoIterator<Item = ResourceAddr>,
+    ) -> Self {
+        let mut dependencies: Vec<ResourceAddr> = dependencies.into_iter().collect();
+        dependencies.sort();
+        dependencies.dedup();
+        ResourceState {
+            type_name: type_name.into(),
+            provider: provider.into(),
+            id: planned.get("id").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            attributes: planned.to_json(),
+            sensitive_attributes: planned.sensitive_paths(),
+            dependencies,
+            status: ResourceStatus::Creating,
+        }
     }
 
     /// The same resource, marked for replacement on the next apply.
@@ -291,6 +318,17 @@ mod tests {
         assert!(secret.sensitive);
         assert!(secret.value().is_sensitive());
         assert!(OutputState::from_value("later", &Value::Unknown).is_err());
+    }
+
+    #[test]
+    fn a_creating_record_keeps_the_planned_id_and_nulls_the_unknowns() {
+        let planned = Value::object([("id", "gateway".into()), ("name", "gateway".into()), ("arn", Value::Unknown)]);
+        let record = ResourceState::creating("aws_iam_role", "aws", &planned, []);
+        assert_eq!(record.status, ResourceStatus::Creating);
+        assert_eq!(record.id, "gateway");
+        assert_eq!(record.attributes, serde_json::json!({ "id": "gateway", "name": "gateway", "arn": null }));
+        let unnamed = ResourceState::creating("aws_iam_role", "aws", &Value::object([("id", Value::Unknown)]), []);
+        assert_eq!(unnamed.id, "");
     }
 
     #[test]
