@@ -1,7 +1,10 @@
-//! Cross-cloud checks run on every plan: the troubleshooting tables of the seed documents as
-//! plan-time errors, found in the planned values before any call is made. Each check has a
-//! stable code, points at the resource at fault and the one it disagrees with, and says how to
-//! fix it. Values still unknown at plan time are not judged.
+//! Cross-cloud checks: the troubleshooting tables of the seed documents as errors and warnings,
+//! found in the planned values before any call is made. Every normal plan runs them over its
+//! planned values; `trustform lint` and `validate` run them over a plan that contacts no cloud
+//! ([`Engine::lint`]). Each check has a stable code, points at the resource at fault and the one
+//! it disagrees with, and says how to fix it. Values still unknown are not judged.
+//!
+//! Workload identity federation into Google Cloud ([`gcp`]):
 //!
 //! * TF1301: a `principalSet://` or `principal://` member names its project by ID; Google matches
 //!   workload identity principals by project **number** only.
@@ -9,159 +12,270 @@
 //!   default AWS mapping, which gives `attribute.aws_role` the session's
 //!   `arn:aws:sts::ACCT:assumed-role/NAME`: the grant matches no token.
 //! * TF1303: the principalSet's AWS account is not the account its pool's AWS provider trusts.
+//! * TF1304: an `external_account` credential's audience names the project by ID.
+//! * TF1305: `vertex_project` (an output or variable named so, or litellm's key) holds the project
+//!   number; Vertex AI wants the project ID.
+//! * TF1306: an `attribute.X` of a principalSet or an `attribute_condition` that the pool
+//!   provider's mapping (or Google's default) does not map.
+//! * TF1307: the service account a credential config impersonates has no
+//!   `roles/iam.workloadIdentityUser` grant to the pool's principals.
+//! * TF1308: a credential source that mixes the Fargate endpoints (`169.254.170.2`) with the
+//!   instance metadata service or with an IMDSv2 session token URL.
+//! * TF1309 (warning): the spec runs its workload on EKS Pod Identity but every credential config
+//!   reads the EC2 instance metadata service.
+//!
+//! AWS trust policies ([`aws`]):
+//!
+//! * TF1310: an IRSA role's `:sub` condition is not `system:serviceaccount:NAMESPACE:NAME`, or
+//!   does not name the service account the spec's pod identity association gives the role.
+//! * TF1311: an IRSA role's `:aud` condition is not `sts.amazonaws.com`.
+//! * TF1312: the role of a pod identity association does not trust `pods.eks.amazonaws.com` with
+//!   `sts:AssumeRole` and `sts:TagSession`.
+//! * TF1313 (warning): a web identity trust (EKS, GitHub Actions, CircleCI) whose `sub` is absent
+//!   or wildcards only: any pipeline or pod of the issuer can assume the role.
+//!
+//! Azure ([`azure`]) and the whole spec:
+//!
+//! * TF1314: a role assignment's scope lies outside its role definition's assignable scopes.
+//! * TF1315 (warning): a spec that federates also emits a client secret as an output.
 
+mod aws;
+mod azure;
+mod gcp;
+
+use crate::engine::Engine;
+use crate::plan::{DataReads, Refreshed};
+use crate::PlanOptions;
+use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
+use std::fmt::Display;
 use trustform_diag::{Diagnostic, Diagnostics, Span};
 use trustform_lang::config::Config;
-use trustform_lang::{ResourceAddr, Value};
+use trustform_lang::{Mode, ResourceAddr, Value};
 use trustform_plan::Plan;
+use trustform_state::State;
 
-const MEMBER_TYPES: &[&str] = &["google_service_account_iam_member", "google_project_iam_member"];
-const POOL_PROVIDER: &str = "google_iam_workload_identity_pool_provider";
-
-/// An AWS pool provider of the plan, as the checks need it.
-struct PoolProvider<'p> {
-    address: &'p ResourceAddr,
-    account_id: Option<&'p str>,
-    /// Whether `attribute.aws_role` is Google's default (the assumed-role ARN).
-    default_role_mapping: bool,
-}
-
-/// A workload identity member: `principalSet://iam.googleapis.com/projects/P/locations/global/
-/// workloadIdentityPools/POOL/attribute.aws_role/ARN`.
-struct Principal<'m> {
-    project: &'m str,
-    pool: &'m str,
-    aws_role: Option<&'m str>,
-}
-
-fn principal(member: &str) -> Option<Principal<'_>> {
-    let rest = member
-        .strip_prefix("principalSet://iam.googleapis.com/")
-        .or_else(|| member.strip_prefix("principal://iam.googleapis.com/"))?;
-    let rest = rest.strip_prefix("projects/")?;
-    let (project, rest) = rest.split_once('/')?;
-    let rest = rest.strip_prefix("locations/global/workloadIdentityPools/")?;
-    let (pool, rest) = rest.split_once('/').unwrap_or((rest, ""));
-    Some(Principal { project, pool, aws_role: rest.strip_prefix("attribute.aws_role/") })
-}
-
-/// `arn:aws:iam::ACCT:role/NAME` or `arn:aws:sts::ACCT:assumed-role/NAME`: (account, role
-/// name, whether it is the IAM role form).
-fn role_arn(arn: &str) -> Option<(&str, &str, bool)> {
-    if let Some(rest) = arn.strip_prefix("arn:aws:iam::") {
-        let (account, role) = rest.split_once(":role/")?;
-        return Some((account, role.rsplit('/').next().unwrap_or(role), true));
+impl Engine {
+    /// `trustform lint` (and `validate`): the static checks of [`Engine::validate`], then every
+    /// cross-cloud check over a plan that contacts no cloud. Providers are not configured,
+    /// nothing is refreshed (the plan is made against an empty state), and only data sources
+    /// computed locally (`aws_iam_policy_document`) are read; the others stay unknown, and what
+    /// depends on them is not judged.
+    pub async fn lint(&self) -> Diagnostics {
+        let mut diags = self.validate();
+        let mut plan = Plan::default();
+        // The planning walk repeats what validate reported, plus failures that only mean a value
+        // is unknown without the cloud (a count from a data source): the checks are what counts.
+        let mut planning = Diagnostics::new();
+        let state = State::new();
+        let options = PlanOptions::normal();
+        self.plan_normal(&state, &Refreshed::new(), &options, DataReads::LocalOnly, &mut plan, &mut planning).await;
+        diags.extend(cross_cloud_checks(&self.config, &self.variables, &plan));
+        diags
     }
-    let rest = arn.strip_prefix("arn:aws:sts::")?;
-    let (account, role) = rest.split_once(":assumed-role/")?;
-    Some((account, role.split('/').next().unwrap_or(role), false))
+}
+
+/// Every check over the planned values of `plan`.
+pub(crate) fn cross_cloud_checks(config: &Config, variables: &BTreeMap<String, Value>, plan: &Plan) -> Diagnostics {
+    let spec = Spec { config, variables, plan };
+    let mut diags = Diagnostics::new();
+    gcp::checks(&spec, &mut diags);
+    aws::checks(&spec, &mut diags);
+    azure::checks(&spec, &mut diags);
+    emitted_secrets(&spec, &mut diags);
+    diags
+}
+
+/// What the checks read: the configuration (for locations), the variables and the plan.
+pub(crate) struct Spec<'s> {
+    config: &'s Config,
+    variables: &'s BTreeMap<String, Value>,
+    plan: &'s Plan,
+}
+
+/// Where a value the checks judge comes from.
+#[derive(Clone, Copy)]
+pub(crate) enum Origin<'s> {
+    Resource(&'s ResourceAddr),
+    Output(&'s str),
+    Variable(&'s str),
+}
+
+impl Display for Origin<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Resource(address) => write!(f, "{address}"),
+            Origin::Output(name) => write!(f, "output.{name}"),
+            Origin::Variable(name) => write!(f, "var.{name}"),
+        }
+    }
+}
+
+impl<'s> Spec<'s> {
+    /// The planned value of every managed resource of `type_name`.
+    fn resources(&self, type_name: &'s str) -> impl Iterator<Item = (&'s ResourceAddr, &'s Value)> + 's {
+        self.instances(Mode::Managed, type_name)
+    }
+
+    /// The planned (or read) value of every data source of `type_name`.
+    fn data(&self, type_name: &'s str) -> impl Iterator<Item = (&'s ResourceAddr, &'s Value)> + 's {
+        self.instances(Mode::Data, type_name)
+    }
+
+    fn instances(&self, mode: Mode, type_name: &'s str) -> impl Iterator<Item = (&'s ResourceAddr, &'s Value)> + 's {
+        let plan: &'s Plan = self.plan;
+        plan.changes.iter().filter_map(move |change| {
+            let after = change.after.as_ref()?;
+            (change.address.resource.mode == mode && change.type_name() == type_name)
+                .then_some((&change.address, after))
+        })
+    }
+
+    /// The addresses a resource instance depends on.
+    fn dependencies(&self, address: &ResourceAddr) -> &'s [ResourceAddr] {
+        self.plan.change(address).map(|change| change.dependencies.as_slice()).unwrap_or_default()
+    }
+
+    /// The block of a resource.
+    fn span(&self, address: &ResourceAddr) -> Option<Span> {
+        self.config.resources.get(&address.resource).map(|resource| resource.span.clone())
+    }
+
+    /// One argument of a resource block, or the block when the argument is not written.
+    fn attr_span(&self, address: &ResourceAddr, name: &str) -> Option<Span> {
+        let resource = self.config.resources.get(&address.resource)?;
+        resource
+            .body
+            .attributes
+            .get(name)
+            .and_then(|attr| self.config.attr_span(&resource.body, attr))
+            .or_else(|| Some(resource.span.clone()))
+    }
+
+    /// Whether the resource block writes `name` (rather than leaving a default to the cloud).
+    fn writes(&self, address: &ResourceAddr, name: &str) -> bool {
+        self.config.resources.get(&address.resource).is_some_and(|resource| resource.body.attributes.contains_key(name))
+    }
+
+    fn origin_span(&self, origin: Origin<'_>) -> Option<Span> {
+        match origin {
+            Origin::Resource(address) => self.span(address),
+            Origin::Output(name) => self.config.outputs.get(name).map(|output| output.span.clone()),
+            Origin::Variable(name) => self.config.variables.get(name).map(|variable| variable.span.clone()),
+        }
+    }
+
+    /// Every planned output value and every planned resource value, with where it comes from.
+    fn all_values(&self) -> impl Iterator<Item = (Origin<'s>, &'s Value)> + 's {
+        let plan: &'s Plan = self.plan;
+        let outputs = plan
+            .outputs
+            .iter()
+            .filter_map(|(name, output)| Some((Origin::Output(name.as_str()), output.after.as_ref()?)));
+        let resources =
+            plan.changes.iter().filter_map(|change| Some((Origin::Resource(&change.address), change.after.as_ref()?)));
+        outputs.chain(resources)
+    }
+}
+
+/// A diagnostic that names the resource at fault and the other places taking part.
+fn finding(
+    diagnostic: Diagnostic,
+    at: Option<Span>,
+    address: impl Display,
+    related: impl IntoIterator<Item = Option<Span>>,
+) -> Diagnostic {
+    let related: Vec<Span> = related.into_iter().flatten().filter(|span| Some(span) != at.as_ref()).collect();
+    diagnostic.with_span(at).with_related(related).with_address(address)
 }
 
 fn text<'v>(value: &'v Value, name: &str) -> Option<&'v str> {
     value.get(name).and_then(Value::as_str)
 }
 
-/// Every check over the planned values of `plan`.
-pub(crate) fn cross_cloud_checks(config: &Config, plan: &Plan) -> Diagnostics {
-    let span = |address: &ResourceAddr| -> Option<Span> {
-        config.resources.get(&address.resource).map(|resource| resource.span.clone())
-    };
-    let mut providers: BTreeMap<&str, Vec<PoolProvider<'_>>> = BTreeMap::new();
-    for change in plan.changes.iter().filter(|c| c.type_name() == POOL_PROVIDER) {
-        let Some(after) = &change.after else { continue };
-        let Some(pool) = text(after, "workload_identity_pool_id") else { continue };
-        let Some(aws) = after.get("aws").filter(|aws| !aws.is_null()) else { continue };
-        let default_role_mapping = match after.get("attribute_mapping").map(Value::unmarked) {
-            Some(Value::Object(mapping)) => {
-                mapping.get("attribute.aws_role").and_then(Value::as_str).is_some_and(|m| m.contains("assumed-role"))
-            }
-            // Unset (null, or unknown until Google fills its default in).
-            _ => true,
-        };
-        providers.entry(pool).or_default().push(PoolProvider {
-            address: &change.address,
-            account_id: text(aws, "account_id"),
-            default_role_mapping,
-        });
-    }
-
-    let mut diags = Diagnostics::new();
-    for change in plan.changes.iter().filter(|c| MEMBER_TYPES.contains(&c.type_name())) {
-        let Some(member) = change.after.as_ref().and_then(|after| text(after, "member")) else { continue };
-        let Some(principal) = principal(member) else { continue };
-        let here = span(&change.address);
-        if !principal.project.bytes().all(|b| b.is_ascii_digit()) {
-            diags.push(
-                Diagnostic::error(
-                    "TF1301",
-                    "Workload identity principal names the project by ID",
-                    format!(
-                        "{} grants to a principal in project {:?}, but Google matches workload identity principals by \
-                         project number only, so the grant matches no one (PERMISSION_DENIED \
-                         iam.serviceAccounts.getAccessToken). Use the number: \
-                         data.google_project.NAME.number.",
-                        change.address, principal.project
-                    ),
-                )
-                .with_span(here.clone())
-                .with_address(&change.address),
-            );
-        }
-        let (Some(arn), Some(pool_providers)) = (principal.aws_role, providers.get(principal.pool)) else { continue };
-        let Some((account, role, iam_form)) = role_arn(arn) else { continue };
-        for provider in pool_providers {
-            if iam_form && provider.default_role_mapping {
-                diags.push(
-                    Diagnostic::error(
-                        "TF1302",
-                        "principalSet names the role, not the assumed role",
-                        format!(
-                            "{} grants to attribute.aws_role/{arn}, but {} maps attribute.aws_role with Google's \
-                             default, the session's ARN arn:aws:sts::{account}:assumed-role/{role}, so the grant \
-                             matches no token (\"Access denied\"). Write the assumed-role form: \
-                             attribute.aws_role/arn:aws:sts::{account}:assumed-role/{role}.",
-                            change.address, provider.address
-                        ),
-                    )
-                    .with_span(here.clone())
-                    .with_related(span(provider.address))
-                    .with_address(&change.address),
-                );
-            }
-            if let Some(trusted) = provider.account_id.filter(|trusted| *trusted != account) {
-                diags.push(
-                    Diagnostic::error(
-                        "TF1303",
-                        "principalSet and pool provider name different AWS accounts",
-                        format!(
-                            "{} grants to a role in AWS account {account}, but {} trusts account {trusted}, so no \
-                             token from that role reaches the grant. Set aws.account_id to the account the workload \
-                             runs in (data.aws_caller_identity.NAME.account_id), or fix the ARN.",
-                            change.address, provider.address
-                        ),
-                    )
-                    .with_span(here.clone())
-                    .with_related(span(provider.address))
-                    .with_address(&change.address),
-                );
-            }
-        }
-    }
-    diags
+/// Every JSON object inside `value`, at any depth, including objects in strings that hold JSON
+/// documents (`jsonencode` of a credential config, say). Unknowns read as null.
+fn json_objects(value: &Value) -> Vec<Map<String, Json>> {
+    let mut out = Vec::new();
+    collect_objects(&value.to_json(), &mut out, 0);
+    out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+fn collect_objects(json: &Json, out: &mut Vec<Map<String, Json>>, depth: usize) {
+    // Documents inside documents inside documents are not a credential anyone writes.
+    if depth > 4 {
+        return;
+    }
+    match json {
+        Json::Object(map) => {
+            out.push(map.clone());
+            for value in map.values() {
+                collect_objects(value, out, depth);
+            }
+        }
+        Json::Array(items) => items.iter().for_each(|item| collect_objects(item, out, depth)),
+        Json::String(text) if text.trim_start().starts_with('{') => {
+            if let Ok(parsed) = serde_json::from_str::<Json>(text) {
+                collect_objects(&parsed, out, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
 
-    #[test]
-    fn principals_and_role_arns_parse() {
-        let member = "principalSet://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/aws-pool/attribute.aws_role/arn:aws:sts::111122223333:assumed-role/LitellmPodRole";
-        let parsed = principal(member).unwrap();
-        assert_eq!((parsed.project, parsed.pool), ("123", "aws-pool"));
-        assert_eq!(role_arn(parsed.aws_role.unwrap()), Some(("111122223333", "LitellmPodRole", false)));
-        assert_eq!(role_arn("arn:aws:iam::111122223333:role/path/Gateway"), Some(("111122223333", "Gateway", true)));
-        assert!(principal("serviceAccount:a@p.iam.gserviceaccount.com").is_none());
+/// A string or list of strings in a JSON document (policy `Action`, `Principal.Service`, a
+/// condition's values); anything else is empty.
+fn json_strings(json: Option<&Json>) -> Vec<&str> {
+    match json {
+        Some(Json::String(text)) => vec![text.as_str()],
+        Some(Json::Array(items)) => items.iter().filter_map(Json::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Output names that carry a client secret or a static secret key.
+const SECRET_OUTPUT_NAMES: &[&str] = &["CLIENT_SECRET", "SECRET_ACCESS_KEY", "PRIVATE_KEY"];
+
+/// TF1315: a spec that sets up keyless federation and still hands out a long-lived secret.
+fn emitted_secrets(spec: &Spec<'_>, diags: &mut Diagnostics) {
+    let federation = spec
+        .plan
+        .changes
+        .iter()
+        .filter(|change| change.after.is_some() && change.address.resource.mode == Mode::Managed)
+        .find(|change| {
+            matches!(
+                change.type_name(),
+                "google_iam_workload_identity_pool_provider"
+                    | "aws_iam_openid_connect_provider"
+                    | "aws_eks_pod_identity_association"
+            )
+        });
+    let Some(federation) = federation else { return };
+    for (name, output) in &spec.config.outputs {
+        let upper = name.to_ascii_uppercase();
+        if !SECRET_OUTPUT_NAMES.iter().any(|secret| upper.contains(secret)) {
+            continue;
+        }
+        if spec.plan.outputs.get(name).and_then(|o| o.after.as_ref()).is_some_and(Value::is_null) {
+            continue;
+        }
+        diags.push(finding(
+            Diagnostic::warning(
+                "TF1315",
+                "Spec federates but also emits a secret",
+                format!(
+                    "output.{name} hands out a long-lived secret, while {} sets up keyless federation: whoever \
+                     reads deployment_outputs.env can use the secret from anywhere, and it must be rotated by \
+                     hand, which defeats keyless identity. Remove the output and let the workload use its \
+                     federated identity (for Azure, a federated credential on the application and \
+                     AZURE_FEDERATED_TOKEN_FILE instead of AZURE_CLIENT_SECRET).",
+                    federation.address
+                ),
+            ),
+            Some(output.span.clone()),
+            format!("output.{name}"),
+            [spec.span(&federation.address)],
+        ));
     }
 }
