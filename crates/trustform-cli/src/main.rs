@@ -97,6 +97,7 @@ async fn run(cli: Cli) -> i32 {
     let result = match cli.command {
         Command::Init => commands::validate::init(&ctx).await,
         Command::Validate(args) => commands::validate::validate(&ctx, args).await,
+        Command::Lint(args) => commands::validate::lint(&ctx, args).await,
         Command::Fmt(args) => commands::validate::fmt(&ctx, args),
         Command::Plan(args) => commands::plan::run(&ctx, args).await,
         Command::Apply(args) => commands::apply::run(&ctx, args, Kind::Apply).await,
