@@ -6,7 +6,7 @@
 use super::{finding, json_objects, text, Origin, Spec};
 use serde_json::{Map, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
-use trustform_diag::{Diagnostic, Diagnostics};
+use trustform_diag::{Diagnostic, Diagnostics, Span};
 use trustform_lang::{ResourceAddr, Value};
 
 const SA_MEMBER: &str = "google_service_account_iam_member";
@@ -408,6 +408,17 @@ fn credential_configs<'s>(spec: &Spec<'s>) -> Vec<CredentialConfig<'s>> {
     configs
 }
 
+impl CredentialConfig<'_> {
+    /// The argument `name` of a `google_credential_config`; the output or resource holding a
+    /// document written by hand.
+    fn span(&self, spec: &Spec<'_>, name: &str) -> Option<Span> {
+        match self.origin {
+            Origin::Resource(address) if self.derived => spec.attr_span(address, name),
+            origin => spec.origin_span(origin),
+        }
+    }
+}
+
 /// `//iam.googleapis.com/projects/P/locations/global/workloadIdentityPools/POOL/providers/PROV`:
 /// (P, POOL, PROV).
 fn audience_parts(audience: &str) -> Option<(&str, &str, &str)> {
@@ -512,7 +523,7 @@ fn impersonation_grants(
         };
         diags.push(finding(
             diagnostic,
-            spec.origin_span(config.origin),
+            config.span(spec, "service_account_email"),
             config.origin,
             [account.and_then(|(address, _)| spec.span(address))],
         ));
@@ -582,7 +593,7 @@ fn credential_sources(spec: &Spec<'_>, configs: &[CredentialConfig<'_>], diags: 
                 configs.iter().map(|config| config.origin.to_string()).collect::<Vec<_>>().join(", ")
             ),
         ),
-        spec.origin_span(first.origin),
+        first.span(spec, "environment"),
         first.origin,
         [spec.span(association)],
     ));
