@@ -13,16 +13,23 @@ use support::Workdir;
 use trustform_sandbox::SandboxConfig;
 
 /// One check: its code, whether it is an error (or a warning), a phrase of the fix its detail
-/// must give, and whether it names a second location.
+/// must give, whether it names a second location, and how many mistakes its `bad` fixture makes.
 struct Case {
     code: &'static str,
     error: bool,
     fix: &'static str,
     related: bool,
+    count: usize,
 }
 
 const fn case(code: &'static str, error: bool, fix: &'static str, related: bool) -> Case {
-    Case { code, error, fix, related }
+    Case { code, error, fix, related, count: 1 }
+}
+
+/// A `bad` fixture that makes the mistake in `count` places (an output and a variable, a
+/// principalSet and a condition, ...).
+const fn cases(code: &'static str, error: bool, fix: &'static str, related: bool, count: usize) -> Case {
+    Case { code, error, fix, related, count }
 }
 
 const CASES: &[Case] = &[
@@ -30,12 +37,12 @@ const CASES: &[Case] = &[
     case("TF1302", true, "attribute.aws_role/arn:aws:sts::123456789012:assumed-role/LitellmPodRole", true),
     case("TF1303", true, "Set aws.account_id", true),
     case("TF1304", true, "data.google_project.NAME.number", false),
-    case("TF1305", true, "data.google_project.NAME.project_id", false),
-    case("TF1306", true, "attribute_mapping", true),
+    cases("TF1305", true, "data.google_project.NAME.project_id", false, 2),
+    cases("TF1306", true, "attribute_mapping", true, 2),
     case("TF1307", true, "roles/iam.workloadIdentityUser", true),
     case("TF1308", true, "remove imdsv2_session_token_url", false),
     case("TF1309", false, "environment = \"eks_fargate\"", true),
-    case("TF1310", true, "system:serviceaccount:", false),
+    cases("TF1310", true, "system:serviceaccount:", false, 2),
     case("TF1311", true, "\"sts.amazonaws.com\"", false),
     case("TF1312", true, "sts:TagSession", true),
     case("TF1313", false, "names the repository", false),
@@ -71,7 +78,7 @@ fn lint_finds_each_mistake_and_passes_the_right_spec() {
         let json = lint_json(&fixture(case.code, "bad"), &[], if case.error { 1 } else { 0 });
         let found: Vec<&serde_json::Value> =
             json["diagnostics"].as_array().unwrap().iter().filter(|d| d["code"] == case.code).collect();
-        assert!(!found.is_empty(), "{} does not fire on its mistake: {json:#}", case.code);
+        assert_eq!(found.len(), case.count, "{} fires once per mistake: {json:#}", case.code);
         for d in &found {
             assert_eq!(d["severity"], if case.error { "error" } else { "warning" }, "{d:#}");
             assert_eq!(d["file"], "main.tf", "{} points into the spec: {d:#}", case.code);
