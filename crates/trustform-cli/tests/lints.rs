@@ -48,6 +48,7 @@ const CASES: &[Case] = &[
     case("TF1313", false, "names the repository", false),
     case("TF1314", true, "assignable_scopes", true),
     case("TF1315", false, "Remove the output", true),
+    case("TF1316", true, "google_iam_workload_identity_pool_provider.NAME.name", true),
 ];
 
 fn fixture(code: &str, kind: &str) -> Workdir {

@@ -428,18 +428,41 @@ fn audience_parts(audience: &str) -> Option<(&str, &str, &str)> {
     Some((project, pool, provider))
 }
 
-/// TF1304: an audience written by hand with the project ID. (`google_credential_config` derives
-/// its audience from the pool provider's name, which its own validation, TF0510, checks.)
+/// TF1316: an audience that names a provider its pool does not have; TF1304: an audience written
+/// by hand with the project ID. (`google_credential_config` derives its audience from the pool
+/// provider's name, whose project number its own validation, TF0510, checks.)
 fn audiences(
     spec: &Spec<'_>,
     providers: &BTreeMap<&str, Vec<PoolProvider<'_>>>,
     configs: &[CredentialConfig<'_>],
     diags: &mut Diagnostics,
 ) {
-    for config in configs.iter().filter(|config| !config.derived) {
+    for config in configs {
         let Some(audience) = &config.audience else { continue };
         let Some((project, pool, provider)) = audience_parts(audience) else { continue };
-        if project.bytes().all(|b| b.is_ascii_digit()) && !project.is_empty() {
+        if let Some(pool_providers) = providers.get(pool) {
+            let ids: Option<Vec<&str>> = pool_providers.iter().map(|p| p.provider).collect();
+            if ids.is_some_and(|ids| !ids.contains(&provider)) {
+                diags.push(finding(
+                    Diagnostic::error(
+                        "TF1316",
+                        "Credential audience names no provider of its pool",
+                        format!(
+                            "The credential config in {} has the audience {audience:?}, but pool {pool:?} has no \
+                             provider {provider:?} in the spec ({}), so Google STS cannot exchange the token \
+                             (\"Unable to acquire impersonated credentials\"). Take the audience from the pool \
+                             provider: google_iam_workload_identity_pool_provider.NAME.name.",
+                            config.origin,
+                            pool_providers.iter().map(|p| p.address.to_string()).collect::<Vec<_>>().join(", ")
+                        ),
+                    ),
+                    config.span(spec, "workload_identity_provider"),
+                    config.origin,
+                    pool_providers.iter().map(|p| spec.span(p.address)),
+                ));
+            }
+        }
+        if config.derived || is_project_number(project) {
             continue;
         }
         let matching = providers

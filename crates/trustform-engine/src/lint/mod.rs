@@ -23,6 +23,7 @@
 //!   instance metadata service or with an IMDSv2 session token URL.
 //! * TF1309 (warning): the spec runs its workload on EKS Pod Identity but every credential config
 //!   reads the EC2 instance metadata service.
+//! * TF1316: a credential config's audience names a provider its pool (in the spec) lacks.
 //!
 //! AWS trust policies ([`aws`]):
 //!
