@@ -223,3 +223,20 @@ fn each_check_fires_on_its_mistake_and_the_right_spec_passes() {
     let other_account = plan(&clouds, &spec(NUMBER, &assumed, "999999999999"), 1);
     assert!(other_account.contains("TF1303") && other_account.contains("999999999999"), "{other_account}");
 }
+
+#[test]
+fn plan_stops_on_the_new_checks_too() {
+    let clouds = Clouds::sandbox_only(SandboxConfig::default());
+    // Without its workloadIdentityUser grant, seed 001's service account cannot be impersonated.
+    let spec =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/aws-to-vertex/main.tf"))
+            .unwrap();
+    let start = spec.find("resource \"google_service_account_iam_member\" \"workload_identity_user\"").unwrap();
+    let end = start + spec[start..].find("\n}\n").unwrap() + 3;
+    let without_grant = format!("{}{}", &spec[..start], &spec[end..]);
+    let plan = clouds.run(&Workdir::new().with_file("main.tf", &without_grant), &["plan"], 1);
+    assert!(plan.stderr.contains("TF1307") && plan.stderr.contains("google_credential_config.ec2"), "{}", plan.all());
+
+    let assignment = clouds.run(&fixture("TF1314", "bad"), &["plan"], 1);
+    assert!(assignment.stderr.contains("TF1314"), "{}", assignment.all());
+}
