@@ -184,6 +184,20 @@ fn narrows(kind: Issuer, pattern: &str) -> bool {
     }
 }
 
+/// Whether an IRSA `sub` condition can match a service account token's subject,
+/// `system:serviceaccount:NAMESPACE:NAME`.
+fn could_be_service_account(like: bool, pattern: &str) -> bool {
+    const PREFIX: &str = "system:serviceaccount:";
+    if like && pattern.contains(['*', '?']) {
+        let fixed = pattern.split(['*', '?']).next().unwrap_or_default();
+        return PREFIX.starts_with(fixed) || fixed.starts_with(PREFIX);
+    }
+    // Kubernetes names have no wildcards, so a literal `*` never matches.
+    let name = |part: &str| !part.is_empty() && !part.contains(['*', '?']);
+    let parts: Vec<&str> = pattern.split(':').collect();
+    matches!(parts.as_slice(), ["system", "serviceaccount", namespace, account] if name(namespace) && name(account))
+}
+
 /// `*` and `?` wildcards, as IAM's `StringLike` reads them.
 fn glob(pattern: &str, text: &str) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
@@ -292,11 +306,8 @@ fn web_identity(
         }
         let patterns: Vec<(&str, &str)> =
             subs.iter().flat_map(|(operator, values)| values.iter().map(move |value| (*operator, *value))).collect();
-        for (_, pattern) in &patterns {
-            let parts: Vec<&str> = pattern.split(':').collect();
-            let well_formed = matches!(parts.as_slice(), ["system", "serviceaccount", namespace, name]
-                if !namespace.is_empty() && !name.is_empty());
-            if !well_formed && literal(pattern) {
+        for (operator, pattern) in &patterns {
+            if !could_be_service_account(like(operator), pattern) {
                 diags.push(finding(
                     Diagnostic::error(
                         "TF1310",
@@ -406,6 +417,17 @@ mod tests {
         ));
         assert!(!narrows(Issuer::Eks, "system:serviceaccount:*:*"));
         assert!(narrows(Issuer::Eks, "system:serviceaccount:litellm:*"));
+    }
+
+    #[test]
+    fn irsa_subjects_that_can_match_a_service_account() {
+        assert!(could_be_service_account(false, "system:serviceaccount:litellm:litellm-sa"));
+        assert!(!could_be_service_account(false, "litellm:litellm-sa"));
+        assert!(!could_be_service_account(false, "system:serviceaccounts:litellm:litellm-sa"));
+        assert!(!could_be_service_account(false, "system:serviceaccount:*:*"), "StringEquals has no wildcards");
+        assert!(could_be_service_account(true, "system:serviceaccount:*"));
+        assert!(could_be_service_account(true, "*"));
+        assert!(!could_be_service_account(true, "serviceaccount:litellm:*"));
     }
 
     #[test]
