@@ -37,7 +37,7 @@ const CASES: &[Case] = &[
     case("TF1302", true, "attribute.aws_role/arn:aws:sts::123456789012:assumed-role/LitellmPodRole", true),
     case("TF1303", true, "Set aws.account_id", true),
     case("TF1304", true, "data.google_project.NAME.number", false),
-    cases("TF1305", true, "data.google_project.NAME.project_id", false, 2),
+    cases("TF1305", true, "data.google_project.NAME.project_id", false, 3),
     cases("TF1306", true, "attribute_mapping", true, 2),
     case("TF1307", true, "roles/iam.workloadIdentityUser", true),
     case("TF1308", true, "remove imdsv2_session_token_url", false),

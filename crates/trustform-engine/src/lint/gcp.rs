@@ -622,8 +622,11 @@ fn credential_sources(spec: &Spec<'_>, configs: &[CredentialConfig<'_>], diags: 
     ));
 }
 
+/// `VERTEX_PROJECT`, `vertex_project` (litellm), `GOOGLE_CLOUD_PROJECT` (seed 001's deployment):
+/// names whose value Google reads as a project ID.
 fn is_vertex_project(name: &str) -> bool {
-    name.to_ascii_lowercase().ends_with("vertex_project")
+    let name = name.to_ascii_lowercase();
+    name.ends_with("vertex_project") || name == "google_cloud_project"
 }
 
 fn is_project_number(value: &str) -> bool {

@@ -38,7 +38,8 @@
 //! Azure ([`azure`]) and the whole spec:
 //!
 //! * TF1314: a role assignment's scope lies outside its role definition's assignable scopes.
-//! * TF1315 (warning): a spec that federates also emits a client secret as an output.
+//! * TF1315 (warning): a spec that federates (pool provider, OIDC provider, pod identity, web
+//!   identity trust) also emits a client secret as an output.
 
 mod aws;
 mod azure;
@@ -245,12 +246,20 @@ fn emitted_secrets(spec: &Spec<'_>, diags: &mut Diagnostics) {
         .iter()
         .filter(|change| change.after.is_some() && change.address.resource.mode == Mode::Managed)
         .find(|change| {
-            matches!(
-                change.type_name(),
+            let web_identity = || {
+                change
+                    .after
+                    .as_ref()
+                    .and_then(|after| text(after, "assume_role_policy"))
+                    .is_some_and(|policy| policy.contains("sts:AssumeRoleWithWebIdentity"))
+            };
+            match change.type_name() {
                 "google_iam_workload_identity_pool_provider"
-                    | "aws_iam_openid_connect_provider"
-                    | "aws_eks_pod_identity_association"
-            )
+                | "aws_iam_openid_connect_provider"
+                | "aws_eks_pod_identity_association" => true,
+                "aws_iam_role" => web_identity(),
+                _ => false,
+            }
         });
     let Some(federation) = federation else { return };
     for (name, output) in &spec.config.outputs {
