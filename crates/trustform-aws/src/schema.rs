@@ -197,4 +197,5 @@ fn iam_policy_document() -> ResourceSchema {
             .attr("minified_json", Attribute::computed(string()).compare(Compare::JsonDocument))
             .attr("id", Attribute::computed(string()).describe("A hash of the JSON.")),
     )
+    .local()
 }

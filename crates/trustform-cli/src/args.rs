@@ -34,6 +34,8 @@ pub enum Command {
     Init,
     /// Check the spec for errors without touching any cloud.
     Validate(ValidateArgs),
+    /// Validate and run every cross-cloud check, without any cloud call.
+    Lint(ValidateArgs),
     /// Rewrite spec files in the canonical format.
     Fmt(FmtArgs),
     /// Show what apply would change.
@@ -117,7 +119,7 @@ pub struct PlanFlags {
 pub struct ValidateArgs {
     #[command(flatten)]
     pub vars: VarArgs,
-    /// Print diagnostics as JSON.
+    /// Print diagnostics as JSON (the shape is documented in the README).
     #[arg(long)]
     pub json: bool,
 }

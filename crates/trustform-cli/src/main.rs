@@ -109,7 +109,7 @@ fn take_dir_argument(cli: &mut Cli) {
 /// Whether a command reads or changes state or the clouds, and so runs against the sandbox
 /// under --sandbox.
 fn uses_clouds(command: &Command) -> bool {
-    !matches!(command, Command::Validate(_) | Command::Fmt(_) | Command::Init | Command::Sandbox(_))
+    !matches!(command, Command::Validate(_) | Command::Lint(_) | Command::Fmt(_) | Command::Init | Command::Sandbox(_))
 }
 
 /// `TRUSTFORM_LOG` (or `RUST_LOG`) sets the log filter; logs go to standard error. Values
@@ -161,6 +161,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> project::CmdResult {
     match command {
         Command::Init => commands::validate::init(ctx).await,
         Command::Validate(args) => commands::validate::validate(ctx, args).await,
+        Command::Lint(args) => commands::validate::lint(ctx, args).await,
         Command::Fmt(args) => commands::validate::fmt(ctx, args),
         Command::Plan(args) => commands::plan::run(ctx, args).await,
         Command::Apply(args) => commands::apply::run(ctx, args, Kind::Apply).await,

@@ -98,7 +98,7 @@ impl Project {
 }
 
 /// `--var` and `--var-file` in the order given on the command line, which decides precedence.
-fn cli_vars(argv: impl Iterator<Item = String>, vars: &VarArgs) -> Vec<CliVar> {
+pub fn cli_vars(argv: impl Iterator<Item = String>, vars: &VarArgs) -> Vec<CliVar> {
     let argv: Vec<String> = crate::args::normalize_args(argv);
     let mut assignments = vars.vars.iter();
     let mut files = vars.var_files.iter();

@@ -3,7 +3,7 @@
 
 use crate::ui::Style;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource, Report};
-use trustform_diag::{Diagnostic, Diagnostics, Severity, SourceMap};
+use trustform_diag::{Diagnostic, Diagnostics, Severity, SourceMap, Span};
 
 /// Renders every diagnostic, errors first, for standard error.
 pub fn render_all(diags: &Diagnostics, sources: &SourceMap, style: Style) -> String {
@@ -71,14 +71,48 @@ pub fn render(diagnostic: &Diagnostic, sources: &SourceMap, style: Style) -> Str
     out
 }
 
-/// Diagnostics as JSON, for `--json` consumers and CI annotations.
+/// Version of the JSON shape below; bumped only when a field changes meaning or goes away.
+pub const DIAGNOSTICS_FORMAT_VERSION: u32 = 1;
+
+/// Diagnostics as JSON, for `validate --json`, `lint --json` and CI annotations: errors first,
+/// then by position. Every diagnostic is flat (`file`, `line`, `column`, `end_line`,
+/// `end_column`, null when it has no location) so that it maps onto an annotation directly, and
+/// lists the other places that take part in `related`.
 pub fn to_json(diags: &Diagnostics) -> serde_json::Value {
     let mut sorted = diags.clone();
     sorted.sort();
     serde_json::json!({
+        "format_version": DIAGNOSTICS_FORMAT_VERSION,
         "valid": !sorted.has_errors(),
         "error_count": sorted.iter().filter(|d| d.is_error()).count(),
         "warning_count": sorted.iter().filter(|d| !d.is_error()).count(),
-        "diagnostics": sorted,
+        "diagnostics": sorted.iter().map(diagnostic_json).collect::<Vec<_>>(),
+    })
+}
+
+fn diagnostic_json(diagnostic: &Diagnostic) -> serde_json::Value {
+    let mut object = serde_json::json!({
+        "severity": diagnostic.severity,
+        "code": diagnostic.code,
+        "summary": diagnostic.summary,
+        "detail": diagnostic.detail,
+        "address": diagnostic.address,
+        "related": diagnostic.related.iter().map(|span| location_json(Some(span))).collect::<Vec<_>>(),
+    });
+    if let (Some(map), serde_json::Value::Object(location)) =
+        (object.as_object_mut(), location_json(diagnostic.span.as_ref()))
+    {
+        map.extend(location);
+    }
+    object
+}
+
+fn location_json(span: Option<&Span>) -> serde_json::Value {
+    serde_json::json!({
+        "file": span.map(|s| &*s.file),
+        "line": span.map(|s| s.start.line),
+        "column": span.map(|s| s.start.column),
+        "end_line": span.map(|s| s.end.line),
+        "end_column": span.map(|s| s.end.column),
     })
 }

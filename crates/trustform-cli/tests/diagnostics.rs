@@ -21,8 +21,9 @@ fn check(case: &str) -> String {
         serde_json::from_str(&validate.stdout).unwrap_or_else(|e| panic!("{case}: {e}\n{}", validate.all()));
     assert_eq!(json["valid"], false, "{case}: {}", validate.stdout);
     for d in json["diagnostics"].as_array().unwrap() {
-        assert!(d["span"]["file"].is_string(), "{case}: every diagnostic has a location: {d}");
-        assert!(d["span"]["start"]["line"].as_u64().unwrap() > 0);
+        assert!(d["file"].is_string(), "{case}: every diagnostic has a location: {d}");
+        assert!(d["line"].as_u64().unwrap() > 0);
+        assert!(d["end_line"].as_u64().unwrap() >= d["line"].as_u64().unwrap());
     }
     plan.stderr
 }

@@ -34,6 +34,15 @@ impl PlanOptions {
     }
 }
 
+/// Which data sources a normal plan reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DataReads {
+    /// Every one whose arguments are known: `plan` and `apply`.
+    All,
+    /// Only those computed without a cloud call; the others stay unknown: `lint`.
+    LocalOnly,
+}
+
 /// The refreshed view of state: `None` for objects found gone.
 pub(crate) type Refreshed = BTreeMap<ResourceAddr, Option<Value>>;
 
@@ -99,8 +108,8 @@ impl Engine {
                     })
                     .map(|(addr, _)| addr.clone())
                     .collect();
-                self.plan_normal(state, &refreshed, options, &mut plan, &mut diags).await;
-                diags.extend(crate::lint::cross_cloud_checks(&self.config, &plan));
+                self.plan_normal(state, &refreshed, options, DataReads::All, &mut plan, &mut diags).await;
+                diags.extend(crate::lint::cross_cloud_checks(&self.config, &self.variables, &plan));
             }
         }
         if diags.has_errors() {
@@ -265,11 +274,12 @@ impl Engine {
         }
     }
 
-    async fn plan_normal(
+    pub(crate) async fn plan_normal(
         &self,
         state: &State,
         refreshed: &Refreshed,
         options: &PlanOptions,
+        reads: DataReads,
         plan: &mut Plan,
         diags: &mut Diagnostics,
     ) {
@@ -312,7 +322,7 @@ impl Engine {
                 let scope = scope.with_instance(instance);
                 tracing::trace!(address = %addr, "planning");
                 let change = if id.mode == trustform_lang::Mode::Data {
-                    self.plan_data(resource, &addr, &scope, &values).await
+                    self.plan_data(resource, &addr, &scope, &values, reads).await
                 } else {
                     let walk = PlanWalk { state, values: &values, refreshed, options };
                     self.plan_managed(resource, &addr, &scope, &walk)
@@ -593,10 +603,12 @@ impl Engine {
         addr: &ResourceAddr,
         scope: &Scope<'_>,
         values: &Values,
+        reads: DataReads,
     ) -> Result<Change, Diagnostics> {
         let config = self.instance_config(resource, addr, scope)?;
         let type_name = &resource.id.type_name;
         let schema = self.providers.data_schema(type_name).expect("checked by instance_config");
+        let offline = reads == DataReads::LocalOnly && !schema.local;
         let dependencies = self.dependency_addresses(&resource.id, values);
         let mut change = Change {
             address: addr.clone(),
@@ -609,7 +621,7 @@ impl Engine {
             dependencies,
         };
         // With depends_on, the read waits for apply, after its dependencies have changed.
-        if config.contains_unknown() || !resource.depends_on.is_empty() {
+        if offline || config.contains_unknown() || !resource.depends_on.is_empty() {
             change.action = Action::Read;
             change.after = Some(merge_planned(&schema.block, None, &config));
             return Ok(change);

@@ -157,11 +157,19 @@ pub struct ResourceSchema {
     pub block: Block,
     /// Shown when `import` is given a malformed id, e.g. `cluster_name,association_id`.
     pub import_id_format: &'static str,
+    /// Reading this data source makes no cloud call: its value follows from its arguments
+    /// (`aws_iam_policy_document`), so `trustform lint` may read it offline.
+    pub local: bool,
 }
 
 impl ResourceSchema {
     pub fn new(type_name: &str, block: Block) -> ResourceSchema {
-        ResourceSchema { type_name: type_name.to_owned(), block, import_id_format: "the resource id" }
+        ResourceSchema { type_name: type_name.to_owned(), block, import_id_format: "the resource id", local: false }
+    }
+    /// Marks a data source whose read is computed locally, without a cloud call.
+    pub fn local(mut self) -> ResourceSchema {
+        self.local = true;
+        self
     }
     pub fn import_id(mut self, format: &'static str) -> ResourceSchema {
         self.import_id_format = format;

@@ -1,7 +1,7 @@
-//! `init`, `validate` and `fmt`.
+//! `init`, `validate`, `lint` and `fmt`.
 
 use super::Ctx;
-use crate::args::{FmtArgs, ValidateArgs};
+use crate::args::{FmtArgs, ValidateArgs, VarArgs};
 use crate::project::{backend, fail, report, CmdResult, Failed};
 use crate::render::to_json;
 use trustform_diag::Diagnostics;
@@ -32,14 +32,26 @@ pub async fn init(ctx: &Ctx) -> CmdResult {
     Ok(0)
 }
 
+/// `validate`: the spec's structure, types and schemas, and the cross-cloud checks that need no
+/// cloud. Variables are not read: those without a default are unknown.
 pub async fn validate(ctx: &Ctx, args: ValidateArgs) -> CmdResult {
+    check(ctx, &args, None, "Success! The configuration is valid.").await
+}
+
+/// `lint`: what `validate` checks, with the variables of `--var`, `--var-file` and the
+/// environment, so the cross-cloud checks see their values. No cloud call, no state.
+pub async fn lint(ctx: &Ctx, args: ValidateArgs) -> CmdResult {
+    check(ctx, &args, Some(&args.vars), "Success! No problems found.").await
+}
+
+async fn check(ctx: &Ctx, args: &ValidateArgs, vars: Option<&VarArgs>, success: &str) -> CmdResult {
     let (config, mut diags) = load_dir(&ctx.dir);
     let sources = config.sources.clone();
     if !diags.has_errors() {
-        // Variables without values are unknown here: validate checks the spec, not the inputs.
         let mut config = config;
-        let (variables, var_diags) = trustform_lang::resolve_variables(&mut config, &[], std::env::vars());
-        let mut variables = variables;
+        let cli = vars.map(|vars| crate::project::cli_vars(std::env::args(), vars)).unwrap_or_default();
+        let (mut variables, var_diags) = trustform_lang::resolve_variables(&mut config, &cli, std::env::vars());
+        // Variables without values are unknown here: the checks judge the spec, not the inputs.
         for name in config.variables.keys() {
             variables.entry(name.clone()).or_insert(trustform_lang::Value::Unknown);
         }
@@ -47,7 +59,7 @@ pub async fn validate(ctx: &Ctx, args: ValidateArgs) -> CmdResult {
         let (engine, more) = Engine::new(config, variables, crate::project::providers(), EngineOptions::default());
         diags.extend(more);
         if let Some(engine) = engine {
-            diags.extend(engine.validate());
+            diags.extend(engine.lint().await);
         }
     }
     if args.json {
@@ -55,7 +67,7 @@ pub async fn validate(ctx: &Ctx, args: ValidateArgs) -> CmdResult {
         return Ok(if diags.has_errors() { 1 } else { 0 });
     }
     report(&diags, &sources, ctx.err)?;
-    outln!("Success! The configuration is valid.");
+    outln!("{success}");
     Ok(0)
 }
 

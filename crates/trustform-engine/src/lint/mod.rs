@@ -1,0 +1,291 @@
+//! Cross-cloud checks: the troubleshooting tables of the seed documents as errors and warnings,
+//! found in the planned values before any call is made. Every normal plan runs them over its
+//! planned values; `trustform lint` and `validate` run them over a plan that contacts no cloud
+//! ([`Engine::lint`]). Each check has a stable code, points at the resource at fault and the one
+//! it disagrees with, and says how to fix it. Values still unknown are not judged.
+//!
+//! Workload identity federation into Google Cloud ([`gcp`]):
+//!
+//! * TF1301: a `principalSet://` or `principal://` member names its project by ID; Google matches
+//!   workload identity principals by project **number** only.
+//! * TF1302: `attribute.aws_role/arn:aws:iam::ACCT:role/NAME` under a pool provider with Google's
+//!   default AWS mapping, which gives `attribute.aws_role` the session's
+//!   `arn:aws:sts::ACCT:assumed-role/NAME`: the grant matches no token.
+//! * TF1303: the principalSet's AWS account is not the account its pool's AWS provider trusts.
+//! * TF1304: an `external_account` credential's audience names the project by ID.
+//! * TF1305: `vertex_project` (an output or variable named so, or litellm's key) holds the project
+//!   number; Vertex AI wants the project ID.
+//! * TF1306: an `attribute.X` of a principalSet or an `attribute_condition` that the pool
+//!   provider's mapping (or Google's default) does not map.
+//! * TF1307: the service account a credential config impersonates has no
+//!   `roles/iam.workloadIdentityUser` grant to the pool's principals.
+//! * TF1308: a credential source that mixes the Fargate endpoints (`169.254.170.2`) with the
+//!   instance metadata service or with an IMDSv2 session token URL.
+//! * TF1309 (warning): the spec runs its workload on EKS Pod Identity but every credential config
+//!   reads the EC2 instance metadata service.
+//! * TF1316: a credential config's audience names a provider its pool (in the spec) lacks.
+//!
+//! AWS trust policies ([`aws`]):
+//!
+//! * TF1310: an IRSA role's `:sub` condition is not `system:serviceaccount:NAMESPACE:NAME`, or
+//!   does not name the service account the spec's pod identity association gives the role.
+//! * TF1311: an IRSA role's `:aud` condition is not `sts.amazonaws.com`.
+//! * TF1312: the role of a pod identity association does not trust `pods.eks.amazonaws.com` with
+//!   `sts:AssumeRole` and `sts:TagSession`.
+//! * TF1313 (warning): a web identity trust (EKS, GitHub Actions, CircleCI) whose `sub` is absent
+//!   or wildcards only: any pipeline or pod of the issuer can assume the role.
+//!
+//! Azure ([`azure`]) and the whole spec:
+//!
+//! * TF1314: a role assignment's scope lies outside its role definition's assignable scopes.
+//! * TF1315 (warning): a spec that federates (pool provider, OIDC provider, pod identity, web
+//!   identity trust) also emits a client secret as an output.
+
+mod aws;
+mod azure;
+mod gcp;
+
+use crate::engine::Engine;
+use crate::plan::{DataReads, Refreshed};
+use crate::PlanOptions;
+use serde_json::{Map, Value as Json};
+use std::collections::BTreeMap;
+use std::fmt::Display;
+use trustform_diag::{Diagnostic, Diagnostics, Span};
+use trustform_lang::config::Config;
+use trustform_lang::{Mode, ResourceAddr, Value};
+use trustform_plan::Plan;
+use trustform_state::State;
+
+impl Engine {
+    /// `trustform lint` (and `validate`): the static checks of [`Engine::validate`], then every
+    /// cross-cloud check over a plan that contacts no cloud. Providers are not configured,
+    /// nothing is refreshed (the plan is made against an empty state), and only data sources
+    /// computed locally (`aws_iam_policy_document`) are read; the others stay unknown, and what
+    /// depends on them is not judged.
+    pub async fn lint(&self) -> Diagnostics {
+        let mut diags = self.validate();
+        let mut plan = Plan::default();
+        // The planning walk repeats what validate reported, plus failures that only mean a value
+        // is unknown without the cloud (a count from a data source): the checks are what counts.
+        let mut planning = Diagnostics::new();
+        let state = State::new();
+        let options = PlanOptions::normal();
+        self.plan_normal(&state, &Refreshed::new(), &options, DataReads::LocalOnly, &mut plan, &mut planning).await;
+        diags.extend(cross_cloud_checks(&self.config, &self.variables, &plan));
+        diags
+    }
+}
+
+/// Every check over the planned values of `plan`.
+pub(crate) fn cross_cloud_checks(config: &Config, variables: &BTreeMap<String, Value>, plan: &Plan) -> Diagnostics {
+    let spec = Spec { config, variables, plan };
+    let mut diags = Diagnostics::new();
+    gcp::checks(&spec, &mut diags);
+    aws::checks(&spec, &mut diags);
+    azure::checks(&spec, &mut diags);
+    emitted_secrets(&spec, &mut diags);
+    diags
+}
+
+/// What the checks read: the configuration (for locations), the variables and the plan.
+pub(crate) struct Spec<'s> {
+    config: &'s Config,
+    variables: &'s BTreeMap<String, Value>,
+    plan: &'s Plan,
+}
+
+/// Where a value the checks judge comes from.
+#[derive(Clone, Copy)]
+pub(crate) enum Origin<'s> {
+    Resource(&'s ResourceAddr),
+    Output(&'s str),
+    Variable(&'s str),
+}
+
+impl Display for Origin<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Resource(address) => write!(f, "{address}"),
+            Origin::Output(name) => write!(f, "output.{name}"),
+            Origin::Variable(name) => write!(f, "var.{name}"),
+        }
+    }
+}
+
+impl<'s> Spec<'s> {
+    /// The planned value of every managed resource of `type_name`.
+    fn resources(&self, type_name: &'s str) -> impl Iterator<Item = (&'s ResourceAddr, &'s Value)> + 's {
+        self.instances(Mode::Managed, type_name)
+    }
+
+    /// The planned (or read) value of every data source of `type_name`.
+    fn data(&self, type_name: &'s str) -> impl Iterator<Item = (&'s ResourceAddr, &'s Value)> + 's {
+        self.instances(Mode::Data, type_name)
+    }
+
+    fn instances(&self, mode: Mode, type_name: &'s str) -> impl Iterator<Item = (&'s ResourceAddr, &'s Value)> + 's {
+        let plan: &'s Plan = self.plan;
+        plan.changes.iter().filter_map(move |change| {
+            let after = change.after.as_ref()?;
+            (change.address.resource.mode == mode && change.type_name() == type_name)
+                .then_some((&change.address, after))
+        })
+    }
+
+    /// The addresses a resource instance depends on.
+    fn dependencies(&self, address: &ResourceAddr) -> &'s [ResourceAddr] {
+        self.plan.change(address).map(|change| change.dependencies.as_slice()).unwrap_or_default()
+    }
+
+    /// The block of a resource.
+    fn span(&self, address: &ResourceAddr) -> Option<Span> {
+        self.config.resources.get(&address.resource).map(|resource| resource.span.clone())
+    }
+
+    /// One argument of a resource block, or the block when the argument is not written.
+    fn attr_span(&self, address: &ResourceAddr, name: &str) -> Option<Span> {
+        let resource = self.config.resources.get(&address.resource)?;
+        resource
+            .body
+            .attributes
+            .get(name)
+            .and_then(|attr| self.config.attr_span(&resource.body, attr))
+            .or_else(|| Some(resource.span.clone()))
+    }
+
+    /// Whether the resource block writes `name` (rather than leaving a default to the cloud).
+    fn writes(&self, address: &ResourceAddr, name: &str) -> bool {
+        self.config.resources.get(&address.resource).is_some_and(|resource| resource.body.attributes.contains_key(name))
+    }
+
+    fn origin_span(&self, origin: Origin<'_>) -> Option<Span> {
+        match origin {
+            Origin::Resource(address) => self.span(address),
+            Origin::Output(name) => self.config.outputs.get(name).map(|output| output.span.clone()),
+            Origin::Variable(name) => self.config.variables.get(name).map(|variable| variable.span.clone()),
+        }
+    }
+
+    /// Every planned output value and every planned resource value, with where it comes from.
+    fn all_values(&self) -> impl Iterator<Item = (Origin<'s>, &'s Value)> + 's {
+        let plan: &'s Plan = self.plan;
+        let outputs = plan
+            .outputs
+            .iter()
+            .filter_map(|(name, output)| Some((Origin::Output(name.as_str()), output.after.as_ref()?)));
+        let resources =
+            plan.changes.iter().filter_map(|change| Some((Origin::Resource(&change.address), change.after.as_ref()?)));
+        outputs.chain(resources)
+    }
+}
+
+/// A diagnostic that names the resource at fault and the other places taking part.
+fn finding(
+    diagnostic: Diagnostic,
+    at: Option<Span>,
+    address: impl Display,
+    related: impl IntoIterator<Item = Option<Span>>,
+) -> Diagnostic {
+    let related: Vec<Span> = related.into_iter().flatten().filter(|span| Some(span) != at.as_ref()).collect();
+    diagnostic.with_span(at).with_related(related).with_address(address)
+}
+
+fn text<'v>(value: &'v Value, name: &str) -> Option<&'v str> {
+    value.get(name).and_then(Value::as_str)
+}
+
+/// Every JSON object inside `value`, at any depth, including objects in strings that hold JSON
+/// documents (`jsonencode` of a credential config, say). Unknowns read as null.
+fn json_objects(value: &Value) -> Vec<Map<String, Json>> {
+    let mut out = Vec::new();
+    collect_objects(&value.to_json(), &mut out, 0);
+    out
+}
+
+fn collect_objects(json: &Json, out: &mut Vec<Map<String, Json>>, depth: usize) {
+    // Documents inside documents inside documents are not a credential anyone writes.
+    if depth > 4 {
+        return;
+    }
+    match json {
+        Json::Object(map) => {
+            out.push(map.clone());
+            for value in map.values() {
+                collect_objects(value, out, depth);
+            }
+        }
+        Json::Array(items) => items.iter().for_each(|item| collect_objects(item, out, depth)),
+        Json::String(text) if text.trim_start().starts_with('{') => {
+            if let Ok(parsed) = serde_json::from_str::<Json>(text) {
+                collect_objects(&parsed, out, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A string or list of strings in a JSON document (policy `Action`, `Principal.Service`, a
+/// condition's values); anything else is empty.
+fn json_strings(json: Option<&Json>) -> Vec<&str> {
+    match json {
+        Some(Json::String(text)) => vec![text.as_str()],
+        Some(Json::Array(items)) => items.iter().filter_map(Json::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Output names that carry a client secret or a static secret key.
+const SECRET_OUTPUT_NAMES: &[&str] = &["CLIENT_SECRET", "SECRET_ACCESS_KEY", "PRIVATE_KEY"];
+
+/// TF1315: a spec that sets up keyless federation and still hands out a long-lived secret.
+fn emitted_secrets(spec: &Spec<'_>, diags: &mut Diagnostics) {
+    let federation = spec
+        .plan
+        .changes
+        .iter()
+        .filter(|change| change.after.is_some() && change.address.resource.mode == Mode::Managed)
+        .find(|change| {
+            let web_identity = || {
+                change
+                    .after
+                    .as_ref()
+                    .and_then(|after| text(after, "assume_role_policy"))
+                    .is_some_and(|policy| policy.contains("sts:AssumeRoleWithWebIdentity"))
+            };
+            match change.type_name() {
+                "google_iam_workload_identity_pool_provider"
+                | "aws_iam_openid_connect_provider"
+                | "aws_eks_pod_identity_association" => true,
+                "aws_iam_role" => web_identity(),
+                _ => false,
+            }
+        });
+    let Some(federation) = federation else { return };
+    for (name, output) in &spec.config.outputs {
+        let upper = name.to_ascii_uppercase();
+        if !SECRET_OUTPUT_NAMES.iter().any(|secret| upper.contains(secret)) {
+            continue;
+        }
+        if spec.plan.outputs.get(name).and_then(|o| o.after.as_ref()).is_some_and(Value::is_null) {
+            continue;
+        }
+        diags.push(finding(
+            Diagnostic::warning(
+                "TF1315",
+                "Spec federates but also emits a secret",
+                format!(
+                    "output.{name} hands out a long-lived secret, while {} sets up keyless federation: whoever \
+                     reads deployment_outputs.env can use the secret from anywhere, and it must be rotated by \
+                     hand, which defeats keyless identity. Remove the output and let the workload use its \
+                     federated identity (for Azure, a federated credential on the application and \
+                     AZURE_FEDERATED_TOKEN_FILE instead of AZURE_CLIENT_SECRET).",
+                    federation.address
+                ),
+            ),
+            Some(output.span.clone()),
+            format!("output.{name}"),
+            [spec.span(&federation.address)],
+        ));
+    }
+}
