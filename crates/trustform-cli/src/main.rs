@@ -32,6 +32,7 @@ macro_rules! errln {
 }
 
 mod args;
+mod backends;
 mod commands;
 mod outputs;
 mod project;
@@ -95,7 +96,7 @@ async fn run(cli: Cli) -> i32 {
         hook: Arc::new(ui::Progress::new()),
     };
     let result = match cli.command {
-        Command::Init => commands::validate::init(&ctx).await,
+        Command::Init(args) => commands::validate::init(&ctx, args).await,
         Command::Validate(args) => commands::validate::validate(&ctx, args).await,
         Command::Fmt(args) => commands::validate::fmt(&ctx, args),
         Command::Plan(args) => commands::plan::run(&ctx, args).await,
@@ -109,6 +110,7 @@ async fn run(cli: Cli) -> i32 {
         Command::Render(args) => commands::inspect::render(&ctx, args).await,
         Command::State(command) => commands::state::run(&ctx, command).await,
         Command::ForceUnlock(args) => commands::state::force_unlock(&ctx, args).await,
+        Command::Workspace(command) => commands::workspace::run(&ctx, command).await,
     };
     match result {
         Ok(code) => code,
