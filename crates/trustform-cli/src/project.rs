@@ -16,7 +16,7 @@ use trustform_gcp::GoogleProvider;
 use trustform_lang::config::{load_dir, Config};
 use trustform_lang::{eval_constant, resolve_variables, CliVar, Value};
 use trustform_outputs::EnvFormat;
-use trustform_state::{LocalBackend, LockInfo, Locker, State, StateStore};
+use trustform_state::{LocalBackend, LockError, LockInfo, Locker, State, StateStore};
 
 /// The default local state file, relative to the spec's directory.
 pub const DEFAULT_STATE: &str = "state/default.tfstate";
@@ -174,13 +174,24 @@ impl<'a> Lock<'a> {
     }
 
     pub async fn release(self, style: Style) {
-        if let Err(e) = self.locker.unlock(&self.id).await {
-            let _ = fail(
-                "TF1022",
-                "Error releasing the state lock",
-                format!("{e}. Release it with `trustform force-unlock {}`.", self.id),
-                style,
-            );
+        match self.locker.unlock(&self.id).await {
+            Ok(()) => {}
+            Err(e @ LockError::NotHeld { .. }) => {
+                let _ = fail(
+                    "TF1022",
+                    "Error releasing the state lock",
+                    format!("{e}. Someone removed this run's lock (`trustform force-unlock`) while it ran. Check that the state holds what you expect with `trustform state pull`."),
+                    style,
+                );
+            }
+            Err(e) => {
+                let _ = fail(
+                    "TF1022",
+                    "Error releasing the state lock",
+                    format!("{e}. Release it with `trustform force-unlock {}`.", self.id),
+                    style,
+                );
+            }
         }
     }
 }

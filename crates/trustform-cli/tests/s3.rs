@@ -208,6 +208,7 @@ fn a_run_whose_lock_was_force_broken_cannot_overwrite_and_saves_an_errored_state
     let rest = rest.join("\n");
     assert!(rest.contains("another run has written it since this run read it"), "{rest}");
     assert!(rest.contains("trustform state push errored.tfstate"), "{rest}");
+    assert!(rest.contains("Someone removed this run's lock"), "{rest}");
     assert_eq!(s3.object(KEY), Some(taken_over), "the broken lock's writer overwrote the state");
 
     // The refused run's state is saved beside the spec, private, with everything it created.
@@ -402,4 +403,33 @@ fn a_broken_s3_block_is_reported_with_its_location_and_fix() {
     ] {
         assert!(run.stderr.contains(part), "{part:?} missing from:\n{}", run.stderr);
     }
+}
+
+#[test]
+fn state_push_to_s3_refuses_an_older_serial_and_another_lineage_unless_forced() {
+    let s3 = S3::start();
+    let work = s3_work(&sleeps(1, 1, "1ms"));
+    s3.run(&work, &["init"], 0);
+    s3.run(&work, &["apply", "--auto-approve"], 0);
+    let old = s3.run(&work, &["state", "pull"], 0).stdout;
+    assert_eq!(State::from_json_bytes(old.as_bytes()).unwrap(), s3.state(KEY), "pull prints the S3 state");
+    work.write("old.tfstate", &old);
+    work.write("more.tf", "resource \"trustform_sleep\" \"later\" {\n  create_duration = \"1ms\"\n}\n");
+    s3.run(&work, &["apply", "--auto-approve"], 0);
+    let current = s3.object(KEY).expect("state");
+
+    let older = s3.run(&work, &["state", "push", "old.tfstate"], 1);
+    assert!(older.stderr.contains("TF1062") && older.stderr.contains("the current state is newer"), "{}", older.stderr);
+    let other = Workdir::new().with_file("main.tf", &sleeps(1, 1, "1ms"));
+    other.expect(&["apply", "--auto-approve"], 0);
+    let foreign = other.file("state/default.tfstate");
+    let refused = s3.run(&work, &["state", "push", foreign.to_str().unwrap()], 1);
+    assert!(refused.stderr.contains("different states"), "{}", refused.stderr);
+    assert_eq!(s3.object(KEY), Some(current), "a refused push changes nothing");
+
+    let forced = s3.run(&work, &["state", "push", "old.tfstate", "--force"], 0);
+    assert!(forced.stdout.contains(&format!("to S3 state s3://{BUCKET}/{KEY}")), "{}", forced.stdout);
+    let pushed = s3.state(KEY);
+    assert_eq!(pushed.resources.len(), 1);
+    assert_eq!(s3.object(&format!("{KEY}.tflock")), None);
 }
