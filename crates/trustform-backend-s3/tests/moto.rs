@@ -81,7 +81,7 @@ async fn of_lockers_racing_for_one_state_exactly_one_wins_and_the_rest_are_told_
         tokio::spawn(async move { backend.lock(info).await })
     });
     let results: Vec<Result<String, LockError>> =
-        futures_join(attempts.collect()).await.into_iter().map(|joined| joined.expect("task")).collect();
+        join_all(attempts.collect()).await.into_iter().map(|joined| joined.expect("task")).collect();
     let winners: Vec<&String> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
     assert_eq!(winners.len(), 1, "{results:?}");
     let winner = infos.iter().find(|info| &info.id == winners[0]).expect("the winner is one of the racers");
@@ -94,7 +94,7 @@ async fn of_lockers_racing_for_one_state_exactly_one_wins_and_the_rest_are_told_
     }
 }
 
-async fn futures_join<T>(handles: Vec<tokio::task::JoinHandle<T>>) -> Vec<Result<T, tokio::task::JoinError>> {
+async fn join_all<T>(handles: Vec<tokio::task::JoinHandle<T>>) -> Vec<Result<T, tokio::task::JoinError>> {
     let mut results = Vec::new();
     for handle in handles {
         results.push(handle.await);
@@ -210,4 +210,48 @@ async fn a_missing_bucket_is_reported_with_the_service_error() {
     assert!(message.starts_with("could not read S3 state s3://no-such-bucket/x.tfstate:"), "{message}");
     assert!(message.contains("NoSuchBucket"), "{message}");
     assert!(!message.contains("testing"), "credentials must not appear: {message}");
+}
+
+#[tokio::test]
+async fn a_lock_request_retried_after_a_lost_answer_finds_its_own_lock() {
+    let moto = Moto::start();
+    let backend = remote(&moto, "retried.tfstate").await.backend("default");
+    let info = LockInfo::new("apply");
+    backend.lock(info.clone()).await.expect("first attempt");
+    // The same record again, as the SDK's retry of a create whose 200 never arrived sends it.
+    assert_eq!(backend.lock(info.clone()).await.expect("the retry is ours"), info.id);
+    let err = backend.lock(LockInfo::new("apply")).await.expect_err("anyone else is refused");
+    assert!(matches!(err, LockError::Held { holder, .. } if *holder == info));
+}
+
+#[tokio::test]
+async fn a_write_retried_after_a_lost_answer_finds_its_own_bytes() {
+    let moto = Moto::start();
+    let backend = remote(&moto, "lost.tfstate").await.backend("default");
+    let v1 = next(&State::new(), "one");
+    backend.write(&v1).await.expect("first write");
+    // The next write reached S3, but its answer was lost: the backend still holds v1's ETag.
+    let v2 = next(&v1, "two");
+    raw_s3(&moto)
+        .put_object()
+        .bucket(BUCKET)
+        .key("lost.tfstate")
+        .body(v2.to_json_bytes().into())
+        .send()
+        .await
+        .expect("PutObject");
+    backend.write(&v2).await.expect("the retried write recognises its own bytes");
+    // And the ETag it now holds is the object's: the next write goes through.
+    backend.write(&next(&v2, "three")).await.expect("a later write");
+    // Bytes that are not ours are still refused.
+    raw_s3(&moto)
+        .put_object()
+        .bucket(BUCKET)
+        .key("lost.tfstate")
+        .body(next(&v2, "someone else").to_json_bytes().into())
+        .send()
+        .await
+        .expect("PutObject");
+    let err = backend.write(&next(&next(&v2, "three"), "four")).await.expect_err("refused");
+    assert!(matches!(err, StateError::ChangedSinceRead { .. }), "{err}");
 }
