@@ -139,6 +139,13 @@ pub async fn backend(
             style,
         ));
     }
+    if backends::recorded(dir).is_none() && spec != backends::BackendSpec::default() {
+        // Without `init`, a later change of backend could not be told from a first run; the
+        // record makes it wait for `init --migrate-state` instead of starting from no state.
+        if let Err(error) = backends::record(dir, &spec) {
+            tracing::warn!(%error, "could not record the backend in {}", backends::BACKEND_RECORD);
+        }
+    }
     let workspace = backends::current_workspace(dir).map_err(|problem| {
         fail(
             "TF1077",

@@ -433,3 +433,16 @@ fn state_push_to_s3_refuses_an_older_serial_and_another_lineage_unless_forced() 
     assert_eq!(pushed.resources.len(), 1);
     assert_eq!(s3.object(&format!("{KEY}.tflock")), None);
 }
+
+#[test]
+fn leaving_s3_without_init_is_refused_rather_than_starting_from_no_state() {
+    let s3 = S3::start();
+    // No `init`: the first command records where the state is.
+    let work = s3_work(&sleeps(1, 1, "1ms"));
+    s3.run(&work, &["apply", "--auto-approve"], 0);
+    std::fs::remove_file(work.file("backend.tf")).unwrap();
+    let refused = s3.run(&work, &["apply", "--auto-approve"], 1);
+    assert!(refused.stderr.contains("TF1071"), "{}", refused.stderr);
+    assert!(refused.stderr.contains(&format!("backend \"s3\" (s3://{BUCKET}/{KEY})")), "{}", refused.stderr);
+    assert!(!work.file("state/default.tfstate").exists(), "nothing was applied from an empty state");
+}
