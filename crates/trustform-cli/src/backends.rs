@@ -457,6 +457,30 @@ mod tests {
         assert_eq!(BackendSpec::from_record(&local.identity()), Some(local));
     }
 
+    #[tokio::test]
+    async fn local_workspaces_are_the_state_files_beside_the_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let connected = BackendSpec::default().connect(dir.path()).await;
+        assert_eq!(connected.workspaces().await.unwrap(), ["default"]);
+        let state = dir.path().join("state");
+        std::fs::create_dir_all(&state).unwrap();
+        for name in [
+            "default.tfstate",
+            "default.tfstate.backup",
+            "dev.tfstate",
+            "dev.tfstate.lock.json",
+            "bad name.tfstate",
+            "notes.txt",
+        ] {
+            std::fs::write(state.join(name), "").unwrap();
+        }
+        assert_eq!(connected.workspaces().await.unwrap(), ["default", "dev"]);
+        let Backend::Local(dev) = connected.workspace("dev") else { panic!("a local backend") };
+        assert_eq!(dev.path(), state.join("dev.tfstate"));
+        let Backend::Local(default) = connected.workspace("default") else { panic!("a local backend") };
+        assert_eq!(default.path(), state.join("default.tfstate"));
+    }
+
     #[test]
     fn the_selected_workspace_is_read_from_the_environment_file() {
         let dir = tempfile::tempdir().unwrap();
