@@ -149,7 +149,8 @@ fn quoted_lock_id(stderr: &str) -> String {
 #[test]
 fn of_two_concurrent_applies_exactly_one_proceeds_and_the_other_names_the_holder() {
     let s3 = S3::start();
-    let work = s3_work(&sleeps(2, 6, "250ms"));
+    // Two seconds of apply: far longer than the two processes take to start side by side.
+    let work = s3_work(&sleeps(2, 8, "250ms"));
     s3.run(&work, &["init"], 0);
     let spawn = || {
         s3.command(&work, &["apply", "--auto-approve"])
@@ -174,7 +175,7 @@ fn of_two_concurrent_applies_exactly_one_proceeds_and_the_other_names_the_holder
 
     // Every change of the run that proceeded is in the state, and the lock is gone.
     let state = s3.state(KEY);
-    assert_eq!(state.resources.len(), 12);
+    assert_eq!(state.resources.len(), 16);
     assert_eq!(s3.object(&format!("{KEY}.tflock")), None);
     let again = s3.run(&work, &["apply", "--auto-approve"], 0);
     assert!(again.stdout.contains("No changes."), "{}", again.stdout);
@@ -184,7 +185,9 @@ fn of_two_concurrent_applies_exactly_one_proceeds_and_the_other_names_the_holder
 #[test]
 fn a_run_whose_lock_was_force_broken_cannot_overwrite_and_saves_an_errored_state() {
     let s3 = S3::start();
-    let work = s3_work(&sleeps(1, 3, "200ms"));
+    // Each step sleeps long enough that the run is stopped well inside the second one; once it
+    // is continued, a deadline that passed while it was stopped ends the sleep at once.
+    let work = s3_work(&sleeps(1, 3, "1s"));
     s3.run(&work, &["init"], 0);
     let (mut first, mut lines) = start_apply(&s3, &work);
     // A change is reported complete only once the state holding it is written.
