@@ -49,6 +49,7 @@ impl S3Remote {
         S3Remote { client: aws_sdk_s3::Client::from_conf(config.build()), settings }
     }
 
+    /// The settings this client was built from.
     pub fn settings(&self) -> &S3Settings {
         &self.settings
     }

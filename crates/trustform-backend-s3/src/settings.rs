@@ -11,14 +11,17 @@ pub const DEFAULT_WORKSPACE_KEY_PREFIX: &str = "env:";
 /// credentials from the environment, a profile, web identity, container or instance metadata.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct S3Settings {
+    /// The bucket holding every workspace's state and lock objects.
     pub bucket: String,
     /// The default workspace's state object, e.g. `identity/prod.tfstate`.
     pub key: String,
+    /// The bucket's region; else `AWS_REGION` or the profile's, else `us-east-1`.
     pub region: Option<String>,
     /// An S3-compatible endpoint (moto, MinIO); it wins over `AWS_ENDPOINT_URL_S3`.
     pub endpoint: Option<String>,
     /// `http://host/bucket/key` instead of `http://bucket.host/key`: what emulators need.
     pub use_path_style: bool,
+    /// Where the non-default workspaces' states live: `<prefix>/<workspace>/<key>`.
     pub workspace_key_prefix: String,
 }
 

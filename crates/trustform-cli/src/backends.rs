@@ -418,7 +418,7 @@ pub fn record(dir: &Path, spec: &BackendSpec) -> std::io::Result<()> {
 
 /// Where the state was before this spec's backend: the recorded backend, else the local
 /// default when its file exists. `None` when there is nothing that could need migrating.
-pub fn previous(dir: &Path) -> Option<BackendSpec> {
+fn previous(dir: &Path) -> Option<BackendSpec> {
     recorded(dir).or_else(|| in_dir(dir, DEFAULT_STATE).exists().then(BackendSpec::default))
 }
 
