@@ -30,8 +30,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check the working directory: spec files, providers and state backend.
-    Init,
+    /// Check the working directory: spec files, providers and state backend; move state to a
+    /// newly configured backend with --migrate-state.
+    Init(InitArgs),
     /// Check the spec for errors without touching any cloud.
     Validate(ValidateArgs),
     /// Validate and run every cross-cloud check, without any cloud call.
@@ -61,9 +62,47 @@ pub enum Command {
     State(StateCommand),
     /// Release a state lock left behind by a run that did not finish.
     ForceUnlock(ForceUnlockArgs),
+    /// List, create, select and delete workspaces: separate states of one spec.
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
     /// Manage the emulated clouds that --sandbox runs against.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Copy the state (every workspace, lineage and serial kept) from the backend it is in to
+    /// the one the spec now configures.
+    #[arg(long)]
+    pub migrate_state: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkspaceCommand {
+    /// List the workspaces; the selected one is marked with `*`.
+    List,
+    /// Print the selected workspace.
+    Show,
+    /// Create a workspace with an empty state and select it.
+    New(WorkspaceNameArgs),
+    /// Select a workspace (TRUSTFORM_WORKSPACE overrides the selection).
+    Select(WorkspaceNameArgs),
+    /// Delete a workspace's state; refuses one that still manages resources unless --force.
+    Delete(WorkspaceDeleteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WorkspaceNameArgs {
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkspaceDeleteArgs {
+    pub name: String,
+    /// Delete even a state that still records resources (the cloud objects are left alone).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -301,6 +340,7 @@ const LONG_OPTIONS: &[&str] = &[
     "force",
     "json",
     "lock-timeout",
+    "migrate-state",
     "no-color",
     "out",
     "parallelism",

@@ -32,6 +32,7 @@ macro_rules! errln {
 }
 
 mod args;
+mod backends;
 mod commands;
 mod outputs;
 mod project;
@@ -109,7 +110,10 @@ fn take_dir_argument(cli: &mut Cli) {
 /// Whether a command reads or changes state or the clouds, and so runs against the sandbox
 /// under --sandbox.
 fn uses_clouds(command: &Command) -> bool {
-    !matches!(command, Command::Validate(_) | Command::Lint(_) | Command::Fmt(_) | Command::Init | Command::Sandbox(_))
+    !matches!(
+        command,
+        Command::Validate(_) | Command::Lint(_) | Command::Fmt(_) | Command::Init(_) | Command::Sandbox(_)
+    )
 }
 
 /// `TRUSTFORM_LOG` (or `RUST_LOG`) sets the log filter; logs go to standard error. Values
@@ -159,7 +163,7 @@ async fn run(cli: Cli, sandbox: Option<sandbox::Prepared>) -> i32 {
 
 async fn dispatch(ctx: &Ctx, command: Command) -> project::CmdResult {
     match command {
-        Command::Init => commands::validate::init(ctx).await,
+        Command::Init(args) => commands::validate::init(ctx, args).await,
         Command::Validate(args) => commands::validate::validate(ctx, args).await,
         Command::Lint(args) => commands::validate::lint(ctx, args).await,
         Command::Fmt(args) => commands::validate::fmt(ctx, args),
@@ -174,6 +178,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> project::CmdResult {
         Command::Render(args) => commands::inspect::render(ctx, args).await,
         Command::State(command) => commands::state::run(ctx, command).await,
         Command::ForceUnlock(args) => commands::state::force_unlock(ctx, args).await,
+        Command::Workspace(command) => commands::workspace::run(ctx, command).await,
         Command::Sandbox(command) => sandbox::run(ctx, command).await,
     }
 }

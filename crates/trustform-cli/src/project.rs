@@ -2,6 +2,7 @@
 //! providers of this build, the state backend and its lock.
 
 use crate::args::VarArgs;
+use crate::backends::{self, Backend};
 use crate::render::render_all;
 use crate::ui::Style;
 use std::collections::BTreeMap;
@@ -15,7 +16,7 @@ use trustform_gcp::GoogleProvider;
 use trustform_lang::config::{load_dir, Config};
 use trustform_lang::{eval_constant, resolve_variables, CliVar, Value};
 use trustform_outputs::EnvFormat;
-use trustform_state::{LocalBackend, LockInfo, Locker, State, StateStore};
+use trustform_state::{LocalBackend, LockError, LockInfo, Locker, State, StateStore};
 
 /// The default local state file, relative to the spec's directory.
 pub const DEFAULT_STATE: &str = "state/default.tfstate";
@@ -133,50 +134,44 @@ pub fn use_sandbox_state(path: PathBuf) {
     let _ = SANDBOX_STATE.set(path);
 }
 
-/// The state backend: `--state FILE`, else the sandbox's under `--sandbox`, else the spec's
-/// `backend "local" { path }`, else the default under the spec's directory.
-pub fn backend(
+/// The selected workspace's state backend: `--state FILE`, else the sandbox's under
+/// `--sandbox`, else the spec's `backend "local"` or `backend "s3"` block, else the default under
+/// the spec's directory. Until `init --migrate-state` has moved it, a state left in another
+/// backend is refused rather than silently started afresh.
+pub async fn backend(
     dir: &Path,
     config: Option<&Config>,
     override_path: Option<&Path>,
     style: Style,
-) -> CmdResult<LocalBackend> {
+) -> CmdResult<Backend> {
     if let Some(path) = override_path.or_else(|| SANDBOX_STATE.get().map(PathBuf::as_path)) {
-        return Ok(LocalBackend::new(path));
+        return Ok(Backend::Local(LocalBackend::new(path)));
     }
-    let Some(backend) = config.and_then(|c| c.settings.backend.as_ref()) else {
-        return Ok(LocalBackend::new(in_dir(dir, DEFAULT_STATE)));
-    };
-    let config = config.expect("backend came from the config");
-    if backend.kind != "local" {
-        let d = Diagnostic::error(
-            "TF0120",
-            "Unsupported backend",
-            format!("This build stores state with backend \"local\" only; \"{}\" is not available. Use backend \"local\" {{ path = \"...\" }}, or remove the backend block for the default {DEFAULT_STATE}.", backend.kind),
+    let spec = backends::configured(config, style)?;
+    if let Some(previous) = backends::needs_migration(dir, &spec) {
+        return Err(fail(
+            "TF1071",
+            "Backend initialization required",
+            format!("The state is in {previous}, but the spec now configures {spec}. Run `trustform init --migrate-state` to copy it there, keeping its lineage and serial, then run this command again."),
+            style,
+        ));
+    }
+    if backends::recorded(dir).is_none() && spec != backends::BackendSpec::default() {
+        // Without `init`, a later change of backend could not be told from a first run; the
+        // record makes it wait for `init --migrate-state` instead of starting from no state.
+        if let Err(error) = backends::record(dir, &spec) {
+            tracing::warn!(%error, "could not record the backend in {}", backends::BACKEND_RECORD);
+        }
+    }
+    let workspace = backends::current_workspace(dir).map_err(|problem| {
+        fail(
+            "TF1077",
+            "Invalid workspace",
+            format!("{problem} Select one with `trustform workspace select NAME`."),
+            style,
         )
-        .with_span(backend.span.clone());
-        report(&d.into(), &config.sources, style)?;
-    }
-    match backend.body.attributes.get("path") {
-        None => Ok(LocalBackend::new(in_dir(dir, DEFAULT_STATE))),
-        Some(attr) => match eval_constant(config, &attr.expr) {
-            Ok(v) if v.as_str().is_some() => Ok(LocalBackend::new(in_dir(dir, v.as_str().unwrap_or_default()))),
-            Ok(_) => Err(report(
-                &Diagnostic::error(
-                    "TF0121",
-                    "Invalid backend path",
-                    "The local backend's path must be a string, like path = \"state/prod.tfstate\".",
-                )
-                .with_span(config.span(&attr.expr))
-                .into(),
-                &config.sources,
-                style,
-            )
-            .err()
-            .unwrap_or(Failed(1))),
-            Err(d) => Err(report(&(*d).into(), &config.sources, style).err().unwrap_or(Failed(1))),
-        },
-    }
+    })?;
+    Ok(spec.connect(dir).await.workspace(&workspace))
 }
 
 /// Reads the state, or a fresh one when nothing was written yet.
@@ -203,13 +198,24 @@ impl<'a> Lock<'a> {
     }
 
     pub async fn release(self, style: Style) {
-        if let Err(e) = self.locker.unlock(&self.id).await {
-            let _ = fail(
-                "TF1022",
-                "Error releasing the state lock",
-                format!("{e}. Release it with `trustform force-unlock {}`.", self.id),
-                style,
-            );
+        match self.locker.unlock(&self.id).await {
+            Ok(()) => {}
+            Err(e @ LockError::NotHeld { .. }) => {
+                let _ = fail(
+                    "TF1022",
+                    "Error releasing the state lock",
+                    format!("{e}. Someone removed this run's lock (`trustform force-unlock`) while it ran. Check that the state holds what you expect with `trustform state pull`."),
+                    style,
+                );
+            }
+            Err(e) => {
+                let _ = fail(
+                    "TF1022",
+                    "Error releasing the state lock",
+                    format!("{e}. Release it with `trustform force-unlock {}`.", self.id),
+                    style,
+                );
+            }
         }
     }
 }

@@ -294,11 +294,19 @@ impl Engine {
                         if !replaces_in_place {
                             let intent =
                                 ResourceState::creating(type_name, &change.provider, &planned, dependencies.clone());
-                            persister
+                            let recorded = persister
                                 .update(|s| {
                                     s.resources.insert(addr.clone(), intent);
                                 })
-                                .await?;
+                                .await;
+                            if let Err(d) = recorded {
+                                // Not recorded, so not sent: the state this run ends with must
+                                // not claim a create that never left.
+                                persister.stage(|s| {
+                                    s.resources.remove(addr);
+                                });
+                                return Err(d.into());
+                            }
                         }
                         let checkpoint = CreateCheckpoint {
                             persister,

@@ -453,3 +453,32 @@ async fn a_definite_create_failure_leaves_no_record() {
     assert!(outcome.state.resources.is_empty());
     assert!(store.read().await.unwrap().unwrap().resources.is_empty());
 }
+
+/// A backend that refuses every write, like a bucket whose lock was taken over.
+struct RefusingStore;
+
+#[async_trait::async_trait]
+impl StateStore for RefusingStore {
+    async fn read(&self) -> Result<Option<State>, trustform_state::StateError> {
+        Ok(None)
+    }
+
+    async fn write(&self, _: &State) -> Result<(), trustform_state::StateError> {
+        Err(trustform_state::StateError::SerialBackwards { target: "the test store".into(), stored: 9, incoming: 1 })
+    }
+
+    fn describe(&self) -> String {
+        "the test store".into()
+    }
+}
+
+#[tokio::test]
+async fn a_create_whose_record_cannot_be_saved_is_not_sent_and_not_claimed() {
+    let provider = TestProvider::default();
+    let engine = engine(r#"resource "test_resource" "x" { name = "x" }"#, &provider);
+    let plan = plan(&engine, &State::new()).await;
+    let outcome = engine.apply(&plan, State::new(), &RefusingStore).await;
+    assert!(outcome.diagnostics.iter().any(|d| d.code == "TF1010"), "{:?}", outcome.diagnostics);
+    assert_eq!(provider.count(CallKind::Create), 0, "nothing is created that could not be recorded");
+    assert!(outcome.state.resources.is_empty(), "{:?}", outcome.state.resources);
+}

@@ -72,6 +72,16 @@ pub enum StateError {
     )]
     PushSameSerial { serial: u64 },
 
+    /// A request to a remote store failed; `problem` is the service's own account of it.
+    #[error("could not {action} {target}: {problem}")]
+    Remote { action: &'static str, target: String, problem: String },
+
+    #[error(
+        "refusing to write to {target}: another run has written it since this run read it, so writing now would \
+         lose that run's changes. This run's lock was probably force-unlocked while it ran. Nothing was overwritten"
+    )]
+    ChangedSinceRead { target: String },
+
     #[error("there is no resource {address} in the state. `trustform state list` shows the addresses it holds")]
     NoSuchResource { address: ResourceAddr },
 
@@ -125,15 +135,21 @@ pub enum LockError {
 
     #[error("could not {action} {}: {error}", path.display())]
     Io { action: &'static str, path: PathBuf, error: io::Error },
+
+    /// A request to a remote lock store failed; `problem` is the service's own account of it.
+    #[error("could not {action} the lock on {target}: {problem}")]
+    Remote { action: &'static str, target: String, problem: String },
 }
 
 fn held_advice(holder: &LockInfo, holder_gone: bool) -> String {
-    if holder_gone {
+    let age = crate::lock::format_age(holder.age());
+    let advice = if holder_gone {
         format!(
             "The process that took it is gone; run `trustform force-unlock {}` if no other run is in progress",
             holder.id
         )
     } else {
         format!("Wait for that run to finish; if it is no longer running, run `trustform force-unlock {}`", holder.id)
-    }
+    };
+    format!("It has been held for {age}. {advice}")
 }

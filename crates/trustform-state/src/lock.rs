@@ -48,6 +48,28 @@ impl LockInfo {
     pub fn holder_process_gone(&self) -> bool {
         self.host == hostname() && process_is_gone(self.pid)
     }
+
+    /// How long the lock has been held, by this machine's clock; zero when the holder's clock
+    /// is ahead of ours.
+    pub fn age(&self) -> std::time::Duration {
+        let elapsed = OffsetDateTime::now_utc() - self.created;
+        std::time::Duration::try_from(elapsed).unwrap_or_default()
+    }
+}
+
+/// An age for people, in its two largest units: `3h12m`, `4m05s`, `12s`, `2d03h`.
+pub(crate) fn format_age(age: std::time::Duration) -> String {
+    let seconds = age.as_secs();
+    let (days, hours, minutes, seconds) = (seconds / 86_400, seconds / 3600 % 24, seconds / 60 % 60, seconds % 60);
+    if days > 0 {
+        format!("{days}d{hours:02}h")
+    } else if hours > 0 {
+        format!("{hours}h{minutes:02}m")
+    } else if minutes > 0 {
+        format!("{minutes}m{seconds:02}s")
+    } else {
+        format!("{seconds}s")
+    }
 }
 
 impl fmt::Display for LockInfo {
@@ -136,6 +158,33 @@ mod tests {
         let pid = child.id();
         child.wait().unwrap();
         assert!(process_is_gone(pid));
+    }
+
+    #[test]
+    fn ages_read_in_the_two_largest_units() {
+        let age = |seconds| format_age(std::time::Duration::from_secs(seconds));
+        assert_eq!(age(0), "0s");
+        assert_eq!(age(59), "59s");
+        assert_eq!(age(245), "4m05s");
+        assert_eq!(age(3 * 3600 + 12 * 60 + 40), "3h12m");
+        assert_eq!(age(2 * 86_400 + 3 * 3600), "2d03h");
+    }
+
+    #[test]
+    fn age_counts_from_the_creation_time_and_never_goes_negative() {
+        let mut lock = LockInfo::new("apply");
+        lock.created -= time::Duration::hours(3);
+        assert!(lock.age() >= std::time::Duration::from_secs(3 * 3600), "{:?}", lock.age());
+        lock.created += time::Duration::hours(6);
+        assert_eq!(lock.age(), std::time::Duration::ZERO);
+    }
+
+    #[test]
+    fn a_held_lock_error_says_how_long_it_has_been_held() {
+        let mut holder = LockInfo::new("apply");
+        holder.created -= time::Duration::minutes(192);
+        let err = crate::LockError::Held { target: "t".to_owned(), holder: Box::new(holder), holder_gone: false };
+        assert!(err.to_string().contains("It has been held for 3h12m."), "{err}");
     }
 
     #[test]

@@ -4,13 +4,19 @@
 use super::plan::{digest_of, engine_options, mode_of, plan_options};
 use super::Ctx;
 use crate::args::{ApplyArgs, RefreshArgs};
+use crate::backends::Backend;
 use crate::outputs::{print_outputs, write_env_file};
-use crate::project::{backend, env_file_settings, fail, read_state, report, CmdResult, Failed, Lock, Project};
+use crate::project::{backend, env_file_settings, fail, in_dir, read_state, report, CmdResult, Failed, Lock, Project};
 use crate::ui::confirm;
+use async_trait::async_trait;
+use std::sync::atomic::{AtomicBool, Ordering};
 use trustform_engine::Engine;
 use trustform_lang::config::load_dir;
 use trustform_plan::{render_human, render_json, Plan, PlanMode, SavedPlan};
-use trustform_state::{LocalBackend, State};
+use trustform_state::{write_file_atomically, State, StateError, StateStore};
+
+/// Where an apply saves the state its backend refused, in the spec's directory.
+pub const ERRORED_STATE: &str = "errored.tfstate";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -35,7 +41,7 @@ pub async fn run(ctx: &Ctx, args: ApplyArgs, kind: Kind) -> CmdResult {
         Kind::Refresh => PlanMode::RefreshOnly,
     };
     let options = plan_options(&args.flags, mode, ctx)?;
-    let store = backend(&ctx.dir, Some(&project.config), args.flags.state.as_deref(), ctx.err)?;
+    let store = backend(&ctx.dir, Some(&project.config), args.flags.state.as_deref(), ctx.err).await?;
     let env = env_file_settings(&ctx.dir, &project.config, args.env_file.as_deref(), ctx.err)?;
     let (engine, sources) = project.engine(engine_options(&args.flags, ctx), ctx.err)?;
 
@@ -92,12 +98,16 @@ async fn execute(
     sources: &trustform_diag::SourceMap,
     plan: &Plan,
     state: State,
-    store: &LocalBackend,
+    store: &Backend,
     env: &(Option<std::path::PathBuf>, trustform_outputs::EnvFormat),
     kind: Kind,
 ) -> CmdResult {
-    let outcome = engine.apply(plan, state, store).await;
+    let tracked = Tracked { store, last_write_failed: AtomicBool::new(false) };
+    let outcome = engine.apply(plan, state, &tracked).await;
     let failed = report(&outcome.diagnostics, sources, ctx.err);
+    if tracked.last_write_failed.load(Ordering::SeqCst) {
+        save_errored_state(ctx, &outcome.state, store);
+    }
     let summary = plan.summary();
     match (kind, &failed) {
         (Kind::Refresh, Ok(())) => outln!("\nRefresh complete! State now matches {} object(s).", outcome.state.resources.len()),
@@ -112,6 +122,69 @@ async fn execute(
     }
     write_outputs_file(ctx, engine, &outcome.state, env)?;
     failed.map(|()| 0)
+}
+
+/// The backend as an apply writes to it, remembering whether its last write failed: the state
+/// the apply reached then exists only in memory.
+struct Tracked<'a> {
+    store: &'a Backend,
+    last_write_failed: AtomicBool,
+}
+
+#[async_trait]
+impl StateStore for Tracked<'_> {
+    async fn read(&self) -> Result<Option<State>, StateError> {
+        self.store.read().await
+    }
+
+    async fn write(&self, state: &State) -> Result<(), StateError> {
+        let result = self.store.write(state).await;
+        self.last_write_failed.store(result.is_err(), Ordering::SeqCst);
+        result
+    }
+
+    fn describe(&self) -> String {
+        self.store.describe()
+    }
+}
+
+/// Saves the state an apply reached to `errored.tfstate` beside the spec when the backend
+/// refused it, and says how to push it, as Terraform does.
+fn save_errored_state(ctx: &Ctx, state: &State, store: &Backend) {
+    let path = in_dir(&ctx.dir, ERRORED_STATE);
+    let push = if ctx.dir == std::path::Path::new(".") {
+        format!("trustform state push {}", path.display())
+    } else {
+        format!("trustform --chdir {} state push {}", ctx.dir.display(), path.display())
+    };
+    match write_file_atomically(&path, &state.to_json_bytes()) {
+        Ok(()) => {
+            let _ = fail(
+                "TF1015",
+                "State saved to a local file",
+                format!(
+                    "The last write of the state to {} failed, so the state this apply reached (serial {}, lineage {}) was saved to {} (mode 0600) instead; it records every change made in the cloud. When the backend works again, run `{push}`. If another run has written the state since (a force-unlocked lock), review its changes first and push with --force.",
+                    store.describe(),
+                    state.serial,
+                    state.lineage,
+                    path.display()
+                ),
+                ctx.err,
+            );
+        }
+        Err(error) => {
+            let _ = fail(
+                "TF1016",
+                "Failed to save the state locally",
+                format!(
+                    "The last write of the state to {} failed, and saving it to {} failed too: {error}. The changes made in the cloud are not recorded; bring each created object back under management with `trustform import` once the backend works again.",
+                    store.describe(),
+                    path.display()
+                ),
+                ctx.err,
+            );
+        }
+    }
 }
 
 fn write_outputs_file(
@@ -142,7 +215,7 @@ async fn apply_saved(ctx: &Ctx, args: &ApplyArgs, file: &std::path::Path) -> Cmd
             ctx.err,
         ));
     }
-    let store = backend(&ctx.dir, Some(&config), args.flags.state.as_deref(), ctx.err)?;
+    let store = backend(&ctx.dir, Some(&config), args.flags.state.as_deref(), ctx.err).await?;
     let env = env_file_settings(&ctx.dir, &config, args.env_file.as_deref(), ctx.err)?;
     let sources = config.sources.clone();
     let (engine, diags) =

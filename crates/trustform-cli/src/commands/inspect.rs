@@ -197,7 +197,7 @@ pub async fn graph(ctx: &Ctx, vars: VarArgs) -> CmdResult {
 pub async fn state_of(ctx: &Ctx, state_flag: Option<&std::path::Path>) -> CmdResult<State> {
     let (config, _) = load_dir(&ctx.dir);
     let has_spec = config.sources.files().next().is_some();
-    let store = backend(&ctx.dir, has_spec.then_some(&config), state_flag, ctx.err)?;
+    let store = backend(&ctx.dir, has_spec.then_some(&config), state_flag, ctx.err).await?;
     read_state(&store, ctx.err).await
 }
 
@@ -206,7 +206,7 @@ pub async fn import(ctx: &Ctx, args: crate::args::ImportArgs) -> CmdResult {
         fail("TF1031", "Invalid resource address", e.to_string(), ctx.err)
     })?;
     let project = Project::load(&ctx.dir, &args.vars, ctx.err)?;
-    let store = backend(&ctx.dir, Some(&project.config), args.state.as_deref(), ctx.err)?;
+    let store = backend(&ctx.dir, Some(&project.config), args.state.as_deref(), ctx.err).await?;
     let options = EngineOptions { hook: ctx.hook.clone(), cancel: ctx.cancel.clone(), ..EngineOptions::default() };
     let (engine, sources) = project.engine(options, ctx.err)?;
     let lock = crate::project::Lock::acquire(&store, "import", ctx.err).await?;

@@ -3,9 +3,11 @@
 
 pub mod apply;
 pub mod inspect;
+pub mod migrate;
 pub mod plan;
 pub mod state;
 pub mod validate;
+pub mod workspace;
 
 use crate::ui::Style;
 use std::path::PathBuf;

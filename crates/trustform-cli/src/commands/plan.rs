@@ -12,7 +12,7 @@ pub async fn run(ctx: &Ctx, args: PlanArgs) -> CmdResult {
     let project = Project::load(&ctx.dir, &args.flags.vars, ctx.err)?;
     let mode = if args.destroy { PlanMode::Destroy } else { mode_of(&args.flags) };
     let options = plan_options(&args.flags, mode, ctx)?;
-    let store = backend(&ctx.dir, Some(&project.config), args.flags.state.as_deref(), ctx.err)?;
+    let store = backend(&ctx.dir, Some(&project.config), args.flags.state.as_deref(), ctx.err).await?;
     let digest = digest_of(&project.config);
     let variables = project.variables.clone();
     let (engine, sources) = project.engine(engine_options(&args.flags, ctx), ctx.err)?;

@@ -3,17 +3,18 @@
 use super::inspect::render_resource;
 use super::Ctx;
 use crate::args::{ForceUnlockArgs, StateCommand};
+use crate::backends::Backend;
 use crate::project::{backend, fail, read_state, CmdResult, Lock};
 use crate::ui::confirm;
 use std::path::Path;
 use trustform_lang::config::load_dir;
 use trustform_lang::ResourceAddr;
-use trustform_state::{check_push, LocalBackend, Locker, State, StateStore};
+use trustform_state::{check_push, Locker, State, StateStore};
 
-fn store(ctx: &Ctx, flag: Option<&Path>) -> CmdResult<LocalBackend> {
+async fn store(ctx: &Ctx, flag: Option<&Path>) -> CmdResult<Backend> {
     let (config, _) = load_dir(&ctx.dir);
     let has_spec = config.sources.files().next().is_some();
-    backend(&ctx.dir, has_spec.then_some(&config), flag, ctx.err)
+    backend(&ctx.dir, has_spec.then_some(&config), flag, ctx.err).await
 }
 
 fn parse(ctx: &Ctx, text: &str) -> CmdResult<ResourceAddr> {
@@ -24,7 +25,7 @@ fn parse(ctx: &Ctx, text: &str) -> CmdResult<ResourceAddr> {
 pub async fn run(ctx: &Ctx, command: StateCommand) -> CmdResult {
     match command {
         StateCommand::List(args) => {
-            let state = read_state(&store(ctx, args.state.as_deref())?, ctx.err).await?;
+            let state = read_state(&store(ctx, args.state.as_deref()).await?, ctx.err).await?;
             for addr in state.resources.keys() {
                 outln!("{addr}");
             }
@@ -32,7 +33,7 @@ pub async fn run(ctx: &Ctx, command: StateCommand) -> CmdResult {
         }
         StateCommand::Show(args) => {
             let addr = parse(ctx, &args.address)?;
-            let state = read_state(&store(ctx, args.state.as_deref())?, ctx.err).await?;
+            let state = read_state(&store(ctx, args.state.as_deref()).await?, ctx.err).await?;
             let Some(resource) = state.resources.get(&addr) else {
                 return Err(fail(
                     "TF1060",
@@ -46,7 +47,7 @@ pub async fn run(ctx: &Ctx, command: StateCommand) -> CmdResult {
             Ok(0)
         }
         StateCommand::Pull(args) => {
-            let state = read_state(&store(ctx, args.state.as_deref())?, ctx.err).await?;
+            let state = read_state(&store(ctx, args.state.as_deref()).await?, ctx.err).await?;
             out!("{}", String::from_utf8_lossy(&state.to_json_bytes()));
             Ok(0)
         }
@@ -77,7 +78,7 @@ pub async fn run(ctx: &Ctx, command: StateCommand) -> CmdResult {
             let mut incoming = State::from_json_bytes(&bytes).map_err(|e| {
                 fail("TF1061", "Cannot read the state file", format!("{}: {e}.", args.file.display()), ctx.err)
             })?;
-            let store = store(ctx, args.state.as_deref())?;
+            let store = store(ctx, args.state.as_deref()).await?;
             let lock = Lock::acquire(&store, "state push", ctx.err).await?;
             let result = async {
                 let current =
@@ -109,7 +110,7 @@ async fn mutate(
     operation: &str,
     change: impl FnOnce(&mut State) -> Result<(), String>,
 ) -> CmdResult {
-    let store = store(ctx, flag)?;
+    let store = store(ctx, flag).await?;
     let lock = Lock::acquire(&store, operation, ctx.err).await?;
     let result = async {
         let mut state = read_state(&store, ctx.err).await?;
@@ -124,7 +125,7 @@ async fn mutate(
 }
 
 pub async fn force_unlock(ctx: &Ctx, args: ForceUnlockArgs) -> CmdResult {
-    let store = store(ctx, args.state.as_deref())?;
+    let store = store(ctx, args.state.as_deref()).await?;
     if !args.force {
         match confirm(
             "Do you really want to force-unlock?",

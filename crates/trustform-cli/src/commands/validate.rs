@@ -1,17 +1,18 @@
 //! `init`, `validate`, `lint` and `fmt`.
 
 use super::Ctx;
-use crate::args::{FmtArgs, ValidateArgs, VarArgs};
+use crate::args::{FmtArgs, InitArgs, ValidateArgs, VarArgs};
+use crate::backends;
 use crate::project::{backend, fail, report, CmdResult, Failed};
 use crate::render::to_json;
 use trustform_diag::Diagnostics;
 use trustform_engine::{Engine, EngineOptions};
 use trustform_lang::config::load_dir;
 
-pub async fn init(ctx: &Ctx) -> CmdResult {
+pub async fn init(ctx: &Ctx, args: InitArgs) -> CmdResult {
     let (config, diags) = load_dir(&ctx.dir);
     report(&diags, &config.sources, ctx.err)?;
-    let store = backend(&ctx.dir, Some(&config), None, ctx.err)?;
+    let spec = backends::configured(Some(&config), ctx.err)?;
     let providers = crate::project::providers();
     let mut used: Vec<&str> = config.resources.values().map(|r| r.provider_name()).collect();
     used.sort_unstable();
@@ -26,6 +27,26 @@ pub async fn init(ctx: &Ctx) -> CmdResult {
             ));
         }
     }
+    if let Some(previous) = backends::needs_migration(&ctx.dir, &spec) {
+        if !args.migrate_state {
+            return Err(fail(
+                "TF1070",
+                "Backend changed",
+                format!("The state is in {previous}, but the spec now configures {spec}. Run `trustform init --migrate-state` to copy every workspace's state there, keeping its lineage and serial (the old copy is left in place), or restore the previous backend block."),
+                ctx.err,
+            ));
+        }
+        super::migrate::migrate(ctx, &previous, &spec).await?;
+    }
+    backends::record(&ctx.dir, &spec).map_err(|e| {
+        fail(
+            "TF1078",
+            "Cannot record the backend",
+            format!("Writing {} failed: {e}. Check that the directory is writable.", backends::BACKEND_RECORD),
+            ctx.err,
+        )
+    })?;
+    let store = backend(&ctx.dir, Some(&config), None, ctx.err).await?;
     outln!("Providers: {}", if used.is_empty() { "none".to_owned() } else { used.join(", ") });
     outln!("State: {}", trustform_state::StateStore::describe(&store));
     outln!("\nTrustform has been successfully initialized!");

@@ -1,0 +1,323 @@
+//! One workspace's state object and its lock object, with S3's conditional writes.
+
+use async_trait::async_trait;
+use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
+use aws_sdk_s3::operation::get_object::GetObjectError;
+use aws_sdk_s3::primitives::ByteStream;
+use std::fmt;
+use std::path::PathBuf;
+use tokio::sync::Mutex;
+use trustform_state::{check_overwrite, LockError, LockInfo, Locker, State, StateError, StateStore};
+
+/// How many times `lock` and `unlock` try again when the lock object changes between reading it
+/// and acting on it.
+const LOCK_ATTEMPTS: usize = 3;
+
+/// A state in an S3 object, locked by the object `<key>.tflock`.
+///
+/// Every write is conditional on the ETag this backend last saw of the state object (or on
+/// its absence), so a write is refused when anyone else wrote since: the one rule that makes a
+/// force-unlocked run harmless. The ETag is read when the lock is taken and replaced by the one
+/// each write returns; a backend that never locked reads it just before writing.
+pub struct S3Backend {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    key: String,
+    lock_key: String,
+    /// The state object as this backend last saw it. Held across each write, so that writes
+    /// through one backend run one at a time.
+    seen: Mutex<Option<Seen>>,
+}
+
+/// The state object at some moment.
+#[derive(Clone)]
+enum Seen {
+    Absent,
+    /// The stored state is kept for [`check_overwrite`].
+    Present {
+        etag: String,
+        stored: Box<State>,
+    },
+}
+
+/// An object's bytes and ETag.
+struct Fetched {
+    bytes: Vec<u8>,
+    etag: Option<String>,
+}
+
+impl fmt::Debug for S3Backend {
+    /// Where the state is, but not what it holds: it may hold secrets.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Backend").field("bucket", &self.bucket).field("key", &self.key).finish()
+    }
+}
+
+/// The one place where state becomes bytes, so that an encoding of the stored form (encryption)
+/// has one place to go.
+fn encode(state: &State) -> Vec<u8> {
+    state.to_json_bytes()
+}
+
+impl S3Backend {
+    pub(crate) fn new(client: aws_sdk_s3::Client, bucket: &str, key: String) -> S3Backend {
+        S3Backend { client, bucket: bucket.to_owned(), lock_key: format!("{key}.tflock"), key, seen: Mutex::new(None) }
+    }
+
+    /// The state object's key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The lock object's key: `<key>.tflock`, as Terraform names it.
+    pub fn lock_key(&self) -> &str {
+        &self.lock_key
+    }
+
+    /// `s3://bucket/key`.
+    pub fn url(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.key)
+    }
+
+    /// Deletes the state object (`workspace delete`). The caller holds the lock.
+    pub async fn delete_state(&self) -> Result<(), StateError> {
+        self.client.delete_object().bucket(&self.bucket).key(&self.key).send().await.map_err(|error| {
+            StateError::Remote { action: "delete", target: self.describe(), problem: problem(&error) }
+        })?;
+        *self.seen.lock().await = Some(Seen::Absent);
+        Ok(())
+    }
+
+    /// The one place where bytes become state; see [`encode`].
+    fn decode(&self, bytes: &[u8]) -> Result<State, StateError> {
+        State::from_json_bytes(bytes)
+            .map_err(|problem| StateError::Decode { origin: self.describe(), problem: Box::new(problem) })
+    }
+
+    /// The object at `key`, or `None` when there is none.
+    async fn get(&self, key: &str) -> Result<Option<Fetched>, String> {
+        let output = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(output) => output,
+            // Only a missing key: a missing bucket (also 404) is an error to report.
+            Err(error) if error.as_service_error().is_some_and(GetObjectError::is_no_such_key) => return Ok(None),
+            Err(error) => return Err(problem(&error)),
+        };
+        let etag = output.e_tag().map(str::to_owned);
+        let bytes = output.body.collect().await.map_err(|error| DisplayErrorContext(error).to_string())?;
+        Ok(Some(Fetched { bytes: bytes.into_bytes().to_vec(), etag }))
+    }
+
+    async fn get_state(&self) -> Result<Option<Fetched>, StateError> {
+        self.get(&self.key).await.map_err(|problem| StateError::Remote {
+            action: "read",
+            target: self.describe(),
+            problem,
+        })
+    }
+
+    /// The state object now.
+    async fn look(&self) -> Result<Seen, StateError> {
+        match self.get_state().await? {
+            None => Ok(Seen::Absent),
+            Some(Fetched { bytes, etag: Some(etag) }) => {
+                Ok(Seen::Present { etag, stored: Box::new(self.decode(&bytes)?) })
+            }
+            Some(Fetched { etag: None, .. }) => Err(StateError::Remote {
+                action: "read",
+                target: self.describe(),
+                problem: "the store answered without an ETag, so writes to it cannot be made conditional".to_owned(),
+            }),
+        }
+    }
+
+    /// Who holds the lock, with the lock object's ETag; `None` when it is free.
+    async fn holder(&self) -> Result<Option<(LockInfo, Option<String>)>, LockError> {
+        let fetched = self.get(&self.lock_key).await.map_err(|problem| LockError::Remote {
+            action: "read",
+            target: self.describe(),
+            problem,
+        })?;
+        fetched
+            .map(|Fetched { bytes, etag }| {
+                serde_json::from_slice(&bytes).map(|holder| (holder, etag)).map_err(|error| LockError::Unreadable {
+                    target: self.describe(),
+                    path: PathBuf::from(format!("s3://{}/{}", self.bucket, self.lock_key)),
+                    problem: error.to_string(),
+                })
+            })
+            .transpose()
+    }
+
+    /// Records the state object as it is right after taking the lock: every write under this
+    /// lock must find it unchanged. Gives the lock back when that fails.
+    async fn after_locking(&self, id: String) -> Result<String, LockError> {
+        match self.look().await {
+            Ok(seen) => {
+                *self.seen.lock().await = Some(seen);
+                Ok(id)
+            }
+            Err(error) => {
+                if let Err(release) = self.release(&id).await {
+                    tracing::warn!(lock = %self.lock_key, error = %release, "could not give back a lock after failing to read the state");
+                }
+                Err(LockError::Remote {
+                    action: "read the state after taking",
+                    target: self.describe(),
+                    problem: error.to_string(),
+                })
+            }
+        }
+    }
+
+    async fn release(&self, id: &str) -> Result<(), LockError> {
+        for _ in 0..LOCK_ATTEMPTS {
+            let (holder, etag) = self.holder().await?.ok_or_else(|| LockError::NotHeld { target: self.describe() })?;
+            if holder.id != id {
+                return Err(LockError::WrongId {
+                    target: self.describe(),
+                    given: id.to_owned(),
+                    holder: Box::new(holder),
+                });
+            }
+            let mut delete = self.client.delete_object().bucket(&self.bucket).key(&self.lock_key);
+            if let Some(etag) = etag {
+                // Deletes exactly the lock that was read, never one taken since.
+                delete = delete.if_match(etag);
+            }
+            match delete.send().await {
+                Ok(_) => return Ok(()),
+                Err(error) if status(&error) == Some(412) => continue,
+                Err(error) if status(&error) == Some(404) => {
+                    return Err(LockError::NotHeld { target: self.describe() })
+                }
+                Err(error) => {
+                    return Err(LockError::Remote {
+                        action: "release",
+                        target: self.describe(),
+                        problem: problem(&error),
+                    })
+                }
+            }
+        }
+        Err(LockError::Contended { target: self.describe() })
+    }
+}
+
+#[async_trait]
+impl StateStore for S3Backend {
+    async fn read(&self) -> Result<Option<State>, StateError> {
+        self.get_state().await?.map(|fetched| self.decode(&fetched.bytes)).transpose()
+    }
+
+    async fn write(&self, state: &State) -> Result<(), StateError> {
+        let bytes = encode(state);
+        let mut seen = self.seen.lock().await;
+        let current = match &*seen {
+            Some(current) => current.clone(),
+            None => self.look().await?,
+        };
+        if let Seen::Present { stored, .. } = &current {
+            check_overwrite(&self.describe(), stored, state)?;
+        }
+        let put = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .content_type("application/json")
+            .body(ByteStream::from(bytes.clone()));
+        let put = match &current {
+            Seen::Present { etag, .. } => put.if_match(etag),
+            Seen::Absent => put.if_none_match("*"),
+        };
+        match put.send().await {
+            Ok(output) => {
+                *seen =
+                    output.e_tag().map(|etag| Seen::Present { etag: etag.to_owned(), stored: Box::new(state.clone()) });
+                Ok(())
+            }
+            // 409: S3's answer while another conditional write to the key is in flight.
+            Err(error) if matches!(status(&error), Some(412 | 409)) => {
+                // A retry of a write whose first answer was lost finds its own bytes there.
+                match self.get_state().await? {
+                    Some(Fetched { bytes: stored, etag: Some(etag) }) if stored == bytes => {
+                        *seen = Some(Seen::Present { etag, stored: Box::new(state.clone()) });
+                        Ok(())
+                    }
+                    _ => Err(StateError::ChangedSinceRead { target: self.describe() }),
+                }
+            }
+            Err(error) => {
+                Err(StateError::Remote { action: "write", target: self.describe(), problem: problem(&error) })
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("S3 state {}", self.url())
+    }
+}
+
+#[async_trait]
+impl Locker for S3Backend {
+    async fn lock(&self, info: LockInfo) -> Result<String, LockError> {
+        let mut record = serde_json::to_vec_pretty(&info).map_err(|error| LockError::Remote {
+            action: "record",
+            target: self.describe(),
+            problem: error.to_string(),
+        })?;
+        record.push(b'\n');
+        for _ in 0..LOCK_ATTEMPTS {
+            let created = self
+                .client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(&self.lock_key)
+                .content_type("application/json")
+                .if_none_match("*")
+                .body(ByteStream::from(record.clone()))
+                .send()
+                .await;
+            match created {
+                Ok(_) => return self.after_locking(info.id).await,
+                Err(error) if matches!(status(&error), Some(412 | 409)) => match self.holder().await? {
+                    // A retry of a create whose first answer was lost finds its own lock.
+                    Some((holder, _)) if holder.id == info.id => return self.after_locking(info.id).await,
+                    Some((holder, _)) => {
+                        // Reported, never broken automatically: only the operator can tell that
+                        // a run on another machine is gone.
+                        let holder_gone = holder.holder_process_gone();
+                        return Err(LockError::Held { target: self.describe(), holder: Box::new(holder), holder_gone });
+                    }
+                    None => continue,
+                },
+                Err(error) => {
+                    return Err(LockError::Remote { action: "take", target: self.describe(), problem: problem(&error) })
+                }
+            }
+        }
+        Err(LockError::Contended { target: self.describe() })
+    }
+
+    async fn unlock(&self, id: &str) -> Result<(), LockError> {
+        self.release(id).await
+    }
+
+    async fn force_unlock(&self, id: &str) -> Result<(), LockError> {
+        self.release(id).await
+    }
+}
+
+/// The HTTP status of a failed request that got an answer.
+fn status<E>(error: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> Option<u16> {
+    error.raw_response().map(|response| response.status().as_u16())
+}
+
+/// The service's error code and message, and what caused them, for messages. Holds no
+/// credentials: S3 errors quote neither keys nor signatures.
+pub(crate) fn problem<E>(error: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> String
+where
+    E: std::error::Error + 'static,
+{
+    DisplayErrorContext(error).to_string()
+}
