@@ -33,6 +33,7 @@ macro_rules! errln {
 
 mod args;
 mod commands;
+mod encryption;
 mod outputs;
 mod project;
 mod render;

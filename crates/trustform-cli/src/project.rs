@@ -2,6 +2,7 @@
 //! providers of this build, the state backend and its lock.
 
 use crate::args::VarArgs;
+use crate::encryption::EncryptionSettings;
 use crate::render::render_all;
 use crate::ui::Style;
 use std::collections::BTreeMap;
@@ -15,7 +16,7 @@ use trustform_gcp::GoogleProvider;
 use trustform_lang::config::{load_dir, Config};
 use trustform_lang::{eval_constant, resolve_variables, CliVar, Value};
 use trustform_outputs::EnvFormat;
-use trustform_state::{LocalBackend, LockInfo, Locker, State, StateStore};
+use trustform_state::{Encryption, LocalBackend, LockInfo, Locker, State, StateStore};
 
 /// The default local state file, relative to the spec's directory.
 pub const DEFAULT_STATE: &str = "state/default.tfstate";
@@ -116,9 +117,37 @@ pub fn providers() -> Providers {
     providers
 }
 
+/// The spec's `trustform { encryption { ... } }`, with `var.NAME` in a passphrase seen as
+/// `variables` has it, and `TRUSTFORM_STATE_PASSPHRASE` for a key provider that sets no
+/// passphrase; prints diagnostics and fails on errors.
+pub fn encryption(config: &Config, variables: &BTreeMap<String, Value>, style: Style) -> CmdResult<EncryptionSettings> {
+    let env = std::env::var(trustform_state::encryption::PASSPHRASE_ENV).ok().map(zeroize::Zeroizing::new);
+    let (settings, diags) = crate::encryption::interpret(config, variables, env.as_deref().map(String::as_str));
+    report(&diags, &config.sources, style)?;
+    Ok(settings)
+}
+
+/// The variables of a command that reads state without planning (`output`, `show`, `state`):
+/// defaults, `trustform.tfvars` and `TRUSTFORM_VAR_*`, for the encryption block's passphrase.
+/// Problems with variables the encryption block does not use are not this command's concern.
+pub fn spec_variables(config: &mut Config) -> BTreeMap<String, Value> {
+    resolve_variables(config, &[], std::env::vars()).0
+}
+
 /// The state backend: `--state FILE`, else the spec's `backend "local" { path }`, else the
-/// default under the spec's directory.
+/// default under the spec's directory; its bytes go through `encryption` (the spec's
+/// [`EncryptionSettings::state`]).
 pub fn backend(
+    dir: &Path,
+    config: Option<&Config>,
+    override_path: Option<&Path>,
+    encryption: Encryption,
+    style: Style,
+) -> CmdResult<LocalBackend> {
+    Ok(local_backend(dir, config, override_path, style)?.with_encryption(encryption))
+}
+
+fn local_backend(
     dir: &Path,
     config: Option<&Config>,
     override_path: Option<&Path>,

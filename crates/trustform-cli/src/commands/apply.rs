@@ -5,7 +5,9 @@ use super::plan::{digest_of, engine_options, mode_of, plan_options};
 use super::Ctx;
 use crate::args::{ApplyArgs, RefreshArgs};
 use crate::outputs::{print_outputs, write_env_file};
-use crate::project::{backend, env_file_settings, fail, read_state, report, CmdResult, Failed, Lock, Project};
+use crate::project::{
+    backend, encryption, env_file_settings, fail, read_state, report, spec_variables, CmdResult, Failed, Lock, Project,
+};
 use crate::ui::confirm;
 use trustform_engine::Engine;
 use trustform_lang::config::load_dir;
@@ -35,7 +37,8 @@ pub async fn run(ctx: &Ctx, args: ApplyArgs, kind: Kind) -> CmdResult {
         Kind::Refresh => PlanMode::RefreshOnly,
     };
     let options = plan_options(&args.flags, mode, ctx)?;
-    let store = backend(&ctx.dir, Some(&project.config), args.flags.state.as_deref(), ctx.err)?;
+    let encryption = encryption(&project.config, &project.variables, ctx.err)?;
+    let store = backend(&ctx.dir, Some(&project.config), args.flags.state.as_deref(), encryption.state, ctx.err)?;
     let env = env_file_settings(&ctx.dir, &project.config, args.env_file.as_deref(), ctx.err)?;
     let (engine, sources) = project.engine(engine_options(&args.flags, ctx), ctx.err)?;
 
@@ -130,10 +133,14 @@ fn write_outputs_file(
 async fn apply_saved(ctx: &Ctx, args: &ApplyArgs, file: &std::path::Path) -> CmdResult {
     let bytes = std::fs::read(file)
         .map_err(|e| fail("TF1033", "Cannot read the plan file", format!("{}: {e}.", file.display()), ctx.err))?;
-    let saved = SavedPlan::from_bytes(&bytes)
-        .map_err(|e| fail("TF1033", "Cannot read the plan file", format!("{}: {e}.", file.display()), ctx.err))?;
     let (config, diags) = load_dir(&ctx.dir);
     report(&diags, &config.sources, ctx.err)?;
+    // The plan's own variables are inside the file, encrypted; its passphrase comes from the
+    // environment and tfvars, as for the other commands that start from a file. Resolved on a
+    // copy: tfvars files join the sources, and the digest is of the spec alone.
+    let encryption = encryption(&config, &spec_variables(&mut config.clone()), ctx.err)?;
+    let saved = SavedPlan::decode(&bytes, &encryption.plan)
+        .map_err(|e| fail("TF1033", "Cannot read the plan file", format!("{}: {e}.", file.display()), ctx.err))?;
     if digest_of(&config) != saved.config_digest {
         return Err(fail(
             "TF1034",
@@ -142,7 +149,7 @@ async fn apply_saved(ctx: &Ctx, args: &ApplyArgs, file: &std::path::Path) -> Cmd
             ctx.err,
         ));
     }
-    let store = backend(&ctx.dir, Some(&config), args.flags.state.as_deref(), ctx.err)?;
+    let store = backend(&ctx.dir, Some(&config), args.flags.state.as_deref(), encryption.state, ctx.err)?;
     let env = env_file_settings(&ctx.dir, &config, args.env_file.as_deref(), ctx.err)?;
     let sources = config.sources.clone();
     let (engine, diags) =

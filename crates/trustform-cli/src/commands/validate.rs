@@ -2,6 +2,7 @@
 
 use super::Ctx;
 use crate::args::{FmtArgs, ValidateArgs};
+use crate::encryption::EncryptionSettings;
 use crate::project::{backend, fail, report, CmdResult, Failed};
 use crate::render::to_json;
 use trustform_diag::Diagnostics;
@@ -11,7 +12,8 @@ use trustform_lang::config::load_dir;
 pub async fn init(ctx: &Ctx) -> CmdResult {
     let (config, diags) = load_dir(&ctx.dir);
     report(&diags, &config.sources, ctx.err)?;
-    let store = backend(&ctx.dir, Some(&config), None, ctx.err)?;
+    // init reads no state, so it needs no keys: the encryption block is checked where it is used.
+    let store = backend(&ctx.dir, Some(&config), None, EncryptionSettings::plaintext().state, ctx.err)?;
     let providers = crate::project::providers();
     let mut used: Vec<&str> = config.resources.values().map(|r| r.provider_name()).collect();
     used.sort_unstable();
@@ -44,6 +46,11 @@ pub async fn validate(ctx: &Ctx, args: ValidateArgs) -> CmdResult {
             variables.entry(name.clone()).or_insert(trustform_lang::Value::Unknown);
         }
         diags.extend(var_diags.into_iter().filter(|d| d.code != "TF0300"));
+        // A passphrase is an input too: one that is not given yet is not the spec's problem.
+        let env = std::env::var(trustform_state::encryption::PASSPHRASE_ENV).ok().map(zeroize::Zeroizing::new);
+        let (_, encryption_diags) =
+            crate::encryption::interpret(&config, &variables, env.as_deref().map(String::as_str));
+        diags.extend(encryption_diags.into_iter().filter(|d| d.code != "TF0127"));
         let (engine, more) = Engine::new(config, variables, crate::project::providers(), EngineOptions::default());
         diags.extend(more);
         if let Some(engine) = engine {
