@@ -8,13 +8,18 @@ use crate::ui::confirm;
 use std::path::Path;
 use trustform_lang::config::load_dir;
 use trustform_lang::ResourceAddr;
+use trustform_state::encryption::Payload;
 use trustform_state::{check_push, Encryption, LocalBackend, Locker, State, StateStore};
 
 fn store(ctx: &Ctx, flag: Option<&Path>) -> CmdResult<LocalBackend> {
+    located(ctx, flag, spec_encryption(ctx)?.state)
+}
+
+/// The backend where the state lives, storing through `encryption`.
+fn located(ctx: &Ctx, flag: Option<&Path>, encryption: Encryption) -> CmdResult<LocalBackend> {
     let (config, _) = load_dir(&ctx.dir);
     let has_spec = config.sources.files().next().is_some();
-    let encryption = spec_encryption(ctx)?;
-    backend(&ctx.dir, has_spec.then_some(&config), flag, encryption.state, ctx.err)
+    backend(&ctx.dir, has_spec.then_some(&config), flag, encryption, ctx.err)
 }
 
 fn parse(ctx: &Ctx, text: &str) -> CmdResult<ResourceAddr> {
@@ -134,7 +139,8 @@ async fn mutate(
 }
 
 pub async fn force_unlock(ctx: &Ctx, args: ForceUnlockArgs) -> CmdResult {
-    let store = store(ctx, args.state.as_deref())?;
+    // The lock is beside the state, not in it: no keys are needed to remove it.
+    let store = located(ctx, args.state.as_deref(), Encryption::plaintext(Payload::State))?;
     if !args.force {
         match confirm(
             "Do you really want to force-unlock?",
