@@ -19,7 +19,7 @@
 //! A `pbkdf2` key provider's passphrase is its `passphrase` argument when the spec sets one (it
 //! must be sensitive: a sensitive variable), else `TRUSTFORM_STATE_PASSPHRASE`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use trustform_diag::{Diagnostic, Diagnostics, Span};
 use trustform_lang::config::{static_traversal, Attr, Body, Config, NestedBody};
@@ -57,6 +57,22 @@ pub fn interpret(
         Some(body) => reader.encryption(body),
     };
     (settings, reader.diags)
+}
+
+/// The variables a `pbkdf2` key provider takes its passphrase from (`passphrase = var.NAME`).
+/// A saved plan leaves them out: a plan file must not carry the key to the state, least of all
+/// when plans are not encrypted. `apply FILE` takes them from the environment again.
+pub fn passphrase_variables(config: &Config) -> BTreeSet<String> {
+    let Some(body) = &config.settings.encryption else { return BTreeSet::new() };
+    body.blocks
+        .iter()
+        .filter(|b| b.kind == "key_provider")
+        .filter_map(|b| b.body.attributes.get("passphrase"))
+        .filter_map(|attr| match static_traversal(&attr.expr.expr).as_deref() {
+            Some([root, name]) if root == "var" => Some(name.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 struct Reader<'a> {

@@ -6,6 +6,7 @@
 mod support;
 
 use support::{Run, Workdir};
+use trustform_state::Encryption;
 
 const CANARY: &str = "canary-e2e-5b7d19c0";
 const PASSPHRASE: &str = "correct horse battery staple e2e";
@@ -183,4 +184,20 @@ fn a_plaintext_state_migrates_with_an_unencrypted_fallback_and_the_environment_p
         "{}",
         missing.stderr
     );
+}
+
+#[test]
+fn a_saved_plan_never_carries_the_state_passphrase_even_unencrypted() {
+    let plan_block = "plan {\n      method   = method.aes_gcm.main\n      enforced = true\n    }";
+    let spec = spec(FROM_VARIABLE, "");
+    assert!(spec.contains(plan_block));
+    let work = Workdir::new().with_file("main.tf", &spec.replace(plan_block, ""));
+    expect(&work, &["plan", "--out", "tf.plan"], PASSPHRASE, 0);
+    let plan = bytes(&work, "tf.plan");
+    assert!(!Encryption::is_encrypted(&plan), "no plan block: the plan file is plaintext");
+    assert!(holds(&plan, CANARY), "plaintext plans keep their variables");
+    assert!(!holds(&plan, PASSPHRASE), "but never the state's passphrase");
+    let applied = expect(&work, &["apply", "tf.plan"], PASSPHRASE, 0);
+    assert!(applied.stdout.contains("1 added"), "{}", applied.stdout);
+    assert_encrypted(&work, STATE);
 }

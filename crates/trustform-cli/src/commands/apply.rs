@@ -138,7 +138,8 @@ async fn apply_saved(ctx: &Ctx, args: &ApplyArgs, file: &std::path::Path) -> Cmd
     // The plan's own variables are inside the file, encrypted; its passphrase comes from the
     // environment and tfvars, as for the other commands that start from a file. Resolved on a
     // copy: tfvars files join the sources, and the digest is of the spec alone.
-    let encryption = encryption(&config, &spec_variables(&mut config.clone()), ctx.err)?;
+    let inputs = spec_variables(&mut config.clone());
+    let encryption = encryption(&config, &inputs, ctx.err)?;
     let saved = SavedPlan::decode(&bytes, &encryption.plan)
         .map_err(|e| fail("TF1033", "Cannot read the plan file", format!("{}: {e}.", file.display()), ctx.err))?;
     if digest_of(&config) != saved.config_digest {
@@ -152,8 +153,14 @@ async fn apply_saved(ctx: &Ctx, args: &ApplyArgs, file: &std::path::Path) -> Cmd
     let store = backend(&ctx.dir, Some(&config), args.flags.state.as_deref(), encryption.state, ctx.err)?;
     let env = env_file_settings(&ctx.dir, &config, args.env_file.as_deref(), ctx.err)?;
     let sources = config.sources.clone();
-    let (engine, diags) =
-        Engine::new(config, saved.variables.clone(), crate::project::providers(), engine_options(&args.flags, ctx));
+    // The plan file leaves out the passphrase variables; the encryption block read them above.
+    let mut variables = saved.variables.clone();
+    for name in crate::encryption::passphrase_variables(&config) {
+        if let Some(value) = inputs.get(&name) {
+            variables.insert(name, value.clone());
+        }
+    }
+    let (engine, diags) = Engine::new(config, variables, crate::project::providers(), engine_options(&args.flags, ctx));
     report(&diags, &sources, ctx.err)?;
     let engine = engine.ok_or(Failed(1))?;
     let lock = Lock::acquire(&store, "apply", ctx.err).await?;

@@ -15,7 +15,9 @@ pub async fn run(ctx: &Ctx, args: PlanArgs) -> CmdResult {
     let encryption = encryption(&project.config, &project.variables, ctx.err)?;
     let store = backend(&ctx.dir, Some(&project.config), args.flags.state.as_deref(), encryption.state, ctx.err)?;
     let digest = digest_of(&project.config);
-    let variables = project.variables.clone();
+    let mut variables = project.variables.clone();
+    let passphrases = crate::encryption::passphrase_variables(&project.config);
+    variables.retain(|name, _| !passphrases.contains(name));
     let (engine, sources) = project.engine(engine_options(&args.flags, ctx), ctx.err)?;
 
     let lock = Lock::acquire(&store, "plan", ctx.err).await?;
