@@ -201,3 +201,65 @@ fn a_saved_plan_never_carries_the_state_passphrase_even_unencrypted() {
     assert!(applied.stdout.contains("1 added"), "{}", applied.stdout);
     assert_encrypted(&work, STATE);
 }
+
+#[test]
+fn rotating_the_key_reads_with_the_fallback_and_rewrites_with_the_new_method() {
+    let rotation = |providers: &str, fallback: &str| {
+        format!(
+            r#"
+variable "token" {{
+  sensitive = true
+}}
+variable "state_passphrase" {{
+  sensitive = true
+  default   = null
+}}
+trustform {{
+  encryption {{
+    {providers}
+    state {{
+      {fallback}
+    }}
+  }}
+  outputs {{ env_file = "" }}
+}}
+resource "trustform_data" "a" {{ input = var.token }}
+"#
+        )
+    };
+    let old = "key_provider \"pbkdf2\" \"old\" {\n      passphrase = var.state_passphrase\n      iterations = 200000\n    }\n    method \"aes_gcm\" \"old\" { keys = key_provider.pbkdf2.old }";
+    let new = "key_provider \"pbkdf2\" \"new\" { iterations = 200000 }\n    method \"aes_gcm\" \"new\" { keys = key_provider.pbkdf2.new }";
+    let work = Workdir::new().with_file("main.tf", &rotation(old, "method = method.aes_gcm.old"));
+    expect(&work, &["apply", "--auto-approve"], PASSPHRASE, 0);
+    let meta_keys = |work: &Workdir| {
+        let envelope: serde_json::Value = serde_json::from_slice(&bytes(work, STATE)).unwrap();
+        envelope["meta"].as_object().unwrap().keys().cloned().collect::<Vec<_>>()
+    };
+    assert_eq!(meta_keys(&work), ["key_provider.pbkdf2.old"]);
+
+    let new_passphrase = "the replacement passphrase, longer";
+    let env = [
+        ("TRUSTFORM_VAR_token", CANARY),
+        ("TRUSTFORM_VAR_state_passphrase", PASSPHRASE),
+        ("TRUSTFORM_STATE_PASSPHRASE", new_passphrase),
+    ];
+    work.write(
+        "main.tf",
+        &rotation(
+            &format!("{old}\n    {new}"),
+            "method = method.aes_gcm.new\n    fallback { method = method.aes_gcm.old }",
+        ),
+    );
+    let refreshed = work.run_with_env(&["refresh"], &env);
+    assert_eq!(refreshed.code, 0, "{}", refreshed.all());
+    assert_eq!(meta_keys(&work), ["key_provider.pbkdf2.new"], "the write used the new method");
+
+    // The old key, and its passphrase, are no longer needed.
+    work.write("main.tf", &rotation(new, "method = method.aes_gcm.new"));
+    let plan = work.run_with_env(
+        &["plan", "--detailed-exitcode"],
+        &[("TRUSTFORM_VAR_token", CANARY), ("TRUSTFORM_STATE_PASSPHRASE", new_passphrase)],
+    );
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    assert!(!holds(&bytes(&work, STATE), CANARY) && !holds(&bytes(&work, STATE), new_passphrase));
+}
