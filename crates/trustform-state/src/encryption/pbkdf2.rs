@@ -32,6 +32,7 @@ const MAX_SALT_LENGTH: usize = 512;
 pub struct Passphrase(Zeroizing<String>);
 
 impl Passphrase {
+    /// Takes the text as it is; [`Pbkdf2KeyProvider::new`] checks its length.
     pub fn new(text: impl Into<String>) -> Self {
         Passphrase(Zeroizing::new(text.into()))
     }
@@ -75,7 +76,9 @@ impl FromStr for HashFunction {
 /// salt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pbkdf2Settings {
+    /// At least [`MIN_ITERATIONS`].
     pub iterations: u32,
+    /// Bytes of fresh random salt for a new key, 16 to 512.
     pub salt_length: usize,
     pub hash_function: HashFunction,
 }
