@@ -7,7 +7,8 @@ use aws_sdk_s3::primitives::ByteStream;
 use std::fmt;
 use std::path::PathBuf;
 use tokio::sync::Mutex;
-use trustform_state::{check_overwrite, LockError, LockInfo, Locker, State, StateError, StateStore};
+use trustform_state::encryption::Payload;
+use trustform_state::{check_overwrite, Encryption, LockError, LockInfo, Locker, State, StateError, StateStore};
 
 /// How many times `lock` and `unlock` try again when the lock object changes between reading it
 /// and acting on it.
@@ -27,6 +28,8 @@ pub struct S3Backend {
     /// The state object as this backend last saw it. Held across each write, so that writes
     /// through one backend run one at a time.
     seen: Mutex<Option<Seen>>,
+    /// What the stored bytes go through ([`S3Backend::with_encryption`]; plaintext by default).
+    encryption: Encryption,
 }
 
 /// The state object at some moment.
@@ -53,15 +56,33 @@ impl fmt::Debug for S3Backend {
     }
 }
 
-/// The one place where state becomes bytes, so that an encoding of the stored form (encryption)
-/// has one place to go.
-fn encode(state: &State) -> Vec<u8> {
-    state.to_json_bytes()
-}
-
 impl S3Backend {
     pub(crate) fn new(client: aws_sdk_s3::Client, bucket: &str, key: String) -> S3Backend {
-        S3Backend { client, bucket: bucket.to_owned(), lock_key: format!("{key}.tflock"), key, seen: Mutex::new(None) }
+        S3Backend {
+            client,
+            bucket: bucket.to_owned(),
+            lock_key: format!("{key}.tflock"),
+            key,
+            seen: Mutex::new(None),
+            encryption: Encryption::plaintext(Payload::State),
+        }
+    }
+
+    /// Stores the state through `encryption`. An object it cannot read is never overwritten:
+    /// every write first reads (decrypts) what it replaces.
+    pub fn with_encryption(mut self, encryption: Encryption) -> Self {
+        self.encryption = encryption;
+        self
+    }
+
+    /// What the stored bytes go through.
+    pub fn encryption(&self) -> &Encryption {
+        &self.encryption
+    }
+
+    /// The one place where state becomes bytes.
+    fn encode(&self, state: &State) -> Result<Vec<u8>, StateError> {
+        self.encryption.encode(&self.describe(), state)
     }
 
     /// The state object's key.
@@ -88,10 +109,9 @@ impl S3Backend {
         Ok(())
     }
 
-    /// The one place where bytes become state; see [`encode`].
+    /// The one place where bytes become state; see [`S3Backend::encode`].
     fn decode(&self, bytes: &[u8]) -> Result<State, StateError> {
-        State::from_json_bytes(bytes)
-            .map_err(|problem| StateError::Decode { origin: self.describe(), problem: Box::new(problem) })
+        self.encryption.decode(&self.describe(), bytes)
     }
 
     /// The object at `key`, or `None` when there is none.
@@ -210,7 +230,7 @@ impl StateStore for S3Backend {
     }
 
     async fn write(&self, state: &State) -> Result<(), StateError> {
-        let bytes = encode(state);
+        let bytes = self.encode(state)?;
         let mut seen = self.seen.lock().await;
         let current = match &*seen {
             Some(current) => current.clone(),
@@ -238,9 +258,12 @@ impl StateStore for S3Backend {
             }
             // 409: S3's answer while another conditional write to the key is in flight.
             Err(error) if matches!(status(&error), Some(412 | 409)) => {
-                // A retry of a write whose first answer was lost finds its own bytes there.
+                // A retry of a write whose first answer was lost finds its own state there (its
+                // own bytes, unless encrypted: every encryption draws a fresh nonce).
                 match self.get_state().await? {
-                    Some(Fetched { bytes: stored, etag: Some(etag) }) if stored == bytes => {
+                    Some(Fetched { bytes: stored, etag: Some(etag) })
+                        if stored == bytes || self.decode(&stored).is_ok_and(|found| found == *state) =>
+                    {
                         *seen = Some(Seen::Present { etag, stored: Box::new(state.clone()) });
                         Ok(())
                     }

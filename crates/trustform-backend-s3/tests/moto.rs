@@ -255,3 +255,41 @@ async fn a_write_retried_after_a_lost_answer_finds_its_own_bytes() {
     let err = backend.write(&next(&next(&v2, "three"), "four")).await.expect_err("refused");
     assert!(matches!(err, StateError::ChangedSinceRead { .. }), "{err}");
 }
+
+/// A state encryption as the spec's `encryption` block builds it, at the lowest work factor.
+fn encryption(passphrase: &str) -> trustform_state::Encryption {
+    use trustform_state::encryption::{
+        HashFunction, Method, Passphrase, Payload, Pbkdf2KeyProvider, Pbkdf2Settings, MIN_ITERATIONS,
+    };
+    let settings = Pbkdf2Settings { iterations: MIN_ITERATIONS, salt_length: 16, hash_function: HashFunction::Sha256 };
+    let keys = Pbkdf2KeyProvider::new("main", Passphrase::new(passphrase), settings).unwrap();
+    let primary = Method::AesGcm { name: "main".to_owned(), keys: std::sync::Arc::new(keys) };
+    trustform_state::Encryption::new(Payload::State, primary, None, true).unwrap()
+}
+
+#[tokio::test]
+async fn passes_the_conformance_suite_encrypted_and_no_secret_reaches_the_bucket() {
+    let moto = Moto::start();
+    let backend =
+        remote(&moto, "secret.tfstate").await.backend("default").with_encryption(encryption("a bucket passphrase"));
+    trustform_state::testing::conformance(&backend, &backend).await;
+    let mut with_secret = backend.read().await.unwrap().unwrap();
+    with_secret.serial += 1;
+    with_secret
+        .outputs
+        .insert("client_secret".to_owned(), OutputState { value: "canary-51b7".into(), sensitive: true });
+    backend.write(&with_secret).await.unwrap();
+    let stored = object(&moto, "secret.tfstate").await.unwrap();
+    assert!(trustform_state::Encryption::is_encrypted(&stored));
+    assert!(!stored.windows(11).any(|w| w == b"canary-51b7"), "the secret reached the bucket in plain text");
+    assert_eq!(backend.read().await.unwrap().unwrap(), with_secret, "and decrypts back");
+
+    // Another passphrase cannot read it, and so never overwrites it.
+    let intruder =
+        remote(&moto, "secret.tfstate").await.backend("default").with_encryption(encryption("some other passphrase"));
+    assert!(intruder.read().await.is_err());
+    let mut next = with_secret.clone();
+    next.serial += 1;
+    assert!(intruder.write(&next).await.is_err());
+    assert_eq!(object(&moto, "secret.tfstate").await.unwrap(), stored, "the object is untouched");
+}

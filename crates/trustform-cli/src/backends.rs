@@ -12,7 +12,7 @@ use trustform_backend_s3::{S3Backend, S3Remote, S3Settings, DEFAULT_WORKSPACE, D
 use trustform_diag::{Diagnostic, Diagnostics};
 use trustform_lang::config::{BackendConfig, Config};
 use trustform_lang::{eval_constant, Value};
-use trustform_state::{LocalBackend, LockError, LockInfo, Locker, State, StateError, StateStore};
+use trustform_state::{Encryption, LocalBackend, LockError, LockInfo, Locker, State, StateError, StateStore};
 
 /// The spec directory's own files, beside the spec: the selected workspace and the backend
 /// record.
@@ -165,6 +165,23 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// The same backend, storing its bytes through `encryption` (the spec's state encryption).
+    pub fn with_encryption(self, encryption: Encryption) -> Backend {
+        match self {
+            Backend::Local(local) => Backend::Local(local.with_encryption(encryption)),
+            Backend::S3(s3) => Backend::S3(s3.with_encryption(encryption)),
+        }
+    }
+
+    /// What the stored bytes go through: a copy of the state kept elsewhere (`errored.tfstate`)
+    /// is protected the same way.
+    pub fn encryption(&self) -> &Encryption {
+        match self {
+            Backend::Local(local) => local.encryption(),
+            Backend::S3(s3) => s3.encryption(),
+        }
+    }
+
     /// Removes the stored state (`workspace delete`); the caller holds the lock.
     pub async fn delete_state(&self) -> Result<(), StateError> {
         match self {

@@ -34,6 +34,7 @@ macro_rules! errln {
 mod args;
 mod backends;
 mod commands;
+mod encryption;
 mod outputs;
 mod project;
 mod render;

@@ -3,6 +3,7 @@
 
 use crate::args::VarArgs;
 use crate::backends::{self, Backend};
+use crate::encryption::EncryptionSettings;
 use crate::render::render_all;
 use crate::ui::Style;
 use std::collections::BTreeMap;
@@ -16,7 +17,7 @@ use trustform_gcp::GoogleProvider;
 use trustform_lang::config::{load_dir, Config};
 use trustform_lang::{eval_constant, resolve_variables, CliVar, Value};
 use trustform_outputs::EnvFormat;
-use trustform_state::{LocalBackend, LockError, LockInfo, Locker, State, StateStore};
+use trustform_state::{Encryption, LocalBackend, LockError, LockInfo, Locker, State, StateStore};
 
 /// The default local state file, relative to the spec's directory.
 pub const DEFAULT_STATE: &str = "state/default.tfstate";
@@ -125,6 +126,23 @@ pub fn providers() -> Providers {
     providers
 }
 
+/// The spec's `trustform { encryption { ... } }`, with `var.NAME` in a passphrase seen as
+/// `variables` has it, and `TRUSTFORM_STATE_PASSPHRASE` for a key provider that sets no
+/// passphrase; prints diagnostics and fails on errors.
+pub fn encryption(config: &Config, variables: &BTreeMap<String, Value>, style: Style) -> CmdResult<EncryptionSettings> {
+    let env = std::env::var(trustform_state::encryption::PASSPHRASE_ENV).ok().map(zeroize::Zeroizing::new);
+    let (settings, diags) = crate::encryption::interpret(config, variables, env.as_deref().map(String::as_str));
+    report(&diags, &config.sources, style)?;
+    Ok(settings)
+}
+
+/// The variables of a command that reads state without planning (`output`, `show`, `state`):
+/// defaults, `trustform.tfvars` and `TRUSTFORM_VAR_*`, for the encryption block's passphrase.
+/// Problems with variables the encryption block does not use are not this command's concern.
+pub fn spec_variables(config: &mut Config) -> BTreeMap<String, Value> {
+    resolve_variables(config, &[], std::env::vars()).0
+}
+
 /// The sandbox deployment's state file, set once by `--sandbox` before any command runs.
 static SANDBOX_STATE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
 
@@ -142,10 +160,11 @@ pub async fn backend(
     dir: &Path,
     config: Option<&Config>,
     override_path: Option<&Path>,
+    encryption: Encryption,
     style: Style,
 ) -> CmdResult<Backend> {
     if let Some(path) = override_path.or_else(|| SANDBOX_STATE.get().map(PathBuf::as_path)) {
-        return Ok(Backend::Local(LocalBackend::new(path)));
+        return Ok(Backend::Local(LocalBackend::new(path).with_encryption(encryption)));
     }
     let spec = backends::configured(config, style)?;
     if let Some(previous) = backends::needs_migration(dir, &spec) {
@@ -171,7 +190,7 @@ pub async fn backend(
             style,
         )
     })?;
-    Ok(spec.connect(dir).await.workspace(&workspace))
+    Ok(spec.connect(dir).await.workspace(&workspace).with_encryption(encryption))
 }
 
 /// Reads the state, or a fresh one when nothing was written yet.

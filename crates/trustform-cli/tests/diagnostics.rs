@@ -45,3 +45,4 @@ diagnostic_case!(unsupported_argument);
 diagnostic_case!(syntax_error);
 diagnostic_case!(undeclared_variable);
 diagnostic_case!(unknown_resource_type);
+diagnostic_case!(encryption_block);

@@ -138,11 +138,15 @@ pub struct ProviderConfig {
     pub span: Span,
 }
 
-/// `trustform { backend "local" { path = "..." } outputs { env_file = "...", format = "..." } }`
+/// `trustform { backend "local" { path = "..." } outputs { env_file = "...", format = "..." }
+/// encryption { ... } }`
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
     pub backend: Option<BackendConfig>,
     pub outputs: Option<Body>,
+    /// The `encryption` block as written: key providers, methods, and the `state` and `plan`
+    /// blocks that use them. The CLI interprets it; see `trustform_state::encryption`.
+    pub encryption: Option<Body>,
 }
 
 #[derive(Debug, Clone)]
@@ -702,9 +706,10 @@ impl Loader {
             match (nested.kind.as_str(), nested.labels.as_slice()) {
                 ("backend", [kind]) => self.config.settings.backend = Some(BackendConfig { kind: kind.clone(), body: nested.body, span }),
                 ("outputs", []) => self.config.settings.outputs = Some(nested.body),
+                ("encryption", []) => self.config.settings.encryption = Some(nested.body),
                 ("required_providers", _) => {}
                 _ => self.diags.push(
-                    Diagnostic::error("TF0119", "Unsupported settings block", format!("The trustform block takes backend \"local\" {{ ... }} and outputs {{ env_file, format }}; \"{}\" is not supported.", nested.kind))
+                    Diagnostic::error("TF0119", "Unsupported settings block", format!("The trustform block takes backend \"local\" {{ ... }}, outputs {{ env_file, format }} and encryption {{ ... }}; \"{}\" is not supported.", nested.kind))
                         .with_span(span),
                 ),
             }
@@ -862,6 +867,18 @@ mod tests {
         assert!(chain.body.attributes.contains_key("input"));
         assert!(!chain.body.attributes.contains_key("count"));
         assert_eq!(chain.span.to_string(), "main.tf:14:13");
+    }
+
+    #[test]
+    fn the_encryption_block_is_kept_for_the_cli_and_other_settings_are_refused() {
+        let (config, diags) =
+            load("trustform {\n  encryption {\n    state { method = method.aes_gcm.main }\n  }\n  bogus {}\n}\n");
+        let encryption = config.settings.encryption.as_ref().expect("kept");
+        assert_eq!(encryption.blocks[0].kind, "state");
+        assert!(encryption.blocks[0].body.attributes.contains_key("method"));
+        let codes: Vec<_> = diags.iter().map(|d| (d.code, d.span.as_ref().unwrap().to_string())).collect();
+        assert_eq!(codes, [("TF0119", "main.tf:5:3".to_owned())]);
+        assert!(diags.iter().next().unwrap().detail.contains("encryption { ... }"));
     }
 
     #[test]

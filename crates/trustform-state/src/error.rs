@@ -1,4 +1,4 @@
-use crate::LockInfo;
+use crate::{EncryptionError, LockInfo};
 use std::io;
 use std::path::PathBuf;
 use trustform_lang::ResourceAddr;
@@ -40,6 +40,13 @@ pub enum StateError {
 
     #[error("{origin} is not a valid state: {problem}")]
     Decode { origin: String, problem: Box<DecodeError> },
+
+    /// The stored bytes could not be decrypted; nothing was written.
+    #[error("cannot read {origin}: {problem}")]
+    Decrypt { origin: String, problem: EncryptionError },
+
+    #[error("refusing to write {target}: {problem}")]
+    Encrypt { target: String, problem: EncryptionError },
 
     #[error(
         "refusing to write to {target}: it holds a different state (lineage {stored}) from this one \

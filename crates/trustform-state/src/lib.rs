@@ -7,12 +7,17 @@
 //!   write and [`check_push`] for `state push`.
 //! * Storage behind two narrow traits, [`StateStore`] and [`Locker`], with a [`LocalBackend`] (a
 //!   file written atomically, locked by a sibling lock file) and a [`MemoryBackend`] fake.
+//! * [`Encryption`], the byte-level layer every backend puts between a [`State`] and what it
+//!   stores: AES-256-GCM under a PBKDF2 key, with a fallback for rotation and `enforced` to
+//!   refuse plaintext (module [`encryption`]). Saved plan files use it too.
 //! * [`testing::conformance`], the suite every backend must pass (feature `testing`).
 //!
-//! Only the backends do I/O; the model and the rules are pure. Sensitive attribute values are
-//! stored in plain text, with their paths listed beside them, and never appear in `Debug`.
+//! Only the backends do I/O; the model and the rules are pure. Without encryption, sensitive
+//! attribute values are stored in plain text, with their paths listed beside them; they never
+//! appear in `Debug`.
 
 mod backend;
+pub mod encryption;
 mod error;
 mod file;
 mod guard;
@@ -24,6 +29,7 @@ mod model;
 pub mod testing;
 
 pub use backend::{Locker, StateStore};
+pub use encryption::{Encryption, EncryptionError};
 pub use error::{DecodeError, LockError, StateError};
 pub use guard::{check_overwrite, check_push};
 pub use local::{write_file_atomically, LocalBackend};

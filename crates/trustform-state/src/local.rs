@@ -1,5 +1,6 @@
+use crate::encryption::Payload;
 use crate::guard::check_overwrite_parts;
-use crate::{check_overwrite, LockError, LockInfo, Locker, State, StateError, StateStore};
+use crate::{check_overwrite, Encryption, LockError, LockInfo, Locker, State, StateError, StateStore};
 use async_trait::async_trait;
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions, Permissions};
@@ -17,9 +18,13 @@ const LOCK_ATTEMPTS: usize = 3;
 /// old state or the new one. Files are created with mode 0600 because state can hold secrets.
 /// The first write of each instance first copies the state it finds to `<path>.backup`: the
 /// state as it was when the command started.
+///
+/// The bytes pass through an [`Encryption`] ([`LocalBackend::with_encryption`]; plaintext by
+/// default). A file the encryption cannot read is never overwritten: the write fails first.
 #[derive(Debug)]
 pub struct LocalBackend {
     path: PathBuf,
+    encryption: Encryption,
     /// What this instance has written. Held across each write, so that writes through one
     /// instance run one at a time.
     memo: tokio::sync::Mutex<WriteMemo>,
@@ -54,7 +59,22 @@ fn fingerprint(path: &Path) -> io::Result<Option<Fingerprint>> {
 
 impl LocalBackend {
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        LocalBackend { path: path.into(), memo: tokio::sync::Mutex::new(WriteMemo::default()) }
+        LocalBackend {
+            path: path.into(),
+            encryption: Encryption::plaintext(Payload::State),
+            memo: tokio::sync::Mutex::new(WriteMemo::default()),
+        }
+    }
+
+    /// Stores the state through `encryption`.
+    pub fn with_encryption(mut self, encryption: Encryption) -> Self {
+        self.encryption = encryption;
+        self
+    }
+
+    /// What the stored bytes go through.
+    pub fn encryption(&self) -> &Encryption {
+        &self.encryption
     }
 
     /// The state file.
@@ -78,8 +98,7 @@ impl LocalBackend {
     }
 
     fn decode(&self, bytes: &[u8]) -> Result<State, StateError> {
-        State::from_json_bytes(bytes)
-            .map_err(|problem| StateError::Decode { origin: self.describe(), problem: Box::new(problem) })
+        self.encryption.decode(&self.describe(), bytes)
     }
 
     /// What the lock file says, or `None` when there is no lock file.
@@ -124,7 +143,7 @@ impl StateStore for LocalBackend {
     }
 
     async fn write(&self, state: &State) -> Result<(), StateError> {
-        let incoming = state.to_json_bytes();
+        let incoming = self.encryption.encode(&self.describe(), state)?;
         let mut memo = self.memo.lock().await;
         let stat_path = self.path.clone();
         let on_disk = blocking(move || fingerprint(&stat_path)).await.map_err(state_io("inspect", &self.path))?;
@@ -133,9 +152,15 @@ impl StateStore for LocalBackend {
                 check_overwrite_parts(&self.describe(), lineage, *serial, state)?;
             }
             _ => {
-                if let Some(existing) = self.read_bytes().await? {
-                    check_overwrite(&self.describe(), &self.decode(&existing)?, state)?;
+                if let Some(mut existing) = self.read_bytes().await? {
+                    let stored = self.decode(&existing)?;
+                    check_overwrite(&self.describe(), &stored, state)?;
                     if !memo.backup_taken {
+                        // A plaintext state being encrypted for the first time is backed up
+                        // encrypted too: a backup in the clear would keep every secret readable.
+                        if self.encryption.encrypts() && !Encryption::is_encrypted(&existing) {
+                            existing = self.encryption.encode(&self.describe(), &stored)?;
+                        }
                         let backup = self.backup_path();
                         let target = backup.clone();
                         blocking(move || write_file_atomically(&target, &existing))
@@ -284,6 +309,7 @@ fn create_lock_file(path: &Path, record: &[u8]) -> io::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::encryption::Method;
     use crate::OutputState;
     use std::collections::BTreeSet;
 
@@ -387,6 +413,79 @@ mod tests {
             assert!(message.starts_with(&expected), "{message}");
             assert!(message.contains("line 3 column 15"), "{message}");
         }
+    }
+
+    fn encryption(passphrase: &str, fallback: Option<Method>) -> Encryption {
+        use crate::encryption::{HashFunction, Passphrase, Pbkdf2KeyProvider, Pbkdf2Settings, MIN_ITERATIONS};
+        let settings =
+            Pbkdf2Settings { iterations: MIN_ITERATIONS, salt_length: 16, hash_function: HashFunction::Sha256 };
+        let keys = Pbkdf2KeyProvider::new("main", Passphrase::new(passphrase), settings).unwrap();
+        let primary = Method::AesGcm { name: "main".to_owned(), keys: std::sync::Arc::new(keys) };
+        Encryption::new(Payload::State, primary, fallback, true).unwrap()
+    }
+
+    fn with_canary(state: &State) -> State {
+        let mut next = next(state, "public");
+        next.outputs.insert("token".to_owned(), OutputState { value: "canary-3e8c".into(), sensitive: true });
+        next
+    }
+
+    fn holds(bytes: &[u8], needle: &str) -> bool {
+        bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+    }
+
+    #[tokio::test]
+    async fn passes_the_conformance_suite_encrypted() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = backend(&dir).with_encryption(encryption("conformance passphrase", None));
+        crate::testing::conformance(&backend, &backend).await;
+        assert!(Encryption::is_encrypted(&fs::read(backend.path()).unwrap()));
+        assert!(!holds(&fs::read(backend.path()).unwrap(), "hunter2"));
+    }
+
+    #[tokio::test]
+    async fn a_wrong_key_fails_the_write_and_leaves_the_file_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let owner = backend(&dir).with_encryption(encryption("the right passphrase", None));
+        let first = with_canary(&State::new());
+        owner.write(&first).await.unwrap();
+        let before = fs::read(owner.path()).unwrap();
+        assert!(!holds(&before, "canary-3e8c"));
+
+        let intruder = backend(&dir).with_encryption(encryption("some wrong passphrase", None));
+        let read = intruder.read().await.unwrap_err();
+        assert!(matches!(read, StateError::Decrypt { .. }), "{read}");
+        let write = intruder.write(&next(&first, "overwritten")).await.unwrap_err();
+        assert!(write.to_string().contains("wrong key"), "{write}");
+        assert_eq!(fs::read(owner.path()).unwrap(), before, "the state must be untouched byte for byte");
+        assert!(!intruder.backup_path().exists());
+
+        // Without any encryption configured, the file is refused too, not replaced.
+        let plain = backend(&dir);
+        assert!(plain.write(&next(&first, "overwritten")).await.is_err());
+        assert_eq!(fs::read(owner.path()).unwrap(), before);
+        assert_eq!(owner.read().await.unwrap().unwrap(), first);
+    }
+
+    #[tokio::test]
+    async fn migrating_a_plaintext_state_encrypts_it_and_its_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = backend(&dir);
+        let first = with_canary(&State::new());
+        plain.write(&first).await.unwrap();
+        assert!(holds(&fs::read(plain.path()).unwrap(), "canary-3e8c"));
+
+        let unencrypted = Method::Unencrypted { name: "migrate".to_owned() };
+        let migrating = backend(&dir).with_encryption(encryption("a migration passphrase", Some(unencrypted)));
+        let current = migrating.read().await.unwrap().unwrap();
+        assert_eq!(current, first);
+        migrating.write(&next(&current, "now encrypted")).await.unwrap();
+        for file in [migrating.path().to_owned(), migrating.backup_path()] {
+            let bytes = fs::read(&file).unwrap();
+            assert!(Encryption::is_encrypted(&bytes) && !holds(&bytes, "canary-3e8c"), "{}", file.display());
+        }
+        let strict = backend(&dir).with_encryption(encryption("a migration passphrase", None));
+        assert_eq!(strict.read().await.unwrap().unwrap(), next(&current, "now encrypted"));
     }
 
     #[tokio::test]

@@ -6,7 +6,10 @@ use super::Ctx;
 use crate::args::{ApplyArgs, RefreshArgs};
 use crate::backends::Backend;
 use crate::outputs::{print_outputs, write_env_file};
-use crate::project::{backend, env_file_settings, fail, in_dir, read_state, report, CmdResult, Failed, Lock, Project};
+use crate::project::{
+    backend, encryption, env_file_settings, fail, in_dir, read_state, report, spec_variables, CmdResult, Failed, Lock,
+    Project,
+};
 use crate::ui::confirm;
 use async_trait::async_trait;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,7 +44,9 @@ pub async fn run(ctx: &Ctx, args: ApplyArgs, kind: Kind) -> CmdResult {
         Kind::Refresh => PlanMode::RefreshOnly,
     };
     let options = plan_options(&args.flags, mode, ctx)?;
-    let store = backend(&ctx.dir, Some(&project.config), args.flags.state.as_deref(), ctx.err).await?;
+    let encryption = encryption(&project.config, &project.variables, ctx.err)?;
+    let store =
+        backend(&ctx.dir, Some(&project.config), args.flags.state.as_deref(), encryption.state, ctx.err).await?;
     let env = env_file_settings(&ctx.dir, &project.config, args.env_file.as_deref(), ctx.err)?;
     let (engine, sources) = project.engine(engine_options(&args.flags, ctx), ctx.err)?;
 
@@ -157,7 +162,12 @@ fn save_errored_state(ctx: &Ctx, state: &State, store: &Backend) {
     } else {
         format!("trustform --chdir {} state push {}", ctx.dir.display(), path.display())
     };
-    match write_file_atomically(&path, &state.to_json_bytes()) {
+    // Encrypted as the backend would have stored it: a secret never lands in plain text here.
+    let bytes = store.encryption().encode(&path.display().to_string(), state);
+    match bytes
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| write_file_atomically(&path, &bytes).map_err(|e| e.to_string()))
+    {
         Ok(()) => {
             let _ = fail(
                 "TF1015",
@@ -203,10 +213,15 @@ fn write_outputs_file(
 async fn apply_saved(ctx: &Ctx, args: &ApplyArgs, file: &std::path::Path) -> CmdResult {
     let bytes = std::fs::read(file)
         .map_err(|e| fail("TF1033", "Cannot read the plan file", format!("{}: {e}.", file.display()), ctx.err))?;
-    let saved = SavedPlan::from_bytes(&bytes)
-        .map_err(|e| fail("TF1033", "Cannot read the plan file", format!("{}: {e}.", file.display()), ctx.err))?;
     let (config, diags) = load_dir(&ctx.dir);
     report(&diags, &config.sources, ctx.err)?;
+    // The plan's own variables are inside the file, encrypted; its passphrase comes from the
+    // environment and tfvars, as for the other commands that start from a file. Resolved on a
+    // copy: tfvars files join the sources, and the digest is of the spec alone.
+    let inputs = spec_variables(&mut config.clone());
+    let encryption = encryption(&config, &inputs, ctx.err)?;
+    let saved = SavedPlan::decode(&bytes, &encryption.plan)
+        .map_err(|e| fail("TF1033", "Cannot read the plan file", format!("{}: {e}.", file.display()), ctx.err))?;
     if digest_of(&config) != saved.config_digest {
         return Err(fail(
             "TF1034",
@@ -215,11 +230,17 @@ async fn apply_saved(ctx: &Ctx, args: &ApplyArgs, file: &std::path::Path) -> Cmd
             ctx.err,
         ));
     }
-    let store = backend(&ctx.dir, Some(&config), args.flags.state.as_deref(), ctx.err).await?;
+    let store = backend(&ctx.dir, Some(&config), args.flags.state.as_deref(), encryption.state, ctx.err).await?;
     let env = env_file_settings(&ctx.dir, &config, args.env_file.as_deref(), ctx.err)?;
     let sources = config.sources.clone();
-    let (engine, diags) =
-        Engine::new(config, saved.variables.clone(), crate::project::providers(), engine_options(&args.flags, ctx));
+    // The plan file leaves out the passphrase variables; the encryption block read them above.
+    let mut variables = saved.variables.clone();
+    for name in crate::encryption::passphrase_variables(&config) {
+        if let Some(value) = inputs.get(&name) {
+            variables.insert(name, value.clone());
+        }
+    }
+    let (engine, diags) = Engine::new(config, variables, crate::project::providers(), engine_options(&args.flags, ctx));
     report(&diags, &sources, ctx.err)?;
     let engine = engine.ok_or(Failed(1))?;
     let lock = Lock::acquire(&store, "apply", ctx.err).await?;

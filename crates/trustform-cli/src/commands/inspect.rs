@@ -2,8 +2,9 @@
 
 use super::Ctx;
 use crate::args::{OutputArgs, RenderArgs, ShowArgs, VarArgs};
+use crate::encryption::EncryptionSettings;
 use crate::outputs::output_values;
-use crate::project::{backend, fail, in_dir, read_state, CmdResult, Project};
+use crate::project::{backend, encryption, fail, in_dir, read_state, spec_variables, CmdResult, Project};
 use crate::render::render_all;
 use trustform_diag::{Diagnostic, Diagnostics, SourceMap};
 use trustform_engine::EngineOptions;
@@ -16,7 +17,7 @@ pub async fn show(ctx: &Ctx, args: ShowArgs) -> CmdResult {
     if let Some(file) = &args.plan_file {
         let bytes = std::fs::read(file)
             .map_err(|e| fail("TF1033", "Cannot read the plan file", format!("{}: {e}.", file.display()), ctx.err))?;
-        let saved = SavedPlan::from_bytes(&bytes)
+        let saved = SavedPlan::decode(&bytes, &spec_encryption(ctx)?.plan)
             .map_err(|e| fail("TF1033", "Cannot read the plan file", format!("{}: {e}.", file.display()), ctx.err))?;
         if args.json {
             outln!("{}", render_json(&saved.plan));
@@ -197,8 +198,20 @@ pub async fn graph(ctx: &Ctx, vars: VarArgs) -> CmdResult {
 pub async fn state_of(ctx: &Ctx, state_flag: Option<&std::path::Path>) -> CmdResult<State> {
     let (config, _) = load_dir(&ctx.dir);
     let has_spec = config.sources.files().next().is_some();
-    let store = backend(&ctx.dir, has_spec.then_some(&config), state_flag, ctx.err).await?;
+    let encryption = spec_encryption(ctx)?;
+    let store = backend(&ctx.dir, has_spec.then_some(&config), state_flag, encryption.state, ctx.err).await?;
     read_state(&store, ctx.err).await
+}
+
+/// The encryption settings of the spec in the working directory, for commands that read state
+/// or a plan file without planning; plaintext when there is no spec.
+pub fn spec_encryption(ctx: &Ctx) -> CmdResult<EncryptionSettings> {
+    let (mut config, _) = load_dir(&ctx.dir);
+    if config.sources.files().next().is_none() {
+        return Ok(EncryptionSettings::plaintext());
+    }
+    let variables = spec_variables(&mut config);
+    encryption(&config, &variables, ctx.err)
 }
 
 pub async fn import(ctx: &Ctx, args: crate::args::ImportArgs) -> CmdResult {
@@ -206,7 +219,8 @@ pub async fn import(ctx: &Ctx, args: crate::args::ImportArgs) -> CmdResult {
         fail("TF1031", "Invalid resource address", e.to_string(), ctx.err)
     })?;
     let project = Project::load(&ctx.dir, &args.vars, ctx.err)?;
-    let store = backend(&ctx.dir, Some(&project.config), args.state.as_deref(), ctx.err).await?;
+    let encryption = encryption(&project.config, &project.variables, ctx.err)?;
+    let store = backend(&ctx.dir, Some(&project.config), args.state.as_deref(), encryption.state, ctx.err).await?;
     let options = EngineOptions { hook: ctx.hook.clone(), cancel: ctx.cancel.clone(), ..EngineOptions::default() };
     let (engine, sources) = project.engine(options, ctx.err)?;
     let lock = crate::project::Lock::acquire(&store, "import", ctx.err).await?;

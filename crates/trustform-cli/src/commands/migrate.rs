@@ -11,11 +11,17 @@ const OPERATION: &str = "init -migrate-state";
 
 pub async fn migrate(ctx: &Ctx, from: &BackendSpec, to: &BackendSpec) -> CmdResult<()> {
     let (source, target) = (from.connect(&ctx.dir).await, to.connect(&ctx.dir).await);
+    // Both sides store through the spec's state encryption: a migration moves the state, not
+    // its protection.
+    let encryption = super::inspect::spec_encryption(ctx)?.state;
     let workspaces =
         source.workspaces().await.map_err(|e| fail("TF1020", "Failed to read state", format!("{e}."), ctx.err))?;
     outln!("Migrating state from {from} to {to}.");
     for workspace in workspaces {
-        let (src, dst) = (source.workspace(&workspace), target.workspace(&workspace));
+        let (src, dst) = (
+            source.workspace(&workspace).with_encryption(encryption.clone()),
+            target.workspace(&workspace).with_encryption(encryption.clone()),
+        );
         let src_lock = Lock::acquire(&src, OPERATION, ctx.err).await?;
         let dst_lock = match Lock::acquire(&dst, OPERATION, ctx.err).await {
             Ok(lock) => lock,

@@ -2,7 +2,7 @@
 
 use super::Ctx;
 use crate::args::{PlanArgs, PlanFlags};
-use crate::project::{backend, fail, read_state, report, CmdResult, Failed, Lock, Project};
+use crate::project::{backend, encryption, fail, read_state, report, CmdResult, Failed, Lock, Project};
 use trustform_engine::{EngineOptions, PlanOptions};
 use trustform_lang::config::Config;
 use trustform_lang::ResourceAddr;
@@ -12,9 +12,13 @@ pub async fn run(ctx: &Ctx, args: PlanArgs) -> CmdResult {
     let project = Project::load(&ctx.dir, &args.flags.vars, ctx.err)?;
     let mode = if args.destroy { PlanMode::Destroy } else { mode_of(&args.flags) };
     let options = plan_options(&args.flags, mode, ctx)?;
-    let store = backend(&ctx.dir, Some(&project.config), args.flags.state.as_deref(), ctx.err).await?;
+    let encryption = encryption(&project.config, &project.variables, ctx.err)?;
+    let store =
+        backend(&ctx.dir, Some(&project.config), args.flags.state.as_deref(), encryption.state, ctx.err).await?;
     let digest = digest_of(&project.config);
-    let variables = project.variables.clone();
+    let mut variables = project.variables.clone();
+    let passphrases = crate::encryption::passphrase_variables(&project.config);
+    variables.retain(|name, _| !passphrases.contains(name));
     let (engine, sources) = project.engine(engine_options(&args.flags, ctx), ctx.err)?;
 
     let lock = Lock::acquire(&store, "plan", ctx.err).await?;
@@ -37,7 +41,11 @@ pub async fn run(ctx: &Ctx, args: PlanArgs) -> CmdResult {
     }
     if let Some(out) = &args.out {
         let saved = SavedPlan::new(plan.clone(), variables, digest);
-        if let Err(e) = std::fs::write(out, saved.to_bytes()) {
+        let bytes = saved.encode(&encryption.plan).map_err(|e| {
+            fail("TF1030", "Failed to save the plan", format!("Writing {}: {e}.", out.display()), ctx.err)
+        })?;
+        // Private and atomic like state: a plan holds every value it will apply.
+        if let Err(e) = trustform_state::write_file_atomically(out, &bytes) {
             return Err(fail("TF1030", "Failed to save the plan", format!("Writing {}: {e}.", out.display()), ctx.err));
         }
         if !args.json {

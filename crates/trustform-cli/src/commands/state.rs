@@ -1,6 +1,6 @@
 //! `state list|show|rm|mv|pull|push` and `force-unlock`.
 
-use super::inspect::render_resource;
+use super::inspect::{render_resource, spec_encryption};
 use super::Ctx;
 use crate::args::{ForceUnlockArgs, StateCommand};
 use crate::backends::Backend;
@@ -9,12 +9,18 @@ use crate::ui::confirm;
 use std::path::Path;
 use trustform_lang::config::load_dir;
 use trustform_lang::ResourceAddr;
-use trustform_state::{check_push, Locker, State, StateStore};
+use trustform_state::encryption::Payload;
+use trustform_state::{check_push, Encryption, Locker, State, StateStore};
 
 async fn store(ctx: &Ctx, flag: Option<&Path>) -> CmdResult<Backend> {
+    located(ctx, flag, spec_encryption(ctx)?.state).await
+}
+
+/// The backend where the state lives, storing through `encryption`.
+async fn located(ctx: &Ctx, flag: Option<&Path>, encryption: Encryption) -> CmdResult<Backend> {
     let (config, _) = load_dir(&ctx.dir);
     let has_spec = config.sources.files().next().is_some();
-    backend(&ctx.dir, has_spec.then_some(&config), flag, ctx.err).await
+    backend(&ctx.dir, has_spec.then_some(&config), flag, encryption, ctx.err).await
 }
 
 fn parse(ctx: &Ctx, text: &str) -> CmdResult<ResourceAddr> {
@@ -75,9 +81,18 @@ pub async fn run(ctx: &Ctx, command: StateCommand) -> CmdResult {
             let bytes = std::fs::read(&args.file).map_err(|e| {
                 fail("TF1061", "Cannot read the state file", format!("{}: {e}.", args.file.display()), ctx.err)
             })?;
-            let mut incoming = State::from_json_bytes(&bytes).map_err(|e| {
-                fail("TF1061", "Cannot read the state file", format!("{}: {e}.", args.file.display()), ctx.err)
-            })?;
+            // `state pull` prints plaintext, which is what is usually pushed back; a copy of an
+            // encrypted state file is read with the spec's keys.
+            let mut incoming = if Encryption::is_encrypted(&bytes) {
+                spec_encryption(ctx)?
+                    .state
+                    .decode(&args.file.display().to_string(), &bytes)
+                    .map_err(|e| fail("TF1061", "Cannot read the state file", format!("{e}."), ctx.err))?
+            } else {
+                State::from_json_bytes(&bytes).map_err(|e| {
+                    fail("TF1061", "Cannot read the state file", format!("{}: {e}.", args.file.display()), ctx.err)
+                })?
+            };
             let store = store(ctx, args.state.as_deref()).await?;
             let lock = Lock::acquire(&store, "state push", ctx.err).await?;
             let result = async {
@@ -125,7 +140,8 @@ async fn mutate(
 }
 
 pub async fn force_unlock(ctx: &Ctx, args: ForceUnlockArgs) -> CmdResult {
-    let store = store(ctx, args.state.as_deref()).await?;
+    // The lock is beside the state, not in it: no keys are needed to remove it.
+    let store = located(ctx, args.state.as_deref(), Encryption::plaintext(Payload::State)).await?;
     if !args.force {
         match confirm(
             "Do you really want to force-unlock?",

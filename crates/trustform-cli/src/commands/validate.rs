@@ -3,6 +3,7 @@
 use super::Ctx;
 use crate::args::{FmtArgs, InitArgs, ValidateArgs, VarArgs};
 use crate::backends;
+use crate::encryption::EncryptionSettings;
 use crate::project::{backend, fail, report, CmdResult, Failed};
 use crate::render::to_json;
 use trustform_diag::Diagnostics;
@@ -46,7 +47,8 @@ pub async fn init(ctx: &Ctx, args: InitArgs) -> CmdResult {
             ctx.err,
         )
     })?;
-    let store = backend(&ctx.dir, Some(&config), None, ctx.err).await?;
+    // init reads no state, so it needs no keys: the encryption block is checked where it is used.
+    let store = backend(&ctx.dir, Some(&config), None, EncryptionSettings::plaintext().state, ctx.err).await?;
     outln!("Providers: {}", if used.is_empty() { "none".to_owned() } else { used.join(", ") });
     outln!("State: {}", trustform_state::StateStore::describe(&store));
     outln!("\nTrustform has been successfully initialized!");
@@ -77,6 +79,11 @@ async fn check(ctx: &Ctx, args: &ValidateArgs, vars: Option<&VarArgs>, success: 
             variables.entry(name.clone()).or_insert(trustform_lang::Value::Unknown);
         }
         diags.extend(var_diags.into_iter().filter(|d| d.code != "TF0300"));
+        // A passphrase is an input too: one that is not given yet is not the spec's problem.
+        let env = std::env::var(trustform_state::encryption::PASSPHRASE_ENV).ok().map(zeroize::Zeroizing::new);
+        let (_, encryption_diags) =
+            crate::encryption::interpret(&config, &variables, env.as_deref().map(String::as_str));
+        diags.extend(encryption_diags.into_iter().filter(|d| d.code != "TF0127"));
         let (engine, more) = Engine::new(config, variables, crate::project::providers(), EngineOptions::default());
         diags.extend(more);
         if let Some(engine) = engine {
