@@ -6,7 +6,7 @@ mod support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
-use support::Workdir;
+use support::{completed_address, kill_after_completions, Workdir};
 use trustform_lang::ResourceAddr;
 use trustform_state::State;
 
@@ -38,28 +38,13 @@ fn start_apply(work: &Workdir) -> (Child, impl Iterator<Item = String>) {
     (child, lines)
 }
 
-fn completed_address(line: &str) -> Option<ResourceAddr> {
-    line.split_once(": Creation complete").and_then(|(addr, _)| addr.parse().ok())
-}
-
 #[test]
 fn sigkill_mid_apply_loses_nothing_and_the_next_apply_converges() {
     let work = Workdir::new().with_file("main.tf", &slow_spec());
-    let (mut child, mut lines) = start_apply(&work);
+    let (child, mut lines) = start_apply(&work);
     // Kill after a number of completions that varies from run to run.
     let kill_after = 2 + (std::process::id() as usize % 9);
-    let mut completed = Vec::new();
-    for line in lines.by_ref() {
-        if let Some(addr) = completed_address(&line) {
-            completed.push(addr);
-            if completed.len() == kill_after {
-                break;
-            }
-        }
-    }
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reaped");
-    assert_eq!(completed.len(), kill_after, "the apply finished before it could be killed");
+    let completed = kill_after_completions(child, &mut lines, kill_after);
 
     let bytes = std::fs::read(work.file("state/default.tfstate")).expect("state was written");
     let state = State::from_json_bytes(&bytes).expect("state parses after SIGKILL");

@@ -235,17 +235,25 @@ fn state_and_import_see_the_same_sandbox_cloud_as_apply() {
 #[test]
 fn a_sandbox_apply_killed_mid_run_converges_on_the_next_apply() {
     let work = Workdir::plan("ci-oidc-bedrock");
-    let mut apply = work.command(&["apply", "--sandbox", "--auto-approve"]).stdout(Stdio::piped()).spawn().unwrap();
-    let lines = BufReader::new(apply.stdout.take().unwrap()).lines();
-    // The role's create starts once both OIDC providers are saved: kill the run there, before
-    // or after the request reached the cloud, whichever the scheduler makes it.
+    let mut apply = work
+        .command(&["apply", "--sandbox", "--auto-approve"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(apply.stderr.take().unwrap()).lines();
+    // The role's create starts once its OIDC provider is saved: kill the run there, before or
+    // after the request reached the cloud, whichever the scheduler makes it.
+    let mut killed = false;
     for line in lines.map_while(Result::ok) {
         if line.starts_with("aws_iam_role.github_bedrock: Creating") {
             apply.kill().unwrap();
+            killed = true;
             break;
         }
     }
     apply.wait().unwrap();
+    assert!(killed, "the apply never started the role's create");
 
     // The killed run left its lock; the next run names it, and the process is gone.
     let mut again = work.run(&["apply", "--sandbox", "--auto-approve"]);

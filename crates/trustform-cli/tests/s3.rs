@@ -9,7 +9,7 @@ use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Child, Command, Stdio};
-use support::{Run, Workdir};
+use support::{completed_address, kill_after_completions, Run, Workdir};
 use trustform_lang::ResourceAddr;
 use trustform_state::State;
 use trustform_test_provider::moto::Moto;
@@ -130,10 +130,6 @@ fn start_apply(s3: &S3, work: &Workdir) -> (Child, impl Iterator<Item = String>)
     (child, lines)
 }
 
-fn completed_address(line: &str) -> Option<ResourceAddr> {
-    line.split_once(": Creation complete").and_then(|(addr, _)| addr.parse().ok())
-}
-
 fn signal(child: &Child, signal: libc::c_int) {
     // SAFETY: signalling our own child process, identified by the pid spawn returned.
     let sent = unsafe { libc::kill(child.id() as libc::pid_t, signal) };
@@ -237,20 +233,9 @@ fn sigkill_mid_apply_loses_nothing_and_the_next_apply_converges() {
     let s3 = S3::start();
     let work = s3_work(&sleeps(3, 5, "120ms"));
     s3.run(&work, &["init"], 0);
-    let (mut child, mut lines) = start_apply(&s3, &work);
+    let (child, mut lines) = start_apply(&s3, &work);
     let kill_after = 2 + (std::process::id() as usize % 7);
-    let mut completed = Vec::new();
-    for line in lines.by_ref() {
-        if let Some(addr) = completed_address(&line) {
-            completed.push(addr);
-            if completed.len() == kill_after {
-                break;
-            }
-        }
-    }
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reaped");
-    assert_eq!(completed.len(), kill_after, "the apply finished before it could be killed");
+    let completed = kill_after_completions(child, &mut lines, kill_after);
 
     let pulled = s3.run(&work, &["state", "pull"], 0);
     let state = State::from_json_bytes(pulled.stdout.as_bytes()).expect("state pull prints the state");

@@ -289,9 +289,14 @@ impl Engine {
                     }
                     _ => {
                         // Before the request leaves, the state says a create is under way, so a
-                        // run killed before the answer is saved finds the object next time.
+                        // run killed before the answer is saved finds the object next time: by
+                        // its planned id. An object whose id the cloud chooses could not be
+                        // looked up, so it gets no record (and no extra write); creating it again
+                        // either conflicts, with the import command in the error, or is
+                        // idempotent.
                         let replaces_in_place = change.action == Action::CreateThenDelete;
-                        if !replaces_in_place {
+                        let findable = planned.get("id").and_then(Value::as_str).is_some_and(|id| !id.is_empty());
+                        if !replaces_in_place && findable {
                             let intent =
                                 ResourceState::creating(type_name, &change.provider, &planned, dependencies.clone());
                             let recorded = persister
@@ -320,7 +325,7 @@ impl Engine {
                         match create_with_checkpoints(created, &checkpoint).await {
                             Ok(value) => value,
                             Err(e) => {
-                                if !replaces_in_place && e.is_definite() {
+                                if !replaces_in_place && findable && e.is_definite() {
                                     // The cloud refused the create: nothing exists to find. A
                                     // checkpoint, if one came, stays.
                                     persister

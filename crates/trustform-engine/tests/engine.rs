@@ -419,7 +419,24 @@ async fn an_interrupted_create_that_never_happened_is_created_as_new() {
 }
 
 #[tokio::test]
-async fn an_ambiguous_create_failure_leaves_a_creating_record_and_the_next_plan_says_so() {
+async fn a_creating_record_without_an_id_is_reported_and_created_again() {
+    let provider = TestProvider::default();
+    let engine = engine(r#"resource "test_resource" "x" { name = "x" }"#, &provider);
+    let mut state = State::new();
+    state.resources.insert(addr("test_resource.x"), creating_record("", "x"));
+    // The test provider chooses ids, so the record cannot be looked up: the plan warns and
+    // creates again.
+    let (next, diags) = engine.plan(&state, &PlanOptions::normal()).await;
+    let warning = diags.iter().find(|d| d.code == "TF1006").expect("the interrupted create is reported");
+    assert!(warning.detail.contains("trustform import test_resource.x ID"), "{}", warning.detail);
+    assert_eq!(next.unwrap().change(&addr("test_resource.x")).unwrap().action, Action::Create);
+    let state = apply(&engine, state, &MemoryBackend::new()).await;
+    assert_eq!(state.resources[&addr("test_resource.x")].status, trustform_state::ResourceStatus::Ready);
+    assert_eq!(provider.objects().len(), 1);
+}
+
+#[tokio::test]
+async fn a_create_the_cloud_names_gets_no_record_and_so_no_extra_write() {
     let faults = TestProviderConfig::default().fail_first(CallKind::Create, 1, ProviderErrorKind::Transient);
     let provider = TestProvider::new(faults);
     let engine = engine(r#"resource "test_resource" "x" { name = "x" }"#, &provider);
@@ -427,18 +444,10 @@ async fn an_ambiguous_create_failure_leaves_a_creating_record_and_the_next_plan_
     let first = plan(&engine, &State::new()).await;
     let outcome = engine.apply(&first, State::new(), &store).await;
     assert!(outcome.diagnostics.has_errors());
-    // A timeout may hide a create that happened: the record stays, for the next run to check.
-    let persisted = store.read().await.unwrap().unwrap();
-    assert_eq!(persisted.resources[&addr("test_resource.x")].status, trustform_state::ResourceStatus::Creating);
-
-    // The test provider chooses ids, so the record cannot be looked up: the plan warns and
-    // creates again.
-    let (next, diags) = engine.plan(&persisted, &PlanOptions::normal()).await;
-    let warning = diags.iter().find(|d| d.code == "TF1006").expect("the interrupted create is reported");
-    assert!(warning.detail.contains("trustform import test_resource.x ID"), "{}", warning.detail);
-    assert_eq!(next.unwrap().change(&addr("test_resource.x")).unwrap().action, Action::Create);
-    let state = apply(&engine, persisted, &store).await;
-    assert_eq!(state.resources[&addr("test_resource.x")].status, trustform_state::ResourceStatus::Ready);
+    assert!(outcome.state.resources.is_empty(), "{:?}", outcome.state.resources);
+    let state = apply(&engine, outcome.state, &store).await;
+    assert_eq!(provider.objects().len(), 1);
+    assert!(!self::plan(&engine, &state).await.has_changes());
 }
 
 #[tokio::test]

@@ -5,7 +5,8 @@
 pub mod clouds;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
+use trustform_lang::ResourceAddr;
 
 pub struct Run {
     pub code: i32,
@@ -117,4 +118,31 @@ impl Workdir {
         assert_eq!(run.code, code, "trustform {args:?} exited {}:\n{}", run.code, run.all());
         run
     }
+}
+
+/// The address of a `ADDR: Creation complete ...` progress line: a change the state holds.
+pub fn completed_address(line: &str) -> Option<ResourceAddr> {
+    line.split_once(": Creation complete").and_then(|(addr, _)| addr.parse().ok())
+}
+
+/// Reads an apply's progress lines until `count` changes are complete, then SIGKILLs it.
+/// Returns the changes reported complete; the apply must not have finished first.
+pub fn kill_after_completions(
+    mut child: Child,
+    lines: &mut impl Iterator<Item = String>,
+    count: usize,
+) -> Vec<ResourceAddr> {
+    let mut completed = Vec::new();
+    for line in lines.by_ref() {
+        if let Some(addr) = completed_address(&line) {
+            completed.push(addr);
+            if completed.len() == count {
+                break;
+            }
+        }
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    assert_eq!(completed.len(), count, "the apply finished before it could be killed");
+    completed
 }
