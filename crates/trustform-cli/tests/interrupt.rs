@@ -7,7 +7,6 @@ mod support;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use support::{completed_address, kill_after_completions, Workdir};
-use trustform_lang::ResourceAddr;
 use trustform_state::State;
 
 /// Three chains of eight 150 ms sleeps: an apply that takes about 1.2 s.
