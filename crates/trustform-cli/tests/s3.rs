@@ -436,3 +436,57 @@ fn leaving_s3_without_init_is_refused_rather_than_starting_from_no_state() {
     assert!(refused.stderr.contains(&format!("backend \"s3\" (s3://{BUCKET}/{KEY})")), "{}", refused.stderr);
     assert!(!work.file("state/default.tfstate").exists(), "nothing was applied from an empty state");
 }
+
+#[test]
+fn an_encrypted_s3_state_holds_no_secret_in_any_byte_or_trace_line_and_decrypts_back() {
+    const CANARY: &str = "canary-s3-0d41f7a2";
+    let s3 = S3::start();
+    let spec = format!(
+        r#"trustform {{
+  backend "s3" {{
+    bucket         = "{BUCKET}"
+    key            = "{KEY}"
+    use_path_style = true
+  }}
+  encryption {{
+    key_provider "pbkdf2" "main" {{ iterations = 200000 }}
+    method "aes_gcm" "main" {{ keys = key_provider.pbkdf2.main }}
+    state {{
+      method   = method.aes_gcm.main
+      enforced = true
+    }}
+  }}
+  outputs {{ env_file = "" }}
+}}
+variable "token" {{
+  sensitive = true
+}}
+resource "trustform_data" "a" {{ input = var.token }}
+output "token" {{
+  value     = trustform_data.a.output
+  sensitive = true
+}}
+"#
+    );
+    let work = Workdir::new().with_file("main.tf", &spec);
+    let env = [
+        ("RUST_LOG", "trace"),
+        ("TRUSTFORM_VAR_token", CANARY),
+        ("TRUSTFORM_STATE_PASSPHRASE", "an s3 passphrase for the canary test"),
+    ];
+    s3.run_with(&work, &["init"], &env, 0);
+    let applied = s3.run_with(&work, &["apply", "--auto-approve"], &env, 0);
+    let head: String = applied.stderr.chars().take(2000).collect();
+    assert!(applied.stderr.contains("aws_smithy"), "TRACE reached the S3 client: {head}");
+    assert!(!applied.all().contains(CANARY), "the canary was printed or logged");
+
+    let stored = s3.object(KEY).expect("the state object");
+    assert!(trustform_state::Encryption::is_encrypted(&stored));
+    assert!(!stored.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()), "the canary is in the S3 object");
+    let raw = s3.run_with(&work, &["output", "token", "--raw"], &env, 0);
+    assert_eq!(raw.stdout.trim_end(), CANARY, "and it decrypts back");
+    // Without the passphrase nothing is read, and nothing is written over it.
+    let without = s3.run_with(&work, &["plan"], &[("TRUSTFORM_VAR_token", CANARY)], 1);
+    assert!(!without.all().contains(CANARY));
+    assert_eq!(s3.object(KEY).expect("the state object"), stored);
+}
