@@ -483,11 +483,38 @@ impl StateStore for RefusingStore {
 
 #[tokio::test]
 async fn a_create_whose_record_cannot_be_saved_is_not_sent_and_not_claimed() {
-    let provider = TestProvider::default();
+    let provider = TestProvider::new(TestProviderConfig::default().names_as_ids());
     let engine = engine(r#"resource "test_resource" "x" { name = "x" }"#, &provider);
     let plan = plan(&engine, &State::new()).await;
     let outcome = engine.apply(&plan, State::new(), &RefusingStore).await;
     assert!(outcome.diagnostics.iter().any(|d| d.code == "TF1010"), "{:?}", outcome.diagnostics);
     assert_eq!(provider.count(CallKind::Create), 0, "nothing is created that could not be recorded");
     assert!(outcome.state.resources.is_empty(), "{:?}", outcome.state.resources);
+}
+
+#[tokio::test]
+async fn an_ambiguous_failure_of_a_create_with_a_planned_id_leaves_a_record_the_next_plan_resolves() {
+    let faults =
+        TestProviderConfig::default().names_as_ids().fail_first(CallKind::Create, 1, ProviderErrorKind::Transient);
+    let provider = TestProvider::new(faults);
+    let engine = engine(r#"resource "test_resource" "x" { name = "x" }"#, &provider);
+    let store = MemoryBackend::new();
+    let first = plan(&engine, &State::new()).await;
+    assert_eq!(
+        first.change(&addr("test_resource.x")).unwrap().after.as_ref().unwrap().get("id"),
+        Some(&Value::from("tr-x"))
+    );
+    let outcome = engine.apply(&first, State::new(), &store).await;
+    assert!(outcome.diagnostics.has_errors());
+    // A timeout may hide a create that happened: the record stays for the next run to look up.
+    let persisted = store.read().await.unwrap().unwrap();
+    let record = &persisted.resources[&addr("test_resource.x")];
+    assert_eq!((record.status, record.id.as_str()), (trustform_state::ResourceStatus::Creating, "tr-x"));
+    // This one never reached the cloud: the next plan finds nothing and creates it, once.
+    let next = plan(&engine, &persisted).await;
+    assert_eq!(next.change(&addr("test_resource.x")).unwrap().action, Action::Create);
+    assert!(next.adopted.is_empty());
+    let state = apply(&engine, persisted, &store).await;
+    assert_eq!(state.resources[&addr("test_resource.x")].status, trustform_state::ResourceStatus::Ready);
+    assert_eq!(provider.objects().len(), 1);
 }

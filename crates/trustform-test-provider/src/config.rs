@@ -9,6 +9,9 @@ use trustform_provider::{ProviderError, ProviderErrorKind};
 #[derive(Default)]
 pub struct TestProviderConfig {
     pub(crate) latency: Duration,
+    /// Whether a `test_resource`'s id is `tr-NAME`, known at plan time (as an IAM role's name
+    /// is its id), rather than chosen on create.
+    pub(crate) names_as_ids: bool,
     failures: Vec<Failure>,
 }
 
@@ -17,6 +20,13 @@ impl TestProviderConfig {
     /// caller waits for: a create cancelled during the wait has still happened.
     pub fn latency(mut self, latency: Duration) -> Self {
         self.latency = latency;
+        self
+    }
+
+    /// Makes every `test_resource`'s id `tr-NAME`, planned before the create (like an IAM role,
+    /// whose name is its id), instead of a counter the create assigns.
+    pub fn names_as_ids(mut self) -> Self {
+        self.names_as_ids = true;
         self
     }
 

@@ -202,6 +202,10 @@ impl Provider for TestProvider {
         let arn = planned.get("name").and_then(Value::as_str).map(arn_of);
         match (type_name, arn, planned) {
             (RESOURCE_TYPE, Some(arn), Value::Object(mut map)) => {
+                if self.inner.config.names_as_ids {
+                    let name = map.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
+                    map.insert("id".to_owned(), Value::String(format!("tr-{name}")));
+                }
                 map.insert("arn".to_owned(), Value::String(arn));
                 Ok(Value::Object(map))
             }

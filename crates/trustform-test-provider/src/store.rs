@@ -38,8 +38,14 @@ impl Store {
             let message = format!("a test_resource named {:?} exists already, with id {existing}", body.name);
             return Err(ProviderError::already_exists(message).with_code("ResourceAlreadyExists"));
         }
-        self.issued += 1;
-        let id = format!("tr-{:06}", self.issued);
+        // An id planned by the provider (`names_as_ids`), else the next of the counter.
+        let id = match config.get("id").and_then(Value::as_str) {
+            Some(planned) => planned.to_owned(),
+            None => {
+                self.issued += 1;
+                format!("tr-{:06}", self.issued)
+            }
+        };
         self.ids_by_name.insert(body.name.clone(), id.clone());
         let object = body.into_object(&id);
         self.objects.insert(id, object.clone());
