@@ -3,7 +3,7 @@
 //! `google_credential_config` resource, or the JSON written by hand into an output or another
 //! resource), and `vertex_project`.
 
-use super::{finding, json_objects, text, Origin, Spec};
+use super::{finding, json_objects, mentions, text, Origin, Spec};
 use serde_json::{Map, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
 use trustform_diag::{Diagnostic, Diagnostics, Span};
@@ -379,7 +379,9 @@ fn credential_configs<'s>(spec: &Spec<'s>) -> Vec<CredentialConfig<'s>> {
     // The same document can stand in several attributes of one resource (input and output).
     let mut seen = BTreeSet::new();
     for (origin, value) in spec.all_values() {
-        if matches!(origin, Origin::Resource(address) if address.type_name() == CREDENTIAL_CONFIG) {
+        if matches!(origin, Origin::Resource(address) if address.type_name() == CREDENTIAL_CONFIG)
+            || !mentions(value, "external_account")
+        {
             continue;
         }
         for object in json_objects(value) {
@@ -646,7 +648,7 @@ fn vertex_project(spec: &Spec<'_>, diags: &mut Diagnostics) {
             found.push((Origin::Variable(name.as_str()), value.to_owned()));
         }
     }
-    for (origin, value) in spec.all_values() {
+    for (origin, value) in spec.all_values().filter(|(_, value)| mentions(value, "vertex_project")) {
         for object in json_objects(value) {
             if let Some(project) = object.get("vertex_project").and_then(Json::as_str) {
                 found.push((origin, project.to_owned()));

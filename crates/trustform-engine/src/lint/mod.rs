@@ -195,6 +195,19 @@ fn text<'v>(value: &'v Value, name: &str) -> Option<&'v str> {
     value.get(name).and_then(Value::as_str)
 }
 
+/// Whether `needle` appears in any string or object key inside `value`: a cheap test, without
+/// copying anything, that spares [`json_objects`] the values that cannot hold what a check
+/// looks for (nearly all of them, in a large plan).
+fn mentions(value: &Value, needle: &str) -> bool {
+    match value {
+        Value::String(text) => text.contains(needle),
+        Value::List(items) => items.iter().any(|item| mentions(item, needle)),
+        Value::Object(map) => map.iter().any(|(key, item)| key.contains(needle) || mentions(item, needle)),
+        Value::Sensitive(inner) => mentions(inner, needle),
+        _ => false,
+    }
+}
+
 /// Every JSON object inside `value`, at any depth, including objects in strings that hold JSON
 /// documents (`jsonencode` of a credential config, say). Unknowns read as null.
 fn json_objects(value: &Value) -> Vec<Map<String, Json>> {
@@ -287,5 +300,26 @@ fn emitted_secrets(spec: &Spec<'_>, diags: &mut Diagnostics) {
             format!("output.{name}"),
             [spec.span(&federation.address)],
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_finds_keys_and_text_at_any_depth_and_nothing_else() {
+        let value = Value::object([
+            (
+                "input",
+                Value::object([("litellm", Value::List(vec![Value::object([("vertex_project", Value::from("p"))])]))]),
+            ),
+            ("doc", Value::from(r#"{"type":"external_account"}"#).mark_if(true)),
+            ("n", Value::from(7)),
+        ]);
+        assert!(mentions(&value, "vertex_project"), "an object key, two levels down");
+        assert!(mentions(&value, "external_account"), "inside a sensitive JSON string");
+        assert!(!mentions(&value, "workload_identity"));
+        assert!(!mentions(&Value::Unknown, "x"));
     }
 }
