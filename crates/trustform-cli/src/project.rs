@@ -143,6 +143,17 @@ pub fn spec_variables(config: &mut Config) -> BTreeMap<String, Value> {
     resolve_variables(config, &[], std::env::vars()).0
 }
 
+/// The encryption settings of the spec in `dir`, for commands that read state or a plan file
+/// without planning; plaintext when there is no spec.
+pub fn spec_encryption(dir: &Path, style: Style) -> CmdResult<EncryptionSettings> {
+    let (mut config, _) = load_dir(dir);
+    if config.sources.files().next().is_none() {
+        return Ok(EncryptionSettings::plaintext());
+    }
+    let variables = spec_variables(&mut config);
+    encryption(&config, &variables, style)
+}
+
 /// The sandbox deployment's state file, set once by `--sandbox` before any command runs.
 static SANDBOX_STATE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
 

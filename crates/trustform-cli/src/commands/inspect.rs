@@ -2,9 +2,8 @@
 
 use super::Ctx;
 use crate::args::{OutputArgs, RenderArgs, ShowArgs, VarArgs};
-use crate::encryption::EncryptionSettings;
 use crate::outputs::output_values;
-use crate::project::{backend, encryption, fail, in_dir, read_state, spec_variables, CmdResult, Project};
+use crate::project::{backend, encryption, fail, in_dir, read_state, spec_encryption, CmdResult, Project};
 use crate::render::render_all;
 use trustform_diag::{Diagnostic, Diagnostics, SourceMap};
 use trustform_engine::EngineOptions;
@@ -17,7 +16,7 @@ pub async fn show(ctx: &Ctx, args: ShowArgs) -> CmdResult {
     if let Some(file) = &args.plan_file {
         let bytes = std::fs::read(file)
             .map_err(|e| fail("TF1033", "Cannot read the plan file", format!("{}: {e}.", file.display()), ctx.err))?;
-        let saved = SavedPlan::decode(&bytes, &spec_encryption(ctx)?.plan)
+        let saved = SavedPlan::decode(&bytes, &spec_encryption(&ctx.dir, ctx.err)?.plan)
             .map_err(|e| fail("TF1033", "Cannot read the plan file", format!("{}: {e}.", file.display()), ctx.err))?;
         if args.json {
             outln!("{}", render_json(&saved.plan));
@@ -198,20 +197,9 @@ pub async fn graph(ctx: &Ctx, vars: VarArgs) -> CmdResult {
 pub async fn state_of(ctx: &Ctx, state_flag: Option<&std::path::Path>) -> CmdResult<State> {
     let (config, _) = load_dir(&ctx.dir);
     let has_spec = config.sources.files().next().is_some();
-    let encryption = spec_encryption(ctx)?;
+    let encryption = spec_encryption(&ctx.dir, ctx.err)?;
     let store = backend(&ctx.dir, has_spec.then_some(&config), state_flag, encryption.state, ctx.err).await?;
     read_state(&store, ctx.err).await
-}
-
-/// The encryption settings of the spec in the working directory, for commands that read state
-/// or a plan file without planning; plaintext when there is no spec.
-pub fn spec_encryption(ctx: &Ctx) -> CmdResult<EncryptionSettings> {
-    let (mut config, _) = load_dir(&ctx.dir);
-    if config.sources.files().next().is_none() {
-        return Ok(EncryptionSettings::plaintext());
-    }
-    let variables = spec_variables(&mut config);
-    encryption(&config, &variables, ctx.err)
 }
 
 pub async fn import(ctx: &Ctx, args: crate::args::ImportArgs) -> CmdResult {

@@ -13,7 +13,7 @@ pub async fn migrate(ctx: &Ctx, from: &BackendSpec, to: &BackendSpec) -> CmdResu
     let (source, target) = (from.connect(&ctx.dir).await, to.connect(&ctx.dir).await);
     // Both sides store through the spec's state encryption: a migration moves the state, not
     // its protection.
-    let encryption = super::inspect::spec_encryption(ctx)?.state;
+    let encryption = crate::project::spec_encryption(&ctx.dir, ctx.err)?.state;
     let workspaces =
         source.workspaces().await.map_err(|e| fail("TF1020", "Failed to read state", format!("{e}."), ctx.err))?;
     outln!("Migrating state from {from} to {to}.");

@@ -1,6 +1,6 @@
 //! `state list|show|rm|mv|pull|push` and `force-unlock`.
 
-use super::inspect::{render_resource, spec_encryption};
+use super::inspect::render_resource;
 use super::Ctx;
 use crate::args::{ForceUnlockArgs, StateCommand};
 use crate::backends::Backend;
@@ -13,7 +13,7 @@ use trustform_state::encryption::Payload;
 use trustform_state::{check_push, Encryption, Locker, State, StateStore};
 
 async fn store(ctx: &Ctx, flag: Option<&Path>) -> CmdResult<Backend> {
-    located(ctx, flag, spec_encryption(ctx)?.state).await
+    located(ctx, flag, crate::project::spec_encryption(&ctx.dir, ctx.err)?.state).await
 }
 
 /// The backend where the state lives, storing through `encryption`.
@@ -83,9 +83,10 @@ pub async fn run(ctx: &Ctx, command: StateCommand) -> CmdResult {
             })?;
             // `state pull` prints plaintext, which is what is usually pushed back; a copy of an
             // encrypted state file is read with the spec's keys.
+            // One encryption for the pushed copy and the backend: the key is derived once.
+            let encryption = crate::project::spec_encryption(&ctx.dir, ctx.err)?.state;
             let mut incoming = if Encryption::is_encrypted(&bytes) {
-                spec_encryption(ctx)?
-                    .state
+                encryption
                     .decode(&args.file.display().to_string(), &bytes)
                     .map_err(|e| fail("TF1061", "Cannot read the state file", format!("{e}."), ctx.err))?
             } else {
@@ -93,7 +94,7 @@ pub async fn run(ctx: &Ctx, command: StateCommand) -> CmdResult {
                     fail("TF1061", "Cannot read the state file", format!("{}: {e}.", args.file.display()), ctx.err)
                 })?
             };
-            let store = store(ctx, args.state.as_deref()).await?;
+            let store = located(ctx, args.state.as_deref(), encryption).await?;
             let lock = Lock::acquire(&store, "state push", ctx.err).await?;
             let result = async {
                 let current =

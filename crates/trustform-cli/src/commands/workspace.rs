@@ -51,7 +51,8 @@ pub async fn run(ctx: &Ctx, command: WorkspaceCommand) -> CmdResult {
                     ctx.err,
                 ));
             }
-            let store = connected.workspace(&name).with_encryption(super::inspect::spec_encryption(ctx)?.state);
+            let store =
+                connected.workspace(&name).with_encryption(crate::project::spec_encryption(&ctx.dir, ctx.err)?.state);
             let lock = Lock::acquire(&store, "workspace new", ctx.err).await?;
             let written = store.write(&State::new()).await;
             lock.release(ctx.err).await;
@@ -90,7 +91,8 @@ pub async fn run(ctx: &Ctx, command: WorkspaceCommand) -> CmdResult {
             if !list(ctx, &connected).await?.contains(&name) {
                 return Err(no_such_workspace(ctx, &name));
             }
-            let store = connected.workspace(&name).with_encryption(super::inspect::spec_encryption(ctx)?.state);
+            let store =
+                connected.workspace(&name).with_encryption(crate::project::spec_encryption(&ctx.dir, ctx.err)?.state);
             let lock = Lock::acquire(&store, "workspace delete", ctx.err).await?;
             let result = async {
                 let state = read_state(&store, ctx.err).await?;
