@@ -236,14 +236,16 @@ fn state_and_import_see_the_same_sandbox_cloud_as_apply() {
 fn a_sandbox_apply_killed_mid_run_converges_on_the_next_apply() {
     let work = Workdir::plan("ci-oidc-bedrock");
     let mut apply = work
-        .command(&["apply", "--sandbox", "--auto-approve"])
+        .command(&["apply", "--sandbox", "--auto-approve", "--parallelism", "1"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let lines = BufReader::new(apply.stderr.take().unwrap()).lines();
-    // The role's create starts once its OIDC provider is saved: kill the run there, before or
-    // after the request reached the cloud, whichever the scheduler makes it.
+    // One change at a time, so the role's create is the only one in flight: everything before
+    // it is saved. Kill the run there, before or after the request reached the cloud, whichever
+    // the scheduler makes it. (An object whose id the cloud chooses, killed in flight, would
+    // need the import the next apply's error names: see the engine's creating records.)
     let mut killed = false;
     for line in lines.map_while(Result::ok) {
         if line.starts_with("aws_iam_role.github_bedrock: Creating") {
