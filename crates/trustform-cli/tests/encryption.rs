@@ -192,7 +192,21 @@ fn a_saved_plan_never_carries_the_state_passphrase_even_unencrypted() {
     let spec = spec(FROM_VARIABLE, "");
     assert!(spec.contains(plan_block));
     let work = Workdir::new().with_file("main.tf", &spec.replace(plan_block, ""));
-    expect(&work, &["plan", "--out", "tf.plan"], PASSPHRASE, 0);
+    // The state's `enforced` refuses a plan file that would hold its secrets in plaintext.
+    let refused = expect(&work, &["plan", "--out", "tf.plan"], PASSPHRASE, 1);
+    assert!(refused.stderr.contains("TF1037") && refused.stderr.contains("enforced"), "{}", refused.stderr);
+    assert!(!work.file("tf.plan").exists());
+    // Without it, the plan is written in plaintext, with a warning.
+    let state_enforced = "method   = method.aes_gcm.main\n      enforced = true";
+    assert!(spec.contains(state_enforced));
+    let relaxed = spec.replace(plan_block, "").replacen(state_enforced, "method   = method.aes_gcm.main", 1);
+    work.write("main.tf", &relaxed);
+    let warned = expect(&work, &["plan", "--out", "tf.plan"], PASSPHRASE, 0);
+    assert!(
+        warned.stderr.contains("TF1037") && warned.stderr.contains("Saved plan would not be encrypted"),
+        "{}",
+        warned.stderr
+    );
     let plan = bytes(&work, "tf.plan");
     assert!(!Encryption::is_encrypted(&plan), "no plan block: the plan file is plaintext");
     assert!(holds(&plan, CANARY), "plaintext plans keep their variables");

@@ -257,7 +257,7 @@ impl Engine {
                 None
             }
             Action::Delete => {
-                let before = change.before.as_ref().expect("a delete has a before value");
+                let before = prior_value(change)?;
                 provider.delete(type_name, before).await.map_err(|e| fail("destroy", e.to_string()))?;
                 values.remove(addr);
                 persister
@@ -271,7 +271,7 @@ impl Engine {
                 let planned = self.final_value(change, values, locals)?;
                 let dependencies = change.dependencies.clone();
                 if change.action == Action::DeleteThenCreate {
-                    let before = change.before.as_ref().expect("a replace has a before value");
+                    let before = prior_value(change)?;
                     provider
                         .delete(type_name, before)
                         .await
@@ -284,7 +284,7 @@ impl Engine {
                 }
                 let new_value = match change.action {
                     Action::Update => {
-                        let before = change.before.as_ref().expect("an update has a before value");
+                        let before = prior_value(change)?;
                         provider.update(type_name, before, &planned).await.map_err(|e| fail("update", e.to_string()))?
                     }
                     _ => {
@@ -361,7 +361,7 @@ impl Engine {
                     })
                     .await?;
                 if change.action == Action::CreateThenDelete {
-                    let before = change.before.as_ref().expect("a replace has a before value");
+                    let before = prior_value(change)?;
                     provider.delete(type_name, before).await.map_err(|e| {
                         let old = before.get("id").map(Value::render).unwrap_or_default();
                         fail("replace", format!("the new object was created, but deleting the old one ({old}) failed: {e}. Delete it by hand"))
@@ -592,6 +592,24 @@ impl Engine {
             })
             .await
     }
+}
+
+/// The prior value a delete, update or replace acts on. Plans made by the engine always carry
+/// one, and saved plans are checked for it when read; a plan without one is refused, not applied.
+fn prior_value(change: &Change) -> Result<&Value, Diagnostics> {
+    change.before.as_ref().ok_or_else(|| {
+        Diagnostics::from(
+            Diagnostic::error(
+                "TF1036",
+                "Saved plan does not match the state",
+                format!(
+                    "The plan's {:?} of {} has no prior value to act on; nothing was changed for it. Make a new plan with `trustform plan --out FILE`.",
+                    change.action, change.address
+                ),
+            )
+            .with_address(&change.address),
+        )
+    })
 }
 
 /// Drives a create while writing its checkpoints as they come, and makes sure the last one is

@@ -12,6 +12,7 @@ mod lint;
 mod plan;
 mod providers;
 mod values;
+mod verify;
 
 pub use apply::ApplyOutcome;
 pub use builtin::{parse_duration, BuiltinProvider, TRUSTFORM_DATA, TRUSTFORM_SLEEP};

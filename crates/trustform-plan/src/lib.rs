@@ -11,4 +11,4 @@ mod saved;
 pub use diff::{deletion_attributes, diff_resource, merge_planned, AttributeChange, ResourceDiff};
 pub use model::{Action, Change, OutputChange, Plan, PlanMode, Reason, Summary};
 pub use render::{render_human, render_json, Style};
-pub use saved::{config_digest, SavedPlan, SavedPlanError};
+pub use saved::{config_digest, state_digest, SavedPlan, SavedPlanError};

@@ -1,19 +1,24 @@
 //! Saved plan files (`plan --out FILE`, `apply FILE`): the plan, the variable values it was
-//! made with, and a digest of the configuration, so `apply FILE` can apply exactly that plan
-//! and refuse when the configuration or the state moved.
+//! made with, a digest of the configuration and a digest of the state it was made against, so
+//! `apply FILE` can apply exactly that plan and refuse when the configuration or the state moved.
+//!
+//! A file is input like any other: [`SavedPlan::from_bytes`] refuses a change whose action and
+//! values disagree (a delete without the object to delete, a create with one), and the engine
+//! checks every prior value against the state before applying (`Engine::verify_saved_plan`).
 //!
 //! A plan holds every value it will apply, sensitive variables included, so the file goes
 //! through the `plan` block's [`Encryption`] like state does ([`SavedPlan::encode`],
 //! [`SavedPlan::decode`]).
 
-use crate::model::{opt_value, Plan};
+use crate::model::{opt_value, Action, Plan, PlanMode};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use trustform_lang::Value;
-use trustform_state::{Encryption, EncryptionError};
+use trustform_state::{Encryption, EncryptionError, State};
 
-const FORMAT_VERSION: u32 = 1;
+/// Version 2 added `state_digest`.
+const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SavedPlan {
@@ -21,6 +26,8 @@ pub struct SavedPlan {
     pub trustform_version: String,
     /// SHA-256 over every configuration file's path and text.
     pub config_digest: String,
+    /// [`state_digest`] of the state the plan was made against.
+    pub state_digest: String,
     #[serde(with = "values_map")]
     pub variables: BTreeMap<String, Value>,
     pub plan: Plan,
@@ -33,16 +40,19 @@ pub enum SavedPlanError {
     Malformed(#[from] serde_json::Error),
     #[error("the plan file has format version {0}, but this Trustform reads version {FORMAT_VERSION}. Make a new plan with this version")]
     Version(u32),
+    #[error("the plan file is inconsistent: {0}. It was edited or damaged; make a new plan with `trustform plan --out FILE`")]
+    Inconsistent(String),
     #[error(transparent)]
     Encryption(#[from] EncryptionError),
 }
 
 impl SavedPlan {
-    pub fn new(plan: Plan, variables: BTreeMap<String, Value>, config_digest: String) -> Self {
+    pub fn new(plan: Plan, variables: BTreeMap<String, Value>, config_digest: String, state: &State) -> Self {
         SavedPlan {
             format_version: FORMAT_VERSION,
             trustform_version: env!("CARGO_PKG_VERSION").to_owned(),
             config_digest,
+            state_digest: state_digest(state),
             variables,
             plan,
         }
@@ -72,8 +82,86 @@ impl SavedPlan {
         if version != FORMAT_VERSION {
             return Err(SavedPlanError::Version(version));
         }
-        Ok(serde_json::from_value(probe)?)
+        let saved: SavedPlan = serde_json::from_value(probe)?;
+        saved.plan.check_consistent().map_err(SavedPlanError::Inconsistent)?;
+        Ok(saved)
     }
+}
+
+impl Plan {
+    /// Checks that every change carries exactly the values its action needs, so applying it can
+    /// never meet a delete without an object or a create with one. `Err` names the first problem.
+    pub fn check_consistent(&self) -> Result<(), String> {
+        let mut seen = std::collections::BTreeSet::new();
+        for change in &self.changes {
+            let addr = &change.address;
+            if !seen.insert(addr) {
+                return Err(format!("{addr} has more than one change"));
+            }
+            let (before, after) = (change.before.is_some(), change.after.is_some());
+            let fits = match change.action {
+                Action::Create | Action::Read => !before && after,
+                Action::Update | Action::DeleteThenCreate | Action::CreateThenDelete => before && after,
+                Action::Delete => before && !after,
+                // A managed resource that stays as it is, or a data source read at plan time.
+                // A refresh-only plan records what refresh found, gone (no value) included.
+                Action::NoOp if self.mode == PlanMode::RefreshOnly => true,
+                Action::NoOp => after && (before || addr.is_data()),
+            };
+            if !fits {
+                return Err(format!(
+                    "the {:?} of {addr} {} a prior value and {} a planned one",
+                    change.action,
+                    if before { "has" } else { "lacks" },
+                    if after { "has" } else { "lacks" },
+                ));
+            }
+            let data_action = matches!(change.action, Action::Read | Action::NoOp | Action::Delete);
+            if (addr.is_data() && !data_action) || (!addr.is_data() && change.action == Action::Read) {
+                return Err(format!("{addr} cannot be planned as {:?}", change.action));
+            }
+            for dependency in &change.dependencies {
+                if dependency == addr {
+                    return Err(format!("{addr} depends on itself"));
+                }
+            }
+        }
+        if self.mode == PlanMode::Destroy
+            && self.changes.iter().any(|c| c.action != Action::Delete || c.after.is_some())
+        {
+            return Err("a destroy plan holds a change other than a delete".to_owned());
+        }
+        if self.mode == PlanMode::RefreshOnly && self.changes.iter().any(|c| c.action != Action::NoOp) {
+            return Err("a refresh-only plan holds a change to an object".to_owned());
+        }
+        let adopted_without_change =
+            self.adopted.iter().find(|a| !self.changes.iter().any(|c| &c.address == *a && c.action != Action::Read));
+        if let Some(addr) = adopted_without_change {
+            return Err(format!("{addr} is adopted but has no change"));
+        }
+        if self.drift.iter().any(|c| c.after.is_none() && c.action != Action::Delete) {
+            return Err("a drift entry lacks its value".to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// The digest a saved plan binds itself to: SHA-256 of the state's resources and outputs in their
+/// canonical file encoding. Lineage and serial are compared on their own (a state that does not
+/// exist yet gets a new lineage at every read).
+pub fn state_digest(state: &State) -> String {
+    let content = State {
+        trustform_version: String::new(),
+        lineage: String::new(),
+        serial: 0,
+        resources: state.resources.clone(),
+        outputs: state.outputs.clone(),
+    };
+    hex(&Sha256::digest(content.to_json_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The digest of a configuration: every file's path and text, in order.
@@ -85,7 +173,7 @@ pub fn config_digest<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) ->
         hasher.update((text.len() as u64).to_le_bytes());
         hasher.update(text.as_bytes());
     }
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex(&hasher.finalize())
 }
 
 mod values_map {
@@ -114,10 +202,11 @@ mod tests {
             Plan::default(),
             BTreeMap::from([("token".into(), Value::from("t").sensitive())]),
             config_digest([("a.tf", "x")]),
+            &State::new(),
         );
         let bytes = saved.to_bytes();
         assert_eq!(SavedPlan::from_bytes(&bytes).unwrap(), saved);
-        let older = String::from_utf8(bytes).unwrap().replace("\"format_version\": 1", "\"format_version\": 0");
+        let older = String::from_utf8(bytes).unwrap().replace("\"format_version\": 2", "\"format_version\": 0");
         assert!(matches!(SavedPlan::from_bytes(older.as_bytes()), Err(SavedPlanError::Version(0))));
         assert!(SavedPlan::from_bytes(b"nonsense").is_err());
     }
@@ -140,6 +229,7 @@ mod tests {
             Plan::default(),
             BTreeMap::from([("token".into(), Value::from("canary-0b2d").sensitive())]),
             config_digest([("a.tf", "x")]),
+            &State::new(),
         );
         let bytes = saved.encode(&encryption).unwrap();
         assert!(!bytes.windows(11).any(|w| w == b"canary-0b2d"));

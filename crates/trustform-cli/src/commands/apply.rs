@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use std::sync::atomic::{AtomicBool, Ordering};
 use trustform_engine::Engine;
 use trustform_lang::config::load_dir;
-use trustform_plan::{render_human, render_json, Plan, PlanMode, SavedPlan};
+use trustform_plan::{render_human, render_json, state_digest, Plan, PlanMode, SavedPlan};
 use trustform_state::{write_file_atomically, State, StateError, StateStore};
 
 /// Where an apply saves the state its backend refused, in the spec's directory.
@@ -259,8 +259,28 @@ async fn apply_saved(ctx: &Ctx, args: &ApplyArgs, file: &std::path::Path) -> Cmd
                 ctx.err,
             ));
         }
-        let kind = if saved.plan.mode == PlanMode::Destroy { Kind::Destroy } else { Kind::Apply };
-        execute(ctx, &engine, &sources, &saved.plan, state, &store, &env, kind).await
+        if state_digest(&state) != saved.state_digest {
+            return Err(fail(
+                "TF1035",
+                "Saved plan is stale",
+                format!(
+                    "The plan in {} was made against different state contents than the state at serial {} holds now. Make a new plan.",
+                    file.display(),
+                    state.serial
+                ),
+                ctx.err,
+            ));
+        }
+        // Every prior value comes from the state just read (or the cloud), never from the file.
+        let plan = match engine.verify_saved_plan(&saved.plan, &state).await {
+            Ok(plan) => plan,
+            Err(diags) => {
+                report(&diags, &sources, ctx.err)?;
+                return Err(Failed(1));
+            }
+        };
+        let kind = if plan.mode == PlanMode::Destroy { Kind::Destroy } else { Kind::Apply };
+        execute(ctx, &engine, &sources, &plan, state, &store, &env, kind).await
     }
     .await;
     lock.release(ctx.err).await;

@@ -13,6 +13,9 @@ pub async fn run(ctx: &Ctx, args: PlanArgs) -> CmdResult {
     let mode = if args.destroy { PlanMode::Destroy } else { mode_of(&args.flags) };
     let options = plan_options(&args.flags, mode, ctx)?;
     let encryption = encryption(&project.config, &project.variables, ctx.err)?;
+    if let Some(out) = &args.out {
+        check_plan_file_encryption(&encryption, out, ctx)?;
+    }
     let store =
         backend(&ctx.dir, Some(&project.config), args.flags.state.as_deref(), encryption.state, ctx.err).await?;
     let digest = digest_of(&project.config);
@@ -40,7 +43,7 @@ pub async fn run(ctx: &Ctx, args: PlanArgs) -> CmdResult {
         out!("{}", render_human(&plan, ctx.out));
     }
     if let Some(out) = &args.out {
-        let saved = SavedPlan::new(plan.clone(), variables, digest);
+        let saved = SavedPlan::new(plan.clone(), variables, digest, &state);
         let bytes = saved.encode(&encryption.plan).map_err(|e| {
             fail("TF1030", "Failed to save the plan", format!("Writing {}: {e}.", out.display()), ctx.err)
         })?;
@@ -57,6 +60,36 @@ pub async fn run(ctx: &Ctx, args: PlanArgs) -> CmdResult {
         }
     }
     Ok(if args.detailed_exitcode && plan.has_changes() { 2 } else { 0 })
+}
+
+/// A saved plan holds every value the state does, secrets included: when the state is encrypted
+/// and the plan file would not be, `enforced` refuses the write and otherwise a warning says so.
+fn check_plan_file_encryption(
+    encryption: &crate::encryption::EncryptionSettings,
+    out: &std::path::Path,
+    ctx: &Ctx,
+) -> CmdResult<()> {
+    if encryption.plan.encrypts() || !encryption.state.encrypts() {
+        return Ok(());
+    }
+    let summary = "Saved plan would not be encrypted";
+    let detail = format!(
+        "The state is encrypted, but {} would hold the same secrets in plaintext because the encryption block has no plan block. Add `plan {{ method = method.aes_gcm.NAME }}` (the state's method will do) to the encryption block.",
+        out.display()
+    );
+    if encryption.state.is_enforced() {
+        return Err(fail(
+            "TF1037",
+            summary,
+            format!("{detail} The state's enforced = true refuses plaintext, so nothing was written."),
+            ctx.err,
+        ));
+    }
+    crate::project::report(
+        &trustform_diag::Diagnostic::warning("TF1037", summary, detail).into(),
+        &trustform_diag::SourceMap::new(),
+        ctx.err,
+    )
 }
 
 pub fn mode_of(flags: &PlanFlags) -> PlanMode {

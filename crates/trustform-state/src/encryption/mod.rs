@@ -218,6 +218,11 @@ impl Encryption {
         !self.primary.is_unencrypted()
     }
 
+    /// Whether plaintext writes are refused (`enforced = true`).
+    pub fn is_enforced(&self) -> bool {
+        self.enforced
+    }
+
     /// Whether `bytes` are an encrypted envelope rather than plaintext.
     pub fn is_encrypted(bytes: &[u8]) -> bool {
         serde_json::from_slice::<EnvelopeProbe>(bytes).is_ok_and(|probe| probe.encryption_version.is_some())
