@@ -150,6 +150,10 @@ fn a_held_lock_names_its_holder_and_force_unlock_releases_it() {
         "version": "0.1.0"
     });
     work.write("state/default.tfstate.lock.json", &lock.to_string());
+    // The holder is alive (this test holds the OS lock for it): a record alone would be taken
+    // over, as one left by a killed run is.
+    let held = std::fs::File::open(work.file("state/default.tfstate.lock.json")).unwrap();
+    held.try_lock().unwrap();
     let blocked = work.expect(&["apply", "--auto-approve"], 1);
     assert!(blocked.stderr.contains("Error acquiring the state lock"), "{}", blocked.stderr);
     assert!(blocked.stderr.contains("ci@runner-7"), "{}", blocked.stderr);
@@ -160,6 +164,28 @@ fn a_held_lock_names_its_holder_and_force_unlock_releases_it() {
     );
     work.expect(&["force-unlock", "8b0c7f9e-1111-2222-3333-444455556666", "--force"], 0);
     work.expect(&["apply", "--auto-approve"], 0);
+    drop(held);
+}
+
+#[test]
+fn a_lock_record_whose_holder_died_is_taken_over_without_force_unlock() {
+    let work = Workdir::new().with_file("main.tf", "resource \"trustform_data\" \"a\" {}\n");
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    let lock = serde_json::json!({
+        "id": "8b0c7f9e-1111-2222-3333-444455556666",
+        "operation": "apply",
+        "who": "ci@runner-7",
+        "pid": pid,
+        "host": "runner-7",
+        "created": "2026-11-23T18:40:00Z",
+        "version": "0.1.0"
+    });
+    work.write("state/default.tfstate.lock.json", &lock.to_string());
+    let applied = work.expect(&["apply", "--auto-approve"], 0);
+    assert!(!applied.stderr.contains("force-unlock"), "{}", applied.stderr);
+    assert!(!work.file("state/default.tfstate.lock.json").exists());
 }
 
 #[test]

@@ -13,6 +13,10 @@ const LOCK_ATTEMPTS: usize = 3;
 
 /// State in a local file (`state/default.tfstate`), locked by a sibling `<path>.lock.json`.
 ///
+/// The lock is an OS file lock (`flock`) on that file, held by this instance for the run, so it
+/// dies with its process: a run killed by SIGKILL or a panic leaves nothing a person must remove.
+/// The file also records the holder (`LockInfo`) for the message another run shows while waiting.
+///
 /// Writes are atomic and durable: a temporary file in the same directory is written and synced,
 /// renamed over the state, and the directory synced, so a crash at any moment leaves either the
 /// old state or the new one. Files are created with mode 0600 because state can hold secrets.
@@ -28,6 +32,8 @@ pub struct LocalBackend {
     /// What this instance has written. Held across each write, so that writes through one
     /// instance run one at a time.
     memo: tokio::sync::Mutex<WriteMemo>,
+    /// The open lock file while this instance holds its OS lock, with the lock's id.
+    held: std::sync::Mutex<Option<(String, File)>>,
 }
 
 #[derive(Debug, Default)]
@@ -63,6 +69,7 @@ impl LocalBackend {
             path: path.into(),
             encryption: Encryption::plaintext(Payload::State),
             memo: tokio::sync::Mutex::new(WriteMemo::default()),
+            held: std::sync::Mutex::new(None),
         }
     }
 
@@ -123,6 +130,13 @@ impl LocalBackend {
         }
         let path = self.lock_path();
         let removed = blocking(move || remove_if_exists(&path)).await.map_err(self.lock_io("remove"))?;
+        // The OS lock goes with the descriptor, after the removal, so no other run locks the
+        // old file in between and believes it holds the lock.
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        if held.as_ref().is_some_and(|(held_id, _)| held_id == id) {
+            *held = None;
+        }
+        drop(held);
         if removed {
             Ok(())
         } else {
@@ -196,12 +210,17 @@ impl Locker for LocalBackend {
         record.push(b'\n');
         for _ in 0..LOCK_ATTEMPTS {
             let (path, record) = (self.lock_path(), record.clone());
-            if blocking(move || create_lock_file(&path, &record)).await.map_err(self.lock_io("create"))? {
-                return Ok(info.id);
+            match blocking(move || take_lock_file(&path, &record)).await.map_err(self.lock_io("create"))? {
+                Taken::Locked(file) => {
+                    *self.held.lock().unwrap_or_else(|e| e.into_inner()) = Some((info.id.clone(), file));
+                    return Ok(info.id);
+                }
+                Taken::Moved => continue,
+                Taken::HeldByOther => {}
             }
             if let Some(holder) = self.holder().await? {
-                // Reported, never broken automatically: a pid says nothing about a run on another
-                // machine sharing this directory, and the operator decides.
+                // The OS lock is held, so its holder is alive (or on another machine sharing
+                // this directory); a lock whose process died is taken over above.
                 let holder_gone = holder.holder_process_gone();
                 return Err(LockError::Held { target: self.describe(), holder: Box::new(holder), holder_gone });
             }
@@ -287,23 +306,41 @@ pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     sync_dir(dir)
 }
 
-/// Creates the lock file holding `record`; `false` when it exists already.
-fn create_lock_file(path: &Path, record: &[u8]) -> io::Result<bool> {
+/// The outcome of one attempt at the lock file's OS lock.
+enum Taken {
+    /// Locked, with `record` written in it; the lock lasts as long as the file stays open.
+    Locked(File),
+    /// A live process holds the OS lock.
+    HeldByOther,
+    /// The file was removed (its holder unlocked) between our open and our lock: try again.
+    Moved,
+}
+
+/// Takes the OS lock on the lock file at `path` (creating it, mode 0600) and records `record` in
+/// it. A file left behind by a process that died holds no OS lock: it is taken over.
+fn take_lock_file(path: &Path, record: &[u8]) -> io::Result<Taken> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     let dir = parent_dir(path);
     fs::create_dir_all(dir)?;
-    let mut file = match OpenOptions::new().write(true).create_new(true).open(path) {
-        Ok(file) => file,
-        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
-        Err(error) => return Err(error),
-    };
-    let written = file.write_all(record).and_then(|()| file.sync_all()).and_then(|()| sync_dir(dir));
-    if let Err(error) = written {
-        // A lock file that failed to record its holder would block every later run; the write
-        // error is the one worth reporting, so a failure to clean up is not.
-        let _ = fs::remove_file(path);
-        return Err(error);
+    let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(path)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => return Ok(Taken::HeldByOther),
+        Err(fs::TryLockError::Error(error)) => return Err(error),
     }
-    Ok(true)
+    // A lock on a file that is no longer at `path` guards nothing.
+    let opened = file.metadata()?;
+    match fs::metadata(path) {
+        Ok(now) if now.ino() == opened.ino() && now.dev() == opened.dev() => {}
+        Ok(_) => return Ok(Taken::Moved),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Taken::Moved),
+        Err(error) => return Err(error),
+    }
+    file.set_len(0)?;
+    (&file).write_all(record)?;
+    file.sync_all()?;
+    sync_dir(dir)?;
+    Ok(Taken::Locked(file))
 }
 
 #[cfg(test)]
@@ -519,7 +556,8 @@ mod tests {
     async fn a_live_holder_is_named_and_not_called_gone() {
         let dir = tempfile::tempdir().unwrap();
         let holder = LockInfo::new("apply");
-        backend(&dir).lock(holder.clone()).await.unwrap();
+        let holding = backend(&dir);
+        holding.lock(holder.clone()).await.unwrap();
         let err = backend(&dir).lock(LockInfo::new("plan")).await.unwrap_err();
         assert!(matches!(&err, LockError::Held { holder: h, holder_gone: false, .. } if **h == holder));
         let message = err.to_string();
@@ -527,24 +565,46 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_lock_left_by_a_dead_process_on_this_host_says_so_and_stays() {
+    async fn a_lock_left_by_a_dead_process_is_taken_over() {
         let dir = tempfile::tempdir().unwrap();
-        let backend = backend(&dir);
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let dead = LockInfo { pid: child.id(), ..LockInfo::new("apply") };
         child.wait().unwrap();
-        backend.lock(dead.clone()).await.unwrap();
-        let left_behind = fs::read(backend.lock_path()).unwrap();
+        // What a killed run leaves: its record, and no OS lock (the kernel dropped it).
+        fs::create_dir_all(dir.path().join("state")).unwrap();
+        fs::write(backend(&dir).lock_path(), serde_json::to_vec(&dead).unwrap()).unwrap();
 
-        let err = backend.lock(LockInfo::new("apply")).await.unwrap_err();
-        assert!(matches!(err, LockError::Held { holder_gone: true, .. }));
-        let message = err.to_string();
-        assert!(message.contains("The process that took it is gone"), "{message}");
-        assert!(message.contains(&format!("run `trustform force-unlock {}`", dead.id)), "{message}");
-        assert_eq!(fs::read(backend.lock_path()).unwrap(), left_behind);
+        let backend = backend(&dir);
+        let next = LockInfo::new("apply");
+        let id = backend.lock(next.clone()).await.unwrap();
+        let on_disk: LockInfo = serde_json::from_slice(&fs::read(backend.lock_path()).unwrap()).unwrap();
+        assert_eq!(on_disk, next);
+        assert!(backend.force_unlock(&dead.id).await.is_err(), "the dead run's id no longer names the lock");
+        backend.unlock(&id).await.unwrap();
+    }
 
-        backend.force_unlock(&dead.id).await.unwrap();
-        assert!(backend.lock(LockInfo::new("apply")).await.is_ok());
+    #[tokio::test]
+    async fn the_os_lock_dies_with_its_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let holding = backend(&dir);
+        let first = LockInfo::new("apply");
+        holding.lock(first.clone()).await.unwrap();
+        assert!(matches!(backend(&dir).lock(LockInfo::new("apply")).await, Err(LockError::Held { .. })));
+        // Dropping the instance closes the descriptor, as the kernel does for a killed process.
+        drop(holding);
+        let next = backend(&dir);
+        let id = next.lock(LockInfo::new("apply")).await.unwrap();
+        next.unlock(&id).await.unwrap();
+        assert!(!next.lock_path().exists());
+    }
+
+    #[tokio::test]
+    async fn the_lock_file_is_private_to_its_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = backend(&dir);
+        let id = backend.lock(LockInfo::new("apply")).await.unwrap();
+        assert_eq!(mode(&backend.lock_path()), 0o600);
+        backend.unlock(&id).await.unwrap();
     }
 
     #[tokio::test]
@@ -553,6 +613,9 @@ mod tests {
         let backend = backend(&dir);
         fs::create_dir_all(dir.path().join("state")).unwrap();
         fs::write(backend.lock_path(), "").unwrap();
+        // A live holder between taking the OS lock and writing its record.
+        let held = File::open(backend.lock_path()).unwrap();
+        held.try_lock().unwrap();
         let err = backend.lock(LockInfo::new("apply")).await.unwrap_err();
         assert!(matches!(&err, LockError::Unreadable { path, .. } if *path == backend.lock_path()));
         assert!(err.to_string().contains("default.tfstate.lock.json cannot be read"), "{err}");
