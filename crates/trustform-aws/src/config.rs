@@ -73,15 +73,41 @@ impl AwsSettings {
                 ))
             }
         };
-        Ok(AwsSettings {
+        let settings = AwsSettings {
             region: text(config, "region")?,
             profile: text(config, "profile")?,
             static_keys,
             iam_endpoint: text(&endpoints, "iam")?,
             sts_endpoint: text(&endpoints, "sts")?,
             eks_endpoint: text(&endpoints, "eks")?,
-        })
+        };
+        check_endpoints(&settings, |name| std::env::var(name).ok())?;
+        Ok(settings)
     }
+}
+
+/// Every endpoint override, from the block or the SDK's `AWS_ENDPOINT_URL[_<SERVICE>]`
+/// variables, is https or http to a loopback address: SigV4 signs requests but does not encrypt
+/// them, so a plain-http endpoint elsewhere would carry every value in clear text.
+fn check_endpoints(settings: &AwsSettings, env: impl Fn(&str) -> Option<String>) -> Result<(), ProviderError> {
+    let block = [
+        ("endpoints.iam", &settings.iam_endpoint),
+        ("endpoints.sts", &settings.sts_endpoint),
+        ("endpoints.eks", &settings.eks_endpoint),
+    ];
+    for (name, url) in block {
+        if let Some(url) = url {
+            trustform_provider::check_endpoint(&format!("provider \"aws\": {name}"), url)
+                .map_err(ProviderError::invalid)?;
+        }
+    }
+    for variable in ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_IAM", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_EKS"] {
+        if let Some(url) = env(variable).filter(|url| !url.is_empty()) {
+            trustform_provider::check_endpoint(&format!("the environment variable {variable}"), &url)
+                .map_err(ProviderError::invalid)?;
+        }
+    }
+    Ok(())
 }
 
 /// One client per service, sharing credentials and region.
@@ -131,6 +157,20 @@ impl Clients {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_http_endpoints_are_refused_unless_they_are_loopback() {
+        let config =
+            |url: &str| Value::object([("endpoints", Value::List(vec![Value::object([("iam", url.into())])]))]);
+        let err = AwsSettings::from_config(&config("http://iam.internal.example:5000")).unwrap_err().to_string();
+        assert!(err.contains("provider \"aws\": endpoints.iam") && err.contains("clear text"), "{err}");
+        let settings = AwsSettings::from_config(&config("http://127.0.0.1:5000")).unwrap();
+        let env = |name: &str| (name == "AWS_ENDPOINT_URL_STS").then(|| "http://10.1.2.3:4566".to_owned());
+        let err = check_endpoints(&settings, env).unwrap_err().to_string();
+        assert!(err.contains("AWS_ENDPOINT_URL_STS"), "{err}");
+        let loopback = |name: &str| (name == "AWS_ENDPOINT_URL").then(|| "http://localhost:4566".to_owned());
+        assert!(check_endpoints(&settings, loopback).is_ok());
+    }
 
     #[test]
     fn reads_the_block_and_hides_the_secret() {

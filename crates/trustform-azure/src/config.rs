@@ -83,6 +83,13 @@ impl AzureSettings {
         let use_msi = flag("use_msi", "ARM_USE_MSI")?;
         let endpoint = text("resource_manager_endpoint", "ARM_RESOURCE_MANAGER_ENDPOINT")?
             .unwrap_or_else(|| PUBLIC_CLOUD.to_owned());
+        // The token's audience follows the endpoint, and the token travels with every request:
+        // plain http only to this machine.
+        trustform_provider::check_endpoint(
+            "provider \"azurerm\": resource_manager_endpoint (or ARM_RESOURCE_MANAGER_ENDPOINT)",
+            &endpoint,
+        )
+        .map_err(ProviderError::invalid)?;
         let secret = |name: &str, variable: &str| text(name, variable).map(|value| value.map(SecretText));
         let login = if let Some(token) = env("ARM_ACCESS_TOKEN").filter(|token| !token.is_empty()) {
             Login::AccessToken(SecretText(token))
@@ -111,7 +118,7 @@ impl AzureSettings {
     /// the public cloud's audience, which is what a static token was issued for anyway.
     fn token_scope(&self, endpoint: &Url) -> String {
         let loopback = matches!(endpoint.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-        if loopback || endpoint.scheme() != "https" {
+        if loopback {
             format!("{PUBLIC_CLOUD}/.default")
         } else {
             format!("{}/.default", endpoint.as_str().trim_end_matches('/'))
@@ -194,6 +201,15 @@ mod tests {
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: BTreeMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn a_plain_http_endpoint_is_refused_unless_it_is_loopback() {
+        let config = Value::object([("resource_manager_endpoint", "http://management.internal.example".into())]);
+        let err = AzureSettings::from_config(&config, env(&[("ARM_ACCESS_TOKEN", "eyJhbGciOi")])).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("resource_manager_endpoint") && message.contains("clear text"), "{message}");
+        assert!(!message.contains("eyJhbGciOi"), "{message}");
     }
 
     #[test]

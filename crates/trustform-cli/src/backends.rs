@@ -343,7 +343,12 @@ fn s3_settings(config: &Config, block: &BackendConfig, diags: &mut Diagnostics) 
             "bucket" => settings.bucket = text,
             "key" => settings.key = text,
             "region" => settings.region = Some(text),
-            "endpoint" => settings.endpoint = Some(text),
+            "endpoint" => match trustform_provider::check_endpoint("The s3 backend's endpoint", &text) {
+                Ok(()) => settings.endpoint = Some(text),
+                Err(problem) => diags.push(
+                    Diagnostic::error("TF0131", "Invalid backend argument", problem).with_span(config.span(&attr.expr)),
+                ),
+            },
             "workspace_key_prefix" => settings.workspace_key_prefix = text.trim_end_matches('/').to_owned(),
             other => diags.push(
                 Diagnostic::error(

@@ -377,3 +377,17 @@ fn render_fills_helm_values_quoted_for_yaml_and_keeps_secrets_off_the_terminal()
     assert!(broken.stderr.contains("EKS_AWS_ROLE_ARN"), "the known outputs are suggested: {}", broken.stderr);
     assert!(!work.file("broken.yaml").exists());
 }
+
+#[test]
+fn an_s3_backend_over_plain_http_to_another_host_is_refused() {
+    let spec = "trustform {\n  backend \"s3\" {\n    bucket   = \"b\"\n    key      = \"k.tfstate\"\n    endpoint = \"http://minio.internal.example:9000\"\n  }\n}\nresource \"trustform_data\" \"a\" {}\n";
+    let work = Workdir::new().with_file("main.tf", spec);
+    let refused = work.expect(&["plan"], 1);
+    assert!(refused.stderr.contains("TF0131"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("The s3 backend's endpoint") && refused.stderr.contains("clear text"),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stderr.contains("main.tf:5"), "{}", refused.stderr);
+}

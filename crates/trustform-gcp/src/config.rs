@@ -59,13 +59,28 @@ impl GoogleSettings {
             }
         };
         let env = |name: &str| env(name).filter(|value| !value.is_empty());
-        Ok(GoogleSettings {
+        let settings = GoogleSettings {
             project: text("project")?.or_else(|| env("GOOGLE_CLOUD_PROJECT")).or_else(|| env("GOOGLE_PROJECT")),
             iam_endpoint: text("iam_custom_endpoint")?.or_else(|| env("GOOGLE_IAM_CUSTOM_ENDPOINT")),
             resource_manager_endpoint: text("resource_manager_custom_endpoint")?
                 .or_else(|| env("GOOGLE_RESOURCE_MANAGER_CUSTOM_ENDPOINT")),
             access_token: text("access_token")?.or_else(|| env("GOOGLE_OAUTH_ACCESS_TOKEN")).map(AccessToken),
-        })
+        };
+        // A bearer token goes with every request: plain http only to this machine.
+        let endpoints = [
+            ("iam_custom_endpoint (or GOOGLE_IAM_CUSTOM_ENDPOINT)", &settings.iam_endpoint),
+            (
+                "resource_manager_custom_endpoint (or GOOGLE_RESOURCE_MANAGER_CUSTOM_ENDPOINT)",
+                &settings.resource_manager_endpoint,
+            ),
+        ];
+        for (name, url) in endpoints {
+            if let Some(url) = url {
+                trustform_provider::check_endpoint(&format!("provider \"google\": {name}"), url)
+                    .map_err(ProviderError::invalid)?;
+            }
+        }
+        Ok(settings)
     }
 }
 
@@ -158,6 +173,19 @@ mod tests {
     fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let vars: BTreeMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |name| vars.get(name).cloned()
+    }
+
+    #[test]
+    fn plain_http_endpoints_are_refused_unless_they_are_loopback() {
+        let err = GoogleSettings::from_config(
+            &Value::Null,
+            env(&[("GOOGLE_RESOURCE_MANAGER_CUSTOM_ENDPOINT", "http://crm.internal.example/v3/")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("resource_manager_custom_endpoint") && err.contains("clear text"), "{err}");
+        let block = Value::object([("iam_custom_endpoint", "http://[::1]:8080/v1/".into())]);
+        assert!(GoogleSettings::from_config(&block, env(&[])).is_ok());
     }
 
     #[test]

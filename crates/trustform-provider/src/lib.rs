@@ -8,10 +8,12 @@
 pub mod attrs;
 mod configured;
 pub mod conformance;
+mod endpoint;
 mod error;
 mod retry;
 
 pub use configured::Configured;
+pub use endpoint::check_endpoint;
 pub use error::{ProviderError, ProviderErrorKind};
 pub use retry::{retry, RetryPolicy};
 
