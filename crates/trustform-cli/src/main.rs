@@ -1,40 +1,58 @@
 //! The `trustform` command.
 
 /// Writes to standard output, ignoring a closed pipe (`trustform show | head`): a command's
-/// work, an apply above all, must not die with its reader.
+/// work, an apply above all, must not die with its reader. Control characters and bidi
+/// overrides in what is printed (an object key from a state, a cloud's error message) are shown
+/// escaped, never obeyed; Trustform's own colours pass ([`escape::keeping_colours`]).
 macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let text = format!($($arg)*);
+        let _ = write!(std::io::stdout(), "{}", crate::escape::keeping_colours(&text));
+    }};
+}
+
+macro_rules! outln {
+    () => {
+        out!("\n")
+    };
+    ($($arg:tt)*) => {
+        out!("{}\n", format_args!($($arg)*))
+    };
+}
+
+/// Writes to standard output exactly: for machine-readable output, JSON (passed through
+/// [`escape::json`]) and what the user asked for verbatim (`output -raw`, `render`).
+macro_rules! out_raw {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
         let _ = write!(std::io::stdout(), $($arg)*);
     }};
 }
 
-macro_rules! outln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
-}
-
-/// The same for standard error.
+/// The same as `out!` for standard error.
 macro_rules! err {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = write!(std::io::stderr(), $($arg)*);
+        let text = format!($($arg)*);
+        let _ = write!(std::io::stderr(), "{}", crate::escape::keeping_colours(&text));
     }};
 }
 
 macro_rules! errln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
-    }};
+    () => {
+        err!("\n")
+    };
+    ($($arg:tt)*) => {
+        err!("{}\n", format_args!($($arg)*))
+    };
 }
 
 mod args;
 mod backends;
 mod commands;
 mod encryption;
+mod escape;
 mod outputs;
 mod project;
 mod render;

@@ -78,7 +78,10 @@ impl Progress {
         }
     }
 
+    /// Prints one progress line. Addresses (for_each keys), ids and error messages come from the
+    /// spec and the clouds, so every character a terminal would obey is escaped.
     fn line(&self, text: String) {
+        let text = crate::escape::terminal(&text).into_owned();
         match &self.live {
             Some((multi, _)) => {
                 let _ = multi.println(text);
@@ -108,11 +111,11 @@ impl Hook for Progress {
                             ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
                                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                         );
-                        bar.set_message(format!("{address}: {start}"));
+                        bar.set_message(crate::escape::terminal(&format!("{address}: {start}")).into_owned());
                         bar.enable_steady_tick(Duration::from_millis(120));
                         bars.lock().unwrap_or_else(|e| e.into_inner()).insert(address, bar);
                     }
-                    None => errln!("{address}: {start}"),
+                    None => self.line(format!("{address}: {start}")),
                 }
             }
             Event::ApplyFinished { address, action, id, elapsed } => {

@@ -85,6 +85,23 @@ impl SourceMap {
         FileId(self.files.len() as u32 - 1)
     }
 
+    /// Blanks `range` of a file (every character but line breaks becomes `*`, byte for byte, so
+    /// every offset and line stays where it was): for a secret written in a file, such as a
+    /// sensitive variable's value in a `.tfvars` file, which no snippet may show.
+    pub fn redact(&mut self, id: FileId, range: Range<usize>) {
+        let Some(file) = self.files.get_mut(id.0 as usize) else { return };
+        let (start, end) = (range.start.min(file.text.len()), range.end.min(file.text.len()));
+        let mut bytes = file.text.as_bytes().to_vec();
+        for byte in &mut bytes[start..end] {
+            if *byte != b'\n' && *byte != b'\r' {
+                *byte = b'*';
+            }
+        }
+        if let Ok(text) = String::from_utf8(bytes) {
+            *file = SourceFile::new(file.path.clone(), text);
+        }
+    }
+
     pub fn file(&self, id: FileId) -> &SourceFile {
         &self.files[id.0 as usize]
     }
@@ -105,6 +122,23 @@ impl SourceMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redacting_keeps_every_offset_and_line() {
+        let mut sources = SourceMap::new();
+        let text = "a = 1\ntoken = \"hünter2\"\nb = <<EOT\nx\nEOT\n";
+        let id = sources.add("secret.tfvars", text);
+        let value = text.find('"').unwrap()..text.rfind('"').unwrap() + 1;
+        sources.redact(id, value.clone());
+        let heredoc = text.find("<<").unwrap()..text.len() - 1;
+        sources.redact(id, heredoc);
+        let file = sources.file(id);
+        assert_eq!(file.text.len(), text.len());
+        assert_eq!(file.line_text(2), "token = *********");
+        assert_eq!(file.line_text(4), "*");
+        assert!(!file.text.contains("nter2"));
+        assert_eq!(file.pos(value.end), SourceFile::new("x", text).pos(value.end));
+    }
 
     #[test]
     fn positions_are_one_based_and_count_characters() {

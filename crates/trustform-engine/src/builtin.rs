@@ -49,6 +49,10 @@ static SCHEMA: LazyLock<ProviderSchema> = LazyLock::new(|| {
         ))
 });
 
+/// The longest duration Go's `time.Duration` holds (`math.MaxInt64` nanoseconds), which is the
+/// time provider's limit too.
+const MAX_DURATION: Duration = Duration::from_nanos(i64::MAX as u64);
+
 /// Parses Go-style durations as the time provider takes them: `500ms`, `30s`, `1m30s`, `2h`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let invalid = || format!("{text:?} is not a duration; write it like \"500ms\", \"30s\" or \"1m30s\"");
@@ -68,7 +72,13 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "h" => amount * 3600.0,
             _ => return Err(invalid()),
         };
-        total += Duration::from_secs_f64(seconds);
+        // Go's time.ParseDuration refuses what does not fit its int64 nanoseconds (about 290
+        // years) rather than wrapping; anything this long is a typo, so refuse it here too.
+        total = Duration::try_from_secs_f64(seconds)
+            .ok()
+            .and_then(|part| total.checked_add(part))
+            .filter(|total| *total <= MAX_DURATION)
+            .ok_or_else(|| format!("{text:?} is longer than the longest duration, 2562047h (about 292 years)"))?;
         rest = &rest[digits + unit_len..];
     }
     Ok(total)
@@ -213,6 +223,18 @@ mod tests {
         assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
         for bad in ["", "10", "5 minutes", "s"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn durations_too_long_for_go_are_refused_not_a_panic() {
+        assert_eq!(parse_duration("2562047h"), Ok(Duration::from_secs(2_562_047 * 3600)));
+        for huge in ["99999999999999999999999h", "2562048h", "2562047h2562047h", "1e400s", "184467440737095516160s"] {
+            let error = parse_duration(huge).unwrap_err();
+            assert!(
+                error.contains("longer than the longest duration") || error.contains("not a duration"),
+                "{huge}: {error}"
+            );
         }
     }
 

@@ -136,6 +136,14 @@ impl Engine {
         let locals = LocalsCache::default();
         let scope = Scope::new(&self.config, &self.variables, &values, &locals);
         for (id, resource) in &self.config.resources {
+            // count and for_each themselves, when known without the cloud: a count too large or
+            // a sensitive for_each is the spec's mistake. What their expressions fail on is the
+            // planner's to report, with the values it has.
+            if let Err(d) = self.expand(resource, &scope) {
+                if matches!(d.code, "TF0601" | "TF0602" | "TF0603") {
+                    diags.push(*d);
+                }
+            }
             let instance = match &resource.repetition {
                 trustform_lang::config::Repetition::Single => Instance::None,
                 trustform_lang::config::Repetition::Count(_) => Instance::Count(0),

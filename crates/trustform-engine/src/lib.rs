@@ -19,5 +19,5 @@ pub use builtin::{parse_duration, BuiltinProvider, TRUSTFORM_DATA, TRUSTFORM_SLE
 pub use engine::{Engine, EngineOptions};
 pub use graph::{ConfigGraph, Node};
 pub use hook::{Event, Hook, NoHook, RecordingHook};
-pub use plan::PlanOptions;
+pub use plan::{PlanOptions, MAX_INSTANCES};
 pub use providers::Providers;

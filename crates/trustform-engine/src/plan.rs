@@ -8,12 +8,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use trustform_diag::{Diagnostic, Diagnostics};
 use trustform_graph::{walk, Dag, Outcome, WalkOptions};
 use trustform_lang::config::{Repetition, Resource};
-use trustform_lang::{Instance, LocalsCache, ResourceAddr, ResourceId, Scope, Value};
+use trustform_lang::{redact_texts, Instance, LocalsCache, ResourceAddr, ResourceId, Scope, Value};
 use trustform_plan::{
     deletion_attributes, diff_resource, merge_planned, Action, AttributeChange, Change, OutputChange, Plan, PlanMode,
     Reason,
 };
 use trustform_schema::{block_body_equal, conform};
+
+/// The most instances one resource may have (`count`, `for_each`). A typo like `count = 1e18`
+/// would otherwise exhaust memory before any diagnostic; ten thousand is far above what an
+/// identity spec needs and plans in well under a second.
+pub const MAX_INSTANCES: usize = 10_000;
 use trustform_state::{ResourceStatus, State};
 
 /// What `plan` should do.
@@ -394,6 +399,19 @@ impl Engine {
 
     /// The instances of a resource block. `count` and `for_each` must be known at plan time.
     pub(crate) fn expand(&self, resource: &Resource, scope: &Scope) -> Result<Vec<Instance>, Box<Diagnostic>> {
+        let too_many = |how_many: String, span| {
+            Box::new(
+                Diagnostic::error(
+                    "TF0603",
+                    "Too many instances",
+                    format!(
+                        "This resource would have {how_many} instances; Trustform plans at most {MAX_INSTANCES} instances of one resource. Split the resource, or check the count or for_each expression for a typo."
+                    ),
+                )
+                .with_span(span)
+                .with_address(&resource.id),
+            )
+        };
         let unknown_repetition = |what: &str| {
             Box::new(
                 Diagnostic::error(
@@ -415,6 +433,7 @@ impl Engine {
                     return Err(unknown_repetition("count"));
                 }
                 match value.as_number().and_then(|n| n.as_i64()) {
+                    Some(n) if n > MAX_INSTANCES as i64 => Err(too_many(n.to_string(), self.config.span(expr))),
                     Some(n) if n >= 0 => Ok((0..n as u64).map(Instance::Count).collect()),
                     _ => Err(Box::new(
                         Diagnostic::error(
@@ -439,8 +458,18 @@ impl Engine {
                 if value.contains_unknown() && !matches!(value.unmarked(), Value::Object(_)) {
                     return Err(unknown_repetition("for_each"));
                 }
+                // Instance keys appear in addresses, plans and state, never redacted: Terraform
+                // refuses a sensitive for_each with these words (internal/lang/evalchecks).
+                let sensitive_keys = value.is_sensitive()
+                    || value.as_list().is_some_and(|items| items.iter().any(Value::contains_sensitive));
+                if sensitive_keys {
+                    return Err(invalid("Sensitive values, or values derived from sensitive values, cannot be used as for_each arguments. If used, the sensitive value could be exposed as a resource instance key. Iterate over a value that is not sensitive (the names), and look the secret up by key inside the resource.".into()));
+                }
                 let sensitive = value.is_sensitive();
                 match value.unmarked() {
+                    Value::Object(map) if map.len() > MAX_INSTANCES => {
+                        Err(too_many(map.len().to_string(), self.config.span(expr)))
+                    }
                     Value::Object(map) => Ok(map
                         .iter()
                         .map(|(k, v)| Instance::Each { key: k.clone(), value: v.clone().mark_if(sensitive) })
@@ -459,7 +488,10 @@ impl Engine {
                         }
                         out.sort_by_key(Instance::key);
                         out.dedup_by(|a, b| a.key() == b.key());
-                        Ok(out)
+                        match out.len() {
+                            n if n > MAX_INSTANCES => Err(too_many(n.to_string(), self.config.span(expr))),
+                            _ => Ok(out),
+                        }
                     }
                     other => Err(invalid(format!(
                         "for_each needs a map or a set of strings, but it is a {}.",
@@ -529,7 +561,10 @@ impl Engine {
         })?;
         let provider = self.providers.for_type(&resource.id.type_name).expect("schema implies provider");
         let mut issues = Diagnostics::new();
+        // Providers read values with `as_str`, which drops the sensitive mark, and quote them.
+        let secrets = conformed.sensitive_texts();
         for issue in provider.validate(&resource.id.type_name, &conformed) {
+            let (summary, detail) = (redact_texts(&issue.summary, &secrets), redact_texts(&issue.detail, &secrets));
             let span = resource
                 .body
                 .attributes
@@ -537,9 +572,9 @@ impl Engine {
                 .and_then(|a| self.config.attr_span(&resource.body, a))
                 .unwrap_or_else(|| resource.span.clone());
             let d = if issue.is_error {
-                Diagnostic::error("TF0510", issue.summary, issue.detail)
+                Diagnostic::error("TF0510", summary, detail)
             } else {
-                Diagnostic::warning("TF0510", issue.summary, issue.detail)
+                Diagnostic::warning("TF0510", summary, detail)
             };
             issues.push(d.with_span(span).with_address(addr));
         }

@@ -213,8 +213,11 @@ pub fn load_dir(dir: &FsPath) -> (Config, Diagnostics) {
     files.sort();
     let mut sources = Vec::new();
     for path in files {
-        match std::fs::read_to_string(&path) {
-            Ok(text) => sources.push((display_path(dir, &path), text)),
+        match std::fs::read(&path).map(String::from_utf8) {
+            Ok(Ok(text)) => sources.push((display_path(dir, &path), text)),
+            Ok(Err(not_utf8)) => {
+                diags.push(not_utf8_error(&display_path(dir, &path), not_utf8.utf8_error(), not_utf8.as_bytes()))
+            }
             Err(e) => diags.push(Diagnostic::error(
                 "TF0001",
                 "Cannot read a configuration file",
@@ -236,6 +239,26 @@ pub fn load_dir(dir: &FsPath) -> (Config, Diagnostics) {
     config.dir = dir.to_owned();
     diags.extend(more);
     (config, diags)
+}
+
+/// A file that is not UTF-8, pointing at its first byte that is not.
+fn not_utf8_error(path: &str, error: std::str::Utf8Error, bytes: &[u8]) -> Diagnostic {
+    let at = error.valid_up_to();
+    let valid = bytes.get(..at).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or_default();
+    let mut span = trustform_diag::SourceFile::new(path, valid).span(at..at);
+    span.end.byte += 1;
+    span.end.column += 1;
+    Diagnostic::error(
+        "TF0001",
+        "Cannot read a configuration file",
+        format!(
+            "{path} is not UTF-8 text: the byte 0x{:02x} at line {}, column {} does not start a UTF-8 character. Save the file as UTF-8 (a copy from a Latin-1 or Windows-1252 editor is the usual cause).",
+            bytes.get(at).copied().unwrap_or_default(),
+            span.start.line,
+            span.start.column
+        ),
+    )
+    .with_span(span)
 }
 
 fn display_path(dir: &FsPath, path: &FsPath) -> String {

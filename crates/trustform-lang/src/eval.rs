@@ -80,7 +80,7 @@ impl<'a> Scope<'a> {
 
     /// Evaluates one expression.
     pub fn eval(&self, expr: &Expr) -> EvalResult<Value> {
-        Evaluator { scope: self, file: expr.file, bound: Vec::new() }.expr(&expr.expr)
+        Evaluator { scope: self, file: expr.file, bound: Vec::new(), in_template: false }.expr(&expr.expr)
     }
 
     /// Evaluates a block body into an object: attributes by name, nested blocks as lists of
@@ -137,7 +137,8 @@ impl<'a> Scope<'a> {
         let mut items = Vec::new();
         for (key, value) in iterate(&collection).map_err(|msg| error(&msg))? {
             let element = Value::object([("key", key), ("value", value)]).mark_if(sensitive);
-            let evaluator = Evaluator { scope: self, file, bound: vec![(iterator.clone(), element)] };
+            let evaluator =
+                Evaluator { scope: self, file, bound: vec![(iterator.clone(), element)], in_template: false };
             items.push(evaluator.body(&content.body)?);
         }
         Ok(Value::List(items))
@@ -156,9 +157,60 @@ impl<'a> Scope<'a> {
                 format!("No local value named \"{name}\" is declared. Declare it in a locals block, or fix the name."),
             ));
         };
+        // The locals this one needs are evaluated first, deepest first, with an explicit stack:
+        // evaluating them by recursion through references overflowed the thread's stack on a
+        // chain of some ten thousand locals. Each evaluation below then finds its locals cached.
+        for dependency in self.uncached_local_dependencies(name) {
+            let Some(local) = self.config.locals.get(&dependency) else { continue };
+            // An error is left for the evaluation that needs the value to report (or, under
+            // try() or can(), not to report).
+            if let Ok(value) = (Scope { instance: Instance::None, ..*self }).eval(&local.expr) {
+                self.locals.0.lock().unwrap_or_else(|e| e.into_inner()).insert(dependency, value);
+            }
+        }
         let value = Scope { instance: Instance::None, ..*self }.eval(&local.expr)?;
         self.locals.0.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_owned(), value.clone());
         Ok(value)
+    }
+
+    /// The declared locals that `name` refers to, directly or through other locals, that are not
+    /// cached yet, each after the locals it refers to (`name` itself excluded). A cycle, which
+    /// the graph reports on its own, is cut where it closes.
+    fn uncached_local_dependencies(&self, name: &str) -> Vec<String> {
+        let cached = |n: &str| self.locals.0.lock().unwrap_or_else(|e| e.into_inner()).contains_key(n);
+        let local_refs = |n: &str| -> Vec<String> {
+            self.config.locals.get(n).map_or_else(Vec::new, |local| {
+                crate::refs::references(&local.expr)
+                    .into_iter()
+                    .filter_map(|r| match r.target {
+                        crate::refs::Target::Local(l) if self.config.locals.contains_key(&l) && !cached(&l) => Some(l),
+                        _ => None,
+                    })
+                    .collect()
+            })
+        };
+        let mut order = Vec::new();
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::from([name.to_owned()]);
+        let mut stack: Vec<(String, std::vec::IntoIter<String>)> =
+            vec![(name.to_owned(), local_refs(name).into_iter())];
+        while let Some((_, pending)) = stack.last_mut() {
+            match pending.next() {
+                Some(next) => {
+                    if seen.insert(next.clone()) {
+                        let refs = local_refs(&next).into_iter();
+                        stack.push((next, refs));
+                    }
+                }
+                None => {
+                    if let Some((done, _)) = stack.pop() {
+                        if done != name {
+                            order.push(done);
+                        }
+                    }
+                }
+            }
+        }
+        order
     }
 
     fn error(
@@ -203,6 +255,9 @@ struct Evaluator<'s, 'a> {
     file: FileId,
     /// Names bound by enclosing `for` expressions and dynamic blocks, innermost last.
     bound: Vec<(String, Value)>,
+    /// Whether this evaluates a `templatefile` template, where `templatefile` may not be
+    /// called again (a template that includes itself would never end).
+    in_template: bool,
 }
 
 impl Evaluator<'_, '_> {
@@ -244,6 +299,9 @@ impl Evaluator<'_, '_> {
             Expression::Object(object) => {
                 let mut map = BTreeMap::new();
                 let mut unknown_key = false;
+                // A sensitive key marks the whole object, as HCL's ObjectConsExpr does
+                // (hclsyntax/expression.go): a key is never shown, so the object is not either.
+                let mut sensitive_key = false;
                 for (key, value) in object.iter() {
                     let key = match key {
                         ObjectKey::Ident(ident) => ident.as_str().to_owned(),
@@ -253,12 +311,13 @@ impl Evaluator<'_, '_> {
                                 unknown_key = true;
                                 continue;
                             }
+                            sensitive_key |= k.is_sensitive();
                             self.to_string(&k, e.span())?
                         }
                     };
                     map.insert(key, self.expr(value.expr())?);
                 }
-                Ok(if unknown_key { Value::Unknown } else { Value::Object(map) })
+                Ok(if unknown_key { Value::Unknown } else { Value::Object(map) }.mark_if(sensitive_key))
             }
             Expression::StringTemplate(template) => self.template(template),
             Expression::HeredocTemplate(heredoc) => self.template(&heredoc.template),
@@ -417,7 +476,12 @@ impl Evaluator<'_, '_> {
                         let pairs = iterate(&collection)
                             .map_err(|m| self.error(f.collection_expr.span(), "TF0207", "Invalid for collection", m))?;
                         for (key, value) in pairs {
-                            let mut inner = Evaluator { scope: self.scope, file: self.file, bound: self.bound.clone() };
+                            let mut inner = Evaluator {
+                                scope: self.scope,
+                                file: self.file,
+                                bound: self.bound.clone(),
+                                in_template: self.in_template,
+                            };
                             if let Some(k) = &f.key_var {
                                 inner.bound.push((k.as_str().to_owned(), key));
                             }
@@ -502,6 +566,16 @@ impl Evaluator<'_, '_> {
 
     fn templatefile(&self, call: &hcl_edit::expr::FuncCall) -> EvalResult<Value> {
         let range = call.span();
+        if self.in_template {
+            // As Terraform's templatefile (lang/funcs/filesystem.go), which gives templates every
+            // function but this one.
+            return Err(self.error(
+                range,
+                "TF0208",
+                "Error in function call",
+                "Call to function \"templatefile\" failed: cannot recursively call templatefile from inside templatefile call. Render the inner template separately and pass its result in as a variable.",
+            ));
+        }
         let args: Vec<&Expression> = call.args.iter().collect();
         let [path_expr, vars_expr] = args.as_slice() else {
             return Err(self.error(
@@ -555,9 +629,12 @@ impl Evaluator<'_, '_> {
             scope: self.scope,
             file: self.file,
             bound: vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            in_template: true,
         };
         inner.template(&template).map(|v| v.mark_if(sensitive)).map_err(|mut e| {
             e.detail = format!("In template {path}: {}", e.detail);
+            // The inner error's offsets are the template file's, not the spec's: point at the call.
+            e.span = range.map(|r| self.scope.config.sources.span(self.file, r));
             e
         })
     }
@@ -732,12 +809,14 @@ impl Evaluator<'_, '_> {
                 match n {
                     Some(n) if n >= 0 && (n as usize) < items.len() => items[n as usize].clone(),
                     Some(n) => {
+                        // As Terraform, a sensitive index is never quoted.
+                        let index = if sensitive { "(sensitive value)".to_owned() } else { n.to_string() };
                         return Err(self.error(
                             range,
                             "TF0215",
                             "Invalid index",
-                            format!("The index {n} is out of range: the list has {} element(s).", items.len()),
-                        ))
+                            format!("The index {index} is out of range: the list has {} element(s).", items.len()),
+                        ));
                     }
                     None => {
                         return Err(self.error(
@@ -758,7 +837,10 @@ impl Evaluator<'_, '_> {
                             range,
                             "TF0215",
                             "Invalid index",
-                            format!("The map has no element with the key \"{key}\"."),
+                            match sensitive {
+                                true => "The map has no element with the given key (the key is not shown because it is sensitive).".to_owned(),
+                                false => format!("The map has no element with the key \"{key}\"."),
+                            },
                         ))
                     }
                 }
@@ -853,7 +935,9 @@ impl Evaluator<'_, '_> {
     fn for_expr(&self, f: &hcl_edit::expr::ForExpr) -> EvalResult<Value> {
         let intro = &f.intro;
         let collection = self.expr(&intro.collection_expr)?;
-        let sensitive = collection.is_sensitive();
+        // Marks of the collection, of a sensitive key and of a sensitive filter mark the result,
+        // as HCL's ForExpr does (hclsyntax/expression.go).
+        let mut sensitive = collection.is_sensitive();
         if collection.is_unknown() {
             return Ok(Value::Unknown);
         }
@@ -864,13 +948,19 @@ impl Evaluator<'_, '_> {
         let mut grouped: BTreeMap<String, Vec<Value>> = BTreeMap::new();
         let mut unknown = false;
         for (key, value) in pairs {
-            let mut inner = Evaluator { scope: self.scope, file: self.file, bound: self.bound.clone() };
+            let mut inner = Evaluator {
+                scope: self.scope,
+                file: self.file,
+                bound: self.bound.clone(),
+                in_template: self.in_template,
+            };
             if let Some(k) = &intro.key_var {
                 inner.bound.push((k.as_str().to_owned(), key));
             }
             inner.bound.push((intro.value_var.as_str().to_owned(), value));
             if let Some(cond) = &f.cond {
                 let keep = inner.expr(&cond.expr)?;
+                sensitive |= keep.is_sensitive();
                 match keep.unmarked() {
                     Value::Bool(true) => {}
                     Value::Bool(false) => continue,
@@ -897,15 +987,18 @@ impl Evaluator<'_, '_> {
                         unknown = true;
                         continue;
                     }
+                    let key_sensitive = key.is_sensitive();
+                    sensitive |= key_sensitive;
                     let key = inner.to_string(&key, key_expr.span())?;
                     if f.grouping {
                         grouped.entry(key).or_default().push(value);
                     } else if object.insert(key.clone(), value).is_some() {
+                        let shown = if key_sensitive { "(sensitive value)".to_owned() } else { format!("\"{key}\"") };
                         return Err(self.error(
                             key_expr.span(),
                             "TF0217",
                             "Duplicate object key",
-                            format!("Two elements produced the key \"{key}\". Make the keys unique, or add ... after the value to group them."),
+                            format!("Two elements produced the key {shown}. Make the keys unique, or add ... after the value to group them."),
                         ));
                     }
                 }

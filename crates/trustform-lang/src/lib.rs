@@ -17,5 +17,5 @@ pub use eval::{eval_constant, EvalResult, Instance, LocalsCache, ResourceValues,
 pub use refs::{body_references, references, Reference, Target};
 pub use suggest::closest;
 pub use types::{normalize_set, Type};
-pub use value::{is_identifier, Number, Path, PathStep, Value, REDACTED, UNKNOWN};
+pub use value::{is_identifier, redact_texts, Number, Path, PathStep, Value, REDACTED, UNKNOWN};
 pub use vars::{resolve_variables, CliVar};

@@ -16,6 +16,21 @@ pub use hcl_edit::Number;
 
 /// What `Display` and `Debug` print instead of a sensitive value.
 pub const REDACTED: &str = "(sensitive value)";
+/// `text` with every occurrence of one of `secrets` replaced by [`REDACTED`], longest first.
+/// Texts shorter than three characters are left alone: they are no secret, and replacing every
+/// `1` or `a` would make the message unreadable.
+pub fn redact_texts(text: &str, secrets: &[String]) -> String {
+    let mut secrets: Vec<&String> = secrets.iter().filter(|s| s.chars().count() >= 3).collect();
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut out = text.to_owned();
+    for secret in secrets {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), REDACTED);
+        }
+    }
+    out
+}
+
 /// What `Display` prints for a value that is not known until apply.
 pub const UNKNOWN: &str = "(known after apply)";
 
@@ -110,6 +125,31 @@ impl Value {
             Value::Object(map) => map.values().any(Value::contains_sensitive),
             _ => false,
         }
+    }
+
+    /// Every string, number and key inside a sensitive part of this value: what a message that
+    /// quotes values (a provider's validation, a cross-cloud check) must not show.
+    pub fn sensitive_texts(&self) -> Vec<String> {
+        fn walk(value: &Value, inside: bool, out: &mut Vec<String>) {
+            match value {
+                Value::Sensitive(inner) => walk(inner, true, out),
+                Value::String(s) if inside => out.push(s.clone()),
+                Value::Number(n) if inside => out.push(n.to_string()),
+                Value::List(items) => items.iter().for_each(|item| walk(item, inside, out)),
+                Value::Object(map) => {
+                    for (key, item) in map {
+                        if inside {
+                            out.push(key.clone());
+                        }
+                        walk(item, inside, out);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, false, &mut out);
+        out
     }
 
     /// True if this value itself is unknown (possibly behind a sensitive mark).

@@ -111,6 +111,18 @@ pub fn resolve_variables(
         }
     }
 
+    // A sensitive variable's value written in a .tfvars file is blanked in the source map, so
+    // that no diagnostic's snippet (a type error, a failed validation) shows the secret.
+    for input in &inputs {
+        if let (Raw::Expr(expr), Some(var)) = (&input.raw, config.variables.get(&input.name)) {
+            if var.sensitive {
+                if let Some(range) = expr.expr.span() {
+                    config.sources.redact(expr.file, range);
+                }
+            }
+        }
+    }
+
     let mut chosen: BTreeMap<String, Input> = BTreeMap::new();
     for input in inputs {
         if !config.variables.contains_key(&input.name) {
@@ -198,7 +210,11 @@ pub fn resolve_variables(
                 Diagnostic::error(
                     "TF0303",
                     "Invalid value for variable",
-                    format!("The value from {origin} for variable \"{}\" does not fit its type {ty}: {msg}. Give a value of that type.", var.name),
+                    match var.sensitive {
+                        // The conversion's message quotes the value.
+                        true => format!("The value from {origin} for variable \"{}\" does not fit its type {ty} (the value is not shown because the variable is sensitive). Give a value of that type.", var.name),
+                        false => format!("The value from {origin} for variable \"{}\" does not fit its type {ty}: {msg}. Give a value of that type.", var.name),
+                    },
                 )
                 .with_span(span.or(Some(var.span.clone()))),
             ),

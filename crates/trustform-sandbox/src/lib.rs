@@ -32,4 +32,4 @@ mod server;
 mod sts;
 
 pub use config::SandboxConfig;
-pub use server::Sandbox;
+pub use server::{Offline, Sandbox};

@@ -427,6 +427,40 @@ impl std::fmt::Debug for Sandbox {
     }
 }
 
+/// The emulator without a socket: each request goes through the same routes and middleware a
+/// connection's would. It exists for the request-parsing fuzz target (`fuzz/`); tests use
+/// [`Sandbox`] and real clients.
+#[doc(hidden)]
+pub struct Offline {
+    app: Router,
+}
+
+impl Offline {
+    pub fn new(config: SandboxConfig) -> Offline {
+        Offline { app: router(Arc::new(Shared::new(config, None))) }
+    }
+
+    /// Serves one request; `None` when the method, URI or a header is not valid HTTP at all
+    /// (a server never sees such a request).
+    pub async fn send(
+        &self,
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Option<(u16, Vec<u8>)> {
+        let mut builder = Request::builder().method(method).uri(uri);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let request = builder.body(axum::body::Body::from(body)).ok()?;
+        let Ok(response) = self.app.clone().oneshot(request).await;
+        let status = response.status().as_u16();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.ok()?;
+        Some((status, body.to_vec()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,7 +19,7 @@ pub async fn show(ctx: &Ctx, args: ShowArgs) -> CmdResult {
         let saved = SavedPlan::decode(&bytes, &spec_encryption(&ctx.dir, ctx.err)?.plan)
             .map_err(|e| fail("TF1033", "Cannot read the plan file", format!("{}: {e}.", file.display()), ctx.err))?;
         if args.json {
-            outln!("{}", render_json(&saved.plan));
+            out_raw!("{}\n", crate::escape::json(&render_json(&saved.plan).to_string()));
         } else {
             out!("{}", render_human(&saved.plan, ctx.out));
         }
@@ -27,7 +27,10 @@ pub async fn show(ctx: &Ctx, args: ShowArgs) -> CmdResult {
     }
     let state = state_of(ctx, args.state.as_deref()).await?;
     if args.json {
-        outln!("{}", serde_json::to_string_pretty(&redacted_state_json(&state)).unwrap_or_default());
+        out_raw!(
+            "{}\n",
+            crate::escape::json(&serde_json::to_string_pretty(&redacted_state_json(&state)).unwrap_or_default())
+        );
         return Ok(0);
     }
     if state.resources.is_empty() {
@@ -49,6 +52,8 @@ pub async fn show(ctx: &Ctx, args: ShowArgs) -> CmdResult {
 }
 
 /// One resource's attributes, one per line, sensitive ones masked.
+/// A resource's attributes as `show` and `state show` print them. Keys and values come from a
+/// state file, so whatever a terminal would obey in them is escaped.
 pub fn render_resource(value: &Value) -> String {
     let mut out = String::new();
     let attrs = value.as_object().cloned().unwrap_or_default();
@@ -56,7 +61,7 @@ pub fn render_resource(value: &Value) -> String {
     for (name, v) in attrs {
         out.push_str(&format!("    {name:width$} = {}\n", v.render()));
     }
-    out
+    crate::escape::terminal(&out).into_owned()
 }
 
 fn redacted_state_json(state: &State) -> serde_json::Value {
@@ -105,7 +110,7 @@ pub async fn output(ctx: &Ctx, args: OutputArgs) -> CmdResult {
         };
         if args.raw {
             match value.unmarked() {
-                Value::String(s) => out!("{s}"),
+                Value::String(s) => out_raw!("{s}"),
                 Value::Number(_) | Value::Bool(_) => out!("{}", value.unmarked().render()),
                 _ => {
                     return Err(fail(
@@ -117,7 +122,7 @@ pub async fn output(ctx: &Ctx, args: OutputArgs) -> CmdResult {
                 }
             }
         } else if args.json {
-            outln!("{}", value.to_json());
+            out_raw!("{}\n", crate::escape::json(&value.to_json().to_string()));
         } else {
             outln!("{}", value.render());
         }
@@ -128,7 +133,7 @@ pub async fn output(ctx: &Ctx, args: OutputArgs) -> CmdResult {
             .iter()
             .map(|(name, v)| (name.clone(), serde_json::json!({ "sensitive": v.is_sensitive(), "value": v.to_json() })))
             .collect();
-        outln!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+        out_raw!("{}\n", crate::escape::json(&serde_json::to_string_pretty(&json).unwrap_or_default()));
         return Ok(0);
     }
     for (name, value) in values {
@@ -182,7 +187,7 @@ pub async fn render(ctx: &Ctx, args: RenderArgs) -> CmdResult {
                 ctx.err,
             ));
         }
-        None => out!("{}", rendered.text),
+        None => out_raw!("{}", rendered.text),
     }
     Ok(0)
 }

@@ -38,7 +38,7 @@ pub async fn run(ctx: &Ctx, args: PlanArgs) -> CmdResult {
     let plan = plan.ok_or(Failed(1))?;
 
     if args.json {
-        outln!("{}", render_json(&plan));
+        out_raw!("{}\n", crate::escape::json(&render_json(&plan).to_string()));
     } else {
         out!("{}", render_human(&plan, ctx.out));
     }

@@ -54,7 +54,7 @@ pub async fn run(ctx: &Ctx, command: StateCommand) -> CmdResult {
         }
         StateCommand::Pull(args) => {
             let state = read_state(&store(ctx, args.state.as_deref()).await?, ctx.err).await?;
-            out!("{}", String::from_utf8_lossy(&state.to_json_bytes()));
+            out_raw!("{}", crate::escape::json(&String::from_utf8_lossy(&state.to_json_bytes())));
             Ok(0)
         }
         StateCommand::Rm(args) => {

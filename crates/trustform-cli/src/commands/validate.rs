@@ -91,7 +91,7 @@ async fn check(ctx: &Ctx, args: &ValidateArgs, vars: Option<&VarArgs>, success: 
         }
     }
     if args.json {
-        outln!("{}", to_json(&diags));
+        out_raw!("{}\n", crate::escape::json(&to_json(&diags).to_string()));
         return Ok(if diags.has_errors() { 1 } else { 0 });
     }
     report(&diags, &sources, ctx.err)?;

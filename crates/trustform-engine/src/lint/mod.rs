@@ -85,7 +85,35 @@ pub(crate) fn cross_cloud_checks(config: &Config, variables: &BTreeMap<String, V
     aws::checks(&spec, &mut diags);
     azure::checks(&spec, &mut diags);
     emitted_secrets(&spec, &mut diags);
+    // The checks quote the values they judge (a project number, a trust policy's subject), read
+    // through `as_str` and JSON, which drop the sensitive mark: whatever a sensitive variable,
+    // attribute or output holds is redacted from every message here.
+    let secrets = sensitive_texts(&spec);
+    if secrets.is_empty() {
+        return diags;
+    }
     diags
+        .into_iter()
+        .map(|mut d| {
+            d.summary = trustform_lang::redact_texts(&d.summary, &secrets);
+            d.detail = trustform_lang::redact_texts(&d.detail, &secrets);
+            d
+        })
+        .collect()
+}
+
+/// Every text inside a sensitive value the checks can see.
+fn sensitive_texts(spec: &Spec<'_>) -> Vec<String> {
+    let mut secrets: Vec<String> = spec.variables.values().flat_map(Value::sensitive_texts).collect();
+    for change in &spec.plan.changes {
+        secrets.extend(change.after.iter().flat_map(Value::sensitive_texts));
+    }
+    for output in spec.plan.outputs.values() {
+        for value in output.after.iter() {
+            secrets.extend(if output.sensitive { value.clone().sensitive() } else { value.clone() }.sensitive_texts());
+        }
+    }
+    secrets
 }
 
 /// What the checks read: the configuration (for locations), the variables and the plan.

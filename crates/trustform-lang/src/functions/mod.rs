@@ -50,7 +50,18 @@ pub fn call(name: &str, args: Vec<Value>, ctx: &FunctionContext) -> Result<Value
         return Ok(Value::Unknown.mark_if(sensitive));
     }
     let args = Args::new(args.iter().map(Value::deep_unmark).collect(), sensitive);
-    (function.body)(&args, ctx).map(|result| result.mark_if(sensitive))
+    (function.body)(&args, ctx).map(|result| result.mark_if(sensitive)).map_err(|error| match (sensitive, error) {
+        // Messages quote the arguments they refuse ("\"hunter2\" is not a number").
+        (true, FunctionError::Argument { index, .. }) => FunctionError::Argument {
+            index,
+            message: "the value is not acceptable here (the reason is not shown because an argument is sensitive)."
+                .into(),
+        },
+        (true, FunctionError::Failed(_)) => {
+            FunctionError::Failed("The call failed (the reason is not shown because an argument is sensitive).".into())
+        }
+        (_, error) => error,
+    })
 }
 
 /// True if `name` is a built-in function.
