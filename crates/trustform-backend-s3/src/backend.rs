@@ -6,9 +6,13 @@ use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
 use std::fmt;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 use trustform_state::encryption::Payload;
-use trustform_state::{check_overwrite, Encryption, LockError, LockInfo, Locker, State, StateError, StateStore};
+use trustform_state::{
+    check_overwrite, check_serial, Encryption, LocalJournal, LockError, LockInfo, Locker, State, StateError,
+    StateStore, StateUpdate,
+};
 
 /// How many times `lock` and `unlock` try again when the lock object changes between reading it
 /// and acting on it.
@@ -20,6 +24,14 @@ const LOCK_ATTEMPTS: usize = 3;
 /// its absence), so a write is refused when anyone else wrote since: the one rule that makes a
 /// force-unlocked run harmless. The ETag is read when the lock is taken and replaced by the one
 /// each write returns; a backend that never locked reads it just before writing.
+///
+/// Writing the whole object after every resource of an apply would cost a PUT of the whole
+/// state per resource. With [`S3Backend::with_local_journal`], an apply's updates
+/// ([`StateStore::persist`]) are appended to a journal on the local disk instead, and the object
+/// is written when `interval` has passed since the last write (Terraform writes remote state
+/// every 20 s during an apply) and at the end of the run ([`StateStore::checkpoint`]). A run
+/// killed in between leaves its last updates in the local journal: reading replays them onto the
+/// object, and the next lock pushes them to it, then deletes the journal.
 pub struct S3Backend {
     client: aws_sdk_s3::Client,
     bucket: String,
@@ -30,6 +42,10 @@ pub struct S3Backend {
     seen: Mutex<Option<Seen>>,
     /// What the stored bytes go through ([`S3Backend::with_encryption`]; plaintext by default).
     encryption: Encryption,
+    /// Where updates wait between writes of the object, and how long they may wait.
+    local: Option<(LocalJournal, Duration)>,
+    /// When the object was last written by `persist`, or its first update waited since.
+    last_push: Mutex<Option<Instant>>,
 }
 
 /// The state object at some moment.
@@ -65,14 +81,53 @@ impl S3Backend {
             key,
             seen: Mutex::new(None),
             encryption: Encryption::plaintext(Payload::State),
+            local: None,
+            last_push: Mutex::new(None),
         }
     }
 
     /// Stores the state through `encryption`. An object it cannot read is never overwritten:
-    /// every write first reads (decrypts) what it replaces.
+    /// every write first reads (decrypts) what it replaces. The local journal's records go
+    /// through it too.
     pub fn with_encryption(mut self, encryption: Encryption) -> Self {
+        self.local = self
+            .local
+            .map(|(journal, interval)| (LocalJournal::new(journal.path().to_owned(), encryption.clone()), interval));
         self.encryption = encryption;
         self
+    }
+
+    /// Keeps an apply's updates in a journal at `path` on the local disk, writing the object
+    /// only every `interval` and at the end of the run. `path` must be this object's own: the
+    /// CLI uses `.trustform/s3/<bucket>/<key>.journal` beside the spec.
+    pub fn with_local_journal(mut self, path: impl Into<PathBuf>, interval: Duration) -> Self {
+        self.local = Some((LocalJournal::new(path, self.encryption.clone()), interval));
+        self
+    }
+
+    /// The local journal, when there is one.
+    pub fn local_journal(&self) -> Option<&LocalJournal> {
+        self.local.as_ref().map(|(journal, _)| journal)
+    }
+
+    /// Writes to the object what a killed run left in the local journal, then deletes it.
+    async fn push_local_journal(&self) -> Result<(), StateError> {
+        let Some((journal, _)) = &self.local else { return Ok(()) };
+        let remote = match &*self.seen.lock().await {
+            Some(Seen::Present { stored, .. }) => Some((**stored).clone()),
+            Some(Seen::Absent) => None,
+            None => self.read_remote().await?,
+        };
+        let (state, newer) = journal.replay_onto(remote).await?;
+        if let (Some(state), true) = (state, newer) {
+            tracing::info!(journal = %journal.path().display(), serial = state.serial, "pushing the updates a stopped run left in the local journal");
+            self.write(&state).await?;
+        }
+        journal.clear().await
+    }
+
+    async fn read_remote(&self) -> Result<Option<State>, StateError> {
+        self.get_state().await?.map(|fetched| self.decode(&fetched.bytes)).transpose()
     }
 
     /// What the stored bytes go through.
@@ -106,7 +161,10 @@ impl S3Backend {
             StateError::Remote { action: "delete", target: self.describe(), problem: problem(&error) }
         })?;
         *self.seen.lock().await = Some(Seen::Absent);
-        Ok(())
+        match &self.local {
+            Some((journal, _)) => journal.clear().await,
+            None => Ok(()),
+        }
     }
 
     /// The one place where bytes become state; see [`S3Backend::encode`].
@@ -174,7 +232,19 @@ impl S3Backend {
         match self.look().await {
             Ok(seen) => {
                 *self.seen.lock().await = Some(seen);
-                Ok(id)
+                match self.push_local_journal().await {
+                    Ok(()) => Ok(id),
+                    Err(error) => {
+                        if let Err(release) = self.release(&id).await {
+                            tracing::warn!(lock = %self.lock_key, error = %release, "could not give back a lock after failing to push the local journal");
+                        }
+                        Err(LockError::Remote {
+                            action: "push the local journal after taking",
+                            target: self.describe(),
+                            problem: error.to_string(),
+                        })
+                    }
+                }
             }
             Err(error) => {
                 if let Err(release) = self.release(&id).await {
@@ -226,7 +296,44 @@ impl S3Backend {
 #[async_trait]
 impl StateStore for S3Backend {
     async fn read(&self) -> Result<Option<State>, StateError> {
-        self.get_state().await?.map(|fetched| self.decode(&fetched.bytes)).transpose()
+        let remote = self.read_remote().await?;
+        match &self.local {
+            Some((journal, _)) => Ok(journal.replay_onto(remote).await?.0),
+            None => Ok(remote),
+        }
+    }
+
+    async fn persist(&self, update: &StateUpdate<'_>) -> Result<(), StateError> {
+        let Some((journal, interval)) = &self.local else { return self.write(&update.state()).await };
+        {
+            let mut seen = self.seen.lock().await;
+            if seen.is_none() {
+                *seen = Some(self.look().await?);
+            }
+            if let Some(Seen::Present { stored, .. }) = &*seen {
+                check_serial(&self.describe(), (&stored.lineage, stored.serial), (update.lineage, update.serial))?;
+            }
+        }
+        journal.append(update).await?;
+        let mut last_push = self.last_push.lock().await;
+        let since = *last_push.get_or_insert_with(Instant::now);
+        if since.elapsed() >= *interval {
+            self.write(&update.state()).await?;
+            journal.clear().await?;
+            *last_push = Some(Instant::now());
+        }
+        Ok(())
+    }
+
+    async fn checkpoint(&self, state: &State) -> Result<(), StateError> {
+        let Some((journal, _)) = &self.local else { return Ok(()) };
+        let mut last_push = self.last_push.lock().await;
+        if last_push.is_some() {
+            self.write(state).await?;
+            journal.clear().await?;
+            *last_push = None;
+        }
+        Ok(())
     }
 
     async fn write(&self, state: &State) -> Result<(), StateError> {

@@ -12,7 +12,9 @@ use trustform_backend_s3::{S3Backend, S3Remote, S3Settings, DEFAULT_WORKSPACE, D
 use trustform_diag::{Diagnostic, Diagnostics};
 use trustform_lang::config::{BackendConfig, Config};
 use trustform_lang::{eval_constant, Value};
-use trustform_state::{Encryption, LocalBackend, LockError, LockInfo, Locker, State, StateError, StateStore};
+use trustform_state::{
+    Encryption, LocalBackend, LockError, LockInfo, Locker, State, StateError, StateStore, StateUpdate,
+};
 
 /// The spec directory's own files, beside the spec: the selected workspace and the backend
 /// record.
@@ -97,7 +99,9 @@ impl BackendSpec {
     pub async fn connect(&self, dir: &Path) -> Connected {
         match self {
             BackendSpec::Local { path } => Connected::Local { dir: dir.to_owned(), default: in_dir(dir, path) },
-            BackendSpec::S3(settings) => Connected::S3(S3Remote::connect(settings.clone()).await),
+            BackendSpec::S3(settings) => {
+                Connected::S3 { remote: S3Remote::connect(settings.clone()).await, dir: dir.to_owned() }
+            }
         }
     }
 }
@@ -109,8 +113,16 @@ pub enum Connected {
         /// The default workspace's file.
         default: PathBuf,
     },
-    S3(S3Remote),
+    S3 {
+        remote: S3Remote,
+        /// Where the local journal of each workspace's updates lives, under `.trustform/s3/`.
+        dir: PathBuf,
+    },
 }
+
+/// How long an apply's updates may wait in the local journal before the S3 object is written,
+/// as Terraform persists remote state every 20 seconds during an apply.
+const S3_WRITE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(20);
 
 impl Connected {
     /// The state and lock of `workspace`: for local, `default` is the configured file and any
@@ -123,7 +135,15 @@ impl Connected {
             Connected::Local { dir, .. } => {
                 Backend::Local(LocalBackend::new(in_dir(dir, format!("state/{workspace}.tfstate"))))
             }
-            Connected::S3(remote) => Backend::S3(remote.backend(workspace)),
+            Connected::S3 { remote, dir } => {
+                let backend = remote.backend(workspace);
+                // Only the key's plain segments: a `..` in it must not lead outside `.trustform/s3/`.
+                let key: Vec<&str> =
+                    backend.key().split('/').filter(|part| !matches!(*part, "" | "." | "..")).collect();
+                let journal =
+                    in_dir(dir, format!(".trustform/s3/{}/{}.journal", remote.settings().bucket, key.join("/")));
+                Backend::S3(backend.with_local_journal(journal, S3_WRITE_INTERVAL))
+            }
         }
     }
 
@@ -152,7 +172,7 @@ impl Connected {
                 }
                 Ok(found.into_iter().collect())
             }
-            Connected::S3(remote) => remote.workspaces().await,
+            Connected::S3 { remote, .. } => remote.workspaces().await,
         }
     }
 }
@@ -186,7 +206,7 @@ impl Backend {
     pub async fn delete_state(&self) -> Result<(), StateError> {
         match self {
             Backend::Local(local) => {
-                for path in [local.path().to_owned(), local.backup_path()] {
+                for path in [local.path().to_owned(), local.backup_path(), local.journal_path()] {
                     match std::fs::remove_file(&path) {
                         Ok(()) => {}
                         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
@@ -213,6 +233,20 @@ impl StateStore for Backend {
         match self {
             Backend::Local(local) => local.write(state).await,
             Backend::S3(s3) => s3.write(state).await,
+        }
+    }
+
+    async fn persist(&self, update: &StateUpdate<'_>) -> Result<(), StateError> {
+        match self {
+            Backend::Local(local) => local.persist(update).await,
+            Backend::S3(s3) => s3.persist(update).await,
+        }
+    }
+
+    async fn checkpoint(&self, state: &State) -> Result<(), StateError> {
+        match self {
+            Backend::Local(local) => local.checkpoint(state).await,
+            Backend::S3(s3) => s3.checkpoint(state).await,
         }
     }
 

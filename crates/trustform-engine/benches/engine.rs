@@ -6,8 +6,12 @@
 //! 2. Apply efficiency: wall time of an apply over a layered graph of several hundred resources
 //!    with injected per-call latency, divided by the critical-path bound, with state persisted to
 //!    a real local backend (fsync) after every resource.
+//! 3. Apply scaling: apply of 500, 2000, 5000 and 10000 zero-latency `trustform_data` resources
+//!    (ten interleaved chains) through a real local backend on disk (fsync), with the log-log
+//!    slope, peak memory, and the ratio to a fresh plan of the same spec.
 //!
-//! Run: `cargo bench -p trustform-engine` (set `TRUSTFORM_BENCH_MAX=10000` for a quicker run).
+//! Run: `cargo bench -p trustform-engine` (set `TRUSTFORM_BENCH_MAX=10000` for a quicker run;
+//! `TRUSTFORM_BENCH_ONLY=apply` runs only the apply benchmarks, `=plan` only the plan one).
 
 /// The allocator the `trustform` binary ships with, so the figures are the binary's.
 #[global_allocator]
@@ -22,7 +26,7 @@ use trustform_engine::{Engine, EngineOptions, PlanOptions, Providers};
 use trustform_lang::config::load_sources;
 use trustform_lang::Value;
 use trustform_plan::Plan;
-use trustform_state::{LocalBackend, ResourceState, State};
+use trustform_state::{LocalBackend, ResourceState, State, StateStore};
 use trustform_test_provider::{TestProvider, TestProviderConfig};
 
 /// `n` trustform_data resources in ten interleaved chains: r[i] reads r[i-10].
@@ -193,9 +197,57 @@ async fn apply_efficiency() {
     }
 }
 
+async fn apply_scaling() {
+    println!("\n== apply scaling: zero-latency trustform_data, ten interleaved chains, local backend with fsync");
+    println!(
+        "{:>8} {:>10} {:>10} {:>12} {:>12} {:>14}",
+        "n", "plan ms", "apply ms", "apply us/res", "apply/plan", "peak RSS MiB"
+    );
+    let mut points = Vec::new();
+    for n in [500, 2_000, 5_000, 10_000] {
+        let engine = engine(chain_spec(n), Providers::new(), 10);
+        let started = Instant::now();
+        let (plan, diags) = engine.plan(&State::new(), &PlanOptions::normal()).await;
+        let plan_time = started.elapsed();
+        assert!(!diags.has_errors(), "{diags:?}");
+        let plan = plan.expect("plan");
+        assert_eq!(plan.summary().add, n);
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = LocalBackend::new(dir.path().join("state/default.tfstate"));
+        let started = Instant::now();
+        let outcome = engine.apply(&plan, State::new(), &store).await;
+        let apply_time = started.elapsed();
+        assert!(!outcome.diagnostics.has_errors(), "{:?}", outcome.diagnostics);
+        assert_eq!(outcome.state.resources.len(), n);
+        let stored = store.read().await.expect("readable state").expect("a state");
+        assert_eq!(stored.resources.len(), n, "every resource is durable");
+
+        println!(
+            "{n:>8} {:>10.1} {:>10.1} {:>12.1} {:>12.2} {:>14.1}",
+            plan_time.as_secs_f64() * 1e3,
+            apply_time.as_secs_f64() * 1e3,
+            apply_time.as_secs_f64() * 1e6 / n as f64,
+            apply_time.as_secs_f64() / plan_time.as_secs_f64(),
+            peak_rss_mib()
+        );
+        points.push((n as f64, apply_time.as_secs_f64()));
+    }
+    if let (Some(first), Some(last)) = (points.first(), points.last()) {
+        let slope = (last.1.ln() - first.1.ln()) / (last.0.ln() - first.0.ln());
+        println!("apply log-log slope {} -> {}: {slope:.3} (1.0 = linear)", first.0, last.0);
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let max = std::env::var("TRUSTFORM_BENCH_MAX").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    plan_overhead(max).await;
-    apply_efficiency().await;
+    let only = std::env::var("TRUSTFORM_BENCH_ONLY").unwrap_or_default();
+    if only != "apply" {
+        plan_overhead(max).await;
+    }
+    if only != "plan" {
+        apply_efficiency().await;
+        apply_scaling().await;
+    }
 }

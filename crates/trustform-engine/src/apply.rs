@@ -16,7 +16,7 @@ use trustform_lang::{Instance, InstanceKey, LocalsCache, ResourceAddr, Scope, Va
 use trustform_plan::{merge_planned, Action, Change, Plan, PlanMode};
 use trustform_provider::Checkpoint;
 use trustform_schema::values_equal;
-use trustform_state::{OutputState, ResourceState, ResourceStatus, State, StateStore};
+use trustform_state::{OutputState, ResourceState, ResourceStatus, State, StateChange, StateStore, StateUpdate};
 
 /// What an apply reached. The state is returned even when the apply failed: it holds every
 /// resource whose create returned.
@@ -27,44 +27,75 @@ pub struct ApplyOutcome {
 
 /// The state being built, and where it is persisted after every change.
 ///
-/// Group commit: `update` changes the state in memory and returns only once a write that
-/// includes the change is durable. When several resources finish while a write is in flight,
-/// the next write covers all of them, so a wide graph does not queue one fsync per resource
-/// behind each other, and still no visit returns before its change is on disk.
+/// The state is kept in memory and changed in place; what reaches the store is each group of
+/// changes ([`StateChange`]) as one [`StateUpdate`], so persisting a resource costs the same
+/// whatever the size of the state (with a journaling store), and the whole state is cloned only
+/// when the store asks for it.
+///
+/// Group commit: `update` changes the state in memory and returns only once an update that
+/// includes the change is durable. When several resources finish while an update is in flight,
+/// the next one covers all of them, so a wide graph does not queue one fsync per resource
+/// behind each other, and still no visit returns (and no dependent starts) before its change is
+/// on disk.
 struct Persister<'a> {
-    /// The state and how many changes have been made to it.
-    state: std::sync::Mutex<(State, u64)>,
+    staged: std::sync::Mutex<Staged>,
     /// How many changes the store holds; the lock makes writers take turns.
     durable: Mutex<u64>,
+    /// Whether an update failed: the store then does not hold the state in memory, and the
+    /// closing checkpoint must not pretend it does.
+    failed: std::sync::atomic::AtomicBool,
     store: &'a dyn StateStore,
+}
+
+struct Staged {
+    state: State,
+    /// How many changes have been made to the state.
+    version: u64,
+    /// The changes the store does not hold yet, in order.
+    pending: Vec<StateChange>,
 }
 
 impl<'a> Persister<'a> {
     fn new(state: State, store: &'a dyn StateStore) -> Self {
-        Persister { state: std::sync::Mutex::new((state, 0)), durable: Mutex::new(0), store }
+        Persister {
+            staged: std::sync::Mutex::new(Staged { state, version: 0, pending: Vec::new() }),
+            durable: Mutex::new(0),
+            failed: std::sync::atomic::AtomicBool::new(false),
+            store,
+        }
     }
 
-    fn lock_state(&self) -> std::sync::MutexGuard<'_, (State, u64)> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock_staged(&self) -> std::sync::MutexGuard<'_, Staged> {
+        self.staged.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Changes the state and returns once a write including the change is durable.
-    async fn update(&self, change: impl FnOnce(&mut State)) -> Result<(), Diagnostic> {
-        let version = self.stage(change);
+    fn resource_status(&self, addr: &ResourceAddr) -> Option<ResourceStatus> {
+        self.lock_staged().state.resources.get(addr).map(|r| r.status)
+    }
+
+    /// Makes the changes `decide` chooses, looking at the state, and returns once an update
+    /// including them is durable.
+    async fn update(&self, decide: impl FnOnce(&State) -> Vec<StateChange>) -> Result<(), Diagnostic> {
+        let version = self.stage(decide);
         self.flush_to(version).await
     }
 
-    /// Changes the state in memory only; a later flush makes it durable.
-    fn stage(&self, change: impl FnOnce(&mut State)) -> u64 {
-        let mut guard = self.lock_state();
-        change(&mut guard.0);
-        guard.1 += 1;
-        guard.1
+    /// Makes the changes in memory only; a later flush makes them durable.
+    fn stage(&self, decide: impl FnOnce(&State) -> Vec<StateChange>) -> u64 {
+        let mut guard = self.lock_staged();
+        let staged = &mut *guard;
+        let changes = decide(&staged.state);
+        for change in &changes {
+            change.apply(&mut staged.state);
+        }
+        staged.pending.extend(changes);
+        staged.version += 1;
+        staged.version
     }
 
     /// Makes every change staged so far durable.
     async fn flush(&self) -> Result<(), Diagnostic> {
-        let version = self.lock_state().1;
+        let version = self.lock_staged().version;
         self.flush_to(version).await
     }
 
@@ -73,26 +104,55 @@ impl<'a> Persister<'a> {
         if *durable >= version {
             return Ok(());
         }
-        let (snapshot, written) = {
-            let mut guard = self.lock_state();
-            guard.0.serial += 1;
-            (guard.0.clone(), guard.1)
+        let (lineage, serial, changes, written) = {
+            let mut guard = self.lock_staged();
+            guard.state.serial += 1;
+            (guard.state.lineage.clone(), guard.state.serial, std::mem::take(&mut guard.pending), guard.version)
         };
-        tracing::trace!(serial = snapshot.serial, resources = snapshot.resources.len(), "persisting state");
-        self.store.write(&snapshot).await.map_err(|e| {
-            Diagnostic::error(
-                "TF1010",
-                "Failed to persist state",
-                format!("Writing {} failed: {e}. The change was made in the cloud; fix the problem (disk space, permissions) and run apply again, which will find the object.", self.store.describe()),
-            )
-        })?;
+        tracing::trace!(serial, changes = changes.len(), "persisting state");
+        let whole = || self.lock_staged().state.clone();
+        let update = StateUpdate { lineage: &lineage, serial, changes: &changes, whole: &whole };
+        if let Err(e) = self.store.persist(&update).await {
+            self.failed.store(true, std::sync::atomic::Ordering::SeqCst);
+            // Kept for the next update, so that the store still gets every change in order.
+            let mut guard = self.lock_staged();
+            let later = std::mem::replace(&mut guard.pending, changes);
+            guard.pending.extend(later);
+            return Err(persist_failed(self.store, &e));
+        }
         *durable = written;
         Ok(())
     }
 
-    fn into_state(self) -> State {
-        self.state.into_inner().unwrap_or_else(|e| e.into_inner()).0
+    /// Folds the run's updates into the store's primary copy, when every one of them succeeded.
+    async fn checkpoint(&self) -> Result<(), Diagnostic> {
+        let _durable = self.durable.lock().await;
+        if self.failed.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(());
+        }
+        let state = self.lock_staged().state.clone();
+        self.store.checkpoint(&state).await.map_err(|e| persist_failed(self.store, &e))
     }
+
+    fn into_state(self) -> State {
+        self.staged.into_inner().unwrap_or_else(|e| e.into_inner()).state
+    }
+}
+
+fn persist_failed(store: &dyn StateStore, error: &trustform_state::StateError) -> Diagnostic {
+    Diagnostic::error(
+        "TF1010",
+        "Failed to persist state",
+        format!("Writing {} failed: {error}. The change was made in the cloud; fix the problem (disk space, permissions) and run apply again, which will find the object.", store.describe()),
+    )
+}
+
+fn put(addr: &ResourceAddr, resource: ResourceState) -> Vec<StateChange> {
+    vec![StateChange::Put { address: addr.clone(), resource }]
+}
+
+fn remove(addr: &ResourceAddr) -> Vec<StateChange> {
+    vec![StateChange::Remove { address: addr.clone() }]
 }
 
 /// Records a resource as tainted the moment its provider says the cloud accepted the create.
@@ -117,9 +177,7 @@ impl Checkpoint for CreateCheckpoint<'_> {
             return;
         };
         let address = self.address.clone();
-        self.persister.stage(|s| {
-            s.resources.insert(address, resource.tainted());
-        });
+        self.persister.stage(|_| put(&address, resource.tainted()));
         self.recorded.notify_one();
     }
 }
@@ -135,8 +193,9 @@ impl Engine {
         if plan.mode == PlanMode::RefreshOnly {
             let result = persister
                 .update(|s| {
+                    let mut changes = Vec::new();
                     for change in &plan.changes {
-                        match (&change.after, s.resources.get_mut(&change.address)) {
+                        match (&change.after, s.resources.get(&change.address)) {
                             (Some(after), Some(resource)) => {
                                 if let Ok(updated) = ResourceState::from_value(
                                     &resource.type_name,
@@ -144,24 +203,24 @@ impl Engine {
                                     after,
                                     resource.dependencies.clone(),
                                 ) {
-                                    *resource = updated;
+                                    changes.extend(put(&change.address, updated));
                                 }
                             }
-                            (None, _) => {
-                                s.resources.remove(&change.address);
-                            }
+                            (None, _) => changes.extend(remove(&change.address)),
                             _ => {}
                         }
                     }
+                    changes
                 })
                 .await;
             diags.extend(result.err());
+            diags.extend(persister.checkpoint().await.err());
             return ApplyOutcome { state: persister.into_state(), diagnostics: diags };
         }
 
         let values = Values::default();
         self.seed_expansions(&values);
-        for (addr, resource) in &persister.lock_state().0.resources {
+        for (addr, resource) in &persister.lock_staged().state.resources {
             values.set(addr, resource.value());
         }
         let locals = LocalsCache::default();
@@ -195,6 +254,7 @@ impl Engine {
         if let Err(d) = self.apply_outputs(plan, &values, &locals, &persister).await {
             diags.push(d);
         }
+        diags.extend(persister.checkpoint().await.err());
         ApplyOutcome { state: persister.into_state(), diagnostics: diags }
     }
 
@@ -219,11 +279,7 @@ impl Engine {
         }
         if change.is_data_removal() {
             values.remove(addr);
-            persister
-                .update(|s| {
-                    s.resources.remove(addr);
-                })
-                .await?;
+            persister.update(|_| remove(addr)).await?;
             return Ok(());
         }
         let provider =
@@ -260,11 +316,7 @@ impl Engine {
                 let before = prior_value(change)?;
                 provider.delete(type_name, before).await.map_err(|e| fail("destroy", e.to_string()))?;
                 values.remove(addr);
-                persister
-                    .update(|s| {
-                        s.resources.remove(addr);
-                    })
-                    .await?;
+                persister.update(|_| remove(addr)).await?;
                 None
             }
             Action::Create | Action::Update | Action::DeleteThenCreate | Action::CreateThenDelete => {
@@ -276,11 +328,7 @@ impl Engine {
                         .delete(type_name, before)
                         .await
                         .map_err(|e| fail("replace", format!("deleting the old object: {e}")))?;
-                    persister
-                        .update(|s| {
-                            s.resources.remove(addr);
-                        })
-                        .await?;
+                    persister.update(|_| remove(addr)).await?;
                 }
                 let new_value = match change.action {
                     Action::Update => {
@@ -299,17 +347,11 @@ impl Engine {
                         if !replaces_in_place && findable {
                             let intent =
                                 ResourceState::creating(type_name, &change.provider, &planned, dependencies.clone());
-                            let recorded = persister
-                                .update(|s| {
-                                    s.resources.insert(addr.clone(), intent);
-                                })
-                                .await;
+                            let recorded = persister.update(|_| put(addr, intent)).await;
                             if let Err(d) = recorded {
                                 // Not recorded, so not sent: the state this run ends with must
                                 // not claim a create that never left.
-                                persister.stage(|s| {
-                                    s.resources.remove(addr);
-                                });
+                                persister.stage(|_| remove(addr));
                                 return Err(d.into());
                             }
                         }
@@ -329,13 +371,9 @@ impl Engine {
                                     // The cloud refused the create: nothing exists to find. A
                                     // checkpoint, if one came, stays.
                                     persister
-                                        .update(|s| {
-                                            if s.resources
-                                                .get(addr)
-                                                .is_some_and(|r| r.status == ResourceStatus::Creating)
-                                            {
-                                                s.resources.remove(addr);
-                                            }
+                                        .update(|s| match s.resources.get(addr) {
+                                            Some(r) if r.status == ResourceStatus::Creating => remove(addr),
+                                            _ => Vec::new(),
                                         })
                                         .await?;
                                 }
@@ -355,11 +393,7 @@ impl Engine {
                     .map_err(|e| fail("record", format!("the provider returned an unusable state: {e}")))?;
                 let id = resource.id.clone();
                 values.set(addr, new_value);
-                persister
-                    .update(|s| {
-                        s.resources.insert(addr.clone(), resource);
-                    })
-                    .await?;
+                persister.update(|_| put(addr, resource)).await?;
                 if change.action == Action::CreateThenDelete {
                     let before = prior_value(change)?;
                     provider.delete(type_name, before).await.map_err(|e| {
@@ -388,9 +422,7 @@ impl Engine {
         persister: &Persister<'_>,
     ) -> Result<(), Diagnostics> {
         let addr = &change.address;
-        let creating =
-            persister.lock_state().0.resources.get(addr).is_some_and(|r| r.status == ResourceStatus::Creating);
-        if !creating {
+        if persister.resource_status(addr) != Some(ResourceStatus::Creating) {
             return Ok(());
         }
         let resource =
@@ -402,11 +434,7 @@ impl Engine {
                     )
                 },
             )?;
-        persister
-            .update(|s| {
-                s.resources.insert(addr.clone(), resource);
-            })
-            .await?;
+        persister.update(|_| put(addr, resource)).await?;
         Ok(())
     }
 
@@ -428,12 +456,7 @@ impl Engine {
                             .with_address(addr),
                     )
                 })?;
-        persister
-            .update(|s| {
-                s.resources.insert(addr.clone(), resource);
-            })
-            .await
-            .map_err(Diagnostics::from)
+        persister.update(|_| put(addr, resource)).await.map_err(Diagnostics::from)
     }
 
     /// Re-evaluates an instance's configuration now that its dependencies are applied.
@@ -583,11 +606,13 @@ impl Engine {
         let destroying = plan.mode == PlanMode::Destroy;
         let targeted = plan.outputs.is_empty() && !self.config.outputs.is_empty() && !destroying;
         persister
-            .update(|s| {
+            .update(|_| {
                 if destroying {
-                    s.outputs.clear();
+                    vec![StateChange::Outputs(BTreeMap::new())]
                 } else if !targeted {
-                    s.outputs = outputs;
+                    vec![StateChange::Outputs(outputs)]
+                } else {
+                    Vec::new()
                 }
             })
             .await

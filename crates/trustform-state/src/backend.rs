@@ -1,4 +1,4 @@
-use crate::{LockError, LockInfo, State, StateError};
+use crate::{LockError, LockInfo, State, StateError, StateUpdate};
 use async_trait::async_trait;
 
 /// Where a state is kept. Every implementation passes [`crate::testing::conformance`].
@@ -10,6 +10,23 @@ pub trait StateStore: Send + Sync {
     /// Replaces the stored state. The write is durable when this returns, and refused (by
     /// [`crate::check_overwrite`]) when it would change the lineage or move the serial backwards.
     async fn write(&self, state: &State) -> Result<(), StateError>;
+
+    /// Makes `update` durable before returning: its changes, on top of what this writer last
+    /// made durable, take the stored state to `update.serial` (refused as [`StateStore::write`]
+    /// refuses). What an apply calls after every group of finished resources, so a store should
+    /// make it cost the same whatever the size of the state (a journal beside a snapshot). The
+    /// default writes the whole state.
+    async fn persist(&self, update: &StateUpdate<'_>) -> Result<(), StateError> {
+        self.write(&update.state()).await
+    }
+
+    /// Folds whatever [`StateStore::persist`] kept beside the stored state into it: called with
+    /// the state every update so far led to, when a run has made its last change. Afterwards the
+    /// store holds `state` as [`StateStore::write`] leaves it. The default has nothing to fold.
+    async fn checkpoint(&self, state: &State) -> Result<(), StateError> {
+        let _ = state;
+        Ok(())
+    }
 
     /// What this store is, for messages: `local state file state/default.tfstate`.
     fn describe(&self) -> String;

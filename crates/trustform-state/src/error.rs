@@ -89,6 +89,13 @@ pub enum StateError {
     )]
     ChangedSinceRead { target: String },
 
+    #[error(
+        "cannot replay the state journal {}: {problem}. Move that file aside to read the state without the \
+         changes it records, then check what is missing with `trustform plan`",
+        path.display()
+    )]
+    Journal { path: PathBuf, problem: String },
+
     #[error("there is no resource {address} in the state. `trustform state list` shows the addresses it holds")]
     NoSuchResource { address: ResourceAddr },
 

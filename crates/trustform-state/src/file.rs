@@ -55,7 +55,7 @@ struct StateFileRef<'a> {
 }
 
 #[derive(Serialize)]
-struct ResourceEntryRef<'a> {
+pub(crate) struct ResourceEntryRef<'a> {
     address: &'a ResourceAddr,
     attributes: &'a serde_json::Value,
     dependencies: Vec<&'a ResourceAddr>,
@@ -82,7 +82,7 @@ struct StateFile {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a resource entry")]
-struct ResourceEntry {
+pub(crate) struct ResourceEntry {
     address: ResourceAddr,
     attributes: serde_json::Value,
     dependencies: Vec<ResourceAddr>,
@@ -100,30 +100,29 @@ impl<'a> From<&'a State> for StateFileRef<'a> {
             format_version: FORMAT_VERSION,
             lineage: &state.lineage,
             outputs: &state.outputs,
-            resources: state
-                .resources
-                .iter()
-                .map(|(address, resource)| {
-                    // Sorted again here because the fields are public: the file stays canonical
-                    // whoever built the value.
-                    let mut dependencies: Vec<&ResourceAddr> = resource.dependencies.iter().collect();
-                    dependencies.sort();
-                    dependencies.dedup();
-                    ResourceEntryRef {
-                        address,
-                        attributes: &resource.attributes,
-                        dependencies,
-                        id: &resource.id,
-                        provider: &resource.provider,
-                        sensitive_attributes: resource.sensitive_attributes.iter().map(ToString::to_string).collect(),
-                        status: resource.status,
-                        type_name: &resource.type_name,
-                    }
-                })
-                .collect(),
+            resources: state.resources.iter().map(|(address, resource)| entry_ref(address, resource)).collect(),
             serial: state.serial,
             trustform_version: &state.trustform_version,
         }
+    }
+}
+
+/// How one resource is written in a state file (and in a journal record).
+pub(crate) fn entry_ref<'a>(address: &'a ResourceAddr, resource: &'a ResourceState) -> ResourceEntryRef<'a> {
+    // Sorted again here because the fields are public: the file stays canonical whoever built
+    // the value.
+    let mut dependencies: Vec<&ResourceAddr> = resource.dependencies.iter().collect();
+    dependencies.sort();
+    dependencies.dedup();
+    ResourceEntryRef {
+        address,
+        attributes: &resource.attributes,
+        dependencies,
+        id: &resource.id,
+        provider: &resource.provider,
+        sensitive_attributes: resource.sensitive_attributes.iter().map(ToString::to_string).collect(),
+        status: resource.status,
+        type_name: &resource.type_name,
     }
 }
 
@@ -134,29 +133,7 @@ impl TryFrom<StateFile> for State {
         check_format_version(Some(file.format_version))?;
         let mut resources = BTreeMap::new();
         for entry in file.resources {
-            let address = entry.address;
-            if entry.type_name != address.type_name() {
-                return Err(DecodeError::TypeMismatch { address, type_name: entry.type_name });
-            }
-            let mut sensitive_attributes = Vec::with_capacity(entry.sensitive_attributes.len());
-            for path in entry.sensitive_attributes {
-                match path.parse::<Path>() {
-                    Ok(parsed) => sensitive_attributes.push(parsed),
-                    Err(problem) => return Err(DecodeError::BadSensitivePath { address, problem }),
-                }
-            }
-            let mut dependencies = entry.dependencies;
-            dependencies.sort();
-            dependencies.dedup();
-            let resource = ResourceState {
-                type_name: entry.type_name,
-                provider: entry.provider,
-                id: entry.id,
-                attributes: entry.attributes,
-                sensitive_attributes,
-                dependencies,
-                status: entry.status,
-            };
+            let (address, resource) = resource_from_entry(entry)?;
             if resources.contains_key(&address) {
                 return Err(DecodeError::DuplicateResource { address });
             }
@@ -170,6 +147,34 @@ impl TryFrom<StateFile> for State {
             outputs: file.outputs,
         })
     }
+}
+
+/// One resource entry of a state file (or of a journal record), checked.
+pub(crate) fn resource_from_entry(entry: ResourceEntry) -> Result<(ResourceAddr, ResourceState), DecodeError> {
+    let address = entry.address;
+    if entry.type_name != address.type_name() {
+        return Err(DecodeError::TypeMismatch { address, type_name: entry.type_name });
+    }
+    let mut sensitive_attributes = Vec::with_capacity(entry.sensitive_attributes.len());
+    for path in entry.sensitive_attributes {
+        match path.parse::<Path>() {
+            Ok(parsed) => sensitive_attributes.push(parsed),
+            Err(problem) => return Err(DecodeError::BadSensitivePath { address, problem }),
+        }
+    }
+    let mut dependencies = entry.dependencies;
+    dependencies.sort();
+    dependencies.dedup();
+    let resource = ResourceState {
+        type_name: entry.type_name,
+        provider: entry.provider,
+        id: entry.id,
+        attributes: entry.attributes,
+        sensitive_attributes,
+        dependencies,
+        status: entry.status,
+    };
+    Ok((address, resource))
 }
 
 impl Serialize for State {

@@ -31,29 +31,21 @@ pub fn check_push(current: Option<&State>, incoming: &State, force: bool) -> Res
 /// so a writer that started from an older copy cannot undo a newer run's changes. `target` is the
 /// store's [`crate::StateStore::describe`], for the message.
 pub fn check_overwrite(target: &str, stored: &State, incoming: &State) -> Result<(), StateError> {
-    check_overwrite_parts(target, &stored.lineage, stored.serial, incoming)
+    check_serial(target, (&stored.lineage, stored.serial), (&incoming.lineage, incoming.serial))
 }
 
-/// [`check_overwrite`] when only the stored lineage and serial are known.
-pub(crate) fn check_overwrite_parts(
-    target: &str,
-    lineage: &str,
-    serial: u64,
-    incoming: &State,
-) -> Result<(), StateError> {
-    if lineage != incoming.lineage {
+/// [`check_overwrite`] on lineages and serials alone, as `(lineage, serial)`: what a journal
+/// record carries.
+pub fn check_serial(target: &str, stored: (&str, u64), incoming: (&str, u64)) -> Result<(), StateError> {
+    if stored.0 != incoming.0 {
         return Err(StateError::LineageChanged {
             target: target.to_owned(),
-            stored: lineage.to_owned(),
-            incoming: incoming.lineage.clone(),
+            stored: stored.0.to_owned(),
+            incoming: incoming.0.to_owned(),
         });
     }
-    if incoming.serial < serial {
-        return Err(StateError::SerialBackwards {
-            target: target.to_owned(),
-            stored: serial,
-            incoming: incoming.serial,
-        });
+    if incoming.1 < stored.1 {
+        return Err(StateError::SerialBackwards { target: target.to_owned(), stored: stored.1, incoming: incoming.1 });
     }
     Ok(())
 }

@@ -1,12 +1,14 @@
 use crate::encryption::Payload;
-use crate::guard::check_overwrite_parts;
-use crate::{check_overwrite, Encryption, LockError, LockInfo, Locker, State, StateError, StateStore};
+use crate::guard::check_serial;
+use crate::journal::{encode_record, replay, Replayed};
+use crate::{check_overwrite, Encryption, LockError, LockInfo, Locker, State, StateError, StateStore, StateUpdate};
 use async_trait::async_trait;
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions, Permissions};
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// How many times `lock` tries again when the lock file disappears between finding it and reading it.
 const LOCK_ATTEMPTS: usize = 3;
@@ -16,6 +18,12 @@ const LOCK_ATTEMPTS: usize = 3;
 /// The lock is an OS file lock (`flock`) on that file, held by this instance for the run, so it
 /// dies with its process: a run killed by SIGKILL or a panic leaves nothing a person must remove.
 /// The file also records the holder (`LockInfo`) for the message another run shows while waiting.
+///
+/// An apply's per-resource updates ([`StateStore::persist`]) are appended to `<path>.journal`
+/// and synced (one `fdatasync` per update), so each costs the same whatever the size of the
+/// state; the journal is folded into the file when it grows past it and at the end of the run
+/// ([`StateStore::checkpoint`]), and reading replays it onto the file, dropping a torn tail
+/// (module `journal`). Any whole write folds it in too.
 ///
 /// Writes are atomic and durable: a temporary file in the same directory is written and synced,
 /// renamed over the state, and the directory synced, so a crash at any moment leaves either the
@@ -40,11 +48,26 @@ pub struct LocalBackend {
 struct WriteMemo {
     /// Whether this instance has taken its backup yet.
     backup_taken: bool,
-    /// The lineage and serial of the last write, and the file it produced. While the file is
-    /// still that one (same inode, size and mtime), the stale-writer check needs no re-read:
-    /// an apply writes after every resource, and decoding the whole state each time would make
-    /// it quadratic.
-    last: Option<(String, u64, Fingerprint)>,
+    /// What this instance last made durable, and the files as it left them. While they are
+    /// still those files, the stale-writer check needs no re-read: an apply persists after
+    /// every resource, and decoding the whole state each time would make it quadratic.
+    last: Option<Durable>,
+}
+
+#[derive(Debug)]
+struct Durable {
+    lineage: String,
+    serial: u64,
+    snapshot: Option<Fingerprint>,
+    /// The journal, open for appending, when there is one.
+    journal: Option<OpenJournal>,
+}
+
+#[derive(Debug)]
+struct OpenJournal {
+    file: Arc<File>,
+    inode: u64,
+    len: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,11 +122,6 @@ impl LocalBackend {
         with_suffix(&self.path, ".lock.json")
     }
 
-    async fn read_bytes(&self) -> Result<Option<Vec<u8>>, StateError> {
-        let path = self.path.clone();
-        blocking(move || read_if_exists(&path)).await.map_err(state_io("read", &self.path))
-    }
-
     fn decode(&self, bytes: &[u8]) -> Result<State, StateError> {
         self.encryption.decode(&self.describe(), bytes)
     }
@@ -153,49 +171,202 @@ impl LocalBackend {
 #[async_trait]
 impl StateStore for LocalBackend {
     async fn read(&self) -> Result<Option<State>, StateError> {
-        self.read_bytes().await?.map(|bytes| self.decode(&bytes)).transpose()
+        Ok(self.load().await?.replayed.state)
     }
 
     async fn write(&self, state: &State) -> Result<(), StateError> {
         let incoming = self.encryption.encode(&self.describe(), state)?;
         let mut memo = self.memo.lock().await;
-        let stat_path = self.path.clone();
-        let on_disk = blocking(move || fingerprint(&stat_path)).await.map_err(state_io("inspect", &self.path))?;
-        match (&memo.last, &on_disk) {
-            (Some((lineage, serial, written)), Some(now)) if written == now => {
-                check_overwrite_parts(&self.describe(), lineage, *serial, state)?;
+        let unchanged = self.unchanged(&memo).await?;
+        match memo.last.as_ref().filter(|_| unchanged) {
+            Some(durable) => {
+                check_serial(&self.describe(), (&durable.lineage, durable.serial), (&state.lineage, state.serial))?
             }
-            _ => {
-                if let Some(mut existing) = self.read_bytes().await? {
-                    let stored = self.decode(&existing)?;
-                    check_overwrite(&self.describe(), &stored, state)?;
-                    if !memo.backup_taken {
-                        // A plaintext state being encrypted for the first time is backed up
-                        // encrypted too: a backup in the clear would keep every secret readable.
-                        if self.encryption.encrypts() && !Encryption::is_encrypted(&existing) {
-                            existing = self.encryption.encode(&self.describe(), &stored)?;
-                        }
-                        let backup = self.backup_path();
-                        let target = backup.clone();
-                        blocking(move || write_file_atomically(&target, &existing))
-                            .await
-                            .map_err(state_io("back up the state to", &backup))?;
-                    }
+            None => {
+                let loaded = self.load().await?;
+                if let Some(stored) = &loaded.replayed.state {
+                    check_overwrite(&self.describe(), stored, state)?;
                 }
+                self.back_up_once(&mut memo, loaded).await?;
             }
         }
-        // With no state on disk there is nothing to back up: the command started from no state.
-        memo.backup_taken = true;
-        let path = self.path.clone();
-        let written = blocking(move || write_file_atomically(&path, &incoming).and_then(|()| fingerprint(&path)))
-            .await
-            .map_err(state_io("write", &self.path))?;
-        memo.last = written.map(|fp| (state.lineage.clone(), state.serial, fp));
+        memo.last = None;
+        let snapshot = self.write_snapshot(incoming).await?;
+        memo.last = Some(Durable { lineage: state.lineage.clone(), serial: state.serial, snapshot, journal: None });
+        Ok(())
+    }
+
+    async fn persist(&self, update: &StateUpdate<'_>) -> Result<(), StateError> {
+        let record = encode_record(&self.encryption, &self.describe(), update)?;
+        let mut memo = self.memo.lock().await;
+        let unchanged = self.unchanged(&memo).await?;
+        let mut durable = match memo.last.take().filter(|_| unchanged) {
+            Some(durable) => durable,
+            None => {
+                let loaded = self.load().await?;
+                let (lineage, serial) = match &loaded.replayed.state {
+                    Some(stored) => (stored.lineage.clone(), stored.serial),
+                    None => (update.lineage.to_owned(), 0),
+                };
+                let valid_length = loaded.replayed.valid_length as u64;
+                let snapshot = loaded.snapshot.clone();
+                self.back_up_once(&mut memo, loaded).await?;
+                let journal = self.open_journal(Some(valid_length)).await?;
+                Durable { lineage, serial, snapshot, journal: Some(journal) }
+            }
+        };
+        check_serial(&self.describe(), (&durable.lineage, durable.serial), (update.lineage, update.serial))?;
+        let journal = match durable.journal.take() {
+            Some(journal) => journal,
+            None => self.open_journal(None).await?,
+        };
+        // On any failure below, `memo.last` stays empty: the next update re-reads the files and
+        // cuts off whatever this one left half written.
+        let file = Arc::clone(&journal.file);
+        let appended = record.len() as u64;
+        blocking(move || {
+            let mut file: &File = &file;
+            file.write_all(&record)?;
+            file.sync_data()
+        })
+        .await
+        .map_err(state_io("append to", &self.journal_path()))?;
+        let journal = OpenJournal { len: journal.len + appended, ..journal };
+        let snapshot_len = durable.snapshot.as_ref().map_or(0, |snapshot| snapshot.len);
+        durable.lineage = update.lineage.to_owned();
+        durable.serial = update.serial;
+        if journal.len > snapshot_len.max(COMPACT_AT_LEAST) {
+            // Folding the journal in costs the whole state, but happens only when the journal has
+            // grown by as much again: a constant amount of work per update, amortised.
+            let incoming = self.encryption.encode(&self.describe(), &update.state())?;
+            durable.snapshot = self.write_snapshot(incoming).await?;
+        } else {
+            durable.journal = Some(journal);
+        }
+        memo.last = Some(durable);
+        Ok(())
+    }
+
+    async fn checkpoint(&self, state: &State) -> Result<(), StateError> {
+        let journal = self.journal_path();
+        let exists =
+            blocking(move || fingerprint(&journal)).await.map_err(state_io("inspect", &self.journal_path()))?;
+        if exists.is_some() {
+            self.write(state).await?;
+        }
         Ok(())
     }
 
     fn describe(&self) -> String {
         format!("local state file {}", self.path.display())
+    }
+}
+
+/// The smallest journal folded into the state file: below it, a fold would cost more than the
+/// journal saves.
+const COMPACT_AT_LEAST: u64 = 64 * 1024;
+
+/// The state file and its journal as read together.
+struct Loaded {
+    /// The state file as it is, for the backup.
+    bytes: Option<Vec<u8>>,
+    snapshot: Option<Fingerprint>,
+    replayed: Replayed,
+}
+
+impl LocalBackend {
+    /// The journal of updates not yet folded into the state file: `<path>.journal`.
+    pub fn journal_path(&self) -> PathBuf {
+        with_suffix(&self.path, ".journal")
+    }
+
+    /// The state file with the journal replayed onto it.
+    async fn load(&self) -> Result<Loaded, StateError> {
+        let (path, journal) = (self.path.clone(), self.journal_path());
+        let (bytes, snapshot, journal_bytes) = blocking(move || {
+            let snapshot = fingerprint(&path)?;
+            Ok((read_if_exists(&path)?, snapshot, read_if_exists(&journal)?))
+        })
+        .await
+        .map_err(state_io("read", &self.path))?;
+        let state = bytes.as_deref().map(|bytes| self.decode(bytes)).transpose()?;
+        let replayed =
+            replay(&self.encryption, &self.journal_path(), state, journal_bytes.as_deref().unwrap_or_default())?;
+        Ok(Loaded { bytes, snapshot, replayed })
+    }
+
+    /// Whether the files are still as this instance last left them.
+    async fn unchanged(&self, memo: &WriteMemo) -> Result<bool, StateError> {
+        let Some(durable) = &memo.last else { return Ok(false) };
+        let (path, journal) = (self.path.clone(), self.journal_path());
+        let (snapshot, journal) = blocking(move || Ok((fingerprint(&path)?, fingerprint(&journal)?)))
+            .await
+            .map_err(state_io("inspect", &self.path))?;
+        let journal_as_left = match (&durable.journal, &journal) {
+            (None, None) => true,
+            (Some(ours), Some(now)) => ours.inode == now.inode && ours.len == now.len,
+            _ => false,
+        };
+        Ok(snapshot == durable.snapshot && journal_as_left)
+    }
+
+    /// On the first write of this instance, copies the state it found to `<path>.backup`.
+    async fn back_up_once(&self, memo: &mut WriteMemo, loaded: Loaded) -> Result<(), StateError> {
+        if memo.backup_taken {
+            return Ok(());
+        }
+        // With no state on disk there is nothing to back up: the command started from no state.
+        memo.backup_taken = true;
+        let (Some(mut existing), Some(stored)) = (loaded.bytes, loaded.replayed.state) else { return Ok(()) };
+        // A plaintext state being encrypted for the first time is backed up encrypted too: a
+        // backup in the clear would keep every secret readable. A state with a journal is backed
+        // up as the journal leaves it.
+        if loaded.replayed.records > 0 || (self.encryption.encrypts() && !Encryption::is_encrypted(&existing)) {
+            existing = self.encryption.encode(&self.describe(), &stored)?;
+        }
+        let backup = self.backup_path();
+        let target = backup.clone();
+        blocking(move || write_file_atomically(&target, &existing))
+            .await
+            .map_err(state_io("back up the state to", &backup))
+    }
+
+    /// Replaces the state file with `bytes`, then drops the journal it now holds. A crash in
+    /// between leaves records the state file is already past, which reading skips.
+    async fn write_snapshot(&self, bytes: Vec<u8>) -> Result<Option<Fingerprint>, StateError> {
+        let path = self.path.clone();
+        let written = blocking(move || write_file_atomically(&path, &bytes).and_then(|()| fingerprint(&path)))
+            .await
+            .map_err(state_io("write", &self.path))?;
+        let journal = self.journal_path();
+        blocking(move || remove_if_exists(&journal)).await.map_err(state_io("remove", &self.journal_path()))?;
+        Ok(written)
+    }
+
+    /// Opens the journal for appending, first cutting it to `valid_length` (dropping a torn
+    /// tail), or creating it (mode 0600).
+    async fn open_journal(&self, valid_length: Option<u64>) -> Result<OpenJournal, StateError> {
+        let path = self.journal_path();
+        blocking(move || {
+            use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+            let dir = parent_dir(&path);
+            fs::create_dir_all(dir)?;
+            let file = OpenOptions::new().append(true).create(true).mode(0o600).open(&path)?;
+            let meta = file.metadata()?;
+            let mut len = meta.len();
+            if let Some(valid) = valid_length.filter(|valid| *valid < len) {
+                file.set_len(valid)?;
+                file.sync_data()?;
+                len = valid;
+            }
+            if meta.len() == 0 {
+                // The file may be new: its name is durable only once the directory is synced.
+                sync_dir(dir)?;
+            }
+            Ok(OpenJournal { file: Arc::new(file), inode: meta.ino(), len })
+        })
+        .await
+        .map_err(state_io("open", &self.journal_path()))
     }
 }
 
@@ -244,7 +415,9 @@ fn state_io(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Stat
 
 /// Runs file work on tokio's blocking pool: an fsync can stall for long, and must not stall a
 /// runtime worker with it.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> io::Result<T> + Send + 'static) -> io::Result<T> {
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
     match tokio::task::spawn_blocking(work).await {
         Ok(result) => result,
         Err(join_error) if join_error.is_panic() => std::panic::resume_unwind(join_error.into_panic()),
@@ -258,14 +431,14 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn parent_dir(path: &Path) -> &Path {
+pub(crate) fn parent_dir(path: &Path) -> &Path {
     match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     }
 }
 
-fn read_if_exists(path: &Path) -> io::Result<Option<Vec<u8>>> {
+pub(crate) fn read_if_exists(path: &Path) -> io::Result<Option<Vec<u8>>> {
     match fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
@@ -273,7 +446,7 @@ fn read_if_exists(path: &Path) -> io::Result<Option<Vec<u8>>> {
     }
 }
 
-fn remove_if_exists(path: &Path) -> io::Result<bool> {
+pub(crate) fn remove_if_exists(path: &Path) -> io::Result<bool> {
     match fs::remove_file(path) {
         Ok(()) => sync_dir(parent_dir(path)).map(|()| true),
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
@@ -282,7 +455,7 @@ fn remove_if_exists(path: &Path) -> io::Result<bool> {
 }
 
 /// A rename is durable only once the directory holding the new name is synced.
-fn sync_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 

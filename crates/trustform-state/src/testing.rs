@@ -9,13 +9,16 @@
 //!
 //! Failures panic with a message naming the rule that was broken, as a test assertion does.
 
-use crate::{LockError, LockInfo, Locker, OutputState, ResourceState, State, StateError, StateStore};
+use crate::{
+    LockError, LockInfo, Locker, OutputState, ResourceState, State, StateChange, StateError, StateStore, StateUpdate,
+};
 use time::macros::datetime;
 use trustform_lang::Value;
 
 /// Runs every rule against a store and its locker, which must start empty and unlocked.
 pub async fn conformance(store: &dyn StateStore, locker: &dyn Locker) {
     state_rules(store).await;
+    update_rules(store).await;
     lock_rules(locker).await;
 }
 
@@ -59,6 +62,90 @@ async fn state_rules(store: &dyn StateStore) {
         other => panic!("{target}: writing another lineage must fail with LineageChanged, got {other:?}"),
     }
     assert_eq!(read(store).await.as_ref(), Some(&second), "{target}: a refused write must change nothing");
+}
+
+/// The per-resource updates of an apply ([`StateStore::persist`]): each one reads back at once,
+/// on top of whatever came before; the serial and lineage rules hold for them as for whole
+/// writes; a whole write and a checkpoint leave exactly the state they were given.
+async fn update_rules(store: &dyn StateStore) {
+    let target = store.describe();
+    let mut state = read(store).await.unwrap_or_else(|| panic!("{target}: the state written before must read back"));
+    // Large enough that a journaling store folds its journal in at least once on the way.
+    let padding = "x".repeat(4096);
+    for i in 0..40 {
+        let address = format!("trustform_data.r{i}").parse().unwrap_or_else(|err| panic!("{err}"));
+        let value = Value::object([
+            ("id", Value::from(format!("r{i}"))),
+            ("padding", Value::from(padding.as_str())),
+            ("token", Value::from(format!("secret-{i}")).sensitive()),
+        ]);
+        let resource = ResourceState::from_value("trustform_data", "trustform", &value, [])
+            .unwrap_or_else(|err| panic!("the sample resource must be storable: {err}"));
+        let mut changes = vec![StateChange::Put { address, resource }];
+        if i % 10 == 9 {
+            let earlier = format!("trustform_data.r{}", i - 5).parse().unwrap_or_else(|err| panic!("{err}"));
+            changes.push(StateChange::Remove { address: earlier });
+            let outputs = [(format!("o{i}"), OutputState { value: i.into(), sensitive: i % 20 == 19 })];
+            changes.push(StateChange::Outputs(outputs.into_iter().collect()));
+        }
+        persist(store, &mut state, &changes).await.unwrap_or_else(|err| panic!("{target}: update {i} failed: {err}"));
+        if i % 7 == 0 || i % 10 == 9 {
+            let back = read(store).await;
+            assert_eq!(back.as_ref(), Some(&state), "{target}: after update {i}, a read must give every update so far");
+        }
+    }
+    let back = read(store).await.unwrap_or_else(|| panic!("{target}: updated state must read back"));
+    assert_eq!(back.to_json_bytes(), state.to_json_bytes(), "{target}: updates must round-trip byte for byte");
+    let marked = back.resources.values().last().map(ResourceState::value).unwrap_or_default();
+    assert!(marked.get("token").is_some_and(Value::is_sensitive), "{target}: sensitive marks must survive updates");
+
+    // What the update would lead to, for a store that writes whole states.
+    let older = State { serial: state.serial - 1, ..state.clone() };
+    let whole = || older.clone();
+    let stale = StateUpdate { lineage: &state.lineage, serial: state.serial - 1, changes: &[], whole: &whole };
+    match store.persist(&stale).await {
+        Err(StateError::SerialBackwards { stored, incoming, .. }) => {
+            assert_eq!((stored, incoming), (state.serial, state.serial - 1), "{target}: wrong serials reported");
+        }
+        other => panic!("{target}: an update to an older serial must fail with SerialBackwards, got {other:?}"),
+    }
+    let foreign = "00000000-0000-4000-8000-000000000000";
+    let other = State { lineage: foreign.to_owned(), serial: state.serial + 1, ..state.clone() };
+    let whole = || other.clone();
+    let update = StateUpdate { lineage: foreign, serial: state.serial + 1, changes: &[], whole: &whole };
+    match store.persist(&update).await {
+        Err(StateError::LineageChanged { .. }) => {}
+        other => panic!("{target}: an update of another lineage must fail with LineageChanged, got {other:?}"),
+    }
+    assert_eq!(read(store).await.as_ref(), Some(&state), "{target}: a refused update must change nothing");
+
+    state.serial += 1;
+    state.outputs.insert("written".to_owned(), OutputState { value: "whole".into(), sensitive: false });
+    store.write(&state).await.unwrap_or_else(|err| panic!("{target}: a whole write after updates failed: {err}"));
+    assert_eq!(read(store).await.as_ref(), Some(&state), "{target}: a whole write must replace what updates left");
+
+    let removed = state.resources.keys().last().cloned().unwrap_or_else(|| panic!("{target}: resources expected"));
+    persist(store, &mut state, &[StateChange::Remove { address: removed }])
+        .await
+        .unwrap_or_else(|err| panic!("{target}: an update after a whole write failed: {err}"));
+    store.checkpoint(&state).await.unwrap_or_else(|err| panic!("{target}: checkpoint failed: {err}"));
+    let back = read(store).await.unwrap_or_else(|| panic!("{target}: a checkpointed state must read back"));
+    assert_eq!(back.to_json_bytes(), state.to_json_bytes(), "{target}: checkpoint must keep the state byte for byte");
+    store.checkpoint(&state).await.unwrap_or_else(|err| panic!("{target}: a second checkpoint failed: {err}"));
+    assert_eq!(read(store).await.as_ref(), Some(&state), "{target}: a second checkpoint must change nothing");
+}
+
+/// Makes `changes` to `state` at the next serial, and persists them as one update.
+pub async fn persist(store: &dyn StateStore, state: &mut State, changes: &[StateChange]) -> Result<(), StateError> {
+    state.serial += 1;
+    for change in changes {
+        change.apply(state);
+    }
+    let whole = {
+        let state = state.clone();
+        move || state.clone()
+    };
+    store.persist(&StateUpdate { lineage: &state.lineage, serial: state.serial, changes, whole: &whole }).await
 }
 
 async fn lock_rules(locker: &dyn Locker) {

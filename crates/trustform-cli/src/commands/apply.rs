@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use trustform_engine::Engine;
 use trustform_lang::config::load_dir;
 use trustform_plan::{render_human, render_json, state_digest, Plan, PlanMode, SavedPlan};
-use trustform_state::{write_file_atomically, State, StateError, StateStore};
+use trustform_state::{write_file_atomically, State, StateError, StateStore, StateUpdate};
 
 /// Where an apply saves the state its backend refused, in the spec's directory.
 pub const ERRORED_STATE: &str = "errored.tfstate";
@@ -144,6 +144,18 @@ impl StateStore for Tracked<'_> {
 
     async fn write(&self, state: &State) -> Result<(), StateError> {
         let result = self.store.write(state).await;
+        self.last_write_failed.store(result.is_err(), Ordering::SeqCst);
+        result
+    }
+
+    async fn persist(&self, update: &StateUpdate<'_>) -> Result<(), StateError> {
+        let result = self.store.persist(update).await;
+        self.last_write_failed.store(result.is_err(), Ordering::SeqCst);
+        result
+    }
+
+    async fn checkpoint(&self, state: &State) -> Result<(), StateError> {
+        let result = self.store.checkpoint(state).await;
         self.last_write_failed.store(result.is_err(), Ordering::SeqCst);
         result
     }

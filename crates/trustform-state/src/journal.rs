@@ -1,0 +1,425 @@
+//! The journal: changes appended beside a snapshot, so that making one resource durable costs
+//! the same whatever the size of the state.
+//!
+//! An apply hands its store one [`StateUpdate`] per group of finished resources
+//! ([`crate::StateStore::persist`]). A store that keeps a journal appends it as one record; the
+//! others write the whole state, as before. A record is framed so that a write torn by a crash is
+//! recognised and dropped on reading:
+//!
+//! ```text
+//! "TFJ1" | payload length (u32, little endian) | first 8 bytes of SHA-256(payload) | payload
+//! ```
+//!
+//! The payload is the JSON `{"changes": [...], "lineage": ..., "serial": ...}` passed through the
+//! store's [`Encryption`], so with encryption on each record is its own AES-GCM envelope. Reading
+//! replays the records onto the snapshot in order: a record whose serial is not past the
+//! snapshot's is already in it (a crash between writing a snapshot and emptying the journal
+//! leaves such records), and the first frame that is cut short or fails its checksum ends the
+//! journal, together with everything after it.
+
+use crate::file::{entry_ref, resource_from_entry, ResourceEntry, ResourceEntryRef};
+use crate::local::{blocking, parent_dir, read_if_exists, remove_if_exists, sync_dir};
+use crate::{Encryption, OutputState, ResourceState, State, StateError};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use trustform_lang::ResourceAddr;
+use zeroize::Zeroizing;
+
+const MAGIC: &[u8; 4] = b"TFJ1";
+const CHECKSUM_LENGTH: usize = 8;
+const HEADER_LENGTH: usize = MAGIC.len() + 4 + CHECKSUM_LENGTH;
+
+/// One change to a state, as a journal records it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StateChange {
+    /// The resource at `address` is now `resource`.
+    Put { address: ResourceAddr, resource: ResourceState },
+    /// There is no resource at `address` any more.
+    Remove { address: ResourceAddr },
+    /// The outputs are now these.
+    Outputs(BTreeMap<String, OutputState>),
+}
+
+impl StateChange {
+    /// Makes the change to `state`.
+    pub fn apply(&self, state: &mut State) {
+        match self {
+            StateChange::Put { address, resource } => {
+                state.resources.insert(address.clone(), resource.clone());
+            }
+            StateChange::Remove { address } => {
+                state.resources.remove(address);
+            }
+            StateChange::Outputs(outputs) => state.outputs.clone_from(outputs),
+        }
+    }
+
+    fn into_apply(self, state: &mut State) {
+        match self {
+            StateChange::Put { address, resource } => {
+                state.resources.insert(address, resource);
+            }
+            StateChange::Remove { address } => {
+                state.resources.remove(&address);
+            }
+            StateChange::Outputs(outputs) => state.outputs = outputs,
+        }
+    }
+}
+
+/// A group of changes that takes the stored state to `serial`, for
+/// [`crate::StateStore::persist`].
+pub struct StateUpdate<'a> {
+    /// The lineage of the state being changed.
+    pub lineage: &'a str,
+    /// The serial the state has once the changes are made.
+    pub serial: u64,
+    /// The changes, in order, on top of what the store last made durable for this writer.
+    pub changes: &'a [StateChange],
+    /// The whole state the changes lead to, at `serial`, for a store that writes it whole
+    /// (at every update, or now and then to fold its journal in). It may already hold changes
+    /// of later updates.
+    pub whole: &'a (dyn Fn() -> State + Send + Sync),
+}
+
+impl StateUpdate<'_> {
+    /// The whole state this update leads to.
+    pub fn state(&self) -> State {
+        (self.whole)()
+    }
+}
+
+#[derive(Serialize)]
+struct RecordRef<'a> {
+    changes: Vec<ChangeRef<'a>>,
+    lineage: &'a str,
+    serial: u64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "snake_case")]
+enum ChangeRef<'a> {
+    Outputs(&'a BTreeMap<String, OutputState>),
+    Put(ResourceEntryRef<'a>),
+    Remove(&'a ResourceAddr),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Record {
+    changes: Vec<ChangeEntry>,
+    lineage: String,
+    serial: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum ChangeEntry {
+    Outputs(BTreeMap<String, OutputState>),
+    Put(ResourceEntry),
+    Remove(ResourceAddr),
+}
+
+/// The framed, encrypted bytes of one update. `target` names the store, for messages.
+pub(crate) fn encode_record(
+    encryption: &Encryption,
+    target: &str,
+    update: &StateUpdate<'_>,
+) -> Result<Vec<u8>, StateError> {
+    let record = RecordRef {
+        changes: update
+            .changes
+            .iter()
+            .map(|change| match change {
+                StateChange::Put { address, resource } => ChangeRef::Put(entry_ref(address, resource)),
+                StateChange::Remove { address } => ChangeRef::Remove(address),
+                StateChange::Outputs(outputs) => ChangeRef::Outputs(outputs),
+            })
+            .collect(),
+        lineage: update.lineage,
+        serial: update.serial,
+    };
+    let plaintext =
+        Zeroizing::new(serde_json::to_vec(&record).expect("a record serialises: every map in it is keyed by strings"));
+    let payload =
+        encryption.encrypt(&plaintext).map_err(|problem| StateError::Encrypt { target: target.to_owned(), problem })?;
+    Ok(frame(&payload))
+}
+
+fn checksum(payload: &[u8]) -> [u8; CHECKSUM_LENGTH] {
+    let digest = Sha256::digest(payload);
+    let mut sum = [0u8; CHECKSUM_LENGTH];
+    sum.copy_from_slice(&digest[..CHECKSUM_LENGTH]);
+    sum
+}
+
+fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(HEADER_LENGTH + payload.len());
+    bytes.extend_from_slice(MAGIC);
+    // A record is one group of resources; four gibibytes of it is not a state this crate writes.
+    let length = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+    bytes.extend_from_slice(&length.to_le_bytes());
+    bytes.extend_from_slice(&checksum(payload));
+    bytes.extend_from_slice(payload);
+    bytes
+}
+
+/// The payloads of the whole frames at the start of `bytes`, and how many bytes they take: what
+/// follows is a torn write (or nothing).
+fn frames(bytes: &[u8]) -> (Vec<&[u8]>, usize) {
+    let mut payloads = Vec::new();
+    let mut at = 0;
+    while let Some(header) = bytes.get(at..at + HEADER_LENGTH) {
+        let (magic, rest) = header.split_at(MAGIC.len());
+        let (length, sum) = rest.split_at(4);
+        if magic != MAGIC {
+            break;
+        }
+        let mut length_bytes = [0u8; 4];
+        length_bytes.copy_from_slice(length);
+        let Ok(length) = usize::try_from(u32::from_le_bytes(length_bytes)) else { break };
+        let start = at + HEADER_LENGTH;
+        let Some(payload) = start.checked_add(length).and_then(|end| bytes.get(start..end)) else { break };
+        if checksum(payload) != sum {
+            break;
+        }
+        payloads.push(payload);
+        at = start + length;
+    }
+    (payloads, at)
+}
+
+/// A snapshot with its journal replayed onto it.
+#[derive(Debug)]
+pub(crate) struct Replayed {
+    pub state: Option<State>,
+    /// How many bytes of the journal are whole records; a torn tail follows.
+    pub valid_length: usize,
+    /// How many records were read (including those the snapshot already held).
+    pub records: usize,
+}
+
+/// Replays the journal `bytes` (read from `path`) onto `snapshot`.
+pub(crate) fn replay(
+    encryption: &Encryption,
+    path: &Path,
+    snapshot: Option<State>,
+    bytes: &[u8],
+) -> Result<Replayed, StateError> {
+    let (payloads, valid_length) = frames(bytes);
+    let origin = || format!("the state journal {}", path.display());
+    let broken = |problem: String| StateError::Journal { path: path.to_owned(), problem };
+    let base_serial = snapshot.as_ref().map(|state| state.serial);
+    let mut state = snapshot;
+    for payload in &payloads {
+        let plaintext =
+            encryption.decrypt(payload).map_err(|problem| StateError::Decrypt { origin: origin(), problem })?;
+        let record: Record = serde_json::from_slice(&plaintext).map_err(|error| broken(error.to_string()))?;
+        let current = state.get_or_insert_with(|| State { lineage: record.lineage.clone(), ..State::new() });
+        if current.lineage != record.lineage {
+            return Err(broken(format!(
+                "it holds changes to lineage {}, but the state is lineage {}",
+                record.lineage, current.lineage
+            )));
+        }
+        if base_serial.is_some_and(|serial| record.serial <= serial) {
+            continue;
+        }
+        for change in record.changes {
+            let change = match change {
+                ChangeEntry::Put(entry) => {
+                    let (address, resource) = resource_from_entry(entry).map_err(|error| broken(error.to_string()))?;
+                    StateChange::Put { address, resource }
+                }
+                ChangeEntry::Remove(address) => StateChange::Remove { address },
+                ChangeEntry::Outputs(outputs) => StateChange::Outputs(outputs),
+            };
+            change.into_apply(current);
+        }
+        current.serial = current.serial.max(record.serial);
+    }
+    Ok(Replayed { state, valid_length, records: payloads.len() })
+}
+
+/// A journal file on its own, for a store whose snapshot is elsewhere: the S3 backend keeps the
+/// updates made between two writes of its remote object here, on the local disk.
+#[derive(Debug)]
+pub struct LocalJournal {
+    path: PathBuf,
+    encryption: Encryption,
+    /// The file, open for appending once this instance has cut any torn tail off it.
+    open: tokio::sync::Mutex<Option<Arc<File>>>,
+}
+
+impl LocalJournal {
+    /// A journal at `path`, its records passing through `encryption`.
+    pub fn new(path: impl Into<PathBuf>, encryption: Encryption) -> Self {
+        LocalJournal { path: path.into(), encryption, open: tokio::sync::Mutex::new(None) }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `base` with the journal's records replayed onto it (those past its serial), and whether
+    /// there were any such records.
+    pub async fn replay_onto(&self, base: Option<State>) -> Result<(Option<State>, bool), StateError> {
+        let path = self.path.clone();
+        let bytes = blocking(move || read_if_exists(&path)).await.map_err(journal_io("read", &self.path))?;
+        let Some(bytes) = bytes else { return Ok((base, false)) };
+        let before = base.as_ref().map(|state| state.serial);
+        let replayed = replay(&self.encryption, &self.path, base, &bytes)?;
+        let newer = replayed.state.as_ref().is_some_and(|state| Some(state.serial) != before);
+        Ok((replayed.state, newer))
+    }
+
+    /// Appends `update` and syncs it. The first append of this instance cuts off a torn tail.
+    pub async fn append(&self, update: &StateUpdate<'_>) -> Result<(), StateError> {
+        let record = encode_record(&self.encryption, &format!("the state journal {}", self.path.display()), update)?;
+        let mut open = self.open.lock().await;
+        let file = match open.take() {
+            Some(file) => file,
+            None => {
+                let path = self.path.clone();
+                blocking(move || open_for_append(&path)).await.map_err(journal_io("open", &self.path))?
+            }
+        };
+        let appending = Arc::clone(&file);
+        blocking(move || {
+            let mut appending: &File = &appending;
+            appending.write_all(&record)?;
+            appending.sync_data()
+        })
+        .await
+        .map_err(journal_io("append to", &self.path))?;
+        // Only after a whole append: a failed one leaves a tail the next open cuts off.
+        *open = Some(file);
+        Ok(())
+    }
+
+    /// Deletes the journal, whose records the snapshot now holds.
+    pub async fn clear(&self) -> Result<(), StateError> {
+        let mut open = self.open.lock().await;
+        *open = None;
+        let path = self.path.clone();
+        blocking(move || remove_if_exists(&path).map(drop)).await.map_err(journal_io("remove", &self.path))
+    }
+}
+
+/// Opens a journal for appending (creating it, mode 0600), cut to its whole records.
+fn open_for_append(path: &Path) -> io::Result<Arc<File>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = parent_dir(path);
+    fs::create_dir_all(dir)?;
+    let existing = read_if_exists(path)?;
+    let file = fs::OpenOptions::new().append(true).create(true).mode(0o600).open(path)?;
+    match existing {
+        Some(bytes) => {
+            let (_, valid_length) = frames(&bytes);
+            if valid_length < bytes.len() {
+                file.set_len(valid_length as u64)?;
+                file.sync_data()?;
+            }
+        }
+        // New: its name is durable only once the directory is synced.
+        None => sync_dir(dir)?,
+    }
+    Ok(Arc::new(file))
+}
+
+fn journal_io(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StateError {
+    let path = path.to_owned();
+    move |error| StateError::Io { action, path, error }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trustform_lang::Value;
+
+    fn addr(text: &str) -> ResourceAddr {
+        text.parse().unwrap()
+    }
+
+    fn resource(id: &str) -> ResourceState {
+        let value = Value::object([("id", Value::from(id)), ("secret", Value::from("hunter2").sensitive())]);
+        ResourceState::from_value("trustform_data", "trustform", &value, [addr("trustform_data.root")]).unwrap()
+    }
+
+    fn record(encryption: &Encryption, lineage: &str, serial: u64, changes: &[StateChange]) -> Vec<u8> {
+        let whole = State::new;
+        encode_record(encryption, "t", &StateUpdate { lineage, serial, changes, whole: &whole }).unwrap()
+    }
+
+    fn put(address: &str, id: &str) -> StateChange {
+        StateChange::Put { address: addr(address), resource: resource(id) }
+    }
+
+    #[test]
+    fn records_replay_in_order_onto_the_snapshot() {
+        let plain = Encryption::plaintext(crate::encryption::Payload::State);
+        let mut snapshot = State::new();
+        snapshot.serial = 3;
+        snapshot.resources.insert(addr("trustform_data.old"), resource("old"));
+        let lineage = snapshot.lineage.clone();
+        let outputs = BTreeMap::from([("o".to_owned(), OutputState { value: "v".into(), sensitive: false })]);
+        let mut journal = record(&plain, &lineage, 3, &[put("trustform_data.stale", "already in the snapshot")]);
+        journal.extend(record(&plain, &lineage, 4, &[put("trustform_data.a", "a1"), put("trustform_data.b", "b")]));
+        journal.extend(record(
+            &plain,
+            &lineage,
+            5,
+            &[
+                put("trustform_data.a", "a2"),
+                StateChange::Remove { address: addr("trustform_data.old") },
+                StateChange::Outputs(outputs.clone()),
+            ],
+        ));
+        let replayed = replay(&plain, Path::new("j"), Some(snapshot), &journal).unwrap();
+        assert_eq!((replayed.valid_length, replayed.records), (journal.len(), 3));
+        let state = replayed.state.unwrap();
+        assert_eq!(state.serial, 5);
+        let ids: Vec<(String, &str)> = state.resources.iter().map(|(a, r)| (a.to_string(), r.id.as_str())).collect();
+        assert_eq!(ids, [("trustform_data.a".to_owned(), "a2"), ("trustform_data.b".to_owned(), "b")]);
+        assert_eq!(state.outputs, outputs);
+        let marked = state.resources[&addr("trustform_data.a")].value();
+        assert!(marked.get("secret").is_some_and(Value::is_sensitive), "sensitive marks survive a record");
+    }
+
+    #[test]
+    fn a_torn_or_corrupted_tail_is_dropped_with_everything_after_it() {
+        let plain = Encryption::plaintext(crate::encryption::Payload::State);
+        let lineage = State::new().lineage;
+        let first = record(&plain, &lineage, 1, &[put("trustform_data.a", "a")]);
+        let second = record(&plain, &lineage, 2, &[put("trustform_data.b", "b")]);
+        for cut in 0..second.len() {
+            let mut journal = first.clone();
+            journal.extend_from_slice(&second[..cut]);
+            let replayed = replay(&plain, Path::new("j"), None, &journal).unwrap();
+            assert_eq!(replayed.valid_length, first.len(), "cut at {cut}");
+            let state = replayed.state.unwrap();
+            assert_eq!((state.serial, state.resources.len()), (1, 1), "cut at {cut}");
+        }
+        let mut flipped = first.clone();
+        flipped.extend_from_slice(&second);
+        let last = flipped.len() - 2;
+        flipped[last] ^= 0x20;
+        flipped.extend_from_slice(&record(&plain, &lineage, 3, &[put("trustform_data.c", "c")]));
+        let replayed = replay(&plain, Path::new("j"), None, &flipped).unwrap();
+        assert_eq!((replayed.valid_length, replayed.records), (first.len(), 1));
+    }
+
+    #[test]
+    fn a_journal_of_another_lineage_is_refused() {
+        let plain = Encryption::plaintext(crate::encryption::Payload::State);
+        let journal = record(&plain, &State::new().lineage, 9, &[put("trustform_data.a", "a")]);
+        let err = replay(&plain, Path::new("state.journal"), Some(State::new()), &journal).unwrap_err();
+        assert!(matches!(err, StateError::Journal { .. }), "{err}");
+        assert!(err.to_string().contains("state.journal"), "{err}");
+    }
+}
