@@ -194,7 +194,12 @@ fn credential_config() -> ResourceSchema {
             )
             .attr("audience", Attribute::computed(string()))
             .attr("service_account_impersonation_url", Attribute::computed(string()))
-            .attr("content", Attribute::computed(string()).describe("The external_account JSON written."))
+            .attr(
+                "content",
+                Attribute::computed(string())
+                    .sensitive()
+                    .describe("The external_account JSON written (sensitive: refresh reads the file back)."),
+            )
             .attr("id", Attribute::computed(string()).describe("The path.")),
     )
 }

@@ -89,7 +89,7 @@ fn known_strings(value: &Value, name: &str) -> Option<Vec<String>> {
 /// ARM makes no difference between an absent and an empty description or action list, and an
 /// imported definition cannot know which one the spec uses.
 pub(crate) fn plan(prior: Option<&Value>, planned: Value) -> Value {
-    let Some(prior) = prior else { return planned };
+    let Some(prior) = prior else { return with_planned_id(planned) };
     let mut planned = keep_empty_spelling(prior, planned, &["description", "assignable_scopes"]);
     let prior_blocks = prior.get("permissions").and_then(Value::as_list).unwrap_or_default();
     if let Value::Object(map) = &mut planned {
@@ -100,6 +100,37 @@ pub(crate) fn plan(prior: Option<&Value>, planned: Value) -> Value {
         }
     }
     planned
+}
+
+/// The namespace of role definition GUIDs derived from scope and role name (UUIDv5).
+const GUID_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x3b9e_41d0_7c2a_5e8f_a1d4_62c0_9f57_e2b3);
+
+/// The GUID of a new definition: the same scope and role name always give the same one (case
+/// does not matter, as it does not to ARM), so a create retried after a killed run writes the
+/// same definition, never a second one that ARM refuses as `RoleDefinitionWithSameNameExists`.
+pub(crate) fn deterministic_guid(scope: &str, role_name: &str) -> String {
+    let key = format!("{}|{}", scope.trim_end_matches('/'), role_name).to_ascii_lowercase();
+    uuid::Uuid::new_v5(&GUID_NAMESPACE, key.as_bytes()).to_string()
+}
+
+/// A new definition's id, planned once its scope and name are known, so the engine records the
+/// create before it is sent and finds the definition again after a kill.
+fn with_planned_id(planned: Value) -> Value {
+    let (Some(scope), Some(name)) = (text(&planned, "scope"), text(&planned, "name")) else { return planned };
+    let scope = scope.trim_end_matches('/').to_owned();
+    let guid = match text(&planned, "role_definition_id") {
+        Some(guid) => guid.to_owned(),
+        None => deterministic_guid(&scope, name),
+    };
+    let resource_id = format!("{scope}/providers/Microsoft.Authorization/roleDefinitions/{guid}");
+    with(
+        &planned,
+        [
+            ("role_definition_id", Value::string(&guid)),
+            ("role_definition_resource_id", Value::string(&resource_id)),
+            ("id", Value::string(format!("{resource_id}|{scope}"))),
+        ],
+    )
 }
 
 pub(crate) async fn create(api: &Api<'_>, planned: &Value) -> Result<Value, ProviderError> {
@@ -115,7 +146,7 @@ pub(crate) async fn create(api: &Api<'_>, planned: &Value) -> Result<Value, Prov
             }
             guid.to_owned()
         }
-        None => uuid::Uuid::new_v4().to_string(),
+        None => deterministic_guid(scope, required(planned, "name")?),
     };
     let properties = properties_of(planned);
     put(api, scope, &guid, &properties).await?;
@@ -328,6 +359,25 @@ fn same_scopes(a: &Value, b: Option<&Value>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_definition_gets_a_guid_derived_from_scope_and_name() {
+        let config = |scope: &str, name: &str| Value::object([("scope", scope.into()), ("name", name.into())]);
+        let planned = plan(None, config("/subscriptions/s1", "Invoke Only"));
+        let guid = text(&planned, "role_definition_id").unwrap().to_owned();
+        assert!(uuid::Uuid::parse_str(&guid).is_ok());
+        assert_eq!(
+            text(&planned, "id").unwrap(),
+            format!("/subscriptions/s1/providers/Microsoft.Authorization/roleDefinitions/{guid}|/subscriptions/s1")
+        );
+        let again = plan(None, config("/SUBSCRIPTIONS/s1/", "invoke only"));
+        assert_eq!(text(&again, "role_definition_id"), Some(guid.as_str()), "case and a trailing slash do not matter");
+        assert_ne!(text(&plan(None, config("/subscriptions/s1", "Other")), "role_definition_id"), Some(guid.as_str()));
+        let chosen = with(&config("/subscriptions/s1", "Invoke Only"), [("role_definition_id", "0b6c".into())]);
+        assert_eq!(text(&plan(None, chosen), "role_definition_id"), Some("0b6c"), "a GUID the spec gives wins");
+        let unknown = Value::object([("scope", Value::Unknown), ("name", "n".into())]);
+        assert_eq!(plan(None, unknown.clone()), unknown, "nothing to derive from yet");
+    }
 
     fn permissions(data_actions: &[&str]) -> Value {
         let items = data_actions.iter().map(|action| Value::string(*action)).collect();

@@ -181,7 +181,11 @@ async fn api_calls_per_resource() {
 
     let before = sandbox.request_count();
     let role = create(&provider, "azurerm_role_definition", &invoke_only("invoke-only", &[CHAT])).await;
-    assert_eq!(calls(before), 2, "role definition create: PUT, then GET until it shows");
+    assert_eq!(
+        calls(before),
+        3,
+        "role definition create: GET (its planned GUID is free), PUT, then GET until it shows"
+    );
     let before = sandbox.request_count();
     provider.read("azurerm_role_definition", &role).await.unwrap();
     assert_eq!(calls(before), 1, "role definition refresh: GET");

@@ -67,6 +67,16 @@ pub(crate) fn validate(config: &Value) -> Vec<ValidationIssue> {
             });
         }
     }
+    if let Some(path) = text(config, "path") {
+        if let Err(error) = spec_dir().and_then(|base| confined(&base, path)) {
+            issues.push(ValidationIssue {
+                attribute: "path".to_owned(),
+                summary: "Credential file outside the spec's directory".to_owned(),
+                detail: format!("{error}."),
+                is_error: true,
+            });
+        }
+    }
     if let Some(provider) = text(config, "workload_identity_provider") {
         if let Err(detail) = project_number_of(provider) {
             issues.push(ValidationIssue {
@@ -159,8 +169,12 @@ fn render(audience: &str, impersonation: &str, environment: Environment) -> Stri
 }
 
 pub(crate) async fn create(planned: &Value) -> Result<Value, ProviderError> {
+    create_in(&spec_dir()?, planned).await
+}
+
+async fn create_in(base: &Path, planned: &Value) -> Result<Value, ProviderError> {
     let state = derive(planned)?;
-    write(&state).await?;
+    write(base, &state).await?;
     Ok(state)
 }
 
@@ -168,27 +182,96 @@ pub(crate) async fn update(planned: &Value) -> Result<Value, ProviderError> {
     create(planned).await
 }
 
-/// The file as it is: gone means gone; edited by hand shows as a change of `content`.
+/// The file as it is: gone means gone; edited by hand shows as a change of `content`. The path
+/// comes from state, which is input like any file: it must lie in the spec's directory tree.
 pub(crate) async fn read(state: &Value) -> Result<Option<Value>, ProviderError> {
-    let path = required(state, "path")?;
-    match tokio::fs::read_to_string(path).await {
+    read_in(&spec_dir()?, state).await
+}
+
+async fn read_in(base: &Path, state: &Value) -> Result<Option<Value>, ProviderError> {
+    let path = confined(base, required(state, "path")?)?;
+    match tokio::fs::read_to_string(&path).await {
         Ok(content) => Ok(Some(with(state, [("content", Value::string(content))]))),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(ProviderError::invalid(format!("cannot read {path}: {error}"))),
+        Err(error) => Err(ProviderError::invalid(format!("cannot read {}: {error}", path.display()))),
     }
 }
 
+/// Removes the file only when it holds what Trustform wrote (the state's `content`): a file
+/// edited since, or one the state merely names, is left alone.
 pub(crate) async fn delete(state: &Value) -> Result<(), ProviderError> {
-    let path = required(state, "path")?;
-    match tokio::fs::remove_file(path).await {
+    delete_in(&spec_dir()?, state).await
+}
+
+async fn delete_in(base: &Path, state: &Value) -> Result<(), ProviderError> {
+    let path = confined(base, required(state, "path")?)?;
+    let written = required(state, "content")?;
+    match tokio::fs::read_to_string(&path).await {
+        Ok(content) if content == written => {}
+        Ok(_) => {
+            return Err(ProviderError::invalid(format!(
+                "{} no longer holds the credential configuration Trustform wrote, so it was not removed. Delete it by hand if it is no longer needed, or `trustform state rm` the resource",
+                path.display()
+            )))
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => return Err(ProviderError::invalid(format!("cannot read {}: {error}", path.display()))),
+    }
+    match tokio::fs::remove_file(&path).await {
         Ok(()) => Ok(()),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(error) => Err(ProviderError::invalid(format!("cannot remove {path}: {error}"))),
+        Err(error) => Err(ProviderError::invalid(format!("cannot remove {}: {error}", path.display()))),
     }
 }
 
-async fn write(state: &Value) -> Result<(), ProviderError> {
-    let path = required(state, "path")?.to_owned();
+/// The spec's directory: the working directory of a run (`--chdir` moves the process there).
+fn spec_dir() -> Result<std::path::PathBuf, ProviderError> {
+    std::env::current_dir()
+        .and_then(|dir| dir.canonicalize())
+        .map_err(|e| ProviderError::invalid(format!("cannot resolve the spec's directory: {e}")))
+}
+
+/// `path` (relative to `base`, the spec's directory) when it stays inside that directory's tree:
+/// no `..`, no absolute path elsewhere, no symlink on the way out, and the file itself not a
+/// symlink.
+fn confined(base: &Path, path: &str) -> Result<std::path::PathBuf, ProviderError> {
+    use std::path::Component;
+    let refuse = |why: &str| {
+        ProviderError::invalid(format!(
+            "path {path:?} {why}; the credential file must be inside the spec's directory. Write it relative to the spec, like \"${{path.module}}/gcp_credentials.json\""
+        ))
+    };
+    let base =
+        base.canonicalize().map_err(|e| ProviderError::invalid(format!("cannot resolve the spec's directory: {e}")))?;
+    let given = Path::new(path);
+    if given.components().any(|c| c == Component::ParentDir) {
+        return Err(refuse("contains \"..\""));
+    }
+    let full = if given.is_absolute() { given.to_path_buf() } else { base.join(given) };
+    let (Some(parent), Some(name)) = (full.parent(), full.file_name()) else {
+        return Err(refuse("names no file"));
+    };
+    // The nearest existing ancestor, with every symlink resolved, must be inside the spec's tree;
+    // what does not exist yet is created by the write, inside it.
+    let mut existing = parent;
+    let resolved = loop {
+        match existing.canonicalize() {
+            Ok(resolved) => break resolved,
+            Err(_) => existing = existing.parent().ok_or_else(|| refuse("is outside the spec's directory"))?,
+        }
+    };
+    if !resolved.starts_with(&base) {
+        return Err(refuse("is outside the spec's directory"));
+    }
+    let file = parent.join(name);
+    if std::fs::symlink_metadata(&file).is_ok_and(|meta| meta.file_type().is_symlink()) {
+        return Err(refuse("is a symbolic link"));
+    }
+    Ok(file)
+}
+
+async fn write(base: &Path, state: &Value) -> Result<(), ProviderError> {
+    let path = confined(base, required(state, "path")?)?.display().to_string();
     let content = required(state, "content")?.to_owned();
     tokio::task::spawn_blocking(move || {
         trustform_state::write_file_atomically(Path::new(&path), content.as_bytes())
@@ -208,7 +291,7 @@ mod tests {
 
     fn config(environment: &str, provider: &str) -> Value {
         Value::object([
-            ("path", "/tmp/creds.json".into()),
+            ("path", "creds.json".into()),
             ("environment", environment.into()),
             ("workload_identity_provider", provider.into()),
             ("service_account_email", EMAIL.into()),
@@ -262,16 +345,50 @@ mod tests {
     #[tokio::test]
     async fn writes_reads_and_removes_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("gcp.json");
+        let base = dir.path();
+        let path = base.join("gcp.json");
         let planned = with(&config("ec2", PROVIDER), [("path", Value::string(path.display().to_string()))]);
-        let state = create(&planned).await.unwrap();
+        let state = create_in(base, &planned).await.unwrap();
         let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).unwrap().permissions());
         assert_eq!(mode & 0o777, 0o600);
-        assert_eq!(read(&state).await.unwrap(), Some(state.clone()));
-        std::fs::write(&path, "{}").unwrap();
-        assert_eq!(read(&state).await.unwrap().unwrap().get("content"), Some(&Value::from("{}")));
-        delete(&state).await.unwrap();
-        assert_eq!(read(&state).await.unwrap(), None);
-        delete(&state).await.unwrap();
+        assert_eq!(read_in(base, &state).await.unwrap(), Some(state.clone()));
+        delete_in(base, &state).await.unwrap();
+        assert_eq!(read_in(base, &state).await.unwrap(), None);
+        delete_in(base, &state).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_file_edited_since_it_was_written_is_read_but_not_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        let planned = with(&config("ec2", PROVIDER), [("path", Value::from("sub/gcp.json"))]);
+        let state = create_in(base, &planned).await.unwrap();
+        std::fs::write(base.join("sub/gcp.json"), "{}").unwrap();
+        assert_eq!(read_in(base, &state).await.unwrap().unwrap().get("content"), Some(&Value::from("{}")));
+        let err = delete_in(base, &state).await.unwrap_err().to_string();
+        assert!(err.contains("no longer holds the credential configuration Trustform wrote"), "{err}");
+        assert!(base.join("sub/gcp.json").exists());
+    }
+
+    #[tokio::test]
+    async fn a_path_from_state_outside_the_spec_directory_is_neither_read_nor_deleted() {
+        let outside = tempfile::tempdir().unwrap();
+        let victim = outside.path().join("victim.txt");
+        std::fs::write(&victim, "not ours").unwrap();
+        let spec = tempfile::tempdir().unwrap();
+        let base = spec.path();
+        std::os::unix::fs::symlink(outside.path(), base.join("link")).unwrap();
+        std::os::unix::fs::symlink(&victim, base.join("file-link.json")).unwrap();
+        let relative_up = format!("../{}/victim.txt", outside.path().file_name().unwrap().to_string_lossy());
+        for path in
+            [victim.display().to_string(), relative_up, "link/victim.txt".to_owned(), "file-link.json".to_owned()]
+        {
+            let state = Value::object([("path", Value::string(path.clone())), ("content", "not ours".into())]);
+            let read = read_in(base, &state).await.unwrap_err().to_string();
+            assert!(read.contains("must be inside the spec's directory"), "{path}: {read}");
+            assert!(!read.contains("not ours"), "{read}");
+            assert!(delete_in(base, &state).await.is_err(), "{path}");
+            assert!(victim.exists(), "{path} deleted a file outside the spec");
+        }
     }
 }
