@@ -43,7 +43,7 @@ pub struct S3Backend {
     /// What the stored bytes go through ([`S3Backend::with_encryption`]; plaintext by default).
     encryption: Encryption,
     /// Where updates wait between writes of the object, and how long they may wait.
-    local: Option<(LocalJournal, Duration)>,
+    local: Option<Box<(LocalJournal, Duration)>>,
     /// When the object was last written by `persist`, or its first update waited since.
     last_push: Mutex<Option<Instant>>,
 }
@@ -92,7 +92,7 @@ impl S3Backend {
     pub fn with_encryption(mut self, encryption: Encryption) -> Self {
         self.local = self
             .local
-            .map(|(journal, interval)| (LocalJournal::new(journal.path().to_owned(), encryption.clone()), interval));
+            .map(|local| Box::new((LocalJournal::new(local.0.path().to_owned(), encryption.clone()), local.1)));
         self.encryption = encryption;
         self
     }
@@ -101,18 +101,18 @@ impl S3Backend {
     /// only every `interval` and at the end of the run. `path` must be this object's own: the
     /// CLI uses `.trustform/s3/<bucket>/<key>.journal` beside the spec.
     pub fn with_local_journal(mut self, path: impl Into<PathBuf>, interval: Duration) -> Self {
-        self.local = Some((LocalJournal::new(path, self.encryption.clone()), interval));
+        self.local = Some(Box::new((LocalJournal::new(path, self.encryption.clone()), interval)));
         self
     }
 
     /// The local journal, when there is one.
     pub fn local_journal(&self) -> Option<&LocalJournal> {
-        self.local.as_ref().map(|(journal, _)| journal)
+        self.local.as_deref().map(|(journal, _)| journal)
     }
 
     /// Writes to the object what a killed run left in the local journal, then deletes it.
     async fn push_local_journal(&self) -> Result<(), StateError> {
-        let Some((journal, _)) = &self.local else { return Ok(()) };
+        let Some((journal, _)) = self.local.as_deref() else { return Ok(()) };
         let remote = match &*self.seen.lock().await {
             Some(Seen::Present { stored, .. }) => Some((**stored).clone()),
             Some(Seen::Absent) => None,
@@ -161,7 +161,7 @@ impl S3Backend {
             StateError::Remote { action: "delete", target: self.describe(), problem: problem(&error) }
         })?;
         *self.seen.lock().await = Some(Seen::Absent);
-        match &self.local {
+        match self.local.as_deref() {
             Some((journal, _)) => journal.clear().await,
             None => Ok(()),
         }
@@ -297,14 +297,14 @@ impl S3Backend {
 impl StateStore for S3Backend {
     async fn read(&self) -> Result<Option<State>, StateError> {
         let remote = self.read_remote().await?;
-        match &self.local {
+        match self.local.as_deref() {
             Some((journal, _)) => Ok(journal.replay_onto(remote).await?.0),
             None => Ok(remote),
         }
     }
 
     async fn persist(&self, update: &StateUpdate<'_>) -> Result<(), StateError> {
-        let Some((journal, interval)) = &self.local else { return self.write(&update.state()).await };
+        let Some((journal, interval)) = self.local.as_deref() else { return self.write(&update.state()).await };
         {
             let mut seen = self.seen.lock().await;
             if seen.is_none() {
@@ -326,7 +326,7 @@ impl StateStore for S3Backend {
     }
 
     async fn checkpoint(&self, state: &State) -> Result<(), StateError> {
-        let Some((journal, _)) = &self.local else { return Ok(()) };
+        let Some((journal, _)) = self.local.as_deref() else { return Ok(()) };
         let mut last_push = self.last_push.lock().await;
         if last_push.is_some() {
             self.write(state).await?;

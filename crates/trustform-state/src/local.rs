@@ -698,6 +698,94 @@ mod tests {
         assert_eq!(strict.read().await.unwrap().unwrap(), next(&current, "now encrypted"));
     }
 
+    fn resource(id: &str) -> crate::ResourceState {
+        let value = trustform_lang::Value::object([
+            ("id", trustform_lang::Value::from(id)),
+            ("token", trustform_lang::Value::from("canary-3e8c").sensitive()),
+        ]);
+        crate::ResourceState::from_value("trustform_data", "trustform", &value, []).unwrap()
+    }
+
+    fn put(id: &str) -> crate::StateChange {
+        crate::StateChange::Put { address: format!("trustform_data.{id}").parse().unwrap(), resource: resource(id) }
+    }
+
+    #[tokio::test]
+    async fn updates_go_to_the_journal_and_a_torn_tail_is_dropped_then_cut_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = backend(&dir);
+        let mut state = State::new();
+        backend.write(&state).await.unwrap();
+        let snapshot = fs::read(backend.path()).unwrap();
+        for id in ["a", "b", "c"] {
+            crate::testing::persist(&backend, &mut state, &[put(id)]).await.unwrap();
+        }
+        assert_eq!(fs::read(backend.path()).unwrap(), snapshot, "small updates leave the state file alone");
+        assert_eq!(mode(&backend.journal_path()), 0o600);
+        let whole = fs::read(backend.journal_path()).unwrap();
+
+        // A kill in the middle of the last append: that record is gone, the others are there.
+        fs::write(backend.journal_path(), &whole[..whole.len() - 5]).unwrap();
+        let fresh = LocalBackend::new(backend.path());
+        let read = fresh.read().await.unwrap().unwrap();
+        assert_eq!(read.serial, state.serial - 1);
+        assert_eq!(read.resources.len(), 2);
+
+        // The next run's first update cuts the torn record off before appending its own.
+        let mut resumed = read.clone();
+        crate::testing::persist(&fresh, &mut resumed, &[put("c"), put("d")]).await.unwrap();
+        let again = LocalBackend::new(backend.path()).read().await.unwrap().unwrap();
+        assert_eq!(again, resumed);
+        assert_eq!(again.resources.len(), 4);
+
+        // The closing checkpoint folds the journal into the state file and deletes it, and the
+        // backup holds the state the run started from, journal included.
+        fresh.checkpoint(&resumed).await.unwrap();
+        assert!(!fresh.journal_path().exists());
+        assert_eq!(State::from_json_bytes(&fs::read(fresh.path()).unwrap()).unwrap(), resumed);
+        assert_eq!(State::from_json_bytes(&fs::read(fresh.backup_path()).unwrap()).unwrap(), read);
+    }
+
+    #[tokio::test]
+    async fn a_journal_that_outgrows_the_state_file_is_folded_into_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = backend(&dir);
+        let mut state = State::new();
+        let mut folds = 0;
+        for i in 0..400 {
+            crate::testing::persist(&backend, &mut state, &[put(&format!("r{i}"))]).await.unwrap();
+            if !backend.journal_path().exists() {
+                folds += 1;
+            }
+            let journal = fs::metadata(backend.journal_path()).map_or(0, |m| m.len());
+            let snapshot = fs::metadata(backend.path()).map_or(0, |m| m.len());
+            assert!(
+                journal <= snapshot.max(COMPACT_AT_LEAST) + 1024,
+                "update {i}: journal {journal}, state {snapshot}"
+            );
+        }
+        assert!((1..20).contains(&folds), "folded {folds} times: each fold waits for the journal to double");
+        assert_eq!(backend.read().await.unwrap().unwrap(), state);
+    }
+
+    #[tokio::test]
+    async fn encrypted_updates_hold_no_secret_and_a_wrong_key_cannot_read_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let owner = backend(&dir).with_encryption(encryption("the right passphrase", None));
+        let mut state = State::new();
+        crate::testing::persist(&owner, &mut state, &[put("a")]).await.unwrap();
+        let journal = fs::read(owner.journal_path()).unwrap();
+        assert!(!holds(&journal, "canary-3e8c") && !holds(&journal, "trustform_data"));
+        assert_eq!(owner.read().await.unwrap().unwrap(), state);
+
+        let intruder = backend(&dir).with_encryption(encryption("some wrong passphrase", None));
+        let err = intruder.read().await.unwrap_err();
+        assert!(matches!(err, StateError::Decrypt { .. }), "{err}");
+        let mut theirs = state.clone();
+        assert!(crate::testing::persist(&intruder, &mut theirs, &[put("b")]).await.is_err());
+        assert_eq!(fs::read(owner.journal_path()).unwrap(), journal, "a wrong key appends nothing");
+    }
+
     #[tokio::test]
     async fn describe_names_the_file() {
         assert_eq!(LocalBackend::new("state/default.tfstate").describe(), "local state file state/default.tfstate");
