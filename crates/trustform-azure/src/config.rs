@@ -92,6 +92,13 @@ impl AzureSettings {
         .map_err(ProviderError::invalid)?;
         let secret = |name: &str, variable: &str| text(name, variable).map(|value| value.map(SecretText));
         let login = if let Some(token) = env("ARM_ACCESS_TOKEN").filter(|token| !token.is_empty()) {
+            // A line break or space would fail every request as "failed to build `reqwest`
+            // request"; say what is wrong instead. A bearer token is visible ASCII (RFC 6750).
+            if !token.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(ProviderError::invalid(
+                    "provider \"azurerm\": ARM_ACCESS_TOKEN holds a character that cannot be sent in an HTTP header, such as a line break or a space. Set the token alone, without a trailing newline: ARM_ACCESS_TOKEN=\"$(az account get-access-token --query accessToken -o tsv)\"",
+                ));
+            }
             Login::AccessToken(SecretText(token))
         } else if let Some(client_secret) = secret("client_secret", "ARM_CLIENT_SECRET")? {
             Login::ClientSecret(client_secret)
@@ -254,6 +261,15 @@ mod tests {
         let msi = AzureSettings::from_config(&Value::object([("use_msi", Value::Bool(true))]), env(&[])).unwrap();
         assert_eq!(msi.login, Login::ManagedIdentity);
         assert_eq!(AzureSettings::from_config(&Value::Null, env(&[])).unwrap().login, Login::AzureCli);
+    }
+
+    #[test]
+    fn an_access_token_that_cannot_be_a_header_is_refused_without_being_shown() {
+        for bad in ["eyJ.canary\n", "bad\ntoken-canary", "two words-canary"] {
+            let error = AzureSettings::from_config(&Value::Null, env(&[("ARM_ACCESS_TOKEN", bad)])).unwrap_err();
+            assert!(error.message.contains("cannot be sent in an HTTP header"), "{error}");
+            assert!(!error.message.contains("canary"), "{error}");
+        }
     }
 
     #[test]

@@ -136,18 +136,59 @@ fn uses_clouds(command: &Command) -> bool {
 }
 
 /// `TRUSTFORM_LOG` (or `RUST_LOG`) sets the log filter; logs go to standard error. Values
-/// never reach log lines: events and errors carry addresses and ids only.
+/// never reach Trustform's own log lines: events and errors carry addresses and ids only.
 fn init_tracing() {
     let filter =
         std::env::var("TRUSTFORM_LOG").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_else(|_| "warn".into());
+    let bodies = std::env::var_os(SDK_BODIES_ENV).is_some_and(|v| v == "1");
+    if bodies {
+        errln!("warning: {SDK_BODIES_ENV}=1: the cloud SDKs log request and response bodies, which hold secrets (role descriptions, policies, tokens). Do not share this log.");
+    }
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(filter)
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
+        .with_env_filter(log_filter(&filter, bodies))
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .try_init();
+}
+
+/// Set to `1` to let the cloud SDKs and HTTP clients log at the level `TRUSTFORM_LOG` asks for.
+const SDK_BODIES_ENV: &str = "TRUSTFORM_LOG_SDK_BODIES";
+
+/// The crates below Trustform that log what they send and receive at debug and trace level: the
+/// AWS SDK's orchestrator prints every operation's input and output (`GetRoleOutput {
+/// description: Some(..) }`), the HTTP clients print headers and bodies. They are capped at
+/// `info` unless [`SDK_BODIES_ENV`] is `1`; a directive names a target prefix.
+const SDK_TARGETS: &[&str] = &[
+    "aws_smithy",
+    "aws_sdk",
+    "aws_config",
+    "aws_runtime",
+    "aws_sigv4",
+    "hyper",
+    "h2",
+    "reqwest",
+    "azure",
+    "google",
+    "rustls",
+];
+
+/// The filter `TRUSTFORM_LOG` asks for, with the SDKs capped unless `bodies`.
+fn log_filter(asked: &str, bodies: bool) -> tracing_subscriber::EnvFilter {
+    let asked = tracing_subscriber::EnvFilter::try_new(asked).map_or_else(|_| "warn".to_owned(), |_| asked.to_owned());
+    if bodies {
+        return tracing_subscriber::EnvFilter::try_new(&asked)
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    }
+    // A directive naming an SDK target itself (`aws_smithy_runtime=trace`) is dropped: only the
+    // switch lets their bodies through.
+    let mut directives: Vec<String> = asked
+        .split(',')
+        .filter(|directive| !SDK_TARGETS.iter().any(|target| directive.trim().starts_with(target)))
+        .map(str::to_owned)
+        .collect();
+    directives.extend(SDK_TARGETS.iter().map(|target| format!("{target}=info")));
+    let directives = directives.join(",");
+    tracing_subscriber::EnvFilter::try_new(&directives).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"))
 }
 
 async fn run(cli: Cli, sandbox: Option<sandbox::Prepared>) -> i32 {
@@ -216,4 +257,54 @@ fn spawn_interrupt_handler(cancel: CancellationToken) {
             std::process::exit(130);
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// What a subscriber built with `filter` writes for an SDK's trace line and one of Trustform's.
+    fn logged(filter: tracing_subscriber::EnvFilter) -> String {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(move || Capture(writer.clone()))
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::trace!(target: "aws_smithy_runtime::client::orchestrator", "GetRoleOutput {{ description: Some(\"canary-7f3a\") }}");
+            tracing::debug!(target: "hyper_util::client::legacy", "body canary-7f3a");
+            tracing::trace!(target: "trustform_engine::apply", "persisting state");
+        });
+        let bytes = buffer.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn sdk_bodies_stay_out_of_trace_logs_unless_asked_for() {
+        for asked in ["trace", "debug", "trace,aws_smithy_runtime=trace"] {
+            let out = logged(log_filter(asked, false));
+            assert!(!out.contains("canary-7f3a"), "{asked}: {out}");
+        }
+        let out = logged(log_filter("trace", false));
+        assert!(out.contains("persisting state"), "Trustform's own trace lines stay: {out}");
+        let out = logged(log_filter("trace", true));
+        assert!(out.contains("canary-7f3a"), "the switch lets them through: {out}");
+        assert!(!logged(log_filter("not a [filter", false)).contains("canary-7f3a"));
+    }
 }

@@ -217,17 +217,38 @@ pub async fn read_state(store: &dyn StateStore, style: Style) -> CmdResult<State
 pub struct Lock<'a> {
     locker: &'a dyn Locker,
     id: String,
+    released: bool,
+}
+
+/// A panic unwinding through a command still releases its lock: the next run must not need a
+/// `force-unlock` because of a bug. The release runs on a thread of its own, since the runtime
+/// that would await it is the one unwinding.
+impl Drop for Lock<'_> {
+    fn drop(&mut self) {
+        if self.released || !std::thread::panicking() {
+            return;
+        }
+        let (locker, id) = (self.locker, self.id.as_str());
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                if let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    let _ = runtime.block_on(locker.unlock(id));
+                }
+            });
+        });
+    }
 }
 
 impl<'a> Lock<'a> {
     pub async fn acquire(locker: &'a dyn Locker, operation: &str, style: Style) -> CmdResult<Lock<'a>> {
         match locker.lock(LockInfo::new(operation)).await {
-            Ok(id) => Ok(Lock { locker, id }),
+            Ok(id) => Ok(Lock { locker, id, released: false }),
             Err(e) => Err(fail("TF1021", "Error acquiring the state lock", format!("{e}."), style)),
         }
     }
 
-    pub async fn release(self, style: Style) {
+    pub async fn release(mut self, style: Style) {
+        self.released = true;
         match self.locker.unlock(&self.id).await {
             Ok(()) => {}
             Err(e @ LockError::NotHeld { .. }) => {

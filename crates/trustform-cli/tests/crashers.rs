@@ -107,3 +107,29 @@ fn a_sensitive_tfvars_value_of_the_wrong_type_is_neither_quoted_nor_shown_in_a_s
     let lint = work.run(&["lint", "--json"]);
     assert!(!lint.all().contains("hunter2"), "{}", lint.all());
 }
+
+#[test]
+fn a_state_at_the_largest_serial_is_refused_before_anything_changes() {
+    let work = Workdir::example("quickstart");
+    work.expect(&["apply", "--auto-approve"], 0);
+    let state = work.read("state/default.tfstate");
+    let at_max = state
+        .lines()
+        .map(|line| {
+            if line.trim_start().starts_with("\"serial\"") {
+                "  \"serial\": 18446744073709551615,".to_owned()
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    work.write("state/default.tfstate", &at_max);
+    let apply = work.run(&["apply", "--auto-approve", "--replace", "trustform_data.pool"]);
+    assert_eq!(apply.code, 1, "{}", apply.all());
+    assert!(apply.stderr.contains("TF1017"), "{}", apply.stderr);
+    assert!(!apply.all().contains("panicked") && !apply.all().contains("Creation complete"), "{}", apply.all());
+    assert_eq!(work.read("state/default.tfstate"), at_max, "the state is untouched");
+    assert!(!work.file("errored.tfstate").exists());
+    assert!(!work.file("state/default.tfstate.lock").exists() && !work.file(".trustform.lock").exists());
+}

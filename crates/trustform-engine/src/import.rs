@@ -65,7 +65,7 @@ impl Engine {
         match ResourceState::from_value(type_name, resource.provider_name(), &value, dependencies) {
             Ok(recorded) => {
                 state.resources.insert(addr.clone(), recorded);
-                state.serial += 1;
+                state.serial = state.serial.saturating_add(1);
                 if let Err(e) = store.write(&state).await {
                     diags.push(Diagnostic::error(
                         "TF1010",

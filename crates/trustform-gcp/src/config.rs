@@ -59,12 +59,20 @@ impl GoogleSettings {
             }
         };
         let env = |name: &str| env(name).filter(|value| !value.is_empty());
+        let access_token = text("access_token")?.or_else(|| env("GOOGLE_OAUTH_ACCESS_TOKEN"));
+        // The generated clients unwrap the header they build from it: a token with a line break
+        // (`echo` adds one) panicked the whole run. A bearer token is visible ASCII (RFC 6750).
+        if access_token.as_deref().is_some_and(|token| !is_header_token(token)) {
+            return Err(ProviderError::invalid(
+                "provider \"google\": the access token (`access_token` or GOOGLE_OAUTH_ACCESS_TOKEN) holds a character that cannot be sent in an HTTP header, such as a line break or a space. Set the token alone, without a trailing newline: GOOGLE_OAUTH_ACCESS_TOKEN=\"$(gcloud auth print-access-token)\"",
+            ));
+        }
         let settings = GoogleSettings {
             project: text("project")?.or_else(|| env("GOOGLE_CLOUD_PROJECT")).or_else(|| env("GOOGLE_PROJECT")),
             iam_endpoint: text("iam_custom_endpoint")?.or_else(|| env("GOOGLE_IAM_CUSTOM_ENDPOINT")),
             resource_manager_endpoint: text("resource_manager_custom_endpoint")?
                 .or_else(|| env("GOOGLE_RESOURCE_MANAGER_CUSTOM_ENDPOINT")),
-            access_token: text("access_token")?.or_else(|| env("GOOGLE_OAUTH_ACCESS_TOKEN")).map(AccessToken),
+            access_token: access_token.map(AccessToken),
         };
         // A bearer token goes with every request: plain http only to this machine.
         let endpoints = [
@@ -82,6 +90,12 @@ impl GoogleSettings {
         }
         Ok(settings)
     }
+}
+
+/// Whether `token` can be sent as a bearer token: visible ASCII only (RFC 6750's b64token is a
+/// subset; anything else is a copy-and-paste accident, not a token).
+pub(crate) fn is_header_token(token: &str) -> bool {
+    !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// The base URL a generated client wants (`https://host/`, its paths start with `v1/`), from
@@ -214,6 +228,22 @@ mod tests {
         .unwrap();
         assert_eq!(settings.project.as_deref(), Some("p"));
         assert_eq!(settings.access_token, Some(AccessToken("t".to_owned())));
+    }
+
+    #[test]
+    fn a_token_that_cannot_be_a_header_is_refused_without_being_shown() {
+        for bad in ["bad\ntoken-canary", "ya29.canary\n", "two words-canary", "tab\tcanary", "é-canary"] {
+            let error = GoogleSettings::from_config(
+                &Value::Null,
+                env(&[("GOOGLE_PROJECT", "p"), ("GOOGLE_OAUTH_ACCESS_TOKEN", bad)]),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(error.contains("cannot be sent in an HTTP header"), "{error}");
+            assert!(!error.contains("canary"), "the token is not shown: {error}");
+            let block = Value::object([("access_token", Value::from(bad).sensitive())]);
+            assert!(GoogleSettings::from_config(&block, env(&[("GOOGLE_PROJECT", "p")])).is_err());
+        }
     }
 
     #[test]

@@ -46,6 +46,9 @@ pub enum Problem {
     NeedsQuotes { place: &'static str },
     /// A newline in a single-quoted scalar, which YAML folds into a space.
     NewlineInSingleQuotes,
+    /// A control character or line separator (CR, BEL, NEL U+0085, U+2028, ...) that only a
+    /// double-quoted scalar can write, as an escape: single quotes fold or refuse it.
+    NeedsEscapes,
 }
 
 impl TemplateError {
@@ -66,6 +69,11 @@ impl TemplateError {
             Problem::NeedsQuotes { place } => format!(
                 "the value needs YAML quoting, which it cannot get {place}; put the placeholder in quotes on its own \
                  ('%%{}%%')",
+                self.name
+            ),
+            Problem::NeedsEscapes => format!(
+                "the value has a control character or line separator (carriage return, U+0085, ...), which YAML \
+                 reads back differently or refuses unless it is escaped; use double quotes (\"%%{}%%\")",
                 self.name
             ),
             Problem::NewlineInSingleQuotes => format!(
@@ -200,10 +208,11 @@ fn fill(name: &str, outputs: &BTreeMap<String, Value>, place: Place, whole: bool
     };
     let filled = match place {
         Place::SingleQuoted if text.contains('\n') => return Err(Problem::NewlineInSingleQuotes),
+        Place::SingleQuoted if !text.chars().all(literal_in_quotes) => return Err(Problem::NeedsEscapes),
         Place::SingleQuoted => text.replace('\'', "''"),
         Place::DoubleQuoted => escape_double(&text),
         Place::Plain | Place::Comment if plain_safe(&text) => text,
-        Place::Plain if whole && !text.contains('\n') => format!("'{}'", text.replace('\'', "''")),
+        Place::Plain if whole && text.chars().all(literal_in_quotes) => format!("'{}'", text.replace('\'', "''")),
         Place::Plain if whole => format!("\"{}\"", escape_double(&text)),
         Place::Plain => return Err(Problem::NeedsQuotes { place: "inside a longer plain scalar" }),
         Place::Comment => return Err(Problem::NeedsQuotes { place: "in a comment" }),
@@ -221,11 +230,31 @@ fn escape_double(text: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            // YAML 1.1 readers (PyYAML) take NEL and the Unicode separators as line breaks and
+            // fold them; YAML's own escapes keep them.
+            '\u{85}' => out.push_str("\\N"),
+            '\u{2028}' => out.push_str("\\L"),
+            '\u{2029}' => out.push_str("\\P"),
+            c if (c as u32) < 0x20 || ('\u{7f}'..='\u{9f}').contains(&c) => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if !yaml_printable(c) || c == '\u{feff}' => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }
     out
+}
+
+/// YAML 1.2's printable set (section 5.1): what a stream may hold unescaped.
+fn yaml_printable(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | ' '..='~' | '\u{85}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')
+        || c >= '\u{10000}'
+}
+
+/// Whether `c` reads back as itself inside single quotes or bare: printable, and no line break
+/// of YAML 1.1 or 1.2 (CR, NEL, U+2028, U+2029 are folded like a newline), nor a byte order mark.
+fn literal_in_quotes(c: char) -> bool {
+    yaml_printable(c) && !matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}')
 }
 
 /// Whether YAML reads `text` back as this very string when written bare.
@@ -249,7 +278,7 @@ fn plain_safe(text: &str) -> bool {
         && !text.contains(": ")
         && !text.ends_with(':')
         && !text.contains(" #")
-        && !text.chars().any(|c| c.is_control())
+        && text.chars().all(|c| literal_in_quotes(c) && c != '\t')
 }
 
 #[cfg(test)]
@@ -309,6 +338,45 @@ mod tests {
                     "{template:?} with {value:?} gave {:?}",
                     rendered.text
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn controls_and_line_separators_are_escaped_or_refused() {
+        let hostile = [
+            "a\rb",
+            "cr at end\r",
+            "nel\u{85}here",
+            "bell\u{7}",
+            "ls\u{2028}ps\u{2029}",
+            "c1\u{9b}x",
+            "bom\u{feff}",
+            "del\u{7f}",
+            "tab\tin",
+        ];
+        for value in hostile {
+            let outs = outputs(&[("V", value.into())]);
+            for template in ["v: \"%%V%%\"\n", "v: %%V%%\n"] {
+                let rendered =
+                    fill_placeholders(template, &outs).unwrap_or_else(|e| panic!("{template:?} {value:?}: {e:?}"));
+                assert_eq!(
+                    parsed(&rendered.text, "v").as_str(),
+                    Some(value),
+                    "{template:?} {value:?}: {:?}",
+                    rendered.text
+                );
+                assert!(
+                    rendered.text.chars().all(|c| literal_in_quotes(c) || c == '\n' || c == '\t'),
+                    "{:?}",
+                    rendered.text
+                );
+            }
+            if value != "tab\tin" {
+                let errors = fill_placeholders("v: '%%V%%'\n", &outs).unwrap_err();
+                assert_eq!(errors[0].problem, Problem::NeedsEscapes, "{value:?}");
+                assert!(!errors[0].to_string().contains(value));
+                assert!(fill_placeholders("v: x %%V%%\n", &outs).is_err(), "{value:?} inside a plain scalar");
             }
         }
     }

@@ -131,7 +131,9 @@ async fn mutate(
     let result = async {
         let mut state = read_state(&store, ctx.err).await?;
         change(&mut state).map_err(|e| fail("TF1063", "State change refused", e, ctx.err))?;
-        state.serial += 1;
+        state.serial = state.serial.checked_add(1).ok_or_else(|| {
+            fail("TF1017", "State serial exhausted", format!("The state's serial is {}, the largest a state can hold, so no change can be recorded. Restore the state from its backup, or push a copy with a small serial and a new lineage.", state.serial), ctx.err)
+        })?;
         store.write(&state).await.map_err(|e| fail("TF1010", "Failed to persist state", e.to_string(), ctx.err))?;
         Ok(0)
     }
