@@ -178,7 +178,14 @@ fn redact_json(value: &mut serde_json::Value) -> bool {
             }
             found
         }
-        serde_json::Value::Array(items) => items.iter_mut().fold(false, |found, item| redact_json(item) || found),
+        serde_json::Value::Array(items) => {
+            // Every item is visited: no short cut once one had a credential.
+            let mut found = false;
+            for item in items {
+                found |= redact_json(item);
+            }
+            found
+        }
         _ => false,
     }
 }
