@@ -57,6 +57,7 @@ mod outputs;
 mod project;
 mod render;
 mod sandbox;
+mod sandbox_provider;
 mod ui;
 
 /// mimalloc: planning allocates many small values, and glibc's allocator spent a fifth of the

@@ -92,6 +92,9 @@ impl Project {
     pub fn engine(self, options: EngineOptions, style: Style) -> CmdResult<(Engine, SourceMap)> {
         let sources = self.config.sources.clone();
         let mut diags = self.pending;
+        if sandbox_active() {
+            diags.extend(crate::sandbox_provider::overridden_settings(&self.config));
+        }
         let (engine, more) = Engine::new(self.config, self.variables, providers(), options);
         diags.extend(more);
         report(&diags, &sources, style)?;
@@ -117,12 +120,16 @@ pub fn cli_vars(argv: impl Iterator<Item = String>, vars: &VarArgs) -> Vec<CliVa
     out
 }
 
-/// The providers compiled into this build.
+/// The providers compiled into this build; under `--sandbox`, each cloud's wrapped so that its
+/// block can point it nowhere but the sandbox (see [`crate::sandbox_provider`]).
 pub fn providers() -> Providers {
+    let sandboxed = sandbox_active();
     let mut providers = Providers::new();
-    providers.register(Arc::new(AwsProvider::new()));
-    providers.register(Arc::new(GoogleProvider::new()));
-    providers.register(Arc::new(AzureProvider::new()));
+    let clouds: [trustform_provider::SharedProvider; 3] =
+        [Arc::new(AwsProvider::new()), Arc::new(GoogleProvider::new()), Arc::new(AzureProvider::new())];
+    for provider in clouds {
+        providers.register(if sandboxed { crate::sandbox_provider::SandboxProvider::wrap(provider) } else { provider });
+    }
     providers
 }
 
@@ -161,6 +168,11 @@ static SANDBOX_STATE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
 /// real storage): `--state FILE` still wins.
 pub fn use_sandbox_state(path: PathBuf) {
     let _ = SANDBOX_STATE.set(path);
+}
+
+/// Whether this command runs against the sandbox.
+pub fn sandbox_active() -> bool {
+    SANDBOX_STATE.get().is_some()
 }
 
 /// The selected workspace's state backend: `--state FILE`, else the sandbox's under
@@ -272,14 +284,23 @@ impl<'a> Lock<'a> {
 }
 
 /// Where and how the outputs file is written: `--env-file`, else the spec's
-/// `trustform { outputs { env_file, format } }`, else `deployment_outputs.env`, portable.
+/// `trustform { outputs { env_file, format } }`, else `deployment_outputs.env`, portable. Under
+/// `--sandbox`, the spec's file (or the default) goes under `.trustform/sandbox/outputs/`, so a
+/// sandbox apply never overwrites what a real apply wrote; `--env-file` is taken as given.
 pub fn env_file_settings(
     dir: &Path,
     config: &Config,
     flag: Option<&Path>,
     style: Style,
 ) -> CmdResult<(Option<PathBuf>, EnvFormat)> {
-    let mut path = Some(in_dir(dir, DEFAULT_ENV_FILE));
+    let spec_file = |name: &str| {
+        if sandbox_active() {
+            in_dir(dir, crate::sandbox_provider::sandboxed_path(Path::new(name)))
+        } else {
+            in_dir(dir, name)
+        }
+    };
+    let mut path = Some(spec_file(DEFAULT_ENV_FILE));
     let mut format = EnvFormat::Portable;
     if let Some(body) = &config.settings.outputs {
         let mut diags = Diagnostics::new();
@@ -287,7 +308,7 @@ pub fn env_file_settings(
             match (name.as_str(), eval_constant(config, &attr.expr)) {
                 ("env_file", Ok(v)) if v.as_str().is_some() => {
                     let text = v.as_str().unwrap_or_default();
-                    path = (!text.is_empty()).then(|| in_dir(dir, text));
+                    path = (!text.is_empty()).then(|| spec_file(text));
                 }
                 ("format", Ok(v)) => match v.as_str().map(str::parse::<EnvFormat>) {
                     Some(Ok(f)) => format = f,

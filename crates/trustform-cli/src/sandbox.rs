@@ -8,10 +8,16 @@
 //! * `terraform.tfstate`: the state of the sandbox deployment, never mixed with the real one;
 //! * `lock`: held (an OS file lock, released even if the process dies) by the process hosting the
 //!   emulators, so that only one process writes the journal;
-//! * `serve.json`: where `trustform sandbox serve` listens, while it runs.
+//! * `serve.json`: where `trustform sandbox serve` listens, while it runs;
+//! * `outputs/`: the files the spec writes (`deployment_outputs.env`, credential configurations),
+//!   never beside the spec where a real apply writes them (see [`crate::sandbox_provider`]).
 //!
-//! The emulated world is fixed, so that the shipped plans' `sandbox.tfvars` name things that
-//! exist in it: see [`world`].
+//! The emulated world is `trustform_sandbox::world::world()`: the shipped plans' world, and any
+//! project, cluster or subscription the spec names, created on first use.
+//!
+//! A cloned repository could ship `.trustform/sandbox/` itself: the sandbox refuses to work in a
+//! `.trustform` or `.trustform/sandbox` that is a symbolic link, and opens its files without
+//! following one, so it never writes through a link into the user's files.
 
 use crate::args::SandboxCommand;
 use crate::commands::Ctx;
@@ -19,42 +25,19 @@ use crate::project::{fail, in_dir, CmdResult};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use trustform_sandbox::{Sandbox, SandboxConfig};
+use trustform_sandbox::world::{world, AZURE_SUBSCRIPTION, AZURE_TENANT, GCP_PROJECT, REGION};
+use trustform_sandbox::Sandbox;
 
 /// Where the emulated cloud of a spec directory is kept.
 pub const SANDBOX_DIR: &str = ".trustform/sandbox";
-
-/// The AWS account every sandbox ARN names.
-pub const ACCOUNT_ID: &str = "123456789012";
-pub const REGION: &str = "us-east-1";
-/// The EKS cluster that exists in the sandbox, with its OIDC issuer.
-pub const CLUSTER: &str = "litellm";
-pub const CLUSTER_ISSUER: &str = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
-/// The Google Cloud project that exists in the sandbox.
-pub const GCP_PROJECT: &str = "litellm-prod";
-pub const GCP_PROJECT_NUMBER: u64 = 210987654321;
-/// The Azure tenant and subscription of the sandbox (seed 002's).
-pub const AZURE_TENANT: &str = "f3b1cf79-eba8-40c3-8120-cb26aca169c2";
-pub const AZURE_SUBSCRIPTION: &str = "24ebb700-ec2f-417f-afad-78fe15dcc91f";
 
 /// The bearer token and access keys every client presents to the sandbox. The sandbox takes any
 /// credentials; these say where they are meant for.
 const TOKEN: &str = "sandbox-token";
 const ACCESS_KEY: &str = "sandbox";
-
-/// The emulated world: one AWS account with the `litellm` EKS cluster, one Google Cloud project,
-/// one Azure subscription.
-pub fn world() -> SandboxConfig {
-    SandboxConfig::default()
-        .account_id(ACCOUNT_ID)
-        .region(REGION)
-        .cluster(CLUSTER, CLUSTER_ISSUER)
-        .gcp_project(GCP_PROJECT, GCP_PROJECT_NUMBER)
-        .azure_tenant(AZURE_TENANT)
-        .azure_subscription(AZURE_SUBSCRIPTION)
-}
 
 /// Where `sandbox serve` listens, for other invocations to find.
 #[derive(Debug, Serialize, Deserialize)]
@@ -102,8 +85,7 @@ pub fn state_path(dir: &Path) -> PathBuf {
 /// serve` holding it. Then points every provider at it through the environment a user would set
 /// for an emulator. Must run before any other thread exists (it sets environment variables).
 pub fn prepare(dir: &Path) -> Result<Prepared, String> {
-    let sandbox = sandbox_dir(dir);
-    std::fs::create_dir_all(&sandbox).map_err(|e| format!("cannot create {}: {e}", sandbox.display()))?;
+    let sandbox = create_sandbox_dir(dir)?;
     let prepared = match take_lock(&sandbox)? {
         Some(lock) => {
             let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
@@ -121,16 +103,72 @@ pub fn prepare(dir: &Path) -> Result<Prepared, String> {
         std::env::set_var(name, value);
     }
     // Empty AWS config and credentials files: nothing from the machine's profiles leaks in,
-    // and the SDK has no missing file to warn about.
-    for (name, file) in [("AWS_CONFIG_FILE", "aws-config"), ("AWS_SHARED_CREDENTIALS_FILE", "aws-credentials")] {
-        let path = sandbox.join(file);
-        std::fs::write(&path, b"").map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        std::env::set_var(name, path);
+    // the SDK has no missing file to warn about, and no file is written for it (a repository
+    // could ship one as a link to the user's real credentials).
+    for name in ["AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"] {
+        std::env::set_var(name, "/dev/null");
     }
-    for name in ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "GOOGLE_APPLICATION_CREDENTIALS"] {
+    for name in OTHER_LOGINS {
         std::env::remove_var(name);
     }
     Ok(prepared)
+}
+
+/// Environment variables through which a provider could sign in to a real cloud, or reach one,
+/// instead of using the sandbox's test credentials and endpoints.
+const OTHER_LOGINS: &[&str] = &[
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_ENDPOINT_URL_S3",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "GOOGLE_CREDENTIALS",
+    "GOOGLE_IMPERSONATE_SERVICE_ACCOUNT",
+    "ARM_CLIENT_SECRET",
+    "ARM_CLIENT_CERTIFICATE_PATH",
+    "ARM_OIDC_TOKEN",
+    "ARM_OIDC_TOKEN_FILE_PATH",
+    "ARM_OIDC_REQUEST_TOKEN",
+    "ARM_OIDC_REQUEST_URL",
+    "ARM_USE_OIDC",
+    "ARM_USE_MSI",
+];
+
+/// Creates `.trustform/sandbox/` and its `outputs/` under `dir`, refusing any of them (or
+/// `.trustform`) that is a symbolic link or not a directory: a cloned repository could point one
+/// at the user's files.
+pub fn create_sandbox_dir(dir: &Path) -> Result<PathBuf, String> {
+    let sandbox = sandbox_dir(dir);
+    let outputs = sandbox.join(crate::sandbox_provider::OUTPUTS_DIR);
+    let chain = [in_dir(dir, ".trustform"), sandbox.clone(), outputs];
+    for path in &chain {
+        check_real_dir(path)?;
+        match std::fs::create_dir(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => check_real_dir(path)?,
+            Err(e) => return Err(format!("cannot create {}: {e}", path.display())),
+        }
+    }
+    Ok(sandbox)
+}
+
+/// Refuses a path that exists as anything but a real directory.
+fn check_real_dir(path: &Path) -> Result<(), String> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(format!(
+            "{} is a symbolic link; the sandbox keeps its files only in a real directory, so that it never writes through a link (a cloned repository may ship one). Remove the link",
+            path.display()
+        )),
+        Ok(meta) if !meta.is_dir() => {
+            Err(format!("{} is not a directory; remove it so that the sandbox can create it", path.display()))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn endpoint_of(listener: &TcpListener) -> Result<String, String> {
@@ -145,6 +183,8 @@ fn take_lock(sandbox: &Path) -> Result<Option<File>, String> {
         .create(true)
         .truncate(false)
         .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(&path)
         .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     match file.try_lock() {
@@ -234,6 +274,7 @@ fn reset(ctx: &Ctx) -> CmdResult {
         return Ok(0);
     }
     let fail_with = |detail: String| fail("TF1402", "Cannot reset the sandbox", detail, ctx.err);
+    check_real_dir(&in_dir(&ctx.dir, ".trustform")).and_then(|()| check_real_dir(&sandbox)).map_err(fail_with)?;
     let Some(_lock) = take_lock(&sandbox).map_err(fail_with)? else {
         return Err(fail_with(format!(
             "the sandbox in {} is in use by another trustform command or `trustform sandbox serve`; stop it first",
@@ -246,7 +287,9 @@ fn reset(ctx: &Ctx) -> CmdResult {
         if path.file_name().is_some_and(|name| name == "lock") {
             continue;
         }
-        let removed = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+        // A link is removed, never followed.
+        let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_dir());
+        let removed = if is_dir { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
         removed.map_err(|e| fail_with(format!("{}: {e}", path.display())))?;
     }
     outln!(
@@ -257,9 +300,8 @@ fn reset(ctx: &Ctx) -> CmdResult {
 }
 
 async fn serve(ctx: &Ctx, port: u16) -> CmdResult {
-    let sandbox = sandbox_dir(&ctx.dir);
     let fail_with = |detail: String| fail("TF1403", "Cannot serve the sandbox", detail, ctx.err);
-    std::fs::create_dir_all(&sandbox).map_err(|e| fail_with(format!("{}: {e}", sandbox.display())))?;
+    let sandbox = create_sandbox_dir(&ctx.dir).map_err(fail_with)?;
     let Some(lock) = take_lock(&sandbox).map_err(fail_with)? else {
         return Err(fail_with(format!(
             "the sandbox in {} is in use by another trustform command or `trustform sandbox serve`",

@@ -30,7 +30,7 @@ impl ArmInventory for Clouds {
         for _ in 0..100 {
             let mut stream = TcpStream::connect(&address).expect("connect to the sandbox");
             let request = format!(
-                "GET {path_and_query} HTTP/1.1\r\nHost: sandbox\r\nAuthorization: Bearer inventory\r\nConnection: close\r\n\r\n"
+                "GET {path_and_query} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer inventory\r\nConnection: close\r\n\r\n"
             );
             stream.write_all(request.as_bytes()).expect("send");
             let mut response = String::new();

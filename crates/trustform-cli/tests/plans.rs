@@ -38,7 +38,9 @@ fn round_trip(work: &Workdir, resources: usize) -> String {
     );
     // Silent otherwise: no SDK warning, no cross-cloud check fires on a shipped plan.
     assert!(!applied.stderr.contains("WARN") && !applied.stderr.contains("Warning"), "{}", applied.stderr);
-    let env = work.read("deployment_outputs.env");
+    // Sandbox outputs go under the sandbox, never where a real apply writes them.
+    let env = work.read(".trustform/sandbox/outputs/deployment_outputs.env");
+    assert!(!work.file("deployment_outputs.env").exists());
 
     // A second process sees the same cloud and the same state.
     let replanned = work.expect(&["plan", "--sandbox", "--detailed-exitcode"], 0);
@@ -70,9 +72,12 @@ fn litellm_keyless_writes_seed_000s_outputs_from_the_readmes_first_command() {
     let stderr = String::from_utf8_lossy(&first.stderr);
     assert_eq!(first.status.code(), Some(0), "{stdout}{stderr}");
     assert!(!stderr.contains("WARN") && !stderr.contains("Warning"), "no warning on a shipped plan: {stderr}");
-    assert!(stderr.contains(&format!("Wrote 10 output(s) to {name}/deployment_outputs.env")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("Wrote 10 output(s) to {name}/.trustform/sandbox/outputs/deployment_outputs.env")),
+        "{stderr}"
+    );
 
-    let env = work.read("deployment_outputs.env");
+    let env = work.read(".trustform/sandbox/outputs/deployment_outputs.env");
     let role = format!("arn:aws:iam::{ACCOUNT}:role/litellm-gateway");
     assert_eq!(value_of(&env, "EKS_AWS_ROLE_ARN"), Some(role.clone()));
     assert_eq!(value_of(&env, "VERTEX_PROJECT").as_deref(), Some("litellm-prod"));
@@ -87,10 +92,13 @@ fn litellm_keyless_writes_seed_000s_outputs_from_the_readmes_first_command() {
     assert_eq!(value_of(&env, "AZURE_CLIENT_SECRET"), None, "keyless: no client secret is emitted");
 
     // Both credential configurations, for EC2 nodes and for Fargate.
-    let fargate: serde_json::Value = serde_json::from_str(&work.read("gcp_aws_external_account.fargate.json")).unwrap();
+    let fargate: serde_json::Value =
+        serde_json::from_str(&work.read(".trustform/sandbox/outputs/gcp_aws_external_account.fargate.json")).unwrap();
     assert_eq!(fargate["type"], "external_account");
     assert_eq!(fargate["credential_source"]["url"], "http://169.254.170.2/v2/credentials");
-    let ec2: serde_json::Value = serde_json::from_str(&work.read("gcp_aws_external_account.json")).unwrap();
+    let ec2: serde_json::Value =
+        serde_json::from_str(&work.read(".trustform/sandbox/outputs/gcp_aws_external_account.json")).unwrap();
+    assert!(!work.file("gcp_aws_external_account.json").exists(), "written under the sandbox only");
     assert_eq!(ec2["credential_source"]["url"], "http://169.254.169.254/latest/meta-data/iam/security-credentials");
 
     // Seed 000's Helm values, rendered from the outputs.
@@ -201,6 +209,18 @@ fn sandbox_serve_is_shared_by_sandbox_commands_and_other_clients() {
             .build(),
     );
     let roles = runtime.block_on(iam.list_roles().send()).unwrap();
+    // A web page cannot drive it: a browser's request carries an Origin, or a Host of its own.
+    let address = endpoint.trim_start_matches("http://");
+    for headers in
+        [format!("Host: {address}\r\nOrigin: https://attacker.example\r\n"), "Host: attacker.example\r\n".to_owned()]
+    {
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        let request = format!("POST / HTTP/1.1\r\n{headers}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 16\r\nConnection: close\r\n\r\nAction=ListRoles");
+        std::io::Write::write_all(&mut stream, request.as_bytes()).unwrap();
+        let mut response = String::new();
+        std::io::Read::read_to_string(&mut stream, &mut response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 403"), "{headers}: {response}");
+    }
     let mut names: Vec<&str> = roles.roles().iter().map(|role| role.role_name()).collect();
     names.sort();
     assert_eq!(names, ["litellm-circleci-bedrock", "litellm-github-actions-bedrock"]);

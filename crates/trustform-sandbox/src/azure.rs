@@ -277,6 +277,8 @@ struct AssignmentBodyProperties {
 pub(crate) struct AzureState {
     tenant_id: String,
     subscription_id: String,
+    /// Further subscriptions (lower case) made on first use (see the crate's `world` module).
+    more_subscriptions: std::collections::BTreeSet<String>,
     definition_delay: Duration,
     /// Keyed by the lower-case definition GUID: definition ids are unique in a tenant.
     definitions: BTreeMap<String, StoredDefinition>,
@@ -379,6 +381,7 @@ impl AzureState {
         AzureState {
             tenant_id: config.azure.tenant_id.clone(),
             subscription_id: config.azure.subscription_id.clone(),
+            more_subscriptions: std::collections::BTreeSet::new(),
             definition_delay: config.azure.definition_delay,
             definitions,
             assignments: BTreeMap::new(),
@@ -386,15 +389,29 @@ impl AzureState {
         }
     }
 
+    /// Makes the subscription a request names exist, when it is a GUID, as subscription ids are.
+    pub(crate) fn materialize_subscription(&mut self, id: &str) {
+        if let Some(id) = parse_guid(id) {
+            if !id.eq_ignore_ascii_case(&self.subscription_id) {
+                self.more_subscriptions.insert(id);
+            }
+        }
+    }
+
     /// Checks that the scope names the emulated subscription, or a management group or the
     /// root, which need no subscription.
     fn check_scope(&self, scope: &str) -> Result<(), ArmError> {
         match subscription_of(scope) {
-            Some(id) if !id.eq_ignore_ascii_case(&self.subscription_id) => Err(ArmError::new(
-                StatusCode::NOT_FOUND,
-                "SubscriptionNotFound",
-                format!("The subscription '{id}' could not be found."),
-            )),
+            Some(id)
+                if !id.eq_ignore_ascii_case(&self.subscription_id)
+                    && !self.more_subscriptions.contains(&id.to_ascii_lowercase()) =>
+            {
+                Err(ArmError::new(
+                    StatusCode::NOT_FOUND,
+                    "SubscriptionNotFound",
+                    format!("The subscription '{id}' could not be found."),
+                ))
+            }
             _ => Ok(()),
         }
     }

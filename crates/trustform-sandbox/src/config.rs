@@ -31,8 +31,8 @@ pub(crate) struct AzureSeed {
 impl Default for AzureSeed {
     fn default() -> Self {
         AzureSeed {
-            tenant_id: "f3b1cf79-eba8-40c3-8120-cb26aca169c2".to_owned(),
-            subscription_id: "24ebb700-ec2f-417f-afad-78fe15dcc91f".to_owned(),
+            tenant_id: crate::world::AZURE_TENANT.to_owned(),
+            subscription_id: crate::world::AZURE_SUBSCRIPTION.to_owned(),
             principals: Vec::new(),
             principal_delay: Duration::ZERO,
             definition_delay: Duration::ZERO,
@@ -58,13 +58,14 @@ pub struct SandboxConfig {
     pub(crate) seed: u64,
     pub(crate) latency: Duration,
     pub(crate) journal: Option<PathBuf>,
+    pub(crate) materialize_on_first_use: bool,
 }
 
 impl Default for SandboxConfig {
     fn default() -> Self {
         SandboxConfig {
-            account_id: "123456789012".to_owned(),
-            region: "us-east-1".to_owned(),
+            account_id: crate::world::ACCOUNT_ID.to_owned(),
+            region: crate::world::REGION.to_owned(),
             clusters: Vec::new(),
             visibility_delay: Duration::ZERO,
             gcp_projects: Vec::new(),
@@ -76,6 +77,7 @@ impl Default for SandboxConfig {
             seed: 0,
             latency: Duration::ZERO,
             journal: None,
+            materialize_on_first_use: false,
         }
     }
 }
@@ -212,16 +214,28 @@ impl SandboxConfig {
         self
     }
 
+    /// Creates, the first time a request names it, any Google project (by id or number), EKS
+    /// cluster or Azure subscription the sandbox does not know, with values derived from its name
+    /// alone (see the crate's `world` module), instead of answering `PERMISSION_DENIED`, `No
+    /// cluster found` or `SubscriptionNotFound`. What `trustform --sandbox` runs with, so that a
+    /// spec written for a real account applies unedited.
+    pub fn materialize_on_first_use(mut self, on: bool) -> Self {
+        self.materialize_on_first_use = on;
+        self
+    }
+
     /// What decides the cloud a sequence of requests builds: the identity, the preloaded
-    /// clusters, projects and Azure tenant, and the seed of the id generators. Delays, faults and
-    /// latency change when answers come, not what they are, and are left out.
+    /// clusters, projects and Azure tenant, whether unknown ones are created on first use, and
+    /// the seed of the id generators. Delays, faults and latency change when answers come, not
+    /// what they are, and are left out.
     pub fn fingerprint(&self) -> String {
         let clusters: Vec<String> =
             self.clusters.iter().map(|cluster| format!("{}@{}", cluster.name, cluster.oidc_issuer)).collect();
         let projects: Vec<String> =
             self.gcp_projects.iter().map(|project| format!("{}#{}", project.id, project.number)).collect();
+        let materialize = if self.materialize_on_first_use { " world=on-first-use" } else { "" };
         format!(
-            "aws={}/{} eks=[{}] gcp=[{}] azure={}/{}/[{}] seed={}",
+            "aws={}/{} eks=[{}] gcp=[{}] azure={}/{}/[{}] seed={}{materialize}",
             self.account_id,
             self.region,
             clusters.join(","),

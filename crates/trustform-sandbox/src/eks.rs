@@ -106,6 +106,8 @@ pub(crate) struct EksState {
     visibility_delay: Duration,
     clusters: BTreeMap<String, Cluster>,
     rng: StdRng,
+    /// When the emulated cloud was created: the creation time of every cluster.
+    created_at: f64,
 }
 
 struct Cluster {
@@ -236,7 +238,30 @@ impl EksState {
             visibility_delay: config.visibility_delay,
             clusters,
             rng,
+            created_at: now,
         }
+    }
+
+    /// Creates the `ACTIVE` cluster a request names, unless it exists: its OIDC issuer and
+    /// endpoint derive from its name and `region`, its creation time is the cloud's.
+    pub(crate) fn materialize_cluster(&mut self, name: &str, region: &str) {
+        if self.clusters.contains_key(name) {
+            return;
+        }
+        let description = ClusterDescription {
+            name: name.to_owned(),
+            arn: format!("arn:aws:eks:{region}:{}:cluster/{name}", self.account_id),
+            created_at: self.created_at,
+            version: "1.31".to_owned(),
+            endpoint: crate::world::cluster_endpoint(name, region),
+            role_arn: format!("arn:aws:iam::{}:role/{name}-cluster-role", self.account_id),
+            identity: Identity { oidc: Oidc { issuer: crate::world::cluster_issuer(name, region) } },
+            status: "ACTIVE",
+            platform_version: "eks.1",
+            tags: BTreeMap::new(),
+        };
+        let cluster = Cluster { description, associations: BTreeMap::new(), create_tokens: BTreeMap::new() };
+        self.clusters.insert(name.to_owned(), cluster);
     }
 
     fn cluster(&mut self, name: &str) -> Result<&mut Cluster, EksError> {

@@ -14,10 +14,15 @@
 //! different configuration refuses the file rather than replay it into a different world.
 //!
 //! Credentials never reach the file: an AWS `Authorization` header keeps only the service its
-//! SigV4 scope names (which tells IAM from STS), a bearer token becomes a placeholder.
+//! SigV4 scope names (which tells IAM from STS), a bearer token becomes a placeholder, and in
+//! request bodies (form or JSON) every field that carries a credential (`WebIdentityToken`,
+//! `client_secret`, `client_assertion`, `SecretAccessKey`, tokens, passwords, private keys) is
+//! replaced by a placeholder; the handlers read none of them. The file is created with mode
+//! 0600, and opened without following a symbolic link.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
@@ -67,7 +72,7 @@ impl Entry {
         let text = |name| headers.get(name).and_then(|value: &HeaderValue| value.to_str().ok()).map(str::to_owned);
         let (body, body_base64) = match std::str::from_utf8(body) {
             _ if body.is_empty() => (None, None),
-            Ok(text) => (Some(text.to_owned()), None),
+            Ok(utf8) => (Some(redact_body(utf8, text(header::CONTENT_TYPE).as_deref())), None),
             Err(_) => (None, Some(base64::engine::general_purpose::STANDARD.encode(body))),
         };
         Entry {
@@ -117,6 +122,74 @@ fn redact_authorization(value: &str) -> String {
     }
 }
 
+/// What a credential in a request body is replaced with.
+const REDACTED: &str = "journal-redacted";
+
+/// Whether a body field (form parameter or JSON key, any case, `_` or not) carries a
+/// credential: AWS's `WebIdentityToken`, `SAMLAssertion`, `SecretAccessKey`, OAuth's
+/// `client_secret`, `client_assertion`, `assertion`, `subject_token` and every other token,
+/// passwords and private keys. Idempotency and paging tokens (`clientRequestToken`,
+/// `nextToken`, `pageToken`) are no credentials, and replay needs them.
+fn is_credential_field(name: &str) -> bool {
+    let name: String = name.chars().filter(|c| *c != '_' && *c != '-').flat_map(char::to_lowercase).collect();
+    let not_secret = ["requesttoken", "nexttoken", "pagetoken"].iter().any(|suffix| name.ends_with(suffix));
+    !not_secret && name.ends_with("token")
+        || name.ends_with("secret")
+        || name.ends_with("secretaccesskey")
+        || name.ends_with("assertion")
+        || name.ends_with("password")
+        || name.contains("privatekey")
+        || name == "credentials"
+}
+
+/// A request body with every credential field replaced by [`REDACTED`]: a form body parameter by
+/// parameter, a JSON body key by key at any depth. Other bodies are kept as they are.
+fn redact_body(text: &str, content_type: Option<&str>) -> String {
+    if let Ok(mut json) = serde_json::from_str::<serde_json::Value>(text) {
+        if redact_json(&mut json) {
+            return serde_json::to_string(&json).unwrap_or_else(|_| REDACTED.to_owned());
+        }
+        return text.to_owned();
+    }
+    let form = content_type.is_some_and(|kind| kind.starts_with("application/x-www-form-urlencoded"));
+    if form && form_urlencoded::parse(text.as_bytes()).any(|(name, _)| is_credential_field(&name)) {
+        let mut out = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in form_urlencoded::parse(text.as_bytes()) {
+            let value = if is_credential_field(&name) { REDACTED.into() } else { value };
+            out.append_pair(&name, &value);
+        }
+        return out.finish();
+    }
+    text.to_owned()
+}
+
+/// Replaces credential fields in place; whether any was found.
+fn redact_json(value: &mut serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Object(fields) => {
+            let mut found = false;
+            for (name, field) in fields.iter_mut() {
+                if is_credential_field(name) && !field.is_null() {
+                    *field = serde_json::Value::String(REDACTED.to_owned());
+                    found = true;
+                } else {
+                    found |= redact_json(field);
+                }
+            }
+            found
+        }
+        serde_json::Value::Array(items) => {
+            // Every item is visited: no short cut once one had a credential.
+            let mut found = false;
+            for item in items {
+                found |= redact_json(item);
+            }
+            found
+        }
+        _ => false,
+    }
+}
+
 fn invalid(message: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message.into())
 }
@@ -140,12 +213,15 @@ impl Journal {
         if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        let existing = match File::open(path) {
+        let existing = match OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(path) {
             Ok(file) => Some(read(path, file, fingerprint)?),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => return Err(e),
         };
-        let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+        let mut file =
+            OpenOptions::new().create(true).append(true).mode(0o600).custom_flags(libc::O_NOFOLLOW).open(path)?;
+        // A journal written before the mode was set, or copied in, is made private as well.
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
         let (created, entries, valid_len) = match existing {
             Some(read) => read,
             None => {
@@ -241,6 +317,46 @@ mod tests {
             "AWS4-HMAC-SHA256 Credential=journal/20261201/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=0"
         );
         assert_eq!(redact_authorization("Bearer ya29.secret-token"), "Bearer journal");
+    }
+
+    #[test]
+    fn credentials_in_request_bodies_never_reach_the_journal() {
+        let form = "Action=AssumeRoleWithWebIdentity&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fr&WebIdentityToken=eyJ.secret.jwt&Version=2011-06-15";
+        let redacted = redact_body(form, Some("application/x-www-form-urlencoded; charset=utf-8"));
+        assert!(!redacted.contains("eyJ.secret.jwt"), "{redacted}");
+        assert!(redacted.contains("WebIdentityToken=journal-redacted"), "{redacted}");
+        assert!(redacted.contains("RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fr"), "{redacted}");
+
+        let json = r#"{"client_secret":"s3cr3t","nested":{"clientAssertion":"eyJ.assert","subject_token":"tok"},
+            "items":[{"SecretAccessKey":"wJalr"}],"accessToken":"ya29.x","displayName":"keep me"}"#;
+        let redacted = redact_body(json, Some("application/json"));
+        for secret in ["s3cr3t", "eyJ.assert", "tok\"", "wJalr", "ya29.x"] {
+            assert!(!redacted.contains(secret), "{secret} in {redacted}");
+        }
+        assert!(redacted.contains("keep me"), "{redacted}");
+        let idempotent = r#"{"namespace":"n","clientRequestToken":"abc"}"#;
+        assert_eq!(redact_body(idempotent, Some("application/json")), idempotent, "replay needs the token");
+
+        // A body without credentials is kept byte for byte, so its replay is exact.
+        let plain = r#"{"displayName": "AWS pool",  "disabled":false}"#;
+        assert_eq!(redact_body(plain, Some("application/json")), plain);
+        let policy = "Action=CreateRole&RoleName=r&AssumeRolePolicyDocument=%7B%7D";
+        assert_eq!(redact_body(policy, Some("application/x-www-form-urlencoded")), policy);
+    }
+
+    #[test]
+    fn the_journal_is_private_and_never_written_through_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        drop(Journal::open(&path, "f1").unwrap());
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+
+        let target = dir.path().join("credentials");
+        std::fs::write(&target, "[default]\naws_secret_access_key = real\n").unwrap();
+        let linked = dir.path().join("linked.jsonl");
+        std::os::unix::fs::symlink(&target, &linked).unwrap();
+        assert!(Journal::open(&linked, "f1").is_err());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "[default]\naws_secret_access_key = real\n");
     }
 
     #[test]

@@ -19,6 +19,10 @@
 //! [`SandboxConfig`] adds what the real clouds do unpredictably: eventual consistency of new
 //! associations, service accounts, role definitions and principals, long-running operations
 //! that take several polls, throttling and server errors at a seeded rate, and latency.
+//!
+//! [`world`] holds what exists before anything is created: the shipped plans' world, and, with
+//! [`SandboxConfig::materialize_on_first_use`], any project, cluster or subscription a spec
+//! names, derived from its name.
 
 mod azure;
 mod config;
@@ -30,6 +34,7 @@ mod journal;
 mod query;
 mod server;
 mod sts;
+pub mod world;
 
 pub use config::SandboxConfig;
 pub use server::{Offline, Sandbox};

@@ -180,6 +180,7 @@ async fn count_delay_and_fault(State(shared): State<Arc<Shared>>, mut request: R
     if !shared.config.latency.is_zero() {
         tokio::time::sleep(shared.config.latency).await;
     }
+    crate::world::materialize(&shared, &path, request.headers());
     let mut response = match shared.draw_fault() {
         Some(fault) => fault.into_response(&request, request_id, &shared),
         None => {
@@ -284,8 +285,57 @@ async fn unknown_route() -> EksError {
     EksError::unknown_operation()
 }
 
-fn router(shared: Arc<Shared>) -> Router {
-    routes().layer(middleware::from_fn_with_state(shared.clone(), count_delay_and_fault)).with_state(shared)
+fn router(shared: Arc<Shared>, port: u16) -> Router {
+    routes()
+        .layer(middleware::from_fn_with_state(shared.clone(), count_delay_and_fault))
+        .layer(middleware::from_fn(move |request: Request, next: Next| only_own_clients(port, request, next)))
+        .with_state(shared)
+}
+
+/// Answers only the clients the sandbox is for: programs on this machine. A web page the user
+/// visits can make the browser send requests to loopback too, directly (CSRF) or through a name
+/// of its own that resolves to 127.0.0.1 (DNS rebinding); the browser then sends an `Origin`, or
+/// a `Host` that is not a loopback name, or a body a form or `fetch` may send without asking
+/// (`text/plain`, `multipart/form-data`). SDK clients send none of these.
+async fn only_own_clients(port: u16, request: Request, next: Next) -> Response {
+    match refusal(port, request.headers(), request.method()) {
+        Some(reason) => {
+            tracing::warn!(path = %request.uri().path(), reason, "sandbox refused a request");
+            (axum::http::StatusCode::FORBIDDEN, format!("The sandbox refused this request: {reason}.\n"))
+                .into_response()
+        }
+        None => next.run(request).await,
+    }
+}
+
+/// Why a request does not come from one of the sandbox's own clients, if it does not.
+fn refusal(port: u16, headers: &axum::http::HeaderMap, method: &axum::http::Method) -> Option<&'static str> {
+    use axum::http::header;
+    let host = headers.get(header::HOST).and_then(|value| value.to_str().ok());
+    if !host.is_some_and(|host| is_own_host(host, port)) {
+        return Some("its Host is not a loopback address with the sandbox's port");
+    }
+    if headers.contains_key(header::ORIGIN) {
+        return Some("it comes from a web page (it has an Origin)");
+    }
+    if changes_state(method) {
+        let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
+        let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if essence == "text/plain" || essence == "multipart/form-data" {
+            return Some("a web page can send this content type without asking; the APIs take JSON or forms");
+        }
+    }
+    None
+}
+
+/// `127.0.0.1`, `localhost` or `[::1]`, with the sandbox's port or none.
+fn is_own_host(host: &str, port: u16) -> bool {
+    let (name, given_port) = match host.rsplit_once(':') {
+        Some((name, given)) if !name.is_empty() && !given.contains(']') => (name, Some(given)),
+        _ => (host, None),
+    };
+    let loopback = ["127.0.0.1", "localhost", "[::1]"].iter().any(|own| own.eq_ignore_ascii_case(name));
+    loopback && given_port.is_none_or(|given| given.parse::<u16>() == Ok(port))
 }
 
 /// Every service's routes, without the counting, fault and journal layer: what a journal
@@ -313,6 +363,7 @@ async fn replay(shared: &Arc<Shared>, entries: Vec<Entry>) -> std::io::Result<()
     for (index, entry) in entries.into_iter().enumerate() {
         let mut request = entry.request()?;
         request.extensions_mut().insert(RequestId(0));
+        crate::world::materialize(shared, request.uri().path(), request.headers());
         let response = ids::at_time_async(entry.at, app.clone().oneshot(request)).await;
         let Ok(response) = response;
         tracing::trace!(entry = index + 1, status = %response.status(), "sandbox replayed a journal entry");
@@ -360,7 +411,7 @@ impl Sandbox {
         let shared = Arc::new(Shared::new(config, journal));
         replay(&shared, entries).await?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let app = router(shared.clone());
+        let app = router(shared.clone(), address.port());
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app)
                 .with_graceful_shutdown(async {
@@ -464,6 +515,17 @@ impl Offline {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_loopback_hosts_with_the_port_are_the_sandboxs_own() {
+        for own in ["127.0.0.1:4566", "localhost:4566", "LOCALHOST:4566", "[::1]:4566", "127.0.0.1", "localhost"] {
+            assert!(is_own_host(own, 4566), "{own}");
+        }
+        for other in ["127.0.0.1:80", "evil.example:4566", "evil.example", "127.0.0.1.nip.io:4566", "[::1]:1", ""] {
+            assert!(!is_own_host(other, 4566), "{other}");
+        }
+        assert!(is_own_host("[::1]", 4566));
+    }
 
     #[test]
     fn route_labels_replace_identifiers_and_keep_custom_methods() {

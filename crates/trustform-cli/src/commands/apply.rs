@@ -252,7 +252,13 @@ async fn apply_saved(ctx: &Ctx, args: &ApplyArgs, file: &std::path::Path) -> Cmd
             variables.insert(name, value.clone());
         }
     }
-    let (engine, diags) = Engine::new(config, variables, crate::project::providers(), engine_options(&args.flags, ctx));
+    let mut diags = if crate::project::sandbox_active() {
+        crate::sandbox_provider::overridden_settings(&config)
+    } else {
+        trustform_diag::Diagnostics::new()
+    };
+    let (engine, more) = Engine::new(config, variables, crate::project::providers(), engine_options(&args.flags, ctx));
+    diags.extend(more);
     report(&diags, &sources, ctx.err)?;
     let engine = engine.ok_or(Failed(1))?;
     let lock = Lock::acquire(&store, "apply", ctx.err).await?;

@@ -5,16 +5,15 @@
 
 use super::{Run, Workdir};
 use aws_sdk_eks::config::{BehaviorVersion, Credentials, Region};
-use trustform_sandbox::{Sandbox, SandboxConfig};
+use trustform_sandbox::{world, Sandbox, SandboxConfig};
 use trustform_test_provider::moto::Moto;
 
-pub const CLUSTER: &str = "litellm";
-pub const ISSUER: &str = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
-pub const ACCOUNT: &str = "123456789012";
-/// The sandbox's Azure tenant.
-pub const ARM_TENANT: &str = "f3b1cf79-eba8-40c3-8120-cb26aca169c2";
-pub const GCP_PROJECT: &str = "litellm-prod";
-pub const GCP_PROJECT_NUMBER: u64 = 210987654321;
+// The shipped world, defined once in `trustform_sandbox::world`; not every test uses each name.
+#[allow(unused_imports)]
+pub use world::{
+    ACCOUNT_ID as ACCOUNT, AZURE_TENANT as ARM_TENANT, CLUSTER, CLUSTER_ISSUER as ISSUER, GCP_PROJECT,
+    GCP_PROJECT_NUMBER,
+};
 
 /// The emulators' endpoints, and a runtime that keeps the sandbox serving while the test
 /// thread waits on the binary.
@@ -35,14 +34,14 @@ impl Clouds {
         clouds
     }
 
-    /// Every service on one sandbox.
+    /// Every service on one sandbox, in the shipped world (see `trustform_sandbox::world`).
     pub fn sandbox_only(config: SandboxConfig) -> Clouds {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("a tokio runtime");
-        let config = config.cluster(CLUSTER, ISSUER).gcp_project(GCP_PROJECT, GCP_PROJECT_NUMBER);
+        let config = config.shipped_world();
         let sandbox = runtime.block_on(Sandbox::start(config)).expect("the sandbox starts");
         let iam_sts = sandbox.endpoint();
         Clouds { runtime, sandbox, iam_sts, _moto: None }
@@ -52,7 +51,7 @@ impl Clouds {
     /// to look at what is left in it. The world here must be the binary's, or the journal is
     /// refused: that is checked too.
     pub fn of_sandbox(work: &Workdir) -> Clouds {
-        Clouds::sandbox_only(SandboxConfig::default().journal(work.file(".trustform/sandbox/journal.jsonl")))
+        Clouds::sandbox_only(world::world().journal(work.file(".trustform/sandbox/journal.jsonl")))
     }
 
     /// The environment a CI job pointing at these emulators would set. Profiles, shared config

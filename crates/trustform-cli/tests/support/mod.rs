@@ -40,6 +40,11 @@ impl Workdir {
         Workdir::copy_of("plans", name)
     }
 
+    /// A copy of a spec under `crates/trustform-cli/tests/fixtures/`.
+    pub fn fixture(name: &str) -> Workdir {
+        Workdir::copy_of("crates/trustform-cli/tests/fixtures", name)
+    }
+
     /// A shipped plan with its `sandbox.tfvars` read automatically (as `sandbox.auto.tfvars`),
     /// for tests that point the binary at emulators through the environment instead of
     /// `--sandbox`.

@@ -185,6 +185,9 @@ pub(crate) struct GcpState {
     service_account_visibility_delay: Duration,
     policy_writes: u64,
     rng: StdRng,
+    /// When the emulated cloud was created: the creation time of preloaded projects and of
+    /// those made on first use.
+    created: String,
 }
 
 impl GcpState {
@@ -210,7 +213,28 @@ impl GcpState {
             service_account_visibility_delay: config.gcp_service_account_visibility_delay,
             policy_writes: 0,
             rng,
+            created,
         }
+    }
+
+    /// Creates the project a request names, by id or number, unless it exists: its number (or
+    /// id) and etag derive from the name, its creation time is the cloud's.
+    pub(crate) fn materialize_project(&mut self, name: crate::world::ProjectName<'_>) {
+        use crate::world::{project_id_for_number, project_number, ProjectName};
+        let (id, number) = match name {
+            ProjectName::Id(id) => (id.to_owned(), project_number(id)),
+            ProjectName::Number(number) => (project_id_for_number(number), number),
+        };
+        if self.projects.iter().any(|project| project.id == id || project.number == number) {
+            return;
+        }
+        self.projects.push(Project {
+            etag: crate::world::derived_etag(&id),
+            id,
+            number,
+            create_time: self.created.clone(),
+            policy: PolicyStore::default(),
+        });
     }
 
     /// The project named by its id or its number.

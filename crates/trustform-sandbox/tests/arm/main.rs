@@ -232,9 +232,9 @@ async fn new_roles_and_principals_are_unknown_to_assignments_while_they_replicat
 /// One raw HTTP/1.1 exchange: the status code, the headers and the body.
 async fn raw(sandbox: &Sandbox, request_line: &str, authorization: bool) -> (u16, String, serde_json::Value) {
     let address = sandbox.endpoint().trim_start_matches("http://").to_owned();
-    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
     let auth = if authorization { "Authorization: Bearer t\r\n" } else { "" };
-    let request = format!("{request_line} HTTP/1.1\r\nHost: sandbox\r\n{auth}Connection: close\r\n\r\n");
+    let request = format!("{request_line} HTTP/1.1\r\nHost: {address}\r\n{auth}Connection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
