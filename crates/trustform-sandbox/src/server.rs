@@ -285,11 +285,16 @@ async fn unknown_route() -> EksError {
     EksError::unknown_operation()
 }
 
-fn router(shared: Arc<Shared>, port: u16) -> Router {
-    routes()
-        .layer(middleware::from_fn_with_state(shared.clone(), count_delay_and_fault))
-        .layer(middleware::from_fn(move |request: Request, next: Next| only_own_clients(port, request, next)))
-        .with_state(shared)
+/// The routes behind their middleware. `port` is the listener's, for the client check; `None`
+/// (no socket, so no browser can reach it) serves every request.
+fn router(shared: Arc<Shared>, port: Option<u16>) -> Router {
+    let routes = routes().layer(middleware::from_fn_with_state(shared.clone(), count_delay_and_fault));
+    match port {
+        Some(port) => routes
+            .layer(middleware::from_fn(move |request: Request, next: Next| only_own_clients(port, request, next)))
+            .with_state(shared),
+        None => routes.with_state(shared),
+    }
 }
 
 /// Answers only the clients the sandbox is for: programs on this machine. A web page the user
@@ -411,7 +416,7 @@ impl Sandbox {
         let shared = Arc::new(Shared::new(config, journal));
         replay(&shared, entries).await?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let app = router(shared.clone(), address.port());
+        let app = router(shared.clone(), Some(address.port()));
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app)
                 .with_graceful_shutdown(async {
@@ -488,7 +493,7 @@ pub struct Offline {
 
 impl Offline {
     pub fn new(config: SandboxConfig) -> Offline {
-        Offline { app: router(Arc::new(Shared::new(config, None))) }
+        Offline { app: router(Arc::new(Shared::new(config, None)), None) }
     }
 
     /// Serves one request; `None` when the method, URI or a header is not valid HTTP at all
