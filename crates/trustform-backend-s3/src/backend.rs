@@ -126,6 +126,17 @@ impl S3Backend {
         journal.clear().await
     }
 
+    /// Writes the object. When another run has written it since (a broken lock), the journal is
+    /// deleted: what this run reached is saved whole elsewhere (`errored.tfstate`), and
+    /// replaying its records onto the other run's state later would mix the two.
+    async fn write_or_drop_journal(&self, state: &State, journal: &LocalJournal) -> Result<(), StateError> {
+        let written = self.write(state).await;
+        if let Err(StateError::ChangedSinceRead { .. }) = &written {
+            journal.clear().await?;
+        }
+        written
+    }
+
     async fn read_remote(&self) -> Result<Option<State>, StateError> {
         self.get_state().await?.map(|fetched| self.decode(&fetched.bytes)).transpose()
     }
@@ -318,7 +329,7 @@ impl StateStore for S3Backend {
         let mut last_push = self.last_push.lock().await;
         let since = *last_push.get_or_insert_with(Instant::now);
         if since.elapsed() >= *interval {
-            self.write(&update.state()).await?;
+            self.write_or_drop_journal(&update.state(), journal).await?;
             journal.clear().await?;
             *last_push = Some(Instant::now());
         }
@@ -329,7 +340,7 @@ impl StateStore for S3Backend {
         let Some((journal, _)) = self.local.as_deref() else { return Ok(()) };
         let mut last_push = self.last_push.lock().await;
         if last_push.is_some() {
-            self.write(state).await?;
+            self.write_or_drop_journal(state, journal).await?;
             journal.clear().await?;
             *last_push = None;
         }
