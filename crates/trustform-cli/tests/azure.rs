@@ -90,9 +90,10 @@ fn the_invoke_only_plan_applies_converges_updates_in_place_and_destroys() {
     assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
 
     // azure_core logs every request at debug level, Authorization header included: the token
-    // must not be in it, at any level.
+    // must not be in it, at any level, even with the SDKs' own logs switched on.
     let mut env = cloud.env();
     env.push(("TRUSTFORM_LOG", "trace".to_owned()));
+    env.push(("TRUSTFORM_LOG_SDK_BODIES", "1".to_owned()));
     let env: Vec<(&str, &str)> = env.iter().map(|(name, value)| (*name, value.as_str())).collect();
     let traced = work.run_with_env(&["plan"], &env);
     assert_eq!(traced.code, 0, "{}", traced.all());

@@ -472,8 +472,11 @@ output "token" {{
 "#
     );
     let work = Workdir::new().with_file("main.tf", &spec);
+    // The SDKs' own logs are capped at info unless asked for: ask, so that the S3 client's
+    // request and response bodies are logged and shown to hold no canary.
     let env = [
         ("RUST_LOG", "trace"),
+        ("TRUSTFORM_LOG_SDK_BODIES", "1"),
         ("TRUSTFORM_VAR_token", CANARY),
         ("TRUSTFORM_STATE_PASSPHRASE", "an s3 passphrase for the canary test"),
     ];
