@@ -54,6 +54,7 @@ pub fn world() -> SandboxConfig {
         .gcp_project(GCP_PROJECT, GCP_PROJECT_NUMBER)
         .azure_tenant(AZURE_TENANT)
         .azure_subscription(AZURE_SUBSCRIPTION)
+        .consistency_windows(Duration::from_millis(40))
 }
 
 /// Where `sandbox serve` listens, for other invocations to find.

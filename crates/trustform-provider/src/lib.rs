@@ -12,7 +12,7 @@ mod error;
 mod retry;
 
 pub use configured::Configured;
-pub use error::{ProviderError, ProviderErrorKind};
+pub use error::{clip, ProviderError, ProviderErrorKind, MESSAGE_LIMIT, UNDECODABLE};
 pub use retry::{retry, RetryPolicy};
 
 use async_trait::async_trait;

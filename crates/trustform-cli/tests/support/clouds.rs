@@ -15,6 +15,10 @@ pub const ACCOUNT: &str = "123456789012";
 pub const ARM_TENANT: &str = "f3b1cf79-eba8-40c3-8120-cb26aca169c2";
 pub const GCP_PROJECT: &str = "litellm-prod";
 pub const GCP_PROJECT_NUMBER: u64 = 210987654321;
+/// The eventual-consistency windows every end-to-end test meets (see
+/// `SandboxConfig::consistency_windows`): long enough that each run goes through them, short
+/// enough to keep the tests fast.
+pub const CONSISTENCY_WINDOW: std::time::Duration = std::time::Duration::from_millis(40);
 
 /// The emulators' endpoints, and a runtime that keeps the sandbox serving while the test
 /// thread waits on the binary.
@@ -42,7 +46,10 @@ impl Clouds {
             .enable_all()
             .build()
             .expect("a tokio runtime");
-        let config = config.cluster(CLUSTER, ISSUER).gcp_project(GCP_PROJECT, GCP_PROJECT_NUMBER);
+        let config = config
+            .cluster(CLUSTER, ISSUER)
+            .gcp_project(GCP_PROJECT, GCP_PROJECT_NUMBER)
+            .consistency_windows(CONSISTENCY_WINDOW);
         let sandbox = runtime.block_on(Sandbox::start(config)).expect("the sandbox starts");
         let iam_sts = sandbox.endpoint();
         Clouds { runtime, sandbox, iam_sts, _moto: None }
