@@ -7,7 +7,7 @@
 use aws_sdk_iam::config::http::HttpResponse;
 use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use std::time::Duration;
-use trustform_provider::{ProviderError, ProviderErrorKind};
+use trustform_provider::{clip, ProviderError, ProviderErrorKind};
 
 /// Maps the failure of the SDK call `operation` (`iam:CreateRole`, say) to a [`ProviderError`]
 /// that keeps the service's error code.
@@ -17,6 +17,23 @@ where
 {
     let code = error.code().map(str::to_owned);
     let status = error.raw_response().map(|response| response.status().as_u16());
+    // A success, or no answer at all, that could not be parsed: a body cut off mid-answer or
+    // one that is not the service's (the SDK hands a 200 it cannot parse back as an unhandled
+    // service error). The same endpoint answers the same way next time.
+    let success = status.is_some_and(|status| (200..300).contains(&status));
+    let undecodable = match &error {
+        SdkError::ResponseError(_) => status.is_none() || success,
+        SdkError::ServiceError(_) => success,
+        _ => false,
+    };
+    if undecodable {
+        tracing::debug!(operation, error = %DisplayErrorContext(&error), "undecodable answer");
+        let what = match status {
+            Some(status) => format!("an HTTP {status} answer whose body is not the service's"),
+            None => "the connection closed mid-answer".to_owned(),
+        };
+        return ProviderError::undecodable(operation, what);
+    }
     let retry_after = error.raw_response().and_then(|response| retry_after(response.headers().get("retry-after")));
     let kind = match &error {
         SdkError::ServiceError(_) => kind_of(code.as_deref(), status, retry_after),
@@ -33,7 +50,7 @@ where
     };
     // The full error context of a service error dumps the raw response; its status says it all.
     let message = match (error.message(), &error, status) {
-        (Some(message), _, _) => format!("{operation}: {message}"),
+        (Some(message), _, _) => format!("{operation}: {}", clip(message)),
         (None, SdkError::ServiceError(_), Some(status)) => {
             format!("{operation}: HTTP {status} without an error message")
         }

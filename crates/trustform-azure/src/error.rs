@@ -7,7 +7,7 @@
 use crate::transport::ArmFailure;
 use azure_core::error::ErrorKind;
 use std::time::Duration;
-use trustform_provider::{ProviderError, ProviderErrorKind};
+use trustform_provider::{clip, ProviderError, ProviderErrorKind};
 
 /// Maps the failure of the SDK call `operation` (`roleAssignments/write`, say) to a
 /// [`ProviderError`] that keeps ARM's error code.
@@ -15,7 +15,7 @@ pub(crate) fn from_azure(operation: &str, error: azure_core::Error) -> ProviderE
     if let Some(failure) = error.downcast_ref::<ArmFailure>() {
         let kind = kind_of(failure.code.as_deref(), failure.status, failure.retry_after);
         let message = match &failure.message {
-            Some(message) => format!("{operation}: {message}"),
+            Some(message) => format!("{operation}: {}", clip(message)),
             None => format!("{operation}: HTTP {} without an error message", failure.status),
         };
         let error = ProviderError::new(kind, message);
@@ -24,11 +24,14 @@ pub(crate) fn from_azure(operation: &str, error: azure_core::Error) -> ProviderE
             None => error,
         };
     }
+    // A success whose body is not the API's model, or one cut off or too large to read (the
+    // transport's `UnreadableBody`): the same endpoint answers the same way next time.
+    if matches!(error.kind(), ErrorKind::DataConversion) {
+        return ProviderError::undecodable(operation, clip(&error.to_string()));
+    }
     let kind = match error.kind() {
         ErrorKind::Io => ProviderErrorKind::Transient,
         ErrorKind::Credential => ProviderErrorKind::Denied,
-        // A body we could not read as the API's model is most often a truncated one.
-        ErrorKind::DataConversion => ProviderErrorKind::Transient,
         ErrorKind::HttpResponse { status, .. } => kind_of(None, u16::from(*status), None),
         _ => ProviderErrorKind::Invalid,
     };
@@ -110,6 +113,22 @@ mod tests {
         assert_eq!(kind_of(Some("Weird"), 429, None), ProviderErrorKind::Throttled { retry_after: None });
         assert_eq!(kind_of(Some("Weird"), 409, None), ProviderErrorKind::Conflict);
         assert_eq!(kind_of(Some("InvalidRequestContent"), 400, None), ProviderErrorKind::Invalid);
+    }
+
+    #[test]
+    fn an_undecodable_answer_names_the_operation_and_is_not_retried() {
+        let error = azure_core::Error::message(ErrorKind::DataConversion, "expected value at line 1 column 1");
+        let error = from_azure("roleDefinitions/read", error);
+        assert!(error.is_undecodable() && !error.is_retryable(), "{error}");
+        assert!(error.message.starts_with("roleDefinitions/read: the answer could not be decoded"), "{error}");
+    }
+
+    #[test]
+    fn a_huge_error_message_is_clipped() {
+        let failure =
+            ArmFailure { status: 400, code: Some("Bad".into()), message: Some("x".repeat(1 << 20)), retry_after: None };
+        let error = from_azure("roleAssignments/write", azure_core::Error::new(ErrorKind::Other, failure));
+        assert!(error.message.len() < 700, "{}", error.message.len());
     }
 
     #[test]

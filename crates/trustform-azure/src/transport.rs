@@ -2,6 +2,10 @@
 //! token, sends the request, and turns an unsuccessful answer into an [`ArmFailure`] that keeps
 //! what the SDK's own error drops (the `Retry-After` header).
 //!
+//! Bodies are read here too, with a cap ([`MAX_BODY`], [`MAX_ERROR_BODY`]), so that an endpoint
+//! answering without end cannot exhaust memory, and a body cut off mid-answer is reported as an
+//! answer that could not be read rather than as a passing fault.
+//!
 //! The token is attached here rather than by the SDK for a reason: `azure_core` 0.21 logs every
 //! request at debug level before the transport, and its header redaction is inverted (it prints
 //! `Authorization` and hides the rest). The SDK therefore holds only a [`Placeholder`]
@@ -11,7 +15,8 @@ use async_trait::async_trait;
 use azure_core::auth::{AccessToken, Secret, TokenCredential};
 use azure_core::error::{Error, ErrorKind};
 use azure_core::headers::{HeaderName, AUTHORIZATION};
-use azure_core::{Context, HttpClient, Policy, PolicyResult, Request};
+use azure_core::{BytesStream, Context, HttpClient, Policy, PolicyResult, Request, Response, ResponseBody};
+use futures::StreamExt;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +43,39 @@ impl fmt::Display for ArmFailure {
 }
 
 impl std::error::Error for ArmFailure {}
+
+/// The most bytes of a success body read. The largest answer Trustform asks ARM for, every role
+/// definition of a scope with the few hundred built-in ones, is a few megabytes.
+pub(crate) const MAX_BODY: usize = 32 * 1024 * 1024;
+/// The most bytes of an error body read: ARM's errors are a few hundred bytes, and a larger one
+/// is a proxy's page, whose first bytes say all it can.
+pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// A success body that could not be read whole: cut off mid-answer, or larger than [`MAX_BODY`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UnreadableBody(pub String);
+
+impl fmt::Display for UnreadableBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UnreadableBody {}
+
+/// Reads at most `limit` bytes of `body`: the bytes, and whether more followed.
+async fn read_capped(mut body: ResponseBody, limit: usize) -> azure_core::Result<(Vec<u8>, bool)> {
+    let mut read = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk?;
+        if read.len() + chunk.len() > limit {
+            read.extend_from_slice(&chunk[..limit - read.len()]);
+            return Ok((read, true));
+        }
+        read.extend_from_slice(&chunk);
+    }
+    Ok((read, false))
+}
 
 /// A fixed bearer token (`ARM_ACCESS_TOKEN`): no login flow at all.
 pub(crate) struct StaticToken(pub Secret);
@@ -110,13 +148,23 @@ impl Policy for ArmTransport {
         let response = self.http.execute_request(&outgoing).await?;
         let status = response.status();
         if status.is_success() {
-            return Ok(response);
+            let (status, headers, body) = response.deconstruct();
+            let unreadable =
+                |what: String| Err(Error::full(ErrorKind::DataConversion, UnreadableBody(what.clone()), what));
+            return match read_capped(body, MAX_BODY).await {
+                Ok((body, false)) => Ok(Response::new(status, headers, Box::pin(BytesStream::new(body)))),
+                Ok((_, true)) => unreadable(format!("the body is larger than {MAX_BODY} bytes")),
+                Err(error) => unreadable(format!("the connection closed mid-answer: {error}")),
+            };
         }
         let retry_after =
             response.headers().get_optional_str(&HeaderName::from_static("retry-after")).and_then(parse_retry_after);
         let (status, _headers, body) = response.deconstruct();
-        let body = body.collect().await.unwrap_or_default();
-        let (code, message) = error_of(&body);
+        let (code, message) = match read_capped(body, MAX_ERROR_BODY).await {
+            Ok((body, false)) => error_of(&body),
+            Ok((_, true)) => (None, Some(format!("an error body larger than {MAX_ERROR_BODY} bytes, not read"))),
+            Err(_) => (None, None),
+        };
         let failure = ArmFailure { status: u16::from(status), code: code.clone(), message, retry_after };
         let text = failure.to_string();
         Err(Error::full(ErrorKind::http_response(status, code), failure, text))
@@ -150,6 +198,21 @@ mod tests {
         assert_eq!(error_of(b"<html>"), (None, None));
         assert_eq!(parse_retry_after(" 3 "), Some(Duration::from_secs(3)));
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+    }
+
+    fn stream(chunks: Vec<&'static [u8]>) -> ResponseBody {
+        let chunks = futures::stream::iter(chunks).flat_map(BytesStream::new);
+        let (_, _, body) =
+            Response::new(azure_core::StatusCode::Ok, Default::default(), Box::pin(chunks)).deconstruct();
+        body
+    }
+
+    #[tokio::test]
+    async fn bodies_are_read_up_to_their_cap() {
+        let (read, more) = read_capped(stream(vec![b"abc", b"def"]), 10).await.unwrap();
+        assert_eq!((read.as_slice(), more), (b"abcdef".as_slice(), false));
+        let (read, more) = read_capped(stream(vec![b"abc", b"def", b"ghi"]), 5).await.unwrap();
+        assert_eq!((read.as_slice(), more), (b"abcde".as_slice(), true));
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! One workspace's state object and its lock object, with S3's conditional writes.
 
 use async_trait::async_trait;
-use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
+use trustform_provider::clip;
 use trustform_state::encryption::Payload;
 use trustform_state::{
     check_overwrite, check_serial, Encryption, LocalJournal, LockError, LockInfo, Locker, State, StateError,
@@ -169,7 +170,7 @@ impl S3Backend {
     /// Deletes the state object (`workspace delete`). The caller holds the lock.
     pub async fn delete_state(&self) -> Result<(), StateError> {
         self.client.delete_object().bucket(&self.bucket).key(&self.key).send().await.map_err(|error| {
-            StateError::Remote { action: "delete", target: self.describe(), problem: problem(&error) }
+            StateError::Remote { action: "delete", target: self.describe(), problem: problem(&self.bucket, &error) }
         })?;
         *self.seen.lock().await = Some(Seen::Absent);
         match self.local.as_deref() {
@@ -189,7 +190,7 @@ impl S3Backend {
             Ok(output) => output,
             // Only a missing key: a missing bucket (also 404) is an error to report.
             Err(error) if error.as_service_error().is_some_and(GetObjectError::is_no_such_key) => return Ok(None),
-            Err(error) => return Err(problem(&error)),
+            Err(error) => return Err(problem(&self.bucket, &error)),
         };
         let etag = output.e_tag().map(str::to_owned);
         let bytes = output.body.collect().await.map_err(|error| DisplayErrorContext(error).to_string())?;
@@ -295,7 +296,7 @@ impl S3Backend {
                     return Err(LockError::Remote {
                         action: "release",
                         target: self.describe(),
-                        problem: problem(&error),
+                        problem: problem(&self.bucket, &error),
                     })
                 }
             }
@@ -388,9 +389,11 @@ impl StateStore for S3Backend {
                     _ => Err(StateError::ChangedSinceRead { target: self.describe() }),
                 }
             }
-            Err(error) => {
-                Err(StateError::Remote { action: "write", target: self.describe(), problem: problem(&error) })
-            }
+            Err(error) => Err(StateError::Remote {
+                action: "write",
+                target: self.describe(),
+                problem: problem(&self.bucket, &error),
+            }),
         }
     }
 
@@ -433,7 +436,11 @@ impl Locker for S3Backend {
                     None => continue,
                 },
                 Err(error) => {
-                    return Err(LockError::Remote { action: "take", target: self.describe(), problem: problem(&error) })
+                    return Err(LockError::Remote {
+                        action: "take",
+                        target: self.describe(),
+                        problem: problem(&self.bucket, &error),
+                    })
                 }
             }
         }
@@ -454,11 +461,48 @@ fn status<E>(error: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> Opt
     error.raw_response().map(|response| response.status().as_u16())
 }
 
-/// The service's error code and message, and what caused them, for messages. Holds no
-/// credentials: S3 errors quote neither keys nor signatures.
-pub(crate) fn problem<E>(error: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> String
+/// What went wrong with a request to `bucket`, in S3's own words (its code and message) and
+/// what to do about it; the SDK's full error, raw response included, goes to the debug log
+/// only. Holds no credentials: S3 errors quote neither keys nor signatures.
+pub(crate) fn problem<E>(bucket: &str, error: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> String
 where
-    E: std::error::Error + 'static,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    DisplayErrorContext(error).to_string()
+    tracing::debug!(bucket, error = %DisplayErrorContext(error), "S3 request failed");
+    let message = error.message().map(|message| clip(message));
+    let said = |code: &str| match &message {
+        Some(message) => format!("{message} ({code})"),
+        None => format!("S3 answered {code}"),
+    };
+    match (error.code(), error) {
+        (Some("NoSuchBucket"), _) => {
+            format!("bucket {bucket} does not exist (NoSuchBucket): create it or fix backend.s3.bucket")
+        }
+        (Some(code @ ("AccessDenied" | "AllAccessDisabled")), _) => format!(
+            "{}: let the credentials in use read, write and delete objects in bucket {bucket} (s3:GetObject, \
+             s3:PutObject, s3:DeleteObject, s3:ListBucket), or fix backend.s3.bucket",
+            said(code)
+        ),
+        (Some(code @ ("InvalidAccessKeyId" | "SignatureDoesNotMatch" | "ExpiredToken" | "InvalidToken")), _) => {
+            format!("{}: check the AWS credentials in use (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...)", said(code))
+        }
+        (
+            Some(code @ ("PermanentRedirect" | "AuthorizationHeaderMalformed" | "IllegalLocationConstraintException")),
+            _,
+        ) => {
+            format!("{}: bucket {bucket} is in another region; set backend.s3.region to it", said(code))
+        }
+        (Some(code), _) => said(code),
+        (None, SdkError::ServiceError(service)) => {
+            format!("S3 answered HTTP {} without an error code", service.raw().status().as_u16())
+        }
+        (None, SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)) => {
+            let detail = DisplayErrorContext(error).to_string();
+            format!("S3 could not be reached ({}): check the network and backend.s3.endpoint", clip(&detail))
+        }
+        (None, _) => {
+            let detail = DisplayErrorContext(error).to_string();
+            format!("S3's answer could not be read ({})", clip(&detail))
+        }
+    }
 }

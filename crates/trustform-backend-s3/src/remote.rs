@@ -69,7 +69,7 @@ impl S3Remote {
             let page = page.map_err(|error| StateError::Remote {
                 action: "list the workspaces in",
                 target: format!("s3://{}/{prefix}", self.settings.bucket),
-                problem: problem(&error),
+                problem: problem(&self.settings.bucket, &error),
             })?;
             found.extend(page.contents().iter().filter_map(|object| self.settings.workspace_of(object.key()?)));
         }

@@ -6,6 +6,7 @@
 mod support;
 
 use std::process::Command;
+use std::time::Duration;
 use support::clouds::{Clouds, GCP_PROJECT, GCP_PROJECT_NUMBER};
 use support::Workdir;
 use trustform_gcp::GoogleProvider;
@@ -95,4 +96,25 @@ fn seed_001_applies_converges_loads_in_google_auth_and_destroys() {
         }
     });
     assert_eq!(clouds.inventory().roles, Vec::<String>::new());
+}
+
+/// Seed 001's first apply on a real project: right after `serviceAccounts.create`, and for a
+/// while after `get` shows the account, a policy naming it is refused `400 INVALID_ARGUMENT`
+/// "Service account X does not exist." The apply rides it out and the policies hold the member.
+#[test]
+fn seed_001_applies_through_googles_new_service_account_window() {
+    let window = SandboxConfig::default()
+        .gcp_service_account_visibility_delay(Duration::from_millis(200))
+        .gcp_service_account_member_delay(Duration::from_millis(1200));
+    let clouds = Clouds::sandbox_only(window);
+    let work = Workdir::plan_with_sandbox_values("aws-to-vertex");
+    let apply = clouds.run(&work, &["apply", "--auto-approve"], 0);
+    assert!(apply.stdout.contains("Apply complete! Resources: 9 added, 0 changed, 0 destroyed."), "{}", apply.stdout);
+    // The account's create polled through the hidden window, and each policy that names the
+    // account was written more than once: the first writes were refused.
+    let routes = clouds.sandbox.requests_by_route();
+    assert!(clouds.sandbox.requests_for("GET /v1/projects/{}/serviceAccounts/{}") >= 2, "{routes:?}");
+    assert!(clouds.sandbox.requests_for("POST /v3/projects/{}:setIamPolicy") >= 2, "{routes:?}");
+    let plan = clouds.run(&work, &["plan", "--detailed-exitcode"], 0);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
 }

@@ -496,3 +496,23 @@ output "token" {{
     assert!(!without.all().contains(CANARY));
     assert_eq!(s3.object(KEY).expect("the state object"), stored);
 }
+
+/// A backend pointed at a bucket that does not exist says so in S3's terms with the fix, not
+/// with a dump of the SDK's error (issue 12, item 7); the dump is at debug level only.
+#[test]
+fn a_missing_bucket_is_reported_in_s3s_words_with_the_fix() {
+    let s3 = S3::start();
+    let backend = "trustform {\n  backend \"s3\" {\n    bucket         = \"tfstate-prod\"\n    key            = \"identity/test.tfstate\"\n    use_path_style = true\n  }\n}\n";
+    let work = Workdir::new().with_file("backend.tf", backend).with_file("main.tf", &sleeps(1, 1, "1ms"));
+    let run = s3.run(&work, &["plan"], 1);
+    assert!(
+        run.stderr.contains("bucket tfstate-prod does not exist (NoSuchBucket): create it or fix backend.s3.bucket"),
+        "{}",
+        run.stderr
+    );
+    for dump in ["Error {", "raw: Response", "SdkBody", "unhandled error"] {
+        assert!(!run.all().contains(dump), "{dump:?} in:\n{}", run.all());
+    }
+    let debug = s3.run_with(&work, &["plan"], &[("RUST_LOG", "trustform_backend_s3=debug")], 1);
+    assert!(debug.all().contains("S3 request failed"), "{}", debug.all());
+}

@@ -8,7 +8,7 @@ use google_iam1::api::Operation;
 use serde::de::DeserializeOwned;
 use std::future::Future;
 use tokio::time::Instant;
-use trustform_provider::{retry, ProviderError, RetryPolicy};
+use trustform_provider::{retry, ProviderError, ProviderErrorKind, RetryPolicy};
 
 pub(crate) use trustform_provider::attrs::{found, gone, required, string_map, strings, text, with};
 
@@ -30,13 +30,19 @@ impl Api<'_> {
     }
 
     /// Runs a call that reads an object created a moment ago, which Google may not show yet:
-    /// "not found" is retried too, within the same bounded deadline.
+    /// "not found" is retried too, within the same bounded deadline, and so is "permission
+    /// denied", IAM's answer for an account it cannot see yet (terraform-provider-google#15042;
+    /// Terraform's provider polls through both, GoogleCloudPlatform/magic-modules#11811). The
+    /// create just succeeded, so the caller does hold the permission.
     pub(crate) async fn call_until_visible<T, F, Fut>(&self, operation: F) -> Result<T, ProviderError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
     {
-        retry(self.policy, |error| error.is_retryable() || error.is_not_found(), operation).await
+        let not_yet_visible = |error: &ProviderError| {
+            error.is_retryable() || error.is_not_found() || error.kind == ProviderErrorKind::Denied
+        };
+        retry(self.policy, not_yet_visible, operation).await
     }
 
     /// Polls a long-running operation until it is done and returns its `response` as `T` (the
@@ -58,7 +64,7 @@ impl Api<'_> {
                 let response = operation.response.unwrap_or_default();
                 let response = serde_json::Value::Object(response.into_iter().collect());
                 return serde_json::from_value(response).map_err(|e| {
-                    ProviderError::transient(format!("{method}: the operation's response was not the resource: {e}"))
+                    ProviderError::undecodable(method, format!("the operation's response was not the resource: {e}"))
                 });
             }
             let name = operation.name.clone().ok_or_else(|| {

@@ -5,7 +5,7 @@
 //! non-2xx with a JSON body) and anything else as `Error::Failure` with the raw response.
 
 use google_iam1::Error;
-use trustform_provider::{ProviderError, ProviderErrorKind};
+use trustform_provider::{clip, ProviderError, ProviderErrorKind};
 
 /// Maps the failure of `method` (`iam.projects.serviceAccounts.create`, say) to a
 /// [`ProviderError`] that keeps Google's status as its code.
@@ -17,7 +17,7 @@ pub(crate) fn from_google(method: &str, error: Error) -> ProviderError {
             let status = error.and_then(|e| e.get("status")).and_then(serde_json::Value::as_str);
             let message = error.and_then(|e| e.get("message")).and_then(serde_json::Value::as_str).unwrap_or("");
             let kind = kind_of(status, code.and_then(|c| u16::try_from(c).ok()));
-            let error = ProviderError::new(kind, format!("{method}: {message}"));
+            let error = ProviderError::new(kind, format!("{method}: {}", clip(message)));
             match status {
                 Some(status) => error.with_code(status),
                 None => error,
@@ -32,11 +32,27 @@ pub(crate) fn from_google(method: &str, error: Error) -> ProviderError {
         Error::MissingToken(error) => {
             ProviderError::denied(format!("{method}: could not get a Google access token: {error}"))
         }
-        Error::JsonDecodeError(_, error) => {
-            ProviderError::transient(format!("{method}: the response was not the JSON expected: {error}"))
+        // The generated clients read a body cut off mid-answer as an empty one.
+        Error::JsonDecodeError(body, _) if body.is_empty() => {
+            ProviderError::undecodable(method, "the answer ended before its body: the connection closed mid-answer")
         }
+        Error::JsonDecodeError(_, error) => ProviderError::undecodable(
+            method,
+            format!("a success whose body is not the JSON the API documents: {error}"),
+        ),
         other => ProviderError::invalid(format!("{method}: {}", other.to_string().trim_end())),
     }
+}
+
+/// Whether `error` is IAM refusing a policy that names a service account it does not know yet:
+/// `400 INVALID_ARGUMENT` "Service account X does not exist.", which IAM answers for a few
+/// seconds after the account's create (<https://cloud.google.com/iam/docs/overview#consistency>).
+/// Terraform's google provider retries exactly this on IAM policy writes
+/// (GoogleCloudPlatform/magic-modules#4441, for hashicorp/terraform-provider-google#8280).
+pub(crate) fn is_new_member_not_yet_known(error: &ProviderError) -> bool {
+    error.code.as_deref() == Some("INVALID_ARGUMENT")
+        && error.message.contains("Service account ")
+        && error.message.contains(" does not exist")
 }
 
 /// The kind of an error from its canonical status first, its HTTP status otherwise.
@@ -109,6 +125,36 @@ mod tests {
     fn unknown_statuses_fall_back_to_the_http_code() {
         assert_eq!(bad_request(503, "SOMETHING_NEW").kind, ProviderErrorKind::Transient);
         assert_eq!(kind_of(None, Some(429)), ProviderErrorKind::Throttled { retry_after: None });
+    }
+
+    #[test]
+    fn an_unknown_new_member_is_told_apart_from_other_invalid_arguments() {
+        let body = json!({"error": {"code": 400, "status": "INVALID_ARGUMENT",
+            "message": "Service account sa@p.iam.gserviceaccount.com does not exist."}});
+        let error = from_google("cloudresourcemanager.projects.setIamPolicy", Error::BadRequest(body));
+        assert!(is_new_member_not_yet_known(&error), "{error}");
+        assert!(!is_new_member_not_yet_known(&bad_request(400, "INVALID_ARGUMENT")));
+        let denied = json!({"error": {"code": 403, "status": "PERMISSION_DENIED",
+            "message": "Service account sa@p.iam.gserviceaccount.com does not exist."}});
+        assert!(!is_new_member_not_yet_known(&from_google("m", Error::BadRequest(denied))));
+    }
+
+    #[test]
+    fn an_undecodable_answer_names_the_method_and_is_not_retried() {
+        let garbage = serde_json::from_str::<serde_json::Value>("<html>").unwrap_err();
+        let error = from_google("iam.projects.serviceAccounts.get", Error::JsonDecodeError("<html>".into(), garbage));
+        assert!(error.is_undecodable() && !error.is_retryable());
+        assert!(error.message.starts_with("iam.projects.serviceAccounts.get: "), "{error}");
+        let cut = serde_json::from_str::<serde_json::Value>("").unwrap_err();
+        let error = from_google("m", Error::JsonDecodeError(String::new(), cut));
+        assert!(error.message.contains("closed mid-answer"), "{error}");
+    }
+
+    #[test]
+    fn a_huge_error_message_is_clipped() {
+        let body = json!({"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "x".repeat(1 << 20)}});
+        let error = from_google("m", Error::BadRequest(body));
+        assert!(error.message.len() < 700, "{}", error.message.len());
     }
 
     #[test]

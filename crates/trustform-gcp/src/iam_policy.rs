@@ -13,7 +13,7 @@
 //! are never removed by a `_member`.
 
 use crate::api::{answer, Api};
-use crate::error::from_google;
+use crate::error::{from_google, is_new_member_not_yet_known};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -226,8 +226,11 @@ async fn write(
     let (mut edits, mut waiters) = (Vec::new(), Vec::new());
     join(batch, &mut edits, &mut waiters);
     let joined = Mutex::new((edits, waiters));
-    // A conflict (409 ABORTED: the etag moved) is retryable: the loop reads the policy again.
-    let result = retry(api.policy, ProviderError::is_retryable, || async {
+    // A conflict (409 ABORTED: the etag moved) is retryable: the loop reads the policy again. So
+    // is a member IAM does not know yet: a service account created a moment ago is refused as
+    // "does not exist" for a few seconds.
+    let retryable = |error: &ProviderError| error.is_retryable() || is_new_member_not_yet_known(error);
+    let result = retry(api.policy, retryable, || async {
         let mut policy = api.call(|| get_policy(api, target)).await?;
         // Edits that arrived while the read was in flight ride along.
         tokio::task::yield_now().await;

@@ -31,6 +31,24 @@ pub struct ProviderError {
     pub message: String,
 }
 
+/// The code of an error whose answer could not be decoded (see [`ProviderError::undecodable`]).
+pub const UNDECODABLE: &str = "UndecodableResponse";
+
+/// The most characters of a cloud's own message an error repeats: a proxy's error page or a
+/// body of megabytes says nothing more useful past this, and would bury the fix.
+pub const MESSAGE_LIMIT: usize = 512;
+
+/// `text` cut to [`MESSAGE_LIMIT`] characters (on a character boundary), saying how much was
+/// left out; shorter text is returned as it is.
+pub fn clip(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(MESSAGE_LIMIT) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((end, _)) => {
+            std::borrow::Cow::Owned(format!("{}... ({} more bytes left out)", &text[..end], text.len() - end))
+        }
+    }
+}
+
 impl ProviderError {
     pub fn new(kind: ProviderErrorKind, message: impl Into<String>) -> Self {
         ProviderError { kind, code: None, message: message.into() }
@@ -63,12 +81,31 @@ impl ProviderError {
         Self::new(ProviderErrorKind::Denied, message)
     }
 
-    /// Conflicts, throttling and transient faults are worth another try; the rest are not.
+    /// An answer to `method` that could not be decoded: a success whose body is not what the API
+    /// documents, or a body cut off mid-answer. It is transient in that the request may have
+    /// been carried out (so never [definite](Self::is_definite)), but it is not worth retrying:
+    /// the same endpoint answers the same way (a wrong custom endpoint, a proxy's page), and
+    /// retrying it until the deadline only hides that for two minutes.
+    pub fn undecodable(method: &str, what: impl fmt::Display) -> Self {
+        Self::transient(format!(
+            "{method}: the answer could not be decoded ({what}); check that the endpoint is the cloud's API and \
+             not a proxy or another service, then run again"
+        ))
+        .with_code(UNDECODABLE)
+    }
+
+    /// Conflicts, throttling and transient faults are worth another try; the rest, and answers
+    /// that could not be decoded, are not.
     pub fn is_retryable(&self) -> bool {
         matches!(
             self.kind,
             ProviderErrorKind::Conflict | ProviderErrorKind::Throttled { .. } | ProviderErrorKind::Transient
-        )
+        ) && !self.is_undecodable()
+    }
+
+    /// Whether the answer could not be decoded (see [`undecodable`](Self::undecodable)).
+    pub fn is_undecodable(&self) -> bool {
+        self.code.as_deref() == Some(UNDECODABLE)
     }
 
     /// Whether the cloud surely did not act on the request: it refused it (invalid, denied,
@@ -97,5 +134,29 @@ impl fmt::Display for ProviderError {
             Some(code) => write!(f, "{code}: {}", self.message),
             None => f.write_str(&self.message),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_undecodable_answer_is_neither_retried_nor_definite() {
+        let error = ProviderError::undecodable("iam.projects.serviceAccounts.get", "expected value at line 1 column 1");
+        assert!(error.is_undecodable());
+        assert!(!error.is_retryable());
+        assert!(!error.is_definite(), "the request may have been carried out");
+        assert!(error.to_string().starts_with("UndecodableResponse: iam.projects.serviceAccounts.get: "), "{error}");
+        assert!(ProviderError::transient("reset").is_retryable());
+    }
+
+    #[test]
+    fn clip_keeps_short_text_and_cuts_long_text_on_a_character_boundary() {
+        assert_eq!(clip("short"), "short");
+        let long = "é".repeat(MESSAGE_LIMIT + 10);
+        let clipped = clip(&long);
+        assert!(clipped.starts_with(&"é".repeat(MESSAGE_LIMIT)), "{clipped}");
+        assert!(clipped.ends_with("... (20 more bytes left out)"), "{clipped}");
     }
 }

@@ -14,7 +14,7 @@ mod retry;
 
 pub use configured::Configured;
 pub use endpoint::check_endpoint;
-pub use error::{ProviderError, ProviderErrorKind};
+pub use error::{clip, ProviderError, ProviderErrorKind, MESSAGE_LIMIT, UNDECODABLE};
 pub use retry::{retry, RetryPolicy};
 
 use async_trait::async_trait;

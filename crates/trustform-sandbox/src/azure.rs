@@ -17,7 +17,9 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use time::OffsetDateTime;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -137,15 +139,15 @@ struct StoredDefinition {
     scope: Option<String>,
     properties: DefinitionProperties,
     /// An update that reads do not show yet, and when they start to.
-    pending: Option<(DefinitionProperties, Instant)>,
+    pending: Option<(DefinitionProperties, OffsetDateTime)>,
     /// Assignments may name the definition from this instant on.
-    assignable_at: Instant,
+    assignable_at: OffsetDateTime,
     created_on: String,
     updated_on: String,
 }
 
 impl StoredDefinition {
-    fn visible(&mut self, now: Instant) -> &DefinitionProperties {
+    fn visible(&mut self, now: OffsetDateTime) -> &DefinitionProperties {
         if self.pending.as_ref().is_some_and(|(_, at)| *at <= now) {
             if let Some((properties, _)) = self.pending.take() {
                 self.properties = properties;
@@ -173,7 +175,7 @@ impl StoredDefinition {
         format!("{scope}/providers/Microsoft.Authorization/roleDefinitions/{}", self.name)
     }
 
-    fn render(&mut self, read_at: &str, now: Instant) -> Value {
+    fn render(&mut self, read_at: &str, now: OffsetDateTime) -> Value {
         let id = self.id(read_at);
         let is_custom = self.is_custom();
         let (created_on, updated_on) = (self.created_on.clone(), self.updated_on.clone());
@@ -285,7 +287,7 @@ pub(crate) struct AzureState {
     /// Keyed by the lower-case assignment id (scope and name).
     assignments: BTreeMap<String, StoredAssignment>,
     /// Registered principals (lower case) and when the directory starts to know them.
-    principals: BTreeMap<String, Instant>,
+    principals: BTreeMap<String, OffsetDateTime>,
 }
 
 /// Built-in roles with their real, well-known GUIDs. Permissions are abridged to what plans
@@ -350,7 +352,7 @@ fn built_in_roles() -> Vec<(&'static str, &'static str, &'static str, Permission
 
 impl AzureState {
     pub(crate) fn new(config: &SandboxConfig) -> AzureState {
-        let now = Instant::now();
+        let now = crate::ids::now();
         let stamp = "2015-02-02T21:55:09.8806423Z".to_owned();
         let definitions = built_in_roles()
             .into_iter()
@@ -465,7 +467,7 @@ impl AzureState {
         }
         let written =
             DefinitionProperties { role_name, description: properties.description, permissions, assignable_scopes };
-        let now = Instant::now();
+        let now = crate::ids::now();
         let status = match self.definitions.get_mut(&guid) {
             Some(stored) if !stored.is_custom() => {
                 return Err(ArmError::new(
@@ -508,7 +510,7 @@ impl AzureState {
     }
 
     fn get_definition(&mut self, scope: &str, guid: &str) -> Result<Value, ArmError> {
-        let now = Instant::now();
+        let now = crate::ids::now();
         let key = guid.to_ascii_lowercase();
         self.definitions
             .get_mut(&key)
@@ -533,14 +535,14 @@ impl AzureState {
                 "There are existing role assignments referencing role. Remove the role assignments and try again.",
             ));
         }
-        let now = Instant::now();
+        let now = crate::ids::now();
         let mut removed = self.definitions.remove(&key).ok_or_else(ArmError::internal)?;
         Ok(Some(removed.render(scope, now)))
     }
 
     fn list_definitions(&mut self, scope: &str, filter: Option<&str>) -> Result<Value, ArmError> {
         let filter = DefinitionFilter::parse(filter)?;
-        let now = Instant::now();
+        let now = crate::ids::now();
         let value: Vec<Value> = self
             .definitions
             .values_mut()
@@ -577,7 +579,7 @@ impl AzureState {
         let principal_id = properties.principal_id.filter(|id| !id.is_empty()).ok_or_else(|| {
             ArmError::bad_request("InvalidRequestContent", "The role assignment must have a 'principalId'.")
         })?;
-        let now = Instant::now();
+        let now = crate::ids::now();
         let guid = definition_guid(&role_definition_id);
         let definition = self
             .definitions

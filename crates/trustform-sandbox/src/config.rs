@@ -49,8 +49,10 @@ pub struct SandboxConfig {
     pub(crate) region: String,
     pub(crate) clusters: Vec<ClusterSeed>,
     pub(crate) visibility_delay: Duration,
+    pub(crate) aws_iam_propagation_delay: Duration,
     pub(crate) gcp_projects: Vec<GcpProjectSeed>,
     pub(crate) gcp_service_account_visibility_delay: Duration,
+    pub(crate) gcp_service_account_member_delay: Duration,
     pub(crate) gcp_operation_polls: u32,
     pub(crate) fault_rate: f64,
     pub(crate) throttle_rate: f64,
@@ -68,8 +70,10 @@ impl Default for SandboxConfig {
             region: crate::world::REGION.to_owned(),
             clusters: Vec::new(),
             visibility_delay: Duration::ZERO,
+            aws_iam_propagation_delay: Duration::ZERO,
             gcp_projects: Vec::new(),
             gcp_service_account_visibility_delay: Duration::ZERO,
+            gcp_service_account_member_delay: Duration::ZERO,
             gcp_operation_polls: 0,
             fault_rate: 0.0,
             throttle_rate: 0.0,
@@ -111,6 +115,14 @@ impl SandboxConfig {
         self
     }
 
+    /// How long a new IAM role or OIDC provider is unknown to the rest of IAM: named as a trust
+    /// principal it is `MalformedPolicyDocument` "Invalid principal in policy", and a new role
+    /// is `NoSuchEntity` to `PutRolePolicy` and `AttachRolePolicy`.
+    pub fn aws_iam_propagation_delay(mut self, delay: Duration) -> Self {
+        self.aws_iam_propagation_delay = delay;
+        self
+    }
+
     /// Preloads an `ACTIVE` Google Cloud project with this project id and project number; IAM
     /// and Resource Manager answer `PERMISSION_DENIED` for any project not preloaded.
     ///
@@ -121,11 +133,42 @@ impl SandboxConfig {
         self
     }
 
-    /// How long a new Google service account answers `404 NOT_FOUND` to `get` (and does not
-    /// count as an IAM policy member), the way IAM's eventual consistency hides it right after a
-    /// create.
+    /// How long a new Google service account is hidden from `get` (`403 PERMISSION_DENIED` for
+    /// the first half of the window, then `404 NOT_FOUND`) and does not count as an IAM policy
+    /// member, the way IAM's eventual consistency hides it right after a create.
     pub fn gcp_service_account_visibility_delay(mut self, delay: Duration) -> Self {
         self.gcp_service_account_visibility_delay = delay;
+        self
+    }
+
+    /// How long after its create a new Google service account named as a member makes
+    /// `setIamPolicy` answer `400 INVALID_ARGUMENT` "Service account X does not exist.", even
+    /// once `get` shows it (never shorter than the visibility delay): the window seed 001's first
+    /// apply hit.
+    pub fn gcp_service_account_member_delay(mut self, delay: Duration) -> Self {
+        self.gcp_service_account_member_delay = delay;
+        self
+    }
+
+    /// Gives every eventual-consistency window still at zero (IAM propagation, EKS association
+    /// visibility, Google service account visibility and membership, one extra poll of Google
+    /// operations, Azure role definition replication) a length derived from `window`, so a run
+    /// meets each of them the way it would meet the real clouds, only faster. Windows already set are kept; the
+    /// end-to-end tests and `trustform --sandbox` run with these on.
+    pub fn consistency_windows(mut self, window: Duration) -> Self {
+        let fill = |delay: &mut Duration, length: Duration| {
+            if delay.is_zero() {
+                *delay = length;
+            }
+        };
+        fill(&mut self.visibility_delay, window);
+        fill(&mut self.aws_iam_propagation_delay, window);
+        fill(&mut self.gcp_service_account_visibility_delay, window);
+        fill(&mut self.gcp_service_account_member_delay, window * 2);
+        fill(&mut self.azure.definition_delay, window);
+        if self.gcp_operation_polls == 0 {
+            self.gcp_operation_polls = 1;
+        }
         self
     }
 
@@ -261,6 +304,18 @@ mod tests {
         assert!(config.gcp_projects.is_empty());
         assert_eq!(config.gcp_operation_polls, 0);
         assert_eq!(config.fault_rate, 0.0);
+    }
+
+    #[test]
+    fn consistency_windows_fill_only_the_windows_left_at_zero() {
+        let window = Duration::from_millis(40);
+        let config = SandboxConfig::default().visibility_delay(Duration::from_secs(3)).consistency_windows(window);
+        assert_eq!(config.visibility_delay, Duration::from_secs(3));
+        assert_eq!(config.aws_iam_propagation_delay, window);
+        assert_eq!(config.gcp_service_account_visibility_delay, window);
+        assert_eq!(config.gcp_service_account_member_delay, window * 2);
+        assert_eq!(config.azure.definition_delay, window);
+        assert_eq!(config.gcp_operation_polls, 1);
     }
 
     #[test]

@@ -5,7 +5,9 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use time::OffsetDateTime;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -145,7 +147,7 @@ struct Oidc {
 struct StoredAssociation {
     association: Association,
     /// Describe and List pretend the association does not exist before this instant.
-    visible_at: Instant,
+    visible_at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -324,13 +326,16 @@ impl EksState {
         }
         cluster.associations.insert(
             association_id,
-            StoredAssociation { association: association.clone(), visible_at: Instant::now() + self.visibility_delay },
+            StoredAssociation {
+                association: association.clone(),
+                visible_at: crate::ids::now() + self.visibility_delay,
+            },
         );
         Ok(association)
     }
 
     fn describe(&mut self, cluster_name: &str, id: &str) -> Result<Association, EksError> {
-        let now = Instant::now();
+        let now = crate::ids::now();
         let cluster = self.cluster(cluster_name)?;
         cluster
             .associations
@@ -378,7 +383,7 @@ impl EksState {
         cluster_name: &str,
         query: &ListQuery,
     ) -> Result<(Vec<AssociationSummary>, Option<String>), EksError> {
-        let now = Instant::now();
+        let now = crate::ids::now();
         let cluster = self.cluster(cluster_name)?;
         let mut matching = cluster
             .associations

@@ -2,12 +2,22 @@
 //!
 //! Like real IAM, policy documents are answered URL-encoded and OIDC provider URLs without their
 //! `https://` scheme, so clients exercise the normalisation they need against the real service.
+//!
+//! IAM is eventually consistent
+//! (<https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency>):
+//! for [`SandboxConfig::aws_iam_propagation_delay`](crate::SandboxConfig::aws_iam_propagation_delay)
+//! after its create, a role or OIDC provider named as a principal in a trust policy makes
+//! `CreateRole` and `UpdateAssumeRolePolicy` answer `MalformedPolicyDocument` "Invalid principal
+//! in policy" (hashicorp/terraform-provider-aws#1388, #12436), and a new role is `NoSuchEntity` to
+//! `PutRolePolicy` and `AttachRolePolicy` (hashicorp/terraform-provider-aws#18435).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::http::StatusCode;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use rand::rngs::StdRng;
+use std::time::Duration;
+use time::OffsetDateTime;
 
 use crate::ids::{iso8601_now, random_id};
 use crate::query::{invalid_action, Params, QueryError, Xml};
@@ -27,6 +37,7 @@ pub(crate) struct IamState {
     /// Keyed by ARN.
     oidc_providers: BTreeMap<String, OidcProvider>,
     rng: StdRng,
+    propagation_delay: Duration,
 }
 
 struct Role {
@@ -42,6 +53,8 @@ struct Role {
     tags: BTreeMap<String, String>,
     inline_policies: BTreeMap<String, String>,
     attached_policies: BTreeSet<String>,
+    /// Before this, other IAM operations do not know the role yet.
+    propagated_at: OffsetDateTime,
 }
 
 struct OidcProvider {
@@ -51,6 +64,8 @@ struct OidcProvider {
     thumbprints: Vec<String>,
     create_date: String,
     tags: BTreeMap<String, String>,
+    /// Before this, trust policies naming the provider are refused.
+    propagated_at: OffsetDateTime,
 }
 
 type Answer = Result<Option<String>, QueryError>;
@@ -123,6 +138,31 @@ fn validate_policy_arn(arn: &str) -> Result<(), QueryError> {
     } else {
         Err(invalid_input(format!("ARN {arn} is not valid.")))
     }
+}
+
+/// The `AWS` and `Federated` principals of a policy document's statements, as (type, ARN);
+/// principals given as a single string or a list alike.
+fn trust_principals(document: &str) -> Vec<(&'static str, String)> {
+    let Ok(parsed) = serde_json::from_str::<serde_json::Value>(document) else {
+        return Vec::new();
+    };
+    let statements = match &parsed["Statement"] {
+        serde_json::Value::Array(statements) => statements.iter().collect(),
+        statement => vec![statement],
+    };
+    let mut principals = Vec::new();
+    for statement in statements {
+        for kind in ["AWS", "Federated"] {
+            match &statement["Principal"][kind] {
+                serde_json::Value::String(arn) => principals.push((kind, arn.clone())),
+                serde_json::Value::Array(arns) => {
+                    principals.extend(arns.iter().filter_map(|arn| arn.as_str()).map(|arn| (kind, arn.to_owned())))
+                }
+                _ => {}
+            }
+        }
+    }
+    principals
 }
 
 fn encode_policy(document: &str) -> String {
@@ -229,13 +269,44 @@ fn untag(tags: &mut BTreeMap<String, String>, params: &Params) {
 }
 
 impl IamState {
-    pub(crate) fn new(rng: StdRng) -> IamState {
-        IamState { roles: BTreeMap::new(), oidc_providers: BTreeMap::new(), rng }
+    pub(crate) fn new(rng: StdRng, propagation_delay: Duration) -> IamState {
+        IamState { roles: BTreeMap::new(), oidc_providers: BTreeMap::new(), rng, propagation_delay }
     }
 
     fn role(&mut self, params: &Params) -> Result<&mut Role, QueryError> {
         let name = params.required("RoleName")?;
         self.roles.get_mut(name).ok_or_else(|| no_such_entity(format!("The role with name {name} cannot be found.")))
+    }
+
+    /// The role, once IAM's other operations know it: a role created a moment ago is not found.
+    fn propagated_role(&mut self, params: &Params) -> Result<&mut Role, QueryError> {
+        let role = self.role(params)?;
+        if role.propagated_at > crate::ids::now() {
+            return Err(no_such_entity(format!("The role with name {} cannot be found.", role.name)));
+        }
+        Ok(role)
+    }
+
+    /// Refuses a trust policy naming a role or OIDC provider of this account that IAM has not
+    /// propagated yet, in IAM's words.
+    fn check_principals(&self, document: &str) -> Result<(), QueryError> {
+        let now = crate::ids::now();
+        let not_yet = |arn: &str| {
+            let role = arn.split_once(":role/").and_then(|(_, path)| path.rsplit('/').next());
+            let role = role.and_then(|name| self.roles.get(name)).filter(|role| role.arn == arn);
+            let provider = self.oidc_providers.get(arn);
+            role.map(|role| role.propagated_at)
+                .or(provider.map(|provider| provider.propagated_at))
+                .is_some_and(|at| at > now)
+        };
+        match trust_principals(document).into_iter().find(|(_, arn)| not_yet(arn)) {
+            Some((kind, arn)) => Err(QueryError::new(
+                StatusCode::BAD_REQUEST,
+                "MalformedPolicyDocument",
+                format!("Invalid principal in policy: \"{kind}\":\"{arn}\""),
+            )),
+            None => Ok(()),
+        }
     }
 
     fn oidc_provider(&mut self, params: &Params) -> Result<&mut OidcProvider, QueryError> {
@@ -250,6 +321,7 @@ impl IamState {
         validate_path(path)?;
         let document = params.required("AssumeRolePolicyDocument")?;
         validate_policy(document)?;
+        self.check_principals(document)?;
         let max_session_duration = max_session_duration(params)?.unwrap_or(DEFAULT_MAX_SESSION_DURATION);
         let permissions_boundary = params.get("PermissionsBoundary").map(str::to_owned);
         if let Some(boundary) = &permissions_boundary {
@@ -273,6 +345,7 @@ impl IamState {
             tags,
             inline_policies: BTreeMap::new(),
             attached_policies: BTreeSet::new(),
+            propagated_at: crate::ids::now() + self.propagation_delay,
         };
         let mut xml = Xml::default();
         role.write(&mut xml);
@@ -301,6 +374,7 @@ impl IamState {
     fn update_assume_role_policy(&mut self, params: &Params) -> Answer {
         let document = params.required("PolicyDocument")?;
         validate_policy(document)?;
+        self.check_principals(document)?;
         self.role(params)?.assume_role_policy = document.to_owned();
         Ok(None)
     }
@@ -346,7 +420,7 @@ impl IamState {
         validate_name(policy_name, "policyName", 128)?;
         let document = params.required("PolicyDocument")?;
         validate_policy(document)?;
-        self.role(params)?.inline_policies.insert(policy_name.to_owned(), document.to_owned());
+        self.propagated_role(params)?.inline_policies.insert(policy_name.to_owned(), document.to_owned());
         Ok(None)
     }
 
@@ -385,7 +459,7 @@ impl IamState {
     fn attach_role_policy(&mut self, params: &Params) -> Answer {
         let policy_arn = params.required("PolicyArn")?;
         validate_policy_arn(policy_arn)?;
-        self.role(params)?.attached_policies.insert(policy_arn.to_owned());
+        self.propagated_role(params)?.attached_policies.insert(policy_arn.to_owned());
         Ok(None)
     }
 
@@ -425,6 +499,7 @@ impl IamState {
             thumbprints,
             create_date: iso8601_now(),
             tags: params.tags()?.into_iter().collect(),
+            propagated_at: crate::ids::now() + self.propagation_delay,
         };
         let mut xml = Xml::default();
         xml.leaf("OpenIDConnectProviderArn", &arn);
@@ -584,6 +659,23 @@ mod tests {
     #[test]
     fn policies_are_encoded_like_iam_does() {
         assert_eq!(encode_policy(r#"{"Effect": "Allow"}"#), "%7B%22Effect%22%3A%20%22Allow%22%7D");
+    }
+
+    #[test]
+    fn trust_principals_are_read_from_strings_and_lists() {
+        let document = r#"{"Statement": [
+            {"Principal": {"AWS": "arn:aws:iam::1:role/a", "Service": "eks.amazonaws.com"}},
+            {"Principal": {"Federated": ["arn:aws:iam::1:oidc-provider/x", "arn:aws:iam::1:oidc-provider/y"]}}
+        ]}"#;
+        assert_eq!(
+            trust_principals(document),
+            vec![
+                ("AWS", "arn:aws:iam::1:role/a".to_owned()),
+                ("Federated", "arn:aws:iam::1:oidc-provider/x".to_owned()),
+                ("Federated", "arn:aws:iam::1:oidc-provider/y".to_owned()),
+            ]
+        );
+        assert!(trust_principals("{").is_empty());
     }
 
     #[test]

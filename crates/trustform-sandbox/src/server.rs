@@ -71,7 +71,7 @@ impl Shared {
         // Distinct streams so that turning fault injection on does not change generated ids.
         let faults = StdRng::seed_from_u64(config.seed);
         let eks = EksState::new(&config, StdRng::seed_from_u64(config.seed ^ 0x454b_5300));
-        let iam = IamState::new(StdRng::seed_from_u64(config.seed ^ 0x4941_4d00));
+        let iam = IamState::new(StdRng::seed_from_u64(config.seed ^ 0x4941_4d00), config.aws_iam_propagation_delay);
         let gcp = GcpState::new(&config, StdRng::seed_from_u64(config.seed ^ 0x4743_5000));
         let azure = AzureState::new(&config);
         Shared {

@@ -45,10 +45,15 @@ impl SandboxConfig {
 }
 
 /// The world `trustform --sandbox` runs: the shipped world, and whatever else a spec names,
-/// created on first use.
+/// created on first use, with every consistency window on.
 pub fn world() -> SandboxConfig {
-    SandboxConfig::default().shipped_world().materialize_on_first_use(true)
+    SandboxConfig::default().shipped_world().materialize_on_first_use(true).consistency_windows(CONSISTENCY_WINDOW)
 }
+
+/// The eventual-consistency windows `--sandbox` models (see
+/// [`SandboxConfig::consistency_windows`]): long enough that every run goes through them and
+/// meets the retries a real cloud needs, short enough not to slow anyone down.
+pub const CONSISTENCY_WINDOW: std::time::Duration = std::time::Duration::from_millis(40);
 
 /// FNV-1a, 64 bits: stable across builds and platforms, unlike `std`'s hasher.
 fn fnv1a(salt: u64, parts: &[&str]) -> u64 {

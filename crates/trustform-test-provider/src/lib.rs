@@ -15,6 +15,7 @@
 //! plan time) and `output` (equals `input`). `test_lookup` takes a `name` and computes `value`
 //! (`value-of-NAME`).
 
+pub mod bad_endpoint;
 mod calls;
 mod config;
 pub mod moto;

@@ -6,3 +6,4 @@ mod support;
 
 mod eks;
 mod iam;
+mod undecodable;

@@ -9,6 +9,7 @@ use trustform_provider::conformance::{self, Case};
 use trustform_provider::{NoCheckpoint, Provider, ProviderErrorKind, RetryPolicy};
 use trustform_sandbox::{Sandbox, SandboxConfig};
 use trustform_schema::conform;
+use trustform_test_provider::bad_endpoint::{BadAnswer, BadEndpoint};
 
 const SUBSCRIPTION: &str = "24ebb700-ec2f-417f-afad-78fe15dcc91f";
 const PRINCIPAL: &str = "91a43c21-cf21-4f34-9085-331015ea4f91";
@@ -245,4 +246,57 @@ async fn plan_knows_the_assignment_name_and_validate_rejects_management_group_da
 
 fn uuid_like(text: &str) -> bool {
     text.len() == 36 && text.split('-').map(str::len).eq([8, 4, 4, 4, 12])
+}
+
+/// A client pointed at `endpoint`, with a deadline long enough that a retry loop would show in
+/// the endpoint's request count.
+async fn provider_at(endpoint: &str) -> AzureProvider {
+    std::env::set_var("ARM_ACCESS_TOKEN", "sandbox-token");
+    let provider =
+        AzureProvider::new().with_retry_policy(RetryPolicy { deadline: Duration::from_secs(5), ..fast_retries() });
+    let block = Value::object([
+        ("subscription_id", SUBSCRIPTION.into()),
+        ("tenant_id", "f3b1cf79-eba8-40c3-8120-cb26aca169c2".into()),
+        ("client_id", "0f5e2c3a-1111-4b5c-8d9e-abcdefabcdef".into()),
+        ("resource_manager_endpoint", endpoint.into()),
+    ]);
+    provider.configure(&block).await.expect("configure");
+    provider
+}
+
+fn reader_lookup() -> Value {
+    Value::object([("name", "Reader".into()), ("scope", subscription().into())])
+}
+
+/// A success whose body is not ARM's, or one cut off mid-answer, fails after at most two tries
+/// (not after the two-minute retry deadline), naming the operation.
+#[tokio::test]
+async fn undecodable_answers_fail_fast_naming_the_operation() {
+    let answers = [
+        BadAnswer::Garbage { content_type: "text/html", body: b"<html>Welcome to nginx!</html>".to_vec() },
+        BadAnswer::CutOff { content_type: "application/json", sent: b"{\"value\": [".to_vec(), announced: 4096 },
+    ];
+    for answer in answers {
+        let endpoint = BadEndpoint::start(answer.clone());
+        let provider = provider_at(endpoint.endpoint()).await;
+        let error = provider.read_data("azurerm_role_definition", &reader_lookup()).await.unwrap_err();
+        assert!(error.is_undecodable(), "{answer:?}: {error}");
+        assert!(error.message.starts_with("roleDefinitions/"), "{error}");
+        assert!(endpoint.requests() <= 2, "{answer:?}: {} requests", endpoint.requests());
+    }
+}
+
+/// An error body of megabytes is read only up to the transport's cap and not echoed whole.
+#[tokio::test]
+async fn a_huge_error_body_is_neither_read_nor_echoed_whole() {
+    let body = serde_json::json!({"error": {"code": "InvalidRequestContent", "message": "x".repeat(4 << 20)}});
+    let endpoint = BadEndpoint::start(BadAnswer::Status {
+        status: 400,
+        content_type: "application/json",
+        body: body.to_string().into_bytes(),
+    });
+    let provider = provider_at(endpoint.endpoint()).await;
+    let error = provider.read_data("azurerm_role_definition", &reader_lookup()).await.unwrap_err();
+    assert!(error.to_string().len() < 1024, "{} bytes", error.to_string().len());
+    assert!(error.message.contains("larger than"), "{error}");
 }

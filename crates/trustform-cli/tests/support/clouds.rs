@@ -14,6 +14,10 @@ pub use world::{
     ACCOUNT_ID as ACCOUNT, AZURE_TENANT as ARM_TENANT, CLUSTER, CLUSTER_ISSUER as ISSUER, GCP_PROJECT,
     GCP_PROJECT_NUMBER,
 };
+/// The eventual-consistency windows every end-to-end test meets (see
+/// `SandboxConfig::consistency_windows`): long enough that each run goes through them, short
+/// enough to keep the tests fast.
+pub const CONSISTENCY_WINDOW: std::time::Duration = std::time::Duration::from_millis(40);
 
 /// The emulators' endpoints, and a runtime that keeps the sandbox serving while the test
 /// thread waits on the binary.
@@ -41,7 +45,7 @@ impl Clouds {
             .enable_all()
             .build()
             .expect("a tokio runtime");
-        let config = config.shipped_world();
+        let config = config.shipped_world().consistency_windows(CONSISTENCY_WINDOW);
         let sandbox = runtime.block_on(Sandbox::start(config)).expect("the sandbox starts");
         let iam_sts = sandbox.endpoint();
         Clouds { runtime, sandbox, iam_sts, _moto: None }

@@ -152,3 +152,39 @@ async fn members_of_a_deleted_service_account_read_as_gone() {
     assert_eq!(fresh.read(SA_MEMBER, &grant).await.unwrap(), None);
     fresh.delete(SA_MEMBER, &grant).await.unwrap();
 }
+
+/// Seed 001's first apply: a project member naming a service account created a moment ago is
+/// refused `400 INVALID_ARGUMENT` "Service account X does not exist." for a while after the
+/// account reads back. The write is retried under the one retry policy and lands.
+#[tokio::test]
+async fn a_member_naming_a_new_service_account_waits_out_iams_window() {
+    let window = google().gcp_service_account_member_delay(std::time::Duration::from_millis(800));
+    let (sandbox, provider) = start(window).await;
+    let account =
+        create(&provider, "google_service_account", Value::object([("account_id", "litellm-wif-sa".into())])).await;
+    let email = account.get("email").and_then(Value::as_str).unwrap().to_owned();
+    let granted = create(&provider, MEMBER, member("roles/aiplatform.user", &format!("serviceAccount:{email}"))).await;
+    // The first write (at least) was refused, the last one landed.
+    assert!(sandbox.requests_for(SET) >= 2, "{:?}", sandbox.requests_by_route());
+    assert!(provider.read(MEMBER, &granted).await.unwrap().is_some());
+}
+
+/// A member IAM never comes to know (a typo in an email of a known project) is refused in IAM's
+/// own words once the retry deadline has passed, and nothing else is retried as if it were one.
+#[tokio::test]
+async fn a_member_that_never_exists_fails_in_iams_words() {
+    let sandbox = trustform_sandbox::Sandbox::start(google()).await.unwrap();
+    let provider = trustform_gcp::GoogleProvider::new().with_retry_policy(trustform_provider::RetryPolicy {
+        deadline: std::time::Duration::from_millis(300),
+        ..crate::fast_retries()
+    });
+    provider.configure(&crate::provider_block(&sandbox.endpoint())).await.unwrap();
+    let typo = format!("serviceAccount:nobody@{PROJECT}.iam.gserviceaccount.com");
+    let planned = crate::planned(&provider, MEMBER, member("roles/aiplatform.user", &typo));
+    let error = provider.create(MEMBER, &planned, &trustform_provider::NoCheckpoint).await.unwrap_err();
+    assert_eq!(error.code.as_deref(), Some("INVALID_ARGUMENT"), "{error}");
+    assert!(
+        error.message.contains(&format!("Service account nobody@{PROJECT}.iam.gserviceaccount.com does not exist.")),
+        "{error}"
+    );
+}

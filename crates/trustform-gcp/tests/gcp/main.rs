@@ -4,6 +4,7 @@
 
 mod iam;
 mod lifecycle;
+mod undecodable;
 
 use std::time::Duration;
 use trustform_gcp::GoogleProvider;

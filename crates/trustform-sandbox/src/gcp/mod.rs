@@ -183,6 +183,7 @@ pub(crate) struct GcpState {
     providers: BTreeMap<(u64, String, String), StoredProvider>,
     operations: Operations,
     service_account_visibility_delay: Duration,
+    service_account_member_delay: Duration,
     policy_writes: u64,
     rng: StdRng,
     /// When the emulated cloud was created: the creation time of preloaded projects and of
@@ -211,6 +212,7 @@ impl GcpState {
             providers: BTreeMap::new(),
             operations: Operations::new(config.gcp_operation_polls),
             service_account_visibility_delay: config.gcp_service_account_visibility_delay,
+            service_account_member_delay: config.gcp_service_account_member_delay,
             policy_writes: 0,
             rng,
             created,

@@ -1,13 +1,18 @@
 //! IAM v1 `projects.serviceAccounts`: create, get, patch, delete, undelete, and the service
 //! account's own IAM policy.
 //!
-//! A new account answers `404 NOT_FOUND` to `get` until
+//! IAM is eventually consistent (<https://cloud.google.com/iam/docs/overview#consistency>). A new
+//! account is hidden from `get` until
 //! [`SandboxConfig::gcp_service_account_visibility_delay`](crate::SandboxConfig::gcp_service_account_visibility_delay)
-//! has passed, and until then naming it as a policy member is `400 INVALID_ARGUMENT`, as IAM's
-//! eventual consistency does. A deleted account keeps its unique id and can be undeleted by it;
+//! has passed: for the first half of that window `get` answers `403 PERMISSION_DENIED`, IAM's
+//! answer for an account it cannot see (terraform-provider-google#15042, magic-modules#11811), then
+//! `404 NOT_FOUND`. Naming it as a policy member is `400 INVALID_ARGUMENT` "Service account X does
+//! not exist." until the longer of that window and
+//! [`SandboxConfig::gcp_service_account_member_delay`](crate::SandboxConfig::gcp_service_account_member_delay)
+//! has passed, even once `get` shows it (magic-modules#4441, terraform-provider-google#8280). A deleted account keeps its unique id and can be undeleted by it;
 //! while it is deleted, every policy naming it shows `deleted:serviceAccount:EMAIL?uid=ID`.
 
-use std::time::Instant;
+use time::OffsetDateTime;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -41,8 +46,11 @@ struct ServiceAccount {
 pub(super) struct StoredServiceAccount {
     account: ServiceAccount,
     deleted: bool,
+    created_at: OffsetDateTime,
     /// `get` pretends the account does not exist before this instant.
-    visible_at: Instant,
+    visible_at: OffsetDateTime,
+    /// Policies refuse the account as a member before this instant.
+    member_at: OffsetDateTime,
     policy: PolicyStore,
 }
 
@@ -115,18 +123,21 @@ impl GcpState {
     /// account given by email or unique id and the project possibly `-`.
     fn find_account(&self, project: &str, account: &str, permission: &str) -> Result<String, GcpError> {
         let project_id = if project == "-" { None } else { Some(self.account_project(project, permission)?) };
-        let now = Instant::now();
+        let now = crate::ids::now();
         let found = if account.contains('@') {
             self.service_accounts.iter().find(|(_, stored)| !stored.deleted && stored.account.email == account)
         } else {
             self.service_accounts.get_key_value(account).filter(|(_, stored)| !stored.deleted)
         };
         match found {
-            Some((key, stored))
-                if stored.visible_at <= now
-                    && project_id.as_ref().is_none_or(|id| *id == stored.account.project_id) =>
-            {
-                Ok(key.clone())
+            Some((key, stored)) if project_id.as_ref().is_none_or(|id| *id == stored.account.project_id) => {
+                if stored.visible_at <= now {
+                    Ok(key.clone())
+                } else if now < stored.created_at + (stored.visible_at - stored.created_at) / 2 {
+                    Err(denied(permission))
+                } else {
+                    Err(unknown_account())
+                }
             }
             // With the `-` wildcard an email whose project IAM cannot tell is answered as a
             // permission problem, not as a missing account.
@@ -150,11 +161,11 @@ impl GcpState {
         if self.project_of_email(email).is_none() {
             return false;
         }
-        let now = Instant::now();
+        let now = crate::ids::now();
         !self
             .service_accounts
             .values()
-            .any(|stored| !stored.deleted && stored.account.email == email && stored.visible_at <= now)
+            .any(|stored| !stored.deleted && stored.account.email == email && stored.member_at <= now)
     }
 
     pub(super) fn create_service_account(&mut self, project: &str, request: CreateRequest) -> Answer {
@@ -181,10 +192,14 @@ impl GcpState {
             oauth2_client_id: unique_id.clone(),
             disabled: false,
         };
+        let now = crate::ids::now();
+        let visible_at = now + self.service_account_visibility_delay;
         let stored = StoredServiceAccount {
             account: account.clone(),
             deleted: false,
-            visible_at: Instant::now() + self.service_account_visibility_delay,
+            created_at: now,
+            visible_at,
+            member_at: visible_at.max(now + self.service_account_member_delay),
             policy: PolicyStore::default(),
         };
         self.service_accounts.insert(unique_id, stored);

@@ -109,12 +109,17 @@ async fn bad_account_ids_and_unknown_projects_are_refused() {
 }
 
 #[tokio::test]
-async fn a_new_service_account_is_not_found_until_the_visibility_delay_passes() {
+async fn a_new_service_account_is_denied_then_not_found_then_visible_and_a_member_last() {
     let delay = Duration::from_millis(500);
-    let sandbox = clients::sandbox(SandboxConfig::default().gcp_service_account_visibility_delay(delay)).await;
+    let member_delay = Duration::from_millis(900);
+    let config = SandboxConfig::default()
+        .gcp_service_account_visibility_delay(delay)
+        .gcp_service_account_member_delay(member_delay);
+    let sandbox = clients::sandbox(config).await;
     let iam = clients::iam(&sandbox);
     let crm = clients::resource_manager(&sandbox);
 
+    let created_at = Instant::now();
     let (_, created) = iam
         .projects()
         .service_accounts_create(create_request("litellm-wif-sa"), "projects/my-project")
@@ -122,9 +127,10 @@ async fn a_new_service_account_is_not_found_until_the_visibility_delay_passes() 
         .await
         .unwrap();
     let name = created.name.unwrap();
-    assert_eq!(status(iam.projects().service_accounts_get(&name).doit().await), "NOT_FOUND");
+    // IAM first answers as for an account the caller may not see, then as for a missing one.
+    assert_eq!(status(iam.projects().service_accounts_get(&name).doit().await), "PERMISSION_DENIED");
 
-    // Granting a role to the account is refused too until IAM knows it.
+    // Granting a role to the account is refused, in IAM's words, until IAM's policies know it.
     let grant = google_cloudresourcemanager3::api::SetIamPolicyRequest {
         policy: Some(google_cloudresourcemanager3::api::Policy {
             bindings: Some(vec![google_cloudresourcemanager3::api::Binding {
@@ -137,20 +143,37 @@ async fn a_new_service_account_is_not_found_until_the_visibility_delay_passes() 
         update_mask: None,
     };
     let early = crm.projects().set_iam_policy(grant.clone(), "projects/my-project").doit().await;
-    assert_eq!(status(early), "INVALID_ARGUMENT");
+    match early {
+        Err(google_cloudresourcemanager3::Error::BadRequest(body)) => {
+            assert_eq!(body["error"]["status"], "INVALID_ARGUMENT");
+            assert_eq!(body["error"]["message"], format!("Service account {EMAIL} does not exist."));
+        }
+        other => panic!("expected 400 INVALID_ARGUMENT, got {other:?}"),
+    }
 
     let deadline = Instant::now() + delay * 10;
+    let mut seen = Vec::new();
     let visible = loop {
         match iam.projects().service_accounts_get(&name).doit().await {
             Ok((_, account)) => break account,
             Err(error) => {
-                assert_eq!(status::<()>(Err(error)), "NOT_FOUND");
+                let status = status::<()>(Err(error));
+                if seen.last() != Some(&status) {
+                    seen.push(status);
+                }
                 assert!(Instant::now() < deadline, "service account never became visible");
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
     };
+    assert_eq!(seen, ["PERMISSION_DENIED", "NOT_FOUND"]);
     assert_eq!(visible.email.as_deref(), Some(EMAIL));
+    if created_at.elapsed() < member_delay {
+        let still = crm.projects().set_iam_policy(grant.clone(), "projects/my-project").doit().await;
+        assert_eq!(status(still), "INVALID_ARGUMENT");
+    }
+    let remaining = member_delay.saturating_sub(created_at.elapsed());
+    tokio::time::sleep(remaining).await;
     crm.projects().set_iam_policy(grant, "projects/my-project").doit().await.unwrap();
     sandbox.shutdown().await;
 }
