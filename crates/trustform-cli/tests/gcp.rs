@@ -19,7 +19,11 @@ fn load_with_google_auth(path: &std::path::Path) -> String {
     let script = "import sys, google.auth\n\
                   creds, _ = google.auth.load_credentials_from_file(sys.argv[1])\n\
                   print(type(creds).__module__ + '.' + type(creds).__name__, creds._audience)";
-    let output = Command::new("python3").args(["-c", script]).arg(path).output().expect("python3 runs");
+    let output = Command::new(trustform_test_provider::python::python())
+        .args(["-c", script])
+        .arg(path)
+        .output()
+        .expect("the tests' python runs");
     assert!(
         output.status.success(),
         "google-auth refused {}:\n{}",

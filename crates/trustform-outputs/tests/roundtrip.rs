@@ -42,13 +42,7 @@ fn bash_read(path: &Path) -> BTreeMap<String, String> {
 
 /// `dotenv_values(FILE)`: `None` for a name without a value.
 fn dotenv_read(path: &Path, env: &[(&str, &str)]) -> BTreeMap<String, Option<String>> {
-    let probe = Command::new("python3").args(["-c", "import dotenv"]).output().expect("python3 must be installed");
-    assert!(
-        probe.status.success(),
-        "python-dotenv is not installed, and these tests need it: pip install python-dotenv\n{}",
-        String::from_utf8_lossy(&probe.stderr)
-    );
-    let out = Command::new("python3")
+    let out = Command::new(trustform_test_provider::python::python())
         .args([
             "-c",
             "import json, sys\nfrom dotenv import dotenv_values\nsys.stdout.write(json.dumps(dotenv_values(sys.argv[1])))",

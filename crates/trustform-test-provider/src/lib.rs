@@ -20,6 +20,7 @@ mod calls;
 mod config;
 pub mod moto;
 mod provider;
+pub mod python;
 mod schema;
 mod store;
 

@@ -7,7 +7,6 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-const INSTALL: &str = "the AWS adapter's tests need moto: pip install 'moto[server]'";
 /// moto imports a few hundred modules on start; a loaded CI machine can take a while.
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -17,19 +16,20 @@ pub struct Moto {
 }
 
 impl Moto {
-    /// Starts `python3 -m moto.server` and returns once it says it is listening.
+    /// Starts `python -m moto.server` (the tests' own Python environment, see
+    /// [`crate::python`]) and returns once it says it is listening.
     pub fn start() -> Moto {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("a free loopback port")
             .port();
-        let mut child = Command::new("python3")
+        let mut child = Command::new(crate::python::python())
             .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot run python3 ({e}); {INSTALL}"));
+            .unwrap_or_else(|e| panic!("cannot run the tests' python ({e})"));
         let stderr = child.stderr.take().expect("moto's stderr is piped");
         let (lines, received) = mpsc::channel();
         // Keeps draining stderr after start-up too: a full pipe would stall moto mid-request.
@@ -50,7 +50,7 @@ impl Moto {
                     panic!("moto did not start within {START_TIMEOUT:?}; it said:\n{}", output.join("\n"))
                 }
                 Err(RecvTimeoutError::Disconnected) => {
-                    panic!("moto exited before listening; {INSTALL}. It said:\n{}", output.join("\n"))
+                    panic!("moto exited before listening. It said:\n{}", output.join("\n"))
                 }
             }
         }
