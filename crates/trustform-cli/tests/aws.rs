@@ -99,3 +99,46 @@ fn removing_every_aws_resource_from_the_spec_destroys_them() {
     assert!(apply.stdout.contains("Resources: 1 added, 0 changed, 6 destroyed."), "{}", apply.stdout);
     assert_eq!(clouds.inventory(), Inventory::empty());
 }
+
+/// IAM keeps one OpenID Connect provider per URL per account, and the most common first-apply
+/// failure users report is a spec naming an issuer the account already trusts
+/// (`EntityAlreadyExists`, <https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateOpenIDConnectProvider.html>).
+/// The apply says so in IAM's words with the command that adopts it, and after that import the
+/// spec converges without a second provider.
+#[test]
+fn an_oidc_provider_that_already_exists_for_the_url_is_named_with_its_import_command() {
+    let clouds = Clouds::sandbox_only(SandboxConfig::default());
+    let url = "https://token.actions.githubusercontent.com";
+    let arn = clouds.runtime.block_on(async {
+        let created = clouds
+            .iam()
+            .create_open_id_connect_provider()
+            .url(url)
+            .client_id_list("sts.amazonaws.com")
+            .send()
+            .await
+            .expect("the account's existing provider");
+        created.open_id_connect_provider_arn().expect("an ARN").to_owned()
+    });
+    let spec = format!(
+        "resource \"aws_iam_openid_connect_provider\" \"ci\" {{\n  url            = \"{url}\"\n  client_id_list = [\"sts.amazonaws.com\"]\n}}\n"
+    );
+    let work = Workdir::new().with_file("main.tf", &spec);
+
+    let refused = clouds.run(&work, &["apply", "--auto-approve"], 1);
+    let said = refused.all();
+    assert!(said.contains("EntityAlreadyExists"), "{said}");
+    assert!(said.contains("trustform import"), "no import command:\n{said}");
+    assert!(!said.contains("Error {"), "an SDK debug dump reached the user:\n{said}");
+
+    let env = clouds.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    let imported = work.run_with_env(&["import", "aws_iam_openid_connect_provider.ci", &arn], &env);
+    assert_eq!(imported.code, 0, "{}", imported.all());
+    let plan = clouds.run(&work, &["plan", "--detailed-exitcode"], 0);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+    let providers = clouds
+        .runtime
+        .block_on(async { clouds.iam().list_open_id_connect_providers().send().await.expect("list providers") });
+    assert_eq!(providers.open_id_connect_provider_list().len(), 1, "a second provider was made");
+}

@@ -122,3 +122,18 @@ fn seed_001_applies_through_googles_new_service_account_window() {
     let plan = clouds.run(&work, &["plan", "--detailed-exitcode"], 0);
     assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
 }
+
+/// Google answers overload `429 RESOURCE_EXHAUSTED` and passing faults `503 UNAVAILABLE`
+/// (<https://cloud.google.com/apis/design/errors#handling_errors>): seed 001's resources still
+/// apply, converge and destroy with a fifth of every request refused so.
+#[test]
+fn seed_001_converges_with_a_fifth_of_all_requests_throttled_or_failing() {
+    let clouds = Clouds::sandbox_only(SandboxConfig::default().fault_rate(0.2).seed(5));
+    let work = Workdir::plan_with_sandbox_values("aws-to-vertex");
+    let apply = clouds.run(&work, &["apply", "--auto-approve"], 0);
+    assert!(apply.stdout.contains("Apply complete! Resources: 9 added, 0 changed, 0 destroyed."), "{}", apply.stdout);
+    let plan = clouds.run(&work, &["plan", "--detailed-exitcode"], 0);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+    let destroy = clouds.run(&work, &["destroy", "--auto-approve"], 0);
+    assert!(destroy.stdout.contains("Destroy complete! Resources: 9 destroyed."), "{}", destroy.stdout);
+}
