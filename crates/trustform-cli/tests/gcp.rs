@@ -137,3 +137,29 @@ fn seed_001_converges_with_a_fifth_of_all_requests_throttled_or_failing() {
     let destroy = clouds.run(&work, &["destroy", "--auto-approve"], 0);
     assert!(destroy.stdout.contains("Destroy complete! Resources: 9 destroyed."), "{}", destroy.stdout);
 }
+
+/// Two teams' applies add members to one project policy at the same moment. Google guards the
+/// policy with its etag and answers a stale write `409 ABORTED`
+/// (<https://cloud.google.com/iam/docs/policies#etag>); each apply retries from a fresh read, so
+/// both members land and neither run removes the other's.
+#[test]
+fn concurrent_applies_to_one_project_policy_both_land() {
+    let clouds = Clouds::sandbox_only(SandboxConfig::default());
+    let spec = |who: &str| {
+        format!(
+            "provider \"google\" {{\n  project = \"{GCP_PROJECT}\"\n}}\n\nresource \"google_project_iam_member\" \"{who}\" {{\n  project = \"{GCP_PROJECT}\"\n  role    = \"roles/aiplatform.user\"\n  member  = \"user:{who}@example.com\"\n}}\n"
+        )
+    };
+    let teams: Vec<Workdir> =
+        ["ana", "bo", "cy", "dee"].iter().map(|who| Workdir::new().with_file("main.tf", &spec(who))).collect();
+    std::thread::scope(|scope| {
+        for work in &teams {
+            scope.spawn(|| clouds.run(work, &["apply", "--auto-approve"], 0));
+        }
+    });
+    for work in &teams {
+        let plan = clouds.run(work, &["plan", "--detailed-exitcode"], 0);
+        assert!(plan.stdout.contains("No changes."), "a member was lost: {}", plan.stdout);
+    }
+    assert!(clouds.sandbox.requests_for("POST /v3/projects/{}:setIamPolicy") >= 4);
+}
