@@ -9,6 +9,7 @@ mod support;
 use support::clouds::{Clouds, Inventory, ACCOUNT};
 use support::Workdir;
 use trustform_sandbox::SandboxConfig;
+use trustform_test_provider::bad_endpoint::{BadAnswer, BadEndpoint};
 
 /// Applies the example, checks what exists and what the outputs say, and returns the
 /// association id.
@@ -141,4 +142,27 @@ fn an_oidc_provider_that_already_exists_for_the_url_is_named_with_its_import_com
         .runtime
         .block_on(async { clouds.iam().list_open_id_connect_providers().send().await.expect("list providers") });
     assert_eq!(providers.open_id_connect_provider_list().len(), 1, "a second provider was made");
+}
+
+/// An endpoint that answers something IAM never would (a proxy's HTML page) is not a passing
+/// fault: the apply fails at once, naming the API method, instead of retrying for two minutes.
+#[test]
+fn an_answer_that_cannot_be_decoded_fails_the_apply_at_once_naming_the_method() {
+    let clouds = Clouds::sandbox_only(SandboxConfig::default());
+    let proxy = BadEndpoint::start(BadAnswer::Garbage {
+        content_type: "text/html",
+        body: b"<html><body>Welcome to nginx!</body></html>".to_vec(),
+    });
+    let work = Workdir::new().with_file(
+        "main.tf",
+        "resource \"aws_iam_role\" \"r\" {\n  name               = \"decode-check\"\n  assume_role_policy = jsonencode({ Version = \"2012-10-17\", Statement = [] })\n}\n",
+    );
+    let mut env = clouds.env();
+    env.retain(|(name, _)| *name != "AWS_ENDPOINT_URL_IAM");
+    env.push(("AWS_ENDPOINT_URL_IAM", proxy.endpoint().to_owned()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    let run = work.run_with_env(&["apply", "--auto-approve"], &env);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.all().contains("iam:CreateRole"), "the method is not named:\n{}", run.all());
+    assert!(proxy.requests() <= 2, "{} requests: the answer was retried", proxy.requests());
 }
