@@ -144,25 +144,46 @@ fn an_oidc_provider_that_already_exists_for_the_url_is_named_with_its_import_com
     assert_eq!(providers.open_id_connect_provider_list().len(), 1, "a second provider was made");
 }
 
-/// An endpoint that answers something IAM never would (a proxy's HTML page) is not a passing
-/// fault: the apply fails at once, naming the API method, instead of retrying for two minutes.
-#[test]
-fn an_answer_that_cannot_be_decoded_fails_the_apply_at_once_naming_the_method() {
+/// Applies one new role with IAM at `iam` (the rest of the clouds in the sandbox).
+fn apply_a_role_against(iam: &BadEndpoint) -> support::Run {
     let clouds = Clouds::sandbox_only(SandboxConfig::default());
-    let proxy = BadEndpoint::start(BadAnswer::Garbage {
-        content_type: "text/html",
-        body: b"<html><body>Welcome to nginx!</body></html>".to_vec(),
-    });
     let work = Workdir::new().with_file(
         "main.tf",
         "resource \"aws_iam_role\" \"r\" {\n  name               = \"decode-check\"\n  assume_role_policy = jsonencode({ Version = \"2012-10-17\", Statement = [] })\n}\n",
     );
     let mut env = clouds.env();
     env.retain(|(name, _)| *name != "AWS_ENDPOINT_URL_IAM");
-    env.push(("AWS_ENDPOINT_URL_IAM", proxy.endpoint().to_owned()));
+    env.push(("AWS_ENDPOINT_URL_IAM", iam.endpoint().to_owned()));
     let env: Vec<(&str, &str)> = env.iter().map(|(name, value)| (*name, value.as_str())).collect();
-    let run = work.run_with_env(&["apply", "--auto-approve"], &env);
+    work.run_with_env(&["apply", "--auto-approve"], &env)
+}
+
+/// An endpoint that answers something IAM never would (a proxy's HTML page) is not a passing
+/// fault: the apply fails at once, naming the API method, instead of retrying for two minutes.
+#[test]
+fn an_answer_that_cannot_be_decoded_fails_the_apply_at_once_naming_the_method() {
+    let proxy = BadEndpoint::start(BadAnswer::Garbage {
+        content_type: "text/html",
+        body: b"<html><body>Welcome to nginx!</body></html>".to_vec(),
+    });
+    let run = apply_a_role_against(&proxy);
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(run.all().contains("iam:CreateRole"), "the method is not named:\n{}", run.all());
     assert!(proxy.requests() <= 2, "{} requests: the answer was retried", proxy.requests());
+}
+
+/// An error whose message is megabytes long is reported in IAM's words, clipped: the terminal
+/// gets the code and the start of the message, not the whole body.
+#[test]
+fn an_error_body_of_megabytes_is_not_echoed_whole() {
+    let body = format!(
+        "<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>{}</Message></Error></ErrorResponse>",
+        "x".repeat(4 << 20)
+    );
+    let endpoint =
+        BadEndpoint::start(BadAnswer::Status { status: 400, content_type: "text/xml", body: body.into_bytes() });
+    let run = apply_a_role_against(&endpoint);
+    assert_eq!(run.code, 1, "{}", &run.all()[..2000.min(run.all().len())]);
+    assert!(run.all().contains("ValidationError"), "{}", &run.all()[..2000.min(run.all().len())]);
+    assert!(run.all().len() < 16 * 1024, "{} bytes printed", run.all().len());
 }
