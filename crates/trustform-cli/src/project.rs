@@ -125,8 +125,13 @@ pub fn cli_vars(argv: impl Iterator<Item = String>, vars: &VarArgs) -> Vec<CliVa
 pub fn providers() -> Providers {
     let sandboxed = sandbox_active();
     let mut providers = Providers::new();
-    let clouds: [trustform_provider::SharedProvider; 3] =
-        [Arc::new(AwsProvider::new()), Arc::new(GoogleProvider::new()), Arc::new(AzureProvider::new())];
+    let clouds: [trustform_provider::SharedProvider; 5] = [
+        Arc::new(AwsProvider::new()),
+        Arc::new(GoogleProvider::new()),
+        Arc::new(AzureProvider::new()),
+        Arc::new(trustform_vault::VaultProvider::new()),
+        Arc::new(trustform_random::RandomProvider::new()),
+    ];
     for provider in clouds {
         providers.register(if sandboxed { crate::sandbox_provider::SandboxProvider::wrap(provider) } else { provider });
     }
