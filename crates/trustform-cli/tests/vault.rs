@@ -7,7 +7,9 @@
 
 mod support;
 
+use support::clouds::{Clouds, CLUSTER, ISSUER};
 use support::{Run, Workdir};
+use trustform_sandbox::SandboxConfig;
 use trustform_test_provider::bad_endpoint::{BadAnswer, BadEndpoint};
 use trustform_test_provider::openbao::OpenBao;
 
@@ -21,19 +23,18 @@ fn run(bao: &OpenBao, work: &Workdir, args: &[&str], code: i32) -> Run {
 }
 
 fn run_against(address: &str, token: &str, work: &Workdir, args: &[&str], code: i32) -> Run {
+    run_with(&[("VAULT_ADDR", address.to_owned()), ("VAULT_TOKEN", token.to_owned())], work, args, code)
+}
+
+/// Runs the binary with `env` added to the test's own: TRACE logs, a state passphrase, and a
+/// home of the workdir's.
+fn run_with(env: &[(&str, String)], work: &Workdir, args: &[&str], code: i32) -> Run {
     let home = work.path().join(".home");
     std::fs::create_dir_all(&home).unwrap();
+    let mut all: Vec<(&str, &str)> = env.iter().map(|(name, value)| (*name, value.as_str())).collect();
     let home = home.to_string_lossy().into_owned();
-    let run = work.run_with_env(
-        args,
-        &[
-            ("VAULT_ADDR", address),
-            ("VAULT_TOKEN", token),
-            ("HOME", home.as_str()),
-            ("TRUSTFORM_LOG", "trace"),
-            ("TRUSTFORM_STATE_PASSPHRASE", PASSPHRASE),
-        ],
-    );
+    all.extend([("HOME", home.as_str()), ("TRUSTFORM_LOG", "trace"), ("TRUSTFORM_STATE_PASSPHRASE", PASSPHRASE)]);
+    let run = work.run_with_env(args, &all);
     assert_eq!(run.code, code, "trustform {args:?} exited {}:\n{}", run.code, run.all());
     run
 }
@@ -204,4 +205,64 @@ fn an_answer_that_is_not_vaults_is_an_error_naming_the_fix_not_a_crash() {
     assert!(failed.stderr.contains("check that the endpoint is the cloud's API"), "{}", failed.stderr);
     assert!(!failed.all().contains("s.garbage-canary"), "{}", failed.all());
     assert!(!failed.all().contains("panicked"), "{}", failed.all());
+}
+
+/// A cluster CA for the tests (a self-signed P-256 certificate, CN=kubernetes).
+const CA: &str = "-----BEGIN CERTIFICATE-----
+MIIBfzCCASWgAwIBAgIUP6eNcCcTsuNt1bSUF8z0Mhgr2d0wCgYIKoZIzj0EAwIw
+FTETMBEGA1UEAwwKa3ViZXJuZXRlczAeFw0yNjEyMDMyMjU1MTlaFw0zNjExMzAy
+MjU1MTlaMBUxEzARBgNVBAMMCmt1YmVybmV0ZXMwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAAR4ziAkp4qtq8xHvuhXxTKpPCgUD3HUfhVnzuOrn8L+dXGVzNv8wRrp
+lu25u8omgRn93VAm6mmM/RW4qYb9wP37o1MwUTAdBgNVHQ4EFgQU1pzCR0Sma2hp
+Gzvzl8P4pj8hyJkwHwYDVR0jBBgwFoAU1pzCR0Sma2hpGzvzl8P4pj8hyJkwDwYD
+VR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiAba3VeLT2rCsIky/qcIDtr
+wLM3vUCrOkyhxoguTfVbowIhAJQb6y/mnVXUl29LQX1hzA7QEELrmoxY7SucaVr4
+mSz8
+-----END CERTIFICATE-----
+";
+
+/// The Kubernetes auth method of the EKS cluster the sandbox emulates, trusting `issuer`.
+fn kubernetes_auth(issuer: &str) -> String {
+    format!(
+        r#"
+data "aws_eks_cluster" "litellm" {{
+  name = "{CLUSTER}"
+}}
+
+resource "vault_auth_backend" "kubernetes" {{
+  type = "kubernetes"
+}}
+
+resource "vault_kubernetes_auth_backend_config" "eks" {{
+  backend              = vault_auth_backend.kubernetes.path
+  kubernetes_host      = data.aws_eks_cluster.litellm.endpoint
+  kubernetes_ca_cert   = <<-EOT
+{CA}  EOT
+  disable_local_ca_jwt = true
+  issuer               = {issuer}
+}}
+"#
+    )
+}
+
+#[test]
+fn the_kubernetes_auth_method_must_trust_its_clusters_issuer() {
+    let bao = OpenBao::start();
+    let clouds = Clouds::sandbox_only(SandboxConfig::default());
+    let mut env = clouds.env();
+    env.extend([("VAULT_ADDR", bao.address().to_owned()), ("VAULT_TOKEN", bao.root_token().to_owned())]);
+
+    let other = "https://oidc.eks.us-east-1.amazonaws.com/id/0THERC1USTER";
+    let wrong = Workdir::new().with_file("main.tf", &kubernetes_auth(&format!("{other:?}")));
+    let refused = run_with(&env, &wrong, &["plan"], 1);
+    assert!(refused.stderr.contains("TF1317"), "{}", refused.stderr);
+    assert!(refused.stderr.contains(ISSUER), "names the cluster's issuer: {}", refused.stderr);
+    assert!(refused.stderr.contains("data.aws_eks_cluster.litellm.identity[0].oidc[0].issuer"), "{}", refused.stderr);
+
+    let right = Workdir::new()
+        .with_file("main.tf", &kubernetes_auth("data.aws_eks_cluster.litellm.identity[0].oidc[0].issuer"));
+    let applied = run_with(&env, &right, &["apply", "--auto-approve"], 0);
+    assert!(!applied.stderr.contains("TF1317"), "{}", applied.stderr);
+    let (_, config) = http(&bao, "GET", "auth/kubernetes/config", None);
+    assert_eq!(config["data"]["issuer"], ISSUER, "{config}");
 }

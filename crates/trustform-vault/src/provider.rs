@@ -112,7 +112,13 @@ impl Provider for VaultProvider {
     /// dependents see them at plan time.
     fn plan(&self, type_name: &str, _prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
         let known = |name: &str| text(&planned, name).map(str::to_owned);
-        let backend = known("backend").unwrap_or_else(|| "kubernetes".to_owned());
+        // An unset backend is the default mount; one still unknown (another resource's path)
+        // leaves the id unknown too.
+        let backend = match planned.get("backend") {
+            None => Some("kubernetes".to_owned()),
+            Some(value) if value.is_null() => Some("kubernetes".to_owned()),
+            Some(_) => known("backend"),
+        };
         let filled: Vec<(&'static str, Value)> = match type_name {
             MOUNT => known("path").map(|path| vec![("id", Value::String(path))]).unwrap_or_default(),
             POLICY => known("name").map(|name| vec![("id", Value::String(name))]).unwrap_or_default(),
@@ -124,13 +130,19 @@ impl Provider for VaultProvider {
                 })
                 .unwrap_or_default(),
             AUTH_BACKEND => {
-                let path = known("path").or_else(|| planned.get("path").filter(|p| p.is_unknown()).and(known("type")));
+                // The path defaults to the type; the engine hands the configuration over before
+                // it fills computed attributes, so an unset path is null or unknown here.
+                let unset = planned.get("path").is_none_or(|path| path.is_null() || path.is_unknown());
+                let path = if unset { known("type") } else { known("path") };
                 path.map(|path| vec![("path", Value::string(path.clone())), ("id", Value::String(path))])
                     .unwrap_or_default()
             }
-            KUBERNETES_CONFIG => vec![("id", Value::string(kubernetes::config_id(&backend)))],
-            KUBERNETES_ROLE => known("role_name")
-                .map(|role| vec![("id", Value::string(kubernetes::role_id(&backend, &role)))])
+            KUBERNETES_CONFIG => {
+                backend.map(|backend| vec![("id", Value::string(kubernetes::config_id(&backend)))]).unwrap_or_default()
+            }
+            KUBERNETES_ROLE => backend
+                .zip(known("role_name"))
+                .map(|(backend, role)| vec![("id", Value::string(kubernetes::role_id(&backend, &role)))])
                 .unwrap_or_default(),
             _ => Vec::new(),
         };
@@ -213,5 +225,29 @@ impl Provider for VaultProvider {
             KV_SECRET_V2 => kv_secret_v2::read_data(&vault, config).await,
             _ => Err(unknown_type("data source", type_name)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_fills_ids_and_the_default_auth_path_but_never_guesses_an_unknown_backend() {
+        let provider = VaultProvider::new();
+        let method = Value::object([("type", "kubernetes".into()), ("path", Value::Null)]);
+        let planned = provider.plan(AUTH_BACKEND, None, method).unwrap();
+        assert_eq!((planned.get("path"), planned.get("id")), (Some(&"kubernetes".into()), Some(&"kubernetes".into())));
+        let named = Value::object([("type", "kubernetes".into()), ("path", "eks".into())]);
+        assert_eq!(provider.plan(AUTH_BACKEND, None, named).unwrap().get("id"), Some(&"eks".into()));
+
+        let default_backend = Value::object([("role_name", "eso".into())]);
+        let planned = provider.plan(KUBERNETES_ROLE, None, default_backend).unwrap();
+        assert_eq!(planned.get("id"), Some(&"auth/kubernetes/role/eso".into()));
+        let unknown_backend = Value::object([("backend", Value::Unknown), ("id", Value::Unknown)]);
+        let planned = provider.plan(KUBERNETES_CONFIG, None, unknown_backend.clone()).unwrap();
+        assert_eq!(planned, unknown_backend, "the id waits for the backend");
+        let secret = Value::object([("mount", "kv".into()), ("name", "gw".into())]);
+        assert_eq!(provider.plan(KV_SECRET_V2, None, secret).unwrap().get("path"), Some(&"kv/data/gw".into()));
     }
 }
