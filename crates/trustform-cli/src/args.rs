@@ -255,7 +255,22 @@ pub struct OutputArgs {
 #[derive(Debug, Args)]
 pub struct RenderArgs {
     /// The template, e.g. values-aws.yaml.tpl with `role-arn: '%%EKS_AWS_ROLE_ARN%%'`.
-    pub template: PathBuf,
+    #[arg(required_unless_present = "external_secrets")]
+    pub template: Option<PathBuf>,
+    /// Instead of a template: the External Secrets `ClusterSecretStore` and `ExternalSecret`
+    /// manifests for the state's `vault_kv_secret_v2` secrets, logging in by Kubernetes auth.
+    #[arg(long, conflicts_with = "template")]
+    pub external_secrets: bool,
+    /// With --external-secrets: the namespace of the workload reading the secrets.
+    #[arg(long, value_name = "NAMESPACE", default_value = "default", requires = "external_secrets")]
+    pub namespace: String,
+    /// With --external-secrets: Vault's address as the cluster reaches it (default: VAULT_ADDR).
+    #[arg(long, value_name = "URL", requires = "external_secrets")]
+    pub vault_server: Option<String>,
+    /// With --external-secrets: the `vault_kubernetes_auth_backend_role` to log in with, by
+    /// role name, when the state has several.
+    #[arg(long, value_name = "ROLE", requires = "external_secrets")]
+    pub role: Option<String>,
     /// Write the result here (mode 0600, atomically) instead of standard output; required when
     /// a sensitive output is used.
     #[arg(short = 'o', long = "out", value_name = "FILE")]

@@ -127,6 +127,36 @@ fn the_vault_spec_applies_on_openbao_converges_repairs_drift_and_destroys_to_not
         printed.push(run(&bao, &work, args, 0));
     }
 
+    // The hand-off to the cluster: External Secrets logs in by Kubernetes auth, no token.
+    let rendered = run(
+        &bao,
+        &work,
+        &[
+            "render",
+            "--external-secrets",
+            "--namespace",
+            "litellm",
+            "--vault-server",
+            "https://vault.internal:8200",
+            "-o",
+            "external-secrets.yaml",
+        ],
+        0,
+    );
+    printed.push(rendered);
+    let manifests = work.read("external-secrets.yaml");
+    let docs = yaml_rust2::YamlLoader::load_from_str(&manifests).expect("the manifests are YAML");
+    assert_eq!(docs.len(), 2, "{manifests}");
+    let vault = &docs[0]["spec"]["provider"]["vault"];
+    assert_eq!(vault["server"].as_str(), Some("https://vault.internal:8200"), "{manifests}");
+    assert_eq!(vault["path"].as_str(), Some("litellm"), "{manifests}");
+    assert_eq!(vault["auth"]["kubernetes"]["mountPath"].as_str(), Some("eks-litellm"), "{manifests}");
+    assert_eq!(vault["auth"]["kubernetes"]["role"].as_str(), Some("external-secrets"), "{manifests}");
+    assert_eq!(docs[1]["kind"].as_str(), Some("ExternalSecret"), "{manifests}");
+    assert_eq!(docs[1]["spec"]["dataFrom"][0]["extract"]["key"].as_str(), Some("gateway"), "{manifests}");
+    assert!(!manifests.contains(&canary[3..]) && !manifests.contains(bao.root_token()), "{manifests}");
+    assert!(!manifests.to_ascii_lowercase().contains("token"), "no token, nor a reference to one: {manifests}");
+
     let destroy = run(&bao, &work, &["destroy", "--auto-approve"], 0);
     assert!(destroy.stdout.contains("Destroy complete! Resources: 7 destroyed."), "{}", destroy.stdout);
     printed.push(destroy);

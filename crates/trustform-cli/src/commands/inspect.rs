@@ -145,7 +145,10 @@ pub async fn output(ctx: &Ctx, args: OutputArgs) -> CmdResult {
 /// `render TEMPLATE [-o FILE]`: every placeholder filled from the state's outputs, or every
 /// one that cannot be reported at its line and column. Sensitive values go to a file only.
 pub async fn render(ctx: &Ctx, args: RenderArgs) -> CmdResult {
-    let path = in_dir(&ctx.dir, &args.template);
+    let Some(template) = args.template.as_deref().filter(|_| !args.external_secrets) else {
+        return external_secrets(ctx, &args).await;
+    };
+    let path = in_dir(&ctx.dir, template);
     let template = std::fs::read_to_string(&path).map_err(|e| {
         fail("TF0811", "Cannot read the template", format!("{}: {e}. Check the path.", path.display()), ctx.err)
     })?;
@@ -188,6 +191,109 @@ pub async fn render(ctx: &Ctx, args: RenderArgs) -> CmdResult {
             ));
         }
         None => out_raw!("{}", rendered.text),
+    }
+    Ok(0)
+}
+
+/// `render --external-secrets`: the External Secrets manifests that hand the state's Vault
+/// secrets to the cluster, logging in with the state's Kubernetes auth role. They name paths,
+/// roles and service accounts, never a secret or a token, so they may go to the terminal.
+async fn external_secrets(ctx: &Ctx, args: &RenderArgs) -> CmdResult {
+    let state = state_of(ctx, args.state.as_deref()).await?;
+    let of_type = |type_name: &str| -> Vec<&serde_json::Value> {
+        state.resources.values().filter(|r| r.type_name == type_name).map(|r| &r.attributes).collect()
+    };
+    let field = |value: &serde_json::Value, name: &str| value.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+    let first = |value: &serde_json::Value, name: &str| {
+        value
+            .get(name)
+            .and_then(|v| v.as_array())
+            .and_then(|items| items.first())
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    let secrets: Vec<(String, String)> = of_type("vault_kv_secret_v2")
+        .into_iter()
+        .filter_map(|s| Some((field(s, "mount")?, field(s, "name")?)))
+        .collect();
+    if secrets.is_empty() {
+        return Err(fail(
+            "TF0814",
+            "No Vault secret to hand off",
+            "The state holds no vault_kv_secret_v2. Apply a spec that writes its secrets to Vault first.".to_owned(),
+            ctx.err,
+        ));
+    }
+    let roles: Vec<&serde_json::Value> = of_type("vault_kubernetes_auth_backend_role")
+        .into_iter()
+        .filter(|role| args.role.is_none() || field(role, "role_name") == args.role)
+        .collect();
+    let [role] = roles.as_slice() else {
+        let names: Vec<String> = of_type("vault_kubernetes_auth_backend_role")
+            .into_iter()
+            .filter_map(|role| field(role, "role_name"))
+            .collect();
+        let detail = if names.is_empty() {
+            "The state holds no vault_kubernetes_auth_backend_role (none named so, with --role). Add one that binds External Secrets' service account to a read-only policy, and apply.".to_owned()
+        } else {
+            format!("The state holds the Kubernetes auth roles {}; name the one External Secrets logs in with: --role NAME.", names.join(", "))
+        };
+        return Err(fail("TF0815", "No single Kubernetes auth role", detail, ctx.err));
+    };
+    let server = args.vault_server.clone().or_else(|| std::env::var("VAULT_ADDR").ok()).ok_or_else(|| {
+        fail(
+            "TF0816",
+            "Vault address unknown",
+            "Give Vault's address as the cluster reaches it with --vault-server URL (or set VAULT_ADDR).".to_owned(),
+            ctx.err,
+        )
+    })?;
+    let (Some(role_name), Some(account), Some(account_namespace)) = (
+        field(role, "role_name"),
+        first(role, "bound_service_account_names"),
+        first(role, "bound_service_account_namespaces"),
+    ) else {
+        return Err(fail(
+            "TF0815",
+            "No single Kubernetes auth role",
+            "The role binds no service account and namespace by name; bind External Secrets' own.".to_owned(),
+            ctx.err,
+        ));
+    };
+    let auth_mount = field(role, "backend").unwrap_or_else(|| "kubernetes".to_owned());
+    let mounts: std::collections::BTreeSet<&String> = secrets.iter().map(|(mount, _)| mount).collect();
+    let store_name = |mount: &str| trustform_outputs::kubernetes_name(&format!("vault-{mount}"));
+    let stores: Vec<trustform_outputs::VaultStore> = mounts
+        .into_iter()
+        .map(|mount| trustform_outputs::VaultStore {
+            name: store_name(mount),
+            server: server.clone(),
+            vault_namespace: std::env::var("VAULT_NAMESPACE").ok().filter(|ns| !ns.is_empty()),
+            mount: mount.clone(),
+            auth_mount: auth_mount.clone(),
+            role: role_name.clone(),
+            service_account: (account.clone(), account_namespace.clone()),
+        })
+        .collect();
+    let synced: Vec<trustform_outputs::SyncedSecret> = secrets
+        .iter()
+        .map(|(mount, name)| trustform_outputs::SyncedSecret {
+            name: trustform_outputs::kubernetes_name(name),
+            namespace: args.namespace.clone(),
+            store: store_name(mount),
+            key: name.clone(),
+        })
+        .collect();
+    let text = trustform_outputs::external_secrets_manifests(&stores, &synced);
+    match &args.out {
+        Some(out) => {
+            let out = in_dir(&ctx.dir, out);
+            trustform_state::write_file_atomically(&out, text.as_bytes()).map_err(|e| {
+                fail("TF0812", "Cannot write the rendered file", format!("{}: {e}.", out.display()), ctx.err)
+            })?;
+            errln!("Wrote {}", out.display());
+        }
+        None => out_raw!("{}", text),
     }
     Ok(0)
 }
