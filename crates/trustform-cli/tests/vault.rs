@@ -296,3 +296,42 @@ fn the_kubernetes_auth_method_must_trust_its_clusters_issuer() {
     let (_, config) = http(&bao, "GET", "auth/kubernetes/config", None);
     assert_eq!(config["data"]["issuer"], ISSUER, "{config}");
 }
+
+#[test]
+fn the_vault_handoff_plan_trusts_the_clusters_issuer_and_ca_and_hands_out_only_paths() {
+    let bao = OpenBao::start();
+    let clouds = Clouds::sandbox_only(SandboxConfig::default());
+    let mut env = clouds.env();
+    env.extend([("VAULT_ADDR", bao.address().to_owned()), ("VAULT_TOKEN", bao.root_token().to_owned())]);
+    let work = Workdir::plan("vault-handoff");
+    let mut printed = vec![run_with(&env, &work, &["apply", "--auto-approve"], 0)];
+    assert!(printed[0].stdout.contains("Resources: 7 added"), "{}", printed[0].stdout);
+    let (_, secret) = http(&bao, "GET", "litellm/data/gateway", None);
+    let canary = secret["data"]["data"]["LITELLM_MASTER_KEY"].as_str().expect("the master key").to_owned();
+
+    let (_, config) = http(&bao, "GET", "auth/eks-litellm/config", None);
+    assert_eq!(config["data"]["issuer"], ISSUER, "{config}");
+    assert_eq!(config["data"]["kubernetes_ca_cert"], trustform_sandbox::world::CLUSTER_CA_PEM, "{config}");
+    let env_file = work.read("deployment_outputs.env");
+    assert_eq!(
+        env_file,
+        "LITELLM_MASTER_KEY_VAULT_PATH=litellm/data/gateway\nVAULT_KUBERNETES_AUTH_PATH=eks-litellm\nVAULT_KUBERNETES_ROLE=external-secrets\n"
+    );
+
+    printed.push(run_with(&env, &work, &["plan", "--detailed-exitcode"], 0));
+    printed.push(run_with(
+        &env,
+        &work,
+        &["render", "--external-secrets", "--namespace", "litellm", "--vault-server", "https://vault.internal:8200"],
+        0,
+    ));
+    let manifests = &printed.last().expect("the render ran").stdout;
+    assert!(
+        manifests.contains("kind: ClusterSecretStore") && manifests.contains("kind: ExternalSecret"),
+        "{manifests}"
+    );
+    assert!(manifests.contains("mountPath: \"eks-litellm\""), "{manifests}");
+    printed.push(run_with(&env, &work, &["destroy", "--auto-approve"], 0));
+    assert_eq!(http(&bao, "GET", "sys/auth/eks-litellm", None).0, 400, "the auth method is gone");
+    assert_quiet(&printed, &canary, &bao);
+}
