@@ -212,6 +212,22 @@ async fn a_secret_changed_in_vault_reads_back_as_the_new_value_and_the_data_sour
     assert_eq!(data.get("data").and_then(|d| d.get("master_key")), Some(&Value::from("sk-canary-1")));
     assert!(data.get("data_json").unwrap().is_sensitive());
 
+    // With disable_read nothing is read back: a change made in Vault stays unseen.
+    let blind = with_id(
+        Value::object([
+            ("mount", "secret".into()),
+            ("name", "litellm/write-only".into()),
+            ("data_json", Value::from(r#"{"k":"v1"}"#).sensitive()),
+            ("disable_read", Value::Bool(true)),
+        ]),
+        "secret/data/litellm/write-only",
+    );
+    let written = provider.create("vault_kv_secret_v2", &blind, &NoCheckpoint).await.unwrap();
+    assert_eq!(written.get("metadata").and_then(|m| m.get("version")), Some(&Value::from("1")));
+    http(&bao, "POST", "secret/data/litellm/write-only", Some(r#"{"data":{"k":"v2"}}"#));
+    let unseen = provider.read("vault_kv_secret_v2", &written).await.unwrap().unwrap();
+    assert_eq!(unseen.get("data_json").and_then(Value::as_str), Some(r#"{"k":"v1"}"#));
+
     provider.delete("vault_kv_secret_v2", &read).await.unwrap();
     let (status, _) = http(&bao, "GET", "secret/metadata/litellm/gateway", None);
     assert_eq!(status, 404, "delete_all_versions removes the metadata too");

@@ -83,14 +83,28 @@ pub(crate) async fn write(vault: &Vault, planned: &Value) -> Result<Value, Provi
     if let Some(cas) = number(planned, "cas") {
         options.insert("cas".into(), json!(cas));
     }
+    let data_map = string_map(&document);
     let mut body = json!({ "data": Json::Object(document) });
     if !options.is_empty() {
         body["options"] = Json::Object(options);
     }
     let what = what(mount, name);
-    vault.write(&what, Method::POST, &api_path(&[mount, "data", name]), &body, &secrets).await?;
-    let state = with(planned, [("id", Value::string(id(mount, name)))]);
+    let answer = vault.write(&what, Method::POST, &api_path(&[mount, "data", name]), &body, &secrets).await?;
+    let id = id(mount, name);
+    let state = with(planned, [("id", Value::string(id.clone()))]);
+    if flag(planned, "disable_read") {
+        // No read back: the write's answer is the new version's metadata.
+        let metadata = answer.as_ref().map(data).and_then(Json::as_object).map(metadata_map).unwrap_or_default();
+        return Ok(with(&state, [("path", Value::String(id)), ("data", data_map.sensitive()), ("metadata", metadata)]));
+    }
     written(&what, read(vault, &state).await?)
+}
+
+/// A version's metadata as the `metadata` map: created and deletion times, destroyed, version.
+fn metadata_map(metadata: &Map<String, Json>) -> Value {
+    let mut metadata = metadata.clone();
+    metadata.remove("custom_metadata");
+    string_map(&metadata)
 }
 
 pub(crate) async fn read(vault: &Vault, state: &Value) -> Result<Option<Value>, ProviderError> {
@@ -103,24 +117,23 @@ pub(crate) async fn read(vault: &Vault, state: &Value) -> Result<Option<Value>, 
             (mount.to_owned(), name.to_owned())
         }
     };
+    // `disable_read` (for tokens that may write but not read): the state is all there is.
+    if flag(state, "disable_read") && text(state, "data_json").is_some() {
+        return Ok(Some(state.clone()));
+    }
     let Some(answer) = vault.read(&what(&mount, &name), &api_path(&[&mount, "data", &name])).await? else {
         return Ok(None);
     };
     let version = data(&answer);
     // A soft-deleted or destroyed current version answers 404 (handled above) or null data.
     let Some(document) = version.get("data").and_then(Json::as_object) else { return Ok(None) };
-    let metadata = version.get("metadata").and_then(Json::as_object).map(|m| {
-        let mut m = m.clone();
-        m.remove("custom_metadata");
-        string_map(&m)
-    });
+    let metadata = version.get("metadata").and_then(Json::as_object).map(metadata_map);
     let held = Json::Object(document.clone()).to_string();
     let data_json = match text(state, "data_json") {
-        Some(prior) if flag(state, "disable_read") || json_documents_equal(prior, &held) => prior.to_owned(),
+        Some(prior) if json_documents_equal(prior, &held) => prior.to_owned(),
         _ => held,
     };
-    let data =
-        if flag(state, "disable_read") { state.get("data").cloned().unwrap_or_default() } else { string_map(document) };
+    let data = string_map(document);
     let id = id(&mount, &name);
     Ok(Some(with(
         state,
