@@ -193,7 +193,15 @@ fn a_generated_secret_is_only_in_openbao_and_the_encrypted_state() {
     let bao = OpenBao::start();
     let work = Workdir::fixture("vault-openbao").with_file("encryption.tf", ENCRYPTION);
     let mut printed = vec![run(&bao, &work, &["plan", "--out", "create.plan"], 0)];
-    printed.push(run(&bao, &work, &["apply", "create.plan"], 0));
+    // With the HTTP clients' own logs switched on too: they see the token header marked
+    // sensitive and never a body.
+    let env = [
+        ("VAULT_ADDR", bao.address().to_owned()),
+        ("VAULT_TOKEN", bao.root_token().to_owned()),
+        ("TRUSTFORM_LOG_SDK_BODIES", "1".to_owned()),
+    ];
+    printed.push(run_with(&env, &work, &["apply", "create.plan"], 0));
+    assert!(printed[1].stderr.contains("hyper_util::") || printed[1].stderr.contains("reqwest::"), "the clients logged");
     let canary = master_key(&bao);
 
     // A drift plan holds the spec's value as what it will write: the file must not show it.
