@@ -201,7 +201,10 @@ fn a_generated_secret_is_only_in_openbao_and_the_encrypted_state() {
         ("TRUSTFORM_LOG_SDK_BODIES", "1".to_owned()),
     ];
     printed.push(run_with(&env, &work, &["apply", "create.plan"], 0));
-    assert!(printed[1].stderr.contains("hyper_util::") || printed[1].stderr.contains("reqwest::"), "the clients logged");
+    assert!(
+        printed[1].stderr.contains("hyper_util::") || printed[1].stderr.contains("reqwest::"),
+        "the clients logged"
+    );
     let canary = master_key(&bao);
 
     // A drift plan holds the spec's value as what it will write: the file must not show it.
