@@ -22,5 +22,5 @@ mod template;
 
 pub use error::{EnvError, Hazard};
 pub use format::{EnvFormat, UnknownEnvFormat};
-pub use render::render_env;
+pub use render::{check_planned, render_env};
 pub use template::{fill_placeholders, Problem, Rendered, TemplateError};
