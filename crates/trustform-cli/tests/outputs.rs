@@ -176,3 +176,21 @@ fn destroy_removes_the_env_file_instead_of_emptying_it() {
     assert!(applied.stderr.contains("Removed deployment_outputs.env"), "{}", applied.stderr);
     assert!(!work.file("deployment_outputs.env").exists());
 }
+
+#[test]
+fn a_targeted_destroy_that_leaves_resources_leaves_the_env_file_and_says_so() {
+    let work = Workdir::new().with_file(
+        "main.tf",
+        "resource \"trustform_data\" \"a\" {\n  input = \"x\"\n}\nresource \"trustform_data\" \"b\" {}\noutput \"A\" {\n  value = trustform_data.a.output\n}\n",
+    );
+    work.expect(&["apply", "--auto-approve"], 0);
+    let destroy = work.expect(&["destroy", "--auto-approve", "--target", "trustform_data.b"], 0);
+    assert!(
+        destroy.stderr.contains("Left deployment_outputs.env as it was: the state still manages resources"),
+        "{}",
+        destroy.stderr
+    );
+    assert!(!destroy.stderr.contains("Wrote"), "{}", destroy.stderr);
+    assert_eq!(work.expect(&["state", "list"], 0).stdout, "trustform_data.a\n");
+    assert_eq!(work.read("deployment_outputs.env"), "A=x\n");
+}

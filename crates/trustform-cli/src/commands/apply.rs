@@ -60,8 +60,6 @@ pub async fn run(ctx: &Ctx, args: ApplyArgs, kind: Kind) -> CmdResult {
         let plan = plan.ok_or(Failed(1))?;
         if kind != Kind::Refresh {
             env.check_plan(ctx, &plan)?;
-        }
-        if kind != Kind::Refresh {
             if args.json {
                 out_raw!("{}\n", crate::escape::json(&render_json(&plan).to_string()));
             } else {
@@ -209,10 +207,11 @@ fn save_errored_state(ctx: &Ctx, state: &State, store: &Backend) {
     }
 }
 
-/// Writes the env file after an apply or refresh. A destroy writes none: once it has finished,
-/// the file would describe objects that no longer exist, so it is removed (Terraform keeps no
-/// outputs of a destroyed deployment either); a destroy that stopped with errors leaves it as
-/// it was, since some of those objects still exist, and says so.
+/// Writes the env file after an apply or refresh. A destroy never writes it: once it has left
+/// nothing, the file would describe objects that no longer exist, so it is removed (Terraform
+/// keeps no outputs of a destroyed deployment either); a destroy that stopped with errors, or a
+/// targeted one that left resources, leaves it as it was, since some of those objects still
+/// exist, and says so.
 fn write_outputs_file(
     ctx: &Ctx,
     engine: &Engine,
@@ -224,15 +223,17 @@ fn write_outputs_file(
     let Some(path) = &env.path else { return Ok(()) };
     if kind == Kind::Destroy {
         let shown = ctx.shown(path);
-        match std::fs::symlink_metadata(path) {
-            Err(_) => {}
-            Ok(_) if !succeeded => {
-                errln!(
-                    "Left {} as it was: the destroy did not finish, and some of its objects still exist.",
-                    shown.display()
-                )
-            }
-            Ok(_) => match std::fs::remove_file(path) {
+        let why_kept = if !succeeded {
+            Some("the destroy did not finish, and some of its objects still exist")
+        } else if !state.resources.is_empty() {
+            Some("the state still manages resources; `trustform apply` rewrites it")
+        } else {
+            None
+        };
+        match (std::fs::symlink_metadata(path), why_kept) {
+            (Err(_), _) => {}
+            (Ok(_), Some(why)) => errln!("Left {} as it was: {why}.", shown.display()),
+            (Ok(_), None) => match std::fs::remove_file(path) {
                 Ok(()) => errln!("Removed {}: the destroyed deployment has no outputs.", shown.display()),
                 Err(e) => {
                     return Err(fail(
