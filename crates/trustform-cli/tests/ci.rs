@@ -243,3 +243,21 @@ fn lock_timeout_gives_up_after_the_duration_naming_the_holder() {
     let bad = work.expect(&["plan", "-lock-timeout=5"], 2);
     assert!(bad.stderr.contains("\"5\" is not a duration"), "{}", bad.stderr);
 }
+
+/// Regression: the digest a saved plan binds itself to was taken after variables files joined
+/// the spec's sources when planning, and before when applying, so a spec with a
+/// `trustform.tfvars` could never apply a saved plan ("Saved plan is stale").
+#[test]
+fn a_saved_plan_of_a_spec_with_a_tfvars_file_applies() {
+    let work = Workdir::new()
+        .with_file("main.tf", "variable \"x\" {}\noutput \"X\" {\n  value = var.x\n}\n")
+        .with_file("trustform.tfvars", "x = \"a\"\n")
+        .with_file("more.tfvars", "x = \"b\"\n");
+    work.expect(&["plan", "--out", "saved.plan", "--var-file", "more.tfvars"], 0);
+    let applied = work.expect(&["apply", "saved.plan"], 0);
+    assert!(applied.stdout.contains("X = \"b\""), "{}", applied.stdout);
+    // The spec itself still binds the plan.
+    work.expect(&["plan", "--out", "saved.plan"], 0);
+    work.write("main.tf", "variable \"x\" {}\noutput \"X\" {\n  value = \"${var.x}!\"\n}\n");
+    assert!(work.expect(&["apply", "saved.plan"], 1).stderr.contains("Saved plan is stale"));
+}

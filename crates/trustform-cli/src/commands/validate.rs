@@ -11,7 +11,10 @@ use trustform_diag::Diagnostics;
 use trustform_engine::{Engine, EngineOptions};
 
 pub async fn init(ctx: &Ctx, args: InitArgs) -> CmdResult {
-    let project = Project::without_command_line(ctx)?;
+    let mut project = Project::without_command_line(ctx)?;
+    // The spec's warnings are shown; unset variables are the later commands' concern.
+    let warnings: Diagnostics = project.take_pending().into_iter().filter(|d| !d.is_error()).collect();
+    ctx.report(&warnings, &project.config.sources)?;
     let config = &project.config;
     let spec = backends::configured(Some(config), ctx.err)?;
     let providers = crate::project::providers(ctx.sandboxed());

@@ -116,13 +116,13 @@ impl Project {
     }
 
     /// Loads the spec with its own variables only (defaults, `trustform.tfvars`,
-    /// `TRUSTFORM_VAR_*`), for a command that starts from a plan file.
+    /// `TRUSTFORM_VAR_*`), for `apply FILE` (the plan file holds the rest) and `init`.
     pub fn without_command_line(ctx: &Ctx) -> CmdResult<Project> {
         Project::read(ctx, &[])
     }
 
     /// The spec as the commands that read state without planning see it (`output`, `show`,
-    /// `state`, `workspace`, `init`): its backend and encryption blocks matter, its other
+    /// `state`, `workspace`, `force-unlock`): its backend and encryption blocks matter, its other
     /// problems and unset variables are not this command's concern. A directory without a spec
     /// is fine: state alone.
     pub fn for_state(ctx: &Ctx) -> Project {
