@@ -108,7 +108,8 @@ impl<'a> Lock<'a> {
     /// passed, waiting 1 s, then twice as long each time up to 16 s, as Terraform's
     /// `statemgr.LockWithContext` does; Ctrl-C stops the wait.
     pub async fn acquire(locker: &'a dyn Locker, operation: &str, ctx: &Ctx) -> CmdResult<Lock<'a>> {
-        let deadline = Instant::now() + ctx.lock_timeout;
+        // A timeout too long for the clock to add (`-lock-timeout=5000000000000000h`) waits forever.
+        let deadline = Instant::now().checked_add(ctx.lock_timeout);
         let mut delay = Duration::from_secs(1);
         let mut waited = false;
         loop {
@@ -116,7 +117,8 @@ impl<'a> Lock<'a> {
                 Ok(id) => return Ok(Lock { locker, id, released: false }),
                 Err(error) => error,
             };
-            let remaining = deadline.saturating_duration_since(Instant::now());
+            let remaining =
+                deadline.map_or(Duration::MAX, |deadline| deadline.saturating_duration_since(Instant::now()));
             let retryable = matches!(error, LockError::Held { .. } | LockError::Contended { .. });
             if !retryable || remaining.is_zero() || ctx.cancel.is_cancelled() {
                 let waited = if waited {
