@@ -28,5 +28,5 @@ mod template;
 pub use error::{EnvError, Hazard};
 pub use external_secrets::{external_secrets_manifests, kubernetes_name, SyncedSecret, VaultStore};
 pub use format::{EnvFormat, UnknownEnvFormat};
-pub use render::render_env;
+pub use render::{check_planned, render_env};
 pub use template::{fill_placeholders, Problem, Rendered, TemplateError};

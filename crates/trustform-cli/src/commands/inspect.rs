@@ -1,13 +1,13 @@
 //! Read-only views: `show`, `output`, `render` and `graph`.
 
 use super::Ctx;
-use crate::args::{OutputArgs, RenderArgs, ShowArgs, VarArgs};
+use crate::args::{OutputArgs, RenderArgs, ShowArgs};
+use crate::context::Project;
 use crate::outputs::output_values;
-use crate::project::{backend, encryption, fail, in_dir, read_state, spec_encryption, CmdResult, Project};
+use crate::project::{fail, in_dir, read_state, CmdResult};
 use crate::render::render_all;
 use trustform_diag::{Diagnostic, Diagnostics, SourceMap};
 use trustform_engine::EngineOptions;
-use trustform_lang::config::load_dir;
 use trustform_lang::Value;
 use trustform_plan::{render_human, render_json, SavedPlan};
 use trustform_state::State;
@@ -16,7 +16,7 @@ pub async fn show(ctx: &Ctx, args: ShowArgs) -> CmdResult {
     if let Some(file) = &args.plan_file {
         let bytes = std::fs::read(file)
             .map_err(|e| fail("TF1033", "Cannot read the plan file", format!("{}: {e}.", file.display()), ctx.err))?;
-        let saved = SavedPlan::decode(&bytes, &spec_encryption(&ctx.dir, ctx.err)?.plan)
+        let saved = SavedPlan::decode(&bytes, &Project::for_state(ctx).encryption(ctx)?.plan)
             .map_err(|e| fail("TF1033", "Cannot read the plan file", format!("{}: {e}.", file.display()), ctx.err))?;
         if args.json {
             out_raw!("{}\n", crate::escape::json(&render_json(&saved.plan).to_string()));
@@ -298,18 +298,16 @@ async fn external_secrets(ctx: &Ctx, args: &RenderArgs) -> CmdResult {
     Ok(0)
 }
 
-pub async fn graph(ctx: &Ctx, vars: VarArgs) -> CmdResult {
-    let project = Project::load(&ctx.dir, &vars, ctx.err)?;
-    let (engine, _) = project.engine(EngineOptions::default(), ctx.err)?;
+pub async fn graph(ctx: &Ctx) -> CmdResult {
+    let project = Project::load(ctx)?;
+    let (engine, _) = project.engine(ctx, EngineOptions::default())?;
     out!("{}", engine.graph().to_dot());
     Ok(0)
 }
 
 pub async fn state_of(ctx: &Ctx, state_flag: Option<&std::path::Path>) -> CmdResult<State> {
-    let (config, _) = load_dir(&ctx.dir);
-    let has_spec = config.sources.files().next().is_some();
-    let encryption = spec_encryption(&ctx.dir, ctx.err)?;
-    let store = backend(&ctx.dir, has_spec.then_some(&config), state_flag, encryption.state, ctx.err).await?;
+    let project = Project::for_state(ctx);
+    let store = project.backend(ctx, state_flag, project.encryption(ctx)?.state).await?;
     read_state(&store, ctx.err).await
 }
 
@@ -317,16 +315,16 @@ pub async fn import(ctx: &Ctx, args: crate::args::ImportArgs) -> CmdResult {
     let addr: trustform_lang::ResourceAddr = args.address.parse().map_err(|e: trustform_lang::AddrParseError| {
         fail("TF1031", "Invalid resource address", e.to_string(), ctx.err)
     })?;
-    let project = Project::load(&ctx.dir, &args.vars, ctx.err)?;
-    let encryption = encryption(&project.config, &project.variables, ctx.err)?;
-    let store = backend(&ctx.dir, Some(&project.config), args.state.as_deref(), encryption.state, ctx.err).await?;
+    let project = Project::load(ctx)?;
+    let encryption = project.encryption(ctx)?;
+    let store = project.backend(ctx, args.state.as_deref(), encryption.state).await?;
     let options = EngineOptions { hook: ctx.hook.clone(), cancel: ctx.cancel.clone(), ..EngineOptions::default() };
-    let (engine, sources) = project.engine(options, ctx.err)?;
-    let lock = crate::project::Lock::acquire(&store, "import", ctx.err).await?;
+    let (engine, sources) = project.engine(ctx, options)?;
+    let lock = crate::project::Lock::acquire(&store, "import", ctx).await?;
     let result = async {
         let state = read_state(&store, ctx.err).await?;
         let (_, diags) = engine.import(&addr, &args.id, state, &store).await;
-        crate::project::report(&diags, &sources, ctx.err)?;
+        ctx.report(&diags, &sources)?;
         outln!("{addr}: Import prepared and recorded in state.\n\nImport successful! The resource is now managed by Trustform; run `trustform plan` to compare it with the spec.");
         Ok(0)
     }
