@@ -58,6 +58,7 @@ struct PlanWalk<'a> {
     values: &'a Values,
     refreshed: &'a Refreshed,
     options: &'a PlanOptions,
+    reads: DataReads,
 }
 
 impl Engine {
@@ -145,9 +146,26 @@ impl Engine {
                     return Ok(());
                 }
                 if resource.status == ResourceStatus::Creating && resource.id.is_empty() {
-                    // An interrupted create whose id the cloud was to choose: nothing to look
-                    // up. The plan creates it again; see `interrupted_create`.
-                    results.lock().unwrap_or_else(|e| e.into_inner()).insert(addr.clone(), None);
+                    // An interrupted create whose id the cloud was to choose: found by its
+                    // natural key when the provider can, else nothing to look up and the plan
+                    // creates it again (see `interrupted_create`).
+                    let found = if provider.findable(&resource.type_name) {
+                        self.hook.event(Event::RefreshStarted { address: addr.clone() });
+                        let found = provider.find(&resource.type_name, value).await.map_err(|e| {
+                            Diagnostic::error(
+                                "TF1007",
+                                "Cannot adopt an interrupted create",
+                                format!("The run that created {addr} stopped before saving the answer, and looking for what it made failed: {e}. If the object is the one this spec describes, bring it under management with `trustform import {addr} ID`; otherwise delete or rename the conflicting object, then run plan again."),
+                            )
+                            .with_address(&addr)
+                        })?;
+                        let found = found.map(|v| v.mark_paths(&value.sensitive_paths()));
+                        self.hook.event(Event::RefreshFinished { address: addr.clone(), gone: found.is_none() });
+                        found
+                    } else {
+                        None
+                    };
+                    results.lock().unwrap_or_else(|e| e.into_inner()).insert(addr.clone(), found);
                     return Ok(());
                 }
                 tracing::debug!(address = %addr, "refreshing");
@@ -174,7 +192,8 @@ impl Engine {
             }
         }
         for (addr, resource) in &state.resources {
-            if resource.status == ResourceStatus::Creating && resource.id.is_empty() {
+            let findable = self.providers.for_type(&resource.type_name).is_some_and(|p| p.findable(&resource.type_name));
+            if resource.status == ResourceStatus::Creating && resource.id.is_empty() && !findable {
                 diags.push(interrupted_create(addr));
             }
         }
@@ -327,11 +346,15 @@ impl Engine {
                 let scope = scope.with_instance(instance);
                 tracing::trace!(address = %addr, "planning");
                 let change = if id.mode == trustform_lang::Mode::Data {
-                    self.plan_data(resource, &addr, &scope, &values, reads).await
+                    self.plan_data(resource, &addr, &scope, &values, reads).await.map(|c| (c, Diagnostics::new()))
                 } else {
-                    let walk = PlanWalk { state, values: &values, refreshed, options };
-                    self.plan_managed(resource, &addr, &scope, &walk)
+                    let walk = PlanWalk { state, values: &values, refreshed, options, reads };
+                    self.plan_managed(resource, &addr, &scope, &walk).await
                 };
+                let change = change.map(|(change, warnings)| {
+                    diags.extend(warnings);
+                    change
+                });
                 match change {
                     Ok(change) => {
                         if let Some(after) = &change.after {
@@ -584,14 +607,14 @@ impl Engine {
         Ok(conformed)
     }
 
-    fn plan_managed(
+    async fn plan_managed(
         &self,
         resource: &Resource,
         addr: &ResourceAddr,
-        scope: &Scope,
+        scope: &Scope<'_>,
         walk: &PlanWalk<'_>,
-    ) -> Result<Change, Diagnostics> {
-        let PlanWalk { state, values, refreshed, options } = *walk;
+    ) -> Result<(Change, Diagnostics), Diagnostics> {
+        let PlanWalk { state, values, refreshed, options, reads } = *walk;
         let tainted = state.resources.get(addr).is_some_and(|r| r.status == ResourceStatus::Tainted);
         let config = self.instance_config(resource, addr, scope)?;
         let type_name = &resource.id.type_name;
@@ -620,16 +643,49 @@ impl Engine {
             reason = Reason::DeletedOutsideTrustform;
         }
         let dependencies = self.dependency_addresses(&resource.id, values);
-        Ok(Change {
+        let mut attributes = diff.attributes;
+        let mut warnings = Diagnostics::new();
+        if reads == DataReads::All && matches!(action, Action::Create | Action::Update) {
+            let review = provider.review(type_name, prior.as_ref(), &diff.planned).await.map_err(|e| {
+                Diagnostics::from(
+                    Diagnostic::error(
+                        "TF1001",
+                        "Failed to refresh resource",
+                        format!("Reading what {addr} would change failed: {e}. Check credentials and connectivity, then run plan again."),
+                    )
+                    .with_span(resource.span.clone())
+                    .with_address(addr),
+                )
+            })?;
+            if let (Action::Create, Some(existing)) = (action, &review.existing) {
+                attributes = overwritten_attributes(schema, existing, &diff.planned, attributes);
+            }
+            let secrets = diff.planned.sensitive_texts();
+            for issue in review.issues {
+                let (summary, detail) =
+                    (redact_texts(&issue.summary, &secrets), redact_texts(&issue.detail, &secrets));
+                let d = if issue.is_error {
+                    Diagnostic::error("TF0512", summary, detail)
+                } else {
+                    Diagnostic::warning("TF0512", summary, detail)
+                };
+                warnings.push(d.with_span(resource.span.clone()).with_address(addr));
+            }
+            if warnings.has_errors() {
+                return Err(warnings);
+            }
+        }
+        let change = Change {
             address: addr.clone(),
             provider: resource.provider_name().to_owned(),
             action,
             reason,
             before: prior,
             after: Some(diff.planned),
-            attributes: diff.attributes,
+            attributes,
             dependencies,
-        })
+        };
+        Ok((change, warnings))
     }
 
     async fn plan_data(
@@ -791,6 +847,49 @@ fn changed_attributes(before: &Value, after: &Value) -> Vec<AttributeChange> {
             forces_replacement: false,
         })
         .collect()
+}
+
+/// A create's attribute changes when it overwrites what is there (an authoritative binding's
+/// members): each configurable attribute shows the live value it replaces, so the plan lists
+/// what the create removes, not only what it adds.
+fn overwritten_attributes(
+    schema: &trustform_schema::ResourceSchema,
+    existing: &Value,
+    planned: &Value,
+    created: Vec<AttributeChange>,
+) -> Vec<AttributeChange> {
+    let configurable = |name: &str| {
+        schema.block.attributes.get(name).is_some_and(|a| a.mode != trustform_schema::Mode::Computed)
+    };
+    let differs = |name: &str| {
+        let (live, after) = (existing.get(name).unwrap_or(&Value::Null), planned.get(name).unwrap_or(&Value::Null));
+        let equal = match schema.block.attributes.get(name) {
+            Some(attr) => trustform_schema::values_equal(attr, live, after),
+            None => live.eq_ignoring_marks(after),
+        };
+        !live.is_null() && !after.contains_unknown() && !equal
+    };
+    let mut out: Vec<AttributeChange> = created
+        .into_iter()
+        .map(|mut change| {
+            if configurable(&change.name) && differs(&change.name) {
+                change.before = existing.get(&change.name).cloned();
+            }
+            change
+        })
+        .collect();
+    for name in existing.as_object().into_iter().flatten().map(|(name, _)| name) {
+        if configurable(name) && differs(name) && !out.iter().any(|c| &c.name == name) {
+            out.push(AttributeChange {
+                name: name.clone(),
+                before: existing.get(name).cloned(),
+                after: planned.get(name).cloned(),
+                forces_replacement: false,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
 }
 
 pub(crate) fn missing_provider(addr: &ResourceAddr) -> Diagnostic {
