@@ -187,3 +187,66 @@ fn an_error_body_of_megabytes_is_not_echoed_whole() {
     assert!(run.all().contains("ValidationError"), "{}", &run.all()[..2000.min(run.all().len())]);
     assert!(run.all().len() < 16 * 1024, "{} bytes printed", run.all().len());
 }
+
+/// Rewrites the state as a run killed right after sending these creates leaves it: a
+/// `creating` record of the planned value, with no id (AWS chooses it) and nothing computed.
+fn as_if_killed_while_creating(work: &Workdir, types: &[&str], edit: impl Fn(&mut serde_json::Value)) {
+    let path = "state/default.tfstate";
+    let mut state: serde_json::Value = serde_json::from_str(&work.read(path)).expect("state is JSON");
+    let mut edited = 0;
+    for resource in state["resources"].as_array_mut().expect("resources") {
+        let type_name = resource["type"].as_str().unwrap_or_default().to_owned();
+        if !types.contains(&type_name.as_str()) {
+            continue;
+        }
+        resource["status"] = "creating".into();
+        if resource.get("id").is_some() {
+            resource["id"] = "".into();
+        }
+        for computed in ["id", "arn", "association_id", "association_arn"] {
+            if let Some(value) = resource["attributes"].get_mut(computed) {
+                *value = serde_json::Value::Null;
+            }
+        }
+        edit(resource);
+        edited += 1;
+    }
+    assert_eq!(edited, types.len(), "{state}");
+    work.write(path, &serde_json::to_string_pretty(&state).unwrap());
+}
+
+/// Issue 13, item 12(b): AWS chooses the ids of OIDC providers and pod identity associations,
+/// so a run killed after sending their creates cannot find them by id. The re-apply finds them
+/// by natural key (the provider's URL; the association's cluster, namespace and service
+/// account), adopts them with no second object and no import, and the next plan is empty. An
+/// object that differs from what was sent is not adopted: the plan stops, naming the
+/// difference and `import`.
+#[test]
+fn creates_killed_before_aws_answered_are_adopted_by_natural_key() {
+    let clouds = Clouds::moto_and_sandbox();
+    let work = Workdir::example("aws-pod-identity");
+    let association = apply_and_check(&clouds, &work);
+    let before = clouds.inventory();
+    let types = ["aws_iam_openid_connect_provider", "aws_eks_pod_identity_association"];
+
+    as_if_killed_while_creating(&work, &types, |_| {});
+    let plan = clouds.run(&work, &["plan"], 0);
+    assert!(plan.stdout.contains("Objects created by an interrupted apply"), "{}", plan.stdout);
+    assert!(!plan.stderr.contains("TF1006"), "{}", plan.stderr);
+    let apply = clouds.run(&work, &["apply", "--auto-approve"], 0);
+    assert!(!apply.all().contains("Creating..."), "{}", apply.all());
+    let converged = clouds.run(&work, &["plan", "--detailed-exitcode"], 0);
+    assert!(converged.stdout.contains("No changes."), "{}", converged.stdout);
+    assert_eq!(clouds.inventory(), before, "a second object was made");
+    assert!(work.read("deployment_outputs.env").contains(&format!("POD_IDENTITY_ASSOCIATION_ID={association}\n")));
+
+    // The record says other client ids were sent: the provider there is not the one planned.
+    as_if_killed_while_creating(&work, &types[..1], |resource| {
+        resource["attributes"]["client_id_list"] = serde_json::json!(["someone-else"]);
+    });
+    let refused = clouds.run(&work, &["plan"], 1);
+    assert!(refused.stderr.contains("Cannot adopt an interrupted create"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("client ids are not the planned ones"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("trustform import aws_iam_openid_connect_provider."), "{}", refused.stderr);
+    assert_eq!(clouds.inventory(), before);
+}

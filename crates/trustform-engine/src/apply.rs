@@ -356,12 +356,13 @@ impl Engine {
                     _ => {
                         // Before the request leaves, the state says a create is under way, so a
                         // run killed before the answer is saved finds the object next time: by
-                        // its planned id. An object whose id the cloud chooses could not be
-                        // looked up, so it gets no record (and no extra write); creating it again
-                        // either conflicts, with the import command in the error, or is
-                        // idempotent.
+                        // its planned id, or by its natural key (`Provider::find`). Any other
+                        // object whose id the cloud chooses could not be looked up, so it gets no
+                        // record (and no extra write); creating it again either conflicts, with
+                        // the import command in the error, or is idempotent.
                         let replaces_in_place = change.action == Action::CreateThenDelete;
-                        let findable = planned.get("id").and_then(Value::as_str).is_some_and(|id| !id.is_empty());
+                        let findable = planned.get("id").and_then(Value::as_str).is_some_and(|id| !id.is_empty())
+                            || provider.findable(type_name);
                         if !replaces_in_place && findable {
                             let intent =
                                 ResourceState::creating(type_name, &change.provider, &planned, dependencies.clone());
