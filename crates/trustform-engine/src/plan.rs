@@ -919,3 +919,54 @@ fn interrupted_create(addr: &ResourceAddr) -> Diagnostic {
     )
     .with_address(addr)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trustform_lang::Type;
+    use trustform_schema::{Attribute, Block, Compare, ResourceSchema};
+
+    fn binding_schema() -> ResourceSchema {
+        ResourceSchema::new(
+            "google_project_iam_binding",
+            Block::new()
+                .attr("project", Attribute::optional_computed(Type::String))
+                .attr("role", Attribute::required(Type::String))
+                .attr("members", Attribute::required(Type::List(Box::new(Type::String))).compare(Compare::Set))
+                .attr("id", Attribute::computed(Type::String)),
+        )
+    }
+
+    fn binding(members: &[&str]) -> Value {
+        Value::object([
+            ("project", Value::from("p")),
+            ("role", Value::from("roles/owner")),
+            ("members", Value::List(members.iter().map(|m| Value::from(*m)).collect())),
+            ("id", Value::from("p/roles/owner")),
+        ])
+    }
+
+    #[test]
+    fn a_create_that_overwrites_shows_what_it_replaces() {
+        let schema = binding_schema();
+        let planned = binding(&["user:bob"]);
+        let created = trustform_plan::diff_resource(&schema, None, &planned, &Default::default(), false).attributes;
+        let shown = overwritten_attributes(&schema, &binding(&["user:alice"]), &planned, created.clone());
+        let members = shown.iter().find(|a| a.name == "members").expect("members are shown");
+        assert_eq!(members.before, Some(Value::List(vec!["user:alice".into()])));
+        assert_eq!(members.after, Some(Value::List(vec!["user:bob".into()])));
+        // What the live object shares with the plan stays a plain addition.
+        assert!(shown.iter().filter(|a| a.name != "members").all(|a| a.before.is_none()), "{shown:?}");
+
+        // The same members in another order replace nothing.
+        let same = overwritten_attributes(&schema, &binding(&["user:bob"]), &planned, created.clone());
+        assert_eq!(same, created);
+        // An attribute the plan leaves out but the object has is shown going away.
+        let mut without = planned.as_object().cloned().unwrap();
+        without.insert("members".into(), Value::List(Vec::new()));
+        let without = Value::Object(without);
+        let created = trustform_plan::diff_resource(&schema, None, &without, &Default::default(), false).attributes;
+        let shown = overwritten_attributes(&schema, &binding(&["user:alice"]), &without, created);
+        assert!(shown.iter().any(|a| a.name == "members" && a.before.is_some()), "{shown:?}");
+    }
+}
