@@ -371,7 +371,6 @@ output "canary" {{
     };
     assert!(sweep(true), "the env file holds the output (that is its job)");
     run(&["destroy", "--auto-approve"], 0);
-    drop(run);
     sweep(false);
 
     assert!(printed.iter().any(|(_, all)| all.contains("TRACE")), "the runs logged at TRACE level");

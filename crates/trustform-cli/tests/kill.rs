@@ -257,7 +257,11 @@ fn sigkill_at_random_moments_across_three_clouds_never_needs_a_human() {
             let left = leftovers(&clouds, units);
             assert!(left.is_empty(), "{what}: the destroy left objects behind: {left:#?}");
             let plan = rerun(&clouds, &work, &["plan"], &what);
-            assert!(plan.stdout.contains(&format!("Plan: {resources} to add, 0 to change, 0 to destroy.")), "{what}:\n{}", plan.stdout);
+            assert!(
+                plan.stdout.contains(&format!("Plan: {resources} to add, 0 to change, 0 to destroy.")),
+                "{what}:\n{}",
+                plan.stdout
+            );
         } else {
             let plan = work.run_with_env(
                 &["plan", "--detailed-exitcode"],

@@ -192,7 +192,8 @@ impl Engine {
             }
         }
         for (addr, resource) in &state.resources {
-            let findable = self.providers.for_type(&resource.type_name).is_some_and(|p| p.findable(&resource.type_name));
+            let findable =
+                self.providers.for_type(&resource.type_name).is_some_and(|p| p.findable(&resource.type_name));
             if resource.status == ResourceStatus::Creating && resource.id.is_empty() && !findable {
                 diags.push(interrupted_create(addr));
             }
@@ -662,8 +663,7 @@ impl Engine {
             }
             let secrets = diff.planned.sensitive_texts();
             for issue in review.issues {
-                let (summary, detail) =
-                    (redact_texts(&issue.summary, &secrets), redact_texts(&issue.detail, &secrets));
+                let (summary, detail) = (redact_texts(&issue.summary, &secrets), redact_texts(&issue.detail, &secrets));
                 let d = if issue.is_error {
                     Diagnostic::error("TF0512", summary, detail)
                 } else {
@@ -858,9 +858,8 @@ fn overwritten_attributes(
     planned: &Value,
     created: Vec<AttributeChange>,
 ) -> Vec<AttributeChange> {
-    let configurable = |name: &str| {
-        schema.block.attributes.get(name).is_some_and(|a| a.mode != trustform_schema::Mode::Computed)
-    };
+    let configurable =
+        |name: &str| schema.block.attributes.get(name).is_some_and(|a| a.mode != trustform_schema::Mode::Computed);
     let differs = |name: &str| {
         let (live, after) = (existing.get(name).unwrap_or(&Value::Null), planned.get(name).unwrap_or(&Value::Null));
         let equal = match schema.block.attributes.get(name) {

@@ -99,7 +99,12 @@ pub trait Provider: Send + Sync {
     /// cloud (`lint`).
     ///
     /// [`plan`]: Provider::plan
-    async fn review(&self, _type_name: &str, _prior: Option<&Value>, _planned: &Value) -> Result<Review, ProviderError> {
+    async fn review(
+        &self,
+        _type_name: &str,
+        _prior: Option<&Value>,
+        _planned: &Value,
+    ) -> Result<Review, ProviderError> {
         Ok(Review::default())
     }
 
