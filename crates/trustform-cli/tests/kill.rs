@@ -285,3 +285,43 @@ fn sigkill_at_random_moments_across_three_clouds_never_needs_a_human() {
         started.elapsed().as_secs_f64()
     );
 }
+
+/// `--sandbox` runs the emulated clouds inside the binary, behind the spec's sandbox lock (an
+/// OS file lock): SIGKILL takes the clouds and the lock down with the process, the journal
+/// keeps what the clouds had served, and a plain re-run takes the lock over, with no
+/// `force-unlock` and no "in use by another trustform command".
+#[test]
+fn a_killed_sandbox_run_leaves_no_lock_and_the_next_run_converges() {
+    let units = 2;
+    let work = Workdir::new().with_file("main.tf", &spec(units));
+    let mut points = Points(u64::from(std::process::id()) | 1);
+    for kill in 0..4 {
+        let destroying = kill % 2 == 1;
+        let (args, marker): (&[&str], &str) = if destroying {
+            (&["destroy", "--sandbox", "--auto-approve"], "Destroying...")
+        } else {
+            (&["apply", "--sandbox", "--auto-approve"], "Creating...")
+        };
+        let at = 1 + points.next(units * 10 - 1);
+        let mut child = work.command(args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn");
+        let lines = BufReader::new(child.stderr.take().expect("piped")).lines().map_while(Result::ok);
+        let killed = lines.filter(|line| line.contains(marker)).nth(at - 1).is_some();
+        if killed {
+            child.kill().expect("SIGKILL");
+        }
+        child.wait().expect("reaped");
+        let what = format!("kill {kill} ({} after {at} \"{marker}\")", args[0]);
+        let again = work.run(args);
+        assert_eq!(again.code, 0, "{what}: the plain re-run failed:\n{}", again.all());
+        for word in ["in use by another trustform command", "force-unlock", "trustform import"] {
+            assert!(!again.all().contains(word), "{what}: {word}:\n{}", again.all());
+        }
+        let plan = work.run(&["plan", "--sandbox", "--detailed-exitcode"]);
+        let expected = if destroying { 2 } else { 0 };
+        assert_eq!(plan.code, expected, "{what}: the next plan:\n{}", plan.all());
+        if destroying {
+            // The journal replays into a sandbox of our own: no AWS object is left.
+            assert_eq!(Clouds::of_sandbox(&work).inventory(), Inventory::empty(), "{what}");
+        }
+    }
+}
