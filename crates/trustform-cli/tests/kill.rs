@@ -7,7 +7,8 @@
 //! Synchronisation is by the child's own progress lines, never by sleeping.
 //!
 //! CI runs 6 kills. The run is the same test with `TRUSTFORM_KILL_CLOUD_RUNS=100`;
-//! `TRUSTFORM_KILL_CLOUD_UNITS` sets the size (20 units of 10 resources by default).
+//! `TRUSTFORM_KILL_CLOUD_UNITS` sets the size (20 units of 10 resources by default), and
+//! `TRUSTFORM_KILL_SANDBOX_RUNS` the kills of the `--sandbox` variant (4 by default).
 
 mod support;
 
@@ -295,7 +296,7 @@ fn a_killed_sandbox_run_leaves_no_lock_and_the_next_run_converges() {
     let units = 2;
     let work = Workdir::new().with_file("main.tf", &spec(units));
     let mut points = Points(u64::from(std::process::id()) | 1);
-    for kill in 0..4 {
+    for kill in 0..knob("TRUSTFORM_KILL_SANDBOX_RUNS", 4) {
         let destroying = kill % 2 == 1;
         let (args, marker): (&[&str], &str) = if destroying {
             (&["destroy", "--sandbox", "--auto-approve"], "Destroying...")

@@ -361,6 +361,10 @@ impl Engine {
                         // record (and no extra write); creating it again either conflicts, with
                         // the import command in the error, or is idempotent.
                         let replaces_in_place = change.action == Action::CreateThenDelete;
+                        // A record of this address that refresh did not find: an earlier run's
+                        // create, or its checkpoint, that the cloud may not show yet.
+                        let recorded_before =
+                            change.action == Action::Create && persister.resource_status(addr).is_some();
                         let findable = planned.get("id").and_then(Value::as_str).is_some_and(|id| !id.is_empty())
                             || provider.findable(type_name);
                         if !replaces_in_place && findable {
@@ -383,7 +387,16 @@ impl Engine {
                         };
                         let created = provider.create(type_name, &planned, &checkpoint);
                         // A failed create keeps whatever it checkpointed in state, tainted.
-                        match create_with_checkpoints(created, &checkpoint).await {
+                        let created = match create_with_checkpoints(created, &checkpoint).await {
+                            Err(e)
+                                if recorded_before
+                                    && e.kind == trustform_provider::ProviderErrorKind::AlreadyExists =>
+                            {
+                                crate::plan::look_up_interrupted(provider.as_ref(), type_name, &planned).await.ok_or(e)
+                            }
+                            other => other,
+                        };
+                        match created {
                             Ok(value) => value,
                             Err(e) => {
                                 if !replaces_in_place && findable && e.is_definite() {

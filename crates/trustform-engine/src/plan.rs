@@ -849,6 +849,37 @@ fn changed_attributes(before: &Value, after: &Value) -> Vec<AttributeChange> {
         .collect()
 }
 
+/// The object an earlier, interrupted run created at `planned`'s place, when a create now hears
+/// that it exists although refresh did not find it: clouds show new objects after a while (a
+/// Google service account, an EKS association), so it is looked up again, by its planned id or
+/// natural key, with backoff for up to half a minute. `None` when it does not show, or shows
+/// different from the plan: the create's own error stands.
+pub(crate) async fn look_up_interrupted(
+    provider: &dyn trustform_provider::Provider,
+    type_name: &str,
+    planned: &Value,
+) -> Option<Value> {
+    let findable = provider.findable(type_name);
+    let by_id = planned.get("id").and_then(Value::as_str).is_some_and(|id| !id.is_empty());
+    if !findable && !by_id {
+        return None;
+    }
+    let mut delay = std::time::Duration::from_millis(100);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let found =
+            if findable { provider.find(type_name, planned).await } else { provider.read(type_name, planned).await };
+        match found {
+            Ok(Some(value)) => return Some(value.mark_paths(&planned.sensitive_paths())),
+            Ok(None) if std::time::Instant::now() + delay < deadline => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(4));
+            }
+            _ => return None,
+        }
+    }
+}
+
 /// A create's attribute changes when it overwrites what is there (an authoritative binding's
 /// members): each configurable attribute shows the live value it replaces, so the plan lists
 /// what the create removes, not only what it adds.
