@@ -227,3 +227,46 @@ fn an_authoritative_binding_shows_and_warns_about_the_members_it_removes() {
     assert!(plan.stdout.contains("- \"user:carol@example.com\""), "{}", plan.stdout);
     assert!(plan.stderr.contains("updating it removes user:carol@example.com"), "{}", plan.stderr);
 }
+
+/// A run killed while creating a service account, re-run at once: Google shows a new account
+/// to `get` only after a while (`NOT_FOUND` first), so refresh cannot find it and the plan
+/// creates it again, which Google refuses `ALREADY_EXISTS`. Since the state recorded that
+/// create, the apply looks the account up again until it shows and adopts it: no import, no
+/// second account, and the next plan is empty.
+#[test]
+fn a_service_account_created_by_a_killed_run_and_not_yet_visible_is_adopted() {
+    let clouds = Clouds::sandbox_only(
+        SandboxConfig::default().gcp_service_account_visibility_delay(Duration::from_millis(1500)),
+    );
+    let spec = format!(
+        "provider \"google\" {{\n  project = \"{GCP_PROJECT}\"\n}}\n\nresource \"google_service_account\" \"gateway\" {{\n  account_id   = \"late-gateway\"\n  display_name = \"shows late\"\n}}\n"
+    );
+    let work = Workdir::new().with_file("main.tf", &spec);
+    clouds.run(&work, &["apply", "--auto-approve"], 0);
+
+    // What the killed run leaves: its `creating` record, and an account Google made moments ago.
+    let email = format!("late-gateway@{GCP_PROJECT}.iam.gserviceaccount.com");
+    let account = format!("/v1/projects/{GCP_PROJECT}/serviceAccounts/{email}");
+    assert_eq!(clouds.http("DELETE", &account, "").0, 200);
+    let body = r#"{"accountId": "late-gateway", "serviceAccount": {"displayName": "shows late"}}"#;
+    assert_eq!(clouds.http("POST", &format!("/v1/projects/{GCP_PROJECT}/serviceAccounts"), body).0, 200);
+    // Google answers 403 for an account it does not show (it may not exist).
+    assert_ne!(clouds.http("GET", &account, "").0, 200, "the new account is not visible yet");
+    let path = "state/default.tfstate";
+    let mut state: serde_json::Value = serde_json::from_str(&work.read(path)).expect("state is JSON");
+    state["resources"][0]["status"] = "creating".into();
+    work.write(path, &serde_json::to_string(&state).unwrap());
+
+    let again = clouds.run(&work, &["apply", "--auto-approve"], 0);
+    assert!(!again.all().contains("import"), "{}", again.all());
+    let plan = clouds.run(&work, &["plan", "--detailed-exitcode"], 0);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+    let (status, live) = clouds.http("GET", &account, "");
+    assert_eq!(status, 200);
+    let state: serde_json::Value = serde_json::from_str(&work.read(path)).expect("state is JSON");
+    assert_eq!(state["resources"][0]["status"], "ready", "{state}");
+    assert_eq!(
+        state["resources"][0]["attributes"]["unique_id"], live["uniqueId"],
+        "the account made last is the one kept"
+    );
+}

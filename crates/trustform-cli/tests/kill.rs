@@ -12,7 +12,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::Instant;
 use support::clouds::{Clouds, Inventory, CLUSTER, GCP_PROJECT};
@@ -158,27 +158,6 @@ fn rerun(clouds: &Clouds, work: &Workdir, args: &[&str], what: &str) -> Run {
     run
 }
 
-/// One HTTP/1.1 request to the sandbox, as any client of the emulated APIs makes it.
-fn http(endpoint: &str, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    let address = endpoint.trim_start_matches("http://").trim_end_matches('/');
-    let mut stream = std::net::TcpStream::connect(address).expect("the sandbox listens");
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer sandbox-token\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).expect("request sent");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("answer read");
-    let status = answer.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
-    let body = answer.split_once("\r\n\r\n").map(|(_, body)| body).unwrap_or_default();
-    // A chunked answer: keep the JSON between the first `{` and the last `}`.
-    let json = match (body.find('{'), body.rfind('}')) {
-        (Some(start), Some(end)) if start <= end => serde_json::from_str(&body[start..=end]).unwrap_or_default(),
-        _ => serde_json::Value::Null,
-    };
-    (status, json)
-}
-
 /// What is left of the spec's objects in the three emulated clouds, listed or read by name
 /// with clients of our own: empty after a destroy.
 fn leftovers(clouds: &Clouds, units: usize) -> Vec<String> {
@@ -187,20 +166,19 @@ fn leftovers(clouds: &Clouds, units: usize) -> Vec<String> {
     if inventory != Inventory::empty() {
         left.push(format!("AWS: {inventory:?}"));
     }
-    let endpoint = clouds.sandbox.endpoint();
     for i in 0..units {
         let email = format!("kill-sa-{i}@{GCP_PROJECT}.iam.gserviceaccount.com");
-        let (status, _) = http(&endpoint, "GET", &format!("/v1/projects/{GCP_PROJECT}/serviceAccounts/{email}"), "");
+        let (status, _) = clouds.http("GET", &format!("/v1/projects/{GCP_PROJECT}/serviceAccounts/{email}"), "");
         if status != 404 {
             left.push(format!("service account {email} ({status})"));
         }
         let pool = format!("/v1/projects/{GCP_PROJECT}/locations/global/workloadIdentityPools/kill-pool-{i}");
-        let (status, body) = http(&endpoint, "GET", &pool, "");
+        let (status, body) = clouds.http("GET", &pool, "");
         if status != 404 && body["state"] != "DELETED" {
             left.push(format!("pool kill-pool-{i} ({status} {})", body["state"]));
         }
     }
-    let (_, policy) = http(&endpoint, "POST", &format!("/v3/projects/{GCP_PROJECT}:getIamPolicy"), "{}");
+    let (_, policy) = clouds.http("POST", &format!("/v3/projects/{GCP_PROJECT}:getIamPolicy"), "{}");
     for binding in policy["bindings"].as_array().into_iter().flatten() {
         for member in binding["members"].as_array().into_iter().flatten() {
             if member.as_str().is_some_and(|m| m.contains("kill-")) {
@@ -211,14 +189,14 @@ fn leftovers(clouds: &Clouds, units: usize) -> Vec<String> {
     let definitions = format!(
         "/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions?api-version=2022-04-01&$filter=type%20eq%20'CustomRole'"
     );
-    let (_, listed) = http(&endpoint, "GET", &definitions, "");
+    let (_, listed) = clouds.http("GET", &definitions, "");
     for definition in listed["value"].as_array().into_iter().flatten() {
         left.push(format!("role definition {}", definition["properties"]["roleName"]));
     }
     let assignments = format!(
         "/subscriptions/{SUBSCRIPTION}/resourceGroups/{GROUP}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01"
     );
-    let (_, listed) = http(&endpoint, "GET", &assignments, "");
+    let (_, listed) = clouds.http("GET", &assignments, "");
     for assignment in listed["value"].as_array().into_iter().flatten() {
         left.push(format!("role assignment {}", assignment["name"]));
     }

@@ -13,6 +13,7 @@ use trustform_plan::{
     deletion_attributes, diff_resource, merge_planned, Action, AttributeChange, Change, OutputChange, Plan, PlanMode,
     Reason,
 };
+use trustform_provider::{ProviderError, ProviderErrorKind};
 use trustform_schema::{block_body_equal, conform};
 
 /// The most instances one resource may have (`count`, `for_each`). A typo like `count = 1e18`
@@ -170,7 +171,19 @@ impl Engine {
                 }
                 tracing::debug!(address = %addr, "refreshing");
                 self.hook.event(Event::RefreshStarted { address: addr.clone() });
-                let read = provider.read(&resource.type_name, value).await.map_err(|e| {
+                let read = provider.read(&resource.type_name, value).await;
+                // An interrupted create's object may not show yet: Google answers a new
+                // service account's `get` 403 "(or it may not exist)" for a while. Nothing is
+                // known to exist, so the plan creates it, and the create finds it if it does
+                // (`look_up_interrupted`).
+                let creating = resource.status == ResourceStatus::Creating;
+                let read = match read {
+                    Err(e) if creating && matches!(e.kind, ProviderErrorKind::Denied | ProviderErrorKind::NotFound) => {
+                        Ok(None)
+                    }
+                    other => other,
+                };
+                let read = read.map_err(|e| {
                     Diagnostic::error(
                         "TF1001",
                         "Failed to refresh resource",
@@ -871,7 +884,10 @@ pub(crate) async fn look_up_interrupted(
             if findable { provider.find(type_name, planned).await } else { provider.read(type_name, planned).await };
         match found {
             Ok(Some(value)) => return Some(value.mark_paths(&planned.sensitive_paths())),
-            Ok(None) if std::time::Instant::now() + delay < deadline => {
+            // Not shown yet: absent, or (Google) denied until it shows.
+            Ok(None) | Err(ProviderError { kind: ProviderErrorKind::Denied | ProviderErrorKind::NotFound, .. })
+                if std::time::Instant::now() + delay < deadline =>
+            {
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(std::time::Duration::from_secs(4));
             }
