@@ -129,7 +129,7 @@ pub(crate) async fn find(api: &Api<'_>, planned: &Value) -> Result<Option<Value>
     if !differences.is_empty() {
         let id = text(&live, "id").unwrap_or_default();
         return Err(ProviderError::already_exists(format!(
-            "the role assignment {id} exists but its {} differ from the plan, so it is not adopted; if it is the one this spec describes, import it with the id '{id}', otherwise delete it",
+            "the role assignment {id} exists but does not match the plan (its {}), so it is not adopted; if it is the one this spec describes, import it with the id '{id}', otherwise delete it",
             differences.join(", ")
         ))
         .with_code("RoleAssignmentExists"));
