@@ -363,8 +363,11 @@ impl Engine {
                         let replaces_in_place = change.action == Action::CreateThenDelete;
                         // A record of this address that refresh did not find: an earlier run's
                         // create, or its checkpoint, that the cloud may not show yet.
-                        let recorded_before =
-                            change.action == Action::Create && persister.resource_status(addr).is_some();
+                        let recorded_before = change.action == Action::Create
+                            && matches!(
+                                persister.resource_status(addr),
+                                Some(ResourceStatus::Creating | ResourceStatus::Tainted)
+                            );
                         let findable = planned.get("id").and_then(Value::as_str).is_some_and(|id| !id.is_empty())
                             || provider.findable(type_name);
                         if !replaces_in_place && findable {
