@@ -659,8 +659,10 @@ impl Engine {
         let dependencies = self.dependency_addresses(&resource.id, values);
         let mut attributes = diff.attributes;
         let mut warnings = Diagnostics::new();
-        if reads == DataReads::All && matches!(action, Action::Create | Action::Update) {
-            let review = provider.review(type_name, prior.as_ref(), &diff.planned).await.map_err(|e| {
+        if reads == DataReads::All && action != Action::NoOp {
+            // A replacement creates a new object at its own place: reviewed as a create.
+            let reviewed_prior = if action == Action::Update { prior.as_ref() } else { None };
+            let review = provider.review(type_name, reviewed_prior, &diff.planned).await.map_err(|e| {
                 Diagnostics::from(
                     Diagnostic::error(
                         "TF1001",

@@ -93,7 +93,7 @@ pub trait Provider: Send + Sync {
         Ok(planned)
     }
 
-    /// Reviews a planned create (`prior` is `None`) or update at plan time, after [`plan`] and
+    /// Reviews a planned create or replacement (`prior` is `None`) or update at plan time, after [`plan`] and
     /// the diff, and may read the cloud to do it: what a create would overwrite, and what the
     /// change would remove. `planned` may hold unknowns. Not called when the plan contacts no
     /// cloud (`lint`).
