@@ -72,20 +72,22 @@ pub(crate) async fn find(api: &Api<'_>, planned: &Value) -> Result<Option<Value>
         return Ok(None);
     };
     let state = state_of(Some(planned), &arn, &live);
-    let sets_differ = |name: &str| {
-        let lowered = |value: &Value| -> Vec<String> {
-            let mut items: Vec<String> = strings(value, name).iter().map(|s| s.to_ascii_lowercase()).collect();
+    // Client ids compare exactly; thumbprints are hex, in either case.
+    let sets_differ = |name: &str, fold: bool| {
+        let set = |value: &Value| -> Vec<String> {
+            let mut items: Vec<String> =
+                strings(value, name).into_iter().map(|s| if fold { s.to_ascii_lowercase() } else { s }).collect();
             items.sort();
             items.dedup();
             items
         };
-        lowered(planned) != lowered(&state)
+        set(planned) != set(&state)
     };
     let mut differences = Vec::new();
-    if sets_differ("client_id_list") {
+    if sets_differ("client_id_list", false) {
         differences.push("client ids");
     }
-    if planned.get("thumbprint_list").is_some_and(|v| !v.is_null()) && sets_differ("thumbprint_list") {
+    if planned.get("thumbprint_list").is_some_and(|v| !v.is_null()) && sets_differ("thumbprint_list", true) {
         differences.push("thumbprints");
     }
     if crate::api::string_map(planned, "tags") != crate::api::string_map(&state, "tags") {
