@@ -104,6 +104,22 @@ impl Provider for AwsProvider {
         })
     }
 
+    /// OIDC providers and pod identity associations get their ids from AWS, but each has a
+    /// natural key an interrupted create can be found by.
+    fn findable(&self, type_name: &str) -> bool {
+        matches!(type_name, IAM_OIDC_PROVIDER | EKS_POD_IDENTITY_ASSOCIATION)
+    }
+
+    async fn find(&self, type_name: &str, planned: &Value) -> Result<Option<Value>, ProviderError> {
+        let clients = self.clients()?;
+        let api = Api { clients: &clients, policy: &self.retry_policy };
+        match type_name {
+            IAM_OIDC_PROVIDER => iam_oidc_provider::find(&api, planned).await,
+            EKS_POD_IDENTITY_ASSOCIATION => eks_pod_identity::find(&api, planned).await,
+            _ => Ok(None),
+        }
+    }
+
     async fn read(&self, type_name: &str, state: &Value) -> Result<Option<Value>, ProviderError> {
         let clients = self.clients()?;
         let api = Api { clients: &clients, policy: &self.retry_policy };

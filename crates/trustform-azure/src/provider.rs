@@ -93,6 +93,22 @@ impl Provider for AzureProvider {
         })
     }
 
+    /// An assignment's name is derived from its scope, role and principal at plan time, but its
+    /// id only comes back from ARM (and is unknown while the role is): the interrupted create is
+    /// found by scope and name.
+    fn findable(&self, type_name: &str) -> bool {
+        type_name == ROLE_ASSIGNMENT
+    }
+
+    async fn find(&self, type_name: &str, planned: &Value) -> Result<Option<Value>, ProviderError> {
+        if type_name != ROLE_ASSIGNMENT {
+            return Ok(None);
+        }
+        let clients = self.clients()?;
+        let api = Api { clients: &clients, policy: &self.retry_policy };
+        role_assignment::find(&api, planned).await
+    }
+
     async fn read(&self, type_name: &str, state: &Value) -> Result<Option<Value>, ProviderError> {
         let clients = self.clients()?;
         let api = Api { clients: &clients, policy: &self.retry_policy };

@@ -15,7 +15,7 @@ use std::path::{Component, Path, PathBuf};
 use trustform_diag::{Diagnostic, Diagnostics};
 use trustform_lang::config::Config;
 use trustform_lang::Value;
-use trustform_provider::{Checkpoint, Provider, ProviderError, SharedProvider, ValidationIssue};
+use trustform_provider::{Checkpoint, Provider, ProviderError, Review, SharedProvider, ValidationIssue};
 use trustform_schema::ProviderSchema;
 
 /// Where files the spec writes go under `--sandbox`, inside [`SANDBOX_DIR`].
@@ -198,6 +198,18 @@ impl Provider for SandboxProvider {
 
     fn plan(&self, type_name: &str, prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
         self.inner.plan(type_name, prior, planned)
+    }
+
+    async fn review(&self, type_name: &str, prior: Option<&Value>, planned: &Value) -> Result<Review, ProviderError> {
+        self.inner.review(type_name, prior, planned).await
+    }
+
+    fn findable(&self, type_name: &str) -> bool {
+        self.inner.findable(type_name)
+    }
+
+    async fn find(&self, type_name: &str, planned: &Value) -> Result<Option<Value>, ProviderError> {
+        self.inner.find(type_name, planned).await
     }
 
     async fn read(&self, type_name: &str, state: &Value) -> Result<Option<Value>, ProviderError> {

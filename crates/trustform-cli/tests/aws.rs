@@ -187,3 +187,195 @@ fn an_error_body_of_megabytes_is_not_echoed_whole() {
     assert!(run.all().contains("ValidationError"), "{}", &run.all()[..2000.min(run.all().len())]);
     assert!(run.all().len() < 16 * 1024, "{} bytes printed", run.all().len());
 }
+
+/// Rewrites the state as a run killed right after sending these creates leaves it: a
+/// `creating` record of the planned value, with no id (AWS chooses it) and nothing computed.
+fn as_if_killed_while_creating(work: &Workdir, types: &[&str], edit: impl Fn(&mut serde_json::Value)) {
+    let path = "state/default.tfstate";
+    let mut state: serde_json::Value = serde_json::from_str(&work.read(path)).expect("state is JSON");
+    let mut edited = 0;
+    for resource in state["resources"].as_array_mut().expect("resources") {
+        let type_name = resource["type"].as_str().unwrap_or_default().to_owned();
+        if !types.contains(&type_name.as_str()) {
+            continue;
+        }
+        resource["status"] = "creating".into();
+        if resource.get("id").is_some() {
+            resource["id"] = "".into();
+        }
+        for computed in ["id", "arn", "association_id", "association_arn"] {
+            if let Some(value) = resource["attributes"].get_mut(computed) {
+                *value = serde_json::Value::Null;
+            }
+        }
+        edit(resource);
+        edited += 1;
+    }
+    assert_eq!(edited, types.len(), "{state}");
+    work.write(path, &serde_json::to_string_pretty(&state).unwrap());
+}
+
+/// Issue 13, item 12(b): AWS chooses the ids of OIDC providers and pod identity associations,
+/// so a run killed after sending their creates cannot find them by id. The re-apply finds them
+/// by natural key (the provider's URL; the association's cluster, namespace and service
+/// account), adopts them with no second object and no import, and the next plan is empty. An
+/// object that differs from what was sent is not adopted: the plan stops, naming the
+/// difference and `import`.
+#[test]
+fn creates_killed_before_aws_answered_are_adopted_by_natural_key() {
+    let clouds = Clouds::moto_and_sandbox();
+    let work = Workdir::example("aws-pod-identity");
+    let association = apply_and_check(&clouds, &work);
+    let before = clouds.inventory();
+    let types = ["aws_iam_openid_connect_provider", "aws_eks_pod_identity_association"];
+
+    as_if_killed_while_creating(&work, &types, |_| {});
+    let plan = clouds.run(&work, &["plan"], 0);
+    assert!(plan.stdout.contains("Objects created by an interrupted apply"), "{}", plan.stdout);
+    assert!(!plan.stderr.contains("TF1006"), "{}", plan.stderr);
+    let apply = clouds.run(&work, &["apply", "--auto-approve"], 0);
+    assert!(!apply.all().contains("Creating..."), "{}", apply.all());
+    let converged = clouds.run(&work, &["plan", "--detailed-exitcode"], 0);
+    assert!(converged.stdout.contains("No changes."), "{}", converged.stdout);
+    assert_eq!(clouds.inventory(), before, "a second object was made");
+    assert!(work.read("deployment_outputs.env").contains(&format!("POD_IDENTITY_ASSOCIATION_ID={association}\n")));
+
+    // The record says other client ids were sent: the provider there is not the one planned.
+    as_if_killed_while_creating(&work, &types[..1], |resource| {
+        resource["attributes"]["client_id_list"] = serde_json::json!(["someone-else"]);
+    });
+    let refused = clouds.run(&work, &["plan"], 1);
+    assert!(refused.stderr.contains("Cannot adopt an interrupted create"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("client ids are not the planned ones"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("trustform import aws_iam_openid_connect_provider."), "{}", refused.stderr);
+    assert_eq!(clouds.inventory(), before);
+}
+
+const CANARY: &str = "canary-moto-7f3e2a91";
+const CANARY_PASSPHRASE: &str = "canary passphrase for the moto sweep";
+
+/// Every file under `dir`, recursively, with its bytes.
+fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            out.push((path, bytes));
+        }
+    }
+    out
+}
+
+fn holds(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// Issue 13's sweep: a canary secret in a sensitive variable flows into a cloud argument (an
+/// IAM role's description and a tag, sent to moto) and a sensitive output. Through plan, a
+/// saved plan, apply, `--json`, `show`, `state show`, a failing create and destroy, all at
+/// `TRUSTFORM_LOG=trace`, it is in no line printed and in no file written except the 0600 env
+/// file (it is an output); the state and the plan file are encrypted.
+#[test]
+fn a_canary_sent_to_aws_is_printed_nowhere_and_written_only_to_the_env_file() {
+    let clouds = Clouds::moto_and_sandbox();
+    let spec = |extra: &str| {
+        format!(
+            r#"
+variable "canary" {{
+  sensitive = true
+}}
+trustform {{
+  encryption {{
+    key_provider "pbkdf2" "main" {{ iterations = 200000 }}
+    method "aes_gcm" "main" {{ keys = key_provider.pbkdf2.main }}
+    state {{
+      method   = method.aes_gcm.main
+      enforced = true
+    }}
+    plan {{
+      method   = method.aes_gcm.main
+      enforced = true
+    }}
+  }}
+}}
+provider "aws" {{
+  region = "us-east-1"
+}}
+resource "aws_iam_role" "gateway" {{
+  name               = "canary-role"
+  description        = "holds ${{var.canary}}"
+  assume_role_policy = jsonencode({{ Version = "2012-10-17", Statement = [{{ Effect = "Allow", Principal = {{ Service = "pods.eks.amazonaws.com" }}, Action = ["sts:AssumeRole", "sts:TagSession"] }}] }})
+  tags = {{
+    secret = var.canary
+  }}
+}}
+output "canary" {{
+  value     = aws_iam_role.gateway.tags["secret"]
+  sensitive = true
+}}
+{extra}"#
+        )
+    };
+    let work = Workdir::new().with_file("main.tf", &spec(""));
+    let mut env = clouds.env();
+    env.push(("TRUSTFORM_LOG", "trace".to_owned()));
+    env.push(("TRUSTFORM_VAR_canary", CANARY.to_owned()));
+    env.push(("TRUSTFORM_STATE_PASSPHRASE", CANARY_PASSPHRASE.to_owned()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    let mut printed = Vec::new();
+    let mut run = |args: &[&str], code: i32| {
+        let run = work.run_with_env(args, &env);
+        assert_eq!(run.code, code, "trustform {args:?} exited {}:\n{}", run.code, run.all());
+        printed.push((args.join(" "), run.all()));
+    };
+    run(&["plan", "--out", "tf.plan"], 0);
+    run(&["show", "tf.plan"], 0);
+    run(&["show", "--json", "tf.plan"], 0);
+    run(&["apply", "tf.plan"], 0);
+    run(&["plan", "--json"], 0);
+    run(&["apply", "--auto-approve", "--json"], 0);
+    run(&["show"], 0);
+    run(&["show", "--json"], 0);
+    run(&["state", "show", "aws_iam_role.gateway"], 0);
+    run(&["state", "list"], 0);
+    run(&["output"], 0);
+    // An error path: a second role of the same name, whose create IAM refuses.
+    work.write(
+        "main.tf",
+        &spec("resource \"aws_iam_role\" \"twin\" {\n  name = \"canary-role\"\n  description = \"twin of ${var.canary}\"\n  assume_role_policy = aws_iam_role.gateway.assume_role_policy\n}\n"),
+    );
+    run(&["apply", "--auto-approve"], 1);
+    work.write("main.tf", &spec(""));
+
+    // The canary did reach the cloud, read back with a client of our own.
+    let role = clouds.runtime.block_on(clouds.iam().get_role().role_name("canary-role").send()).expect("GetRole");
+    assert_eq!(role.role().and_then(|role| role.description()), Some(format!("holds {CANARY}").as_str()));
+    let env_file = work.file("deployment_outputs.env");
+    let sweep = |env_file_allowed: bool| {
+        let mut env_file_holds = false;
+        for (path, bytes) in files_under(work.path()) {
+            if path.extension().is_some_and(|e| e == "tf") {
+                continue;
+            }
+            if path == env_file && env_file_allowed {
+                env_file_holds = holds(&bytes, CANARY);
+                let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).unwrap().permissions());
+                assert_eq!(mode & 0o777, 0o600, "the env file");
+                continue;
+            }
+            assert!(!holds(&bytes, CANARY), "{} holds the canary", path.display());
+        }
+        env_file_holds
+    };
+    assert!(sweep(true), "the env file holds the output (that is its job)");
+    run(&["destroy", "--auto-approve"], 0);
+    sweep(false);
+
+    assert!(printed.iter().any(|(_, all)| all.contains("TRACE")), "the runs logged at TRACE level");
+    for (args, all) in &printed {
+        assert!(!all.contains(CANARY), "`trustform {args}` printed the canary:\n{all}");
+        assert!(!all.contains(CANARY_PASSPHRASE), "`trustform {args}` printed the passphrase:\n{all}");
+    }
+}

@@ -391,3 +391,30 @@ fn an_s3_backend_over_plain_http_to_another_host_is_refused() {
     );
     assert!(refused.stderr.contains("main.tf:5"), "{}", refused.stderr);
 }
+
+/// Issue 13, item 10: a shared state whose object keys and values hold terminal controls (a
+/// window title set with ESC ] 0 ; ... BEL, a bidi override) is shown escaped by `state show`
+/// and `show`: no control byte reaches the terminal, and the escapes name what was there.
+#[test]
+fn state_show_escapes_hostile_object_keys() {
+    let work = Workdir::new().with_file("main.tf", "resource \"trustform_data\" \"a\" { input = { k = \"v\" } }\n");
+    work.expect(&["apply", "--auto-approve"], 0);
+    let path = "state/default.tfstate";
+    let mut state: serde_json::Value = serde_json::from_str(&work.read(path)).expect("state is JSON");
+    let hostile = serde_json::json!({ "\u{1b}]0;pwned\u{7}": "\u{202e}gnp.exe", "\u{202e}key": "\u{1b}[2J" });
+    state["resources"][0]["attributes"]["input"] = hostile.clone();
+    state["resources"][0]["attributes"]["output"] = hostile;
+    work.write(path, &serde_json::to_string(&state).unwrap());
+
+    for args in [&["state", "show", "trustform_data.a"][..], &["show"]] {
+        let shown = work.expect(args, 0).stdout;
+        for raw in ['\u{1b}', '\u{7}', '\u{202e}'] {
+            assert!(!shown.contains(raw), "{args:?} printed {raw:?} raw:\n{shown:?}");
+        }
+        assert!(shown.contains("\\e]0;pwned\\a"), "{args:?}: {shown}");
+        assert!(shown.contains("\\u{202e}key"), "{args:?}: {shown}");
+        assert!(shown.contains("\\u{202e}gnp.exe"), "{args:?}: {shown}");
+        // Inside a quoted string, the value's own quoting escapes ESC first.
+        assert!(shown.contains("\\u001b[2J") || shown.contains("\\e[2J"), "{args:?}: {shown}");
+    }
+}

@@ -163,3 +163,110 @@ fn concurrent_applies_to_one_project_policy_both_land() {
     }
     assert!(clouds.sandbox.requests_for("POST /v3/projects/{}:setIamPolicy") >= 4);
 }
+
+/// Grants `member` the role with a `google_project_iam_member` of our own, through the same
+/// Google client the binary uses: a grant made outside the spec.
+fn grant_outside_the_spec(clouds: &Clouds, role: &str, member: &str) {
+    let granter = GoogleProvider::new();
+    clouds.runtime.block_on(async {
+        let env = clouds.env();
+        let setting = |name: &str| env.iter().find(|(key, _)| *key == name).map(|(_, value)| Value::string(value));
+        let block = Value::object([
+            ("project", Value::from(GCP_PROJECT)),
+            ("iam_custom_endpoint", setting("GOOGLE_IAM_CUSTOM_ENDPOINT").unwrap_or_default()),
+            (
+                "resource_manager_custom_endpoint",
+                setting("GOOGLE_RESOURCE_MANAGER_CUSTOM_ENDPOINT").unwrap_or_default(),
+            ),
+            ("access_token", Value::from("sandbox-token")),
+        ]);
+        granter.configure(&block).await.expect("configure");
+        let grant = Value::object([
+            ("project", Value::from(GCP_PROJECT)),
+            ("role", Value::from(role)),
+            ("member", Value::from(member)),
+            ("condition", Value::Null),
+        ]);
+        let grant = granter.plan("google_project_iam_member", None, grant).expect("plan");
+        granter
+            .create("google_project_iam_member", &grant, &trustform_provider::NoCheckpoint)
+            .await
+            .expect("the grant outside the spec");
+    });
+}
+
+/// Issue 13, item 3: the first create of an authoritative binding replaces the role's members,
+/// so a member granted outside the spec is lost (for `roles/owner`, a lock-out). The plan reads
+/// the role's members now and shows the removal, on create as on update, with a warning that
+/// names who is removed and suggests `google_project_iam_member`.
+#[test]
+fn an_authoritative_binding_shows_and_warns_about_the_members_it_removes() {
+    let clouds = Clouds::sandbox_only(SandboxConfig::default());
+    grant_outside_the_spec(&clouds, "roles/owner", "user:alice@example.com");
+    let spec = format!(
+        "provider \"google\" {{\n  project = \"{GCP_PROJECT}\"\n}}\n\nresource \"google_project_iam_binding\" \"owners\" {{\n  project = \"{GCP_PROJECT}\"\n  role    = \"roles/owner\"\n  members = [\"user:bob@example.com\"]\n}}\n"
+    );
+    let work = Workdir::new().with_file("main.tf", &spec);
+
+    let plan = clouds.run(&work, &["plan"], 0);
+    insta::assert_snapshot!("binding_create_removes_a_member", plan.stdout);
+    assert!(plan.stderr.contains("Authoritative binding removes members"), "{}", plan.stderr);
+    assert!(plan.stderr.contains("creating it removes user:alice@example.com"), "{}", plan.stderr);
+    assert!(plan.stderr.contains("google_project_iam_member"), "{}", plan.stderr);
+
+    let apply = clouds.run(&work, &["apply", "--auto-approve"], 0);
+    assert!(apply.stdout.contains("- \"user:alice@example.com\""), "{}", apply.stdout);
+    assert!(apply.stderr.contains("Authoritative binding removes members"), "{}", apply.stderr);
+    assert!(apply.stdout.contains("Apply complete! Resources: 1 added"), "{}", apply.stdout);
+    let converged = clouds.run(&work, &["plan", "--detailed-exitcode"], 0);
+    assert!(!converged.stderr.contains("Authoritative"), "{}", converged.stderr);
+
+    // A grant made outside the spec after the create: drift, and an update that removes it.
+    grant_outside_the_spec(&clouds, "roles/owner", "user:carol@example.com");
+    let plan = clouds.run(&work, &["plan", "--detailed-exitcode"], 2);
+    assert!(plan.stdout.contains("- \"user:carol@example.com\""), "{}", plan.stdout);
+    assert!(plan.stderr.contains("updating it removes user:carol@example.com"), "{}", plan.stderr);
+}
+
+/// A run killed while creating a service account, re-run at once: Google shows a new account
+/// to `get` only after a while (`NOT_FOUND` first), so refresh cannot find it and the plan
+/// creates it again, which Google refuses `ALREADY_EXISTS`. Since the state recorded that
+/// create, the apply looks the account up again until it shows and adopts it: no import, no
+/// second account, and the next plan is empty.
+#[test]
+fn a_service_account_created_by_a_killed_run_and_not_yet_visible_is_adopted() {
+    let clouds = Clouds::sandbox_only(
+        SandboxConfig::default().gcp_service_account_visibility_delay(Duration::from_millis(1500)),
+    );
+    let spec = format!(
+        "provider \"google\" {{\n  project = \"{GCP_PROJECT}\"\n}}\n\nresource \"google_service_account\" \"gateway\" {{\n  account_id   = \"late-gateway\"\n  display_name = \"shows late\"\n}}\n"
+    );
+    let work = Workdir::new().with_file("main.tf", &spec);
+    clouds.run(&work, &["apply", "--auto-approve"], 0);
+
+    // What the killed run leaves: its `creating` record, and an account Google made moments ago.
+    let email = format!("late-gateway@{GCP_PROJECT}.iam.gserviceaccount.com");
+    let account = format!("/v1/projects/{GCP_PROJECT}/serviceAccounts/{email}");
+    assert_eq!(clouds.http("DELETE", &account, "").0, 200);
+    let body = r#"{"accountId": "late-gateway", "serviceAccount": {"displayName": "shows late"}}"#;
+    assert_eq!(clouds.http("POST", &format!("/v1/projects/{GCP_PROJECT}/serviceAccounts"), body).0, 200);
+    // Google answers 403 for an account it does not show (it may not exist).
+    assert_ne!(clouds.http("GET", &account, "").0, 200, "the new account is not visible yet");
+    let path = "state/default.tfstate";
+    let mut state: serde_json::Value = serde_json::from_str(&work.read(path)).expect("state is JSON");
+    state["resources"][0]["status"] = "creating".into();
+    work.write(path, &serde_json::to_string(&state).unwrap());
+
+    let again = clouds.run(&work, &["apply", "--auto-approve"], 0);
+    assert!(!again.all().contains("import"), "{}", again.all());
+    let plan = clouds.run(&work, &["plan", "--detailed-exitcode"], 0);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+    let (status, live) = clouds.http("GET", &account, "");
+    assert_eq!(status, 200);
+    let state: serde_json::Value = serde_json::from_str(&work.read(path)).expect("state is JSON");
+    assert_eq!(state["resources"][0]["status"], "ready", "{state}");
+    assert_eq!(
+        state["resources"][0]["attributes"]["unique_id"], live["uniqueId"],
+        "the account made last is the one kept"
+    );
+}

@@ -264,8 +264,8 @@ fn a_sandbox_apply_killed_mid_run_converges_on_the_next_apply() {
     let lines = BufReader::new(apply.stderr.take().unwrap()).lines();
     // One change at a time, so the role's create is the only one in flight: everything before
     // it is saved. Kill the run there, before or after the request reached the cloud, whichever
-    // the scheduler makes it. (An object whose id the cloud chooses, killed in flight, would
-    // need the import the next apply's error names: see the engine's creating records.)
+    // the scheduler makes it. (Objects whose ids the cloud chooses are found by natural key:
+    // see `kill.rs`.)
     let mut killed = false;
     for line in lines.map_while(Result::ok) {
         if line.starts_with("aws_iam_role.github_bedrock: Creating") {

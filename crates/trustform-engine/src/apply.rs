@@ -356,12 +356,20 @@ impl Engine {
                     _ => {
                         // Before the request leaves, the state says a create is under way, so a
                         // run killed before the answer is saved finds the object next time: by
-                        // its planned id. An object whose id the cloud chooses could not be
-                        // looked up, so it gets no record (and no extra write); creating it again
-                        // either conflicts, with the import command in the error, or is
-                        // idempotent.
+                        // its planned id, or by its natural key (`Provider::find`). Any other
+                        // object whose id the cloud chooses could not be looked up, so it gets no
+                        // record (and no extra write); creating it again either conflicts, with
+                        // the import command in the error, or is idempotent.
                         let replaces_in_place = change.action == Action::CreateThenDelete;
-                        let findable = planned.get("id").and_then(Value::as_str).is_some_and(|id| !id.is_empty());
+                        // A record of this address that refresh did not find: an earlier run's
+                        // create, or its checkpoint, that the cloud may not show yet.
+                        let recorded_before = change.action == Action::Create
+                            && matches!(
+                                persister.resource_status(addr),
+                                Some(ResourceStatus::Creating | ResourceStatus::Tainted)
+                            );
+                        let findable = planned.get("id").and_then(Value::as_str).is_some_and(|id| !id.is_empty())
+                            || provider.findable(type_name);
                         if !replaces_in_place && findable {
                             let intent =
                                 ResourceState::creating(type_name, &change.provider, &planned, dependencies.clone());
@@ -382,7 +390,16 @@ impl Engine {
                         };
                         let created = provider.create(type_name, &planned, &checkpoint);
                         // A failed create keeps whatever it checkpointed in state, tainted.
-                        match create_with_checkpoints(created, &checkpoint).await {
+                        let created = match create_with_checkpoints(created, &checkpoint).await {
+                            Err(e)
+                                if recorded_before
+                                    && e.kind == trustform_provider::ProviderErrorKind::AlreadyExists =>
+                            {
+                                crate::plan::look_up_interrupted(provider.as_ref(), type_name, &planned).await.ok_or(e)
+                            }
+                            other => other,
+                        };
+                        match created {
                             Ok(value) => value,
                             Err(e) => {
                                 if !replaces_in_place && findable && e.is_definite() {

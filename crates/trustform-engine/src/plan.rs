@@ -13,6 +13,7 @@ use trustform_plan::{
     deletion_attributes, diff_resource, merge_planned, Action, AttributeChange, Change, OutputChange, Plan, PlanMode,
     Reason,
 };
+use trustform_provider::{ProviderError, ProviderErrorKind};
 use trustform_schema::{block_body_equal, conform};
 
 /// The most instances one resource may have (`count`, `for_each`). A typo like `count = 1e18`
@@ -58,6 +59,7 @@ struct PlanWalk<'a> {
     values: &'a Values,
     refreshed: &'a Refreshed,
     options: &'a PlanOptions,
+    reads: DataReads,
 }
 
 impl Engine {
@@ -145,14 +147,43 @@ impl Engine {
                     return Ok(());
                 }
                 if resource.status == ResourceStatus::Creating && resource.id.is_empty() {
-                    // An interrupted create whose id the cloud was to choose: nothing to look
-                    // up. The plan creates it again; see `interrupted_create`.
-                    results.lock().unwrap_or_else(|e| e.into_inner()).insert(addr.clone(), None);
+                    // An interrupted create whose id the cloud was to choose: found by its
+                    // natural key when the provider can, else nothing to look up and the plan
+                    // creates it again (see `interrupted_create`).
+                    let found = if provider.findable(&resource.type_name) {
+                        self.hook.event(Event::RefreshStarted { address: addr.clone() });
+                        let found = provider.find(&resource.type_name, value).await.map_err(|e| {
+                            Diagnostic::error(
+                                "TF1007",
+                                "Cannot adopt an interrupted create",
+                                format!("The run that created {addr} stopped before saving the answer, and looking for what it made failed: {e}. If the object is the one this spec describes, bring it under management with `trustform import {addr} ID`; otherwise delete or rename the conflicting object, then run plan again."),
+                            )
+                            .with_address(&addr)
+                        })?;
+                        let found = found.map(|v| v.mark_paths(&value.sensitive_paths()));
+                        self.hook.event(Event::RefreshFinished { address: addr.clone(), gone: found.is_none() });
+                        found
+                    } else {
+                        None
+                    };
+                    results.lock().unwrap_or_else(|e| e.into_inner()).insert(addr.clone(), found);
                     return Ok(());
                 }
                 tracing::debug!(address = %addr, "refreshing");
                 self.hook.event(Event::RefreshStarted { address: addr.clone() });
-                let read = provider.read(&resource.type_name, value).await.map_err(|e| {
+                let read = provider.read(&resource.type_name, value).await;
+                // An interrupted create's object may not show yet: Google answers a new
+                // service account's `get` 403 "(or it may not exist)" for a while. Nothing is
+                // known to exist, so the plan creates it, and the create finds it if it does
+                // (`look_up_interrupted`).
+                let creating = resource.status == ResourceStatus::Creating;
+                let read = match read {
+                    Err(e) if creating && matches!(e.kind, ProviderErrorKind::Denied | ProviderErrorKind::NotFound) => {
+                        Ok(None)
+                    }
+                    other => other,
+                };
+                let read = read.map_err(|e| {
                     Diagnostic::error(
                         "TF1001",
                         "Failed to refresh resource",
@@ -174,7 +205,9 @@ impl Engine {
             }
         }
         for (addr, resource) in &state.resources {
-            if resource.status == ResourceStatus::Creating && resource.id.is_empty() {
+            let findable =
+                self.providers.for_type(&resource.type_name).is_some_and(|p| p.findable(&resource.type_name));
+            if resource.status == ResourceStatus::Creating && resource.id.is_empty() && !findable {
                 diags.push(interrupted_create(addr));
             }
         }
@@ -327,11 +360,15 @@ impl Engine {
                 let scope = scope.with_instance(instance);
                 tracing::trace!(address = %addr, "planning");
                 let change = if id.mode == trustform_lang::Mode::Data {
-                    self.plan_data(resource, &addr, &scope, &values, reads).await
+                    self.plan_data(resource, &addr, &scope, &values, reads).await.map(|c| (c, Diagnostics::new()))
                 } else {
-                    let walk = PlanWalk { state, values: &values, refreshed, options };
-                    self.plan_managed(resource, &addr, &scope, &walk)
+                    let walk = PlanWalk { state, values: &values, refreshed, options, reads };
+                    self.plan_managed(resource, &addr, &scope, &walk).await
                 };
+                let change = change.map(|(change, warnings)| {
+                    diags.extend(warnings);
+                    change
+                });
                 match change {
                     Ok(change) => {
                         if let Some(after) = &change.after {
@@ -584,14 +621,14 @@ impl Engine {
         Ok(conformed)
     }
 
-    fn plan_managed(
+    async fn plan_managed(
         &self,
         resource: &Resource,
         addr: &ResourceAddr,
-        scope: &Scope,
+        scope: &Scope<'_>,
         walk: &PlanWalk<'_>,
-    ) -> Result<Change, Diagnostics> {
-        let PlanWalk { state, values, refreshed, options } = *walk;
+    ) -> Result<(Change, Diagnostics), Diagnostics> {
+        let PlanWalk { state, values, refreshed, options, reads } = *walk;
         let tainted = state.resources.get(addr).is_some_and(|r| r.status == ResourceStatus::Tainted);
         let config = self.instance_config(resource, addr, scope)?;
         let type_name = &resource.id.type_name;
@@ -620,16 +657,50 @@ impl Engine {
             reason = Reason::DeletedOutsideTrustform;
         }
         let dependencies = self.dependency_addresses(&resource.id, values);
-        Ok(Change {
+        let mut attributes = diff.attributes;
+        let mut warnings = Diagnostics::new();
+        if reads == DataReads::All && action != Action::NoOp {
+            // A replacement creates a new object at its own place: reviewed as a create.
+            let reviewed_prior = if action == Action::Update { prior.as_ref() } else { None };
+            let review = provider.review(type_name, reviewed_prior, &diff.planned).await.map_err(|e| {
+                Diagnostics::from(
+                    Diagnostic::error(
+                        "TF1001",
+                        "Failed to refresh resource",
+                        format!("Reading what {addr} would change failed: {e}. Check credentials and connectivity, then run plan again."),
+                    )
+                    .with_span(resource.span.clone())
+                    .with_address(addr),
+                )
+            })?;
+            if let (Action::Create, Some(existing)) = (action, &review.existing) {
+                attributes = overwritten_attributes(schema, existing, &diff.planned, attributes);
+            }
+            let secrets = diff.planned.sensitive_texts();
+            for issue in review.issues {
+                let (summary, detail) = (redact_texts(&issue.summary, &secrets), redact_texts(&issue.detail, &secrets));
+                let d = if issue.is_error {
+                    Diagnostic::error("TF0512", summary, detail)
+                } else {
+                    Diagnostic::warning("TF0512", summary, detail)
+                };
+                warnings.push(d.with_span(resource.span.clone()).with_address(addr));
+            }
+            if warnings.has_errors() {
+                return Err(warnings);
+            }
+        }
+        let change = Change {
             address: addr.clone(),
             provider: resource.provider_name().to_owned(),
             action,
             reason,
             before: prior,
             after: Some(diff.planned),
-            attributes: diff.attributes,
+            attributes,
             dependencies,
-        })
+        };
+        Ok((change, warnings))
     }
 
     async fn plan_data(
@@ -793,6 +864,82 @@ fn changed_attributes(before: &Value, after: &Value) -> Vec<AttributeChange> {
         .collect()
 }
 
+/// The object an earlier, interrupted run created at `planned`'s place, when a create now hears
+/// that it exists although refresh did not find it: clouds show new objects after a while (a
+/// Google service account, an EKS association), so it is looked up again, by its planned id or
+/// natural key, with backoff for up to half a minute. `None` when it does not show, or shows
+/// different from the plan: the create's own error stands.
+pub(crate) async fn look_up_interrupted(
+    provider: &dyn trustform_provider::Provider,
+    type_name: &str,
+    planned: &Value,
+) -> Option<Value> {
+    let findable = provider.findable(type_name);
+    let by_id = planned.get("id").and_then(Value::as_str).is_some_and(|id| !id.is_empty());
+    if !findable && !by_id {
+        return None;
+    }
+    let mut delay = std::time::Duration::from_millis(100);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let found =
+            if findable { provider.find(type_name, planned).await } else { provider.read(type_name, planned).await };
+        match found {
+            Ok(Some(value)) => return Some(value.mark_paths(&planned.sensitive_paths())),
+            // Not shown yet: absent, or (Google) denied until it shows.
+            Ok(None) | Err(ProviderError { kind: ProviderErrorKind::Denied | ProviderErrorKind::NotFound, .. })
+                if std::time::Instant::now() + delay < deadline =>
+            {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(4));
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// A create's attribute changes when it overwrites what is there (an authoritative binding's
+/// members): each configurable attribute shows the live value it replaces, so the plan lists
+/// what the create removes, not only what it adds.
+fn overwritten_attributes(
+    schema: &trustform_schema::ResourceSchema,
+    existing: &Value,
+    planned: &Value,
+    created: Vec<AttributeChange>,
+) -> Vec<AttributeChange> {
+    let configurable =
+        |name: &str| schema.block.attributes.get(name).is_some_and(|a| a.mode != trustform_schema::Mode::Computed);
+    let differs = |name: &str| {
+        let (live, after) = (existing.get(name).unwrap_or(&Value::Null), planned.get(name).unwrap_or(&Value::Null));
+        let equal = match schema.block.attributes.get(name) {
+            Some(attr) => trustform_schema::values_equal(attr, live, after),
+            None => live.eq_ignoring_marks(after),
+        };
+        !live.is_null() && !after.contains_unknown() && !equal
+    };
+    let mut out: Vec<AttributeChange> = created
+        .into_iter()
+        .map(|mut change| {
+            if configurable(&change.name) && differs(&change.name) {
+                change.before = existing.get(&change.name).cloned();
+            }
+            change
+        })
+        .collect();
+    for name in existing.as_object().into_iter().flatten().map(|(name, _)| name) {
+        if configurable(name) && differs(name) && !out.iter().any(|c| &c.name == name) {
+            out.push(AttributeChange {
+                name: name.clone(),
+                before: existing.get(name).cloned(),
+                after: planned.get(name).cloned(),
+                forces_replacement: false,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
 pub(crate) fn missing_provider(addr: &ResourceAddr) -> Diagnostic {
     Diagnostic::error(
         "TF0501",
@@ -819,4 +966,55 @@ fn interrupted_create(addr: &ResourceAddr) -> Diagnostic {
         format!("The run that created {addr} stopped before saving the answer, and its id was to come from the cloud, so it cannot be looked up: it will be created again. If that create finds it existing, bring it under management with `trustform import {addr} ID`; if a second object appears, delete the older one."),
     )
     .with_address(addr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trustform_lang::Type;
+    use trustform_schema::{Attribute, Block, Compare, ResourceSchema};
+
+    fn binding_schema() -> ResourceSchema {
+        ResourceSchema::new(
+            "google_project_iam_binding",
+            Block::new()
+                .attr("project", Attribute::optional_computed(Type::String))
+                .attr("role", Attribute::required(Type::String))
+                .attr("members", Attribute::required(Type::List(Box::new(Type::String))).compare(Compare::Set))
+                .attr("id", Attribute::computed(Type::String)),
+        )
+    }
+
+    fn binding(members: &[&str]) -> Value {
+        Value::object([
+            ("project", Value::from("p")),
+            ("role", Value::from("roles/owner")),
+            ("members", Value::List(members.iter().map(|m| Value::from(*m)).collect())),
+            ("id", Value::from("p/roles/owner")),
+        ])
+    }
+
+    #[test]
+    fn a_create_that_overwrites_shows_what_it_replaces() {
+        let schema = binding_schema();
+        let planned = binding(&["user:bob"]);
+        let created = trustform_plan::diff_resource(&schema, None, &planned, &Default::default(), false).attributes;
+        let shown = overwritten_attributes(&schema, &binding(&["user:alice"]), &planned, created.clone());
+        let members = shown.iter().find(|a| a.name == "members").expect("members are shown");
+        assert_eq!(members.before, Some(Value::List(vec!["user:alice".into()])));
+        assert_eq!(members.after, Some(Value::List(vec!["user:bob".into()])));
+        // What the live object shares with the plan stays a plain addition.
+        assert!(shown.iter().filter(|a| a.name != "members").all(|a| a.before.is_none()), "{shown:?}");
+
+        // The same members in another order replace nothing.
+        let same = overwritten_attributes(&schema, &binding(&["user:bob"]), &planned, created.clone());
+        assert_eq!(same, created);
+        // An attribute the plan leaves out but the object has is shown going away.
+        let mut without = planned.as_object().cloned().unwrap();
+        without.insert("members".into(), Value::List(Vec::new()));
+        let without = Value::Object(without);
+        let created = trustform_plan::diff_resource(&schema, None, &without, &Default::default(), false).attributes;
+        let shown = overwritten_attributes(&schema, &binding(&["user:alice"]), &without, created);
+        assert!(shown.iter().any(|a| a.name == "members" && a.before.is_some()), "{shown:?}");
+    }
 }

@@ -12,7 +12,7 @@ use crate::schema::{
 };
 use async_trait::async_trait;
 use trustform_lang::Value;
-use trustform_provider::{Checkpoint, Configured, Provider, ProviderError, RetryPolicy, ValidationIssue};
+use trustform_provider::{Checkpoint, Configured, Provider, ProviderError, RetryPolicy, Review, ValidationIssue};
 use trustform_schema::ProviderSchema;
 
 /// The `google` provider: service accounts, project and service-account IAM members and
@@ -127,6 +127,16 @@ impl Provider for GoogleProvider {
             Ok(Type::CredentialConfig) => credential_config::plan(planned),
             Err(_) => planned,
         })
+    }
+
+    /// A binding owns every member of its role: a create overwrites the members there now,
+    /// and any change that drops a member is warned about.
+    async fn review(&self, type_name: &str, prior: Option<&Value>, planned: &Value) -> Result<Review, ProviderError> {
+        if type_name != PROJECT_IAM_BINDING {
+            return Ok(Review::default());
+        }
+        let clients = self.clients()?;
+        iam_member::review_binding(&self.api(&clients), prior, planned).await
     }
 
     async fn read(&self, type_name: &str, state: &Value) -> Result<Option<Value>, ProviderError> {

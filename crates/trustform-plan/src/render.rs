@@ -297,7 +297,10 @@ impl Writer {
             }
             out.push_str(",\n");
         };
-        if before.len() == after.len() {
+        // Elements of the same length pair up only when they are structures, whose changes
+        // read better inside them; scalars are removed and added, as Terraform shows them.
+        let structured = |v: &Value| matches!(v.unmarked(), Value::Object(_) | Value::List(_));
+        if before.len() == after.len() && before.iter().chain(after).all(structured) {
             for (b, a) in before.iter().zip(after) {
                 if b.eq_ignoring_marks(a) && !a.contains_unknown() {
                     line(out, Action::NoOp, a, None);
@@ -369,12 +372,13 @@ fn lcs_steps<'a>(before: &'a [Value], after: &'a [Value]) -> Vec<(Action, &'a Va
             steps.push((Action::NoOp, &after[j]));
             i += 1;
             j += 1;
-        } else if j < m && (i == n || table[i][j + 1] >= table[i + 1][j]) {
-            steps.push((Action::Create, &after[j]));
-            j += 1;
-        } else {
+        } else if i < n && (j == m || table[i + 1][j] >= table[i][j + 1]) {
+            // Removals before additions at the same place, as Terraform lists them.
             steps.push((Action::Delete, &before[i]));
             i += 1;
+        } else {
+            steps.push((Action::Create, &after[j]));
+            j += 1;
         }
     }
     steps

@@ -33,6 +33,20 @@ pub struct ValidationIssue {
     pub is_error: bool,
 }
 
+/// What a provider has to say about a planned create or update, once the plan knows what is
+/// there (see [`Provider::review`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Review {
+    /// For a create of a type that owns its object authoritatively (an IAM binding owns every
+    /// member of its role), what the cloud holds now at the planned object's place: the create
+    /// overwrites it, and the plan shows what that removes. `None` when nothing is there, and
+    /// for every type whose create makes a new object.
+    pub existing: Option<Value>,
+    /// Warnings about what the change takes away (members an authoritative binding removes),
+    /// with the fix.
+    pub issues: Vec<ValidationIssue>,
+}
+
 /// Receives partial state while a long operation runs, so that an interrupted wait never orphans
 /// a resource: a pool whose create was accepted is recorded before its operation finishes.
 ///
@@ -77,6 +91,38 @@ pub trait Provider: Send + Sync {
     /// time (a deterministic assignment name, say). `prior` is the current state, if any.
     fn plan(&self, _type_name: &str, _prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
         Ok(planned)
+    }
+
+    /// Reviews a planned create or replacement (`prior` is `None`) or update at plan time, after [`plan`] and
+    /// the diff, and may read the cloud to do it: what a create would overwrite, and what the
+    /// change would remove. `planned` may hold unknowns. Not called when the plan contacts no
+    /// cloud (`lint`).
+    ///
+    /// [`plan`]: Provider::plan
+    async fn review(
+        &self,
+        _type_name: &str,
+        _prior: Option<&Value>,
+        _planned: &Value,
+    ) -> Result<Review, ProviderError> {
+        Ok(Review::default())
+    }
+
+    /// Whether [`find`](Provider::find) can look up an object of this type that an interrupted
+    /// create made, although its id is the cloud's choice. The engine then records such a create
+    /// before sending it, as it does for a planned id.
+    fn findable(&self, _type_name: &str) -> bool {
+        false
+    }
+
+    /// Looks up by its natural key (an OIDC provider's URL, a pod identity association's
+    /// cluster, namespace and service account) the object that an interrupted create of
+    /// `planned` may have made. `Ok(Some)` only for an object that is exactly what was planned,
+    /// read as [`read`](Provider::read) reads it; `Ok(None)` when there is none; an error
+    /// ([`ProviderErrorKind::AlreadyExists`]) naming the conflict and the import id when an
+    /// object holds the key but differs from the plan, which is never adopted.
+    async fn find(&self, _type_name: &str, _planned: &Value) -> Result<Option<Value>, ProviderError> {
+        Ok(None)
     }
 
     /// Reads the live object behind `state`. `Ok(None)` means it no longer exists.

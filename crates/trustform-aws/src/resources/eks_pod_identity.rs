@@ -56,6 +56,56 @@ pub(crate) async fn create(
     Ok(with(&accepted, [("association_arn", association.association_arn().map(Value::string).unwrap_or_default())]))
 }
 
+/// The association an interrupted create of `planned` made, found by its natural key: EKS
+/// allows one association per cluster, namespace and service account, and
+/// ListPodIdentityAssociations filters by the last two. Adopted only when its role and tags are
+/// the planned ones.
+pub(crate) async fn find(api: &Api<'_>, planned: &Value) -> Result<Option<Value>, ProviderError> {
+    let cluster = required(planned, "cluster_name")?;
+    let namespace = required(planned, "namespace")?;
+    let service_account = required(planned, "service_account")?;
+    let eks = &api.clients.eks;
+    let listed = api
+        .call(|| async move {
+            eks.list_pod_identity_associations()
+                .cluster_name(cluster)
+                .namespace(namespace)
+                .service_account(service_account)
+                .send()
+                .await
+                .map_err(|e| from_sdk("eks:ListPodIdentityAssociations", e))
+        })
+        .await?;
+    let ids: Vec<String> = listed
+        .associations()
+        .iter()
+        .filter(|summary| summary.namespace() == Some(namespace) && summary.service_account() == Some(service_account))
+        .filter_map(|summary| summary.association_id().map(str::to_owned))
+        .collect();
+    for id in ids {
+        let Some(association) = found(describe(api, cluster, &id).await)? else {
+            continue;
+        };
+        let state = state_of(Some(planned), cluster, &association);
+        let mut differences = Vec::new();
+        if text(&state, "role_arn") != text(planned, "role_arn") {
+            differences.push(format!("its role is {}", text(&state, "role_arn").unwrap_or("unknown")));
+        }
+        if string_map(&state, "tags") != string_map(planned, "tags") {
+            differences.push("its tags differ".to_owned());
+        }
+        if !differences.is_empty() {
+            return Err(ProviderError::already_exists(format!(
+                "cluster {cluster} already has a pod identity association for {namespace}/{service_account} ({id}), but {}, so it is not adopted; if it is the one this spec describes, import it with the id \"{cluster},{id}\", otherwise delete it or change the service account",
+                differences.join(" and ")
+            ))
+            .with_code("ResourceInUseException"));
+        }
+        return Ok(Some(state));
+    }
+    Ok(None)
+}
+
 pub(crate) async fn read(api: &Api<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
     let cluster = required(state, "cluster_name")?;
     let association = found(describe(api, cluster, association_id(state)?).await)?;

@@ -60,6 +60,49 @@ pub(crate) async fn create(api: &Api<'_>, planned: &Value) -> Result<Value, Prov
     Ok(with(planned, [("arn", Value::string(&arn)), ("id", Value::string(&arn)), ("thumbprint_list", thumbprint_list)]))
 }
 
+/// The provider an interrupted create of `planned` made, found by its URL (IAM keeps one
+/// provider per URL, and its ARN ends in the URL without scheme): adopted only when its client
+/// ids, thumbprints (when the plan gives them) and tags are the planned ones.
+pub(crate) async fn find(api: &Api<'_>, planned: &Value) -> Result<Option<Value>, ProviderError> {
+    let url = required(planned, "url")?;
+    let Some(arn) = found(find_arn(api, url).await)? else {
+        return Ok(None);
+    };
+    let Some(live) = found(get(api, &arn).await)? else {
+        return Ok(None);
+    };
+    let state = state_of(Some(planned), &arn, &live);
+    // Client ids compare exactly; thumbprints are hex, in either case.
+    let sets_differ = |name: &str, fold: bool| {
+        let set = |value: &Value| -> Vec<String> {
+            let mut items: Vec<String> =
+                strings(value, name).into_iter().map(|s| if fold { s.to_ascii_lowercase() } else { s }).collect();
+            items.sort();
+            items.dedup();
+            items
+        };
+        set(planned) != set(&state)
+    };
+    let mut differences = Vec::new();
+    if sets_differ("client_id_list", false) {
+        differences.push("client ids");
+    }
+    if planned.get("thumbprint_list").is_some_and(|v| !v.is_null()) && sets_differ("thumbprint_list", true) {
+        differences.push("thumbprints");
+    }
+    if crate::api::string_map(planned, "tags") != crate::api::string_map(&state, "tags") {
+        differences.push("tags");
+    }
+    if !differences.is_empty() {
+        return Err(ProviderError::already_exists(format!(
+            "an OpenID Connect provider for {url} exists ({arn}) but its {} are not the planned ones, so it is not adopted; if it is the one this spec describes, import it with the id \"{arn}\", otherwise delete it or change the url",
+            differences.join(", ")
+        ))
+        .with_code("EntityAlreadyExists"));
+    }
+    Ok(Some(state))
+}
+
 pub(crate) async fn read(api: &Api<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
     let arn = required(state, "id")?;
     let live = found(get(api, arn).await)?;

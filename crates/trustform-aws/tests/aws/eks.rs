@@ -270,3 +270,34 @@ async fn every_operation_rides_out_injected_faults() {
     println!("requests for the same work: {without_faults} without faults, {with_faults} with 20% faults");
     assert!(with_faults > without_faults, "no fault was injected: {with_faults} requests");
 }
+
+/// Issue 13, item 12(b): a pod identity association whose create was sent by a run killed
+/// before it saved the answer is found by cluster, namespace and service account
+/// (ListPodIdentityAssociations filters by the last two), and adopted only when its role is
+/// the planned one; another role is an error naming it and the import id.
+#[tokio::test]
+async fn an_interrupted_association_is_found_by_its_natural_key_and_adopted_only_as_planned() {
+    let (_sandbox, provider) = sandbox(SandboxConfig::default()).await;
+    let kind = "aws_eks_pod_identity_association";
+    assert!(provider.findable(kind));
+    let (first, second) = (role(&provider, "litellm-pod").await, role(&provider, "litellm-pod-2").await);
+    let planned = |role_arn: &str| conform(&provider.schema().resources[kind].block, &association(role_arn)).unwrap();
+    assert_eq!(provider.find(kind, &planned(&first)).await.unwrap(), None, "nothing was created yet");
+
+    let created = create(&provider, kind, association(&first)).await;
+    let found = provider.find(kind, &planned(&first)).await.unwrap().expect("found by its natural key");
+    assert_eq!(found.get("association_id"), created.get("association_id"));
+    let read = provider.read(kind, &created).await.unwrap().expect("it exists");
+    assert_eq!(found, read, "found as read finds it, so the next plan is empty");
+
+    let error = provider.find(kind, &planned(&second)).await.unwrap_err();
+    assert_eq!(error.kind, trustform_provider::ProviderErrorKind::AlreadyExists);
+    let id = created.get("association_id").and_then(Value::as_str).unwrap();
+    assert!(error.message.contains(&format!("its role is {first}")), "{error}");
+    assert!(error.message.contains(&format!("import it with the id \"litellm,{id}\"")), "{error}");
+
+    let mut other_account = association(&first).as_object().cloned().unwrap();
+    other_account.insert("service_account".into(), "other-sa".into());
+    let other_account = conform(&provider.schema().resources[kind].block, &Value::Object(other_account)).unwrap();
+    assert_eq!(provider.find(kind, &other_account).await.unwrap(), None);
+}

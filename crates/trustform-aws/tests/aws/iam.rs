@@ -266,3 +266,48 @@ async fn caller_identity_comes_from_sts() {
     assert_eq!(identity.get("id"), identity.get("account_id"));
     assert!(identity.get("arn").and_then(Value::as_str).is_some_and(|arn| arn.starts_with("arn:aws:")));
 }
+
+/// Issue 13, item 12(b): an OIDC provider whose create was sent by a run killed before it saved
+/// the answer is found again by its URL (its ARN ends in it), and adopted only when it is what
+/// was planned. One that differs is an error naming the difference and the import id.
+#[tokio::test]
+async fn an_interrupted_oidc_provider_is_found_by_its_url_and_adopted_only_as_planned() {
+    let moto = Moto::start();
+    let provider = provider(moto.endpoint(), None).await;
+    let oidc = "aws_iam_openid_connect_provider";
+    assert!(provider.findable(oidc));
+    let body = |client: &str| {
+        Value::object([
+            ("url", CIRCLECI.into()),
+            ("client_id_list", strings(&[client])),
+            ("thumbprint_list", strings(&["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"])),
+            ("tags", tags(&[("team", "ml")])),
+        ])
+    };
+    let wanted = planned(&provider, oidc, &body(CIRCLECI_ORG));
+    assert_eq!(provider.find(oidc, &wanted).await.unwrap(), None, "nothing was created yet");
+
+    let created = provider.create(oidc, &wanted, &NoCheckpoint).await.unwrap();
+    let found = provider.find(oidc, &wanted).await.unwrap().expect("the provider is found by its URL");
+    assert_eq!(found.get("id"), created.get("id"));
+    assert_eq!(found.get("url"), Some(&Value::from(CIRCLECI)));
+    let read = provider.read(oidc, &created).await.unwrap().expect("it exists");
+    assert_eq!(found, read, "found as read finds it, so the next plan is empty");
+
+    let other = planned(&provider, oidc, &body("another-org"));
+    let error = provider.find(oidc, &other).await.unwrap_err();
+    assert_eq!(error.kind, trustform_provider::ProviderErrorKind::AlreadyExists);
+    let arn = created.get("id").and_then(Value::as_str).unwrap();
+    assert!(error.message.contains("client ids are not the planned ones"), "{error}");
+    assert!(error.message.contains(&format!("import it with the id \"{arn}\"")), "{error}");
+
+    let elsewhere = Value::object([("url", "https://token.actions.githubusercontent.com".into())]);
+    let elsewhere = planned(&provider, oidc, &with_clients(&elsewhere));
+    assert_eq!(provider.find(oidc, &elsewhere).await.unwrap(), None, "another URL is another provider");
+}
+
+fn with_clients(body: &Value) -> Value {
+    let mut map = body.as_object().cloned().unwrap_or_default();
+    map.insert("client_id_list".into(), strings(&["sts.amazonaws.com"]));
+    Value::Object(map)
+}

@@ -96,6 +96,47 @@ pub(crate) async fn create(api: &Api<'_>, planned: &Value) -> Result<Value, Prov
     state_of(Some(planned), &live)
 }
 
+/// The assignment an interrupted create of `planned` made, read by its scope and derived name;
+/// adopted only when it grants the planned role to the planned principal with the planned
+/// description and condition.
+pub(crate) async fn find(api: &Api<'_>, planned: &Value) -> Result<Option<Value>, ProviderError> {
+    if text(planned, "name").is_none() {
+        return Ok(None);
+    }
+    let Some(live) = read(api, planned).await? else {
+        return Ok(None);
+    };
+    let same_role = match (text(&live, "role_definition_id"), text(planned, "role_definition_id")) {
+        (Some(live), Some(planned)) => last_segment(live).eq_ignore_ascii_case(last_segment(planned)),
+        _ => true,
+    };
+    let mut differences = Vec::new();
+    if !same_role {
+        differences.push("role");
+    }
+    if !text(&live, "principal_id")
+        .unwrap_or_default()
+        .eq_ignore_ascii_case(text(planned, "principal_id").unwrap_or_default())
+    {
+        differences.push("principal");
+    }
+    for attribute in ["description", "condition"] {
+        let planned_text = text(planned, attribute).unwrap_or_default();
+        if text(&live, attribute).unwrap_or_default() != planned_text {
+            differences.push(attribute);
+        }
+    }
+    if !differences.is_empty() {
+        let id = text(&live, "id").unwrap_or_default();
+        return Err(ProviderError::already_exists(format!(
+            "the role assignment {id} exists but does not match the plan (its {}), so it is not adopted; if it is the one this spec describes, import it with the id '{id}', otherwise delete it",
+            differences.join(", ")
+        ))
+        .with_code("RoleAssignmentExists"));
+    }
+    Ok(Some(live))
+}
+
 pub(crate) async fn read(api: &Api<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
     let (scope, name) = scope_and_name(state)?;
     match found(get(api, scope, name).await)? {

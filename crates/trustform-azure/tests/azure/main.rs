@@ -300,3 +300,28 @@ async fn a_huge_error_body_is_neither_read_nor_echoed_whole() {
     assert!(error.to_string().len() < 1024, "{} bytes", error.to_string().len());
     assert!(error.message.contains("larger than"), "{error}");
 }
+
+/// Issue 13, item 12(b): an assignment whose create was sent by a run killed before it saved
+/// the answer (its id, from ARM, unknown) is found by its scope and derived name, and adopted
+/// only when it is what was planned; one whose description differs is an error naming the
+/// difference and the import id.
+#[tokio::test]
+async fn an_interrupted_assignment_is_found_by_its_derived_name_and_adopted_only_as_planned() {
+    let (_sandbox, provider) = sandbox(SandboxConfig::default()).await;
+    let kind = "azurerm_role_assignment";
+    assert!(provider.findable(kind));
+    let wanted = planned(&provider, kind, &assignment(&reader(), "read the group"));
+    assert!(wanted.get("id").is_none_or(|id| id.is_null() || id.is_unknown()), "ARM gives the id: {wanted:?}");
+    assert_eq!(provider.find(kind, &wanted).await.unwrap(), None, "nothing was created yet");
+
+    let created = provider.create(kind, &wanted, &NoCheckpoint).await.unwrap();
+    let found = provider.find(kind, &wanted).await.unwrap().expect("found by scope and name");
+    assert_eq!(found.get("id"), created.get("id"));
+    assert_eq!(provider.read(kind, &created).await.unwrap().as_ref(), Some(&found));
+
+    let other = planned(&provider, kind, &assignment(&reader(), "something else"));
+    let error = provider.find(kind, &other).await.unwrap_err();
+    assert_eq!(error.kind, ProviderErrorKind::AlreadyExists);
+    assert!(error.message.contains("does not match the plan (its description)"), "{error}");
+    assert!(error.message.contains(&format!("import it with the id '{}'", attribute(&created, "id"))), "{error}");
+}

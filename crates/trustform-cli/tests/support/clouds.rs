@@ -89,6 +89,30 @@ impl Clouds {
         run
     }
 
+    /// One HTTP/1.1 request to the sandbox, as any client of the emulated APIs makes it: for
+    /// the Google and Azure APIs, which the tests have no SDK client of.
+    pub fn http(&self, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+        use std::io::{Read, Write};
+        let endpoint = self.sandbox.endpoint();
+        let address = endpoint.trim_start_matches("http://").trim_end_matches('/');
+        let mut stream = std::net::TcpStream::connect(address).expect("the sandbox listens");
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer sandbox-token\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).expect("request sent");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("answer read");
+        let status = answer.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
+        let body = answer.split_once("\r\n\r\n").map(|(_, body)| body).unwrap_or_default();
+        // A chunked answer: keep the JSON between the first `{` and the last `}`.
+        let json = match (body.find('{'), body.rfind('}')) {
+            (Some(start), Some(end)) if start <= end => serde_json::from_str(&body[start..=end]).unwrap_or_default(),
+            _ => serde_json::Value::Null,
+        };
+        (status, json)
+    }
+
     pub fn iam(&self) -> aws_sdk_iam::Client {
         let config = aws_sdk_iam::Config::builder()
             .behavior_version(BehaviorVersion::latest())

@@ -9,7 +9,7 @@
 use crate::api::{found, gone, required, strings, text, with, Api};
 use crate::iam_policy::{Edit, PolicyTarget};
 use trustform_lang::{normalize_set, Value};
-use trustform_provider::ProviderError;
+use trustform_provider::{ProviderError, Review, ValidationIssue};
 
 /// Which policy a resource type edits, and the attribute naming it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,6 +118,54 @@ pub(crate) async fn read(api: &Api<'_>, kind: Kind, state: &Value) -> Result<Opt
         }
         _ => policy.has_member(role, required(state, "member")?).then(|| state.clone()),
     })
+}
+
+/// What a binding's create or update takes away. A create reads the role's members now (the
+/// binding exists in the policy whenever anyone holds the role), since `setIamPolicy` with the
+/// binding replaces them all; an update compares with the refreshed members. Either way, each
+/// member that is not in `members` is named in a warning.
+pub(crate) async fn review_binding(
+    api: &Api<'_>,
+    prior: Option<&Value>,
+    planned: &Value,
+) -> Result<Review, ProviderError> {
+    let Some(role) = text(planned, "role") else {
+        return Ok(Review::default());
+    };
+    let unknown = |name: &str| planned.get(name).is_some_and(Value::contains_unknown);
+    if unknown("members") || unknown("project") {
+        return Ok(Review::default());
+    }
+    let (live, existing) = match prior {
+        Some(prior) => (strings(prior, "members"), None),
+        None => {
+            let target = Kind::ProjectBinding.target(api, planned)?;
+            let Some(policy) = found(api.policies.read(api, &target).await)? else {
+                return Ok(Review::default());
+            };
+            let members = policy.members(role);
+            let existing = (!members.is_empty()).then(|| with(planned, [("members", members_value(members.clone()))]));
+            (members, existing)
+        }
+    };
+    let kept = strings(planned, "members");
+    let removed: Vec<String> = sorted(live.into_iter().filter(|member| !kept.contains(member)).collect());
+    let mut issues = Vec::new();
+    if !removed.is_empty() {
+        let project = text(planned, "project").unwrap_or("the project");
+        let verb = if prior.is_some() { "updating" } else { "creating" };
+        issues.push(ValidationIssue {
+            attribute: "members".into(),
+            summary: "Authoritative binding removes members".into(),
+            detail: format!(
+                "google_project_iam_binding owns every member of {role} in {project}, so {verb} it removes {}, who {} not in its members. Add them to members to keep them, or grant roles with google_project_iam_member, which adds one member and removes no one.",
+                removed.join(", "),
+                if removed.len() == 1 { "is" } else { "are" },
+            ),
+            is_error: false,
+        });
+    }
+    Ok(Review { existing, issues })
 }
 
 pub(crate) async fn delete(api: &Api<'_>, kind: Kind, state: &Value) -> Result<(), ProviderError> {
