@@ -5,10 +5,13 @@
 //!    log-log growth slope and the process's peak memory.
 //! 2. Apply efficiency: wall time of an apply over a layered graph of several hundred resources
 //!    with injected per-call latency, divided by the critical-path bound, with state persisted to
-//!    a real local backend (fsync) after every resource.
+//!    a real local backend (fsync) after every resource; with the number of updates (one
+//!    `fdatasync` each) and the wall time the store spent on them.
 //! 3. Apply scaling: apply of 500, 2000, 5000 and 10000 zero-latency `trustform_data` resources
 //!    (ten interleaved chains) through a real local backend on disk (fsync), with the log-log
-//!    slope, peak memory, and the ratio to a fresh plan of the same spec.
+//!    slope, peak memory, and the ratio to a fresh plan of the same spec; with the updates, the
+//!    store's time, and the same apply through a store that keeps nothing (the engine's own
+//!    cost), so the figures show where the time goes.
 //!
 //! Run: `cargo bench -p trustform-engine` (set `TRUSTFORM_BENCH_MAX=10000` for a quicker run;
 //! `TRUSTFORM_BENCH_ONLY=apply` runs only the apply benchmarks, `=plan` only the plan one).
@@ -20,13 +23,14 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use trustform_engine::{Engine, EngineOptions, PlanOptions, Providers};
 use trustform_lang::config::load_sources;
 use trustform_lang::Value;
 use trustform_plan::Plan;
-use trustform_state::{LocalBackend, ResourceState, State, StateStore};
+use trustform_state::{LocalBackend, ResourceState, State, StateError, StateStore, StateUpdate};
 use trustform_test_provider::{TestProvider, TestProviderConfig};
 
 /// `n` trustform_data resources in ten interleaved chains: r[i] reads r[i-10].
@@ -73,6 +77,87 @@ fn converged_state(plan: &Plan) -> State {
         state.resources.insert(change.address.clone(), resource);
     }
     state
+}
+
+/// A store that counts the updates it is handed and the time it spends on them and on the
+/// closing checkpoint, and passes them on: how many durable writes (one `fdatasync` each, on the
+/// local backend) an apply makes, and how much of its wall time they take. An apply's updates
+/// run one at a time, so the time is wall time.
+struct Counted<S> {
+    inner: S,
+    updates: AtomicUsize,
+    micros: AtomicU64,
+}
+
+impl<S> Counted<S> {
+    fn new(inner: S) -> Self {
+        Counted { inner, updates: AtomicUsize::new(0), micros: AtomicU64::new(0) }
+    }
+
+    fn updates(&self) -> usize {
+        self.updates.load(Ordering::Relaxed)
+    }
+
+    fn store_ms(&self) -> f64 {
+        self.micros.load(Ordering::Relaxed) as f64 / 1e3
+    }
+
+    fn timed(&self, started: Instant) {
+        self.micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: StateStore> StateStore for Counted<S> {
+    async fn read(&self) -> Result<Option<State>, StateError> {
+        self.inner.read().await
+    }
+
+    async fn write(&self, state: &State) -> Result<(), StateError> {
+        self.inner.write(state).await
+    }
+
+    async fn persist(&self, update: &StateUpdate<'_>) -> Result<(), StateError> {
+        self.updates.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let result = self.inner.persist(update).await;
+        self.timed(started);
+        result
+    }
+
+    async fn checkpoint(&self, state: &State) -> Result<(), StateError> {
+        let started = Instant::now();
+        let result = self.inner.checkpoint(state).await;
+        self.timed(started);
+        result
+    }
+
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+}
+
+/// A store that keeps nothing: an apply through it costs what the engine itself costs, the
+/// floor under an apply through a real store.
+struct Discard;
+
+#[async_trait::async_trait]
+impl StateStore for Discard {
+    async fn read(&self) -> Result<Option<State>, StateError> {
+        Ok(None)
+    }
+
+    async fn write(&self, _: &State) -> Result<(), StateError> {
+        Ok(())
+    }
+
+    async fn persist(&self, _: &StateUpdate<'_>) -> Result<(), StateError> {
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        "nowhere".to_owned()
+    }
 }
 
 fn peak_rss_mib() -> f64 {
@@ -166,8 +251,8 @@ async fn apply_efficiency() {
     };
     println!("injected latency {latency:?} per call (a timer sleep measures {measured:.2?} here)");
     println!(
-        "{:>7} {:>6} {:>12} {:>10} {:>12} {:>10} {:>8}",
-        "layers", "width", "parallelism", "wall ms", "bound ms", "ratio", "calls"
+        "{:>7} {:>6} {:>12} {:>10} {:>12} {:>10} {:>8} {:>8} {:>9}",
+        "layers", "width", "parallelism", "wall ms", "bound ms", "ratio", "calls", "updates", "store ms"
     );
     for (layers, width, parallelism) in [(10, 40, 64), (20, 20, 32), (10, 40, 10)] {
         let provider = TestProvider::new(TestProviderConfig::default().latency(latency));
@@ -175,7 +260,7 @@ async fn apply_efficiency() {
         providers.register(Arc::new(provider.clone()));
         let engine = engine(layered_spec(layers, width), providers, parallelism);
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = LocalBackend::new(dir.path().join("state/default.tfstate"));
+        let store = Counted::new(LocalBackend::new(dir.path().join("state/default.tfstate")));
         let (plan, _) = engine.plan(&State::new(), &PlanOptions::normal()).await;
         let plan = plan.expect("plan");
         provider.reset_calls();
@@ -188,20 +273,23 @@ async fn apply_efficiency() {
         let waves = layers.max(total.div_ceil(parallelism));
         let bound = measured * waves as u32;
         println!(
-            "{layers:>7} {width:>6} {parallelism:>12} {:>10.1} {:>12.1} {:>10.3} {:>8}",
+            "{layers:>7} {width:>6} {parallelism:>12} {:>10.1} {:>12.1} {:>10.3} {:>8} {:>8} {:>9.1}",
             wall.as_secs_f64() * 1e3,
             bound.as_secs_f64() * 1e3,
             wall.as_secs_f64() / bound.as_secs_f64(),
-            provider.calls().len()
+            provider.calls().len(),
+            store.updates(),
+            store.store_ms()
         );
     }
 }
 
 async fn apply_scaling() {
     println!("\n== apply scaling: zero-latency trustform_data, ten interleaved chains, local backend with fsync");
+    println!("(\"no store\": the same apply through a store that keeps nothing, the engine's own cost)");
     println!(
-        "{:>8} {:>10} {:>10} {:>12} {:>12} {:>14}",
-        "n", "plan ms", "apply ms", "apply us/res", "apply/plan", "peak RSS MiB"
+        "{:>8} {:>10} {:>10} {:>12} {:>12} {:>8} {:>9} {:>12} {:>13}",
+        "n", "plan ms", "apply ms", "apply us/res", "apply/plan", "updates", "store ms", "no store ms", "peak RSS MiB"
     );
     let mut points = Vec::new();
     for n in [500, 2_000, 5_000, 10_000] {
@@ -214,7 +302,7 @@ async fn apply_scaling() {
         assert_eq!(plan.summary().add, n);
 
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = LocalBackend::new(dir.path().join("state/default.tfstate"));
+        let store = Counted::new(LocalBackend::new(dir.path().join("state/default.tfstate")));
         let started = Instant::now();
         let outcome = engine.apply(&plan, State::new(), &store).await;
         let apply_time = started.elapsed();
@@ -223,12 +311,20 @@ async fn apply_scaling() {
         let stored = store.read().await.expect("readable state").expect("a state");
         assert_eq!(stored.resources.len(), n, "every resource is durable");
 
+        let started = Instant::now();
+        let outcome = engine.apply(&plan, State::new(), &Discard).await;
+        let floor = started.elapsed();
+        assert!(!outcome.diagnostics.has_errors(), "{:?}", outcome.diagnostics);
+
         println!(
-            "{n:>8} {:>10.1} {:>10.1} {:>12.1} {:>12.2} {:>14.1}",
+            "{n:>8} {:>10.1} {:>10.1} {:>12.1} {:>12.2} {:>8} {:>9.1} {:>12.1} {:>13.1}",
             plan_time.as_secs_f64() * 1e3,
             apply_time.as_secs_f64() * 1e3,
             apply_time.as_secs_f64() * 1e6 / n as f64,
             apply_time.as_secs_f64() / plan_time.as_secs_f64(),
+            store.updates(),
+            store.store_ms(),
+            floor.as_secs_f64() * 1e3,
             peak_rss_mib()
         );
         points.push((n as f64, apply_time.as_secs_f64()));

@@ -104,6 +104,10 @@ impl<'a> Persister<'a> {
         if *durable >= version {
             return Ok(());
         }
+        // Visits woken at the same moment as this one (their provider calls answered together)
+        // stage their changes before this update takes the batch, instead of waiting a whole
+        // write for the next one.
+        tokio::task::yield_now().await;
         let (lineage, serial, changes, written) = {
             let mut guard = self.lock_staged();
             guard.state.serial = guard.state.serial.saturating_add(1);
@@ -130,8 +134,12 @@ impl<'a> Persister<'a> {
         if self.failed.load(std::sync::atomic::Ordering::SeqCst) {
             return Ok(());
         }
-        let state = self.lock_staged().state.clone();
-        self.store.checkpoint(&state).await.map_err(|e| persist_failed(self.store, &e))
+        // Every visit has returned, so nothing stages while the state is lent to the store; it
+        // is lent rather than cloned, as the state may be large.
+        let state = std::mem::take(&mut self.lock_staged().state);
+        let result = self.store.checkpoint(&state).await.map_err(|e| persist_failed(self.store, &e));
+        self.lock_staged().state = state;
+        result
     }
 
     fn into_state(self) -> State {

@@ -518,3 +518,45 @@ async fn an_ambiguous_failure_of_a_create_with_a_planned_id_leaves_a_record_the_
     assert_eq!(state.resources[&addr("test_resource.x")].status, trustform_state::ResourceStatus::Ready);
     assert_eq!(provider.objects().len(), 1);
 }
+
+/// A store that counts the updates an apply hands it.
+struct CountingStore {
+    inner: MemoryBackend,
+    updates: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl StateStore for CountingStore {
+    async fn read(&self) -> Result<Option<State>, trustform_state::StateError> {
+        self.inner.read().await
+    }
+
+    async fn write(&self, state: &State) -> Result<(), trustform_state::StateError> {
+        self.inner.write(state).await
+    }
+
+    async fn persist(&self, update: &trustform_state::StateUpdate<'_>) -> Result<(), trustform_state::StateError> {
+        self.updates.fetch_add(1, Ordering::SeqCst);
+        self.inner.persist(update).await
+    }
+
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+}
+
+/// Group commit: resources whose provider calls are answered at the same moment share one
+/// update, even with a store that answers at once (which lets nothing else run in between).
+#[tokio::test(start_paused = true)]
+async fn resources_that_finish_together_share_one_update() {
+    let provider = TestProvider::new(TestProviderConfig::default().latency(std::time::Duration::from_secs(5)));
+    let spec: String = (0..8).map(|i| format!("resource \"test_resource\" \"r{i}\" {{ name = \"r{i}\" }}\n")).collect();
+    let engine = engine(&spec, &provider);
+    let plan = plan(&engine, &State::new()).await;
+    let store = CountingStore { inner: MemoryBackend::new(), updates: Default::default() };
+    let outcome = engine.apply(&plan, State::new(), &store).await;
+    assert!(!outcome.diagnostics.has_errors(), "{:?}", outcome.diagnostics);
+    assert_eq!(store.inner.read().await.unwrap().unwrap().resources.len(), 8);
+    // The eight create checkpoints together, the eight results together, then the outputs.
+    assert_eq!(store.updates.load(Ordering::SeqCst), 3);
+}

@@ -16,6 +16,10 @@
 //! snapshot's is already in it (a crash between writing a snapshot and emptying the journal
 //! leaves such records), and the first frame that is cut short or fails its checksum ends the
 //! journal, together with everything after it.
+//!
+//! The file is written ahead with zeros ([`JournalFile`]): a record overwrites blocks the file
+//! already has, so its `fdatasync` has only the record to write, not a new file size and block
+//! allocation as an append would; zeros end the journal on reading as a torn frame does.
 
 use crate::file::{entry_ref, resource_from_entry, ResourceEntry, ResourceEntryRef};
 use crate::local::{blocking, parent_dir, read_if_exists, remove_if_exists, sync_dir};
@@ -24,9 +28,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use trustform_lang::ResourceAddr;
 use zeroize::Zeroizing;
 
@@ -198,8 +201,6 @@ fn frames(bytes: &[u8]) -> (Vec<&[u8]>, usize) {
 #[derive(Debug)]
 pub(crate) struct Replayed {
     pub state: Option<State>,
-    /// How many bytes of the journal are whole records; a torn tail follows.
-    pub valid_length: usize,
     /// How many records were read (including those the snapshot already held).
     pub records: usize,
 }
@@ -211,7 +212,7 @@ pub(crate) fn replay(
     snapshot: Option<State>,
     bytes: &[u8],
 ) -> Result<Replayed, StateError> {
-    let (payloads, valid_length) = frames(bytes);
+    let (payloads, _) = frames(bytes);
     let origin = || format!("the state journal {}", path.display());
     let broken = |problem: String| StateError::Journal { path: path.to_owned(), problem };
     let base_serial = snapshot.as_ref().map(|state| state.serial);
@@ -243,7 +244,7 @@ pub(crate) fn replay(
         }
         current.serial = current.serial.max(record.serial);
     }
-    Ok(Replayed { state, valid_length, records: payloads.len() })
+    Ok(Replayed { state, records: payloads.len() })
 }
 
 /// A journal file on its own, for a store whose snapshot is elsewhere: the S3 backend keeps the
@@ -252,8 +253,8 @@ pub(crate) fn replay(
 pub struct LocalJournal {
     path: PathBuf,
     encryption: Encryption,
-    /// The file, open for appending once this instance has cut any torn tail off it.
-    open: tokio::sync::Mutex<Option<Arc<File>>>,
+    /// The file, open for writing once this instance has cut any torn tail off it.
+    open: tokio::sync::Mutex<Option<JournalFile>>,
 }
 
 impl LocalJournal {
@@ -282,18 +283,15 @@ impl LocalJournal {
     pub async fn append(&self, update: &StateUpdate<'_>) -> Result<(), StateError> {
         let record = encode_record(&self.encryption, &format!("the state journal {}", self.path.display()), update)?;
         let mut open = self.open.lock().await;
-        let file = match open.take() {
-            Some(file) => file,
-            None => {
-                let path = self.path.clone();
-                blocking(move || open_for_append(&path)).await.map_err(journal_io("open", &self.path))?
-            }
-        };
-        let appending = Arc::clone(&file);
-        blocking(move || {
-            let mut appending: &File = &appending;
-            appending.write_all(&record)?;
-            appending.sync_data()
+        let file = open.take();
+        let path = self.path.clone();
+        let file = blocking(move || {
+            let mut file = match file {
+                Some(file) => file,
+                None => JournalFile::open(&path)?,
+            };
+            file.append(&record)?;
+            Ok(file)
         })
         .await
         .map_err(journal_io("append to", &self.path))?;
@@ -311,25 +309,91 @@ impl LocalJournal {
     }
 }
 
-/// Opens a journal for appending (creating it, mode 0600), cut to its whole records.
-fn open_for_append(path: &Path) -> io::Result<Arc<File>> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let dir = parent_dir(path);
-    fs::create_dir_all(dir)?;
-    let existing = read_if_exists(path)?;
-    let file = fs::OpenOptions::new().append(true).create(true).mode(0o600).open(path)?;
-    match existing {
-        Some(bytes) => {
-            let (_, valid_length) = frames(&bytes);
-            if valid_length < bytes.len() {
-                file.set_len(valid_length as u64)?;
-                file.sync_data()?;
-            }
+/// The least, and the most, a journal is written ahead of its records.
+const WRITE_AHEAD: (u64, u64) = (64 * 1024, 4 * 1024 * 1024);
+
+/// A journal file open for writing records, each synced with `fdatasync` before
+/// [`JournalFile::append`] returns. Past its records the file holds zeros, written ahead in
+/// steps as long as the records so far (within [`WRITE_AHEAD`]), so most records overwrite
+/// blocks the file already has: their sync writes the record and nothing else.
+#[derive(Debug)]
+pub(crate) struct JournalFile {
+    file: File,
+    inode: u64,
+    /// Where the next record goes: the end of the whole records.
+    end: u64,
+    /// The file's length: zeros from `end` on.
+    length: u64,
+}
+
+impl JournalFile {
+    /// Opens the journal at `path` (creating it, mode 0600) to write after its whole records,
+    /// first cutting off what follows them: a torn record, or zeros written ahead.
+    pub(crate) fn open(path: &Path) -> io::Result<Self> {
+        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+        let dir = parent_dir(path);
+        fs::create_dir_all(dir)?;
+        let mut file =
+            fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(path)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        let (_, valid_length) = frames(&bytes);
+        let end = valid_length as u64;
+        if valid_length < bytes.len() {
+            // Cut, and synced, so that no byte of a torn record can follow a later, shorter one.
+            file.set_len(end)?;
+            file.sync_data()?;
         }
-        // New: its name is durable only once the directory is synced.
-        None => sync_dir(dir)?,
+        if bytes.is_empty() {
+            // The file may be new: its name is durable only once the directory is synced.
+            sync_dir(dir)?;
+        }
+        let inode = file.metadata()?.ino();
+        Ok(JournalFile { file, inode, end, length: end })
     }
-    Ok(Arc::new(file))
+
+    /// How many bytes the whole records take.
+    pub(crate) fn end(&self) -> u64 {
+        self.end
+    }
+
+    /// Writes `record` after the others and syncs it.
+    pub(crate) fn append(&mut self, record: &[u8]) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let end = self.end + record.len() as u64;
+        if end <= self.length {
+            self.file.write_all_at(record, self.end)?;
+        } else {
+            // The record and the zeros after it in one write, synced together below.
+            let ahead = end.clamp(WRITE_AHEAD.0, WRITE_AHEAD.1);
+            let length = (end + ahead).next_multiple_of(4096);
+            let mut bytes = Vec::with_capacity(usize::try_from(length - self.end).unwrap_or(0));
+            bytes.extend_from_slice(record);
+            bytes.resize(usize::try_from(length - self.end).map_err(io::Error::other)?, 0);
+            self.file.write_all_at(&bytes, self.end)?;
+            self.length = length;
+        }
+        self.file.sync_data()?;
+        self.end = end;
+        Ok(())
+    }
+
+    /// Whether the file at `path` is still this one, as this instance left it: same file, same
+    /// length, and nothing written after the last record.
+    pub(crate) fn as_left(&self, path: &Path) -> io::Result<bool> {
+        use std::os::unix::fs::{FileExt, MetadataExt};
+        let meta = match fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(error) => return Err(error),
+        };
+        if meta.ino() != self.inode || meta.len() != self.length {
+            return Ok(false);
+        }
+        let mut next = [0u8; MAGIC.len()];
+        let read = self.file.read_at(&mut next, self.end)?;
+        Ok(next[..read].iter().all(|byte| *byte == 0))
+    }
 }
 
 fn journal_io(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StateError {
@@ -381,7 +445,7 @@ mod tests {
             ],
         ));
         let replayed = replay(&plain, Path::new("j"), Some(snapshot), &journal).unwrap();
-        assert_eq!((replayed.valid_length, replayed.records), (journal.len(), 3));
+        assert_eq!((frames(&journal).1, replayed.records), (journal.len(), 3));
         let state = replayed.state.unwrap();
         assert_eq!(state.serial, 5);
         let ids: Vec<(String, &str)> = state.resources.iter().map(|(a, r)| (a.to_string(), r.id.as_str())).collect();
@@ -401,7 +465,7 @@ mod tests {
             let mut journal = first.clone();
             journal.extend_from_slice(&second[..cut]);
             let replayed = replay(&plain, Path::new("j"), None, &journal).unwrap();
-            assert_eq!(replayed.valid_length, first.len(), "cut at {cut}");
+            assert_eq!(frames(&journal).1, first.len(), "cut at {cut}");
             let state = replayed.state.unwrap();
             assert_eq!((state.serial, state.resources.len()), (1, 1), "cut at {cut}");
         }
@@ -411,7 +475,79 @@ mod tests {
         flipped[last] ^= 0x20;
         flipped.extend_from_slice(&record(&plain, &lineage, 3, &[put("trustform_data.c", "c")]));
         let replayed = replay(&plain, Path::new("j"), None, &flipped).unwrap();
-        assert_eq!((replayed.valid_length, replayed.records), (first.len(), 1));
+        assert_eq!((frames(&flipped).1, replayed.records), (first.len(), 1));
+    }
+
+    fn records_in(path: &Path) -> Vec<u64> {
+        let plain = Encryption::plaintext(crate::encryption::Payload::State);
+        let bytes = fs::read(path).unwrap();
+        let (payloads, _) = frames(&bytes);
+        payloads
+            .iter()
+            .map(|payload| serde_json::from_slice::<Record>(&plain.decrypt(payload).unwrap()).unwrap().serial)
+            .collect()
+    }
+
+    #[test]
+    fn records_overwrite_zeros_written_ahead_so_the_file_keeps_its_length() {
+        let plain = Encryption::plaintext(crate::encryption::Payload::State);
+        let lineage = State::new().lineage;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.journal");
+        let mut journal = JournalFile::open(&path).unwrap();
+        journal.append(&record(&plain, &lineage, 1, &[put("trustform_data.a", "a")])).unwrap();
+        let length = fs::metadata(&path).unwrap().len();
+        assert!(length >= WRITE_AHEAD.0 && length > journal.end(), "written ahead: {length}");
+        for serial in 2..=20 {
+            journal.append(&record(&plain, &lineage, serial, &[put("trustform_data.a", "a")])).unwrap();
+        }
+        assert_eq!(fs::metadata(&path).unwrap().len(), length, "records are written in place");
+        let bytes = fs::read(&path).unwrap();
+        let end = usize::try_from(journal.end()).unwrap();
+        assert!(bytes[end..].iter().all(|byte| *byte == 0));
+        assert_eq!(records_in(&path), (1..=20).collect::<Vec<_>>());
+        assert!(journal.as_left(&path).unwrap());
+
+        // A record larger than what is left grows the file, zeros after it again.
+        let big = Value::from("x".repeat(usize::try_from(length).unwrap()));
+        let resource =
+            ResourceState::from_value("trustform_data", "trustform", &Value::object([("id", big)]), []).unwrap();
+        let change = StateChange::Put { address: addr("trustform_data.big"), resource };
+        journal.append(&record(&plain, &lineage, 21, &[change])).unwrap();
+        assert!(fs::metadata(&path).unwrap().len() > journal.end());
+        assert_eq!(records_in(&path), (1..=21).collect::<Vec<_>>());
+        assert_eq!(JournalFile::open(&path).unwrap().end(), journal.end(), "reopening keeps every record");
+    }
+
+    #[test]
+    fn a_torn_record_is_cut_off_before_the_next_one_is_written_over_it() {
+        use std::os::unix::fs::FileExt;
+        let plain = Encryption::plaintext(crate::encryption::Payload::State);
+        let lineage = State::new().lineage;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.journal");
+        let mut journal = JournalFile::open(&path).unwrap();
+        journal.append(&record(&plain, &lineage, 1, &[put("trustform_data.a", "a")])).unwrap();
+        // A kill in the middle of writing a long record of three resources.
+        let long = record(
+            &plain,
+            &lineage,
+            2,
+            &[put("trustform_data.b", "b"), put("trustform_data.c", "c"), put("trustform_data.d", "d")],
+        );
+        let torn = &long[..long.len() - 3];
+        fs::OpenOptions::new().write(true).open(&path).unwrap().write_all_at(torn, journal.end()).unwrap();
+        assert!(!journal.as_left(&path).unwrap(), "another writer's bytes after the records are noticed");
+        assert_eq!(records_in(&path), [1]);
+
+        // The next run cuts the torn bytes off, so none of them follows its shorter record.
+        let mut next = JournalFile::open(&path).unwrap();
+        assert_eq!(next.end(), journal.end());
+        next.append(&record(&plain, &lineage, 2, &[put("trustform_data.e", "e")])).unwrap();
+        let bytes = fs::read(&path).unwrap();
+        let end = usize::try_from(next.end()).unwrap();
+        assert!(bytes[end..].iter().all(|byte| *byte == 0), "nothing of the torn record is left");
+        assert_eq!(records_in(&path), [1, 2]);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 use crate::encryption::Payload;
 use crate::guard::check_serial;
-use crate::journal::{encode_record, replay, Replayed};
+use crate::journal::{encode_record, replay, JournalFile, Replayed};
 use crate::{check_overwrite, Encryption, LockError, LockInfo, Locker, State, StateError, StateStore, StateUpdate};
 use async_trait::async_trait;
 use std::ffi::OsStr;
@@ -8,7 +8,6 @@ use std::fs::{self, File, OpenOptions, Permissions};
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// How many times `lock` tries again when the lock file disappears between finding it and reading it.
 const LOCK_ATTEMPTS: usize = 3;
@@ -19,8 +18,9 @@ const LOCK_ATTEMPTS: usize = 3;
 /// dies with its process: a run killed by SIGKILL or a panic leaves nothing a person must remove.
 /// The file also records the holder (`LockInfo`) for the message another run shows while waiting.
 ///
-/// An apply's per-resource updates ([`StateStore::persist`]) are appended to `<path>.journal`
-/// and synced (one `fdatasync` per update), so each costs the same whatever the size of the
+/// An apply's per-resource updates ([`StateStore::persist`]) are written to `<path>.journal`
+/// after the records before them, over zeros written ahead, and synced (one `fdatasync` per
+/// update, with no file size to record), so each costs the same whatever the size of the
 /// state; the journal is folded into the file when it grows past it and at the end of the run
 /// ([`StateStore::checkpoint`]), and reading replays it onto the file, dropping a torn tail
 /// (module `journal`). Any whole write folds it in too.
@@ -59,15 +59,8 @@ struct Durable {
     lineage: String,
     serial: u64,
     snapshot: Option<Fingerprint>,
-    /// The journal, open for appending, when there is one.
-    journal: Option<OpenJournal>,
-}
-
-#[derive(Debug)]
-struct OpenJournal {
-    file: Arc<File>,
-    inode: u64,
-    len: u64,
+    /// The journal, open for writing, when there is one.
+    journal: Option<JournalFile>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,7 +170,7 @@ impl StateStore for LocalBackend {
     async fn write(&self, state: &State) -> Result<(), StateError> {
         let incoming = self.encryption.encode(&self.describe(), state)?;
         let mut memo = self.memo.lock().await;
-        let unchanged = self.unchanged(&memo).await?;
+        let unchanged = self.unchanged(&mut memo).await?;
         match memo.last.as_ref().filter(|_| unchanged) {
             Some(durable) => {
                 check_serial(&self.describe(), (&durable.lineage, durable.serial), (&state.lineage, state.serial))?
@@ -199,45 +192,26 @@ impl StateStore for LocalBackend {
     async fn persist(&self, update: &StateUpdate<'_>) -> Result<(), StateError> {
         let record = encode_record(&self.encryption, &self.describe(), update)?;
         let mut memo = self.memo.lock().await;
-        let unchanged = self.unchanged(&memo).await?;
-        let mut durable = match memo.last.take().filter(|_| unchanged) {
-            Some(durable) => durable,
-            None => {
-                let loaded = self.load().await?;
-                let (lineage, serial) = match &loaded.replayed.state {
-                    Some(stored) => (stored.lineage.clone(), stored.serial),
-                    None => (update.lineage.to_owned(), 0),
-                };
-                let valid_length = loaded.replayed.valid_length as u64;
-                let snapshot = loaded.snapshot.clone();
-                self.back_up_once(&mut memo, loaded).await?;
-                let journal = self.open_journal(Some(valid_length)).await?;
-                Durable { lineage, serial, snapshot, journal: Some(journal) }
-            }
-        };
-        check_serial(&self.describe(), (&durable.lineage, durable.serial), (update.lineage, update.serial))?;
-        let journal = match durable.journal.take() {
-            Some(journal) => journal,
-            None => self.open_journal(None).await?,
-        };
         // On any failure below, `memo.last` stays empty: the next update re-reads the files and
         // cuts off whatever this one left half written.
-        let file = Arc::clone(&journal.file);
-        let appended = record.len() as u64;
-        blocking(move || {
-            let mut file: &File = &file;
-            file.write_all(&record)?;
-            file.sync_data()
-        })
-        .await
-        .map_err(state_io("append to", &self.journal_path()))?;
-        let journal = OpenJournal { len: journal.len + appended, ..journal };
+        let as_left = memo.last.take().filter(|durable| {
+            check_serial(&self.describe(), (&durable.lineage, durable.serial), (update.lineage, update.serial)).is_ok()
+        });
+        let (mut durable, journal) = match as_left {
+            Some(durable) => match self.append_if_as_left(durable, record).await? {
+                (durable, Ok(journal)) => (durable, journal),
+                // The files changed under this instance: read them again, as a first update does.
+                (_, Err(record)) => self.append_after_reading(&mut memo, update, record).await?,
+            },
+            None => self.append_after_reading(&mut memo, update, record).await?,
+        };
         let snapshot_len = durable.snapshot.as_ref().map_or(0, |snapshot| snapshot.len);
         durable.lineage = update.lineage.to_owned();
         durable.serial = update.serial;
-        if journal.len > snapshot_len.max(COMPACT_AT_LEAST) {
+        if journal.end() > snapshot_len.max(COMPACT_AT_LEAST) {
             // Folding the journal in costs the whole state, but happens only when the journal has
             // grown by as much again: a constant amount of work per update, amortised.
+            drop(journal);
             let incoming = self.encryption.encode(&self.describe(), &update.state())?;
             durable.snapshot = self.write_snapshot(incoming).await?;
         } else {
@@ -262,9 +236,10 @@ impl StateStore for LocalBackend {
     }
 }
 
-/// The smallest journal folded into the state file: below it, a fold would cost more than the
-/// journal saves.
-const COMPACT_AT_LEAST: u64 = 64 * 1024;
+/// The smallest journal folded into the state file: below it, a fold (the whole state encoded,
+/// written and synced, the journal removed and started again) would cost more than the journal
+/// saves. Replaying this much after a kill takes milliseconds.
+const COMPACT_AT_LEAST: u64 = 1024 * 1024;
 
 /// The state file and its journal as read together.
 struct Loaded {
@@ -295,19 +270,82 @@ impl LocalBackend {
         Ok(Loaded { bytes, snapshot, replayed })
     }
 
-    /// Whether the files are still as this instance last left them.
-    async fn unchanged(&self, memo: &WriteMemo) -> Result<bool, StateError> {
-        let Some(durable) = &memo.last else { return Ok(false) };
-        let (path, journal) = (self.path.clone(), self.journal_path());
-        let (snapshot, journal) = blocking(move || Ok((fingerprint(&path)?, fingerprint(&journal)?)))
-            .await
-            .map_err(state_io("inspect", &self.path))?;
-        let journal_as_left = match (&durable.journal, &journal) {
-            (None, None) => true,
-            (Some(ours), Some(now)) => ours.inode == now.inode && ours.len == now.len,
-            _ => false,
+    /// Appends `record` when the files are still as this instance left them (checked in the same
+    /// trip to the blocking pool), or hands it back.
+    async fn append_if_as_left(
+        &self,
+        mut durable: Durable,
+        record: Vec<u8>,
+    ) -> Result<(Durable, Result<JournalFile, Vec<u8>>), StateError> {
+        let (path, journal_path) = (self.path.clone(), self.journal_path());
+        let (snapshot, journal) = (durable.snapshot.clone(), durable.journal.take());
+        let appended = blocking(move || {
+            let journal = match journal {
+                Some(journal) if journal.as_left(&journal_path)? => Some(journal),
+                Some(_) => None,
+                // Folded into the state file: a new journal, unless another run made one.
+                None => match fingerprint(&journal_path)? {
+                    None => Some(JournalFile::open(&journal_path)?),
+                    Some(_) => None,
+                },
+            };
+            match journal {
+                Some(mut journal) if fingerprint(&path)? == snapshot => {
+                    journal.append(&record)?;
+                    Ok(Ok(journal))
+                }
+                _ => Ok(Err(record)),
+            }
+        })
+        .await
+        .map_err(state_io("append to", &self.journal_path()))?;
+        Ok((durable, appended))
+    }
+
+    /// Appends `record` after reading the files: the first update of this instance, or one made
+    /// after something else changed them.
+    async fn append_after_reading(
+        &self,
+        memo: &mut WriteMemo,
+        update: &StateUpdate<'_>,
+        record: Vec<u8>,
+    ) -> Result<(Durable, JournalFile), StateError> {
+        let loaded = self.load().await?;
+        let (lineage, serial) = match &loaded.replayed.state {
+            Some(stored) => (stored.lineage.clone(), stored.serial),
+            None => (update.lineage.to_owned(), 0),
         };
-        Ok(snapshot == durable.snapshot && journal_as_left)
+        let snapshot = loaded.snapshot.clone();
+        self.back_up_once(memo, loaded).await?;
+        check_serial(&self.describe(), (&lineage, serial), (update.lineage, update.serial))?;
+        let journal_path = self.journal_path();
+        let journal = blocking(move || {
+            let mut journal = JournalFile::open(&journal_path)?;
+            journal.append(&record)?;
+            Ok(journal)
+        })
+        .await
+        .map_err(state_io("append to", &self.journal_path()))?;
+        Ok((Durable { lineage, serial, snapshot, journal: None }, journal))
+    }
+
+    /// Whether the files are still as this instance last left them.
+    async fn unchanged(&self, memo: &mut WriteMemo) -> Result<bool, StateError> {
+        let Some(durable) = memo.last.as_mut() else { return Ok(false) };
+        let (path, journal_path) = (self.path.clone(), self.journal_path());
+        let (snapshot, journal) = (durable.snapshot.clone(), durable.journal.take());
+        let (journal, unchanged) = blocking(move || {
+            let journal_as_left = match &journal {
+                Some(journal) => journal.as_left(&journal_path)?,
+                None => fingerprint(&journal_path)?.is_none(),
+            };
+            let unchanged = journal_as_left && fingerprint(&path)? == snapshot;
+            Ok((journal, unchanged))
+        })
+        .await
+        .map_err(state_io("inspect", &self.path))?;
+        durable.journal = journal;
+        Ok(unchanged)
     }
 
     /// On the first write of this instance, copies the state it found to `<path>.backup`.
@@ -341,32 +379,6 @@ impl LocalBackend {
         let journal = self.journal_path();
         blocking(move || remove_if_exists(&journal)).await.map_err(state_io("remove", &self.journal_path()))?;
         Ok(written)
-    }
-
-    /// Opens the journal for appending, first cutting it to `valid_length` (dropping a torn
-    /// tail), or creating it (mode 0600).
-    async fn open_journal(&self, valid_length: Option<u64>) -> Result<OpenJournal, StateError> {
-        let path = self.journal_path();
-        blocking(move || {
-            use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-            let dir = parent_dir(&path);
-            fs::create_dir_all(dir)?;
-            let file = OpenOptions::new().append(true).create(true).mode(0o600).open(&path)?;
-            let meta = file.metadata()?;
-            let mut len = meta.len();
-            if let Some(valid) = valid_length.filter(|valid| *valid < len) {
-                file.set_len(valid)?;
-                file.sync_data()?;
-                len = valid;
-            }
-            if meta.len() == 0 {
-                // The file may be new: its name is durable only once the directory is synced.
-                sync_dir(dir)?;
-            }
-            Ok(OpenJournal { file: Arc::new(file), inode: meta.ino(), len })
-        })
-        .await
-        .map_err(state_io("open", &self.journal_path()))
     }
 }
 
@@ -723,9 +735,11 @@ mod tests {
         assert_eq!(fs::read(backend.path()).unwrap(), snapshot, "small updates leave the state file alone");
         assert_eq!(mode(&backend.journal_path()), 0o600);
         let whole = fs::read(backend.journal_path()).unwrap();
+        let records = whole.iter().rposition(|byte| *byte != 0).unwrap() + 1;
+        assert!(whole[records..].iter().all(|byte| *byte == 0), "zeros written ahead follow the records");
 
         // A kill in the middle of the last append: that record is gone, the others are there.
-        fs::write(backend.journal_path(), &whole[..whole.len() - 5]).unwrap();
+        fs::write(backend.journal_path(), &whole[..records - 5]).unwrap();
         let fresh = LocalBackend::new(backend.path());
         let read = fresh.read().await.unwrap().unwrap();
         assert_eq!(read.serial, state.serial - 1);
@@ -752,19 +766,30 @@ mod tests {
         let backend = backend(&dir);
         let mut state = State::new();
         let mut folds = 0;
+        // Resources of 16 KiB, so that the journal passes the smallest fold several times.
+        let padded = |i: usize| {
+            let value = trustform_lang::Value::object([
+                ("id", trustform_lang::Value::from(format!("r{i}"))),
+                ("padding", trustform_lang::Value::from("p".repeat(16 * 1024))),
+            ]);
+            let resource = crate::ResourceState::from_value("trustform_data", "trustform", &value, []).unwrap();
+            crate::StateChange::Put { address: format!("trustform_data.r{i}").parse().unwrap(), resource }
+        };
         for i in 0..400 {
-            crate::testing::persist(&backend, &mut state, &[put(&format!("r{i}"))]).await.unwrap();
+            crate::testing::persist(&backend, &mut state, &[padded(i)]).await.unwrap();
             if !backend.journal_path().exists() {
                 folds += 1;
             }
-            let journal = fs::metadata(backend.journal_path()).map_or(0, |m| m.len());
+            // The records, not the zeros written ahead of them.
+            let journal = fs::read(backend.journal_path())
+                .map_or(0, |bytes| bytes.iter().rposition(|byte| *byte != 0).map_or(0, |last| last as u64 + 1));
             let snapshot = fs::metadata(backend.path()).map_or(0, |m| m.len());
             assert!(
                 journal <= snapshot.max(COMPACT_AT_LEAST) + 1024,
                 "update {i}: journal {journal}, state {snapshot}"
             );
         }
-        assert!((1..20).contains(&folds), "folded {folds} times: each fold waits for the journal to double");
+        assert!((2..20).contains(&folds), "folded {folds} times: each fold waits for the journal to double");
         assert_eq!(backend.read().await.unwrap().unwrap(), state);
     }
 
