@@ -110,11 +110,22 @@ fn convert_items(elem: &Type, items: Vec<Value>) -> Result<Vec<Value>, String> {
     items.into_iter().enumerate().map(|(i, v)| elem.convert(v).map_err(|e| format!("element {i}: {e}"))).collect()
 }
 
-/// Sorts and deduplicates set elements so two equal sets have one representation.
+/// Sorts and deduplicates set elements so two equal sets have one representation, in cty's
+/// order: numbers by value, strings by their bytes, `false` before `true`, and anything else
+/// by its rendering.
 pub fn normalize_set(mut items: Vec<Value>) -> Vec<Value> {
-    items.sort_by_key(Value::render);
-    items.dedup();
+    items.sort_by(set_order);
+    items.dedup_by(|a, b| set_order(a, b) == std::cmp::Ordering::Equal && a.is_sensitive() == b.is_sensitive());
     items
+}
+
+fn set_order(a: &Value, b: &Value) -> std::cmp::Ordering {
+    match (a.unmarked(), b.unmarked()) {
+        (Value::Number(x), Value::Number(y)) => crate::functions::compare_numbers(x, y),
+        (Value::String(x), Value::String(y)) => x.cmp(y),
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (x, y) => x.render().cmp(&y.render()),
+    }
 }
 
 pub(crate) fn parse_number(s: &str) -> Option<Number> {

@@ -5,7 +5,7 @@ use super::{FunctionContext, FunctionError};
 use crate::value::Value;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
 use std::fmt::Write as _;
 use uuid::Uuid;
 
@@ -32,6 +32,146 @@ pub(super) fn sha256(args: &Args, _: &FunctionContext) -> Result<Value, Function
         let _ = write!(hex, "{byte:02x}");
     }
     Ok(Value::String(hex))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut hex = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex
+}
+
+/// The MD5 digest of the string's UTF-8 bytes, as lowercase hex.
+pub(super) fn md5(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+    Ok(Value::String(hex(&<md5::Md5 as md5::Digest>::digest(args.string(0)?.as_bytes()))))
+}
+
+/// The SHA-1 digest of the string's UTF-8 bytes, as lowercase hex.
+pub(super) fn sha1(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+    Ok(Value::String(hex(&<sha1::Sha1 as sha1::Digest>::digest(args.string(0)?.as_bytes()))))
+}
+
+/// The SHA-512 digest of the string's UTF-8 bytes, as lowercase hex.
+pub(super) fn sha512(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+    Ok(Value::String(hex(&Sha512::digest(args.string(0)?.as_bytes()))))
+}
+
+/// The SHA-256 digest of the string's UTF-8 bytes, base64-encoded (not its hex text).
+pub(super) fn base64sha256(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+    Ok(Value::String(STANDARD.encode(Sha256::digest(args.string(0)?.as_bytes()))))
+}
+
+/// The SHA-512 digest of the string's UTF-8 bytes, base64-encoded.
+pub(super) fn base64sha512(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+    Ok(Value::String(STANDARD.encode(Sha512::digest(args.string(0)?.as_bytes()))))
+}
+
+/// Go's `url.QueryEscape`, which terraform's `urlencode` uses: letters, digits and `-_.~`
+/// stay, a space becomes `+`, every other byte `%XX`.
+pub(super) fn urlencode(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+    let mut out = String::new();
+    for byte in args.string(0)?.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
+            b' ' => out.push('+'),
+            other => {
+                let _ = write!(out, "%{other:02X}");
+            }
+        }
+    }
+    Ok(Value::String(out))
+}
+
+fn read_bytes(args: &Args, ctx: &FunctionContext) -> Result<Vec<u8>, FunctionError> {
+    let path = args.string(0)?;
+    let full = ctx.base_dir.join(path.as_ref());
+    std::fs::read(&full).map_err(|e| {
+        args.error(
+            0,
+            format!(
+                "cannot read the file {}: {e}. Relative paths start in the spec's directory.",
+                args.show(&full.display().to_string())
+            ),
+        )
+    })
+}
+
+/// `filebase64(path)`: the file's bytes, base64-encoded.
+pub(super) fn filebase64(args: &Args, ctx: &FunctionContext) -> Result<Value, FunctionError> {
+    Ok(Value::String(STANDARD.encode(read_bytes(args, ctx)?)))
+}
+
+pub(super) fn filemd5(args: &Args, ctx: &FunctionContext) -> Result<Value, FunctionError> {
+    Ok(Value::String(hex(&<md5::Md5 as md5::Digest>::digest(read_bytes(args, ctx)?))))
+}
+
+pub(super) fn filesha256(args: &Args, ctx: &FunctionContext) -> Result<Value, FunctionError> {
+    Ok(Value::String(hex(&Sha256::digest(read_bytes(args, ctx)?))))
+}
+
+pub(super) fn filebase64sha256(args: &Args, ctx: &FunctionContext) -> Result<Value, FunctionError> {
+    Ok(Value::String(STANDARD.encode(Sha256::digest(read_bytes(args, ctx)?))))
+}
+
+/// `fileexists(path)`: whether a regular file exists there; a directory is an error, as in
+/// terraform's internal/lang/funcs/filesystem.go.
+pub(super) fn fileexists(args: &Args, ctx: &FunctionContext) -> Result<Value, FunctionError> {
+    let path = args.string(0)?;
+    let full = ctx.base_dir.join(path.as_ref());
+    match std::fs::metadata(&full) {
+        Ok(meta) if meta.is_file() => Ok(Value::Bool(true)),
+        Ok(_) => Err(args.error(
+            0,
+            format!("{} is not a regular file, but \"dir\"", args.show(&full.display().to_string())),
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Value::Bool(false)),
+        Err(e) => Err(args.error(0, format!("failed to stat {}{}", args.show(&full.display().to_string()), args.detail(e)))),
+    }
+}
+
+/// `abspath(path)`: the path made absolute against the working directory, cleaned of `.`
+/// and `..` steps as Go's filepath.Abs does.
+pub(super) fn abspath(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+    let path = std::path::Path::new(args.string(0)?.as_ref()).to_path_buf();
+    let joined = if path.is_absolute() {
+        path
+    } else {
+        std::env::current_dir().map_err(|e| FunctionError::Failed(format!("the working directory is unknown: {e}")))?.join(path)
+    };
+    let mut clean = std::path::PathBuf::new();
+    for part in joined.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                clean.pop();
+            }
+            other => clean.push(other),
+        }
+    }
+    Ok(Value::String(clean.display().to_string()))
+}
+
+/// `basename(path)`: the last element of the path, as Go's filepath.Base.
+pub(super) fn basename(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+    let path = args.string(0)?;
+    let trimmed = path.trim_end_matches('/');
+    Ok(Value::from(match trimmed {
+        "" if path.is_empty() => ".",
+        "" => "/",
+        t => t.rsplit('/').next().unwrap_or(t),
+    }))
+}
+
+/// `dirname(path)`: everything but the last element, as Go's filepath.Dir.
+pub(super) fn dirname(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+    let path = args.string(0)?;
+    let dir = match path.rfind('/') {
+        Some(0) => "/".to_owned(),
+        Some(i) => path[..i].trim_end_matches('/').to_owned(),
+        None => ".".to_owned(),
+    };
+    Ok(Value::String(if dir.is_empty() { "/".to_owned() } else { dir }))
 }
 
 pub(super) fn base64encode(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
@@ -86,6 +226,40 @@ mod tests {
             ("base64decode", vec!["SGVsbG8".into()], "error: Invalid value for argument 1: the string is not valid padded base64: Invalid padding."),
             ("base64decode", vec!["/w==".into()], "error: Invalid value for argument 1: the decoded bytes are not UTF-8 text, and base64decode() can only return text."),
         ]);
+    }
+
+    /// The examples of developer.hashicorp.com/terraform/language/functions/{md5,sha1,sha512,
+    /// base64sha256,base64sha512,urlencode,basename,dirname}.
+    #[test]
+    fn documented_examples() {
+        check(&[
+            ("md5", vec!["hello world".into()], r#""5eb63bbbe01eeed093cb22bb8f5acdc3""#),
+            ("sha1", vec!["hello world".into()], r#""2aae6c35c94fcfb415dbe95f408b9ce91ee846ed""#),
+            ("sha512", vec!["hello world".into()], r#""309ecc489c12d6eb4cc40f50c902f2b4d0ed77ee511a7c7a9bcd3ca86d4cd86f989dd35bc5ff499670da34255b45b0cfd830e81f605dcf7dc5542e93ae9cd76f""#),
+            ("base64sha256", vec!["hello world".into()], r#""uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek=""#),
+            ("base64sha512", vec!["hello world".into()], r#""MJ7MSJwS1utMxA9QyQLytNDtd+5RGnx6m808qG1M2G+YndNbxf9JlnDaNCVbRbDP2DDoH2Bdz33FVC6TrpzXbw==""#),
+            ("urlencode", vec!["Hello World!".into()], r#""Hello+World%21""#),
+            ("urlencode", vec!["☃".into()], r#""%E2%98%83""#),
+            ("urlencode", vec!["foo:bar@localhost?foo=bar&bar=baz".into()], r#""foo%3Abar%40localhost%3Ffoo%3Dbar%26bar%3Dbaz""#),
+            ("basename", vec!["foo/bar/baz.txt".into()], r#""baz.txt""#),
+            ("dirname", vec!["foo/bar/baz.txt".into()], r#""foo/bar""#),
+            ("dirname", vec!["baz.txt".into()], r#"".""#),
+        ]);
+    }
+
+    #[test]
+    fn files_exist_and_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("hello.txt"), "Hello World").unwrap();
+        let ctx = FunctionContext { base_dir: dir.path() };
+        let run = |name: &str, path: &str| call(name, vec![path.into()], &ctx).map(|v| v.render()).map_err(|e| e.to_string());
+        assert_eq!(run("fileexists", "hello.txt").unwrap(), "true");
+        assert_eq!(run("fileexists", "nope.txt").unwrap(), "false");
+        assert!(run("fileexists", ".").unwrap_err().contains("is not a regular file"));
+        assert_eq!(run("filebase64", "hello.txt").unwrap(), r#""SGVsbG8gV29ybGQ=""#);
+        assert_eq!(run("filemd5", "hello.txt").unwrap(), r#""b10a8db164e0754105b7a99be72e3fe5""#);
+        assert_eq!(run("filesha256", "hello.txt").unwrap(), r#""a591a6d40bf420404a011733cfb7b190d62c65bf0bcda32b57b277d9ad9f146e""#);
+        assert_eq!(run("filebase64sha256", "hello.txt").unwrap(), r#""pZGm1Av0IEBKARczz7exkNYsZb8LzaMrV7J32a2fFG4=""#);
     }
 
     #[test]
