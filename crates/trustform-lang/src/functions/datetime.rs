@@ -85,8 +85,20 @@ fn go_duration(text: &str) -> Option<Duration> {
     Some(Duration::nanoseconds(nanos as i64))
 }
 
-const MONTHS: [&str; 12] =
-    ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
 const DAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
 /// `formatdate(spec, timestamp)`: the timestamp written with the documented tokens
@@ -199,9 +211,21 @@ mod tests {
     #[test]
     fn documented_examples() {
         check(&[
-            ("formatdate", vec!["DD MMM YYYY hh:mm ZZZ".into(), "2018-01-02T23:12:01Z".into()], r#""02 Jan 2018 23:12 UTC""#),
-            ("formatdate", vec!["EEEE, DD-MMM-YY hh:mm:ss ZZZ".into(), "2018-01-02T23:12:01Z".into()], r#""Tuesday, 02-Jan-18 23:12:01 UTC""#),
-            ("formatdate", vec!["EEE, DD MMM YYYY hh:mm:ss ZZZ".into(), "2018-01-02T23:12:01-08:00".into()], r#""Tue, 02 Jan 2018 23:12:01 -0800""#),
+            (
+                "formatdate",
+                vec!["DD MMM YYYY hh:mm ZZZ".into(), "2018-01-02T23:12:01Z".into()],
+                r#""02 Jan 2018 23:12 UTC""#,
+            ),
+            (
+                "formatdate",
+                vec!["EEEE, DD-MMM-YY hh:mm:ss ZZZ".into(), "2018-01-02T23:12:01Z".into()],
+                r#""Tuesday, 02-Jan-18 23:12:01 UTC""#,
+            ),
+            (
+                "formatdate",
+                vec!["EEE, DD MMM YYYY hh:mm:ss ZZZ".into(), "2018-01-02T23:12:01-08:00".into()],
+                r#""Tue, 02 Jan 2018 23:12:01 -0800""#,
+            ),
             ("formatdate", vec!["MMM DD, YYYY".into(), "2018-01-02T23:12:01Z".into()], r#""Jan 02, 2018""#),
             ("formatdate", vec!["HH:mmaa".into(), "2018-01-02T23:12:01Z".into()], r#""11:12pm""#),
             ("formatdate", vec!["h 'o''clock'".into(), "2018-01-02T07:12:01Z".into()], r#""7 o'clock""#),

@@ -121,12 +121,13 @@ pub(super) fn fileexists(args: &Args, ctx: &FunctionContext) -> Result<Value, Fu
     let full = ctx.base_dir.join(path.as_ref());
     match std::fs::metadata(&full) {
         Ok(meta) if meta.is_file() => Ok(Value::Bool(true)),
-        Ok(_) => Err(args.error(
-            0,
-            format!("{} is not a regular file, but \"dir\"", args.show(&full.display().to_string())),
-        )),
+        Ok(_) => {
+            Err(args.error(0, format!("{} is not a regular file, but \"dir\"", args.show(&full.display().to_string()))))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Value::Bool(false)),
-        Err(e) => Err(args.error(0, format!("failed to stat {}{}", args.show(&full.display().to_string()), args.detail(e)))),
+        Err(e) => {
+            Err(args.error(0, format!("failed to stat {}{}", args.show(&full.display().to_string()), args.detail(e))))
+        }
     }
 }
 
@@ -137,7 +138,9 @@ pub(super) fn abspath(args: &Args, _: &FunctionContext) -> Result<Value, Functio
     let joined = if path.is_absolute() {
         path
     } else {
-        std::env::current_dir().map_err(|e| FunctionError::Failed(format!("the working directory is unknown: {e}")))?.join(path)
+        std::env::current_dir()
+            .map_err(|e| FunctionError::Failed(format!("the working directory is unknown: {e}")))?
+            .join(path)
     };
     let mut clean = std::path::PathBuf::new();
     for part in joined.components() {
@@ -235,12 +238,24 @@ mod tests {
         check(&[
             ("md5", vec!["hello world".into()], r#""5eb63bbbe01eeed093cb22bb8f5acdc3""#),
             ("sha1", vec!["hello world".into()], r#""2aae6c35c94fcfb415dbe95f408b9ce91ee846ed""#),
-            ("sha512", vec!["hello world".into()], r#""309ecc489c12d6eb4cc40f50c902f2b4d0ed77ee511a7c7a9bcd3ca86d4cd86f989dd35bc5ff499670da34255b45b0cfd830e81f605dcf7dc5542e93ae9cd76f""#),
+            (
+                "sha512",
+                vec!["hello world".into()],
+                r#""309ecc489c12d6eb4cc40f50c902f2b4d0ed77ee511a7c7a9bcd3ca86d4cd86f989dd35bc5ff499670da34255b45b0cfd830e81f605dcf7dc5542e93ae9cd76f""#,
+            ),
             ("base64sha256", vec!["hello world".into()], r#""uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek=""#),
-            ("base64sha512", vec!["hello world".into()], r#""MJ7MSJwS1utMxA9QyQLytNDtd+5RGnx6m808qG1M2G+YndNbxf9JlnDaNCVbRbDP2DDoH2Bdz33FVC6TrpzXbw==""#),
+            (
+                "base64sha512",
+                vec!["hello world".into()],
+                r#""MJ7MSJwS1utMxA9QyQLytNDtd+5RGnx6m808qG1M2G+YndNbxf9JlnDaNCVbRbDP2DDoH2Bdz33FVC6TrpzXbw==""#,
+            ),
             ("urlencode", vec!["Hello World!".into()], r#""Hello+World%21""#),
             ("urlencode", vec!["☃".into()], r#""%E2%98%83""#),
-            ("urlencode", vec!["foo:bar@localhost?foo=bar&bar=baz".into()], r#""foo%3Abar%40localhost%3Ffoo%3Dbar%26bar%3Dbaz""#),
+            (
+                "urlencode",
+                vec!["foo:bar@localhost?foo=bar&bar=baz".into()],
+                r#""foo%3Abar%40localhost%3Ffoo%3Dbar%26bar%3Dbaz""#,
+            ),
             ("basename", vec!["foo/bar/baz.txt".into()], r#""baz.txt""#),
             ("dirname", vec!["foo/bar/baz.txt".into()], r#""foo/bar""#),
             ("dirname", vec!["baz.txt".into()], r#"".""#),
@@ -252,13 +267,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("hello.txt"), "Hello World").unwrap();
         let ctx = FunctionContext { base_dir: dir.path() };
-        let run = |name: &str, path: &str| call(name, vec![path.into()], &ctx).map(|v| v.render()).map_err(|e| e.to_string());
+        let run =
+            |name: &str, path: &str| call(name, vec![path.into()], &ctx).map(|v| v.render()).map_err(|e| e.to_string());
         assert_eq!(run("fileexists", "hello.txt").unwrap(), "true");
         assert_eq!(run("fileexists", "nope.txt").unwrap(), "false");
         assert!(run("fileexists", ".").unwrap_err().contains("is not a regular file"));
         assert_eq!(run("filebase64", "hello.txt").unwrap(), r#""SGVsbG8gV29ybGQ=""#);
         assert_eq!(run("filemd5", "hello.txt").unwrap(), r#""b10a8db164e0754105b7a99be72e3fe5""#);
-        assert_eq!(run("filesha256", "hello.txt").unwrap(), r#""a591a6d40bf420404a011733cfb7b190d62c65bf0bcda32b57b277d9ad9f146e""#);
+        assert_eq!(
+            run("filesha256", "hello.txt").unwrap(),
+            r#""a591a6d40bf420404a011733cfb7b190d62c65bf0bcda32b57b277d9ad9f146e""#
+        );
         assert_eq!(run("filebase64sha256", "hello.txt").unwrap(), r#""pZGm1Av0IEBKARczz7exkNYsZb8LzaMrV7J32a2fFG4=""#);
     }
 

@@ -130,9 +130,10 @@ pub(super) fn coalescelist(args: &Args, _: &FunctionContext) -> Result<Value, Fu
         if args.get(index).is_null() {
             continue;
         }
-        let list = args.get(index).as_list().ok_or_else(|| {
-            FunctionError::Failed("coalescelist arguments must be lists or tuples".into())
-        })?;
+        let list = args
+            .get(index)
+            .as_list()
+            .ok_or_else(|| FunctionError::Failed("coalescelist arguments must be lists or tuples".into()))?;
         if !list.is_empty() {
             return Ok(Value::List(list.to_vec()));
         }
@@ -152,10 +153,9 @@ pub(super) fn one(args: &Args, _: &FunctionContext) -> Result<Value, FunctionErr
 
 /// `sum(list)`: the total of a non-empty list of numbers.
 pub(super) fn sum(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
-    let list = args
-        .get(0)
-        .as_list()
-        .ok_or_else(|| args.error(0, format!("argument must be list, set, or tuple. Received {}", kind(args.get(0)))))?;
+    let list = args.get(0).as_list().ok_or_else(|| {
+        args.error(0, format!("argument must be list, set, or tuple. Received {}", kind(args.get(0))))
+    })?;
     let Some((first, rest)) = list.split_first() else {
         return Err(args.error(0, "cannot sum an empty list"));
     };
@@ -163,7 +163,13 @@ pub(super) fn sum(args: &Args, _: &FunctionContext) -> Result<Value, FunctionErr
         match value {
             Value::Number(n) => Ok(*n),
             Value::String(s) => super::args::parse_number(s).ok_or_else(|| {
-                args.error(0, format!("argument must be list, set, or tuple of number values, but {} is not a number", args.show(s)))
+                args.error(
+                    0,
+                    format!(
+                        "argument must be list, set, or tuple of number values, but {} is not a number",
+                        args.show(s)
+                    ),
+                )
             }),
             other => Err(args.error(
                 0,
@@ -308,7 +314,9 @@ fn set_elements(args: &Args, index: usize) -> Result<Vec<Value>, FunctionError> 
 }
 
 fn set_of(items: Vec<Value>) -> Result<Value, FunctionError> {
-    let items = unify(&items).map_err(|e| FunctionError::Failed(format!("given sets must all have compatible element types: the elements {e}")))?;
+    let items = unify(&items).map_err(|e| {
+        FunctionError::Failed(format!("given sets must all have compatible element types: the elements {e}"))
+    })?;
     Ok(Value::List(normalize_set(items)))
 }
 
@@ -374,8 +382,16 @@ mod tests {
     fn slice_index_sort_reverse_zipmap() {
         check(&[
             ("slice", vec![strs(&["a", "b", "c", "d"]), 1.into(), 3.into()], r#"["b", "c"]"#),
-            ("slice", vec![strs(&["a"]), 0.into(), 2.into()], "error: Invalid value for argument 3: end index must not be greater than the length of the list"),
-            ("slice", vec![strs(&["a", "b"]), 2.into(), 1.into()], "error: Invalid value for argument 2: start index must not be greater than end index"),
+            (
+                "slice",
+                vec![strs(&["a"]), 0.into(), 2.into()],
+                "error: Invalid value for argument 3: end index must not be greater than the length of the list",
+            ),
+            (
+                "slice",
+                vec![strs(&["a", "b"]), 2.into(), 1.into()],
+                "error: Invalid value for argument 2: start index must not be greater than end index",
+            ),
             ("index", vec![strs(&["a", "b", "c"]), "b".into()], "1"),
             ("index", vec![strs(&["a"]), "z".into()], "error: item not found"),
             ("sort", vec![strs(&["e", "d", "a", "x"])], r#"["a", "d", "e", "x"]"#),

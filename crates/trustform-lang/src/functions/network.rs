@@ -174,7 +174,9 @@ pub(super) fn cidrsubnets(args: &Args, _: &FunctionContext) -> Result<Value, Fun
             let previous = out.last().and_then(Value::as_str).map_or_else(|| net.text(), str::to_owned);
             return Err(args.error(
                 index,
-                format!("not enough remaining address space for a subnet with a prefix of {length} bits after {previous}"),
+                format!(
+                    "not enough remaining address space for a subnet with a prefix of {length} bits after {previous}"
+                ),
             ));
         }
         let subnet = Network { base: net.base + start, prefix: length as u32, bits: net.bits };

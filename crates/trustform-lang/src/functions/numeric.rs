@@ -173,8 +173,16 @@ mod tests {
             ("parseint", vec!["-10".into(), 16.into()], "-16"),
             ("parseint", vec!["1011111011101111".into(), 2.into()], "48879"),
             ("parseint", vec!["aA".into(), 62.into()], "656"),
-            ("parseint", vec!["12".into(), 2.into()], "error: Invalid value for argument 1: cannot parse \"12\" as a base 2 integer"),
-            ("parseint", vec!["1".into(), 1.into()], "error: Invalid value for argument 2: invalid base 1 for parseint; must be between 2 and 62 inclusive"),
+            (
+                "parseint",
+                vec!["12".into(), 2.into()],
+                "error: Invalid value for argument 1: cannot parse \"12\" as a base 2 integer",
+            ),
+            (
+                "parseint",
+                vec!["1".into(), 1.into()],
+                "error: Invalid value for argument 2: invalid base 1 for parseint; must be between 2 and 62 inclusive",
+            ),
         ]);
     }
 }

@@ -105,8 +105,8 @@ fn mapping(map: &std::collections::BTreeMap<String, Value>, indent: usize, out: 
 
 pub(super) fn yamldecode(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let text = args.string(0)?;
-    let documents =
-        YamlLoader::load_from_str(&text).map_err(|e| args.error(0, format!("the string is not valid YAML{}.", args.detail(e))))?;
+    let documents = YamlLoader::load_from_str(&text)
+        .map_err(|e| args.error(0, format!("the string is not valid YAML{}.", args.detail(e))))?;
     match documents.as_slice() {
         [] => Ok(Value::Null),
         [one] => convert(one).map_err(|e| args.error(0, e)),
@@ -154,7 +154,11 @@ mod tests {
     fn documented_examples() {
         let list = |items: Vec<Value>| Value::List(items);
         check(&[
-            ("yamlencode", vec![Value::object([("a", "b".into()), ("c", "d".into())])], r#""\"a\": \"b\"\n\"c\": \"d\"\n""#),
+            (
+                "yamlencode",
+                vec![Value::object([("a", "b".into()), ("c", "d".into())])],
+                r#""\"a\": \"b\"\n\"c\": \"d\"\n""#,
+            ),
             (
                 "yamlencode",
                 vec![Value::object([("foo", list(vec![1.into(), 2.into(), 3.into()])), ("bar", "baz".into())])],
@@ -168,7 +172,11 @@ mod tests {
                 ])],
                 r#""\"bar\": \"baz\"\n\"foo\":\n- 1\n- \"a\": \"b\"\n  \"c\": \"d\"\n- 3\n""#,
             ),
-            ("yamlencode", vec![Value::object([("a", Value::object([("b", true.into())]))])], r#""\"a\":\n  \"b\": true\n""#),
+            (
+                "yamlencode",
+                vec![Value::object([("a", Value::object([("b", true.into())]))])],
+                r#""\"a\":\n  \"b\": true\n""#,
+            ),
             ("yamldecode", vec!["hello: world".into()], r#"{hello = "world"}"#),
             ("yamldecode", vec!["true".into()], "true"),
             ("yamldecode", vec!["{a: &foo [1, 2, 3], b: *foo}".into()], "{a = [1, 2, 3], b = [1, 2, 3]}"),
