@@ -609,7 +609,9 @@ impl Engine {
         let mut outputs = BTreeMap::new();
         for (name, output) in &self.config.outputs {
             match scope.eval(&output.value) {
-                Ok(value) if !value.contains_unknown() => {
+                // A null output is not stored, as Terraform stores none: `output -json`
+                // leaves it out.
+                Ok(value) if !value.contains_unknown() && !value.is_null() => {
                     outputs.insert(
                         name.clone(),
                         OutputState {

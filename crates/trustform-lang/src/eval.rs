@@ -606,7 +606,13 @@ impl Evaluator<'_, '_> {
         }
         let base_dir = self.scope.config.dir.clone();
         functions::call(name, args, &FunctionContext { base_dir: &base_dir }).map_err(|e| {
-            self.error(range, "TF0208", "Error in function call", format!("Call to function \"{name}\" failed: {e}"))
+            // Terraform's two summaries: an argument its parameter refuses, and a call that
+            // fails as a whole.
+            let summary = match e {
+                functions::FunctionError::Argument { .. } => "Invalid function argument",
+                _ => "Error in function call",
+            };
+            self.error(range, "TF0208", summary, format!("Call to function \"{name}\" failed: {e}"))
         })
     }
 
@@ -920,7 +926,14 @@ impl Evaluator<'_, '_> {
             if l.contains_unknown() || r.contains_unknown() {
                 return Ok(Value::Unknown);
             }
-            let equal = values_equal_loosely(&l, &r);
+            // Values of different types are never equal: a list is not a tuple, a map is not
+            // an object (`tolist(["a"]) == ["a"]` is false in Terraform).
+            let kinds = (
+                crate::kinds::static_kind(self.scope.config, &op.lhs_expr),
+                crate::kinds::static_kind(self.scope.config, &op.rhs_expr),
+            );
+            let different_types = matches!(kinds, (Some(a), Some(b)) if a != b) && !l.is_null() && !r.is_null();
+            let equal = !different_types && values_equal_loosely(&l, &r);
             return Ok(Value::Bool(if operator == Eq { equal } else { !equal }).mark_if(sensitive));
         }
         if l.is_unknown() || r.is_unknown() {
@@ -951,9 +964,9 @@ impl Evaluator<'_, '_> {
                     return Err(type_error("number"));
                 };
                 match operator {
-                    Plus => Value::Number(a + b),
-                    Minus => Value::Number(a - b),
-                    Mul => Value::Number(a * b),
+                    Plus => Value::Number(functions::numeric::add(&a, &b)),
+                    Minus => Value::Number(functions::numeric::sub(&a, &b)),
+                    Mul => Value::Number(functions::numeric::mul(&a, &b)),
                     Div | Mod if b.as_f64() == Some(0.0) => {
                         return Err(self.error(
                             op.span(),
@@ -1315,6 +1328,12 @@ mod tests {
         assert_eq!(ok(r#""true" && "false""#), "false");
         assert_eq!(ok(r#"[for n in var.names : n if "true"]"#), r#"["a", "b"]"#);
         assert_eq!(err(r#""yes" ? 1 : 2"#).1, "Incorrect condition type");
+        // == compares types too: a list is not a tuple.
+        assert_eq!(ok(r#"tolist(["a"]) == ["a"]"#), "false");
+        assert_eq!(ok(r#"tolist(["a"]) == tolist(["a"])"#), "true");
+        assert_eq!(ok(r#"["a"] == ["a"]"#), "true");
+        assert_eq!(ok(r#"toset(["a"]) != ["a"]"#), "true");
+        assert_eq!(ok("0.1 + 0.2 == 0.3"), "true");
     }
 
     #[test]

@@ -22,7 +22,7 @@ mod format;
 mod json;
 mod lists;
 mod network;
-mod numeric;
+pub(crate) mod numeric;
 mod strings;
 mod yaml;
 

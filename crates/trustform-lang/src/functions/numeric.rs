@@ -18,9 +18,76 @@ pub(super) fn max(args: &Args, _: &FunctionContext) -> Result<Value, FunctionErr
     extreme(args, Ordering::Greater)
 }
 
-/// `a + b`.
-pub(crate) fn add(a: &Number, b: &Number) -> Number {
-    *a + *b
+/// `a + b`, exact in decimal: `0.1 + 0.2` is `0.3`, as in Terraform, whose numbers are
+/// decimals of arbitrary precision (cty uses big.Float), not binary floats.
+pub fn add(a: &Number, b: &Number) -> Number {
+    exact(a, b, |(x, s), (y, t)| {
+        let scale = s.max(t);
+        Some((x.checked_mul(pow10(scale - s)?)?.checked_add(y.checked_mul(pow10(scale - t)?)?)?, scale))
+    })
+    .unwrap_or_else(|| *a + *b)
+}
+
+/// `a - b`, exact in decimal.
+pub fn sub(a: &Number, b: &Number) -> Number {
+    add(a, &-*b)
+}
+
+/// `a * b`, exact in decimal.
+pub fn mul(a: &Number, b: &Number) -> Number {
+    exact(a, b, |(x, s), (y, t)| Some((x.checked_mul(y)?, s.checked_add(t)?))).unwrap_or_else(|| *a * *b)
+}
+
+fn pow10(n: u32) -> Option<i128> {
+    10i128.checked_pow(n)
+}
+
+/// Applies `op` to the two numbers as decimals (mantissa, scale): each number is the decimal
+/// its shortest text denotes. `None` if a mantissa overflows.
+fn exact(a: &Number, b: &Number, op: impl Fn((i128, u32), (i128, u32)) -> Option<(i128, u32)>) -> Option<Number> {
+    let (mantissa, scale) = op(decimal(a)?, decimal(b)?)?;
+    Some(from_decimal(mantissa, scale))
+}
+
+/// The decimal a number's shortest text denotes, as (mantissa, scale): `0.25` is (25, 2).
+fn decimal(n: &Number) -> Option<(i128, u32)> {
+    if let Some(i) = n.as_i64() {
+        return Some((i128::from(i), 0));
+    }
+    let text = super::json::number_to_string(n);
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.as_str()),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    if !whole.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit()) || whole.len() + fraction.len() > 36 {
+        return None;
+    }
+    let mantissa: i128 = format!("{whole}{fraction}").parse().ok()?;
+    Some((if negative { -mantissa } else { mantissa }, u32::try_from(fraction.len()).ok()?))
+}
+
+fn from_decimal(mut mantissa: i128, mut scale: u32) -> Number {
+    while scale > 0 && mantissa % 10 == 0 {
+        mantissa /= 10;
+        scale -= 1;
+    }
+    if scale == 0 {
+        if let Ok(i) = i64::try_from(mantissa) {
+            return Number::from(i);
+        }
+    }
+    let text = if scale == 0 {
+        mantissa.to_string()
+    } else {
+        let digits = mantissa.unsigned_abs().to_string();
+        let scale = scale as usize;
+        let padded =
+            if digits.len() <= scale { format!("{}{digits}", "0".repeat(scale + 1 - digits.len())) } else { digits };
+        let (whole, fraction) = padded.split_at(padded.len() - scale);
+        format!("{}{whole}.{fraction}", if mantissa < 0 { "-" } else { "" })
+    };
+    text.parse::<f64>().ok().and_then(Number::from_f64).unwrap_or(Number::from(0))
 }
 
 /// Numbers ordered by value; an integer and a float compare as floats.
@@ -149,6 +216,21 @@ mod tests {
             ),
             ("abs", vec![Value::Null], "error: Invalid value for argument 1: a number is required, but got null."),
         ]);
+    }
+
+    #[test]
+    fn arithmetic_is_exact_in_decimal() {
+        use super::{add, mul, sub};
+        use crate::value::Number;
+        let n = |x: f64| Number::from_f64(x).unwrap();
+        let text = |x: Number| crate::functions::number_to_string(&x);
+        assert_eq!(text(add(&n(0.1), &n(0.2))), "0.3");
+        assert_eq!(text(sub(&n(0.3), &n(0.1))), "0.2");
+        assert_eq!(text(mul(&n(1.1), &n(1.1))), "1.21");
+        assert_eq!(text(add(&n(0.5), &n(0.5))), "1");
+        assert_eq!(text(add(&Number::from(i64::MAX), &Number::from(1))), "9223372036854775808");
+        assert_eq!(text(mul(&Number::from(3), &n(0.1))), "0.3");
+        assert_eq!(text(add(&Number::from(-2), &n(0.25))), "-1.75");
     }
 
     /// The examples of developer.hashicorp.com/terraform/language/functions/{ceil,floor,log,
