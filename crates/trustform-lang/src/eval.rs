@@ -337,10 +337,10 @@ impl Evaluator<'_, '_> {
             Expression::Conditional(c) => {
                 let cond = self.expr(&c.cond_expr)?;
                 let (cond_inner, sensitive) = (cond.unmarked(), cond.is_sensitive());
-                let (chosen, other) = match as_condition(cond_inner) {
+                let (chosen, other, chose_true) = match as_condition(cond_inner) {
                     Some(Value::Unknown) => return Ok(Value::Unknown),
-                    Some(Value::Bool(true)) => (&c.true_expr, &c.false_expr),
-                    Some(_) => (&c.false_expr, &c.true_expr),
+                    Some(Value::Bool(true)) => (&c.true_expr, &c.false_expr, true),
+                    Some(_) => (&c.false_expr, &c.true_expr, false),
                     None => {
                         return Err(self.error(
                             c.cond_expr.span(),
@@ -355,7 +355,18 @@ impl Evaluator<'_, '_> {
                 // them: `true ? 1 : "x"` is the string "1". Errors of the other result are
                 // not reported, as HCL reports only the chosen result's.
                 let value = match self.expr(other) {
-                    Ok(other) => unify_results(value, &other),
+                    Ok(other) => {
+                        if let Some((a, b)) = inconsistent_results(&value, &other) {
+                            let (t, f) = if chose_true { (a, b) } else { (b, a) };
+                            return Err(self.error(
+                                expr.span(),
+                                "TF0203",
+                                "Inconsistent conditional result types",
+                                format!("The true and false result expressions must have consistent types. The 'true' value is {t}, but the 'false' value is {f}."),
+                            ));
+                        }
+                        unify_results(value, &other)
+                    }
                     Err(_) => value,
                 };
                 Ok(value.mark_if(sensitive))
@@ -1172,6 +1183,15 @@ fn as_condition(value: &Value) -> Option<Value> {
     }
 }
 
+/// The types of two conditional results that no conversion unifies: a number and a bool
+/// (a string unifies with either; null, unknown and collections are left to conversion).
+fn inconsistent_results(a: &Value, b: &Value) -> Option<(&'static str, &'static str)> {
+    match (a.unmarked(), b.unmarked()) {
+        (Value::Number(_), Value::Bool(_)) | (Value::Bool(_), Value::Number(_)) => Some((a.type_name(), b.type_name())),
+        _ => None,
+    }
+}
+
 /// The chosen result of a conditional converted to the type both results unify to: a
 /// number or bool becomes a string when the other result is a string (cty's convert.Unify).
 fn unify_results(chosen: Value, other: &Value) -> Value {
@@ -1322,6 +1342,7 @@ mod tests {
         assert_eq!(ok(r#"false ? "x" : true"#), r#""true""#);
         assert_eq!(ok("true ? 1 : 2"), "1");
         assert_eq!(ok("true ? var.n : var.names[5]"), "3");
+        assert_eq!(err("true ? 1 : false").1, "Inconsistent conditional result types");
         // The strings "true" and "false" are bools where a bool is expected.
         assert_eq!(ok(r#""true" ? "yes" : "no""#), r#""yes""#);
         assert_eq!(ok(r#"!"false""#), "true");

@@ -114,6 +114,35 @@ pub(super) fn filebase64sha256(args: &Args, ctx: &FunctionContext) -> Result<Val
     Ok(Value::String(STANDARD.encode(Sha256::digest(read_bytes(args, ctx)?))))
 }
 
+pub(super) fn filesha1(args: &Args, ctx: &FunctionContext) -> Result<Value, FunctionError> {
+    Ok(Value::String(hex(&<sha1::Sha1 as sha1::Digest>::digest(read_bytes(args, ctx)?))))
+}
+
+pub(super) fn filesha512(args: &Args, ctx: &FunctionContext) -> Result<Value, FunctionError> {
+    Ok(Value::String(hex(&Sha512::digest(read_bytes(args, ctx)?))))
+}
+
+pub(super) fn filebase64sha512(args: &Args, ctx: &FunctionContext) -> Result<Value, FunctionError> {
+    Ok(Value::String(STANDARD.encode(Sha512::digest(read_bytes(args, ctx)?))))
+}
+
+/// `uuid()`: a random (version 4) UUID, new at every call.
+pub(super) fn uuid(_: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+    Ok(Value::String(Uuid::new_v4().hyphenated().to_string()))
+}
+
+/// `pathexpand(path)`: a leading `~` replaced by the home directory.
+pub(super) fn pathexpand(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+    let path = args.string(0)?;
+    let rest = match path.strip_prefix('~') {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
+        _ => return Ok(Value::String(path.into_owned())),
+    };
+    let home = std::env::var("HOME")
+        .map_err(|_| FunctionError::Failed("the home directory is unknown (HOME is not set)".into()))?;
+    Ok(Value::String(format!("{home}{rest}")))
+}
+
 /// `fileexists(path)`: whether a regular file exists there; a directory is an error, as in
 /// terraform's internal/lang/funcs/filesystem.go.
 pub(super) fn fileexists(args: &Args, ctx: &FunctionContext) -> Result<Value, FunctionError> {
@@ -279,6 +308,13 @@ mod tests {
             r#""a591a6d40bf420404a011733cfb7b190d62c65bf0bcda32b57b277d9ad9f146e""#
         );
         assert_eq!(run("filebase64sha256", "hello.txt").unwrap(), r#""pZGm1Av0IEBKARczz7exkNYsZb8LzaMrV7J32a2fFG4=""#);
+        assert_eq!(run("filesha1", "hello.txt").unwrap(), r#""0a4d55a8d778e5022fab701977c5d840bbc486d0""#);
+        assert!(run("filesha512", "hello.txt")
+            .unwrap()
+            .starts_with(r#""2c74fd17edafd80e8447b0d46741ee243b7eb74dd2149a0ab1b9246fb30382f2"#));
+        assert_eq!(run("pathexpand", "/etc/x").unwrap(), r#""/etc/x""#);
+        let uuid = call("uuid", vec![], &ctx).unwrap();
+        assert_eq!(uuid.as_str().map(str::len), Some(36));
     }
 
     #[test]
