@@ -417,7 +417,7 @@ impl Engine {
             Box::new(
                 Diagnostic::error(
                     "TF0600",
-                    &format!("Invalid {what} argument"),
+                    format!("Invalid {what} argument"),
                     format!(
                         "The {what} value depends on resource attributes that cannot be determined until apply, so Trustform cannot tell which instances to create. Use values known at plan time (variables, locals, names) for {what}, or apply the dependency first with --target."
                     ),

@@ -191,7 +191,7 @@ pub(super) fn alltrue(args: &Args, _: &FunctionContext) -> Result<Value, Functio
 
 /// `anytrue(list)`: true if any element is true (false for an empty list).
 pub(super) fn anytrue(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
-    bools(args).map(|items| Value::Bool(items.iter().any(|b| *b == Some(true))))
+    bools(args).map(|items| Value::Bool(items.contains(&Some(true))))
 }
 
 /// The elements of a `list(bool)` argument; a null element is `None`.
