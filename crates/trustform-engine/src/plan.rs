@@ -458,15 +458,18 @@ impl Engine {
                 // A list or tuple has no keys to name instances by (terraform's
                 // internal/lang/evalchecks/eval_for_each.go): Terraform refuses it even when
                 // its elements are unique strings.
-                if let Some(kind @ (trustform_lang::Kind::List | trustform_lang::Kind::Tuple)) =
-                    trustform_lang::static_kind(&self.config, &expr.expr)
-                {
-                    return Err(invalid(format!(
+                let not_a_sequence = |kind: Option<trustform_lang::Kind>| {
+                    match kind {
+                    Some(kind @ (trustform_lang::Kind::List | trustform_lang::Kind::Tuple)) => Err(invalid(format!(
                         "The given \"for_each\" argument value is unsuitable: the \"for_each\" argument must be a map, or set of strings, and you have provided a value of type {}. Convert it with toset(...), or build a map with {{ for x in ... : x.name => x }}.",
                         kind.name()
-                    )));
+                    ))),
+                    _ => Ok(()),
                 }
+                };
+                not_a_sequence(trustform_lang::static_kind(&self.config, &expr.expr))?;
                 let value = scope.eval(expr)?;
+                not_a_sequence(trustform_lang::value_kind(&self.config, &expr.expr, &value))?;
                 if value.contains_unknown() && !matches!(value.unmarked(), Value::Object(_)) {
                     return Err(unknown_repetition("for_each"));
                 }

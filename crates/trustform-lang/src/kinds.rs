@@ -55,6 +55,28 @@ pub fn static_kind(config: &Config, expr: &Expression) -> Option<Kind> {
     kind(config, expr, 0)
 }
 
+/// The kind of `value`, the result of `expr`: what the text tells, else, for a variable
+/// without a type constraint (or `any`), the kind its value was written as: a list given to
+/// such a variable is a tuple, a map an object, since nothing converted them.
+pub fn value_kind(config: &Config, expr: &Expression, value: &crate::Value) -> Option<Kind> {
+    if let Some(kind) = static_kind(config, expr) {
+        return Some(kind);
+    }
+    let Expression::Traversal(traversal) = expr else { return None };
+    let Expression::Variable(root) = &traversal.expr else { return None };
+    let ops: Vec<&TraversalOperator> = traversal.operators.iter().map(|o| o.value()).collect();
+    let (true, [TraversalOperator::GetAttr(name)]) = (root.as_str() == "var", ops.as_slice()) else { return None };
+    let variable = config.variables.get(name.as_str())?;
+    if !matches!(variable.ty, None | Some(Type::Any)) {
+        return None;
+    }
+    match value.unmarked() {
+        crate::Value::List(_) => Some(Kind::Tuple),
+        crate::Value::Object(_) => Some(Kind::Object),
+        _ => None,
+    }
+}
+
 fn kind(config: &Config, expr: &Expression, depth: usize) -> Option<Kind> {
     if depth > MAX_DEPTH {
         return None;
@@ -132,5 +154,19 @@ mod tests {
         assert_eq!(kind_of("var.any"), None);
         assert_eq!(kind_of("true ? var.s : toset([])"), Some(Kind::Set));
         assert_eq!(kind_of("true ? var.s : []"), None);
+    }
+
+    #[test]
+    fn an_untyped_variable_has_the_kind_its_value_was_written_as() {
+        let spec =
+            "variable \"any\" {}\nvariable \"l\" { type = list(string) }\nlocals {\n  a = var.any\n  l = var.l\n}\n";
+        let (config, diags) = load_sources([("main.tf".to_owned(), spec.to_owned())]);
+        assert!(diags.is_empty(), "{diags:?}");
+        let any = &config.locals["a"].expr.expr;
+        let list = crate::Value::List(vec!["x".into()]);
+        assert_eq!(value_kind(&config, any, &list), Some(Kind::Tuple));
+        assert_eq!(value_kind(&config, any, &crate::Value::object([("k", list.clone())])), Some(Kind::Object));
+        assert_eq!(value_kind(&config, any, &crate::Value::from("s")), None);
+        assert_eq!(value_kind(&config, &config.locals["l"].expr.expr, &list), Some(Kind::List));
     }
 }
