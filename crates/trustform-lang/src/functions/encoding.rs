@@ -126,6 +126,73 @@ pub(super) fn filebase64sha512(args: &Args, ctx: &FunctionContext) -> Result<Val
     Ok(Value::String(STANDARD.encode(Sha512::digest(read_bytes(args, ctx)?))))
 }
 
+/// `csvdecode(string)`: RFC 4180 CSV whose first line names the columns, as a list of
+/// objects, one per further line (go-cty's stdlib/csv.go).
+pub(super) fn csvdecode(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+    let text = args.string(0)?;
+    let rows = csv_rows(&text).map_err(|e| args.error(0, e))?;
+    let mut rows = rows.into_iter();
+    let Some(header) = rows.next() else {
+        return Err(args.error(0, "missing header line"));
+    };
+    let mut out = Vec::new();
+    for (index, row) in rows.enumerate() {
+        if row.len() != header.len() {
+            return Err(args.error(0, format!("record on line {}: wrong number of fields", index + 2)));
+        }
+        out.push(Value::Object(header.iter().cloned().zip(row.into_iter().map(Value::String)).collect()));
+    }
+    Ok(Value::List(out))
+}
+
+/// The records of a CSV text; a field in double quotes may hold commas, newlines and `""`.
+fn csv_rows(text: &str) -> Result<Vec<Vec<String>>, String> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut chars = text.chars().peekable();
+    let mut line = 1;
+    let mut quoted = false;
+    let mut started = false;
+    while let Some(c) = chars.next() {
+        started = true;
+        match c {
+            '"' if quoted => {
+                if chars.peek() == Some(&'"') {
+                    chars.next();
+                    field.push('"');
+                } else {
+                    quoted = false;
+                }
+            }
+            '"' if field.is_empty() => quoted = true,
+            '"' => return Err(format!("parse error on line {line}: bare \" in non-quoted field")),
+            ',' if !quoted => row.push(std::mem::take(&mut field)),
+            '\r' if !quoted && chars.peek() == Some(&'\n') => {}
+            '\n' if !quoted => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+                line += 1;
+                started = false;
+            }
+            other => {
+                if other == '\n' {
+                    line += 1;
+                }
+                field.push(other);
+            }
+        }
+    }
+    if quoted {
+        return Err(format!("parse error on line {line}: extraneous or missing \" in quoted-field"));
+    }
+    if started {
+        row.push(field);
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
 /// `uuid()`: a random (version 4) UUID, new at every call.
 pub(super) fn uuid(_: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     Ok(Value::String(Uuid::new_v4().hyphenated().to_string()))
@@ -288,6 +355,28 @@ mod tests {
             ("basename", vec!["foo/bar/baz.txt".into()], r#""baz.txt""#),
             ("dirname", vec!["foo/bar/baz.txt".into()], r#""foo/bar""#),
             ("dirname", vec!["baz.txt".into()], r#"".""#),
+        ]);
+    }
+
+    /// developer.hashicorp.com/terraform/language/functions/csvdecode
+    #[test]
+    fn csvdecode_reads_a_header_and_records() {
+        check(&[
+            (
+                "csvdecode",
+                vec!["a,b,c\n1,2,3\n4,5,6".into()],
+                r#"[{a = "1", b = "2", c = "3"}, {a = "4", b = "5", c = "6"}]"#,
+            ),
+            (
+                "csvdecode",
+                vec!["name,note\n\"x, y\",\"say \"\"hi\"\"\"\n".into()],
+                r#"[{name = "x, y", note = "say \"hi\""}]"#,
+            ),
+            (
+                "csvdecode",
+                vec!["a,b\n1\n".into()],
+                "error: Invalid value for argument 1: record on line 2: wrong number of fields",
+            ),
         ]);
     }
 

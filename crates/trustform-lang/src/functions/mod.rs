@@ -151,6 +151,7 @@ static FUNCTIONS: &[Function] = &[
     function("compact", Exactly(1), collections::compact),
     function("concat", AtLeast(0), collections::concat),
     function("contains", Exactly(2), collections::contains),
+    function("csvdecode", Exactly(1), encoding::csvdecode),
     function("dirname", Exactly(1), encoding::dirname),
     function("distinct", Exactly(1), collections::distinct),
     function("element", Exactly(2), collections::element),
