@@ -149,9 +149,10 @@ pub(super) fn cidrsubnets(args: &Args, _: &FunctionContext) -> Result<Value, Fun
     let text = args.string(0)?;
     let net = Network::parse(&text).map_err(|e| args.error(0, e))?;
     let mut out = Vec::new();
-    // The next free address, relative to the network's start.
-    let mut next: u128 = 0;
-    let space: u128 = if net.host_bits() >= 128 { u128::MAX } else { 1u128 << net.host_bits() };
+    // The next free address relative to the network's start; `None` once the last address
+    // of the network is taken.
+    let mut next: Option<u128> = Some(0);
+    let last_address: u128 = if net.host_bits() >= 128 { u128::MAX } else { (1u128 << net.host_bits()) - 1 };
     for index in 1..args.all().len() {
         let newbits = args.integer(index)?;
         if newbits < 1 {
@@ -168,9 +169,11 @@ pub(super) fn cidrsubnets(args: &Args, _: &FunctionContext) -> Result<Value, Fun
                 format!("would extend prefix to {length} bits, which is too long for an {protocol} address"),
             ));
         }
-        let size: u128 = 1u128 << (net.bits as i64 - length);
-        let start = next.div_ceil(size) * size;
-        if start >= space || start + size > space {
+        let size: u128 = 1u128 << (i64::from(net.bits) - length);
+        // The subnet starts at the next free address rounded up to its own size.
+        let start = next.and_then(|n| n.div_ceil(size).checked_mul(size));
+        let last = start.and_then(|s| s.checked_add(size - 1)).filter(|l| *l <= last_address);
+        let (Some(start), Some(last)) = (start, last) else {
             let previous = out.last().and_then(Value::as_str).map_or_else(|| net.text(), str::to_owned);
             return Err(args.error(
                 index,
@@ -178,10 +181,10 @@ pub(super) fn cidrsubnets(args: &Args, _: &FunctionContext) -> Result<Value, Fun
                     "not enough remaining address space for a subnet with a prefix of {length} bits after {previous}"
                 ),
             ));
-        }
+        };
         let subnet = Network { base: net.base + start, prefix: length as u32, bits: net.bits };
         out.push(Value::String(subnet.text()));
-        next = start + size;
+        next = last.checked_add(1);
     }
     Ok(Value::List(out))
 }
@@ -225,6 +228,12 @@ mod tests {
                 "cidrsubnets",
                 vec!["10.0.0.0/30".into(), 1.into(), 1.into(), 1.into()],
                 "error: Invalid value for argument 4: not enough remaining address space for a subnet with a prefix of 31 bits after 10.0.0.2/31",
+            ),
+            ("cidrsubnets", vec!["::/0".into(), 1.into(), 1.into()], r#"["::/1", "8000::/1"]"#),
+            (
+                "cidrsubnets",
+                vec!["::/0".into(), 1.into(), 1.into(), 1.into()],
+                "error: Invalid value for argument 4: not enough remaining address space for a subnet with a prefix of 1 bits after 8000::/1",
             ),
         ]);
     }
