@@ -59,6 +59,8 @@ pub struct Scope<'a> {
     pub resources: &'a dyn ResourceValues,
     pub locals: &'a LocalsCache,
     pub instance: Instance,
+    /// Whether this evaluates for the apply step, where `timestamp()` is known.
+    pub applying: bool,
 }
 
 /// What went wrong while evaluating, with where.
@@ -71,7 +73,12 @@ impl<'a> Scope<'a> {
         resources: &'a dyn ResourceValues,
         locals: &'a LocalsCache,
     ) -> Self {
-        Scope { config, variables, resources, locals, instance: Instance::None }
+        Scope { config, variables, resources, locals, instance: Instance::None, applying: false }
+    }
+
+    /// The same scope for the apply step.
+    pub fn applying(self) -> Scope<'a> {
+        Scope { applying: true, ..self }
     }
 
     pub fn with_instance(&self, instance: Instance) -> Scope<'a> {
@@ -616,15 +623,17 @@ impl Evaluator<'_, '_> {
             }
         }
         let base_dir = self.scope.config.dir.clone();
-        functions::call(name, args, &FunctionContext { base_dir: &base_dir }).map_err(|e| {
-            // Terraform's two summaries: an argument its parameter refuses, and a call that
-            // fails as a whole.
-            let summary = match e {
-                functions::FunctionError::Argument { .. } => "Invalid function argument",
-                _ => "Error in function call",
-            };
-            self.error(range, "TF0208", summary, format!("Call to function \"{name}\" failed: {e}"))
-        })
+        functions::call(name, args, &FunctionContext { base_dir: &base_dir, applying: self.scope.applying }).map_err(
+            |e| {
+                // Terraform's two summaries: an argument its parameter refuses, and a call that
+                // fails as a whole.
+                let summary = match e {
+                    functions::FunctionError::Argument { .. } => "Invalid function argument",
+                    _ => "Error in function call",
+                };
+                self.error(range, "TF0208", summary, format!("Call to function \"{name}\" failed: {e}"))
+            },
+        )
     }
 
     fn templatefile(&self, call: &hcl_edit::expr::FuncCall) -> EvalResult<Value> {

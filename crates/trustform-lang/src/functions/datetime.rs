@@ -8,8 +8,16 @@ use crate::value::Value;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
-/// `timestamp()`: the current time in UTC, to the second.
-pub(super) fn timestamp(_: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+/// `timestamp()`: the current time in UTC, to the second; unknown until the apply step.
+pub(super) fn timestamp(_: &Args, ctx: &FunctionContext) -> Result<Value, FunctionError> {
+    if !ctx.applying {
+        return Ok(Value::Unknown);
+    }
+    plantimestamp(&Args::new(Vec::new(), false), ctx)
+}
+
+/// `plantimestamp()`: the current time in UTC, to the second, known at plan too.
+pub(super) fn plantimestamp(_: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or_else(|_| OffsetDateTime::now_utc());
     write(now).map(Value::String)
 }
@@ -208,6 +216,18 @@ mod tests {
 
     /// The examples of developer.hashicorp.com/terraform/language/functions/{formatdate,
     /// timeadd,timecmp}.
+    #[test]
+    fn timestamp_is_unknown_until_apply() {
+        use super::super::{call, FunctionContext};
+        let at =
+            |applying| call("timestamp", vec![], &FunctionContext { base_dir: std::path::Path::new("."), applying });
+        assert_eq!(at(false).unwrap(), crate::Value::Unknown);
+        assert_eq!(at(true).unwrap().as_str().map(str::len), Some(20));
+        let plan =
+            call("plantimestamp", vec![], &FunctionContext { base_dir: std::path::Path::new("."), applying: false });
+        assert_eq!(plan.unwrap().as_str().map(str::len), Some(20));
+    }
+
     #[test]
     fn documented_examples() {
         check(&[

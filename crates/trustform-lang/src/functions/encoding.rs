@@ -384,7 +384,7 @@ mod tests {
     fn files_exist_and_hash() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("hello.txt"), "Hello World").unwrap();
-        let ctx = FunctionContext { base_dir: dir.path() };
+        let ctx = FunctionContext { base_dir: dir.path(), applying: true };
         let run =
             |name: &str, path: &str| call(name, vec![path.into()], &ctx).map(|v| v.render()).map_err(|e| e.to_string());
         assert_eq!(run("fileexists", "hello.txt").unwrap(), "true");
@@ -435,7 +435,7 @@ mod tests {
     fn file_reads_relative_to_the_spec_directory_and_names_missing_paths() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("policy.json"), "{\"a\": 1}\n").unwrap();
-        let ctx = FunctionContext { base_dir: dir.path() };
+        let ctx = FunctionContext { base_dir: dir.path(), applying: true };
 
         let read = call("file", vec!["policy.json".into()], &ctx).unwrap();
         assert_eq!(read, Value::from("{\"a\": 1}\n"));

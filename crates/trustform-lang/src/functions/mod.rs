@@ -39,6 +39,9 @@ use std::sync::LazyLock;
 pub struct FunctionContext<'a> {
     /// The directory of the spec; `file()` resolves relative paths here.
     pub base_dir: &'a Path,
+    /// Whether this is the apply step: `timestamp()` is known only then, as in Terraform
+    /// ("the timestamp will be taken only once the plan is being applied").
+    pub applying: bool,
 }
 
 /// Calls the built-in function `name`.
@@ -190,7 +193,7 @@ static FUNCTIONS: &[Function] = &[
     function("one", Exactly(1), lists::one),
     function("parseint", Exactly(2), numeric::parseint),
     function("pathexpand", Exactly(1), encoding::pathexpand),
-    function("plantimestamp", Exactly(0), datetime::timestamp),
+    function("plantimestamp", Exactly(0), datetime::plantimestamp),
     function("pow", Exactly(2), numeric::pow),
     function("range", Between(1, 3), lists::range),
     function("regex", Exactly(2), strings::regex),
@@ -254,7 +257,7 @@ mod tests {
     use super::*;
 
     pub(super) fn ctx() -> FunctionContext<'static> {
-        FunctionContext { base_dir: Path::new(".") }
+        FunctionContext { base_dir: Path::new("."), applying: true }
     }
 
     /// Calls `name` and renders the result, or the error message prefixed with `error: `.
