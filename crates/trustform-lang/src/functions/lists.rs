@@ -146,8 +146,7 @@ pub(super) fn one(args: &Args, _: &FunctionContext) -> Result<Value, FunctionErr
     match args.get(0).as_list() {
         Some([]) => Ok(Value::Null),
         Some([only]) => Ok(only.clone()),
-        Some(_) => Err(args.error(0, "must be a list, set, or tuple value with either zero or one elements")),
-        None => Err(args.error(0, "must be a list, set, or tuple value with either zero or one elements")),
+        _ => Err(args.error(0, "must be a list, set, or tuple value with either zero or one elements")),
     }
 }
 
