@@ -162,6 +162,14 @@ fn eks_cluster() -> ResourceSchema {
                 "identity",
                 Attribute::computed(Type::list(identity)).describe("`identity[0].oidc[0].issuer` is the IRSA issuer."),
             )
+            .attr(
+                "certificate_authority",
+                Attribute::computed(Type::list(Type::Object(
+                    BTreeMap::from([("data".to_owned(), string())]),
+                    Vec::new(),
+                )))
+                .describe("`certificate_authority[0].data`: the base64 of the cluster CA's PEM."),
+            )
             .attr("id", Attribute::computed(string()).describe("The cluster name.")),
     )
 }

@@ -1,9 +1,11 @@
 //! Command-line arguments. Flags are GNU style (`--auto-approve`); Terraform's single-dash
 //! spellings (`-auto-approve`, `-var=x=y`) are rewritten before parsing so scripts carry over.
 
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
+use trustform_lang::CliVar;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -24,6 +26,19 @@ pub struct Cli {
     /// .trustform/sandbox/ beside the spec (`trustform sandbox reset` clears them).
     #[arg(long, global = true)]
     pub sandbox: bool,
+    /// Whether Trustform may ask questions (-input=false for CI). It never asks for variables:
+    /// a required variable without a value is an error naming --var. With -input=false it does
+    /// not ask for approval either, even on a terminal: pass --auto-approve or apply a saved
+    /// plan.
+    #[arg(long, global = true, value_name = "BOOL", default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub input: bool,
+    /// How long to keep trying to take a state lock another run holds (0s: fail at once), in
+    /// Terraform's duration syntax: 30s, 5m, 1h30m.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub lock_timeout: std::time::Duration,
+    /// Show warnings that come without errors as one summary line each.
+    #[arg(long, global = true)]
+    pub compact_warnings: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -203,7 +218,7 @@ pub struct ApplyArgs {
     pub auto_approve: bool,
     /// Where to write the outputs as NAME=value lines (default from the spec, or
     /// deployment_outputs.env); --env-file '' writes none.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = clap::builder::OsStringValueParser::new().map(PathBuf::from))]
     pub env_file: Option<PathBuf>,
     /// Print the plan and the result as JSON.
     #[arg(long)]
@@ -255,7 +270,22 @@ pub struct OutputArgs {
 #[derive(Debug, Args)]
 pub struct RenderArgs {
     /// The template, e.g. values-aws.yaml.tpl with `role-arn: '%%EKS_AWS_ROLE_ARN%%'`.
-    pub template: PathBuf,
+    #[arg(required_unless_present = "external_secrets")]
+    pub template: Option<PathBuf>,
+    /// Instead of a template: the External Secrets `ClusterSecretStore` and `ExternalSecret`
+    /// manifests for the state's `vault_kv_secret_v2` secrets, logging in by Kubernetes auth.
+    #[arg(long, conflicts_with = "template")]
+    pub external_secrets: bool,
+    /// With --external-secrets: the namespace of the workload reading the secrets.
+    #[arg(long, value_name = "NAMESPACE", default_value = "default", requires = "external_secrets")]
+    pub namespace: String,
+    /// With --external-secrets: Vault's address as the cluster reaches it (default: VAULT_ADDR).
+    #[arg(long, value_name = "URL", requires = "external_secrets")]
+    pub vault_server: Option<String>,
+    /// With --external-secrets: the `vault_kubernetes_auth_backend_role` to log in with, by
+    /// role name, when the state has several.
+    #[arg(long, value_name = "ROLE", requires = "external_secrets")]
+    pub role: Option<String>,
     /// Write the result here (mode 0600, atomically) instead of standard output; required when
     /// a sensitive output is used.
     #[arg(short = 'o', long = "out", value_name = "FILE")]
@@ -334,10 +364,12 @@ const LONG_OPTIONS: &[&str] = &[
     "auto-approve",
     "chdir",
     "check",
+    "compact-warnings",
     "destroy",
     "detailed-exitcode",
     "env-file",
     "force",
+    "input",
     "json",
     "lock-timeout",
     "migrate-state",
@@ -377,6 +409,70 @@ pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
         out.push(rewritten.unwrap_or(arg));
     }
     out
+}
+
+impl Command {
+    /// The command's `--var` and `--var-file`, for the commands that take them.
+    pub fn var_args(&self) -> Option<&VarArgs> {
+        match self {
+            Command::Validate(args) | Command::Lint(args) => Some(&args.vars),
+            Command::Plan(args) => Some(&args.flags.vars),
+            Command::Apply(args) | Command::Destroy(args) => Some(&args.flags.vars),
+            Command::Refresh(args) => Some(&args.flags.vars),
+            Command::Import(args) => Some(&args.vars),
+            Command::Graph(args) => Some(args),
+            _ => None,
+        }
+    }
+}
+
+/// `--var` and `--var-file` of `vars`, in the order given on the command line (their positions
+/// are in `matches`, which parsed it), which decides precedence: a later one wins, as in
+/// Terraform.
+pub fn ordered_vars(vars: &VarArgs, matches: &clap::ArgMatches) -> Vec<CliVar> {
+    let mut leaf = matches;
+    while let Some((_, sub)) = leaf.subcommand() {
+        leaf = sub;
+    }
+    let positions = |id: &str| leaf.indices_of(id).map(Iterator::collect::<Vec<usize>>).unwrap_or_default();
+    let mut ordered: Vec<(usize, CliVar)> = Vec::new();
+    ordered.extend(positions("vars").into_iter().zip(vars.vars.iter().cloned().map(CliVar::Assignment)));
+    ordered.extend(positions("var_files").into_iter().zip(vars.var_files.iter().cloned().map(CliVar::File)));
+    ordered.sort_by_key(|(index, _)| *index);
+    ordered.into_iter().map(|(_, var)| var).collect()
+}
+
+/// A duration in Go's `time.ParseDuration` syntax, which Terraform's `-lock-timeout` takes: one
+/// or more decimal numbers, each with a unit (`ns`, `us`, `µs`, `ms`, `s`, `m`, `h`), like
+/// `1h30m` or `1.5s`; a bare `0` is zero.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let invalid = || format!("{text:?} is not a duration: write a number and a unit, like 30s, 5m or 1h30m");
+    if text == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    let mut rest = text;
+    let mut total = 0f64;
+    if rest.is_empty() {
+        return Err(invalid());
+    }
+    while !rest.is_empty() {
+        let number_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let number: f64 = rest[..number_end].parse().map_err(|_| invalid())?;
+        rest = &rest[number_end..];
+        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let seconds = match &rest[..unit_end] {
+            "ns" => 1e-9,
+            "us" | "µs" | "μs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(invalid()),
+        };
+        rest = &rest[unit_end..];
+        total += number * seconds;
+    }
+    std::time::Duration::try_from_secs_f64(total).map_err(|_| invalid())
 }
 
 #[cfg(test)]
@@ -422,5 +518,80 @@ mod tests {
         let Command::Plan(plan) = cli.command else { panic!("expected plan") };
         assert!(!plan.flags.refresh);
         assert_eq!(plan.flags.targets, ["a.b"]);
+    }
+
+    /// The command's variables, as `main` parses them.
+    fn vars_of(args: &[&str]) -> Vec<CliVar> {
+        use clap::CommandFactory as _;
+        use clap::FromArgMatches as _;
+        let matches = Cli::command().try_get_matches_from(normalize_args(args.iter().map(|s| s.to_string()))).unwrap();
+        let cli = Cli::from_arg_matches(&matches).unwrap();
+        cli.command.var_args().map(|vars| ordered_vars(vars, &matches)).unwrap_or_default()
+    }
+
+    #[test]
+    fn var_sources_keep_command_line_order() {
+        let order = vars_of(&[
+            "trustform",
+            "plan",
+            "-var-file=a.tfvars",
+            "--var",
+            "x=1",
+            "--var-file",
+            "b.tfvars",
+            "-var=y=2",
+            "--var=x=3",
+        ]);
+        assert_eq!(
+            order,
+            [
+                CliVar::File("a.tfvars".into()),
+                CliVar::Assignment("x=1".into()),
+                CliVar::File("b.tfvars".into()),
+                CliVar::Assignment("y=2".into()),
+                CliVar::Assignment("x=3".into()),
+            ]
+        );
+        assert_eq!(vars_of(&["trustform", "state", "list"]), []);
+        assert_eq!(
+            vars_of(&["trustform", "--chdir", "d", "lint", "--var-file", "z.tfvars"]),
+            [CliVar::File("z.tfvars".into())]
+        );
+    }
+
+    #[test]
+    fn durations_read_as_go_and_terraform_read_them() {
+        use std::time::Duration;
+        for (text, expected) in [
+            ("0", Duration::ZERO),
+            ("0s", Duration::ZERO),
+            ("30s", Duration::from_secs(30)),
+            ("5m", Duration::from_secs(300)),
+            ("1h30m", Duration::from_secs(5400)),
+            ("1.5s", Duration::from_millis(1500)),
+            ("250ms", Duration::from_millis(250)),
+        ] {
+            assert_eq!(parse_duration(text), Ok(expected), "{text}");
+        }
+        for bad in ["", "5", "s", "5 m", "-1s", "1d", "1.2.3s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ci_flags_parse_anywhere() {
+        use clap::Parser as _;
+        let cli = Cli::try_parse_from(normalize_args(
+            ["trustform", "apply", "-input=false", "-lock-timeout=90s", "-no-color", "-compact-warnings", "-env-file="]
+                .iter()
+                .map(|s| s.to_string()),
+        ))
+        .unwrap();
+        assert!(!cli.input && cli.no_color && cli.compact_warnings);
+        assert_eq!(cli.lock_timeout, std::time::Duration::from_secs(90));
+        let Command::Apply(apply) = cli.command else { panic!("expected apply") };
+        assert_eq!(apply.env_file, Some(PathBuf::new()));
+        let cli = Cli::try_parse_from(["trustform", "plan", "--input"]).unwrap();
+        assert!(cli.input);
     }
 }

@@ -49,9 +49,8 @@ macro_rules! errln {
 }
 
 mod args;
-mod backends;
 mod commands;
-mod encryption;
+mod context;
 mod escape;
 mod outputs;
 mod project;
@@ -66,27 +65,31 @@ mod ui;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use args::{Cli, Command};
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use commands::apply::Kind;
-use commands::Ctx;
+use context::Ctx;
 use project::Failed;
 use std::process::ExitCode;
 use std::sync::Arc;
 use trustform_graph::CancellationToken;
 
 fn main() -> ExitCode {
-    let mut cli = Cli::parse_from(args::normalize_args(std::env::args()));
+    // The one read of argv: `--var` and `--var-file` keep their order through the matches.
+    let matches = Cli::command().get_matches_from(args::normalize_args(std::env::args()));
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let vars = cli.command.var_args().map(|vars| args::ordered_vars(vars, &matches)).unwrap_or_default();
     take_dir_argument(&mut cli);
     init_tracing();
     // --chdir moves the process, as Terraform's -chdir does: path.module is "." and every
     // relative path (a credential file's, --var-file's, --state's) reads the same whichever
     // directory the command was started from.
+    let mut started_in = None;
     if cli.chdir != std::path::Path::new(".") {
         if let Err(e) = std::env::set_current_dir(&cli.chdir) {
             errln!("error: cannot change to the directory {}: {e}.", cli.chdir.display());
             return ExitCode::FAILURE;
         }
-        ui::moved_to(std::mem::replace(&mut cli.chdir, std::path::PathBuf::from(".")));
+        started_in = Some(std::mem::replace(&mut cli.chdir, std::path::PathBuf::from(".")));
     }
     // Before the runtime: pointing the providers at the sandbox sets environment variables,
     // which is only sound while the process has one thread.
@@ -110,7 +113,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let code = runtime.block_on(run(cli, sandbox));
+    let code = runtime.block_on(run(cli, vars, started_in, sandbox));
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
@@ -192,13 +195,25 @@ fn log_filter(asked: &str, bodies: bool) -> tracing_subscriber::EnvFilter {
     tracing_subscriber::EnvFilter::try_new(&directives).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"))
 }
 
-async fn run(cli: Cli, sandbox: Option<sandbox::Prepared>) -> i32 {
+/// Builds the command's [`Ctx`] (once: nothing else assembles it) and runs the command.
+async fn run(
+    cli: Cli,
+    vars: Vec<trustform_lang::CliVar>,
+    started_in: Option<std::path::PathBuf>,
+    sandbox: Option<sandbox::Prepared>,
+) -> i32 {
     let cancel = CancellationToken::new();
     spawn_interrupt_handler(cancel.clone());
-    let ctx = Ctx {
+    let mut ctx = Ctx {
         dir: cli.chdir.clone(),
+        started_in,
         out: ui::style_for(&std::io::stdout(), cli.no_color),
         err: ui::style_for(&std::io::stderr(), cli.no_color),
+        compact_warnings: cli.compact_warnings,
+        vars,
+        sandbox_state: None,
+        input: cli.input,
+        lock_timeout: cli.lock_timeout,
         cancel,
         hook: Arc::new(ui::Progress::new()),
     };
@@ -206,7 +221,7 @@ async fn run(cli: Cli, sandbox: Option<sandbox::Prepared>) -> i32 {
         None => None,
         Some(prepared) => match sandbox::start(prepared, &ctx).await {
             Ok((running, _)) => {
-                project::use_sandbox_state(sandbox::state_path(&ctx.dir));
+                ctx.sandbox_state = Some(sandbox::state_path(&ctx.dir));
                 Some(running)
             }
             Err(Failed(code)) => return code,
@@ -235,7 +250,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> project::CmdResult {
         Command::Import(args) => commands::inspect::import(ctx, args).await,
         Command::Show(args) => commands::inspect::show(ctx, args).await,
         Command::Output(args) => commands::inspect::output(ctx, args).await,
-        Command::Graph(args) => commands::inspect::graph(ctx, args).await,
+        Command::Graph(_) => commands::inspect::graph(ctx).await,
         Command::Render(args) => commands::inspect::render(ctx, args).await,
         Command::State(command) => commands::state::run(ctx, command).await,
         Command::ForceUnlock(args) => commands::state::force_unlock(ctx, args).await,

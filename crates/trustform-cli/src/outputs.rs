@@ -1,6 +1,7 @@
 //! Output values after apply: shown on the terminal (sensitive ones masked) and written to the
 //! env file (sensitive ones included: that is what the file is for).
 
+use crate::context::Ctx;
 use crate::project::{fail, CmdResult};
 use crate::ui::Style;
 use std::collections::BTreeMap;
@@ -26,13 +27,14 @@ pub fn print_outputs(state: &State, _style: Style) {
 }
 
 /// Writes the env file atomically with mode 0600, or explains which output cannot be carried.
-pub fn write_env_file(path: &Path, state: &State, format: EnvFormat, style: Style) -> CmdResult<()> {
+pub fn write_env_file(ctx: &Ctx, path: &Path, state: &State, format: EnvFormat) -> CmdResult<()> {
+    let style = ctx.err;
     let text = render_env(&output_values(state), format).map_err(|errors| {
         let detail = errors.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n");
         fail("TF1040", "Cannot write the outputs file", format!("{} was not written:\n{detail}", path.display()), style)
     })?;
     trustform_state::write_file_atomically(path, text.as_bytes())
         .map_err(|e| fail("TF1041", "Cannot write the outputs file", format!("{}: {e}.", path.display()), style))?;
-    errln!("Wrote {} output(s) to {}", state.outputs.len(), crate::ui::shown(path).display());
+    errln!("Wrote {} output(s) to {}", state.outputs.len(), ctx.shown(path).display());
     Ok(())
 }

@@ -13,6 +13,27 @@ pub fn render_all(diags: &Diagnostics, sources: &SourceMap, style: Style) -> Str
     sorted.iter().map(|d| render(d, sources, style)).collect()
 }
 
+/// `--compact-warnings`: warnings (with no error among them) as one line each, with the code,
+/// the summary, the place and the address, as Terraform's `-compact-warnings` shows only their
+/// summaries.
+pub fn compact_warnings(diags: &Diagnostics) -> String {
+    let mut sorted = diags.clone();
+    sorted.sort();
+    let mut out = String::from("Warnings:\n\n");
+    for diagnostic in &sorted {
+        out.push_str(&format!("- {} {}", diagnostic.code, escape::terminal(&diagnostic.summary)));
+        if let Some(span) = &diagnostic.span {
+            out.push_str(&format!(" ({})", escape::terminal(&span.to_string())));
+        }
+        if let Some(address) = &diagnostic.address {
+            out.push_str(&format!(" [{}]", escape::terminal(address)));
+        }
+        out.push('\n');
+    }
+    out.push_str("\nTo see the full warning notes, run Trustform without --compact-warnings.");
+    out
+}
+
 /// Renders one diagnostic.
 pub fn render(diagnostic: &Diagnostic, sources: &SourceMap, style: Style) -> String {
     let severity = match diagnostic.severity {

@@ -252,7 +252,7 @@ pub async fn start(prepared: Prepared, ctx: &Ctx) -> CmdResult<(Running, String)
             let endpoint = sandbox.endpoint();
             errln!(
                 "Sandbox: emulated AWS, Google Cloud and Azure on {endpoint}, kept in {}.",
-                crate::ui::shown(&dir).display()
+                ctx.shown(&dir).display()
             );
             Ok((Running { sandbox: Some(sandbox), _lock: Some(lock) }, endpoint))
         }
@@ -270,7 +270,7 @@ pub async fn run(ctx: &Ctx, command: SandboxCommand) -> CmdResult {
 fn reset(ctx: &Ctx) -> CmdResult {
     let sandbox = sandbox_dir(&ctx.dir);
     if !sandbox.exists() {
-        outln!("No sandbox in {}: nothing to reset.", crate::ui::shown(&sandbox).display());
+        outln!("No sandbox in {}: nothing to reset.", ctx.shown(&sandbox).display());
         return Ok(0);
     }
     let fail_with = |detail: String| fail("TF1402", "Cannot reset the sandbox", detail, ctx.err);
@@ -292,10 +292,7 @@ fn reset(ctx: &Ctx) -> CmdResult {
         let removed = if is_dir { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
         removed.map_err(|e| fail_with(format!("{}: {e}", path.display())))?;
     }
-    outln!(
-        "Sandbox reset: the emulated cloud and the sandbox state in {} are gone.",
-        crate::ui::shown(&sandbox).display()
-    );
+    outln!("Sandbox reset: the emulated cloud and the sandbox state in {} are gone.", ctx.shown(&sandbox).display());
     Ok(0)
 }
 
@@ -316,7 +313,7 @@ async fn serve(ctx: &Ctx, port: u16) -> CmdResult {
     let text = serde_json::to_vec_pretty(&served).unwrap_or_default();
     trustform_state::write_file_atomically(&marker, &text)
         .map_err(|e| fail_with(format!("{}: {e}", marker.display())))?;
-    outln!("Serving the sandbox kept in {} on {endpoint}.", crate::ui::shown(&sandbox).display());
+    outln!("Serving the sandbox kept in {} on {endpoint}.", ctx.shown(&sandbox).display());
     outln!("trustform commands with --sandbox in this directory use it. Other clients can use:\n");
     for (name, value) in environment(&endpoint) {
         outln!("export {name}={value}");
@@ -325,6 +322,6 @@ async fn serve(ctx: &Ctx, port: u16) -> CmdResult {
     ctx.cancel.cancelled().await;
     let _ = std::fs::remove_file(&marker);
     running.stop().await;
-    outln!("Sandbox stopped; the emulated cloud is kept in {}.", crate::ui::shown(&sandbox).display());
+    outln!("Sandbox stopped; the emulated cloud is kept in {}.", ctx.shown(&sandbox).display());
     Ok(0)
 }

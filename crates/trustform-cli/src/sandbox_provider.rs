@@ -101,8 +101,12 @@ pub struct SandboxProvider {
 }
 
 impl SandboxProvider {
-    /// Wraps a cloud provider; providers that reach no cloud are returned as they are.
+    /// Wraps a cloud provider; providers that reach no cloud are returned as they are, and
+    /// those the sandbox does not emulate are refused (see [`NotEmulated`]).
     pub fn wrap(inner: SharedProvider) -> SharedProvider {
+        if NOT_EMULATED.contains(&inner.name()) {
+            return std::sync::Arc::new(NotEmulated { inner });
+        }
         match kept_settings(inner.name()) {
             Some(kept) => std::sync::Arc::new(SandboxProvider { inner, kept }),
             None => inner,
@@ -245,6 +249,74 @@ impl Provider for SandboxProvider {
 
     async fn read_data(&self, type_name: &str, config: &Value) -> Result<Value, ProviderError> {
         self.inner.read_data(type_name, config).await
+    }
+}
+
+/// Providers that reach a server the sandbox has no emulator for. Vault is one: a local OpenBao
+/// or Vault dev server is already an offline, throwaway Vault, so an emulator would add nothing
+/// but a second, less faithful copy of it.
+const NOT_EMULATED: &[&str] = &["vault"];
+
+/// A provider `--sandbox` refuses: every call fails with what to do instead, so that a sandbox
+/// run never sends a request (or a token) to the real server its block or `VAULT_ADDR` names.
+/// The schema and plan-time checks still work, so `validate` and `lint` see the spec whole.
+struct NotEmulated {
+    inner: SharedProvider,
+}
+
+impl NotEmulated {
+    fn refusal(&self) -> ProviderError {
+        ProviderError::invalid(format!(
+            "--sandbox emulates AWS, Google Cloud and Azure, not {name}, and never sends a request to a real server. Run this spec without --sandbox against a local dev server instead: `bao server -dev -dev-root-token-id=dev` (OpenBao) or `vault server -dev`, then VAULT_ADDR=http://127.0.0.1:8200 VAULT_TOKEN=dev trustform apply",
+            name = self.inner.name()
+        ))
+    }
+}
+
+#[async_trait]
+impl Provider for NotEmulated {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn schema(&self) -> &ProviderSchema {
+        self.inner.schema()
+    }
+
+    async fn configure(&self, _config: &Value) -> Result<(), ProviderError> {
+        Err(self.refusal())
+    }
+
+    fn validate(&self, type_name: &str, config: &Value) -> Vec<ValidationIssue> {
+        self.inner.validate(type_name, config)
+    }
+
+    fn plan(&self, type_name: &str, prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
+        self.inner.plan(type_name, prior, planned)
+    }
+
+    async fn read(&self, _: &str, _: &Value) -> Result<Option<Value>, ProviderError> {
+        Err(self.refusal())
+    }
+
+    async fn create(&self, _: &str, _: &Value, _: &dyn Checkpoint) -> Result<Value, ProviderError> {
+        Err(self.refusal())
+    }
+
+    async fn update(&self, _: &str, _: &Value, _: &Value) -> Result<Value, ProviderError> {
+        Err(self.refusal())
+    }
+
+    async fn delete(&self, _: &str, _: &Value) -> Result<(), ProviderError> {
+        Err(self.refusal())
+    }
+
+    async fn import(&self, _: &str, _: &str) -> Result<Value, ProviderError> {
+        Err(self.refusal())
+    }
+
+    async fn read_data(&self, _: &str, _: &Value) -> Result<Value, ProviderError> {
+        Err(self.refusal())
     }
 }
 

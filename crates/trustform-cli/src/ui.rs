@@ -13,23 +13,6 @@ use trustform_plan::Action;
 pub use trustform_plan::Style;
 
 /// Colour only on a terminal, and never with `NO_COLOR` or `--no-color`.
-/// The directory given to --chdir, from which the user reads the paths this process names.
-static STARTED_IN: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-
-/// Records that the process moved to `dir` (--chdir), so that [`shown`] names paths the way the
-/// user, who stayed where they were, can open them.
-pub fn moved_to(dir: std::path::PathBuf) {
-    let _ = STARTED_IN.set(dir);
-}
-
-/// `path` (relative to the spec's directory) as the user sees it from where they started.
-pub fn shown(path: &std::path::Path) -> std::path::PathBuf {
-    match STARTED_IN.get() {
-        Some(dir) if path.is_relative() => dir.join(path),
-        _ => path.to_owned(),
-    }
-}
-
 pub fn style_for(stream: &impl IsTerminal, no_color: bool) -> Style {
     let disabled = no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) || !stream.is_terminal();
     if disabled {
@@ -39,8 +22,12 @@ pub fn style_for(stream: &impl IsTerminal, no_color: bool) -> Style {
     }
 }
 
-/// Asks for approval on a terminal. Without one, refuses: a pipe cannot say yes by accident.
-pub fn confirm(question: &str, detail: &str) -> Result<bool, String> {
+/// Asks for approval on a terminal. Without one, or with `-input=false`, refuses: a pipe cannot
+/// say yes by accident, and a CI job that said it takes no input gets an error, not a question.
+pub fn confirm(ctx: &crate::context::Ctx, question: &str, detail: &str) -> Result<bool, String> {
+    if !ctx.input {
+        return Err("-input=false forbids asking for approval. Review the plan and pass --auto-approve, or apply a plan saved with --out.".into());
+    }
     if !std::io::stdin().is_terminal() {
         return Err("standard input is not a terminal, so Trustform cannot ask for approval. Review the plan and pass --auto-approve, or apply a plan saved with --out.".into());
     }

@@ -49,6 +49,9 @@ const CASES: &[Case] = &[
     case("TF1314", true, "assignable_scopes", true),
     case("TF1315", false, "Remove the output", true),
     case("TF1316", true, "google_iam_workload_identity_pool_provider.NAME.name", true),
+    case("TF1318", true, "Name the service account and namespace", false),
+    case("TF1319", true, "capabilities = [\"read\"]", true),
+    cases("TF1320", true, "vault_kv_secret_v2", false, 2),
 ];
 
 fn fixture(code: &str, kind: &str) -> Workdir {

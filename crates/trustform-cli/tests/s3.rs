@@ -516,3 +516,50 @@ fn a_missing_bucket_is_reported_in_s3s_words_with_the_fix() {
     let debug = s3.run_with(&work, &["plan"], &[("RUST_LOG", "trustform_backend_s3=debug")], 1);
     assert!(debug.all().contains("S3 request failed"), "{}", debug.all());
 }
+
+#[test]
+fn lock_timeout_waits_for_the_s3_lock_to_be_released() {
+    let s3 = S3::start();
+    let work = s3_work("resource \"trustform_data\" \"a\" {}\n");
+    let holder = serde_json::json!({
+        "id": "8b0c7f9e-1111-2222-3333-444455556666",
+        "operation": "apply",
+        "who": "ci@runner-7",
+        "pid": 4242,
+        "host": "runner-7",
+        "created": "2026-11-23T18:40:00Z",
+        "version": "0.1.0"
+    });
+    let lock_key = format!("{KEY}.tflock");
+    let put = s3.client().put_object().bucket(BUCKET).key(&lock_key).body(holder.to_string().into_bytes().into());
+    s3.runtime.block_on(put.send()).expect("PutObject");
+
+    // Held for longer than the timeout: refused after waiting, naming the holder.
+    let refused = s3.run(&work, &["plan", "-lock-timeout=1s"], 1);
+    assert!(refused.stderr.contains("Acquiring state lock"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("ci@runner-7"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("Waited 1s (-lock-timeout)"), "{}", refused.stderr);
+
+    // Released while the run waits: it takes the lock and applies.
+    let mut child = s3
+        .command(&work, &["apply", "-auto-approve", "-lock-timeout=5m"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut lines = BufReader::new(child.stderr.take().expect("piped")).lines().map_while(Result::ok);
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let waiting = line.contains("Acquiring state lock");
+        seen.push(line);
+        if waiting {
+            break;
+        }
+    }
+    assert!(seen.last().is_some_and(|l| l.contains("Acquiring state lock")), "{seen:?}");
+    s3.runtime.block_on(s3.client().delete_object().bucket(BUCKET).key(&lock_key).send()).expect("DeleteObject");
+    seen.extend(lines);
+    assert!(child.wait().unwrap().success(), "{seen:?}");
+    assert_eq!(s3.state(KEY).resources.len(), 1);
+    assert_eq!(s3.object(&lock_key), None, "the run released its lock");
+}

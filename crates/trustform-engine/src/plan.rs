@@ -114,7 +114,7 @@ impl Engine {
                     .map(|(addr, _)| addr.clone())
                     .collect();
                 self.plan_normal(state, &refreshed, options, DataReads::All, &mut plan, &mut diags).await;
-                diags.extend(crate::lint::cross_cloud_checks(&self.config, &self.variables, &plan));
+                diags.extend(crate::lint::cross_cloud_checks(&self.config, &self.variables, &plan, &self.providers));
             }
         }
         if diags.has_errors() {

@@ -22,13 +22,6 @@ pub enum EnvError {
     Null { output: String },
     #[error("Output \"{output}\" is not known yet; the env file is written once apply has computed every output.")]
     Unknown { output: String },
-    #[error("Output \"{output}\" is {kind}, but an environment variable holds text. {}", json_fix(*.quoted))]
-    NotText {
-        output: String,
-        kind: &'static str,
-        /// Whether the format already quotes values (so the fix is only `jsonencode`).
-        quoted: bool,
-    },
     /// The portable format cannot carry the value.
     #[error("Output \"{output}\" contains {}: {}. {}", what(*.character, *.hazard), .hazard.consequence(), portable_fix(*.blocker))]
     Unportable {
@@ -91,7 +84,7 @@ impl Hazard {
         match self {
             Hazard::Whitespace => "whitespace (a space, tab or line break)",
             Hazard::Expansion => "'$' or a backtick",
-            Hazard::Tilde => "'~'",
+            Hazard::Tilde => "'~' at the start or after ':'",
             Hazard::Quoting => "a quote or a backslash",
             Hazard::Comment => "'#'",
             Hazard::ShellSyntax => "one of ; & | < > ( )",
@@ -115,7 +108,7 @@ impl Hazard {
             Hazard::Expansion => {
                 "bash, python-dotenv and docker compose substitute variables there (and bash runs commands in backticks)"
             }
-            Hazard::Tilde => "bash replaces it with a home directory",
+            Hazard::Tilde => "bash replaces a '~' that begins the value or follows ':' with a home directory (a '~' anywhere else is kept)",
             Hazard::Quoting => "bash, python-dotenv and docker compose remove quotes and backslashes, but kubectl keeps them",
             Hazard::Comment => "docker compose cuts the value at a comment",
             Hazard::ShellSyntax => "bash reads it as shell syntax, not as part of the value",
@@ -165,13 +158,5 @@ fn portable_fix(blocker: Option<Hazard>) -> String {
             h.members(),
             h.consequence()
         ),
-    }
-}
-
-fn json_fix(quoted: bool) -> &'static str {
-    if quoted {
-        "Use jsonencode(...) in the output."
-    } else {
-        "Use jsonencode(...) in the output and format = \"dotenv\"."
     }
 }

@@ -12,15 +12,21 @@
 //! `fill_placeholders` does the same for the `%%NAME%%` placeholders of a Helm values file
 //! (`trustform render`), quoting each value for where it stands in the YAML.
 //!
+//! `external_secrets_manifests` writes the External Secrets Operator `ClusterSecretStore` and
+//! `ExternalSecret` manifests that hand a spec's Vault secrets to a cluster (`trustform render
+//! --external-secrets`).
+//!
 //! Pure formatting: the CLI writes the files (atomically, mode 0600).
 
 mod error;
+mod external_secrets;
 mod format;
 mod render;
 mod rules;
 mod template;
 
 pub use error::{EnvError, Hazard};
+pub use external_secrets::{external_secrets_manifests, kubernetes_name, SyncedSecret, VaultStore};
 pub use format::{EnvFormat, UnknownEnvFormat};
-pub use render::render_env;
+pub use render::{check_planned, render_env};
 pub use template::{fill_placeholders, Problem, Rendered, TemplateError};

@@ -39,7 +39,7 @@ fn check_name(name: &str, errors: &mut Vec<EnvError>) {
 
 /// The `NAME=value\n` line for one output.
 fn line(name: &str, value: &Value, format: EnvFormat) -> Result<String, Vec<EnvError>> {
-    let (text, sensitive) = text_of(name, value, format).map_err(|e| vec![e])?;
+    let (text, sensitive) = text_of(name, value).map_err(|e| vec![e])?;
     let unquoted = unquoted_hazards(&text);
     let quoted = quoted_hazards(&text);
     let output = || name.to_owned();
@@ -72,21 +72,50 @@ fn line(name: &str, value: &Value, format: EnvFormat) -> Result<String, Vec<EnvE
 
 /// The text of a value and whether it is sensitive. Numbers and bools read as Terraform's
 /// `tostring` writes them.
-fn text_of(name: &str, value: &Value, format: EnvFormat) -> Result<(String, bool), EnvError> {
+fn text_of(name: &str, value: &Value) -> Result<(String, bool), EnvError> {
     let output = || name.to_owned();
     match value {
-        Value::Sensitive(inner) => text_of(name, inner, format).map(|(text, _)| (text, true)),
+        Value::Sensitive(inner) => text_of(name, inner).map(|(text, _)| (text, true)),
         Value::String(s) => Ok((s.clone(), false)),
         Value::Number(n) => Ok((number_to_string(n), false)),
         Value::Bool(b) => Ok((b.to_string(), false)),
         Value::Null => Err(EnvError::Null { output: output() }),
         Value::Unknown => Err(EnvError::Unknown { output: output() }),
-        Value::List(_) => {
-            Err(EnvError::NotText { output: output(), kind: "a list", quoted: format == EnvFormat::Dotenv })
+        // Lists, sets, tuples, maps and objects are written as compact JSON (`["a","b"]`,
+        // `{"k":"v"}`: no spaces, keys sorted), which `jsonencode` also writes; whether the
+        // format can carry that text is then decided like any other value's.
+        Value::List(_) | Value::Object(_) if value.contains_unknown() => Err(EnvError::Unknown { output: output() }),
+        Value::List(_) | Value::Object(_) => Ok((value.to_json().to_string(), !value.sensitive_paths().is_empty())),
+    }
+}
+
+/// What [`render_env`] would refuse of `outputs` as a plan knows them, so that an apply is
+/// refused before it changes anything rather than after. A value unknown until apply is
+/// checked as far as it is known: its name always; a collection with unknown elements as if
+/// each were a string (JSON-quoted), the type of every computed attribute the providers
+/// return; a wholly unknown value not at all.
+pub fn check_planned(outputs: &BTreeMap<String, Value>, format: EnvFormat) -> Vec<EnvError> {
+    let mut errors = Vec::new();
+    for (name, value) in outputs {
+        check_name(name, &mut errors);
+        if matches!(value.unmarked(), Value::Unknown) {
+            continue;
         }
-        Value::Object(_) => {
-            Err(EnvError::NotText { output: output(), kind: "an object", quoted: format == EnvFormat::Dotenv })
+        if let Err(mut problems) = line(name, &unknowns_as_text(value), format) {
+            errors.append(&mut problems);
         }
+    }
+    errors
+}
+
+/// `value` with every unknown inside it replaced by a string made of letters only.
+fn unknowns_as_text(value: &Value) -> Value {
+    match value {
+        Value::Unknown => Value::String("unknown".to_owned()),
+        Value::List(items) => Value::List(items.iter().map(unknowns_as_text).collect()),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), unknowns_as_text(v))).collect()),
+        Value::Sensitive(inner) => Value::Sensitive(Box::new(unknowns_as_text(inner))),
+        other => other.clone(),
     }
 }
 
@@ -168,7 +197,7 @@ mod tests {
         let result = render_env(
             &outputs(&[
                 ("role-arn", "a b$c".into()),
-                ("list", Value::List(vec![])),
+                ("list", Value::List(vec!["x".into()])),
                 ("obj", Value::object([("a", Value::Null)])),
                 ("nothing", Value::Null),
                 ("later", Value::Unknown),
@@ -184,7 +213,6 @@ mod tests {
                 EnvError::InvalidName { output, suggestion } => (output.as_str(), format!("name->{suggestion}")),
                 EnvError::ShellManagedName { output } => (output.as_str(), "bash".to_owned()),
                 EnvError::ExportPrefix { output } => (output.as_str(), "export".to_owned()),
-                EnvError::NotText { output, kind, .. } => (output.as_str(), (*kind).to_owned()),
                 EnvError::Null { output } => (output.as_str(), "null".to_owned()),
                 EnvError::Unknown { output } => (output.as_str(), "unknown".to_owned()),
                 EnvError::Unportable { output, hazard, .. } => (output.as_str(), format!("{hazard:?}")),
@@ -197,9 +225,9 @@ mod tests {
                 ("RANDOM", "bash".to_owned()),
                 ("exported_arn", "export".to_owned()),
                 ("later", "unknown".to_owned()),
-                ("list", "a list".to_owned()),
+                ("list", "Quoting".to_owned()),
                 ("nothing", "null".to_owned()),
-                ("obj", "an object".to_owned()),
+                ("obj", "Quoting".to_owned()),
                 ("role-arn", "name->role_arn".to_owned()),
                 ("role-arn", "Whitespace".to_owned()),
                 ("role-arn", "Expansion".to_owned()),
@@ -207,7 +235,7 @@ mod tests {
         );
         let texts: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert!(texts[1].contains("(reading it as \"ed_arn\")"), "{}", texts[1]);
-        assert!(texts[3].ends_with("Use jsonencode(...) in the output and format = \"dotenv\"."), "{}", texts[3]);
+        assert!(texts[3].ends_with("Choose format = \"dotenv\" to quote it, or change the value."), "{}", texts[3]);
     }
 
     #[test]
@@ -257,6 +285,57 @@ mod tests {
         assert!(plain[0].to_string().starts_with("Output \"A\" contains a space:"));
         let hidden = render_env(&outputs(&[("A", Value::from("x y").sensitive())]), EnvFormat::Portable).unwrap_err();
         assert!(hidden[0].to_string().starts_with("Output \"A\" contains whitespace (a space, tab or line break):"));
+    }
+
+    #[test]
+    fn collections_are_written_as_compact_json() {
+        let list = Value::List(vec!["a".into(), Value::from(2), true.into()]);
+        let map = Value::object([("b", Value::from("x y")), ("a", Value::List(vec![]))]);
+        let rendered = render_env(&outputs(&[("L", list.clone()), ("M", map)]), EnvFormat::Dotenv).unwrap();
+        assert_eq!(rendered, "L='[\"a\",2,true]'\nM='{\"a\":[],\"b\":\"x y\"}'\n");
+        // Quotes are not portable; a list of numbers is.
+        let numbers = Value::List(vec![Value::from(1), Value::from(2)]);
+        assert_eq!(render_env(&outputs(&[("N", numbers)]), EnvFormat::Portable).unwrap(), "N=[1,2]\n");
+        let errors = render_env(&outputs(&[("L", list)]), EnvFormat::Portable).unwrap_err();
+        assert!(
+            matches!(errors[..], [EnvError::Unportable { hazard: Hazard::Quoting, blocker: None, .. }]),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn a_plan_is_checked_as_far_as_it_is_known() {
+        let planned = outputs(&[
+            ("LATER", Value::Unknown),
+            ("ROLES", Value::List(vec![Value::Unknown])),
+            ("RANDOM", Value::Unknown),
+            ("SECRET", Value::from("it's").sensitive()),
+        ]);
+        let kinds: Vec<(String, Option<Hazard>)> = check_planned(&planned, EnvFormat::Portable)
+            .into_iter()
+            .map(|e| match e {
+                EnvError::ShellManagedName { output } => (output, None),
+                EnvError::Unportable { output, hazard, .. } => (output, Some(hazard)),
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("RANDOM".to_owned(), None),
+                ("ROLES".to_owned(), Some(Hazard::Quoting)),
+                ("SECRET".to_owned(), Some(Hazard::Quoting)),
+            ]
+        );
+        // The same plan in the dotenv format: the list is quoted, the quote cannot be.
+        let dotenv = check_planned(&planned, EnvFormat::Dotenv);
+        assert_eq!(dotenv.len(), 2, "{dotenv:?}");
+        assert!(
+            matches!(&dotenv[1], EnvError::Uncarriable { output, hazard: Hazard::SingleQuote } if output == "SECRET")
+        );
+        // What is known and fine passes.
+        let fine = outputs(&[("ARN", "arn:aws:iam::1:role/x".into()), ("IDS", Value::List(vec![Value::Unknown]))]);
+        assert_eq!(check_planned(&fine, EnvFormat::Dotenv), []);
     }
 
     #[test]

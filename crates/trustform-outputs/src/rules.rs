@@ -2,10 +2,14 @@
 //!
 //! Sources, checked against the real programs in `tests/roundtrip.rs` where they can run here:
 //!
-//! * bash: an unquoted assignment value undergoes tilde expansion (at the start and after every
-//!   `:`), parameter, command and arithmetic expansion and quote removal, and ends at the first
+//! * bash: an unquoted assignment value undergoes tilde expansion, parameter, command and
+//!   arithmetic expansion and quote removal, and ends at the first
 //!   unquoted blank or operator (`; & | < > ( )`); it is *not* glob- or brace-expanded, so
-//!   `* ? [ ] { }` are literal. `!` is only special to interactive input, never to `.`.
+//!   `* ? [ ] { }` are literal. `!` is only special to interactive input, never to `.`. Tilde
+//!   expansion happens only to a `~` that begins the value or follows a `:`: the bash manual,
+//!   "Tilde Expansion": "Each variable assignment is checked for unquoted tilde-prefixes
+//!   immediately following a ':' or the first '='"; a `~` anywhere else is literal (Azure client
+//!   secrets hold them).
 //! * python-dotenv (`dotenv_values`): unquoted values lose a ` #...` comment and trailing
 //!   Unicode whitespace; `${VAR}` is expanded in every value, single-quoted ones included;
 //!   inside single quotes `\\` and `\'` are escapes; the file is read with universal newlines,
@@ -80,8 +84,16 @@ pub(crate) fn suggest_name(name: &str) -> String {
 /// that raises it, in order of appearance. Empty if the value is portable.
 pub(crate) fn unquoted_hazards(value: &str) -> Vec<(Hazard, char)> {
     let mut found: Vec<(Hazard, char)> = Vec::new();
+    let mut previous = None;
     for c in value.chars() {
-        if let Some(hazard) = unquoted_hazard(c) {
+        let hazard = match c {
+            // The value follows the line's first `=`.
+            '~' if matches!(previous, None | Some(':')) => Some(Hazard::Tilde),
+            '~' => None,
+            _ => unquoted_hazard(c),
+        };
+        previous = Some(c);
+        if let Some(hazard) = hazard {
             if !found.iter().any(|(h, _)| *h == hazard) {
                 found.push((hazard, c));
             }
@@ -96,7 +108,6 @@ fn unquoted_hazard(c: char) -> Option<Hazard> {
         '\0' => Hazard::Nul,
         ' ' | '\t' | '\n' | '\r' | '\u{b}' | '\u{c}' => Hazard::Whitespace,
         '$' | '`' => Hazard::Expansion,
-        '~' => Hazard::Tilde,
         '\'' | '"' | '\\' => Hazard::Quoting,
         '#' => Hazard::Comment,
         ';' | '&' | '|' | '<' | '>' | '(' | ')' => Hazard::ShellSyntax,
@@ -139,7 +150,21 @@ mod tests {
 
     #[test]
     fn unquoted_values_allow_only_what_every_consumer_reads_literally() {
-        for ok in ["", "arn:aws:iam::1:role/x", "a@b.c", "SGk+/w==", "100%", "!*?[]{}^", "Zürich", "-x", "=x"] {
+        for ok in [
+            "",
+            "arn:aws:iam::1:role/x",
+            "a@b.c",
+            "SGk+/w==",
+            "100%",
+            "!*?[]{}^",
+            "Zürich",
+            "-x",
+            "=x",
+            "Xy8Q~abc.DEF_ghi~jkl-mno",
+            "a~",
+            "=~x",
+            "x/~",
+        ] {
             assert_eq!(unquoted_hazards(ok), [], "{ok}");
         }
         let cases: &[(&str, &[(Hazard, char)])] = &[
@@ -147,6 +172,9 @@ mod tests {
             ("$HOME", &[(Hazard::Expansion, '$')]),
             ("`id`", &[(Hazard::Expansion, '`')]),
             ("~/x", &[(Hazard::Tilde, '~')]),
+            ("~", &[(Hazard::Tilde, '~')]),
+            ("/bin:~/bin", &[(Hazard::Tilde, '~')]),
+            ("a:~root", &[(Hazard::Tilde, '~')]),
             ("\"q\"", &[(Hazard::Quoting, '"')]),
             ("x#y", &[(Hazard::Comment, '#')]),
             ("a&b", &[(Hazard::ShellSyntax, '&')]),

@@ -91,6 +91,7 @@ fn expected(outputs: &BTreeMap<String, Value>) -> BTreeMap<String, String> {
         .map(|(name, value)| {
             let text = match value.unmarked() {
                 Value::String(s) => s.clone(),
+                collection @ (Value::List(_) | Value::Object(_)) => collection.to_json().to_string(),
                 other => other.render(),
             };
             (name.clone(), text)
@@ -125,6 +126,12 @@ fn portable_values() -> BTreeMap<String, Value> {
         ("RATIO", Value::from_json(&serde_json::json!(0.5))),
         ("ENABLED", true.into()),
         ("DB_PASSWORD", Value::from("s3cr3t+/=").sensitive()),
+        // Azure client secrets hold '~'; bash expands only one that begins the value or follows
+        // ':' (the bash manual, "Tilde Expansion"), so these are literal everywhere.
+        ("AZURE_CLIENT_SECRET", Value::from("Xy8Q~abc.DEF_ghi~jkl-mno~").sensitive()),
+        ("TILDE_AFTER_LATER_EQUALS", "a~b=~c/~".into()),
+        ("NUMBERS", Value::List(vec![Value::from(1), Value::from(2)])),
+        ("NOTHING_LISTED", Value::List(vec![])),
     ])
 }
 
@@ -162,8 +169,17 @@ fn dotenv_values_read_back_identically_in_bash_and_python_dotenv() {
         ("PLAIN", "arn:aws:iam::123456789012:role/x".into()),
         ("EMPTY", "".into()),
         ("API_KEY", Value::from("sk-live $ecret with spaces").sensitive()),
+        ("ROLE_ARNS", Value::List(vec!["arn:aws:iam::1:role/a".into(), "arn:aws:iam::1:role/b c".into()])),
+        (
+            "CLUSTERS",
+            Value::object([
+                ("prod", Value::object([("issuer", Value::from("https://oidc.eks/x")), ("nodes", Value::from(3))])),
+                ("dev", Value::Null),
+            ]),
+        ),
     ]);
     let text = render_env(&outputs, EnvFormat::Dotenv).unwrap();
+    assert!(text.contains("ROLE_ARNS='[\"arn:aws:iam::1:role/a\",\"arn:aws:iam::1:role/b c\"]'\n"), "{text}");
     let dir = tempfile::tempdir().unwrap();
     let path = write_file(dir.path(), &text);
     let want = expected(&outputs);

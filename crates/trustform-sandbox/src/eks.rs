@@ -129,9 +129,23 @@ struct ClusterDescription {
     endpoint: String,
     role_arn: String,
     identity: Identity,
+    /// `certificateAuthority.data`: the base64 of the cluster CA's PEM (EKS `DescribeCluster`).
+    certificate_authority: CertificateAuthority,
     status: &'static str,
     platform_version: &'static str,
     tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct CertificateAuthority {
+    data: String,
+}
+
+impl CertificateAuthority {
+    fn emulated() -> CertificateAuthority {
+        use base64::Engine as _;
+        CertificateAuthority { data: base64::engine::general_purpose::STANDARD.encode(crate::world::CLUSTER_CA_PEM) }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -226,6 +240,7 @@ impl EksState {
                     endpoint: format!("https://{endpoint_id}.gr7.{}.eks.amazonaws.com", config.region),
                     role_arn: format!("arn:aws:iam::{}:role/{}-cluster-role", config.account_id, seed.name),
                     identity: Identity { oidc: Oidc { issuer: seed.oidc_issuer.clone() } },
+                    certificate_authority: CertificateAuthority::emulated(),
                     status: "ACTIVE",
                     platform_version: "eks.1",
                     tags: BTreeMap::new(),
@@ -258,6 +273,7 @@ impl EksState {
             endpoint: crate::world::cluster_endpoint(name, region),
             role_arn: format!("arn:aws:iam::{}:role/{name}-cluster-role", self.account_id),
             identity: Identity { oidc: Oidc { issuer: crate::world::cluster_issuer(name, region) } },
+            certificate_authority: CertificateAuthority::emulated(),
             status: "ACTIVE",
             platform_version: "eks.1",
             tags: BTreeMap::new(),

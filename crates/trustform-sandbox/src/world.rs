@@ -88,6 +88,21 @@ pub fn cluster_issuer(name: &str, region: &str) -> String {
     format!("https://oidc.eks.{region}.amazonaws.com/id/{}", cluster_hex(name, region, 0x4f49_4443))
 }
 
+/// The CA every emulated cluster answers in `certificateAuthority.data` (base64 of this PEM):
+/// a self-signed P-256 certificate, `CN=kubernetes`, made for the tests; no key of it is kept.
+pub const CLUSTER_CA_PEM: &str = "-----BEGIN CERTIFICATE-----
+MIIBfzCCASWgAwIBAgIUP6eNcCcTsuNt1bSUF8z0Mhgr2d0wCgYIKoZIzj0EAwIw
+FTETMBEGA1UEAwwKa3ViZXJuZXRlczAeFw0yNjEyMDMyMjU1MTlaFw0zNjExMzAy
+MjU1MTlaMBUxEzARBgNVBAMMCmt1YmVybmV0ZXMwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAAR4ziAkp4qtq8xHvuhXxTKpPCgUD3HUfhVnzuOrn8L+dXGVzNv8wRrp
+lu25u8omgRn93VAm6mmM/RW4qYb9wP37o1MwUTAdBgNVHQ4EFgQU1pzCR0Sma2hp
+Gzvzl8P4pj8hyJkwHwYDVR0jBBgwFoAU1pzCR0Sma2hpGzvzl8P4pj8hyJkwDwYD
+VR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiAba3VeLT2rCsIky/qcIDtr
+wLM3vUCrOkyhxoguTfVbowIhAJQb6y/mnVXUl29LQX1hzA7QEELrmoxY7SucaVr4
+mSz8
+-----END CERTIFICATE-----
+";
+
 /// The API server endpoint of a cluster the sandbox creates.
 pub(crate) fn cluster_endpoint(name: &str, region: &str) -> String {
     format!("https://{}.gr7.{region}.eks.amazonaws.com", cluster_hex(name, region, 0x4150_4953))

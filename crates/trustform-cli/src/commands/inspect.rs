@@ -1,13 +1,13 @@
 //! Read-only views: `show`, `output`, `render` and `graph`.
 
 use super::Ctx;
-use crate::args::{OutputArgs, RenderArgs, ShowArgs, VarArgs};
+use crate::args::{OutputArgs, RenderArgs, ShowArgs};
+use crate::context::Project;
 use crate::outputs::output_values;
-use crate::project::{backend, encryption, fail, in_dir, read_state, spec_encryption, CmdResult, Project};
+use crate::project::{fail, in_dir, read_state, CmdResult};
 use crate::render::render_all;
 use trustform_diag::{Diagnostic, Diagnostics, SourceMap};
 use trustform_engine::EngineOptions;
-use trustform_lang::config::load_dir;
 use trustform_lang::Value;
 use trustform_plan::{render_human, render_json, SavedPlan};
 use trustform_state::State;
@@ -16,7 +16,7 @@ pub async fn show(ctx: &Ctx, args: ShowArgs) -> CmdResult {
     if let Some(file) = &args.plan_file {
         let bytes = std::fs::read(file)
             .map_err(|e| fail("TF1033", "Cannot read the plan file", format!("{}: {e}.", file.display()), ctx.err))?;
-        let saved = SavedPlan::decode(&bytes, &spec_encryption(&ctx.dir, ctx.err)?.plan)
+        let saved = SavedPlan::decode(&bytes, &Project::for_state(ctx).encryption(ctx)?.plan)
             .map_err(|e| fail("TF1033", "Cannot read the plan file", format!("{}: {e}.", file.display()), ctx.err))?;
         if args.json {
             out_raw!("{}\n", crate::escape::json(&render_json(&saved.plan).to_string()));
@@ -145,7 +145,10 @@ pub async fn output(ctx: &Ctx, args: OutputArgs) -> CmdResult {
 /// `render TEMPLATE [-o FILE]`: every placeholder filled from the state's outputs, or every
 /// one that cannot be reported at its line and column. Sensitive values go to a file only.
 pub async fn render(ctx: &Ctx, args: RenderArgs) -> CmdResult {
-    let path = in_dir(&ctx.dir, &args.template);
+    let Some(template) = args.template.as_deref().filter(|_| !args.external_secrets) else {
+        return external_secrets(ctx, &args).await;
+    };
+    let path = in_dir(&ctx.dir, template);
     let template = std::fs::read_to_string(&path).map_err(|e| {
         fail("TF0811", "Cannot read the template", format!("{}: {e}. Check the path.", path.display()), ctx.err)
     })?;
@@ -192,18 +195,119 @@ pub async fn render(ctx: &Ctx, args: RenderArgs) -> CmdResult {
     Ok(0)
 }
 
-pub async fn graph(ctx: &Ctx, vars: VarArgs) -> CmdResult {
-    let project = Project::load(&ctx.dir, &vars, ctx.err)?;
-    let (engine, _) = project.engine(EngineOptions::default(), ctx.err)?;
+/// `render --external-secrets`: the External Secrets manifests that hand the state's Vault
+/// secrets to the cluster, logging in with the state's Kubernetes auth role. They name paths,
+/// roles and service accounts, never a secret or a token, so they may go to the terminal.
+async fn external_secrets(ctx: &Ctx, args: &RenderArgs) -> CmdResult {
+    let state = state_of(ctx, args.state.as_deref()).await?;
+    let of_type = |type_name: &str| -> Vec<&serde_json::Value> {
+        state.resources.values().filter(|r| r.type_name == type_name).map(|r| &r.attributes).collect()
+    };
+    let field = |value: &serde_json::Value, name: &str| value.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+    let first = |value: &serde_json::Value, name: &str| {
+        value
+            .get(name)
+            .and_then(|v| v.as_array())
+            .and_then(|items| items.first())
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    let secrets: Vec<(String, String)> = of_type("vault_kv_secret_v2")
+        .into_iter()
+        .filter_map(|s| Some((field(s, "mount")?, field(s, "name")?)))
+        .collect();
+    if secrets.is_empty() {
+        return Err(fail(
+            "TF0814",
+            "No Vault secret to hand off",
+            "The state holds no vault_kv_secret_v2. Apply a spec that writes its secrets to Vault first.".to_owned(),
+            ctx.err,
+        ));
+    }
+    let roles: Vec<&serde_json::Value> = of_type("vault_kubernetes_auth_backend_role")
+        .into_iter()
+        .filter(|role| args.role.is_none() || field(role, "role_name") == args.role)
+        .collect();
+    let [role] = roles.as_slice() else {
+        let names: Vec<String> = of_type("vault_kubernetes_auth_backend_role")
+            .into_iter()
+            .filter_map(|role| field(role, "role_name"))
+            .collect();
+        let detail = if names.is_empty() {
+            "The state holds no vault_kubernetes_auth_backend_role (none named so, with --role). Add one that binds External Secrets' service account to a read-only policy, and apply.".to_owned()
+        } else {
+            format!("The state holds the Kubernetes auth roles {}; name the one External Secrets logs in with: --role NAME.", names.join(", "))
+        };
+        return Err(fail("TF0815", "No single Kubernetes auth role", detail, ctx.err));
+    };
+    let server = args.vault_server.clone().or_else(|| std::env::var("VAULT_ADDR").ok()).ok_or_else(|| {
+        fail(
+            "TF0816",
+            "Vault address unknown",
+            "Give Vault's address as the cluster reaches it with --vault-server URL (or set VAULT_ADDR).".to_owned(),
+            ctx.err,
+        )
+    })?;
+    let (Some(role_name), Some(account), Some(account_namespace)) = (
+        field(role, "role_name"),
+        first(role, "bound_service_account_names"),
+        first(role, "bound_service_account_namespaces"),
+    ) else {
+        return Err(fail(
+            "TF0815",
+            "No single Kubernetes auth role",
+            "The role binds no service account and namespace by name; bind External Secrets' own.".to_owned(),
+            ctx.err,
+        ));
+    };
+    let auth_mount = field(role, "backend").unwrap_or_else(|| "kubernetes".to_owned());
+    let mounts: std::collections::BTreeSet<&String> = secrets.iter().map(|(mount, _)| mount).collect();
+    let store_name = |mount: &str| trustform_outputs::kubernetes_name(&format!("vault-{mount}"));
+    let stores: Vec<trustform_outputs::VaultStore> = mounts
+        .into_iter()
+        .map(|mount| trustform_outputs::VaultStore {
+            name: store_name(mount),
+            server: server.clone(),
+            vault_namespace: std::env::var("VAULT_NAMESPACE").ok().filter(|ns| !ns.is_empty()),
+            mount: mount.clone(),
+            auth_mount: auth_mount.clone(),
+            role: role_name.clone(),
+            service_account: (account.clone(), account_namespace.clone()),
+        })
+        .collect();
+    let synced: Vec<trustform_outputs::SyncedSecret> = secrets
+        .iter()
+        .map(|(mount, name)| trustform_outputs::SyncedSecret {
+            name: trustform_outputs::kubernetes_name(name),
+            namespace: args.namespace.clone(),
+            store: store_name(mount),
+            key: name.clone(),
+        })
+        .collect();
+    let text = trustform_outputs::external_secrets_manifests(&stores, &synced);
+    match &args.out {
+        Some(out) => {
+            let out = in_dir(&ctx.dir, out);
+            trustform_state::write_file_atomically(&out, text.as_bytes()).map_err(|e| {
+                fail("TF0812", "Cannot write the rendered file", format!("{}: {e}.", out.display()), ctx.err)
+            })?;
+            errln!("Wrote {}", out.display());
+        }
+        None => out_raw!("{}", text),
+    }
+    Ok(0)
+}
+
+pub async fn graph(ctx: &Ctx) -> CmdResult {
+    let project = Project::load(ctx)?;
+    let (engine, _) = project.engine(ctx, EngineOptions::default())?;
     out!("{}", engine.graph().to_dot());
     Ok(0)
 }
 
 pub async fn state_of(ctx: &Ctx, state_flag: Option<&std::path::Path>) -> CmdResult<State> {
-    let (config, _) = load_dir(&ctx.dir);
-    let has_spec = config.sources.files().next().is_some();
-    let encryption = spec_encryption(&ctx.dir, ctx.err)?;
-    let store = backend(&ctx.dir, has_spec.then_some(&config), state_flag, encryption.state, ctx.err).await?;
+    let project = Project::for_state(ctx);
+    let store = project.backend(ctx, state_flag, project.encryption(ctx)?.state).await?;
     read_state(&store, ctx.err).await
 }
 
@@ -211,16 +315,16 @@ pub async fn import(ctx: &Ctx, args: crate::args::ImportArgs) -> CmdResult {
     let addr: trustform_lang::ResourceAddr = args.address.parse().map_err(|e: trustform_lang::AddrParseError| {
         fail("TF1031", "Invalid resource address", e.to_string(), ctx.err)
     })?;
-    let project = Project::load(&ctx.dir, &args.vars, ctx.err)?;
-    let encryption = encryption(&project.config, &project.variables, ctx.err)?;
-    let store = backend(&ctx.dir, Some(&project.config), args.state.as_deref(), encryption.state, ctx.err).await?;
+    let project = Project::load(ctx)?;
+    let encryption = project.encryption(ctx)?;
+    let store = project.backend(ctx, args.state.as_deref(), encryption.state).await?;
     let options = EngineOptions { hook: ctx.hook.clone(), cancel: ctx.cancel.clone(), ..EngineOptions::default() };
-    let (engine, sources) = project.engine(options, ctx.err)?;
-    let lock = crate::project::Lock::acquire(&store, "import", ctx.err).await?;
+    let (engine, sources) = project.engine(ctx, options)?;
+    let lock = crate::project::Lock::acquire(&store, "import", ctx).await?;
     let result = async {
         let state = read_state(&store, ctx.err).await?;
         let (_, diags) = engine.import(&addr, &args.id, state, &store).await;
-        crate::project::report(&diags, &sources, ctx.err)?;
+        ctx.report(&diags, &sources)?;
         outln!("{addr}: Import prepared and recorded in state.\n\nImport successful! The resource is now managed by Trustform; run `trustform plan` to compare it with the spec.");
         Ok(0)
     }

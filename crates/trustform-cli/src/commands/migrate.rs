@@ -2,18 +2,17 @@
 //! the spec now configures, holding both locks, keeping lineage and serial.
 
 use super::Ctx;
-use crate::backends::{Backend, BackendSpec};
+use crate::context::backends::{Backend, BackendSpec};
 use crate::project::{fail, CmdResult, Lock};
-use trustform_state::StateStore;
+use trustform_state::{Encryption, StateStore};
 
 /// The operation both locks record.
 const OPERATION: &str = "init -migrate-state";
 
-pub async fn migrate(ctx: &Ctx, from: &BackendSpec, to: &BackendSpec) -> CmdResult<()> {
+/// Both sides store through `encryption`, the spec's state encryption: a migration moves the
+/// state, not its protection.
+pub async fn migrate(ctx: &Ctx, from: &BackendSpec, to: &BackendSpec, encryption: Encryption) -> CmdResult<()> {
     let (source, target) = (from.connect(&ctx.dir).await, to.connect(&ctx.dir).await);
-    // Both sides store through the spec's state encryption: a migration moves the state, not
-    // its protection.
-    let encryption = crate::project::spec_encryption(&ctx.dir, ctx.err)?.state;
     let workspaces =
         source.workspaces().await.map_err(|e| fail("TF1020", "Failed to read state", format!("{e}."), ctx.err))?;
     outln!("Migrating state from {from} to {to}.");
@@ -22,8 +21,8 @@ pub async fn migrate(ctx: &Ctx, from: &BackendSpec, to: &BackendSpec) -> CmdResu
             source.workspace(&workspace).with_encryption(encryption.clone()),
             target.workspace(&workspace).with_encryption(encryption.clone()),
         );
-        let src_lock = Lock::acquire(&src, OPERATION, ctx.err).await?;
-        let dst_lock = match Lock::acquire(&dst, OPERATION, ctx.err).await {
+        let src_lock = Lock::acquire(&src, OPERATION, ctx).await?;
+        let dst_lock = match Lock::acquire(&dst, OPERATION, ctx).await {
             Ok(lock) => lock,
             Err(failed) => {
                 src_lock.release(ctx.err).await;

@@ -2,29 +2,29 @@
 
 use super::Ctx;
 use crate::args::{PlanArgs, PlanFlags};
-use crate::project::{backend, encryption, fail, read_state, report, CmdResult, Failed, Lock, Project};
+use crate::context::Project;
+use crate::project::{fail, read_state, CmdResult, Failed, Lock};
 use trustform_engine::{EngineOptions, PlanOptions};
-use trustform_lang::config::Config;
 use trustform_lang::ResourceAddr;
-use trustform_plan::{config_digest, render_human, render_json, PlanMode, SavedPlan};
+use trustform_plan::{render_human, render_json, PlanMode, SavedPlan};
 
 pub async fn run(ctx: &Ctx, args: PlanArgs) -> CmdResult {
-    let project = Project::load(&ctx.dir, &args.flags.vars, ctx.err)?;
+    let project = Project::load(ctx)?;
     let mode = if args.destroy { PlanMode::Destroy } else { mode_of(&args.flags) };
     let options = plan_options(&args.flags, mode, ctx)?;
-    let encryption = encryption(&project.config, &project.variables, ctx.err)?;
+    let encryption = project.encryption(ctx)?;
     if let Some(out) = &args.out {
         check_plan_file_encryption(&encryption, out, ctx)?;
     }
-    let store =
-        backend(&ctx.dir, Some(&project.config), args.flags.state.as_deref(), encryption.state, ctx.err).await?;
-    let digest = digest_of(&project.config);
+    let store = project.backend(ctx, args.flags.state.as_deref(), encryption.state.clone()).await?;
+    let env_file = project.env_file(ctx, None)?;
+    let digest = project.digest.clone();
     let mut variables = project.variables.clone();
-    let passphrases = crate::encryption::passphrase_variables(&project.config);
+    let passphrases = crate::context::encryption::passphrase_variables(&project.config);
     variables.retain(|name, _| !passphrases.contains(name));
-    let (engine, sources) = project.engine(engine_options(&args.flags, ctx), ctx.err)?;
+    let (engine, sources) = project.engine(ctx, engine_options(&args.flags, ctx))?;
 
-    let lock = Lock::acquire(&store, "plan", ctx.err).await?;
+    let lock = Lock::acquire(&store, "plan", ctx).await?;
     let state = match read_state(&store, ctx.err).await {
         Ok(state) => state,
         Err(failed) => {
@@ -34,8 +34,9 @@ pub async fn run(ctx: &Ctx, args: PlanArgs) -> CmdResult {
     };
     let (plan, diags) = engine.plan(&state, &options).await;
     lock.release(ctx.err).await;
-    report(&diags, &sources, ctx.err)?;
+    ctx.report(&diags, &sources)?;
     let plan = plan.ok_or(Failed(1))?;
+    env_file.check_plan(ctx, &plan)?;
 
     if args.json {
         out_raw!("{}\n", crate::escape::json(&render_json(&plan).to_string()));
@@ -65,7 +66,7 @@ pub async fn run(ctx: &Ctx, args: PlanArgs) -> CmdResult {
 /// A saved plan holds every value the state does, secrets included: when the state is encrypted
 /// and the plan file would not be, `enforced` refuses the write and otherwise a warning says so.
 fn check_plan_file_encryption(
-    encryption: &crate::encryption::EncryptionSettings,
+    encryption: &crate::context::encryption::EncryptionSettings,
     out: &std::path::Path,
     ctx: &Ctx,
 ) -> CmdResult<()> {
@@ -119,8 +120,4 @@ pub fn plan_options(flags: &PlanFlags, mode: PlanMode, ctx: &Ctx) -> CmdResult<P
         targets: parse(&flags.targets)?,
         replace: parse(&flags.replace)?,
     })
-}
-
-pub fn digest_of(config: &Config) -> String {
-    config_digest(config.sources.files().map(|f| (&*f.path, &*f.text)))
 }

@@ -3,24 +3,18 @@
 use super::inspect::render_resource;
 use super::Ctx;
 use crate::args::{ForceUnlockArgs, StateCommand};
-use crate::backends::Backend;
-use crate::project::{backend, fail, read_state, CmdResult, Lock};
+use crate::context::backends::Backend;
+use crate::context::Project;
+use crate::project::{fail, read_state, CmdResult, Lock};
 use crate::ui::confirm;
 use std::path::Path;
-use trustform_lang::config::load_dir;
 use trustform_lang::ResourceAddr;
 use trustform_state::encryption::Payload;
 use trustform_state::{check_push, Encryption, Locker, State, StateStore};
 
-async fn store(ctx: &Ctx, flag: Option<&Path>) -> CmdResult<Backend> {
-    located(ctx, flag, crate::project::spec_encryption(&ctx.dir, ctx.err)?.state).await
-}
-
-/// The backend where the state lives, storing through `encryption`.
-async fn located(ctx: &Ctx, flag: Option<&Path>, encryption: Encryption) -> CmdResult<Backend> {
-    let (config, _) = load_dir(&ctx.dir);
-    let has_spec = config.sources.files().next().is_some();
-    backend(&ctx.dir, has_spec.then_some(&config), flag, encryption, ctx.err).await
+/// The backend where the state lives, storing through the spec's state encryption.
+async fn store(ctx: &Ctx, project: &Project, flag: Option<&Path>) -> CmdResult<Backend> {
+    project.backend(ctx, flag, project.encryption(ctx)?.state).await
 }
 
 fn parse(ctx: &Ctx, text: &str) -> CmdResult<ResourceAddr> {
@@ -29,9 +23,11 @@ fn parse(ctx: &Ctx, text: &str) -> CmdResult<ResourceAddr> {
 }
 
 pub async fn run(ctx: &Ctx, command: StateCommand) -> CmdResult {
+    let project = Project::for_state(ctx);
+    let project = &project;
     match command {
         StateCommand::List(args) => {
-            let state = read_state(&store(ctx, args.state.as_deref()).await?, ctx.err).await?;
+            let state = read_state(&store(ctx, project, args.state.as_deref()).await?, ctx.err).await?;
             for addr in state.resources.keys() {
                 outln!("{addr}");
             }
@@ -39,7 +35,7 @@ pub async fn run(ctx: &Ctx, command: StateCommand) -> CmdResult {
         }
         StateCommand::Show(args) => {
             let addr = parse(ctx, &args.address)?;
-            let state = read_state(&store(ctx, args.state.as_deref()).await?, ctx.err).await?;
+            let state = read_state(&store(ctx, project, args.state.as_deref()).await?, ctx.err).await?;
             let Some(resource) = state.resources.get(&addr) else {
                 return Err(fail(
                     "TF1060",
@@ -53,13 +49,13 @@ pub async fn run(ctx: &Ctx, command: StateCommand) -> CmdResult {
             Ok(0)
         }
         StateCommand::Pull(args) => {
-            let state = read_state(&store(ctx, args.state.as_deref()).await?, ctx.err).await?;
+            let state = read_state(&store(ctx, project, args.state.as_deref()).await?, ctx.err).await?;
             out_raw!("{}", crate::escape::json(&String::from_utf8_lossy(&state.to_json_bytes())));
             Ok(0)
         }
         StateCommand::Rm(args) => {
             let addrs = args.addresses.iter().map(|a| parse(ctx, a)).collect::<CmdResult<Vec<_>>>()?;
-            mutate(ctx, args.state.as_deref(), "state rm", |state| {
+            mutate(ctx, project, args.state.as_deref(), "state rm", |state| {
                 for addr in &addrs {
                     state.rm(addr).map_err(|e| e.to_string())?;
                     outln!("Removed {addr}");
@@ -70,7 +66,7 @@ pub async fn run(ctx: &Ctx, command: StateCommand) -> CmdResult {
         }
         StateCommand::Mv(args) => {
             let (from, to) = (parse(ctx, &args.source)?, parse(ctx, &args.destination)?);
-            mutate(ctx, args.state.as_deref(), "state mv", |state| {
+            mutate(ctx, project, args.state.as_deref(), "state mv", |state| {
                 state.mv(&from, to.clone()).map_err(|e| e.to_string())?;
                 outln!("Moved {from} to {to}");
                 Ok(())
@@ -84,7 +80,7 @@ pub async fn run(ctx: &Ctx, command: StateCommand) -> CmdResult {
             // `state pull` prints plaintext, which is what is usually pushed back; a copy of an
             // encrypted state file is read with the spec's keys.
             // One encryption for the pushed copy and the backend: the key is derived once.
-            let encryption = crate::project::spec_encryption(&ctx.dir, ctx.err)?.state;
+            let encryption = project.encryption(ctx)?.state;
             let mut incoming = if Encryption::is_encrypted(&bytes) {
                 encryption
                     .decode(&args.file.display().to_string(), &bytes)
@@ -94,8 +90,8 @@ pub async fn run(ctx: &Ctx, command: StateCommand) -> CmdResult {
                     fail("TF1061", "Cannot read the state file", format!("{}: {e}.", args.file.display()), ctx.err)
                 })?
             };
-            let store = located(ctx, args.state.as_deref(), encryption).await?;
-            let lock = Lock::acquire(&store, "state push", ctx.err).await?;
+            let store = project.backend(ctx, args.state.as_deref(), encryption).await?;
+            let lock = Lock::acquire(&store, "state push", ctx).await?;
             let result = async {
                 let current =
                     store.read().await.map_err(|e| fail("TF1020", "Failed to read state", e.to_string(), ctx.err))?;
@@ -122,12 +118,13 @@ pub async fn run(ctx: &Ctx, command: StateCommand) -> CmdResult {
 
 async fn mutate(
     ctx: &Ctx,
+    project: &Project,
     flag: Option<&Path>,
     operation: &str,
     change: impl FnOnce(&mut State) -> Result<(), String>,
 ) -> CmdResult {
-    let store = store(ctx, flag).await?;
-    let lock = Lock::acquire(&store, operation, ctx.err).await?;
+    let store = store(ctx, project, flag).await?;
+    let lock = Lock::acquire(&store, operation, ctx).await?;
     let result = async {
         let mut state = read_state(&store, ctx.err).await?;
         change(&mut state).map_err(|e| fail("TF1063", "State change refused", e, ctx.err))?;
@@ -144,9 +141,11 @@ async fn mutate(
 
 pub async fn force_unlock(ctx: &Ctx, args: ForceUnlockArgs) -> CmdResult {
     // The lock is beside the state, not in it: no keys are needed to remove it.
-    let store = located(ctx, args.state.as_deref(), Encryption::plaintext(Payload::State)).await?;
+    let project = Project::for_state(ctx);
+    let store = project.backend(ctx, args.state.as_deref(), Encryption::plaintext(Payload::State)).await?;
     if !args.force {
         match confirm(
+            ctx,
             "Do you really want to force-unlock?",
             "Trustform will remove the lock on the state. Do this only if no other run is using it.",
         ) {

@@ -1,20 +1,23 @@
 //! `init`, `validate`, `lint` and `fmt`.
 
 use super::Ctx;
-use crate::args::{FmtArgs, InitArgs, ValidateArgs, VarArgs};
-use crate::backends;
-use crate::encryption::EncryptionSettings;
-use crate::project::{backend, fail, report, CmdResult, Failed};
+use crate::args::{FmtArgs, InitArgs, ValidateArgs};
+use crate::context::backends;
+use crate::context::encryption::EncryptionSettings;
+use crate::context::Project;
+use crate::project::{fail, report, CmdResult, Failed};
 use crate::render::to_json;
 use trustform_diag::Diagnostics;
 use trustform_engine::{Engine, EngineOptions};
-use trustform_lang::config::load_dir;
 
 pub async fn init(ctx: &Ctx, args: InitArgs) -> CmdResult {
-    let (config, diags) = load_dir(&ctx.dir);
-    report(&diags, &config.sources, ctx.err)?;
-    let spec = backends::configured(Some(&config), ctx.err)?;
-    let providers = crate::project::providers();
+    let mut project = Project::without_command_line(ctx)?;
+    // The spec's warnings are shown; unset variables are the later commands' concern.
+    let warnings: Diagnostics = project.take_pending().into_iter().filter(|d| !d.is_error()).collect();
+    ctx.report(&warnings, &project.config.sources)?;
+    let config = &project.config;
+    let spec = backends::configured(Some(config), ctx.err)?;
+    let providers = crate::project::providers(ctx.sandboxed());
     let mut used: Vec<&str> = config.resources.values().map(|r| r.provider_name()).collect();
     used.sort_unstable();
     used.dedup();
@@ -37,7 +40,7 @@ pub async fn init(ctx: &Ctx, args: InitArgs) -> CmdResult {
                 ctx.err,
             ));
         }
-        super::migrate::migrate(ctx, &previous, &spec).await?;
+        super::migrate::migrate(ctx, &previous, &spec, project.encryption(ctx)?.state).await?;
     }
     backends::record(&ctx.dir, &spec).map_err(|e| {
         fail(
@@ -48,7 +51,7 @@ pub async fn init(ctx: &Ctx, args: InitArgs) -> CmdResult {
         )
     })?;
     // init reads no state, so it needs no keys: the encryption block is checked where it is used.
-    let store = backend(&ctx.dir, Some(&config), None, EncryptionSettings::plaintext().state, ctx.err).await?;
+    let store = project.backend(ctx, None, EncryptionSettings::plaintext().state).await?;
     outln!("Providers: {}", if used.is_empty() { "none".to_owned() } else { used.join(", ") });
     outln!("State: {}", trustform_state::StateStore::describe(&store));
     outln!("\nTrustform has been successfully initialized!");
@@ -58,33 +61,34 @@ pub async fn init(ctx: &Ctx, args: InitArgs) -> CmdResult {
 /// `validate`: the spec's structure, types and schemas, and the cross-cloud checks that need no
 /// cloud. Variables are not read: those without a default are unknown.
 pub async fn validate(ctx: &Ctx, args: ValidateArgs) -> CmdResult {
-    check(ctx, &args, None, "Success! The configuration is valid.").await
+    check(ctx, &args, &[], "Success! The configuration is valid.").await
 }
 
 /// `lint`: what `validate` checks, with the variables of `--var`, `--var-file` and the
 /// environment, so the cross-cloud checks see their values. No cloud call, no state.
 pub async fn lint(ctx: &Ctx, args: ValidateArgs) -> CmdResult {
-    check(ctx, &args, Some(&args.vars), "Success! No problems found.").await
+    check(ctx, &args, &ctx.vars, "Success! No problems found.").await
 }
 
-async fn check(ctx: &Ctx, args: &ValidateArgs, vars: Option<&VarArgs>, success: &str) -> CmdResult {
-    let (config, mut diags) = load_dir(&ctx.dir);
-    let sources = config.sources.clone();
-    if !diags.has_errors() {
-        let mut config = config;
-        let cli = vars.map(|vars| crate::project::cli_vars(std::env::args(), vars)).unwrap_or_default();
-        let (mut variables, var_diags) = trustform_lang::resolve_variables(&mut config, &cli, std::env::vars());
+async fn check(ctx: &Ctx, args: &ValidateArgs, vars: &[trustform_lang::CliVar], success: &str) -> CmdResult {
+    let (mut project, loaded) = Project::for_checks(ctx, vars);
+    // Variables files join the sources as they are read, so their problems show a snippet.
+    let sources = project.config.sources.clone();
+    let mut diags = project.take_pending();
+    if loaded {
+        let Project { config, mut variables, .. } = project;
         // Variables without values are unknown here: the checks judge the spec, not the inputs.
         for name in config.variables.keys() {
             variables.entry(name.clone()).or_insert(trustform_lang::Value::Unknown);
         }
-        diags.extend(var_diags.into_iter().filter(|d| d.code != "TF0300"));
+        diags = diags.into_iter().filter(|d| d.code != "TF0300").collect();
         // A passphrase is an input too: one that is not given yet is not the spec's problem.
         let env = std::env::var(trustform_state::encryption::PASSPHRASE_ENV).ok().map(zeroize::Zeroizing::new);
         let (_, encryption_diags) =
-            crate::encryption::interpret(&config, &variables, env.as_deref().map(String::as_str));
+            crate::context::encryption::interpret(&config, &variables, env.as_deref().map(String::as_str));
         diags.extend(encryption_diags.into_iter().filter(|d| d.code != "TF0127"));
-        let (engine, more) = Engine::new(config, variables, crate::project::providers(), EngineOptions::default());
+        let (engine, more) =
+            Engine::new(config, variables, crate::project::providers(ctx.sandboxed()), EngineOptions::default());
         diags.extend(more);
         if let Some(engine) = engine {
             diags.extend(engine.lint().await);
@@ -94,7 +98,7 @@ async fn check(ctx: &Ctx, args: &ValidateArgs, vars: Option<&VarArgs>, success: 
         out_raw!("{}\n", crate::escape::json(&to_json(&diags).to_string()));
         return Ok(if diags.has_errors() { 1 } else { 0 });
     }
-    report(&diags, &sources, ctx.err)?;
+    ctx.report(&diags, &sources)?;
     outln!("{success}");
     Ok(0)
 }

@@ -3,16 +3,15 @@
 
 use super::Ctx;
 use crate::args::WorkspaceCommand;
-use crate::backends::{self, Connected, WORKSPACE_ENV};
+use crate::context::backends::{self, Connected, WORKSPACE_ENV};
+use crate::context::Project;
 use crate::project::{fail, read_state, CmdResult, Failed, Lock};
 use trustform_backend_s3::DEFAULT_WORKSPACE;
-use trustform_lang::config::load_dir;
 use trustform_state::{State, StateStore};
 
 pub async fn run(ctx: &Ctx, command: WorkspaceCommand) -> CmdResult {
-    let (config, _) = load_dir(&ctx.dir);
-    let has_spec = config.sources.files().next().is_some();
-    let spec = backends::configured(has_spec.then_some(&config), ctx.err)?;
+    let project = Project::for_state(ctx);
+    let spec = backends::configured(project.has_spec.then_some(&project.config), ctx.err)?;
     if let Some(previous) = backends::needs_migration(&ctx.dir, &spec) {
         return Err(fail(
             "TF1071",
@@ -51,9 +50,8 @@ pub async fn run(ctx: &Ctx, command: WorkspaceCommand) -> CmdResult {
                     ctx.err,
                 ));
             }
-            let store =
-                connected.workspace(&name).with_encryption(crate::project::spec_encryption(&ctx.dir, ctx.err)?.state);
-            let lock = Lock::acquire(&store, "workspace new", ctx.err).await?;
+            let store = connected.workspace(&name).with_encryption(project.encryption(ctx)?.state);
+            let lock = Lock::acquire(&store, "workspace new", ctx).await?;
             let written = store.write(&State::new()).await;
             lock.release(ctx.err).await;
             written.map_err(|e| fail("TF1010", "Failed to persist state", e.to_string(), ctx.err))?;
@@ -91,9 +89,8 @@ pub async fn run(ctx: &Ctx, command: WorkspaceCommand) -> CmdResult {
             if !list(ctx, &connected).await?.contains(&name) {
                 return Err(no_such_workspace(ctx, &name));
             }
-            let store =
-                connected.workspace(&name).with_encryption(crate::project::spec_encryption(&ctx.dir, ctx.err)?.state);
-            let lock = Lock::acquire(&store, "workspace delete", ctx.err).await?;
+            let store = connected.workspace(&name).with_encryption(project.encryption(ctx)?.state);
+            let lock = Lock::acquire(&store, "workspace delete", ctx).await?;
             let result = async {
                 let state = read_state(&store, ctx.err).await?;
                 if !state.resources.is_empty() && !args.force {

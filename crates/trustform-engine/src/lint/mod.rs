@@ -40,10 +40,19 @@
 //! * TF1314: a role assignment's scope lies outside its role definition's assignable scopes.
 //! * TF1315 (warning): a spec that federates (pool provider, OIDC provider, pod identity, web
 //!   identity trust) also emits a client secret as an output.
+//!
+//! Vault ([`vault`], seed 003's secrets handed to External Secrets by Kubernetes auth):
+//!
+//! * TF1317: a Kubernetes auth method's `issuer` is not its EKS cluster's OIDC issuer.
+//! * TF1318: a Kubernetes auth role bound to `*` service accounts or namespaces.
+//! * TF1319: a Kubernetes auth role's policy grants more than read on a secret the spec writes.
+//! * TF1320: a generated secret (`random_password`, `random_id`) flows into an output (so the env
+//!   file) or into an argument its provider does not hold as sensitive.
 
 mod aws;
 mod azure;
 mod gcp;
+mod vault;
 
 use crate::engine::Engine;
 use crate::plan::{DataReads, Refreshed};
@@ -72,18 +81,24 @@ impl Engine {
         let state = State::new();
         let options = PlanOptions::normal();
         self.plan_normal(&state, &Refreshed::new(), &options, DataReads::LocalOnly, &mut plan, &mut planning).await;
-        diags.extend(cross_cloud_checks(&self.config, &self.variables, &plan));
+        diags.extend(cross_cloud_checks(&self.config, &self.variables, &plan, &self.providers));
         diags
     }
 }
 
 /// Every check over the planned values of `plan`.
-pub(crate) fn cross_cloud_checks(config: &Config, variables: &BTreeMap<String, Value>, plan: &Plan) -> Diagnostics {
+pub(crate) fn cross_cloud_checks(
+    config: &Config,
+    variables: &BTreeMap<String, Value>,
+    plan: &Plan,
+    providers: &crate::Providers,
+) -> Diagnostics {
     let spec = Spec { config, variables, plan };
     let mut diags = Diagnostics::new();
     gcp::checks(&spec, &mut diags);
     aws::checks(&spec, &mut diags);
     azure::checks(&spec, &mut diags);
+    vault::checks(&spec, providers, &mut diags);
     emitted_secrets(&spec, &mut diags);
     // The checks quote the values they judge (a project number, a trust policy's subject), read
     // through `as_str` and JSON, which drop the sensitive mark: whatever a sensitive variable,

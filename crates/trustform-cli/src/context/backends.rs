@@ -2,7 +2,7 @@
 //! workspace, and the record of the backend `init` last set up, which tells when state must be
 //! migrated before anything else touches it.
 
-use crate::project::{in_dir, report, CmdResult, Failed, DEFAULT_STATE};
+use crate::project::{fail, in_dir, report, CmdResult, Failed, DEFAULT_STATE};
 use crate::ui::Style;
 use async_trait::async_trait;
 use std::collections::BTreeSet;
@@ -481,6 +481,47 @@ fn previous(dir: &Path) -> Option<BackendSpec> {
 /// The backend whose states must be migrated before `configured` is used, if any.
 pub fn needs_migration(dir: &Path, configured: &BackendSpec) -> Option<BackendSpec> {
     previous(dir).filter(|previous| !previous.same_states_as(configured))
+}
+
+/// The selected workspace's state backend: `override_path` (`--state FILE`, else the sandbox's
+/// state under `--sandbox`), else the spec's `backend "local"` or `backend "s3"` block, else the
+/// default under the spec's directory. Until `init --migrate-state` has moved it, a state left in
+/// another backend is refused rather than silently started afresh.
+pub async fn select(
+    dir: &Path,
+    config: Option<&Config>,
+    override_path: Option<&Path>,
+    encryption: Encryption,
+    style: Style,
+) -> CmdResult<Backend> {
+    if let Some(path) = override_path {
+        return Ok(Backend::Local(LocalBackend::new(path).with_encryption(encryption)));
+    }
+    let spec = configured(config, style)?;
+    if let Some(previous) = needs_migration(dir, &spec) {
+        return Err(fail(
+            "TF1071",
+            "Backend initialization required",
+            format!("The state is in {previous}, but the spec now configures {spec}. Run `trustform init --migrate-state` to copy it there, keeping its lineage and serial, then run this command again."),
+            style,
+        ));
+    }
+    if recorded(dir).is_none() && spec != BackendSpec::default() {
+        // Without `init`, a later change of backend could not be told from a first run; the
+        // record makes it wait for `init --migrate-state` instead of starting from no state.
+        if let Err(error) = record(dir, &spec) {
+            tracing::warn!(%error, "could not record the backend in {}", BACKEND_RECORD);
+        }
+    }
+    let workspace = current_workspace(dir).map_err(|problem| {
+        fail(
+            "TF1077",
+            "Invalid workspace",
+            format!("{problem} Select one with `trustform workspace select NAME`."),
+            style,
+        )
+    })?;
+    Ok(spec.connect(dir).await.workspace(&workspace).with_encryption(encryption))
 }
 
 #[cfg(test)]
