@@ -46,3 +46,5 @@ diagnostic_case!(syntax_error);
 diagnostic_case!(undeclared_variable);
 diagnostic_case!(unknown_resource_type);
 diagnostic_case!(encryption_block);
+diagnostic_case!(for_each_tuple);
+diagnostic_case!(invalid_function_argument);

@@ -512,7 +512,7 @@ impl Engine {
                 format!("{addr} is in the plan but no longer in the configuration. Make a new plan."),
             ))
         })?;
-        let scope = Scope::new(&self.config, &self.variables, values, locals);
+        let scope = Scope::new(&self.config, &self.variables, values, locals).applying();
         let instance = match (&resource.repetition, &addr.key) {
             (Repetition::Single, None) => Instance::None,
             (Repetition::Count(_), Some(InstanceKey::Int(i))) => Instance::Count(*i),
@@ -630,11 +630,13 @@ impl Engine {
         locals: &LocalsCache,
         persister: &Persister<'_>,
     ) -> Result<(), Diagnostic> {
-        let scope = Scope::new(&self.config, &self.variables, values, locals);
+        let scope = Scope::new(&self.config, &self.variables, values, locals).applying();
         let mut outputs = BTreeMap::new();
         for (name, output) in &self.config.outputs {
             match scope.eval(&output.value) {
-                Ok(value) if !value.contains_unknown() => {
+                // A null output is not stored, as Terraform stores none: `output -json`
+                // leaves it out.
+                Ok(value) if !value.contains_unknown() && !value.is_null() => {
                     outputs.insert(
                         name.clone(),
                         OutputState {

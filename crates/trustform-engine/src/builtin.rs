@@ -150,11 +150,26 @@ impl Provider for BuiltinProvider {
         if type_name == TRUSTFORM_SLEEP {
             return Ok(planned);
         }
-        // `output` follows `input` as soon as the input is known, so dependents see it at plan.
+        // As Terraform's terraform_data (internal/builtin/providers/terraform/resource_data.go):
+        // a new or changed input makes `output` unknown until apply (a null input stays
+        // null on create), so dependents cannot use it where a known value is required, such
+        // as for_each; an unchanged input keeps the prior output.
         let input = planned.get("input").cloned().unwrap_or(Value::Null);
         let id = prior.and_then(|p| p.get("id")).cloned().unwrap_or(Value::Unknown);
+        let unchanged = |name: &str| {
+            prior.is_some_and(|p| {
+                p.get(name).unwrap_or(&Value::Null).eq_ignoring_marks(planned.get(name).unwrap_or(&Value::Null))
+            })
+        };
+        let output = match prior {
+            Some(p) if unchanged("input") && unchanged("triggers_replace") => {
+                p.get("output").cloned().unwrap_or(Value::Null)
+            }
+            _ if input.is_null() => Value::Null,
+            _ => Value::Unknown,
+        };
         let mut map = planned.as_object().cloned().unwrap_or_default();
-        map.insert("output".into(), input);
+        map.insert("output".into(), output);
         map.insert("id".into(), id);
         Ok(Value::Object(map))
     }

@@ -449,13 +449,14 @@ impl Engine {
                 .with_address(&resource.id),
             )
         };
+        // Terraform's summaries: "Invalid count argument", "Invalid for_each argument".
         let unknown_repetition = |what: &str| {
             Box::new(
                 Diagnostic::error(
                     "TF0600",
-                    "Invalid repetition argument",
+                    format!("Invalid {what} argument"),
                     format!(
-                        "The {what} value depends on attributes that cannot be known until apply, so Trustform cannot tell how many instances to create. Use values known at plan time (variables, locals, names) for {what}, or apply the dependency first with --target."
+                        "The {what} value depends on resource attributes that cannot be determined until apply, so Trustform cannot tell which instances to create. Use values known at plan time (variables, locals, names) for {what}, or apply the dependency first with --target."
                     ),
                 )
                 .with_span(resource.span.clone())
@@ -491,7 +492,21 @@ impl Engine {
                             .with_address(&resource.id),
                     )
                 };
+                // A list or tuple has no keys to name instances by (terraform's
+                // internal/lang/evalchecks/eval_for_each.go): Terraform refuses it even when
+                // its elements are unique strings.
+                let not_a_sequence = |kind: Option<trustform_lang::Kind>| {
+                    match kind {
+                    Some(kind @ (trustform_lang::Kind::List | trustform_lang::Kind::Tuple)) => Err(invalid(format!(
+                        "The given \"for_each\" argument value is unsuitable: the \"for_each\" argument must be a map, or set of strings, and you have provided a value of type {}. Convert it with toset(...), or build a map with {{ for x in ... : x.name => x }}.",
+                        kind.name()
+                    ))),
+                    _ => Ok(()),
+                }
+                };
+                not_a_sequence(trustform_lang::static_kind(&self.config, &expr.expr))?;
                 let value = scope.eval(expr)?;
+                not_a_sequence(trustform_lang::value_kind(&self.config, &expr.expr, &value))?;
                 if value.contains_unknown() && !matches!(value.unmarked(), Value::Object(_)) {
                     return Err(unknown_repetition("for_each"));
                 }

@@ -791,6 +791,38 @@ fn static_string(expr: &Expression) -> Option<String> {
     }
 }
 
+/// The value of a literal expression: null, a bool, number or string without
+/// interpolations, or a tuple or object of those. `None` for anything that needs evaluating.
+fn literal_value(expr: &Expression) -> Option<crate::Value> {
+    use crate::Value;
+    Some(match expr {
+        Expression::Null(_) => Value::Null,
+        Expression::Bool(b) => Value::Bool(*b.value()),
+        Expression::Number(n) => Value::Number(*n.value()),
+        Expression::String(s) => Value::String(s.value().clone()),
+        Expression::Parenthesis(p) => return literal_value(p.inner()),
+        Expression::UnaryOp(op) if *op.operator.value() == hcl_edit::expr::UnaryOperator::Neg => {
+            match literal_value(&op.expr)? {
+                Value::Number(n) => Value::Number(-n),
+                _ => return None,
+            }
+        }
+        Expression::Array(items) => Value::List(items.iter().map(literal_value).collect::<Option<_>>()?),
+        Expression::Object(object) => {
+            let mut map = BTreeMap::new();
+            for (key, value) in object.iter() {
+                let key = match key {
+                    hcl_edit::expr::ObjectKey::Ident(i) => i.as_str().to_owned(),
+                    hcl_edit::expr::ObjectKey::Expression(e) => static_string(e)?,
+                };
+                map.insert(key, literal_value(value.expr())?);
+            }
+            Value::Object(map)
+        }
+        _ => return None,
+    })
+}
+
 /// Parses a type constraint expression: `string`, `list(string)`, `object({a = string})`...
 pub fn parse_type(expr: &Expression) -> Result<Type, String> {
     match expr {
@@ -827,8 +859,19 @@ pub fn parse_type(expr: &Expression) -> Result<Type, String> {
                         let ty = match value.expr() {
                             Expression::FuncCall(c) if c.name.name.as_str() == "optional" => {
                                 optional.push(key.clone());
-                                let inner = c.args.iter().next().ok_or("optional() takes a type")?;
-                                parse_type(inner)?
+                                let mut args = c.args.iter();
+                                let inner = parse_type(args.next().ok_or("optional() takes a type")?)?;
+                                match args.next() {
+                                    None => inner,
+                                    Some(default) => {
+                                        let value = literal_value(default)
+                                            .ok_or("the default of optional(type, default) must be a literal value")?;
+                                        let value = inner.convert(value).map_err(|e| {
+                                            format!("the default of attribute \"{key}\" does not fit its type: {e}")
+                                        })?;
+                                        Type::WithDefault(Box::new(inner), value.to_json().to_string())
+                                    }
+                                }
                             }
                             other => parse_type(other)?,
                         };

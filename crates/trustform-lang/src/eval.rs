@@ -59,6 +59,8 @@ pub struct Scope<'a> {
     pub resources: &'a dyn ResourceValues,
     pub locals: &'a LocalsCache,
     pub instance: Instance,
+    /// Whether this evaluates for the apply step, where `timestamp()` is known.
+    pub applying: bool,
 }
 
 /// What went wrong while evaluating, with where.
@@ -71,7 +73,12 @@ impl<'a> Scope<'a> {
         resources: &'a dyn ResourceValues,
         locals: &'a LocalsCache,
     ) -> Self {
-        Scope { config, variables, resources, locals, instance: Instance::None }
+        Scope { config, variables, resources, locals, instance: Instance::None, applying: false }
+    }
+
+    /// The same scope for the apply step.
+    pub fn applying(self) -> Scope<'a> {
+        Scope { applying: true, ..self }
     }
 
     pub fn with_instance(&self, instance: Instance) -> Scope<'a> {
@@ -319,8 +326,16 @@ impl Evaluator<'_, '_> {
                 }
                 Ok(if unknown_key { Value::Unknown } else { Value::Object(map) }.mark_if(sensitive_key))
             }
-            Expression::StringTemplate(template) => self.template(template),
-            Expression::HeredocTemplate(heredoc) => self.template(&heredoc.template),
+            Expression::StringTemplate(template) => {
+                // A template that is a single interpolation, "${x}", is x itself, of whatever
+                // type: HCL's TemplateWrapExpr (hclsyntax/expression_template.go).
+                let elements: Vec<&Element> = template.iter().collect();
+                if let [Element::Interpolation(only)] = elements.as_slice() {
+                    return self.expr(&only.expr);
+                }
+                self.template_with(template, Literals::Quoted)
+            }
+            Expression::HeredocTemplate(heredoc) => self.template_with(&heredoc.template, Literals::Raw),
             Expression::Parenthesis(p) => self.expr(p.inner()),
             Expression::Variable(v) => match self.lookup_bound(v.as_str()) {
                 Some(value) => Ok(value),
@@ -329,17 +344,39 @@ impl Evaluator<'_, '_> {
             Expression::Conditional(c) => {
                 let cond = self.expr(&c.cond_expr)?;
                 let (cond_inner, sensitive) = (cond.unmarked(), cond.is_sensitive());
-                match cond_inner {
-                    Value::Unknown => Ok(Value::Unknown),
-                    Value::Bool(true) => self.expr(&c.true_expr).map(|v| v.mark_if(sensitive)),
-                    Value::Bool(false) => self.expr(&c.false_expr).map(|v| v.mark_if(sensitive)),
-                    other => Err(self.error(
-                        c.cond_expr.span(),
-                        "TF0203",
-                        "Incorrect condition type",
-                        format!("The condition expression must be a bool, but it is a {}. Compare it explicitly, e.g. x != \"\".", other.type_name()),
-                    )),
-                }
+                let (chosen, other, chose_true) = match as_condition(cond_inner) {
+                    Some(Value::Unknown) => return Ok(Value::Unknown),
+                    Some(Value::Bool(true)) => (&c.true_expr, &c.false_expr, true),
+                    Some(_) => (&c.false_expr, &c.true_expr, false),
+                    None => {
+                        return Err(self.error(
+                            c.cond_expr.span(),
+                            "TF0203",
+                            "Incorrect condition type",
+                            format!("The condition expression must be a bool, but it is a {}. Compare it explicitly, e.g. x != \"\".", cond_inner.type_name()),
+                        ))
+                    }
+                };
+                let value = self.expr(chosen)?;
+                // Both results are converted to one type, as HCL's ConditionalExpr unifies
+                // them: `true ? 1 : "x"` is the string "1". Errors of the other result are
+                // not reported, as HCL reports only the chosen result's.
+                let value = match self.expr(other) {
+                    Ok(other) => {
+                        if let Some((a, b)) = inconsistent_results(&value, &other) {
+                            let (t, f) = if chose_true { (a, b) } else { (b, a) };
+                            return Err(self.error(
+                                expr.span(),
+                                "TF0203",
+                                "Inconsistent conditional result types",
+                                format!("The true and false result expressions must have consistent types. The 'true' value is {t}, but the 'false' value is {f}."),
+                            ));
+                        }
+                        unify_results(value, &other)
+                    }
+                    Err(_) => value,
+                };
+                Ok(value.mark_if(sensitive))
             }
             Expression::FuncCall(call) => self.call(call),
             Expression::Traversal(traversal) => self.traversal(traversal),
@@ -350,6 +387,7 @@ impl Evaluator<'_, '_> {
                     (_, Value::Unknown) => Value::Unknown,
                     (UnaryOperator::Neg, Value::Number(n)) => Value::Number(-n),
                     (UnaryOperator::Not, Value::Bool(b)) => Value::Bool(!b),
+                    (UnaryOperator::Not, Value::String(s)) if s == "true" || s == "false" => Value::Bool(s != "true"),
                     (operator, other) => {
                         return Err(self.error(
                             op.expr.span(),
@@ -400,38 +438,54 @@ impl Evaluator<'_, '_> {
     }
 
     fn template(&self, template: &Template) -> EvalResult<Value> {
-        let mut out = String::new();
-        let mut unknown = false;
-        let mut sensitive = false;
-        self.template_into(template, &mut out, &mut unknown, &mut sensitive)?;
-        Ok(if unknown { Value::Unknown } else { Value::String(out) }.mark_if(sensitive))
+        self.template_with(template, Literals::Raw)
     }
 
+    fn template_with(&self, template: &Template, literals: Literals) -> EvalResult<Value> {
+        let mut out = String::new();
+        let mut state = TemplateState { unknown: false, sensitive: false, literals };
+        self.template_into(template, &mut out, &mut state, Strips::default(), false)?;
+        Ok(if state.unknown { Value::Unknown } else { Value::String(out) }.mark_if(state.sensitive))
+    }
+
+    /// Renders `template` into `out`. `strips` says whether the template's first and last
+    /// literal lose their white space to a `~` of the directive around it; `nested` whether
+    /// this is the body of a directive, whose literals a quoted string leaves escaped.
     fn template_into(
         &self,
         template: &Template,
         out: &mut String,
-        unknown: &mut bool,
-        sensitive: &mut bool,
+        state: &mut TemplateState,
+        strips: Strips,
+        nested: bool,
     ) -> EvalResult<()> {
         let elements: Vec<&Element> = template.iter().collect();
         for (i, element) in elements.iter().enumerate() {
             match element {
                 Element::Literal(literal) => {
+                    // hcl-edit leaves the escapes of a quoted string's directive bodies as
+                    // written; HCL reads them as in the rest of the string.
+                    let unescaped;
                     let mut text: &str = literal.value();
-                    if i > 0 && strips_after(elements[i - 1]) {
+                    if nested && state.literals == Literals::Quoted {
+                        unescaped = unescape(text);
+                        text = &unescaped;
+                    }
+                    if (i == 0 && strips.first) || (i > 0 && strips_after(elements[i - 1])) {
                         text = text.trim_start();
                     }
-                    if elements.get(i + 1).is_some_and(|next| strips_before(next)) {
+                    if (i + 1 == elements.len() && strips.last)
+                        || elements.get(i + 1).is_some_and(|next| strips_before(next))
+                    {
                         text = text.trim_end();
                     }
                     out.push_str(text);
                 }
                 Element::Interpolation(interp) => {
                     let value = self.expr(&interp.expr)?;
-                    *sensitive |= value.contains_sensitive();
+                    state.sensitive |= value.contains_sensitive();
                     if value.is_unknown() {
-                        *unknown = true;
+                        state.unknown = true;
                     } else if value.is_null() {
                         return Err(self.error(
                             interp.expr.span(),
@@ -446,21 +500,29 @@ impl Evaluator<'_, '_> {
                 Element::Directive(directive) => match directive.as_ref() {
                     Directive::If(d) => {
                         let cond = self.expr(&d.if_expr.cond_expr)?;
-                        *sensitive |= cond.is_sensitive();
-                        match cond.unmarked() {
-                            Value::Unknown => *unknown = true,
-                            Value::Bool(true) => self.template_into(&d.if_expr.template, out, unknown, sensitive)?,
-                            Value::Bool(false) => {
+                        state.sensitive |= cond.is_sensitive();
+                        let endif_strips = d.endif_expr.strip.strip_start();
+                        let then_strips = Strips {
+                            first: d.if_expr.strip.strip_end(),
+                            last: d.else_expr.as_ref().map_or(endif_strips, |e| e.strip.strip_start()),
+                        };
+                        match as_condition(cond.unmarked()) {
+                            Some(Value::Unknown) => state.unknown = true,
+                            Some(Value::Bool(true)) => {
+                                self.template_into(&d.if_expr.template, out, state, then_strips, true)?
+                            }
+                            Some(_) => {
                                 if let Some(else_expr) = &d.else_expr {
-                                    self.template_into(&else_expr.template, out, unknown, sensitive)?;
+                                    let else_strips = Strips { first: else_expr.strip.strip_end(), last: endif_strips };
+                                    self.template_into(&else_expr.template, out, state, else_strips, true)?;
                                 }
                             }
-                            other => {
+                            None => {
                                 return Err(self.error(
                                     d.if_expr.cond_expr.span(),
                                     "TF0203",
                                     "Incorrect condition type",
-                                    format!("The %{{if}} condition must be a bool, but it is a {}.", other.type_name()),
+                                    format!("The %{{if}} condition must be a bool, but it is a {}.", cond.type_name()),
                                 ))
                             }
                         }
@@ -468,13 +530,15 @@ impl Evaluator<'_, '_> {
                     Directive::For(d) => {
                         let f = &d.for_expr;
                         let collection = self.expr(&f.collection_expr)?;
-                        *sensitive |= collection.is_sensitive();
+                        state.sensitive |= collection.is_sensitive();
                         if collection.is_unknown() {
-                            *unknown = true;
+                            state.unknown = true;
                             continue;
                         }
                         let pairs = iterate(&collection)
                             .map_err(|m| self.error(f.collection_expr.span(), "TF0207", "Invalid for collection", m))?;
+                        let body_strips =
+                            Strips { first: f.strip.strip_end(), last: d.endfor_expr.strip.strip_start() };
                         for (key, value) in pairs {
                             let mut inner = Evaluator {
                                 scope: self.scope,
@@ -486,7 +550,7 @@ impl Evaluator<'_, '_> {
                                 inner.bound.push((k.as_str().to_owned(), key));
                             }
                             inner.bound.push((f.value_var.as_str().to_owned(), value));
-                            inner.template_into(&f.template, out, unknown, sensitive)?;
+                            inner.template_into(&f.template, out, state, body_strips, true)?;
                         }
                     }
                 },
@@ -559,9 +623,17 @@ impl Evaluator<'_, '_> {
             }
         }
         let base_dir = self.scope.config.dir.clone();
-        functions::call(name, args, &FunctionContext { base_dir: &base_dir }).map_err(|e| {
-            self.error(range, "TF0208", "Error in function call", format!("Call to function \"{name}\" failed: {e}"))
-        })
+        functions::call(name, args, &FunctionContext { base_dir: &base_dir, applying: self.scope.applying }).map_err(
+            |e| {
+                // Terraform's two summaries: an argument its parameter refuses, and a call that
+                // fails as a whole.
+                let summary = match e {
+                    functions::FunctionError::Argument { .. } => "Invalid function argument",
+                    _ => "Error in function call",
+                };
+                self.error(range, "TF0208", summary, format!("Call to function \"{name}\" failed: {e}"))
+            },
+        )
     }
 
     fn templatefile(&self, call: &hcl_edit::expr::FuncCall) -> EvalResult<Value> {
@@ -862,7 +934,7 @@ impl Evaluator<'_, '_> {
         let operator = *op.operator.value();
         let lhs = self.expr(&op.lhs_expr)?;
         // `&&` and `||` short-circuit on a known left side, as Terraform does.
-        if let (And | Or, Some(b)) = (operator, lhs.as_bool()) {
+        if let (And | Or, Some(Value::Bool(b))) = (operator, as_condition(lhs.unmarked())) {
             if (operator == And && !b) || (operator == Or && b) {
                 return Ok(Value::Bool(b).mark_if(lhs.is_sensitive()));
             }
@@ -874,7 +946,14 @@ impl Evaluator<'_, '_> {
             if l.contains_unknown() || r.contains_unknown() {
                 return Ok(Value::Unknown);
             }
-            let equal = values_equal_loosely(&l, &r);
+            // Values of different types are never equal: a list is not a tuple, a map is not
+            // an object (`tolist(["a"]) == ["a"]` is false in Terraform).
+            let kinds = (
+                crate::kinds::static_kind(self.scope.config, &op.lhs_expr),
+                crate::kinds::static_kind(self.scope.config, &op.rhs_expr),
+            );
+            let different_types = matches!(kinds, (Some(a), Some(b)) if a != b) && !l.is_null() && !r.is_null();
+            let equal = !different_types && values_equal_loosely(&l, &r);
             return Ok(Value::Bool(if operator == Eq { equal } else { !equal }).mark_if(sensitive));
         }
         if l.is_unknown() || r.is_unknown() {
@@ -894,8 +973,10 @@ impl Evaluator<'_, '_> {
             )
         };
         let result = match operator {
-            And | Or => match (l.as_bool(), r.as_bool()) {
-                (Some(a), Some(b)) => Value::Bool(if operator == And { a && b } else { a || b }),
+            And | Or => match (as_condition(&l), as_condition(&r)) {
+                (Some(Value::Bool(a)), Some(Value::Bool(b))) => {
+                    Value::Bool(if operator == And { a && b } else { a || b })
+                }
                 _ => return Err(type_error("bool")),
             },
             _ => {
@@ -903,9 +984,9 @@ impl Evaluator<'_, '_> {
                     return Err(type_error("number"));
                 };
                 match operator {
-                    Plus => Value::Number(a + b),
-                    Minus => Value::Number(a - b),
-                    Mul => Value::Number(a * b),
+                    Plus => Value::Number(functions::numeric::add(&a, &b)),
+                    Minus => Value::Number(functions::numeric::sub(&a, &b)),
+                    Mul => Value::Number(functions::numeric::mul(&a, &b)),
                     Div | Mod if b.as_f64() == Some(0.0) => {
                         return Err(self.error(
                             op.span(),
@@ -961,7 +1042,8 @@ impl Evaluator<'_, '_> {
             if let Some(cond) = &f.cond {
                 let keep = inner.expr(&cond.expr)?;
                 sensitive |= keep.is_sensitive();
-                match keep.unmarked() {
+                let keep = as_condition(keep.unmarked()).unwrap_or_else(|| keep.unmarked().clone());
+                match &keep {
                     Value::Bool(true) => {}
                     Value::Bool(false) => continue,
                     Value::Unknown => {
@@ -1036,6 +1118,99 @@ fn strips_before(element: &Element) -> bool {
         },
         Element::Literal(_) => false,
     }
+}
+
+/// How a template's literals were written: in a quoted string, whose directive bodies
+/// hcl-edit leaves escaped, or raw (heredocs, template files).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Literals {
+    Quoted,
+    Raw,
+}
+
+struct TemplateState {
+    unknown: bool,
+    sensitive: bool,
+    literals: Literals,
+}
+
+/// Whether the first and the last literal of a directive's body are stripped by the `~` of
+/// the directive markers around the body.
+#[derive(Clone, Copy, Default)]
+struct Strips {
+    first: bool,
+    last: bool,
+}
+
+/// The escapes of a quoted HCL string: `\n`, `\r`, `\t`, `\"`, `\\`, `\uNNNN`,
+/// `\UNNNNNNNN`. Anything else is left as written.
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('t') => out.push('\t'),
+            Some('"') => out.push('"'),
+            Some('\\') => out.push('\\'),
+            Some(u @ ('u' | 'U')) => {
+                let width = if u == 'u' { 4 } else { 8 };
+                let digits: String = (0..width).filter_map(|_| chars.next_if(char::is_ascii_hexdigit)).collect();
+                match u32::from_str_radix(&digits, 16).ok().and_then(char::from_u32) {
+                    Some(decoded) if digits.len() == width => out.push(decoded),
+                    _ => {
+                        out.push('\\');
+                        out.push(u);
+                        out.push_str(&digits);
+                    }
+                }
+            }
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// A condition's value as a bool: a bool, or the strings "true" and "false", which HCL
+/// converts where a bool is expected. `Some(Unknown)` for an unknown; `None` for anything else.
+fn as_condition(value: &Value) -> Option<Value> {
+    match value {
+        Value::Bool(b) => Some(Value::Bool(*b)),
+        Value::String(s) if s == "true" => Some(Value::Bool(true)),
+        Value::String(s) if s == "false" => Some(Value::Bool(false)),
+        Value::Unknown => Some(Value::Unknown),
+        _ => None,
+    }
+}
+
+/// The types of two conditional results that no conversion unifies: a number and a bool
+/// (a string unifies with either; null, unknown and collections are left to conversion).
+fn inconsistent_results(a: &Value, b: &Value) -> Option<(&'static str, &'static str)> {
+    match (a.unmarked(), b.unmarked()) {
+        (Value::Number(_), Value::Bool(_)) | (Value::Bool(_), Value::Number(_)) => Some((a.type_name(), b.type_name())),
+        _ => None,
+    }
+}
+
+/// The chosen result of a conditional converted to the type both results unify to: a
+/// number or bool becomes a string when the other result is a string (cty's convert.Unify).
+fn unify_results(chosen: Value, other: &Value) -> Value {
+    let sensitive = chosen.is_sensitive();
+    let converted = match (chosen.unmarked(), other.unmarked()) {
+        (Value::Number(n), Value::String(_)) => Value::String(functions::number_to_string(n)),
+        (Value::Bool(b), Value::String(_)) => Value::String(b.to_string()),
+        _ => return chosen,
+    };
+    converted.mark_if(sensitive)
 }
 
 fn to_number(value: &Value) -> Option<Number> {
@@ -1153,6 +1328,42 @@ mod tests {
         assert_eq!(err("1 + \"x\""), ("main.tf:3:9".into(), "Invalid operand".into()));
         assert_eq!(err("nosuchfn(1)"), ("main.tf:3:9".into(), "Call to unknown function".into()));
         assert_eq!(err("var.n ? 1 : 2"), ("main.tf:3:9".into(), "Incorrect condition type".into()));
+    }
+
+    /// hashicorp/hcl's hclsyntax/spec.md, "Template Interpolation Unwrapping" and "Template
+    /// Strip Markers", and its ConditionalExpr's type unification.
+    #[test]
+    fn templates_and_conditionals_follow_hcl() {
+        // "${x}" alone is x itself.
+        assert_eq!(ok(r#""${var.n}""#), "3");
+        assert_eq!(ok(r#""${var.names}""#), r#"["a", "b"]"#);
+        assert_eq!(ok(r#""${true}""#), "true");
+        assert_eq!(ok(r#"" ${var.n}""#), r#"" 3""#);
+        // Strip markers, in strings, heredocs and directive bodies.
+        assert_eq!(ok(r#""a ${~ "b" ~} c""#), r#""abc""#);
+        assert_eq!(ok("<<EOT\nhello\n%{ for n in var.names ~}\n  ${n}\n%{ endfor ~}\nEOT"), r#""hello\na\nb\n""#);
+        assert_eq!(ok("<<EOT\n%{~ if true ~}\n  yes\n%{~ endif ~}\nEOT"), r#""yes""#);
+        assert_eq!(ok(r#""%{ if true }\n  yes\n%{ endif }""#), r#""\n  yes\n""#);
+        assert_eq!(ok(r#""[%{ for n in var.names ~} ${n} %{~ endfor }]""#), r#""[ab]""#);
+        assert_eq!(ok(r#""%{ if false }x%{ else ~}  y  %{~ endif }""#), r#""y""#);
+        // Both results of a conditional unify to one type.
+        assert_eq!(ok(r#"true ? 1 : "x""#), r#""1""#);
+        assert_eq!(ok(r#"false ? "x" : true"#), r#""true""#);
+        assert_eq!(ok("true ? 1 : 2"), "1");
+        assert_eq!(ok("true ? var.n : var.names[5]"), "3");
+        assert_eq!(err("true ? 1 : false").1, "Inconsistent conditional result types");
+        // The strings "true" and "false" are bools where a bool is expected.
+        assert_eq!(ok(r#""true" ? "yes" : "no""#), r#""yes""#);
+        assert_eq!(ok(r#"!"false""#), "true");
+        assert_eq!(ok(r#""true" && "false""#), "false");
+        assert_eq!(ok(r#"[for n in var.names : n if "true"]"#), r#"["a", "b"]"#);
+        assert_eq!(err(r#""yes" ? 1 : 2"#).1, "Incorrect condition type");
+        // == compares types too: a list is not a tuple.
+        assert_eq!(ok(r#"tolist(["a"]) == ["a"]"#), "false");
+        assert_eq!(ok(r#"tolist(["a"]) == tolist(["a"])"#), "true");
+        assert_eq!(ok(r#"["a"] == ["a"]"#), "true");
+        assert_eq!(ok(r#"toset(["a"]) != ["a"]"#), "true");
+        assert_eq!(ok("0.1 + 0.2 == 0.3"), "true");
     }
 
     #[test]

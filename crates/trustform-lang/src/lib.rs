@@ -6,6 +6,7 @@ pub mod config;
 mod eval;
 pub mod format;
 pub mod functions;
+mod kinds;
 mod refs;
 mod suggest;
 mod types;
@@ -14,6 +15,7 @@ mod vars;
 
 pub use addr::{provider_of, AddrParseError, InstanceKey, Mode, ResourceAddr, ResourceId};
 pub use eval::{eval_constant, EvalResult, Instance, LocalsCache, ResourceValues, Scope};
+pub use kinds::{static_kind, value_kind, Kind};
 pub use refs::{body_references, references, Reference, Target};
 pub use suggest::closest;
 pub use types::{normalize_set, Type};

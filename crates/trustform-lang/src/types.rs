@@ -17,6 +17,9 @@ pub enum Type {
     /// Attribute names to types; attributes listed in `optional` may be absent.
     Object(BTreeMap<String, Type>, Vec<String>),
     Tuple(Vec<Type>),
+    /// An optional object attribute with a default, `optional(T, default)`: a null or absent
+    /// value becomes the default (kept as JSON text, so types stay comparable).
+    WithDefault(Box<Type>, String),
 }
 
 impl Type {
@@ -36,6 +39,16 @@ impl Type {
     pub fn convert(&self, value: Value) -> Result<Value, String> {
         if let Value::Sensitive(inner) = value {
             return self.convert(*inner).map(Value::sensitive);
+        }
+        if let Type::WithDefault(inner, default) = self {
+            return match value {
+                Value::Null => {
+                    let json: serde_json::Value =
+                        serde_json::from_str(default).map_err(|e| format!("the default is not valid: {e}"))?;
+                    inner.convert(Value::from_json(&json))
+                }
+                other => inner.convert(other),
+            };
         }
         if matches!(value, Value::Unknown | Value::Null) || *self == Type::Any {
             return Ok(value);
@@ -83,7 +96,7 @@ impl Type {
                             out.insert(name.clone(), ty.convert(v).map_err(|e| format!("attribute {name:?}: {e}"))?);
                         }
                         None if optional.contains(name) => {
-                            out.insert(name.clone(), Value::Null);
+                            out.insert(name.clone(), ty.convert(Value::Null)?);
                         }
                         None => return Err(format!("attribute {name:?} is required")),
                     }
@@ -110,11 +123,22 @@ fn convert_items(elem: &Type, items: Vec<Value>) -> Result<Vec<Value>, String> {
     items.into_iter().enumerate().map(|(i, v)| elem.convert(v).map_err(|e| format!("element {i}: {e}"))).collect()
 }
 
-/// Sorts and deduplicates set elements so two equal sets have one representation.
+/// Sorts and deduplicates set elements so two equal sets have one representation, in cty's
+/// order: numbers by value, strings by their bytes, `false` before `true`, and anything else
+/// by its rendering.
 pub fn normalize_set(mut items: Vec<Value>) -> Vec<Value> {
-    items.sort_by_key(Value::render);
-    items.dedup();
+    items.sort_by(set_order);
+    items.dedup_by(|a, b| set_order(a, b) == std::cmp::Ordering::Equal && a.is_sensitive() == b.is_sensitive());
     items
+}
+
+fn set_order(a: &Value, b: &Value) -> std::cmp::Ordering {
+    match (a.unmarked(), b.unmarked()) {
+        (Value::Number(x), Value::Number(y)) => crate::functions::compare_numbers(x, y),
+        (Value::String(x), Value::String(y)) => x.cmp(y),
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (x, y) => x.render().cmp(&y.render()),
+    }
 }
 
 pub(crate) fn parse_number(s: &str) -> Option<Number> {
@@ -141,7 +165,9 @@ impl fmt::Display for Type {
                     if i > 0 {
                         f.write_str(", ")?;
                     }
-                    if optional.contains(k) {
+                    if let (true, Type::WithDefault(inner, default)) = (optional.contains(k), t) {
+                        write!(f, "{k} = optional({inner}, {default})")?;
+                    } else if optional.contains(k) {
                         write!(f, "{k} = optional({t})")?;
                     } else {
                         write!(f, "{k} = {t}")?;
@@ -149,6 +175,7 @@ impl fmt::Display for Type {
                 }
                 f.write_str("})")
             }
+            Type::WithDefault(inner, _) => write!(f, "{inner}"),
             Type::Tuple(types) => {
                 f.write_str("tuple([")?;
                 for (i, t) in types.iter().enumerate() {
@@ -194,5 +221,26 @@ mod tests {
         let ok = ty.convert(Value::object([("a", Value::from("x"))])).unwrap();
         assert_eq!(ok, Value::object([("a", Value::from("x")), ("b", Value::Null)]));
         assert!(ty.convert(Value::object([("c", Value::from("x"))])).is_err());
+    }
+
+    /// developer.hashicorp.com/terraform/language/expressions/type-constraints#optional-object-type-attributes
+    #[test]
+    fn optional_attributes_take_their_defaults() {
+        let ty = Type::Object(
+            BTreeMap::from([
+                ("a".to_owned(), Type::String),
+                ("b".to_owned(), Type::WithDefault(Box::new(Type::Number), "127".to_owned())),
+                ("c".to_owned(), Type::WithDefault(Box::new(Type::list(Type::String)), r#"["x"]"#.to_owned())),
+            ]),
+            vec!["b".to_owned(), "c".to_owned()],
+        );
+        let converted = ty.convert(Value::object([("a", Value::from("x")), ("c", Value::Null)])).unwrap();
+        assert_eq!(converted.render(), r#"{a = "x", b = 127, c = ["x"]}"#);
+        let given = ty.convert(Value::object([("a", Value::from("x")), ("b", Value::from("5"))])).unwrap();
+        assert_eq!(given.render(), r#"{a = "x", b = 5, c = ["x"]}"#);
+        assert_eq!(
+            ty.to_string(),
+            r#"object({a = string, b = optional(number, 127), c = optional(list(string), ["x"])})"#
+        );
     }
 }

@@ -43,7 +43,7 @@ pub(super) fn lookup(args: &Args, _: &FunctionContext) -> Result<Value, Function
 /// that accepts unknowns inside its argument: the count is known even if the elements are not.
 pub(super) fn length(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let count = match args.get(0) {
-        Value::String(s) => s.chars().count(),
+        Value::String(s) => super::strings::grapheme_count(s),
         Value::List(items) => items.len(),
         Value::Object(map) => map.len(),
         _ => return Err(args.type_error(0, "a string, list or map")),

@@ -184,10 +184,37 @@ impl<'a> Verb<'a> {
                 let digits = format!("{:.*}", self.precision.unwrap_or(6), f.abs());
                 Ok(self.pad(&self.signed(f < 0.0, &digits), true))
             }
+            'x' | 'X' | 'o' | 'b' => {
+                let n = number_of(value, args, &cannot)?;
+                let digits = whole_digits(&n)
+                    .ok_or_else(|| cannot(&format!("{} is not a whole number.", args.show(&number_to_string(&n)))))?;
+                let magnitude: u128 = digits.parse().map_err(|_| cannot("the number is too large for this verb."))?;
+                let text = match self.letter {
+                    'x' => format!("{magnitude:x}"),
+                    'X' => format!("{magnitude:X}"),
+                    'o' => format!("{magnitude:o}"),
+                    _ => format!("{magnitude:b}"),
+                };
+                Ok(self.pad(&self.signed(n < Number::from(0), &text), true))
+            }
+            'e' | 'E' => {
+                let n = number_of(value, args, &cannot)?;
+                let f = n.as_f64().unwrap_or_default();
+                let text = go_exponent(&format!("{:.*e}", self.precision.unwrap_or(6), f.abs()));
+                let text = if self.letter == 'E' { text.to_uppercase() } else { text };
+                Ok(self.pad(&self.signed(f < 0.0, &text), true))
+            }
+            // cty's format: "%g: like %e for large exponents or like %f otherwise. Precision and
+            // width are ignored."
+            'g' | 'G' => {
+                let n = number_of(value, args, &cannot)?;
+                let text = shortest_g(&n);
+                Ok(if self.letter == 'G' { text.to_uppercase() } else { text })
+            }
             other => Err(args.error(
                 0,
                 format!(
-                    "{} uses the verb %{other}, which format() does not support; use one of %s %q %d %f %t %v.",
+                    "{} uses the verb %{other}, which format() does not support; use one of %s %q %d %f %e %g %x %X %o %b %t %v.",
                     args.show(self.raw)
                 ),
             )),
@@ -263,6 +290,59 @@ fn take_digits(chars: &mut std::iter::Peekable<impl Iterator<Item = (usize, char
         value = Some(value.unwrap_or(0).saturating_mul(10).saturating_add(digit));
     }
     value
+}
+
+/// Rust's `1.5e3` as Go writes it: `1.5e+03`, a sign and at least two exponent digits.
+fn go_exponent(text: &str) -> String {
+    match text.split_once('e') {
+        Some((mantissa, exponent)) => {
+            let (sign, digits) = match exponent.strip_prefix('-') {
+                Some(d) => ('-', d),
+                None => ('+', exponent),
+            };
+            format!("{mantissa}e{sign}{digits:0>2}")
+        }
+        None => text.to_owned(),
+    }
+}
+
+/// `formatlist(spec, values...)`: `format` once per element of the list arguments, which
+/// must all have the same length; other arguments repeat in every call (cty's
+/// stdlib/format.go).
+pub(super) fn formatlist(args: &Args, ctx: &FunctionContext) -> Result<Value, FunctionError> {
+    let mut length: Option<(usize, usize)> = None;
+    for (index, value) in args.all().iter().enumerate().skip(1) {
+        if let Some(items) = value.as_list() {
+            match length {
+                None => length = Some((index, items.len())),
+                Some((first, n)) if n != items.len() => {
+                    return Err(args.error(
+                        index,
+                        format!(
+                            "argument {} has length {}, which is inconsistent with argument {} of length {n}",
+                            index + 1,
+                            items.len(),
+                            first + 1
+                        ),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    let rounds = length.map_or(1, |(_, n)| n);
+    let mut out = Vec::with_capacity(rounds);
+    for round in 0..rounds {
+        let mut call = vec![args.get(0).clone()];
+        for value in &args.all()[1..] {
+            call.push(match value.as_list() {
+                Some(items) => items[round].clone(),
+                None => value.clone(),
+            });
+        }
+        out.push(format(&Args::new(call, false), ctx)?);
+    }
+    Ok(Value::List(out))
 }
 
 /// The digits of a whole number without its sign, or `None` if it has a fraction.
@@ -380,7 +460,8 @@ mod tests {
             ("format", vec!["%s".into(), Value::List(vec![])], "error: Invalid value for argument 1: \"%s\" cannot format value number 1: it is a list; use jsonencode() or %v for collections."),
             ("format", vec!["%s".into(), Value::Null], "error: Invalid value for argument 1: \"%s\" cannot format value number 1: it is null."),
             ("format", vec!["%t".into(), "yes".into()], "error: Invalid value for argument 1: \"%t\" cannot format value number 1: \"yes\" is not a bool."),
-            ("format", vec!["%x".into(), 1.into()], "error: Invalid value for argument 1: \"%x\" uses the verb %x, which format() does not support; use one of %s %q %d %f %t %v."),
+            ("format", vec!["%y".into(), 1.into()], "error: Invalid value for argument 1: \"%y\" uses the verb %y, which format() does not support; use one of %s %q %d %f %e %g %x %X %o %b %t %v."),
+            ("format", vec!["%x".into(), "a".into()], "error: Invalid value for argument 1: \"%x\" cannot format value number 1: \"a\" is not a number."),
             ("format", vec!["50%".into()], "error: Invalid value for argument 1: the format string ends in the middle of a verb at \"%\"."),
             ("format", vec!["%[0]s".into(), "a".into()], "error: Invalid value for argument 1: the argument index at \"%[0]s\" must be a number from 1, like %[1]s."),
             ("format", vec!["%*d".into(), 1.into()], "error: Invalid value for argument 1: a width or precision from an argument (*) is not supported at \"%*d\"."),

@@ -15,15 +15,20 @@
 mod args;
 mod collections;
 mod conversion;
+mod datetime;
 mod encoding;
 mod error;
 mod format;
 mod json;
-mod numeric;
+mod lists;
+mod network;
+pub(crate) mod numeric;
 mod strings;
+mod yaml;
 
 pub use error::FunctionError;
 pub use json::{encode_string as write_json_string, number_to_string};
+pub use numeric::compare as compare_numbers;
 
 use crate::Value;
 use args::Args;
@@ -34,12 +39,24 @@ use std::sync::LazyLock;
 pub struct FunctionContext<'a> {
     /// The directory of the spec; `file()` resolves relative paths here.
     pub base_dir: &'a Path,
+    /// Whether this is the apply step: `timestamp()` is known only then, as in Terraform
+    /// ("the timestamp will be taken only once the plan is being applied").
+    pub applying: bool,
 }
 
 /// Calls the built-in function `name`.
 pub fn call(name: &str, args: Vec<Value>, ctx: &FunctionContext) -> Result<Value, FunctionError> {
     let function = lookup(name).ok_or_else(|| FunctionError::Unknown(name.to_owned()))?;
     function.arity.check(function.name, args.len())?;
+    // The three functions about the mark itself see it (terraform's internal/lang/funcs/
+    // sensitive.go): they work on unknown values too, keeping them unknown.
+    match (name, args.as_slice()) {
+        ("sensitive", [value]) => return Ok(value.clone().sensitive()),
+        ("nonsensitive", [value]) => return Ok(value.unmarked().clone()),
+        ("issensitive", [value]) if value.is_unknown() && !value.is_sensitive() => return Ok(Value::Unknown),
+        ("issensitive", [value]) => return Ok(Value::Bool(value.is_sensitive())),
+        _ => {}
+    }
     let sensitive = args.iter().any(Value::contains_sensitive);
     let unknown = if function.counts_unknown_elements {
         args.iter().any(Value::is_unknown)
@@ -117,47 +134,119 @@ use Arity::{AtLeast, Between, Exactly};
 /// Sorted by name: [`lookup`] searches it by bisection.
 static FUNCTIONS: &[Function] = &[
     function("abs", Exactly(1), numeric::abs),
+    function("abspath", Exactly(1), encoding::abspath),
+    function("alltrue", Exactly(1), lists::alltrue),
+    function("anytrue", Exactly(1), lists::anytrue),
     function("base64decode", Exactly(1), encoding::base64decode),
     function("base64encode", Exactly(1), encoding::base64encode),
+    function("base64sha256", Exactly(1), encoding::base64sha256),
+    function("base64sha512", Exactly(1), encoding::base64sha512),
+    function("basename", Exactly(1), encoding::basename),
+    function("ceil", Exactly(1), numeric::ceil),
+    function("chomp", Exactly(1), strings::chomp),
+    function("chunklist", Exactly(2), lists::chunklist),
+    function("cidrhost", Exactly(2), network::cidrhost),
+    function("cidrnetmask", Exactly(1), network::cidrnetmask),
+    function("cidrsubnet", Exactly(3), network::cidrsubnet),
+    function("cidrsubnets", AtLeast(1), network::cidrsubnets),
     function("coalesce", AtLeast(1), collections::coalesce),
+    function("coalescelist", AtLeast(1), lists::coalescelist),
     function("compact", Exactly(1), collections::compact),
     function("concat", AtLeast(0), collections::concat),
     function("contains", Exactly(2), collections::contains),
+    function("csvdecode", Exactly(1), encoding::csvdecode),
+    function("dirname", Exactly(1), encoding::dirname),
     function("distinct", Exactly(1), collections::distinct),
     function("element", Exactly(2), collections::element),
     function("endswith", Exactly(2), strings::endswith),
     function("file", Exactly(1), encoding::file),
+    function("filebase64", Exactly(1), encoding::filebase64),
+    function("filebase64sha256", Exactly(1), encoding::filebase64sha256),
+    function("filebase64sha512", Exactly(1), encoding::filebase64sha512),
+    function("fileexists", Exactly(1), encoding::fileexists),
+    function("filemd5", Exactly(1), encoding::filemd5),
+    function("filesha1", Exactly(1), encoding::filesha1),
+    function("filesha256", Exactly(1), encoding::filesha256),
+    function("filesha512", Exactly(1), encoding::filesha512),
     function("flatten", Exactly(1), collections::flatten),
+    function("floor", Exactly(1), numeric::floor),
     function("format", AtLeast(1), format::format),
+    function("formatdate", Exactly(2), datetime::formatdate),
+    function("formatlist", AtLeast(1), format::formatlist),
+    function("indent", Exactly(2), strings::indent),
+    function("index", Exactly(2), lists::index),
+    function("issensitive", Exactly(1), unreachable_body),
     function("join", AtLeast(2), strings::join),
     function("jsondecode", Exactly(1), json::jsondecode),
     function("jsonencode", Exactly(1), json::jsonencode),
     function("keys", Exactly(1), collections::keys),
     Function { name: "length", arity: Exactly(1), counts_unknown_elements: true, body: collections::length },
+    function("log", Exactly(2), numeric::log),
     function("lookup", Between(2, 3), collections::lookup),
     function("lower", Exactly(1), strings::lower),
+    function("matchkeys", Exactly(3), lists::matchkeys),
     function("max", AtLeast(1), numeric::max),
+    function("md5", Exactly(1), encoding::md5),
     function("merge", AtLeast(0), collections::merge),
     function("min", AtLeast(1), numeric::min),
+    function("nonsensitive", Exactly(1), unreachable_body),
+    function("one", Exactly(1), lists::one),
+    function("parseint", Exactly(2), numeric::parseint),
+    function("pathexpand", Exactly(1), encoding::pathexpand),
+    function("plantimestamp", Exactly(0), datetime::plantimestamp),
+    function("pow", Exactly(2), numeric::pow),
+    function("range", Between(1, 3), lists::range),
     function("regex", Exactly(2), strings::regex),
+    function("regexall", Exactly(2), strings::regexall),
     function("replace", Exactly(3), strings::replace),
+    function("reverse", Exactly(1), lists::reverse),
+    function("sensitive", Exactly(1), unreachable_body),
+    function("setintersection", AtLeast(1), lists::setintersection),
+    function("setproduct", AtLeast(1), lists::setproduct),
+    function("setsubtract", Exactly(2), lists::setsubtract),
+    function("setunion", AtLeast(1), lists::setunion),
+    function("sha1", Exactly(1), encoding::sha1),
     function("sha256", Exactly(1), encoding::sha256),
+    function("sha512", Exactly(1), encoding::sha512),
+    function("signum", Exactly(1), numeric::signum),
+    function("slice", Exactly(3), lists::slice),
+    function("sort", Exactly(1), lists::sort),
     function("split", Exactly(2), strings::split),
     function("startswith", Exactly(2), strings::startswith),
+    function("strcontains", Exactly(2), strings::strcontains),
+    function("strrev", Exactly(1), strings::strrev),
     function("substr", Exactly(3), strings::substr),
+    function("sum", Exactly(1), lists::sum),
+    function("timeadd", Exactly(2), datetime::timeadd),
+    function("timecmp", Exactly(2), datetime::timecmp),
+    function("timestamp", Exactly(0), datetime::timestamp),
+    function("title", Exactly(1), strings::title),
     function("tobool", Exactly(1), conversion::tobool),
     function("tolist", Exactly(1), conversion::tolist),
     function("tomap", Exactly(1), conversion::tomap),
     function("tonumber", Exactly(1), conversion::tonumber),
     function("toset", Exactly(1), conversion::toset),
     function("tostring", Exactly(1), conversion::tostring),
+    function("transpose", Exactly(1), lists::transpose),
+    function("trim", Exactly(2), strings::trim),
     function("trimprefix", Exactly(2), strings::trimprefix),
     function("trimspace", Exactly(1), strings::trimspace),
     function("trimsuffix", Exactly(2), strings::trimsuffix),
     function("upper", Exactly(1), strings::upper),
+    function("urlencode", Exactly(1), encoding::urlencode),
+    function("uuid", Exactly(0), encoding::uuid),
     function("uuidv5", Exactly(2), encoding::uuidv5),
     function("values", Exactly(1), collections::values),
+    function("yamldecode", Exactly(1), yaml::yamldecode),
+    function("yamlencode", Exactly(1), yaml::yamlencode),
+    function("zipmap", Exactly(2), lists::zipmap),
 ];
+
+/// The body of `sensitive`, `nonsensitive` and `issensitive`, which [`call`] answers before
+/// marks are stripped.
+fn unreachable_body(_: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+    Err(FunctionError::Failed("this function is evaluated before its arguments are unmarked".into()))
+}
 
 fn lookup(name: &str) -> Option<&'static Function> {
     FUNCTIONS.binary_search_by(|f| f.name.cmp(name)).ok().map(|i| &FUNCTIONS[i])
@@ -168,7 +257,7 @@ mod tests {
     use super::*;
 
     pub(super) fn ctx() -> FunctionContext<'static> {
-        FunctionContext { base_dir: Path::new(".") }
+        FunctionContext { base_dir: Path::new("."), applying: true }
     }
 
     /// Calls `name` and renders the result, or the error message prefixed with `error: `.
