@@ -109,7 +109,8 @@ fn seed_001_applies_converges_loads_in_google_auth_and_destroys() {
 fn seed_001_applies_through_googles_new_service_account_window() {
     let window = SandboxConfig::default()
         .gcp_service_account_visibility_delay(Duration::from_millis(200))
-        .gcp_service_account_member_delay(Duration::from_millis(1200));
+        .gcp_service_account_member_delay(Duration::from_millis(1200))
+        .gcp_windows_answer_at_least_once();
     let clouds = Clouds::sandbox_only(window);
     let work = Workdir::plan_with_sandbox_values("aws-to-vertex");
     let apply = clouds.run(&work, &["apply", "--auto-approve"], 0);

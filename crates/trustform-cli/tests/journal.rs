@@ -89,9 +89,9 @@ fn kill_and_reapply(encrypted: bool) {
             }
         }
 
-        let lock: serde_json::Value = serde_json::from_str(&work.read("state/default.tfstate.lock.json")).unwrap();
-        let id = lock["id"].as_str().expect("lock id");
-        work.expect(&["force-unlock", id, "--force"], 0);
+        // The local lock is an OS file lock that died with the killed process: the plain
+        // re-apply takes it with no `force-unlock` (and the kill may even have landed after the
+        // apply finished and released it).
         let resumed = work.run_with_env(&["apply", "--auto-approve"], &env);
         assert_eq!(resumed.code, 0, "run {run}: the apply after the kill failed:\n{}", resumed.all());
         let created = resumed.stderr.lines().filter(|l| l.contains("Creation complete")).count();

@@ -244,6 +244,8 @@ impl Engine {
             return ApplyOutcome { state: persister.into_state(), diagnostics: diags };
         }
 
+        diags.extend(self.forget_gone_objects(plan, &persister).await);
+
         let values = Values::default();
         self.seed_expansions(&values);
         for (addr, resource) in &persister.lock_staged().state.resources {
@@ -282,6 +284,26 @@ impl Engine {
         }
         diags.extend(persister.checkpoint().await.err());
         ApplyOutcome { state: persister.into_state(), diagnostics: diags }
+    }
+
+    /// Drops the records of objects refresh found gone and the plan does not touch (deleted
+    /// outside Trustform, or by an apply killed before it saved the delete), as Terraform's
+    /// apply starts from the refreshed state. The plan only names them: each is read again and
+    /// forgotten only if the cloud still says it is gone, so an edited plan file cannot make the
+    /// state forget an object that exists.
+    async fn forget_gone_objects(&self, plan: &Plan, persister: &Persister<'_>) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        for addr in plan.gone_objects() {
+            let recorded = persister.lock_staged().state.resources.get(addr).cloned();
+            let Some(recorded) = recorded else { continue };
+            // Back, or unreadable now: the record stays, and the next plan looks again.
+            if let Ok(None) = self.observed(addr, &recorded, None).await {
+                if let Err(d) = persister.update(|_| remove(addr)).await {
+                    diags.push(d);
+                }
+            }
+        }
+        diags
     }
 
     async fn apply_change(

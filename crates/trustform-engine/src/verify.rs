@@ -105,7 +105,7 @@ impl Engine {
     /// The value to trust for `addr`: the state's record when `claimed` is that, else what the
     /// cloud answers for the record now (`None`: gone), provided `claimed` is that. `Err` when
     /// `claimed` is neither.
-    async fn observed(
+    pub(crate) async fn observed(
         &self,
         addr: &ResourceAddr,
         recorded: &ResourceState,

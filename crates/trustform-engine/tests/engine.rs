@@ -560,3 +560,57 @@ async fn resources_that_finish_together_share_one_update() {
     // The eight create checkpoints together, the eight results together, then the outputs.
     assert_eq!(store.updates.load(Ordering::SeqCst), 3);
 }
+
+/// An object deleted behind the state's back (or by a destroy killed before it saved the
+/// delete) leaves the state when a plan that does not touch it is applied, as Terraform's apply
+/// starts from the refreshed state; until then every destroy would find it again.
+#[tokio::test]
+async fn applying_drops_the_records_of_objects_refresh_found_gone() {
+    let provider = TestProvider::new(TestProviderConfig::default());
+    let engine = engine(
+        r#"
+resource "test_resource" "kept" { name = "kept" }
+resource "test_resource" "gone" { name = "gone" }
+"#,
+        &provider,
+    );
+    let store = MemoryBackend::new();
+    let state = apply(&engine, State::new(), &store).await;
+    provider.remove(&provider.id_of("gone").expect("created")).expect("removed");
+    let (destroy, diags) = engine.plan(&state, &PlanOptions { mode: PlanMode::Destroy, ..PlanOptions::normal() }).await;
+    assert!(!diags.has_errors(), "{diags:?}");
+    let destroy = destroy.expect("plan");
+    assert_eq!(destroy.gone_objects().collect::<Vec<_>>(), [&addr("test_resource.gone")]);
+    let outcome = engine.apply(&destroy, state, &store).await;
+    assert!(!outcome.diagnostics.has_errors(), "{:?}", outcome.diagnostics);
+    assert!(outcome.state.resources.is_empty(), "{:?}", outcome.state.resources.keys().collect::<Vec<_>>());
+    assert!(provider.objects().is_empty());
+}
+
+/// The plan only names what refresh found gone; the cloud decides. A plan (say, an edited plan
+/// file) calling a live object gone does not make the state forget it.
+#[tokio::test]
+async fn a_live_object_the_plan_calls_gone_stays_in_state() {
+    let provider = TestProvider::new(TestProviderConfig::default());
+    let engine = engine(r#"resource "test_resource" "live" { name = "live" }"#, &provider);
+    let store = MemoryBackend::new();
+    let state = apply(&engine, State::new(), &store).await;
+    let mut plan = plan(&engine, &state).await;
+    assert!(plan.drift.is_empty());
+    let live = addr("test_resource.live");
+    let recorded = state.resources[&live].value();
+    plan.changes.retain(|c| c.address != live);
+    plan.drift.push(trustform_plan::Change {
+        address: live.clone(),
+        provider: "test".to_owned(),
+        action: Action::Delete,
+        reason: Reason::None,
+        before: Some(recorded),
+        after: None,
+        attributes: Vec::new(),
+        dependencies: Vec::new(),
+    });
+    let outcome = engine.apply(&plan, state, &store).await;
+    assert!(!outcome.diagnostics.has_errors(), "{:?}", outcome.diagnostics);
+    assert!(outcome.state.resources.contains_key(&live));
+}

@@ -176,6 +176,15 @@ impl Plan {
             || !self.adopted.is_empty()
     }
 
+    /// Managed objects refresh found gone that no change of this plan touches: applying the plan
+    /// drops their records, as Terraform's apply starts from the refreshed state.
+    pub fn gone_objects(&self) -> impl Iterator<Item = &ResourceAddr> {
+        self.drift
+            .iter()
+            .filter(|d| d.after.is_none() && !d.address.is_data() && self.change(&d.address).is_none())
+            .map(|d| &d.address)
+    }
+
     pub fn change(&self, address: &ResourceAddr) -> Option<&Change> {
         self.changes.iter().find(|c| &c.address == address)
     }

@@ -53,6 +53,7 @@ pub struct SandboxConfig {
     pub(crate) gcp_projects: Vec<GcpProjectSeed>,
     pub(crate) gcp_service_account_visibility_delay: Duration,
     pub(crate) gcp_service_account_member_delay: Duration,
+    pub(crate) gcp_windows_answer_at_least_once: bool,
     pub(crate) gcp_operation_polls: u32,
     pub(crate) fault_rate: f64,
     pub(crate) throttle_rate: f64,
@@ -74,6 +75,7 @@ impl Default for SandboxConfig {
             gcp_projects: Vec::new(),
             gcp_service_account_visibility_delay: Duration::ZERO,
             gcp_service_account_member_delay: Duration::ZERO,
+            gcp_windows_answer_at_least_once: false,
             gcp_operation_polls: 0,
             fault_rate: 0.0,
             throttle_rate: 0.0,
@@ -147,6 +149,16 @@ impl SandboxConfig {
     /// apply hit.
     pub fn gcp_service_account_member_delay(mut self, delay: Duration) -> Self {
         self.gcp_service_account_member_delay = delay;
+        self
+    }
+
+    /// Makes each phase of a new Google service account's windows (hidden as `403`, hidden as
+    /// `404`, refused as a policy member) last until its time has passed *and* it has given at
+    /// least one answer. The real windows last seconds, longer than any request takes; with the
+    /// short windows of a test on a loaded machine, a slow request could otherwise step over a
+    /// whole phase, so a test that asserts every phase was met sets this.
+    pub fn gcp_windows_answer_at_least_once(mut self) -> Self {
+        self.gcp_windows_answer_at_least_once = true;
         self
     }
 

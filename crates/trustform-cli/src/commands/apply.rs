@@ -66,11 +66,14 @@ pub async fn run(ctx: &Ctx, args: ApplyArgs, kind: Kind) -> CmdResult {
                 out!("{}", render_human(&plan, ctx.out));
             }
         }
-        if !plan.has_changes() && kind != Kind::Refresh {
+        let trivial = !plan.has_changes() && kind != Kind::Refresh;
+        if trivial && plan.gone_objects().next().is_none() {
             write_outputs_file(ctx, &engine, &state, &env, kind, true)?;
             return Ok(0);
         }
-        if !args.auto_approve && kind != Kind::Refresh {
+        // A plan whose only effect is to forget objects refresh found gone is applied without a
+        // question, as Terraform applies an empty plan: the state then matches the cloud.
+        if !args.auto_approve && !trivial && kind != Kind::Refresh {
             let (question, detail) = match kind {
                 Kind::Destroy => (
                     "Do you really want to destroy all resources?",

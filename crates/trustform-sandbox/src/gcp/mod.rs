@@ -184,6 +184,8 @@ pub(crate) struct GcpState {
     operations: Operations,
     service_account_visibility_delay: Duration,
     service_account_member_delay: Duration,
+    /// [`SandboxConfig::gcp_windows_answer_at_least_once`].
+    windows_answer_at_least_once: bool,
     policy_writes: u64,
     rng: StdRng,
     /// When the emulated cloud was created: the creation time of preloaded projects and of
@@ -213,6 +215,7 @@ impl GcpState {
             operations: Operations::new(config.gcp_operation_polls),
             service_account_visibility_delay: config.gcp_service_account_visibility_delay,
             service_account_member_delay: config.gcp_service_account_member_delay,
+            windows_answer_at_least_once: config.gcp_windows_answer_at_least_once,
             policy_writes: 0,
             rng,
             created,

@@ -51,6 +51,9 @@ pub(super) struct StoredServiceAccount {
     visible_at: OffsetDateTime,
     /// Policies refuse the account as a member before this instant.
     member_at: OffsetDateTime,
+    /// Answers given so far in each phase (hidden as 403, hidden as 404, refused as a member),
+    /// for [`SandboxConfig::gcp_windows_answer_at_least_once`](crate::SandboxConfig::gcp_windows_answer_at_least_once).
+    answered: [std::cell::Cell<u32>; 3],
     policy: PolicyStore,
 }
 
@@ -131,12 +134,19 @@ impl GcpState {
         };
         match found {
             Some((key, stored)) if project_id.as_ref().is_none_or(|id| *id == stored.account.project_id) => {
-                if stored.visible_at <= now {
-                    Ok(key.clone())
-                } else if now < stored.created_at + (stored.visible_at - stored.created_at) / 2 {
-                    Err(denied(permission))
+                let windowed = stored.visible_at > stored.created_at;
+                let unanswered =
+                    |phase: usize| self.windows_answer_at_least_once && windowed && stored.answered[phase].get() == 0;
+                let answer = |phase: usize, error: GcpError| {
+                    stored.answered[phase].set(stored.answered[phase].get() + 1);
+                    Err(error)
+                };
+                if now < stored.created_at + (stored.visible_at - stored.created_at) / 2 || unanswered(0) {
+                    answer(0, denied(permission))
+                } else if now < stored.visible_at || unanswered(1) {
+                    answer(1, unknown_account())
                 } else {
-                    Err(unknown_account())
+                    Ok(key.clone())
                 }
             }
             // With the `-` wildcard an email whose project IAM cannot tell is answered as a
@@ -162,10 +172,15 @@ impl GcpState {
             return false;
         }
         let now = crate::ids::now();
-        !self
-            .service_accounts
-            .values()
-            .any(|stored| !stored.deleted && stored.account.email == email && stored.member_at <= now)
+        let live = self.service_accounts.values().find(|stored| !stored.deleted && stored.account.email == email);
+        let Some(stored) = live else { return true };
+        let unanswered =
+            self.windows_answer_at_least_once && stored.member_at > stored.created_at && stored.answered[2].get() == 0;
+        if now < stored.member_at || unanswered {
+            stored.answered[2].set(stored.answered[2].get() + 1);
+            return true;
+        }
+        false
     }
 
     pub(super) fn create_service_account(&mut self, project: &str, request: CreateRequest) -> Answer {
@@ -200,6 +215,7 @@ impl GcpState {
             created_at: now,
             visible_at,
             member_at: visible_at.max(now + self.service_account_member_delay),
+            answered: Default::default(),
             policy: PolicyStore::default(),
         };
         self.service_accounts.insert(unique_id, stored);

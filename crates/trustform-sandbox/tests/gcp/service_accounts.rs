@@ -114,7 +114,8 @@ async fn a_new_service_account_is_denied_then_not_found_then_visible_and_a_membe
     let member_delay = Duration::from_millis(900);
     let config = SandboxConfig::default()
         .gcp_service_account_visibility_delay(delay)
-        .gcp_service_account_member_delay(member_delay);
+        .gcp_service_account_member_delay(member_delay)
+        .gcp_windows_answer_at_least_once();
     let sandbox = clients::sandbox(config).await;
     let iam = clients::iam(&sandbox);
     let crm = clients::resource_manager(&sandbox);
@@ -128,7 +129,8 @@ async fn a_new_service_account_is_denied_then_not_found_then_visible_and_a_membe
         .unwrap();
     let name = created.name.unwrap();
     // IAM first answers as for an account the caller may not see, then as for a missing one.
-    assert_eq!(status(iam.projects().service_accounts_get(&name).doit().await), "PERMISSION_DENIED");
+    let first = status(iam.projects().service_accounts_get(&name).doit().await);
+    assert_eq!(first, "PERMISSION_DENIED");
 
     // Granting a role to the account is refused, in IAM's words, until IAM's policies know it.
     let grant = google_cloudresourcemanager3::api::SetIamPolicyRequest {
@@ -152,7 +154,7 @@ async fn a_new_service_account_is_denied_then_not_found_then_visible_and_a_membe
     }
 
     let deadline = Instant::now() + delay * 10;
-    let mut seen = Vec::new();
+    let mut seen = vec![first];
     let visible = loop {
         match iam.projects().service_accounts_get(&name).doit().await {
             Ok((_, account)) => break account,
@@ -174,6 +176,51 @@ async fn a_new_service_account_is_denied_then_not_found_then_visible_and_a_membe
     }
     let remaining = member_delay.saturating_sub(created_at.elapsed());
     tokio::time::sleep(remaining).await;
+    crm.projects().set_iam_policy(grant, "projects/my-project").doit().await.unwrap();
+    sandbox.shutdown().await;
+}
+
+/// With windows far shorter than any request, every phase is over by time before the next
+/// request arrives; `gcp_windows_answer_at_least_once` still shows each of them once, in order,
+/// so a test on a slow machine cannot step over one.
+#[tokio::test]
+async fn windows_that_answer_at_least_once_show_every_phase_however_slow_the_caller() {
+    let config = SandboxConfig::default()
+        .gcp_service_account_visibility_delay(Duration::from_nanos(2))
+        .gcp_service_account_member_delay(Duration::from_nanos(2))
+        .gcp_windows_answer_at_least_once();
+    let sandbox = clients::sandbox(config).await;
+    let iam = clients::iam(&sandbox);
+    let crm = clients::resource_manager(&sandbox);
+    let (_, created) = iam
+        .projects()
+        .service_accounts_create(create_request("litellm-wif-sa"), "projects/my-project")
+        .doit()
+        .await
+        .unwrap();
+    let name = created.name.unwrap();
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let got = iam.projects().service_accounts_get(&name).doit().await;
+        answers.push(if got.is_ok() { "OK".to_owned() } else { status(got) });
+    }
+    assert_eq!(answers, ["PERMISSION_DENIED", "NOT_FOUND", "OK"]);
+    let grant = google_cloudresourcemanager3::api::SetIamPolicyRequest {
+        policy: Some(google_cloudresourcemanager3::api::Policy {
+            bindings: Some(vec![google_cloudresourcemanager3::api::Binding {
+                role: Some("roles/aiplatform.user".to_owned()),
+                members: Some(vec![format!("serviceAccount:{EMAIL}")]),
+                condition: None,
+            }]),
+            ..Default::default()
+        }),
+        update_mask: None,
+    };
+    let first = crm.projects().set_iam_policy(grant.clone(), "projects/my-project").doit().await;
+    assert!(
+        matches!(&first, Err(google_cloudresourcemanager3::Error::BadRequest(body)) if body["error"]["status"] == "INVALID_ARGUMENT"),
+        "{first:?}"
+    );
     crm.projects().set_iam_policy(grant, "projects/my-project").doit().await.unwrap();
     sandbox.shutdown().await;
 }
