@@ -451,3 +451,26 @@ pub(crate) mod opt_value {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_decoded_on_its_own_is_checked_too() {
+        let json = |action: &str, before: serde_json::Value, after: serde_json::Value| {
+            serde_json::json!({
+                "address": "test_resource.a", "provider": "test", "action": action, "reason": { "kind": "none" },
+                "before": before, "after": after, "attributes": [], "dependencies": [],
+            })
+        };
+        let object = serde_json::json!({ "id": "a" });
+        let delete = serde_json::from_value::<Change>(json("delete", object.clone(), serde_json::Value::Null)).unwrap();
+        assert_eq!(delete.values, ChangeValues::Delete { before: Value::object([("id", Value::from("a"))]) });
+        let err = serde_json::from_value::<Change>(json("delete", serde_json::Value::Null, serde_json::Value::Null))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "the Delete of test_resource.a lacks a prior value and lacks a planned one");
+        assert!(serde_json::from_value::<Change>(json("create", object.clone(), object)).is_err());
+    }
+}
