@@ -67,7 +67,7 @@ fn engine(spec: String, providers: Providers, parallelism: usize) -> Engine {
 fn converged_state(plan: &Plan) -> State {
     let mut state = State::new();
     for (i, change) in plan.changes.iter().enumerate() {
-        let mut value = change.after.clone().expect("creates have an after value");
+        let mut value = change.after().cloned().expect("creates have an after value");
         if let Value::Object(map) = &mut value {
             map.insert("id".into(), Value::from(format!("id-{i}")));
             // What apply computes: `output` is unknown at plan (as terraform_data's), and in

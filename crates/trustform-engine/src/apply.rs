@@ -13,7 +13,7 @@ use trustform_diag::{Diagnostic, Diagnostics};
 use trustform_graph::{walk, Dag, NodeId, Outcome, WalkOptions};
 use trustform_lang::config::Repetition;
 use trustform_lang::{Instance, InstanceKey, LocalsCache, ResourceAddr, Scope, Value};
-use trustform_plan::{merge_planned, Action, Change, Plan, PlanMode};
+use trustform_plan::{merge_planned, Action, Change, ChangeValues, Plan, PlanMode, ReplaceOrder};
 use trustform_provider::Checkpoint;
 use trustform_schema::values_equal;
 use trustform_state::{OutputState, ResourceState, ResourceStatus, State, StateChange, StateStore, StateUpdate};
@@ -221,7 +221,7 @@ impl Engine {
                 .update(|s| {
                     let mut changes = Vec::new();
                     for change in &plan.changes {
-                        match (&change.after, s.resources.get(&change.address)) {
+                        match (change.after(), s.resources.get(&change.address)) {
                             (Some(after), Some(resource)) => {
                                 if let Ok(updated) = ResourceState::from_value(
                                     &resource.type_name,
@@ -314,8 +314,8 @@ impl Engine {
         persister: &Persister<'_>,
     ) -> Result<(), Diagnostics> {
         let addr = &change.address;
-        if change.action == Action::NoOp {
-            if let Some(after) = &change.after {
+        if change.action() == Action::NoOp {
+            if let Some(after) = change.after() {
                 values.set(addr, after.clone());
                 if addr.is_data() {
                     self.record_data(change, after, persister).await?;
@@ -334,12 +334,12 @@ impl Engine {
             self.providers.for_type(addr.type_name()).ok_or_else(|| Diagnostics::from(missing_provider(addr)))?;
         let type_name = addr.type_name();
         let started = Instant::now();
-        tracing::debug!(address = %addr, action = ?change.action, "applying");
-        self.hook.event(Event::ApplyStarted { address: addr.clone(), action: change.action });
+        tracing::debug!(address = %addr, action = ?change.action(), "applying");
+        self.hook.event(Event::ApplyStarted { address: addr.clone(), action: change.action() });
         let fail = |verb: &str, message: String| {
             self.hook.event(Event::ApplyFailed {
                 address: addr.clone(),
-                action: change.action,
+                action: change.action(),
                 message: message.clone(),
             });
             let span = self.config.resources.get(&addr.resource).map(|r| r.span.clone());
@@ -350,9 +350,9 @@ impl Engine {
             )
         };
 
-        let result_id = match change.action {
-            Action::NoOp => unreachable!("handled above"),
-            Action::Read => {
+        let result_id = match &change.values {
+            ChangeValues::NoOp { .. } | ChangeValues::Gone { .. } => unreachable!("handled above"),
+            ChangeValues::Read { .. } => {
                 let final_config = self.final_config(change, values, locals)?;
                 let resource = &self.config.resources[&addr.resource];
                 let value = self.read_data(resource, addr, &final_config).await?;
@@ -360,27 +360,24 @@ impl Engine {
                 self.record_data(change, &value, persister).await?;
                 None
             }
-            Action::Delete => {
-                let before = prior_value(change)?;
+            ChangeValues::Delete { before } => {
                 provider.delete(type_name, before).await.map_err(|e| fail("destroy", e.to_string()))?;
                 values.remove(addr);
                 persister.update(|_| remove(addr)).await?;
                 None
             }
-            Action::Create | Action::Update | Action::DeleteThenCreate | Action::CreateThenDelete => {
+            ChangeValues::Create { .. } | ChangeValues::Update { .. } | ChangeValues::Replace { .. } => {
                 let planned = self.final_value(change, values, locals)?;
                 let dependencies = change.dependencies.clone();
-                if change.action == Action::DeleteThenCreate {
-                    let before = prior_value(change)?;
+                if let ChangeValues::Replace { before, order: ReplaceOrder::DeleteFirst, .. } = &change.values {
                     provider
                         .delete(type_name, before)
                         .await
                         .map_err(|e| fail("replace", format!("deleting the old object: {e}")))?;
                     persister.update(|_| remove(addr)).await?;
                 }
-                let new_value = match change.action {
-                    Action::Update => {
-                        let before = prior_value(change)?;
+                let new_value = match &change.values {
+                    ChangeValues::Update { before, .. } => {
                         provider.update(type_name, before, &planned).await.map_err(|e| fail("update", e.to_string()))?
                     }
                     _ => {
@@ -390,10 +387,10 @@ impl Engine {
                         // object whose id the cloud chooses could not be looked up, so it gets no
                         // record (and no extra write); creating it again either conflicts, with
                         // the import command in the error, or is idempotent.
-                        let replaces_in_place = change.action == Action::CreateThenDelete;
+                        let replaces_in_place = change.action() == Action::CreateThenDelete;
                         // A record of this address that refresh did not find: an earlier run's
                         // create, or its checkpoint, that the cloud may not show yet.
-                        let recorded_before = change.action == Action::Create
+                        let recorded_before = change.action() == Action::Create
                             && matches!(
                                 persister.resource_status(addr),
                                 Some(ResourceStatus::Creating | ResourceStatus::Tainted)
@@ -459,8 +456,7 @@ impl Engine {
                 let id = resource.id.clone();
                 values.set(addr, new_value);
                 persister.update(|_| put(addr, resource)).await?;
-                if change.action == Action::CreateThenDelete {
-                    let before = prior_value(change)?;
+                if let ChangeValues::Replace { before, order: ReplaceOrder::CreateFirst, .. } = &change.values {
                     provider.delete(type_name, before).await.map_err(|e| {
                         let old = before.get("id").map(Value::render).unwrap_or_default();
                         fail("replace", format!("the new object was created, but deleting the old one ({old}) failed: {e}. Delete it by hand"))
@@ -471,7 +467,7 @@ impl Engine {
         };
         self.hook.event(Event::ApplyFinished {
             address: addr.clone(),
-            action: change.action,
+            action: change.action(),
             id: result_id,
             elapsed: started.elapsed(),
         });
@@ -568,7 +564,10 @@ impl Engine {
         let provider = self.providers.for_type(type_name).ok_or_else(|| Diagnostics::from(missing_provider(addr)))?;
         let schema =
             self.providers.resource_schema(type_name).ok_or_else(|| Diagnostics::from(missing_provider(addr)))?;
-        let prior = if change.action == Action::Update { change.before.as_ref() } else { None };
+        let prior = match &change.values {
+            ChangeValues::Update { before, .. } => Some(before),
+            _ => None,
+        };
         let config = provider.plan(type_name, prior, config).map_err(|e| {
             Diagnostics::from(
                 Diagnostic::error("TF0511", "Provider rejected the plan", format!("Planning {addr} failed: {e}."))
@@ -576,9 +575,9 @@ impl Engine {
             )
         })?;
         let mut planned = merge_planned(&schema.block, prior, &config);
-        if change.action == Action::Update {
+        if let ChangeValues::Update { after: Value::Object(after), .. } = &change.values {
             // Attributes the diff left alone keep their prior (semantically equal) spelling.
-            if let (Some(Value::Object(after)), Value::Object(map)) = (&change.after, &mut planned) {
+            if let Value::Object(map) = &mut planned {
                 for (name, promised) in after {
                     if let (Some(attr), Some(now)) = (schema.block.attributes.get(name), map.get(name)) {
                         if !promised.contains_unknown() && values_equal(attr, promised, now) {
@@ -591,7 +590,7 @@ impl Engine {
         let settable = |name: &str| {
             schema.block.attributes.get(name).is_some_and(|a| a.is_settable()) || schema.block.blocks.contains_key(name)
         };
-        if let Some(after) = &change.after {
+        if let Some(after) = change.after() {
             for (name, promised) in after.as_object().into_iter().flatten() {
                 if promised.contains_unknown() || !settable(name) {
                     continue;
@@ -686,24 +685,6 @@ impl Engine {
     }
 }
 
-/// The prior value a delete, update or replace acts on. Plans made by the engine always carry
-/// one, and saved plans are checked for it when read; a plan without one is refused, not applied.
-fn prior_value(change: &Change) -> Result<&Value, Diagnostics> {
-    change.before.as_ref().ok_or_else(|| {
-        Diagnostics::from(
-            Diagnostic::error(
-                "TF1036",
-                "Saved plan does not match the state",
-                format!(
-                    "The plan's {:?} of {} has no prior value to act on; nothing was changed for it. Make a new plan with `trustform plan --out FILE`.",
-                    change.action, change.address
-                ),
-            )
-            .with_address(&change.address),
-        )
-    })
-}
-
 /// Drives a create while writing its checkpoints as they come, and makes sure the last one is
 /// durable even when the create fails.
 async fn create_with_checkpoints(
@@ -739,7 +720,7 @@ fn apply_graph(plan: &Plan) -> Dag<usize> {
         for dep in &change.dependencies {
             let Some(&j) = index.get(dep) else { continue };
             let dep_change = &plan.changes[j];
-            match (change.action == Action::Delete, dep_change.action == Action::Delete) {
+            match (change.action() == Action::Delete, dep_change.action() == Action::Delete) {
                 // The dependent goes first when both disappear.
                 (true, true) => dag.add_edge(ids[i], ids[j]),
                 (false, false) => dag.add_edge(ids[j], ids[i]),

@@ -10,8 +10,8 @@ use trustform_graph::{walk, Dag, Outcome, WalkOptions};
 use trustform_lang::config::{Repetition, Resource};
 use trustform_lang::{redact_texts, Instance, LocalsCache, ResourceAddr, ResourceId, Scope, Value};
 use trustform_plan::{
-    deletion_attributes, diff_resource, merge_planned, Action, AttributeChange, Change, OutputChange, Plan, PlanMode,
-    Reason,
+    deletion_attributes, diff_resource, merge_planned, Action, AttributeChange, Change, ChangeValues, OutputChange,
+    Plan, PlanMode, Reason, ReplaceOrder,
 };
 use trustform_provider::{ProviderError, ProviderErrorKind};
 use trustform_schema::{block_body_equal, conform};
@@ -94,10 +94,8 @@ impl Engine {
                     .map(|(addr, after)| Change {
                         address: addr.clone(),
                         provider: provider_name(state, addr),
-                        action: Action::NoOp,
                         reason: Reason::None,
-                        before: prior.get(addr).cloned(),
-                        after: after.clone(),
+                        values: ChangeValues::refreshed(prior.get(addr).cloned(), after.clone()),
                         attributes: Vec::new(),
                         dependencies: dependencies_in_state(state, addr),
                     })
@@ -239,13 +237,15 @@ impl Engine {
                 Some(after) => changed_attributes(before, after),
                 None => Vec::new(),
             };
+            let before = before.clone();
             drift.push(Change {
                 address: addr.clone(),
                 provider: addr.resource.provider_name().to_owned(),
-                action: if after.is_some() { Action::Update } else { Action::Delete },
                 reason: Reason::None,
-                before: Some(before.clone()),
-                after,
+                values: match after {
+                    Some(after) => ChangeValues::Update { before, after },
+                    None => ChangeValues::Delete { before },
+                },
                 attributes,
                 dependencies: Vec::new(),
             });
@@ -271,10 +271,8 @@ impl Engine {
             plan.changes.push(Change {
                 address: addr.clone(),
                 provider: resource.provider.clone(),
-                action: Action::Delete,
                 reason: Reason::DestroyRequested,
-                before: Some(before.clone()),
-                after: None,
+                values: ChangeValues::Delete { before: before.clone() },
                 attributes: deletion_attributes(before),
                 dependencies: resource.dependencies.clone(),
             });
@@ -371,10 +369,10 @@ impl Engine {
                 });
                 match change {
                     Ok(change) => {
-                        if let Some(after) = &change.after {
+                        if let Some(after) = change.after() {
                             values.set(&addr, after.clone());
                         }
-                        if change.action.is_replace() || change.action == Action::Delete {
+                        if change.action().is_replace() || change.action() == Action::Delete {
                             self.check_prevent_destroy(&addr, diags);
                         }
                         plan.changes.push(change);
@@ -408,10 +406,8 @@ impl Engine {
             plan.changes.push(Change {
                 address: addr.clone(),
                 provider: provider_name(state, addr),
-                action: Action::Delete,
                 reason,
-                before: Some(before.clone()),
-                after: None,
+                values: ChangeValues::Delete { before: before.clone() },
                 attributes: deletion_attributes(before),
                 dependencies: dependencies_in_state(state, addr),
             });
@@ -705,13 +701,22 @@ impl Engine {
                 return Err(warnings);
             }
         }
+        let after = diff.planned;
+        let values = match prior {
+            // `diff_resource` plans a create exactly when there is no prior object.
+            None => ChangeValues::Create { after },
+            Some(before) => match action {
+                Action::NoOp => ChangeValues::NoOp { before: Some(before), after },
+                Action::DeleteThenCreate => ChangeValues::Replace { before, after, order: ReplaceOrder::DeleteFirst },
+                Action::CreateThenDelete => ChangeValues::Replace { before, after, order: ReplaceOrder::CreateFirst },
+                _ => ChangeValues::Update { before, after },
+            },
+        };
         let change = Change {
             address: addr.clone(),
             provider: resource.provider_name().to_owned(),
-            action,
             reason,
-            before: prior,
-            after: Some(diff.planned),
+            values,
             attributes,
             dependencies,
         };
@@ -731,25 +736,20 @@ impl Engine {
         let schema = self.providers.data_schema(type_name).expect("checked by instance_config");
         let offline = reads == DataReads::LocalOnly && !schema.local;
         let dependencies = self.dependency_addresses(&resource.id, values);
-        let mut change = Change {
+        // With depends_on, the read waits for apply, after its dependencies have changed.
+        let values = if offline || config.contains_unknown() || !resource.depends_on.is_empty() {
+            ChangeValues::Read { after: merge_planned(&schema.block, None, &config) }
+        } else {
+            ChangeValues::NoOp { before: None, after: self.read_data(resource, addr, &config).await? }
+        };
+        Ok(Change {
             address: addr.clone(),
             provider: resource.provider_name().to_owned(),
-            action: Action::NoOp,
             reason: Reason::None,
-            before: None,
-            after: None,
+            values,
             attributes: Vec::new(),
             dependencies,
-        };
-        // With depends_on, the read waits for apply, after its dependencies have changed.
-        if offline || config.contains_unknown() || !resource.depends_on.is_empty() {
-            change.action = Action::Read;
-            change.after = Some(merge_planned(&schema.block, None, &config));
-            return Ok(change);
-        }
-        let value = self.read_data(resource, addr, &config).await?;
-        change.after = Some(value);
-        Ok(change)
+        })
     }
 
     pub(crate) async fn read_data(

@@ -10,7 +10,7 @@
 use crate::engine::Engine;
 use trustform_diag::{Diagnostic, Diagnostics};
 use trustform_lang::{ResourceAddr, Value};
-use trustform_plan::{Action, Change, Plan, PlanMode};
+use trustform_plan::{Action, Change, ChangeValues, Plan, PlanMode};
 use trustform_schema::block_body_equal;
 use trustform_state::{ResourceState, State};
 
@@ -30,8 +30,10 @@ impl Engine {
             }
             // Read again during the apply, so no value a data source gave at plan time comes
             // from the file; a different answer now fails the apply's planned-value check.
-            if change.action == Action::NoOp && change.address.is_data() && plan.mode != PlanMode::RefreshOnly {
-                change.action = Action::Read;
+            if let ChangeValues::NoOp { after, .. } = &change.values {
+                if change.address.is_data() && plan.mode != PlanMode::RefreshOnly {
+                    change.values = ChangeValues::Read { after: after.clone() };
+                }
             }
         }
         for addr in &plan.adopted {
@@ -69,15 +71,14 @@ impl Engine {
         if mode == PlanMode::RefreshOnly {
             // Applying a refresh-only plan writes its values into the state.
             let recorded = recorded.ok_or("the state does not record it")?;
-            if change.before.is_some() && !self.same_object_value(addr, Some(&recorded.value()), change.before.as_ref())
-            {
+            if change.before().is_some() && !self.same_object_value(addr, Some(&recorded.value()), change.before()) {
                 return Err("its prior value is not the one the state records".to_owned());
             }
-            change.before = Some(recorded.value());
-            change.after = self.observed(addr, recorded, change.after.as_ref()).await?;
+            let observed = self.observed(addr, recorded, change.after()).await?;
+            change.values = ChangeValues::refreshed(Some(recorded.value()), observed);
             return Ok(());
         }
-        match change.action {
+        match change.action() {
             Action::Create => match recorded {
                 // Refresh found the recorded object gone; it must still be gone, or creating it
                 // again would leave the one the state records unmanaged.
@@ -88,15 +89,19 @@ impl Engine {
             Action::NoOp if addr.is_data() => Ok(()),
             Action::NoOp | Action::Update | Action::Delete | Action::DeleteThenCreate | Action::CreateThenDelete => {
                 let recorded = recorded.ok_or("the plan changes an object the state does not record")?;
-                let trusted = self.observed(addr, recorded, change.before.as_ref()).await?;
-                if change.action == Action::NoOp {
-                    if !self.same_object_value(addr, change.before.as_ref(), change.after.as_ref()) {
-                        return Err("the plan leaves it unchanged but gives it different values".to_owned());
-                    }
-                    let marks = change.after.as_ref().map(Value::sensitive_paths).unwrap_or_default();
-                    change.after = trusted.clone().map(|v| v.mark_paths(&marks));
+                let trusted = self.observed(addr, recorded, change.before()).await?;
+                if change.action() == Action::NoOp && !self.same_object_value(addr, change.before(), change.after()) {
+                    return Err("the plan leaves it unchanged but gives it different values".to_owned());
                 }
-                change.before = trusted;
+                // `observed` answers an object for a claimed one, and these actions claim one
+                // (a no-op of a managed object has it, or failed the check above).
+                let (Some(trusted), Some(before)) = (trusted, change.values.before_mut()) else {
+                    return Err("the plan gives no prior value for it".to_owned());
+                };
+                *before = trusted.clone();
+                if let ChangeValues::NoOp { after, .. } = &mut change.values {
+                    *after = trusted.mark_paths(&after.sensitive_paths());
+                }
                 Ok(())
             }
         }

@@ -112,8 +112,12 @@ async fn applies_converges_updates_and_destroys() {
     // One variable change reaches exactly the trustform_data and the test_resource fed by it.
     let changed = engine_with(CHAINS, &provider, &["suffix=v2"]);
     let third = plan(&changed, &state).await;
-    let actionable: Vec<(String, Action)> =
-        third.changes.iter().filter(|c| c.action != Action::NoOp).map(|c| (c.address.to_string(), c.action)).collect();
+    let actionable: Vec<(String, Action)> = third
+        .changes
+        .iter()
+        .filter(|c| c.action() != Action::NoOp)
+        .map(|c| (c.address.to_string(), c.action()))
+        .collect();
     assert_eq!(actionable.len(), 10, "{actionable:?}");
     assert!(actionable.iter().all(|(a, action)| *action == Action::Update
         && (a.starts_with("trustform_data.c") || a.starts_with("test_resource.d"))));
@@ -164,7 +168,7 @@ resource "test_resource" "given" {
     let engine = engine(spec, &provider);
     let first = plan(&engine, &State::new()).await;
     let picked = first.changes.iter().find(|c| c.address == addr("test_resource.picked")).unwrap();
-    assert_eq!(picked.after.as_ref().and_then(|after| after.get("zone")), Some(&Value::Unknown));
+    assert_eq!(picked.after().and_then(|after| after.get("zone")), Some(&Value::Unknown));
     let state = apply(&engine, State::new(), &store).await;
     let zone = |name: &str| state.resources[&addr(name)].attributes["zone"].as_str().map(str::to_owned);
     assert_eq!(zone("test_resource.picked").as_deref(), Some("test-zone-a"));
@@ -208,7 +212,7 @@ async fn force_new_attribute_plans_a_replacement_with_its_reason() {
     let renamed = engine(r#"resource "test_resource" "x" { name = "two" }"#, &provider);
     let plan = plan(&renamed, &state).await;
     let change = plan.change(&addr("test_resource.x")).unwrap();
-    assert_eq!(change.action, Action::DeleteThenCreate);
+    assert_eq!(change.action(), Action::DeleteThenCreate);
     assert_eq!(change.reason, Reason::ReplaceBecauseOf { attributes: vec!["name".into()] });
     insta::assert_snapshot!(render_human(&plan, Style::Plain));
 }
@@ -266,13 +270,13 @@ async fn drift_is_detected_and_undone() {
     let plan = plan(&engine, &state).await;
     assert_eq!(plan.drift.len(), 1);
     let change = plan.change(&addr("test_resource.x")).unwrap();
-    assert_eq!(change.action, Action::Update);
+    assert_eq!(change.action(), Action::Update);
     assert_eq!(change.attributes[0].name, "input");
 
     provider.remove(&id);
     let plan = self::plan(&engine, &state).await;
     let change = plan.change(&addr("test_resource.x")).unwrap();
-    assert_eq!((change.action, &change.reason), (Action::Create, &Reason::DeletedOutsideTrustform));
+    assert_eq!((change.action(), &change.reason), (Action::Create, &Reason::DeletedOutsideTrustform));
 }
 
 #[tokio::test]
@@ -359,7 +363,7 @@ async fn an_interrupted_long_create_is_already_in_state_as_tainted() {
     // The next plan replaces the possibly incomplete object instead of orphaning it.
     let next = self::plan(&engine, &persisted).await;
     let change = next.change(&addr("test_resource.pool")).unwrap();
-    assert_eq!((change.action, &change.reason), (Action::DeleteThenCreate, &Reason::Tainted));
+    assert_eq!((change.action(), &change.reason), (Action::DeleteThenCreate, &Reason::Tainted));
 }
 
 /// The record a run leaves when it is killed after sending a create and before saving the
@@ -384,7 +388,7 @@ async fn an_interrupted_create_found_in_the_cloud_is_adopted_not_created_again()
 
     let plan = plan(&engine, &state).await;
     let change = plan.change(&addr("test_resource.x")).unwrap();
-    assert_eq!(change.action, Action::NoOp, "{}", render_human(&plan, Style::Plain));
+    assert_eq!(change.action(), Action::NoOp, "{}", render_human(&plan, Style::Plain));
     assert!(plan.drift.is_empty(), "reading back what was planned is not drift: {:?}", plan.drift);
     assert_eq!(plan.adopted, [addr("test_resource.x")]);
     assert!(plan.has_changes(), "applying saves it");
@@ -410,7 +414,7 @@ async fn an_interrupted_create_that_never_happened_is_created_as_new() {
 
     let plan = plan(&engine, &state).await;
     let change = plan.change(&addr("test_resource.x")).unwrap();
-    assert_eq!((change.action, &change.reason), (Action::Create, &Reason::None));
+    assert_eq!((change.action(), &change.reason), (Action::Create, &Reason::None));
     assert!(plan.drift.is_empty(), "{:?}", plan.drift);
     assert!(plan.adopted.is_empty());
     let state = apply(&engine, state, &MemoryBackend::new()).await;
@@ -429,7 +433,7 @@ async fn a_creating_record_without_an_id_is_reported_and_created_again() {
     let (next, diags) = engine.plan(&state, &PlanOptions::normal()).await;
     let warning = diags.iter().find(|d| d.code == "TF1006").expect("the interrupted create is reported");
     assert!(warning.detail.contains("trustform import test_resource.x ID"), "{}", warning.detail);
-    assert_eq!(next.unwrap().change(&addr("test_resource.x")).unwrap().action, Action::Create);
+    assert_eq!(next.unwrap().change(&addr("test_resource.x")).unwrap().action(), Action::Create);
     let state = apply(&engine, state, &MemoryBackend::new()).await;
     assert_eq!(state.resources[&addr("test_resource.x")].status, trustform_state::ResourceStatus::Ready);
     assert_eq!(provider.objects().len(), 1);
@@ -500,10 +504,7 @@ async fn an_ambiguous_failure_of_a_create_with_a_planned_id_leaves_a_record_the_
     let engine = engine(r#"resource "test_resource" "x" { name = "x" }"#, &provider);
     let store = MemoryBackend::new();
     let first = plan(&engine, &State::new()).await;
-    assert_eq!(
-        first.change(&addr("test_resource.x")).unwrap().after.as_ref().unwrap().get("id"),
-        Some(&Value::from("tr-x"))
-    );
+    assert_eq!(first.change(&addr("test_resource.x")).unwrap().after().unwrap().get("id"), Some(&Value::from("tr-x")));
     let outcome = engine.apply(&first, State::new(), &store).await;
     assert!(outcome.diagnostics.has_errors());
     // A timeout may hide a create that happened: the record stays for the next run to look up.
@@ -512,7 +513,7 @@ async fn an_ambiguous_failure_of_a_create_with_a_planned_id_leaves_a_record_the_
     assert_eq!((record.status, record.id.as_str()), (trustform_state::ResourceStatus::Creating, "tr-x"));
     // This one never reached the cloud: the next plan finds nothing and creates it, once.
     let next = plan(&engine, &persisted).await;
-    assert_eq!(next.change(&addr("test_resource.x")).unwrap().action, Action::Create);
+    assert_eq!(next.change(&addr("test_resource.x")).unwrap().action(), Action::Create);
     assert!(next.adopted.is_empty());
     let state = apply(&engine, persisted, &store).await;
     assert_eq!(state.resources[&addr("test_resource.x")].status, trustform_state::ResourceStatus::Ready);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use trustform_engine::{Engine, EngineOptions, PlanOptions, Providers};
 use trustform_lang::config::load_sources;
 use trustform_lang::{resolve_variables, Value};
-use trustform_plan::{config_digest, state_digest, Action, Plan, SavedPlan};
+use trustform_plan::{config_digest, state_digest, Action, Plan, SavedPlan, SavedPlanError};
 use trustform_state::{MemoryBackend, State};
 use trustform_test_provider::TestProvider;
 
@@ -127,7 +127,7 @@ async fn saved_plan() -> Vec<u8> {
     let (plan, diags) = engine.plan(&state, &PlanOptions::normal()).await;
     assert!(!diags.has_errors(), "{diags:?}");
     let plan: Plan = plan.expect("plan");
-    let actions: Vec<Action> = plan.changes.iter().map(|c| c.action).collect();
+    let actions: Vec<Action> = plan.changes.iter().map(|c| c.action()).collect();
     assert!(
         [Action::NoOp, Action::Update, Action::Delete, Action::DeleteThenCreate, Action::Create]
             .iter()
@@ -195,21 +195,86 @@ async fn a_delete_of_an_object_the_state_does_not_record_is_refused() {
     let engine = engine(AFTER, &provider);
     let (plan, _) = engine.plan(&state, &PlanOptions::normal()).await;
     let mut plan = plan.unwrap();
-    let replace = plan.changes.iter_mut().find(|c| c.action == Action::DeleteThenCreate).unwrap();
-    replace.before = Some(outsider.clone());
+    let replace = plan.changes.iter_mut().find(|c| c.action() == Action::DeleteThenCreate).unwrap();
+    *replace.values.before_mut().unwrap() = outsider.clone();
     let diags = engine.verify_saved_plan(&plan, &state).await.unwrap_err();
     let message = format!("{diags:?}");
     assert!(message.contains("TF1036") && message.contains("test_resource.replace"), "{message}");
     assert!(message.contains("Make a new plan"), "{message}");
     assert_eq!(provider.objects().len(), 5, "nothing was deleted");
+}
 
-    // The same through a file: refused when read, with no panic, if the prior value is removed.
-    let mut gone = plan.clone();
-    let delete = gone.changes.iter_mut().find(|c| c.action == Action::Delete).unwrap();
-    delete.before = None;
-    let bytes = SavedPlan::new(gone, BTreeMap::new(), String::new(), &state).to_bytes();
-    let err = SavedPlan::from_bytes(&bytes).unwrap_err().to_string();
-    assert!(err.contains("lacks a prior value") && err.contains("test_resource.gone"), "{err}");
+/// `bytes` with `edit` applied to the change of `address` in the file's JSON.
+fn edit_change(bytes: &[u8], address: &str, edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    let mut json: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+    let changes = json["plan"]["changes"].as_array_mut().unwrap();
+    edit(changes.iter_mut().find(|c| c["address"] == address).unwrap());
+    serde_json::to_vec_pretty(&json).unwrap()
+}
+
+#[tokio::test]
+async fn a_change_whose_action_and_values_disagree_is_refused_when_read() {
+    // A delete without the object to delete panicked in the apply; no `Change` can hold one now,
+    // so the file is refused when it is read, and says which change is wrong.
+    let bytes = saved_plan().await;
+    let outsider = serde_json::json!({ "id": "prod-admin", "name": "prod-admin" });
+    type Edit = Box<dyn FnOnce(&mut serde_json::Value)>;
+    let cases: Vec<(&str, Edit, &str)> = vec![
+        (
+            "test_resource.gone",
+            Box::new(|c| c["before"] = serde_json::Value::Null),
+            "the Delete of test_resource.gone lacks a prior value and lacks a planned one",
+        ),
+        (
+            "test_resource.gone",
+            Box::new(|c| c["after"] = c["before"].clone()),
+            "the Delete of test_resource.gone has a prior value and has a planned one",
+        ),
+        (
+            "test_resource.new",
+            Box::new(move |c| c["before"] = outsider),
+            "the Create of test_resource.new has a prior value and has a planned one",
+        ),
+        (
+            "test_resource.change",
+            Box::new(|c| c["after"] = serde_json::Value::Null),
+            "the Update of test_resource.change has a prior value and lacks a planned one",
+        ),
+        (
+            "test_resource.replace",
+            Box::new(|c| c["before"] = serde_json::Value::Null),
+            "the DeleteThenCreate of test_resource.replace lacks a prior value and has a planned one",
+        ),
+        // What only the plan knows: a no-op without a planned value belongs to a refresh-only
+        // plan, and only a data source is left as it is without a prior value.
+        (
+            "test_resource.keep",
+            Box::new(|c| c["after"] = serde_json::Value::Null),
+            "the NoOp of test_resource.keep has a prior value and lacks a planned one",
+        ),
+        (
+            "test_resource.keep",
+            Box::new(|c| c["before"] = serde_json::Value::Null),
+            "the NoOp of test_resource.keep lacks a prior value and has a planned one",
+        ),
+        (
+            "test_resource.keep",
+            Box::new(|c| {
+                c["action"] = "read".into();
+                c["before"] = serde_json::Value::Null;
+            }),
+            "test_resource.keep cannot be planned as Read",
+        ),
+    ];
+    for (address, edit, expected) in cases {
+        let edited = edit_change(&bytes, address, edit);
+        match SavedPlan::from_bytes(&edited) {
+            Err(SavedPlanError::Inconsistent(problem)) => assert_eq!(problem, expected),
+            other => panic!("{address}: expected {expected:?}, got {other:?}"),
+        }
+    }
+    let saved = SavedPlan::from_bytes(&bytes).expect("the unedited file is consistent");
+    assert_eq!(saved.to_bytes(), bytes, "decoding and encoding keep every byte");
 }
 
 #[tokio::test]
@@ -233,10 +298,10 @@ async fn a_plan_made_after_drift_is_checked_against_the_cloud_and_applies() {
     let id = provider.id_of("change").unwrap();
     provider.set_attribute(&id, "input", Value::from("changed after the plan")).unwrap();
     let mut plan = plan.unwrap();
-    let update = plan.changes.iter_mut().find(|c| c.action == Action::Update).unwrap();
-    let mut edited = update.before.as_ref().and_then(Value::as_object).cloned().unwrap();
+    let update = plan.changes.iter_mut().find(|c| c.action() == Action::Update).unwrap();
+    let mut edited = update.before().and_then(Value::as_object).cloned().unwrap();
     edited.insert("input".to_owned(), Value::from("edited"));
-    update.before = Some(Value::Object(edited));
+    *update.values.before_mut().unwrap() = Value::Object(edited);
     let diags = engine.verify_saved_plan(&plan, &state).await.unwrap_err();
     assert!(format!("{diags:?}").contains("neither the state's record nor what the cloud holds now"), "{diags:?}");
 }

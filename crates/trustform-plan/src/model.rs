@@ -61,22 +61,135 @@ pub enum Reason {
 }
 
 /// One planned change.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Its [`ChangeValues`] carry exactly the values its action needs, so a change whose action and
+/// values disagree (a delete without the object to delete, a create with one) cannot be built;
+/// a saved plan that spells one is refused when it is read ([`crate::SavedPlan::from_bytes`]).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "RawChange")]
 pub struct Change {
     pub address: ResourceAddr,
     pub provider: String,
-    pub action: Action,
     pub reason: Reason,
-    /// The refreshed state, when the object exists.
-    #[serde(with = "opt_value")]
-    pub before: Option<Value>,
-    /// The planned state (may hold unknowns), when the object will exist.
-    #[serde(with = "opt_value")]
-    pub after: Option<Value>,
+    /// The action and its values.
+    pub values: ChangeValues,
     /// Attribute-level differences, for rendering.
     pub attributes: Vec<AttributeChange>,
     /// Addresses this resource depends on (recorded in state after apply).
     pub dependencies: Vec<ResourceAddr>,
+}
+
+/// What a change does, with the values that needs: `before` is the refreshed state of the
+/// object that exists, `after` the planned state (may hold unknowns) of the object that will.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChangeValues {
+    Create {
+        after: Value,
+    },
+    /// A data source read during apply, because its arguments are unknown at plan time.
+    Read {
+        after: Value,
+    },
+    Update {
+        before: Value,
+        after: Value,
+    },
+    Replace {
+        before: Value,
+        after: Value,
+        order: ReplaceOrder,
+    },
+    Delete {
+        before: Value,
+    },
+    /// Nothing to do: a managed object that stays as it is, or a data source read at plan time
+    /// (`before` is `None`; only a data source may lack it, outside a refresh-only plan). In a
+    /// refresh-only plan, what refresh found for an object.
+    NoOp {
+        before: Option<Value>,
+        after: Value,
+    },
+    /// A refresh-only plan's record of an object refresh found gone: applying it forgets the
+    /// object. Only a refresh-only plan holds one ([`Plan::check_consistent`]).
+    Gone {
+        before: Option<Value>,
+    },
+}
+
+/// Which half of a replacement comes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplaceOrder {
+    /// Delete the old object, then create the new one.
+    DeleteFirst,
+    /// Create the new object first, then delete the old one (`create_before_destroy`).
+    CreateFirst,
+}
+
+impl ChangeValues {
+    pub fn action(&self) -> Action {
+        match self {
+            ChangeValues::Create { .. } => Action::Create,
+            ChangeValues::Read { .. } => Action::Read,
+            ChangeValues::Update { .. } => Action::Update,
+            ChangeValues::Replace { order: ReplaceOrder::DeleteFirst, .. } => Action::DeleteThenCreate,
+            ChangeValues::Replace { order: ReplaceOrder::CreateFirst, .. } => Action::CreateThenDelete,
+            ChangeValues::Delete { .. } => Action::Delete,
+            ChangeValues::NoOp { .. } | ChangeValues::Gone { .. } => Action::NoOp,
+        }
+    }
+
+    /// What a refresh-only plan records for an object: `before` from state, `after` what refresh
+    /// found (`None`: gone).
+    pub fn refreshed(before: Option<Value>, after: Option<Value>) -> Self {
+        match after {
+            Some(after) => ChangeValues::NoOp { before, after },
+            None => ChangeValues::Gone { before },
+        }
+    }
+
+    pub fn before(&self) -> Option<&Value> {
+        match self {
+            ChangeValues::Update { before, .. }
+            | ChangeValues::Replace { before, .. }
+            | ChangeValues::Delete { before } => Some(before),
+            ChangeValues::NoOp { before, .. } | ChangeValues::Gone { before } => before.as_ref(),
+            ChangeValues::Create { .. } | ChangeValues::Read { .. } => None,
+        }
+    }
+
+    pub fn after(&self) -> Option<&Value> {
+        match self {
+            ChangeValues::Create { after }
+            | ChangeValues::Read { after }
+            | ChangeValues::Update { after, .. }
+            | ChangeValues::Replace { after, .. }
+            | ChangeValues::NoOp { after, .. } => Some(after),
+            ChangeValues::Delete { .. } | ChangeValues::Gone { .. } => None,
+        }
+    }
+
+    /// The prior value, to edit in place; `None` when the change has none (it cannot gain one).
+    pub fn before_mut(&mut self) -> Option<&mut Value> {
+        match self {
+            ChangeValues::Update { before, .. }
+            | ChangeValues::Replace { before, .. }
+            | ChangeValues::Delete { before } => Some(before),
+            ChangeValues::NoOp { before, .. } | ChangeValues::Gone { before } => before.as_mut(),
+            ChangeValues::Create { .. } | ChangeValues::Read { .. } => None,
+        }
+    }
+
+    /// The planned value, to edit in place; `None` when the change has none (it cannot gain one).
+    pub fn after_mut(&mut self) -> Option<&mut Value> {
+        match self {
+            ChangeValues::Create { after }
+            | ChangeValues::Read { after }
+            | ChangeValues::Update { after, .. }
+            | ChangeValues::Replace { after, .. }
+            | ChangeValues::NoOp { after, .. } => Some(after),
+            ChangeValues::Delete { .. } | ChangeValues::Gone { .. } => None,
+        }
+    }
 }
 
 impl Change {
@@ -84,10 +197,99 @@ impl Change {
         self.address.type_name()
     }
 
+    pub fn action(&self) -> Action {
+        self.values.action()
+    }
+
+    /// The refreshed state, when the object exists.
+    pub fn before(&self) -> Option<&Value> {
+        self.values.before()
+    }
+
+    /// The planned state (may hold unknowns), when the object will exist.
+    pub fn after(&self) -> Option<&Value> {
+        self.values.after()
+    }
+
     /// A data source result leaving state: bookkeeping, not a change to any object, so it is
     /// neither shown nor counted (as in Terraform).
     pub fn is_data_removal(&self) -> bool {
-        self.action == Action::Delete && self.address.is_data()
+        self.action() == Action::Delete && self.address.is_data()
+    }
+}
+
+/// A change as saved plans spell it: the action, and the values side by side (`null` when
+/// absent). Decoding one checks that they agree.
+#[derive(Deserialize)]
+pub(crate) struct RawChange {
+    address: ResourceAddr,
+    provider: String,
+    action: Action,
+    reason: Reason,
+    #[serde(with = "opt_value")]
+    before: Option<Value>,
+    #[serde(with = "opt_value")]
+    after: Option<Value>,
+    attributes: Vec<AttributeChange>,
+    dependencies: Vec<ResourceAddr>,
+}
+
+impl TryFrom<RawChange> for Change {
+    /// Which action lacks or has which value.
+    type Error = String;
+
+    fn try_from(raw: RawChange) -> Result<Self, String> {
+        let RawChange { address, provider, action, reason, before, after, attributes, dependencies } = raw;
+        let problem = format!(
+            "the {action:?} of {address} {} a prior value and {} a planned one",
+            if before.is_some() { "has" } else { "lacks" },
+            if after.is_some() { "has" } else { "lacks" },
+        );
+        let values = match (action, before, after) {
+            (Action::Create, None, Some(after)) => ChangeValues::Create { after },
+            (Action::Read, None, Some(after)) => ChangeValues::Read { after },
+            (Action::Update, Some(before), Some(after)) => ChangeValues::Update { before, after },
+            (Action::DeleteThenCreate, Some(before), Some(after)) => {
+                ChangeValues::Replace { before, after, order: ReplaceOrder::DeleteFirst }
+            }
+            (Action::CreateThenDelete, Some(before), Some(after)) => {
+                ChangeValues::Replace { before, after, order: ReplaceOrder::CreateFirst }
+            }
+            (Action::Delete, Some(before), None) => ChangeValues::Delete { before },
+            (Action::NoOp, before, after) => ChangeValues::refreshed(before, after),
+            _ => return Err(problem),
+        };
+        Ok(Change { address, provider, reason, values, attributes, dependencies })
+    }
+}
+
+impl Serialize for Change {
+    /// The [`RawChange`] spelling, field for field.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Spelled<'a> {
+            address: &'a ResourceAddr,
+            provider: &'a str,
+            action: Action,
+            reason: &'a Reason,
+            #[serde(serialize_with = "opt_value::serialize_ref")]
+            before: Option<&'a Value>,
+            #[serde(serialize_with = "opt_value::serialize_ref")]
+            after: Option<&'a Value>,
+            attributes: &'a [AttributeChange],
+            dependencies: &'a [ResourceAddr],
+        }
+        Spelled {
+            address: &self.address,
+            provider: &self.provider,
+            action: self.action(),
+            reason: &self.reason,
+            before: self.before(),
+            after: self.after(),
+            attributes: &self.attributes,
+            dependencies: &self.dependencies,
+        }
+        .serialize(serializer)
     }
 }
 
@@ -153,7 +355,7 @@ impl Plan {
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
         for change in self.changes.iter().filter(|change| !change.is_data_removal()) {
-            match change.action {
+            match change.action() {
                 Action::Create => s.add += 1,
                 Action::Update => s.change += 1,
                 Action::Delete => s.destroy += 1,
@@ -170,7 +372,7 @@ impl Plan {
 
     /// True when applying would change any resource or output.
     pub fn has_changes(&self) -> bool {
-        self.changes.iter().any(|c| !matches!(c.action, Action::NoOp | Action::Read) && !c.is_data_removal())
+        self.changes.iter().any(|c| !matches!(c.action(), Action::NoOp | Action::Read) && !c.is_data_removal())
             || self.outputs.values().any(|o| o.action() != Action::NoOp)
             || (self.mode == PlanMode::RefreshOnly && !self.drift.is_empty())
             || !self.adopted.is_empty()
@@ -231,7 +433,11 @@ pub(crate) mod opt_value {
     }
 
     pub fn serialize<S: Serializer>(value: &Option<Value>, serializer: S) -> Result<S::Ok, S::Error> {
-        value.as_ref().map(encode).serialize(serializer)
+        serialize_ref(&value.as_ref(), serializer)
+    }
+
+    pub fn serialize_ref<S: Serializer>(value: &Option<&Value>, serializer: S) -> Result<S::Ok, S::Error> {
+        value.map(encode).serialize(serializer)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
@@ -252,5 +458,28 @@ pub(crate) mod opt_value {
             ]);
             assert_eq!(decode(&encode(&value)), value);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_decoded_on_its_own_is_checked_too() {
+        let json = |action: &str, before: serde_json::Value, after: serde_json::Value| {
+            serde_json::json!({
+                "address": "test_resource.a", "provider": "test", "action": action, "reason": { "kind": "none" },
+                "before": before, "after": after, "attributes": [], "dependencies": [],
+            })
+        };
+        let object = serde_json::json!({ "id": "a" });
+        let delete = serde_json::from_value::<Change>(json("delete", object.clone(), serde_json::Value::Null)).unwrap();
+        assert_eq!(delete.values, ChangeValues::Delete { before: Value::object([("id", Value::from("a"))]) });
+        let err = serde_json::from_value::<Change>(json("delete", serde_json::Value::Null, serde_json::Value::Null))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "the Delete of test_resource.a lacks a prior value and lacks a planned one");
+        assert!(serde_json::from_value::<Change>(json("create", object.clone(), object)).is_err());
     }
 }

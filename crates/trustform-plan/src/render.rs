@@ -76,7 +76,7 @@ pub fn render_human(plan: &Plan, style: Style) -> String {
         out.push_str("\nApplying saves them in state; it does not create them again.\n\n");
     }
     let actionable: Vec<&Change> =
-        plan.changes.iter().filter(|c| c.action != Action::NoOp && !c.is_data_removal()).collect();
+        plan.changes.iter().filter(|c| c.action() != Action::NoOp && !c.is_data_removal()).collect();
     let outputs_change = plan.outputs.values().any(|o| o.action() != Action::NoOp);
     if actionable.is_empty() && !outputs_change && !plan.adopted.is_empty() {
         out.push_str("No changes to remote objects.\n");
@@ -131,12 +131,12 @@ pub fn render_human(plan: &Plan, style: Style) -> String {
 fn headline(change: &Change, drift: bool) -> String {
     let addr = &change.address;
     if drift {
-        return match change.action {
+        return match change.action() {
             Action::Delete => format!("# {addr} has been deleted"),
             _ => format!("# {addr} has changed"),
         };
     }
-    match change.action {
+    match change.action() {
         Action::Create => format!("# {addr} will be created"),
         Action::Read => format!("# {addr} will be read during apply\n  # (config refers to values not yet known)"),
         Action::Update => format!("# {addr} will be updated in-place"),
@@ -159,7 +159,7 @@ fn headline(change: &Change, drift: bool) -> String {
 }
 
 fn render_change(out: &mut String, change: &Change, style: Style, drift: bool) {
-    let action = if drift && change.action != Action::Delete { Action::Update } else { change.action };
+    let action = if drift && change.action() != Action::Delete { Action::Update } else { change.action() };
     let _ = writeln!(out, "  {}", style.bold(&headline(change, drift)));
     let kind = if change.address.is_data() { "data" } else { "resource" };
     let symbol = style.paint(action, action.symbol());
@@ -173,7 +173,7 @@ fn render_change(out: &mut String, change: &Change, style: Style, drift: bool) {
     for attr in &change.attributes {
         render_attribute(out, attr, action, style, width);
     }
-    if let Some(id) = change.before.as_ref().and_then(|b| b.get("id")).filter(|_| action != Action::Delete) {
+    if let Some(id) = change.before().and_then(|b| b.get("id")).filter(|_| action != Action::Delete) {
         if !change.attributes.iter().any(|a| a.name == "id") {
             let _ = writeln!(out, "        {:width$} = {}", "id", show(id));
         }
@@ -427,12 +427,12 @@ pub fn render_json(plan: &Plan) -> Json {
                 }),
                 "provider_name": c.provider,
                 "change": {
-                    "actions": actions(c.action),
-                    "before": c.before.as_ref().map(safe_json),
-                    "after": c.after.as_ref().map(safe_json),
-                    "after_unknown": c.after.as_ref().map(unknown_tree),
-                    "before_sensitive": c.before.as_ref().map(sensitive_tree),
-                    "after_sensitive": c.after.as_ref().map(sensitive_tree),
+                    "actions": actions(c.action()),
+                    "before": c.before().map(safe_json),
+                    "after": c.after().map(safe_json),
+                    "after_unknown": c.after().map(unknown_tree),
+                    "before_sensitive": c.before().map(sensitive_tree),
+                    "after_sensitive": c.after().map(sensitive_tree),
                     "replace_paths": match &c.reason {
                         Reason::ReplaceBecauseOf { attributes } => json!(attributes.iter().map(|a| json!([a])).collect::<Vec<_>>()),
                         _ => Json::Null,
@@ -465,7 +465,7 @@ pub fn render_json(plan: &Plan) -> Json {
         "mode": plan.mode,
         "state": { "lineage": plan.state_lineage, "serial": plan.state_serial },
         "resource_changes": changes,
-        "resource_drift": plan.drift.iter().map(|c| json!({"address": c.address.to_string(), "actions": actions(c.action)})).collect::<Vec<_>>(),
+        "resource_drift": plan.drift.iter().map(|c| json!({"address": c.address.to_string(), "actions": actions(c.action())})).collect::<Vec<_>>(),
         "resource_adopted": plan.adopted.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "output_changes": outputs,
         "summary": { "add": s.add, "change": s.change, "destroy": s.destroy, "read": s.read },
@@ -540,16 +540,26 @@ fn marker_tree(value: &Value, marked: &dyn Fn(&Value) -> bool) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Change, OutputChange};
+    use crate::model::{Change, ChangeValues, OutputChange, ReplaceOrder};
 
+    /// A change of an object whose id is `existing-id` (the renderer shows only its
+    /// attribute changes and that id).
     fn change(address: &str, action: Action, reason: Reason, attributes: Vec<AttributeChange>) -> Change {
+        let (before, after) = (Value::object([("id", Value::from("existing-id"))]), Value::Object(Default::default()));
+        let values = match action {
+            Action::Create => ChangeValues::Create { after },
+            Action::Read => ChangeValues::Read { after },
+            Action::Update => ChangeValues::Update { before, after },
+            Action::DeleteThenCreate => ChangeValues::Replace { before, after, order: ReplaceOrder::DeleteFirst },
+            Action::CreateThenDelete => ChangeValues::Replace { before, after, order: ReplaceOrder::CreateFirst },
+            Action::Delete => ChangeValues::Delete { before },
+            Action::NoOp => ChangeValues::NoOp { before: Some(before), after },
+        };
         Change {
             address: address.parse().unwrap(),
             provider: "aws".into(),
-            action,
             reason,
-            before: Some(Value::object([("id", Value::from("existing-id"))])),
-            after: None,
+            values,
             attributes,
             dependencies: Vec::new(),
         }
@@ -566,7 +576,7 @@ mod tests {
                 r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Service":"pods.eks.amazonaws.com"}},"Action":["sts:AssumeRole","{action}"]}}]}}"#
             ))
         };
-        let mut create = change(
+        let create = change(
             "aws_iam_role.gateway",
             Action::Create,
             Reason::None,
@@ -582,7 +592,6 @@ mod tests {
                 ),
             ],
         );
-        create.before = None;
         let update = change(
             "aws_iam_role.ci",
             Action::Update,

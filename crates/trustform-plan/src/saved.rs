@@ -3,24 +3,25 @@
 //! `apply FILE` can apply exactly that plan and refuse when the configuration or the state moved.
 //!
 //! A file is input like any other: [`SavedPlan::from_bytes`] refuses a change whose action and
-//! values disagree (a delete without the object to delete, a create with one), and the engine
+//! values disagree (a delete without the object to delete, a create with one: no [`Change`] can
+//! hold one) and a plan whose changes disagree with its mode, and the engine
 //! checks every prior value against the state before applying (`Engine::verify_saved_plan`).
 //!
 //! A plan holds every value it will apply, sensitive variables included, so the file goes
 //! through the `plan` block's [`Encryption`] like state does ([`SavedPlan::encode`],
 //! [`SavedPlan::decode`]).
 
-use crate::model::{opt_value, Action, Plan, PlanMode};
+use crate::model::{opt_value, Action, Change, OutputChange, Plan, PlanMode, RawChange};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use trustform_lang::Value;
+use trustform_lang::{ResourceAddr, Value};
 use trustform_state::{Encryption, EncryptionError, State};
 
 /// Version 2 added `state_digest`.
 const FORMAT_VERSION: u32 = 2;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SavedPlan {
     pub format_version: u32,
     pub trustform_version: String,
@@ -82,15 +83,69 @@ impl SavedPlan {
         if version != FORMAT_VERSION {
             return Err(SavedPlanError::Version(version));
         }
-        let saved: SavedPlan = serde_json::from_value(probe)?;
-        saved.plan.check_consistent().map_err(SavedPlanError::Inconsistent)?;
-        Ok(saved)
+        let file: SavedPlanFile = serde_json::from_value(probe)?;
+        let plan = Plan::try_from(file.plan).map_err(SavedPlanError::Inconsistent)?;
+        plan.check_consistent().map_err(SavedPlanError::Inconsistent)?;
+        Ok(SavedPlan {
+            format_version: file.format_version,
+            trustform_version: file.trustform_version,
+            config_digest: file.config_digest,
+            state_digest: file.state_digest,
+            variables: file.variables,
+            plan,
+        })
+    }
+}
+
+/// A [`SavedPlan`] as its file spells it, before its changes are checked: a change whose action
+/// and values disagree is an inconsistent plan, not a malformed file.
+#[derive(Deserialize)]
+struct SavedPlanFile {
+    format_version: u32,
+    trustform_version: String,
+    config_digest: String,
+    state_digest: String,
+    #[serde(with = "values_map")]
+    variables: BTreeMap<String, Value>,
+    plan: PlanFile,
+}
+
+/// A [`Plan`] as its file spells it.
+#[derive(Deserialize)]
+struct PlanFile {
+    mode: PlanMode,
+    state_lineage: String,
+    state_serial: u64,
+    changes: Vec<RawChange>,
+    outputs: BTreeMap<String, OutputChange>,
+    drift: Vec<RawChange>,
+    #[serde(default)]
+    adopted: Vec<ResourceAddr>,
+}
+
+impl TryFrom<PlanFile> for Plan {
+    /// The first change whose action and values disagree.
+    type Error = String;
+
+    fn try_from(file: PlanFile) -> Result<Self, String> {
+        let changes = |raw: Vec<RawChange>| raw.into_iter().map(Change::try_from).collect::<Result<Vec<_>, _>>();
+        Ok(Plan {
+            mode: file.mode,
+            state_lineage: file.state_lineage,
+            state_serial: file.state_serial,
+            changes: changes(file.changes)?,
+            outputs: file.outputs,
+            drift: changes(file.drift)?,
+            adopted: file.adopted,
+        })
     }
 }
 
 impl Plan {
-    /// Checks that every change carries exactly the values its action needs, so applying it can
-    /// never meet a delete without an object or a create with one. `Err` names the first problem.
+    /// Checks what no single [`Change`] can know: that each fits the plan's mode and its address
+    /// (a managed object left as it is has a prior value; a data source is only read or dropped),
+    /// that no address has two changes, and that adoptions and drift name real changes. `Err`
+    /// names the first problem.
     pub fn check_consistent(&self) -> Result<(), String> {
         let mut seen = std::collections::BTreeSet::new();
         for change in &self.changes {
@@ -98,27 +153,26 @@ impl Plan {
             if !seen.insert(addr) {
                 return Err(format!("{addr} has more than one change"));
             }
-            let (before, after) = (change.before.is_some(), change.after.is_some());
-            let fits = match change.action {
-                Action::Create | Action::Read => !before && after,
-                Action::Update | Action::DeleteThenCreate | Action::CreateThenDelete => before && after,
-                Action::Delete => before && !after,
+            let (before, after) = (change.before().is_some(), change.after().is_some());
+            let fits = match change.action() {
                 // A managed resource that stays as it is, or a data source read at plan time.
                 // A refresh-only plan records what refresh found, gone (no value) included.
                 Action::NoOp if self.mode == PlanMode::RefreshOnly => true,
                 Action::NoOp => after && (before || addr.is_data()),
+                // The other actions' values are fixed by their type.
+                _ => true,
             };
             if !fits {
                 return Err(format!(
                     "the {:?} of {addr} {} a prior value and {} a planned one",
-                    change.action,
+                    change.action(),
                     if before { "has" } else { "lacks" },
                     if after { "has" } else { "lacks" },
                 ));
             }
-            let data_action = matches!(change.action, Action::Read | Action::NoOp | Action::Delete);
-            if (addr.is_data() && !data_action) || (!addr.is_data() && change.action == Action::Read) {
-                return Err(format!("{addr} cannot be planned as {:?}", change.action));
+            let data_action = matches!(change.action(), Action::Read | Action::NoOp | Action::Delete);
+            if (addr.is_data() && !data_action) || (!addr.is_data() && change.action() == Action::Read) {
+                return Err(format!("{addr} cannot be planned as {:?}", change.action()));
             }
             for dependency in &change.dependencies {
                 if dependency == addr {
@@ -126,20 +180,18 @@ impl Plan {
                 }
             }
         }
-        if self.mode == PlanMode::Destroy
-            && self.changes.iter().any(|c| c.action != Action::Delete || c.after.is_some())
-        {
+        if self.mode == PlanMode::Destroy && self.changes.iter().any(|c| c.action() != Action::Delete) {
             return Err("a destroy plan holds a change other than a delete".to_owned());
         }
-        if self.mode == PlanMode::RefreshOnly && self.changes.iter().any(|c| c.action != Action::NoOp) {
+        if self.mode == PlanMode::RefreshOnly && self.changes.iter().any(|c| c.action() != Action::NoOp) {
             return Err("a refresh-only plan holds a change to an object".to_owned());
         }
         let adopted_without_change =
-            self.adopted.iter().find(|a| !self.changes.iter().any(|c| &c.address == *a && c.action != Action::Read));
+            self.adopted.iter().find(|a| !self.changes.iter().any(|c| &c.address == *a && c.action() != Action::Read));
         if let Some(addr) = adopted_without_change {
             return Err(format!("{addr} is adopted but has no change"));
         }
-        if self.drift.iter().any(|c| c.after.is_none() && c.action != Action::Delete) {
+        if self.drift.iter().any(|c| c.after().is_none() && c.action() != Action::Delete) {
             return Err("a drift entry lacks its value".to_owned());
         }
         Ok(())
@@ -195,6 +247,7 @@ mod values_map {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{ChangeValues, Reason, ReplaceOrder};
 
     #[test]
     fn round_trips_and_checks_its_version() {
@@ -239,6 +292,96 @@ mod tests {
         let plain = SavedPlan::decode(&bytes, &Encryption::plaintext(Payload::Plan)).unwrap_err();
         assert!(plain.to_string().contains("no plan encryption is configured"), "{plain}");
         assert_eq!(saved.encode(&Encryption::plaintext(Payload::Plan)).unwrap(), saved.to_bytes());
+    }
+
+    fn change(address: &str, values: ChangeValues) -> Change {
+        Change {
+            address: address.parse().unwrap(),
+            provider: "test".into(),
+            reason: Reason::None,
+            values,
+            attributes: Vec::new(),
+            dependencies: Vec::new(),
+        }
+    }
+
+    fn saved(plan: Plan) -> SavedPlan {
+        SavedPlan::new(plan, BTreeMap::new(), String::new(), &State::new())
+    }
+
+    #[test]
+    fn every_kind_of_change_keeps_the_files_spelling() {
+        let (before, after) =
+            (|| Value::object([("id", Value::from("a"))]), || Value::object([("id", Value::Unknown)]));
+        let replace = |order| ChangeValues::Replace { before: before(), after: after(), order };
+        let changes = vec![
+            (change("test_resource.a", ChangeValues::Create { after: after() }), "create", false, true),
+            (change("data.test_data.b", ChangeValues::Read { after: after() }), "read", false, true),
+            (
+                change("test_resource.c", ChangeValues::Update { before: before(), after: after() }),
+                "update",
+                true,
+                true,
+            ),
+            (change("test_resource.d", replace(ReplaceOrder::DeleteFirst)), "delete_then_create", true, true),
+            (change("test_resource.e", replace(ReplaceOrder::CreateFirst)), "create_then_delete", true, true),
+            (change("test_resource.f", ChangeValues::Delete { before: before() }), "delete", true, false),
+            (
+                change("test_resource.g", ChangeValues::NoOp { before: Some(before()), after: after() }),
+                "no_op",
+                true,
+                true,
+            ),
+            (change("data.test_data.h", ChangeValues::NoOp { before: None, after: after() }), "no_op", false, true),
+        ];
+        for (change, action, has_before, has_after) in &changes {
+            let json = serde_json::to_value(change).unwrap();
+            assert_eq!(json["action"], *action, "{json}");
+            assert_eq!((!json["before"].is_null(), !json["after"].is_null()), (*has_before, *has_after), "{json}");
+            if *has_after {
+                assert_eq!(json["after"]["id"], serde_json::json!({ "$unknown": true }), "{json}");
+            }
+        }
+        let plan = Plan { changes: changes.into_iter().map(|(change, ..)| change).collect(), ..Plan::default() };
+        let saved = saved(plan);
+        assert_eq!(SavedPlan::from_bytes(&saved.to_bytes()).unwrap(), saved);
+    }
+
+    #[test]
+    fn what_refresh_found_gone_belongs_to_a_refresh_only_plan() {
+        let gone = |before| change("test_resource.a", ChangeValues::refreshed(before, None));
+        assert_eq!(gone(None).values, ChangeValues::Gone { before: None });
+        for before in [None, Some(Value::object([("id", Value::from("a"))]))] {
+            let refresh = Plan { mode: PlanMode::RefreshOnly, changes: vec![gone(before.clone())], ..Plan::default() };
+            let saved = saved(refresh.clone());
+            assert_eq!(SavedPlan::from_bytes(&saved.to_bytes()).unwrap(), saved);
+            let normal = self::saved(Plan { mode: PlanMode::Normal, ..refresh });
+            let err = SavedPlan::from_bytes(&normal.to_bytes()).unwrap_err();
+            assert!(
+                matches!(&err, SavedPlanError::Inconsistent(p) if p.contains("the NoOp of test_resource.a")),
+                "{err}"
+            );
+        }
+        // A managed object without a prior value is left as it is only by a refresh-only plan.
+        let unrecorded = change(
+            "test_resource.a",
+            ChangeValues::NoOp { before: None, after: Value::object([("id", Value::from("a"))]) },
+        );
+        let refresh = Plan { mode: PlanMode::RefreshOnly, changes: vec![unrecorded], ..Plan::default() };
+        assert!(SavedPlan::from_bytes(&saved(refresh.clone()).to_bytes()).is_ok());
+        let normal = saved(Plan { mode: PlanMode::Normal, ..refresh });
+        let err = SavedPlan::from_bytes(&normal.to_bytes()).unwrap_err().to_string();
+        assert!(err.contains("the NoOp of test_resource.a lacks a prior value and has a planned one"), "{err}");
+    }
+
+    #[test]
+    fn a_malformed_change_is_malformed_not_inconsistent() {
+        let plan = Plan {
+            changes: vec![change("test_resource.a", ChangeValues::Create { after: Value::Null })],
+            ..Plan::default()
+        };
+        let text = String::from_utf8(saved(plan).to_bytes()).unwrap().replace("\"create\"", "\"destroy\"");
+        assert!(matches!(SavedPlan::from_bytes(text.as_bytes()), Err(SavedPlanError::Malformed(_))));
     }
 
     #[test]

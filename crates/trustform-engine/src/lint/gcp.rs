@@ -176,7 +176,7 @@ fn dependency_email(spec: &Spec<'_>, address: &ResourceAddr) -> Option<String> {
         .dependencies(address)
         .iter()
         .filter(|dependency| dependency.type_name() == SERVICE_ACCOUNT)
-        .filter_map(|dependency| spec.plan.change(dependency)?.after.as_ref())
+        .filter_map(|dependency| spec.plan.change(dependency)?.after())
         .map(|after| text(after, "email"));
     match (emails.next(), emails.next()) {
         (Some(Some(email)), None) => Some(email.to_owned()),

@@ -121,7 +121,7 @@ pub(crate) fn cross_cloud_checks(
 fn sensitive_texts(spec: &Spec<'_>) -> Vec<String> {
     let mut secrets: Vec<String> = spec.variables.values().flat_map(Value::sensitive_texts).collect();
     for change in &spec.plan.changes {
-        secrets.extend(change.after.iter().flat_map(Value::sensitive_texts));
+        secrets.extend(change.after().into_iter().flat_map(Value::sensitive_texts));
     }
     for output in spec.plan.outputs.values() {
         for value in output.after.iter() {
@@ -170,7 +170,7 @@ impl<'s> Spec<'s> {
     fn instances(&self, mode: Mode, type_name: &'s str) -> impl Iterator<Item = (&'s ResourceAddr, &'s Value)> + 's {
         let plan: &'s Plan = self.plan;
         plan.changes.iter().filter_map(move |change| {
-            let after = change.after.as_ref()?;
+            let after = change.after()?;
             (change.address.resource.mode == mode && change.type_name() == type_name)
                 .then_some((&change.address, after))
         })
@@ -218,7 +218,7 @@ impl<'s> Spec<'s> {
             .iter()
             .filter_map(|(name, output)| Some((Origin::Output(name.as_str()), output.after.as_ref()?)));
         let resources =
-            plan.changes.iter().filter_map(|change| Some((Origin::Resource(&change.address), change.after.as_ref()?)));
+            plan.changes.iter().filter_map(|change| Some((Origin::Resource(&change.address), change.after()?)));
         outputs.chain(resources)
     }
 }
@@ -300,12 +300,11 @@ fn emitted_secrets(spec: &Spec<'_>, diags: &mut Diagnostics) {
         .plan
         .changes
         .iter()
-        .filter(|change| change.after.is_some() && change.address.resource.mode == Mode::Managed)
+        .filter(|change| change.after().is_some() && change.address.resource.mode == Mode::Managed)
         .find(|change| {
             let web_identity = || {
                 change
-                    .after
-                    .as_ref()
+                    .after()
                     .and_then(|after| text(after, "assume_role_policy"))
                     .is_some_and(|policy| policy.contains("sts:AssumeRoleWithWebIdentity"))
             };
