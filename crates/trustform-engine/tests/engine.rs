@@ -604,10 +604,8 @@ async fn a_live_object_the_plan_calls_gone_stays_in_state() {
     plan.drift.push(trustform_plan::Change {
         address: live.clone(),
         provider: "test".to_owned(),
-        action: Action::Delete,
         reason: Reason::None,
-        before: Some(recorded),
-        after: None,
+        values: trustform_plan::ChangeValues::Delete { before: recorded },
         attributes: Vec::new(),
         dependencies: Vec::new(),
     });

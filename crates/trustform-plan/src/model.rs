@@ -383,7 +383,7 @@ impl Plan {
     pub fn gone_objects(&self) -> impl Iterator<Item = &ResourceAddr> {
         self.drift
             .iter()
-            .filter(|d| d.after.is_none() && !d.address.is_data() && self.change(&d.address).is_none())
+            .filter(|d| d.after().is_none() && !d.address.is_data() && self.change(&d.address).is_none())
             .map(|d| &d.address)
     }
 
