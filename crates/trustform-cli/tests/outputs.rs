@@ -127,6 +127,40 @@ output "RANDOM" {
     work.expect(&["apply", "--auto-approve", "--env-file", ""], 0);
 }
 
+/// A list the plan cannot see into at all (a `for` over resources created by this apply) is
+/// judged by its expression: it will be JSON with quotes, so the portable format refuses it
+/// before anything is created, instead of after (TF1040).
+#[test]
+fn a_list_output_wholly_unknown_at_plan_is_refused_before_any_change() {
+    let spec = r#"
+resource "trustform_data" "role" {
+  for_each = toset(["reader", "writer"])
+  input    = "arn:aws:iam::123456789012:role/${each.key}"
+}
+
+output "ROLE_ARNS" {
+  value = [for k in sort(keys(trustform_data.role)) : trustform_data.role[k].output]
+}
+
+output "BY_NAME" {
+  value = { for k, r in trustform_data.role : k => r.output }
+}
+"#;
+    let work = Workdir::new().with_file("main.tf", spec);
+    let run = work.expect(&["apply", "--auto-approve"], 1);
+    assert!(run.stderr.contains("TF0820"), "{}", run.stderr);
+    assert!(run.stderr.contains("Output \"ROLE_ARNS\" contains a double quote"), "{}", run.stderr);
+    assert!(run.stderr.contains("Output \"BY_NAME\" contains a double quote"), "{}", run.stderr);
+    assert!(!run.stderr.contains("Creation complete"), "{}", run.stderr);
+    assert!(!work.file("state/default.tfstate").exists(), "nothing was applied, so no state was written");
+    // The dotenv format quotes JSON, so the same spec applies there.
+    work.write("settings.tf", "trustform {\n  outputs {\n    format = \"dotenv\"\n  }\n}\n");
+    work.expect(&["apply", "--auto-approve"], 0);
+    assert!(work
+        .read("deployment_outputs.env")
+        .contains("ROLE_ARNS='[\"arn:aws:iam::123456789012:role/reader\",\"arn:aws:iam::123456789012:role/writer\"]'"));
+}
+
 #[test]
 fn a_tilde_inside_a_value_is_portable_but_not_at_the_start_or_after_a_colon() {
     let secret = "Xy8Q~abc.DEF_ghi~jkl-mno~";

@@ -59,7 +59,7 @@ pub async fn run(ctx: &Ctx, args: ApplyArgs, kind: Kind) -> CmdResult {
         ctx.report(&diags, &sources)?;
         let plan = plan.ok_or(Failed(1))?;
         if kind != Kind::Refresh {
-            env.check_plan(ctx, &plan)?;
+            env.check_plan(ctx, engine.config(), &plan)?;
             if args.json {
                 out_raw!("{}\n", crate::escape::json(&render_json(&plan).to_string()));
             } else {
@@ -336,7 +336,7 @@ async fn apply_saved(ctx: &Ctx, args: &ApplyArgs, file: &std::path::Path) -> Cmd
                 return Err(Failed(1));
             }
         };
-        env.check_plan(ctx, &plan)?;
+        env.check_plan(ctx, engine.config(), &plan)?;
         let kind = if plan.mode == PlanMode::Destroy { Kind::Destroy } else { Kind::Apply };
         execute(ctx, &engine, &sources, &plan, state, &store, &env, kind).await
     }

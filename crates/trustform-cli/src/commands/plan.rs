@@ -36,7 +36,7 @@ pub async fn run(ctx: &Ctx, args: PlanArgs) -> CmdResult {
     lock.release(ctx.err).await;
     ctx.report(&diags, &sources)?;
     let plan = plan.ok_or(Failed(1))?;
-    env_file.check_plan(ctx, &plan)?;
+    env_file.check_plan(ctx, engine.config(), &plan)?;
 
     if args.json {
         out_raw!("{}\n", crate::escape::json(&render_json(&plan).to_string()));

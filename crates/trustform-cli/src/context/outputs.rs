@@ -83,7 +83,11 @@ impl EnvFile {
     /// name no consumer accepts, or a value (as far as the plan knows it) the format cannot
     /// carry. Without this the apply would change the cloud and only then fail to write the
     /// file. A destroy writes no outputs, so it is never refused.
-    pub fn check_plan(&self, ctx: &Ctx, plan: &Plan) -> CmdResult<()> {
+    ///
+    /// A value the plan does not know at all is judged by what the spec's text tells of it: an
+    /// output written as a list or map (a `[for ...]`, `tolist(...)`, a `list(...)` variable) is
+    /// checked as one of unknown strings, since its JSON will hold quotes whatever its items.
+    pub fn check_plan(&self, ctx: &Ctx, config: &Config, plan: &Plan) -> CmdResult<()> {
         let Some(path) = &self.path else { return Ok(()) };
         if plan.mode == PlanMode::Destroy {
             return Ok(());
@@ -91,7 +95,14 @@ impl EnvFile {
         let outputs: BTreeMap<String, Value> = plan
             .outputs
             .values()
-            .filter_map(|o| o.after.clone().map(|after| (o.name.clone(), after.mark_if(o.sensitive))))
+            .filter_map(|o| {
+                let after = o.after.clone()?;
+                let after = match (after.unmarked(), config.outputs.get(&o.name)) {
+                    (Value::Unknown, Some(output)) => shaped_unknown(config, output).unwrap_or(after),
+                    _ => after,
+                };
+                Some((o.name.clone(), after.mark_if(o.sensitive)))
+            })
             .collect();
         let errors = trustform_outputs::check_planned(&outputs, self.format);
         if errors.is_empty() {
@@ -108,4 +119,14 @@ impl EnvFile {
             ctx.err,
         ))
     }
+}
+
+/// An unknown value in the shape the output's expression gives it: a list or a map holding one unknown,
+/// or `None` when the text does not tell.
+fn shaped_unknown(config: &Config, output: &trustform_lang::config::Output) -> Option<Value> {
+    use trustform_lang::Kind;
+    Some(match trustform_lang::static_kind(config, &output.value.expr)? {
+        Kind::Tuple | Kind::List | Kind::Set => Value::List(vec![Value::Unknown]),
+        Kind::Object | Kind::Map => Value::Object([("unknown".to_owned(), Value::Unknown)].into_iter().collect()),
+    })
 }
