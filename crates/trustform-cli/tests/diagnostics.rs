@@ -48,3 +48,4 @@ diagnostic_case!(unknown_resource_type);
 diagnostic_case!(encryption_block);
 diagnostic_case!(for_each_tuple);
 diagnostic_case!(invalid_function_argument);
+diagnostic_case!(invalid_service_account_id);

@@ -111,6 +111,7 @@ impl Provider for GoogleProvider {
     fn validate(&self, type_name: &str, config: &Value) -> Vec<ValidationIssue> {
         match type_name {
             CREDENTIAL_CONFIG => credential_config::validate(config),
+            SERVICE_ACCOUNT => service_account::validate(config),
             _ => Vec::new(),
         }
     }

@@ -11,6 +11,47 @@ use trustform_lang::Value;
 use trustform_provider::ProviderError;
 
 /// `ACCOUNT_ID@PROJECT.iam.gserviceaccount.com`, the address Google gives.
+/// `account_id` as the Google provider checks it before any call (`validateRFC1035Name(6, 30)`
+/// in terraform-provider-google's `resource_google_service_account.go`; IAM's own rule for
+/// `accountId`): 6 to 30 characters of `[a-z0-9-]`, a letter first, no hyphen last. A value
+/// not known yet is left for IAM.
+pub(crate) fn validate(config: &Value) -> Vec<trustform_provider::ValidationIssue> {
+    let Some(id) = config.get("account_id").and_then(Value::as_str) else { return Vec::new() };
+    let bytes = id.as_bytes();
+    let valid = (6..=30).contains(&bytes.len())
+        && bytes[0].is_ascii_lowercase()
+        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes.last() != Some(&b'-');
+    if valid {
+        return Vec::new();
+    }
+    vec![trustform_provider::ValidationIssue {
+        attribute: "account_id".to_owned(),
+        summary: "Invalid service account id".to_owned(),
+        detail: format!(
+            "account_id = {id:?} is not one Google accepts: it must be 6 to 30 characters of lowercase letters, digits and hyphens, start with a letter and not end with a hyphen. Choose an id such as \"{}\".",
+            suggestion(id)
+        ),
+        is_error: true,
+    }]
+}
+
+/// A valid id close to `id`: lowercased, other characters as hyphens, a letter first, padded or
+/// cut to fit.
+fn suggestion(id: &str) -> String {
+    let mut out: String =
+        id.chars().map(|c| c.to_ascii_lowercase()).map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    if !out.starts_with(|c: char| c.is_ascii_lowercase()) {
+        out.insert_str(0, "sa-");
+    }
+    out.truncate(30);
+    let mut out = out.trim_end_matches('-').to_owned();
+    while out.len() < 6 {
+        out.push_str(if out.ends_with('-') { "sa" } else { "-sa" });
+    }
+    out
+}
+
 pub(crate) fn email(account_id: &str, project: &str) -> String {
     format!("{account_id}@{project}.iam.gserviceaccount.com")
 }
@@ -164,6 +205,23 @@ fn state_of(project: &str, account: &ServiceAccount) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn account_ids_google_refuses_are_refused_at_validate_with_a_valid_suggestion() {
+        for good in ["gateway", "litellm-wif-sa", "a12345", "abcdefghijklmnopqrstuvwxyz1234"] {
+            assert!(validate(&Value::object([("account_id", Value::from(good))])).is_empty(), "{good}");
+        }
+        for bad in ["gw-a", "1gateway", "gateway-", "Gateway", "gate_way", "abcdefghijklmnopqrstuvwxyz12345", "-"] {
+            let issues = validate(&Value::object([("account_id", Value::from(bad))]));
+            assert_eq!(issues.len(), 1, "{bad}");
+            let suggested = issues[0].detail.rsplit('"').nth(1).unwrap();
+            assert!(
+                validate(&Value::object([("account_id", Value::from(suggested))])).is_empty(),
+                "{bad} -> {suggested}"
+            );
+        }
+        assert!(validate(&Value::object([("account_id", Value::Unknown)])).is_empty());
+    }
 
     #[test]
     fn plan_derives_the_email_and_member() {
