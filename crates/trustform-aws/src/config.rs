@@ -46,17 +46,7 @@ impl fmt::Debug for AwsSettings {
 impl AwsSettings {
     /// Reads the evaluated block; `null` (no block) means every default.
     pub(crate) fn from_config(config: &Value) -> Result<AwsSettings, ProviderError> {
-        let text = |value: &Value, name: &str| -> Result<Option<String>, ProviderError> {
-            match value.get(name).map(Value::unmarked) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(text)) if text.is_empty() => Ok(None),
-                Some(Value::String(text)) => Ok(Some(text.clone())),
-                Some(other) => Err(ProviderError::invalid(format!(
-                    "provider \"aws\": `{name}` must be a string, not {}",
-                    other.type_name()
-                ))),
-            }
-        };
+        let text = |value: &Value, name: &str| trustform_provider::attrs::setting(value, "aws", name);
         // The evaluator hands nested blocks over as lists of objects; the schema's conform step
         // as a single object. Either way there is at most one `endpoints` block.
         let endpoints = match config.get("endpoints").map(Value::unmarked) {

@@ -79,20 +79,8 @@ fn seed_001_applies_converges_loads_in_google_auth_and_destroys() {
     assert!(!work.file("gcp_aws_external_account.json").exists());
 
     // Read every Google object back with a provider of our own: gone, or soft-deleted.
-    let reader = GoogleProvider::new();
     clouds.runtime.block_on(async {
-        let env = clouds.env();
-        let setting = |name: &str| env.iter().find(|(key, _)| *key == name).map(|(_, value)| Value::string(value));
-        let block = Value::object([
-            ("project", Value::from(GCP_PROJECT)),
-            ("iam_custom_endpoint", setting("GOOGLE_IAM_CUSTOM_ENDPOINT").unwrap_or_default()),
-            (
-                "resource_manager_custom_endpoint",
-                setting("GOOGLE_RESOURCE_MANAGER_CUSTOM_ENDPOINT").unwrap_or_default(),
-            ),
-            ("access_token", Value::from("sandbox-token")),
-        ]);
-        reader.configure(&block).await.expect("configure");
+        let reader = own_google_client(&clouds).await;
         for (type_name, state) in &google {
             let left = reader.read(type_name, state).await.unwrap_or_else(|e| panic!("read {type_name}: {e}"));
             let soft_deleted = left.as_ref().and_then(|s| s.get("state")) == Some(&Value::from("DELETED"));
@@ -165,23 +153,26 @@ fn concurrent_applies_to_one_project_policy_both_land() {
     assert!(clouds.sandbox.requests_for("POST /v3/projects/{}:setIamPolicy") >= 4);
 }
 
+/// A Google provider of the test's own, configured against the clouds the binary uses.
+async fn own_google_client(clouds: &Clouds) -> GoogleProvider {
+    let env = clouds.env();
+    let setting = |name: &str| env.iter().find(|(key, _)| *key == name).map(|(_, value)| Value::string(value));
+    let block = Value::object([
+        ("project", Value::from(GCP_PROJECT)),
+        ("iam_custom_endpoint", setting("GOOGLE_IAM_CUSTOM_ENDPOINT").unwrap_or_default()),
+        ("resource_manager_custom_endpoint", setting("GOOGLE_RESOURCE_MANAGER_CUSTOM_ENDPOINT").unwrap_or_default()),
+        ("access_token", Value::from("sandbox-token")),
+    ]);
+    let provider = GoogleProvider::new();
+    provider.configure(&block).await.expect("configure");
+    provider
+}
+
 /// Grants `member` the role with a `google_project_iam_member` of our own, through the same
 /// Google client the binary uses: a grant made outside the spec.
 fn grant_outside_the_spec(clouds: &Clouds, role: &str, member: &str) {
-    let granter = GoogleProvider::new();
     clouds.runtime.block_on(async {
-        let env = clouds.env();
-        let setting = |name: &str| env.iter().find(|(key, _)| *key == name).map(|(_, value)| Value::string(value));
-        let block = Value::object([
-            ("project", Value::from(GCP_PROJECT)),
-            ("iam_custom_endpoint", setting("GOOGLE_IAM_CUSTOM_ENDPOINT").unwrap_or_default()),
-            (
-                "resource_manager_custom_endpoint",
-                setting("GOOGLE_RESOURCE_MANAGER_CUSTOM_ENDPOINT").unwrap_or_default(),
-            ),
-            ("access_token", Value::from("sandbox-token")),
-        ]);
-        granter.configure(&block).await.expect("configure");
+        let granter = own_google_client(clouds).await;
         let grant = Value::object([
             ("project", Value::from(GCP_PROJECT)),
             ("role", Value::from(role)),

@@ -41,16 +41,8 @@ fn run_with(env: &[(&str, String)], work: &Workdir, args: &[&str], code: i32) ->
 
 /// OpenBao's HTTP API, spoken directly with the root token: the test's own view of the server.
 fn http(bao: &OpenBao, method: &str, path: &str, body: Option<&str>) -> (u16, serde_json::Value) {
-    let mut command = std::process::Command::new("curl");
-    command.args(["-s", "-o", "-", "-w", "\n%{http_code}", "-X", method, "-H"]);
-    command.arg(format!("X-Vault-Token: {}", bao.root_token()));
-    if let Some(body) = body {
-        command.args(["-H", "Content-Type: application/json", "--data-binary", body]);
-    }
-    let output = command.arg(format!("{}/v1/{path}", bao.address())).output().expect("curl runs");
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    let (body, status) = text.rsplit_once('\n').expect("curl printed the status");
-    (status.trim().parse().expect("a status code"), serde_json::from_str(body).unwrap_or_default())
+    let (status, body) = bao.http(method, path, body);
+    (status, serde_json::from_str(&body).unwrap_or_default())
 }
 
 /// The master key as OpenBao holds it.
@@ -248,19 +240,8 @@ fn an_answer_that_is_not_vaults_is_an_error_naming_the_fix_not_a_crash() {
     assert!(!failed.all().contains("panicked"), "{}", failed.all());
 }
 
-/// A cluster CA for the tests (a self-signed P-256 certificate, CN=kubernetes).
-const CA: &str = "-----BEGIN CERTIFICATE-----
-MIIBfzCCASWgAwIBAgIUP6eNcCcTsuNt1bSUF8z0Mhgr2d0wCgYIKoZIzj0EAwIw
-FTETMBEGA1UEAwwKa3ViZXJuZXRlczAeFw0yNjEyMDMyMjU1MTlaFw0zNjExMzAy
-MjU1MTlaMBUxEzARBgNVBAMMCmt1YmVybmV0ZXMwWTATBgcqhkjOPQIBBggqhkjO
-PQMBBwNCAAR4ziAkp4qtq8xHvuhXxTKpPCgUD3HUfhVnzuOrn8L+dXGVzNv8wRrp
-lu25u8omgRn93VAm6mmM/RW4qYb9wP37o1MwUTAdBgNVHQ4EFgQU1pzCR0Sma2hp
-Gzvzl8P4pj8hyJkwHwYDVR0jBBgwFoAU1pzCR0Sma2hpGzvzl8P4pj8hyJkwDwYD
-VR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiAba3VeLT2rCsIky/qcIDtr
-wLM3vUCrOkyhxoguTfVbowIhAJQb6y/mnVXUl29LQX1hzA7QEELrmoxY7SucaVr4
-mSz8
------END CERTIFICATE-----
-";
+/// A cluster CA for the tests: the one every emulated EKS cluster answers.
+const CA: &str = trustform_sandbox::world::CLUSTER_CA_PEM;
 
 /// The Kubernetes auth method of the EKS cluster the sandbox emulates, trusting `issuer`.
 fn kubernetes_auth(issuer: &str) -> String {

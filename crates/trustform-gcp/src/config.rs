@@ -47,17 +47,7 @@ impl GoogleSettings {
         config: &Value,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<GoogleSettings, ProviderError> {
-        let text = |name: &str| -> Result<Option<String>, ProviderError> {
-            match config.get(name).map(Value::unmarked) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(text)) if text.is_empty() => Ok(None),
-                Some(Value::String(text)) => Ok(Some(text.clone())),
-                Some(other) => Err(ProviderError::invalid(format!(
-                    "provider \"google\": `{name}` must be a string, not {}",
-                    other.type_name()
-                ))),
-            }
-        };
+        let text = |name: &str| trustform_provider::attrs::setting(config, "google", name);
         let env = |name: &str| env(name).filter(|value| !value.is_empty());
         let access_token = text("access_token")?.or_else(|| env("GOOGLE_OAUTH_ACCESS_TOKEN"));
         // The generated clients unwrap the header they build from it: a token with a line break

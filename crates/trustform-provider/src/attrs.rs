@@ -10,6 +10,20 @@ pub fn text<'v>(value: &'v Value, name: &str) -> Option<&'v str> {
     value.get(name).and_then(Value::as_str)
 }
 
+/// A string setting of a `provider` block: `None` when absent, null or empty (so the
+/// environment's value applies), an error naming the provider and setting for any other type.
+pub fn setting(block: &Value, provider: &str, name: &str) -> Result<Option<String>, ProviderError> {
+    match block.get(name).map(Value::unmarked) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) if text.is_empty() => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(other) => Err(ProviderError::invalid(format!(
+            "provider \"{provider}\": `{name}` must be a string, not {}",
+            other.type_name()
+        ))),
+    }
+}
+
 /// A string attribute the schema requires.
 pub fn required<'v>(value: &'v Value, name: &str) -> Result<&'v str, ProviderError> {
     text(value, name).ok_or_else(|| ProviderError::invalid(format!("the argument `{name}` is required")))

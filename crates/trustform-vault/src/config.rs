@@ -56,17 +56,7 @@ impl VaultSettings {
         env: impl Fn(&str) -> Option<String>,
         home: Option<PathBuf>,
     ) -> Result<VaultSettings, ProviderError> {
-        let text = |name: &str| -> Result<Option<String>, ProviderError> {
-            match config.get(name).map(Value::unmarked) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(text)) if text.is_empty() => Ok(None),
-                Some(Value::String(text)) => Ok(Some(text.clone())),
-                Some(other) => Err(ProviderError::invalid(format!(
-                    "provider \"vault\": `{name}` must be a string, not {}",
-                    other.type_name()
-                ))),
-            }
-        };
+        let text = |name: &str| trustform_provider::attrs::setting(config, "vault", name);
         let env = |name: &str| env(name).filter(|value| !value.trim().is_empty());
         let address = text("address")?.or_else(|| env("VAULT_ADDR")).ok_or_else(|| {
             ProviderError::invalid(

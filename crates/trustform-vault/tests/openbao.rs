@@ -22,16 +22,7 @@ fn strings(items: &[&str]) -> Value {
 
 /// Vault's API, spoken directly: the test's own view of the server, independent of the adapter.
 fn http(bao: &OpenBao, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-    let mut command = std::process::Command::new("curl");
-    command.args(["-s", "-o", "-", "-w", "\n%{http_code}", "-X", method, "-H"]);
-    command.arg(format!("X-Vault-Token: {}", bao.root_token()));
-    if let Some(body) = body {
-        command.args(["-H", "Content-Type: application/json", "--data-binary", body]);
-    }
-    let output = command.arg(format!("{}/v1/{path}", bao.address())).output().expect("curl runs");
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    let (body, status) = text.rsplit_once('\n').expect("curl printed the status");
-    (status.trim().parse().expect("a status code"), body.to_owned())
+    bao.http(method, path, body)
 }
 
 #[tokio::test(flavor = "multi_thread")]

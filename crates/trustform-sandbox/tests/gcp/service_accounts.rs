@@ -133,17 +133,7 @@ async fn a_new_service_account_is_denied_then_not_found_then_visible_and_a_membe
     assert_eq!(first, "PERMISSION_DENIED");
 
     // Granting a role to the account is refused, in IAM's words, until IAM's policies know it.
-    let grant = google_cloudresourcemanager3::api::SetIamPolicyRequest {
-        policy: Some(google_cloudresourcemanager3::api::Policy {
-            bindings: Some(vec![google_cloudresourcemanager3::api::Binding {
-                role: Some("roles/aiplatform.user".to_owned()),
-                members: Some(vec![format!("serviceAccount:{EMAIL}")]),
-                condition: None,
-            }]),
-            ..Default::default()
-        }),
-        update_mask: None,
-    };
+    let grant = grant_to_the_new_account();
     let early = crm.projects().set_iam_policy(grant.clone(), "projects/my-project").doit().await;
     match early {
         Err(google_cloudresourcemanager3::Error::BadRequest(body)) => {
@@ -205,17 +195,7 @@ async fn windows_that_answer_at_least_once_show_every_phase_however_slow_the_cal
         answers.push(if got.is_ok() { "OK".to_owned() } else { status(got) });
     }
     assert_eq!(answers, ["PERMISSION_DENIED", "NOT_FOUND", "OK"]);
-    let grant = google_cloudresourcemanager3::api::SetIamPolicyRequest {
-        policy: Some(google_cloudresourcemanager3::api::Policy {
-            bindings: Some(vec![google_cloudresourcemanager3::api::Binding {
-                role: Some("roles/aiplatform.user".to_owned()),
-                members: Some(vec![format!("serviceAccount:{EMAIL}")]),
-                condition: None,
-            }]),
-            ..Default::default()
-        }),
-        update_mask: None,
-    };
+    let grant = grant_to_the_new_account();
     let first = crm.projects().set_iam_policy(grant.clone(), "projects/my-project").doit().await;
     assert!(
         matches!(&first, Err(google_cloudresourcemanager3::Error::BadRequest(body)) if body["error"]["status"] == "INVALID_ARGUMENT"),
@@ -318,4 +298,19 @@ async fn a_deleted_service_account_shows_as_deleted_in_policies_until_undeleted(
     undelete.doit().await.unwrap();
     assert_eq!(members().await, [format!("serviceAccount:{EMAIL}")]);
     sandbox.shutdown().await;
+}
+
+/// A project policy granting the account the tests create a role.
+fn grant_to_the_new_account() -> google_cloudresourcemanager3::api::SetIamPolicyRequest {
+    google_cloudresourcemanager3::api::SetIamPolicyRequest {
+        policy: Some(google_cloudresourcemanager3::api::Policy {
+            bindings: Some(vec![google_cloudresourcemanager3::api::Binding {
+                role: Some("roles/aiplatform.user".to_owned()),
+                members: Some(vec![format!("serviceAccount:{EMAIL}")]),
+                condition: None,
+            }]),
+            ..Default::default()
+        }),
+        update_mask: None,
+    }
 }
