@@ -21,7 +21,7 @@ pub struct Cli {
     /// Never colour the output (NO_COLOR and non-terminal output do the same).
     #[arg(long, global = true)]
     pub no_color: bool,
-    /// Run against the built-in emulators of AWS, Google Cloud and Azure instead of the real
+    /// Run against the built-in emulators of AWS, Google Cloud, Azure and Vault instead of the real
     /// clouds: no accounts, no network. The emulated cloud and its state are kept in
     /// .trustform/sandbox/ beside the spec (`trustform sandbox reset` clears them).
     #[arg(long, global = true)]

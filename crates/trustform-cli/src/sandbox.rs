@@ -137,6 +137,9 @@ const OTHER_LOGINS: &[&str] = &[
     "ARM_OIDC_REQUEST_URL",
     "ARM_USE_OIDC",
     "ARM_USE_MSI",
+    "VAULT_NAMESPACE",
+    "VAULT_CACERT",
+    "VAULT_SKIP_VERIFY",
 ];
 
 /// Creates `.trustform/sandbox/` and its `outputs/` under `dir`, refusing any of them (or
@@ -209,7 +212,7 @@ fn served_endpoint(sandbox: &Path) -> Result<String, String> {
     Ok(served.endpoint)
 }
 
-/// The environment that points the AWS, Google and Azure providers at `endpoint` with test
+/// The environment that points the AWS, Google, Azure and Vault providers at `endpoint` with test
 /// credentials, and keeps profiles, shared files and instance metadata out.
 pub fn environment(endpoint: &str) -> Vec<(&'static str, String)> {
     vec![
@@ -229,6 +232,8 @@ pub fn environment(endpoint: &str) -> Vec<(&'static str, String)> {
         ("ARM_RESOURCE_MANAGER_ENDPOINT", endpoint.to_owned()),
         ("ARM_TENANT_ID", AZURE_TENANT.to_owned()),
         ("ARM_SUBSCRIPTION_ID", AZURE_SUBSCRIPTION.to_owned()),
+        ("VAULT_ADDR", format!("{endpoint}{}", trustform_sandbox::vault::PREFIX)),
+        ("VAULT_TOKEN", TOKEN.to_owned()),
     ]
 }
 
@@ -251,7 +256,7 @@ pub async fn start(prepared: Prepared, ctx: &Ctx) -> CmdResult<(Running, String)
             })?;
             let endpoint = sandbox.endpoint();
             errln!(
-                "Sandbox: emulated AWS, Google Cloud and Azure on {endpoint}, kept in {}.",
+                "Sandbox: emulated AWS, Google Cloud, Azure and Vault on {endpoint}, kept in {}.",
                 ctx.shown(&dir).display()
             );
             Ok((Running { sandbox: Some(sandbox), _lock: Some(lock) }, endpoint))

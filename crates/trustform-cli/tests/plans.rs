@@ -32,7 +32,7 @@ fn round_trip(work: &Workdir, resources: usize) -> String {
         applied.all()
     );
     assert!(
-        applied.stderr.contains("Sandbox: emulated AWS, Google Cloud and Azure on http://127.0.0.1:"),
+        applied.stderr.contains("Sandbox: emulated AWS, Google Cloud, Azure and Vault on http://127.0.0.1:"),
         "{}",
         applied.all()
     );
@@ -154,6 +154,16 @@ fn azure_openai_invoke_only_round_trips_in_the_sandbox() {
     assert_eq!(value_of(&env, "AZURE_TENANT_ID").as_deref(), Some(ARM_TENANT));
     let assignment = value_of(&env, "AZURE_ROLE_ASSIGNMENT_ID").unwrap();
     assert!(assignment.contains("/resourceGroups/litellm-openai/providers/Microsoft.Authorization/roleAssignments/"));
+}
+
+#[test]
+fn vault_handoff_round_trips_in_the_sandbox_with_only_paths_in_the_env_file() {
+    let work = Workdir::plan("vault-handoff");
+    let env = round_trip(&work, 7);
+    assert_eq!(
+        env,
+        "LITELLM_MASTER_KEY_VAULT_PATH=litellm/data/gateway\nVAULT_KUBERNETES_AUTH_PATH=eks-litellm\nVAULT_KUBERNETES_ROLE=external-secrets\n"
+    );
 }
 
 #[test]

@@ -218,15 +218,37 @@ fn not_vault() -> BadEndpoint {
     BadEndpoint::start(BadAnswer::Garbage { content_type: "text/html", body: b"<html>proxy login</html>".to_vec() })
 }
 
+/// Under `--sandbox` a Vault spec runs against the sandbox's emulated Vault (checked against a
+/// real OpenBao in the sandbox crate's tests): the user's VAULT_ADDR and VAULT_TOKEN, which may
+/// name a production server, are never used.
 #[test]
-fn the_sandbox_refuses_vault_instead_of_calling_a_real_server() {
+fn the_sandbox_runs_vault_specs_on_its_emulated_vault_and_never_calls_vault_addr() {
     let endpoint = not_vault();
     let work = Workdir::fixture("vault-openbao");
-    let refused = run_against(endpoint.endpoint(), "s.sandbox-canary", &work, &["--sandbox", "plan"], 1);
-    assert!(refused.stderr.contains("--sandbox emulates AWS, Google Cloud and Azure, not vault"), "{}", refused.stderr);
-    assert!(refused.stderr.contains("bao server -dev"), "{}", refused.stderr);
-    assert!(!refused.all().contains("s.sandbox-canary"), "{}", refused.all());
+    let mut printed = Vec::new();
+    let applied =
+        run_against(endpoint.endpoint(), "s.sandbox-canary", &work, &["--sandbox", "apply", "--auto-approve"], 0);
+    assert!(
+        applied.stdout.contains("Apply complete! Resources: 7 added, 0 changed, 0 destroyed."),
+        "{}",
+        applied.all()
+    );
+    assert!(applied.stderr.contains("Vault on http://127.0.0.1:"), "{}", applied.stderr);
+    printed.push(applied);
+    let env = work.read(".trustform/sandbox/outputs/deployment_outputs.env");
+    assert!(env.contains("vault_kv_path=litellm/data/gateway\n"), "{env}");
+    let replanned =
+        run_against(endpoint.endpoint(), "s.sandbox-canary", &work, &["--sandbox", "plan", "--detailed-exitcode"], 0);
+    assert!(replanned.stdout.contains("No changes."), "{}", replanned.all());
+    printed.push(replanned);
+    let destroyed =
+        run_against(endpoint.endpoint(), "s.sandbox-canary", &work, &["--sandbox", "destroy", "--auto-approve"], 0);
+    assert!(destroyed.stdout.contains("Resources: 7 destroyed."), "{}", destroyed.all());
+    printed.push(destroyed);
     assert_eq!(endpoint.requests(), 0, "no request left for VAULT_ADDR");
+    for run in &printed {
+        assert!(!run.all().contains("s.sandbox-canary"), "{}", run.all());
+    }
 }
 
 #[test]

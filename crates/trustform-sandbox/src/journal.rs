@@ -70,8 +70,13 @@ impl Entry {
     /// The journal entry for a request about to be served at `at`.
     pub(crate) fn record(method: &Method, uri: &str, headers: &HeaderMap, body: &[u8], at: OffsetDateTime) -> Entry {
         let text = |name| headers.get(name).and_then(|value: &HeaderValue| value.to_str().ok()).map(str::to_owned);
+        // A KV write's body is the emulated Vault's storage: kept as written, or a replay would
+        // hold placeholders where the secrets were.
+        let vault_storage =
+            crate::vault::serves(uri.split('?').next().unwrap_or(uri)) && !uri.starts_with("/vault/v1/auth/");
         let (body, body_base64) = match std::str::from_utf8(body) {
             _ if body.is_empty() => (None, None),
+            Ok(utf8) if vault_storage => (Some(utf8.to_owned()), None),
             Ok(utf8) => (Some(redact_body(utf8, text(header::CONTENT_TYPE).as_deref())), None),
             Err(_) => (None, Some(base64::engine::general_purpose::STANDARD.encode(body))),
         };
@@ -80,7 +85,10 @@ impl Entry {
             method: method.as_str().to_owned(),
             uri: uri.to_owned(),
             content_type: text(header::CONTENT_TYPE),
-            authorization: text(header::AUTHORIZATION).map(|value| redact_authorization(&value)),
+            // Vault's `X-Vault-Token` is a credential too: kept only as "there was one".
+            authorization: text(header::AUTHORIZATION).map(|value| redact_authorization(&value)).or_else(|| {
+                text(header::HeaderName::from_static("x-vault-token")).map(|_| "Bearer journal".to_owned())
+            }),
             body,
             body_base64,
         }

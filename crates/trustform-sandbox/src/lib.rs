@@ -20,6 +20,10 @@
 //! associations, service accounts, role definitions and principals, long-running operations
 //! that take several polls, throttling and server errors at a seeded rate, and latency.
 //!
+//! Vault (and OpenBao) is served under `/vault/v1/...` ([`vault`]): KV mounts and secrets, ACL
+//! policies, auth methods and the Kubernetes auth method's configuration and roles, checked
+//! against a real OpenBao server in the tests.
+//!
 //! [`world`] holds what exists before anything is created: the shipped plans' world, and, with
 //! [`SandboxConfig::materialize_on_first_use`], any project, cluster or subscription a spec
 //! names, derived from its name.
@@ -34,6 +38,7 @@ mod journal;
 mod query;
 mod server;
 mod sts;
+pub mod vault;
 pub mod world;
 
 pub use config::SandboxConfig;

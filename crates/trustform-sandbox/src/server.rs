@@ -27,6 +27,7 @@ use crate::iam::IamState;
 use crate::ids;
 use crate::journal::{Entry, Journal};
 use crate::query::{self, QueryError};
+use crate::vault::{self, VaultError, VaultState};
 
 /// The `x-amzn-RequestId` of one request, also echoed in query-protocol XML bodies.
 #[derive(Debug, Clone, Copy)]
@@ -50,6 +51,7 @@ pub(crate) struct Shared {
     iam: Mutex<IamState>,
     gcp: Mutex<GcpState>,
     azure: Mutex<AzureState>,
+    vault: Mutex<VaultState>,
     /// Where changes are kept between processes, when the sandbox persists.
     journal: Option<Journal>,
     /// Held while a change is served and journaled, so that the journal's order is the order
@@ -83,6 +85,7 @@ impl Shared {
             iam: Mutex::new(iam),
             gcp: Mutex::new(gcp),
             azure: Mutex::new(azure),
+            vault: Mutex::new(VaultState::default()),
             journal,
             mutations: tokio::sync::Mutex::new(()),
         }
@@ -104,6 +107,10 @@ impl Shared {
 
     pub(crate) fn azure(&self) -> MutexGuard<'_, AzureState> {
         self.azure.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn vault(&self) -> MutexGuard<'_, VaultState> {
+        self.vault.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn routes(&self) -> MutexGuard<'_, BTreeMap<String, u64>> {
@@ -156,6 +163,14 @@ impl Fault {
             };
             return error.into_response();
         }
+        if vault::serves(request.uri().path()) {
+            let error = match self {
+                Fault::Throttled => VaultError::throttled(),
+                Fault::Internal => VaultError::internal(),
+                Fault::Unavailable => VaultError::unavailable(),
+            };
+            return error.into_response();
+        }
         if eks::serves(request.uri().path()) {
             let error = match self {
                 Fault::Throttled => EksError::throttled(),
@@ -193,7 +208,7 @@ async fn count_delay_and_fault(State(shared): State<Arc<Shared>>, mut request: R
     };
     tracing::debug!(%request_id, %method, %path, status = %response.status(), "sandbox request");
     // Only AWS services answer with an AWS request id.
-    if gcp::serves(&path) || azure::serves(&path) {
+    if gcp::serves(&path) || azure::serves(&path) || vault::serves(&path) {
         return response;
     }
     if let Ok(value) = HeaderValue::from_str(&request_id.to_string()) {
@@ -356,6 +371,7 @@ fn routes() -> Router<Arc<Shared>> {
         )
         .route("/v1/{*path}", any(gcp::iam_v1))
         .route("/v3/{*path}", any(gcp::resource_manager_v3))
+        .route("/vault/v1/{*path}", any(vault::handle))
         .route("/subscriptions/{*path}", any(azure::handle))
         .route("/providers/{*path}", any(azure::handle))
         .fallback(unknown_route)

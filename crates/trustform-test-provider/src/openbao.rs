@@ -88,17 +88,23 @@ impl OpenBao {
     /// Vault's HTTP API spoken directly with the root token, through `curl`: the test's own
     /// view of the server, independent of the adapter. Returns the status and the body.
     pub fn http(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-        let mut command = std::process::Command::new("curl");
-        command.args(["-s", "-o", "-", "-w", "\n%{http_code}", "-X", method, "-H"]);
-        command.arg(format!("X-Vault-Token: {}", self.root_token));
-        if let Some(body) = body {
-            command.args(["-H", "Content-Type: application/json", "--data-binary", body]);
-        }
-        let output = command.arg(format!("{}/v1/{path}", self.address)).output().expect("curl runs");
-        let text = String::from_utf8_lossy(&output.stdout).into_owned();
-        let (body, status) = text.rsplit_once('\n').expect("curl printed the status");
-        (status.trim().parse().expect("a status code"), body.to_owned())
+        vault_http(&self.address, &self.root_token, method, path, body)
     }
+}
+
+/// One request to the Vault HTTP API at `address` (`{address}/v1/{path}`) with `token`, through
+/// `curl`, so that no client of ours stands between a test and the server: the status and body.
+pub fn vault_http(address: &str, token: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    let mut command = std::process::Command::new("curl");
+    command.args(["-s", "-o", "-", "-w", "\n%{http_code}", "-X", method, "-H"]);
+    command.arg(format!("X-Vault-Token: {token}"));
+    if let Some(body) = body {
+        command.args(["-H", "Content-Type: application/json", "--data-binary", body]);
+    }
+    let output = command.arg(format!("{address}/v1/{path}")).output().expect("curl runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let (body, status) = text.rsplit_once('\n').expect("curl printed the status");
+    (status.trim().parse().expect("a status code"), body.to_owned())
 }
 
 impl Drop for OpenBao {
