@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 use tokio::sync::Mutex;
 use trustform_diag::{Diagnostic, Diagnostics};
-use trustform_graph::{walk, Dag, NodeId, Outcome, WalkOptions};
+use trustform_graph::{walk_releasing, Dag, NodeId, Outcome, Slot, WalkOptions};
 use trustform_lang::config::Repetition;
 use trustform_lang::{Instance, InstanceKey, LocalsCache, ResourceAddr, Scope, Value};
 use trustform_plan::{merge_planned, Action, Change, ChangeValues, Plan, PlanMode, ReplaceOrder};
@@ -77,6 +77,15 @@ impl<'a> Persister<'a> {
     /// including them is durable.
     async fn update(&self, decide: impl FnOnce(&State) -> Vec<StateChange>) -> Result<(), Diagnostic> {
         let version = self.stage(decide);
+        self.flush_to(version).await
+    }
+
+    /// [`Persister::update`] for a visit's last change: the visit gives up its parallelism slot
+    /// once the change is staged, since only the disk is left to wait for, and still returns
+    /// (letting its dependents start) only once the change is durable.
+    async fn finish(&self, slot: &Slot, decide: impl FnOnce(&State) -> Vec<StateChange>) -> Result<(), Diagnostic> {
+        let version = self.stage(decide);
+        slot.release();
         self.flush_to(version).await
     }
 
@@ -254,10 +263,10 @@ impl Engine {
         let locals = LocalsCache::default();
         let dag = apply_graph(plan);
         let options = WalkOptions { parallelism: self.parallelism, cancel: self.cancel.clone() };
-        let report = walk(&dag, options, |id| {
+        let report = walk_releasing(&dag, options, |id, slot| {
             let change = &plan.changes[*dag.node(id)];
             let (values, locals, persister) = (&values, &locals, &persister);
-            async move { self.apply_change(change, values, locals, persister).await }
+            async move { self.apply_change(change, values, locals, persister, &slot).await }
         })
         .await;
 
@@ -312,22 +321,23 @@ impl Engine {
         values: &Values,
         locals: &LocalsCache,
         persister: &Persister<'_>,
+        slot: &Slot,
     ) -> Result<(), Diagnostics> {
         let addr = &change.address;
         if change.action() == Action::NoOp {
             if let Some(after) = change.after() {
                 values.set(addr, after.clone());
                 if addr.is_data() {
-                    self.record_data(change, after, persister).await?;
+                    self.record_data(change, after, persister, slot).await?;
                 } else {
-                    self.adopt_if_creating(change, after, persister).await?;
+                    self.adopt_if_creating(change, after, persister, slot).await?;
                 }
             }
             return Ok(());
         }
         if change.is_data_removal() {
             values.remove(addr);
-            persister.update(|_| remove(addr)).await?;
+            persister.finish(slot, |_| remove(addr)).await?;
             return Ok(());
         }
         let provider =
@@ -357,13 +367,13 @@ impl Engine {
                 let resource = &self.config.resources[&addr.resource];
                 let value = self.read_data(resource, addr, &final_config).await?;
                 values.set(addr, value.clone());
-                self.record_data(change, &value, persister).await?;
+                self.record_data(change, &value, persister, slot).await?;
                 None
             }
             ChangeValues::Delete { before } => {
                 provider.delete(type_name, before).await.map_err(|e| fail("destroy", e.to_string()))?;
                 values.remove(addr);
-                persister.update(|_| remove(addr)).await?;
+                persister.finish(slot, |_| remove(addr)).await?;
                 None
             }
             ChangeValues::Create { .. } | ChangeValues::Update { .. } | ChangeValues::Replace { .. } => {
@@ -455,7 +465,13 @@ impl Engine {
                     .map_err(|e| fail("record", format!("the provider returned an unusable state: {e}")))?;
                 let id = resource.id.clone();
                 values.set(addr, new_value);
-                persister.update(|_| put(addr, resource)).await?;
+                match &change.values {
+                    // The old object's delete is still to come, under this slot.
+                    ChangeValues::Replace { order: ReplaceOrder::CreateFirst, .. } => {
+                        persister.update(|_| put(addr, resource)).await?
+                    }
+                    _ => persister.finish(slot, |_| put(addr, resource)).await?,
+                }
                 if let ChangeValues::Replace { before, order: ReplaceOrder::CreateFirst, .. } = &change.values {
                     provider.delete(type_name, before).await.map_err(|e| {
                         let old = before.get("id").map(Value::render).unwrap_or_default();
@@ -481,6 +497,7 @@ impl Engine {
         change: &Change,
         after: &Value,
         persister: &Persister<'_>,
+        slot: &Slot,
     ) -> Result<(), Diagnostics> {
         let addr = &change.address;
         if persister.resource_status(addr) != Some(ResourceStatus::Creating) {
@@ -495,11 +512,17 @@ impl Engine {
                     )
                 },
             )?;
-        persister.update(|_| put(addr, resource)).await?;
+        persister.finish(slot, |_| put(addr, resource)).await?;
         Ok(())
     }
 
-    async fn record_data(&self, change: &Change, value: &Value, persister: &Persister<'_>) -> Result<(), Diagnostics> {
+    async fn record_data(
+        &self,
+        change: &Change,
+        value: &Value,
+        persister: &Persister<'_>,
+        slot: &Slot,
+    ) -> Result<(), Diagnostics> {
         let addr = &change.address;
         let with_id = match value.get("id") {
             Some(id) if !id.is_null() => value.clone(),
@@ -517,7 +540,7 @@ impl Engine {
                             .with_address(addr),
                     )
                 })?;
-        persister.update(|_| put(addr, resource)).await.map_err(Diagnostics::from)
+        persister.finish(slot, |_| put(addr, resource)).await.map_err(Diagnostics::from)
     }
 
     /// Re-evaluates an instance's configuration now that its dependencies are applied.

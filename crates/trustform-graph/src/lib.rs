@@ -21,4 +21,4 @@ mod walk;
 pub use dag::{Dag, NodeId};
 pub use order::CycleError;
 pub use tokio_util::sync::CancellationToken;
-pub use walk::{walk, Outcome, WalkOptions, WalkReport, DEFAULT_PARALLELISM};
+pub use walk::{walk, walk_releasing, Outcome, Slot, WalkOptions, WalkReport, DEFAULT_PARALLELISM};

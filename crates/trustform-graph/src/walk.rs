@@ -1,9 +1,13 @@
 use crate::dag::{Dag, NodeId};
+use futures::future::Either;
 use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
 use std::collections::{btree_map, BTreeMap, BTreeSet};
 use std::future::Future;
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// Terraform's default `-parallelism`.
@@ -111,20 +115,75 @@ where
     F: FnMut(NodeId) -> Fut,
     Fut: Future<Output = Result<(), E>>,
 {
+    walk_releasing(dag, options, |id, _slot| visit(id)).await
+}
+
+/// A visit's place among the `parallelism` visits in flight. [`Slot::release`] gives it up
+/// before the visit ends: the visit goes on (and its dependents still wait for its end), but
+/// another may start. Apply releases its slot once the provider has answered and only the
+/// state write is left, so that waiting for the disk does not hold back provider calls.
+#[derive(Debug, Clone)]
+pub struct Slot {
+    released: Arc<AtomicBool>,
+    walk: Arc<Released>,
+}
+
+/// How many visits in flight gave up their slot, and the walk's wake-up when one does.
+#[derive(Debug, Default)]
+struct Released {
+    count: AtomicUsize,
+    notify: Notify,
+}
+
+impl Slot {
+    /// Frees this visit's slot; only the first call counts.
+    pub fn release(&self) {
+        if !self.released.swap(true, Ordering::SeqCst) {
+            self.walk.count.fetch_add(1, Ordering::SeqCst);
+            self.walk.notify.notify_one();
+        }
+    }
+}
+
+/// [`walk`], with each visit given its [`Slot`]: at most `options.parallelism` visits that
+/// have not released their slot are in flight at once.
+pub async fn walk_releasing<N, E, F, Fut>(dag: &Dag<N>, options: WalkOptions, mut visit: F) -> WalkReport<E>
+where
+    F: FnMut(NodeId, Slot) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+{
     let mut progress = Progress::new(dag);
     let mut in_flight = FuturesUnordered::new();
+    let released = Arc::new(Released::default());
     loop {
-        // Invariant: `in_flight.len() <= parallelism`. Every visit lives in `in_flight` from its
-        // start until its result is recorded, and this is the only place visits start.
-        while in_flight.len() < options.parallelism.get() && !options.cancel.is_cancelled() {
+        // Invariant: visits in flight that hold their slot are at most `parallelism`. Every
+        // visit lives in `in_flight` from its start until its result is recorded, and this is
+        // the only place visits start.
+        while in_flight.len() - released.count.load(Ordering::SeqCst) < options.parallelism.get()
+            && !options.cancel.is_cancelled()
+        {
             let Some(id) = progress.ready.pop_first() else {
                 break;
             };
-            in_flight.push(visit(id).map(move |result| (id, result)));
+            let slot = Slot { released: Arc::new(AtomicBool::new(false)), walk: released.clone() };
+            let flag = slot.released.clone();
+            in_flight.push(visit(id, slot).map(move |result| (id, result, flag)));
         }
-        let Some((id, result)) = in_flight.next().await else {
+        let finished = {
+            let next = std::pin::pin!(in_flight.next());
+            let woken = std::pin::pin!(released.notify.notified());
+            match futures::future::select(next, woken).await {
+                Either::Left((finished, _)) => finished,
+                // A slot was released: start what may start, then wait again.
+                Either::Right(_) => continue,
+            }
+        };
+        let Some((id, result, flag)) = finished else {
             break;
         };
+        if flag.load(Ordering::SeqCst) {
+            released.count.fetch_sub(1, Ordering::SeqCst);
+        }
         progress.record(id, result);
     }
     progress.into_report()
@@ -471,5 +530,70 @@ mod tests {
         fn assert_send<T: Send>(_: T) {}
         let dag: Dag<String> = Dag::new();
         assert_send(walk(&dag, WalkOptions::default(), |_| async { Ok::<(), String>(()) }));
+    }
+
+    /// With one slot, a visit that released it lets an independent node run to its end while
+    /// it waits (here, for that very node: without the release the walk could never finish),
+    /// and its own dependent still starts only after it ends.
+    #[tokio::test]
+    async fn a_released_slot_lets_another_visit_start_while_dependents_still_wait() {
+        // 0 waits for 1 to finish after releasing its slot; 2 depends on 0.
+        let (dag, ids) = graph(3, &[(0, 2)]);
+        let one_done = tokio::sync::Notify::new();
+        let log = RefCell::new(Vec::new());
+        let report = walk_releasing(&dag, with_parallelism(1), |id, slot| {
+            let (log, one_done, ids) = (&log, &one_done, &ids);
+            async move {
+                log.borrow_mut().push(Event::Start(id));
+                if id == ids[0] {
+                    slot.release();
+                    one_done.notified().await;
+                } else if id == ids[1] {
+                    one_done.notify_one();
+                }
+                log.borrow_mut().push(Event::Finish(id));
+                Ok::<(), ()>(())
+            }
+        })
+        .await;
+        assert!(report.is_success());
+        let log = log.into_inner();
+        assert_dependencies_finish_first(&dag, &log);
+        assert_eq!(
+            log,
+            vec![
+                Event::Start(ids[0]),
+                Event::Start(ids[1]),
+                Event::Finish(ids[1]),
+                Event::Finish(ids[0]),
+                Event::Start(ids[2]),
+                Event::Finish(ids[2]),
+            ]
+        );
+    }
+
+    /// Visits that keep their slot are still bounded by the parallelism.
+    #[tokio::test]
+    async fn visits_holding_their_slot_stay_within_the_parallelism() {
+        let (dag, _) = graph(12, &[]);
+        let (now, peak) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let report = walk_releasing(&dag, with_parallelism(3), |id, slot| {
+            let (now, peak) = (&now, &peak);
+            async move {
+                let holding = now.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(holding, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+                now.fetch_sub(1, Ordering::SeqCst);
+                // Half of them release once done holding: they must not count any more.
+                if id.index() % 2 == 0 {
+                    slot.release();
+                    tokio::task::yield_now().await;
+                }
+                Ok::<(), ()>(())
+            }
+        })
+        .await;
+        assert!(report.is_success());
+        assert_eq!(peak.load(Ordering::SeqCst), 3);
     }
 }
