@@ -30,6 +30,12 @@ fn quickstart_applies_converges_and_destroys() {
     for run in [&apply, &plan] {
         assert!(!run.all().contains("quickstart-placeholder-secret"), "secret leaked:\n{}", run.all());
     }
+    // An apply with nothing to do ends as Terraform's does: the summary, then the outputs.
+    let again = work.expect(&["apply", "--auto-approve"], 0);
+    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+    assert!(again.stdout.contains("Apply complete! Resources: 0 added, 0 changed, 0 destroyed.\n"), "{}", again.stdout);
+    assert!(again.stdout.contains("AZURE_CLIENT_SECRET = (sensitive value)"), "{}", again.stdout);
+    assert!(!again.all().contains("quickstart-placeholder-secret"), "secret leaked:\n{}", again.all());
     let output = work.expect(&["output"], 0);
     assert!(output.stdout.contains("AZURE_CLIENT_SECRET = (sensitive value)"), "{}", output.stdout);
     let raw = work.expect(&["output", "AZURE_CLIENT_SECRET", "--raw"], 0);

@@ -68,6 +68,13 @@ pub async fn run(ctx: &Ctx, args: ApplyArgs, kind: Kind) -> CmdResult {
         }
         let trivial = !plan.has_changes() && kind != Kind::Refresh;
         if trivial && plan.gone_objects().next().is_none() {
+            // As Terraform ends an apply that had nothing to do: the summary, and the outputs.
+            if kind == Kind::Destroy {
+                outln!("\nDestroy complete! Resources: 0 destroyed.");
+            } else {
+                outln!("\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.");
+                print_outputs(&state, ctx.out);
+            }
             write_outputs_file(ctx, &engine, &state, &env, kind, true)?;
             return Ok(0);
         }
