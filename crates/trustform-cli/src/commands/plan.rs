@@ -102,7 +102,12 @@ pub fn mode_of(flags: &PlanFlags) -> PlanMode {
 }
 
 pub fn engine_options(flags: &PlanFlags, ctx: &Ctx) -> EngineOptions {
-    EngineOptions { parallelism: flags.parallelism, hook: ctx.hook.clone(), cancel: ctx.cancel.clone() }
+    EngineOptions {
+        parallelism: flags.parallelism,
+        hook: ctx.hook.clone(),
+        cancel: ctx.cancel.clone(),
+        ..EngineOptions::default()
+    }
 }
 
 pub fn plan_options(flags: &PlanFlags, mode: PlanMode, ctx: &Ctx) -> CmdResult<PlanOptions> {

@@ -1,7 +1,7 @@
 //! Cross-cloud checks: the troubleshooting tables of the seed documents as errors and warnings,
-//! found in the planned values before any call is made. Every normal plan runs them over its
-//! planned values; `trustform lint` and `validate` run them over a plan that contacts no cloud
-//! ([`Engine::lint`]). Each check has a stable code, points at the resource at fault and the one
+//! found in the planned values before any call is made. The engine runs them (as a
+//! `trustform_engine::Check` the CLI gives it) over every normal plan's planned values, and
+//! `trustform lint` and `validate` over a plan that contacts no cloud (`Engine::lint`). Each check has a stable code, points at the resource at fault and the one
 //! it disagrees with, and says how to fix it. Values still unknown are not judged.
 //!
 //! Workload identity federation into Google Cloud ([`gcp`]):
@@ -54,85 +54,38 @@ mod azure;
 mod gcp;
 mod vault;
 
-use crate::engine::Engine;
-use crate::plan::{DataReads, Refreshed};
-use crate::PlanOptions;
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
 use std::fmt::Display;
 use trustform_diag::{Diagnostic, Diagnostics, Span};
+use trustform_engine::{Check, CheckInput};
 use trustform_lang::config::Config;
 use trustform_lang::{Mode, ResourceAddr, Value};
 use trustform_plan::Plan;
-use trustform_state::State;
 
-impl Engine {
-    /// `trustform lint` (and `validate`): the static checks of [`Engine::validate`], then every
-    /// cross-cloud check over a plan that contacts no cloud. Providers are not configured,
-    /// nothing is refreshed (the plan is made against an empty state), and only data sources
-    /// computed locally (`aws_iam_policy_document`) are read; the others stay unknown, and what
-    /// depends on them is not judged.
-    pub async fn lint(&self) -> Diagnostics {
-        let mut diags = self.validate();
-        let mut plan = Plan::default();
-        // The planning walk repeats what validate reported, plus failures that only mean a value
-        // is unknown without the cloud (a count from a data source): the checks are what counts.
-        let mut planning = Diagnostics::new();
-        let state = State::new();
-        let options = PlanOptions::normal();
-        self.plan_normal(&state, &Refreshed::new(), &options, DataReads::LocalOnly, &mut plan, &mut planning).await;
-        diags.extend(cross_cloud_checks(&self.config, &self.variables, &plan, &self.providers));
+/// The cross-cloud checks, as the engine runs them (`EngineOptions::checks`).
+pub struct CrossCloud;
+
+impl Check for CrossCloud {
+    fn check(&self, input: &CheckInput<'_>) -> Diagnostics {
+        let spec = Spec { config: input.config, variables: input.variables, plan: input.plan };
+        let mut diags = Diagnostics::new();
+        gcp::checks(&spec, &mut diags);
+        aws::checks(&spec, &mut diags);
+        azure::checks(&spec, &mut diags);
+        vault::checks(&spec, input.providers, &mut diags);
+        emitted_secrets(&spec, &mut diags);
         diags
     }
 }
 
-/// Every check over the planned values of `plan`.
-pub(crate) fn cross_cloud_checks(
-    config: &Config,
-    variables: &BTreeMap<String, Value>,
-    plan: &Plan,
-    providers: &crate::Providers,
-) -> Diagnostics {
-    let spec = Spec { config, variables, plan };
-    let mut diags = Diagnostics::new();
-    gcp::checks(&spec, &mut diags);
-    aws::checks(&spec, &mut diags);
-    azure::checks(&spec, &mut diags);
-    vault::checks(&spec, providers, &mut diags);
-    emitted_secrets(&spec, &mut diags);
-    // The checks quote the values they judge (a project number, a trust policy's subject), read
-    // through `as_str` and JSON, which drop the sensitive mark: whatever a sensitive variable,
-    // attribute or output holds is redacted from every message here.
-    let secrets = sensitive_texts(&spec);
-    if secrets.is_empty() {
-        return diags;
-    }
-    diags
-        .into_iter()
-        .map(|mut d| {
-            d.summary = trustform_lang::redact_texts(&d.summary, &secrets);
-            d.detail = trustform_lang::redact_texts(&d.detail, &secrets);
-            d
-        })
-        .collect()
-}
-
-/// Every text inside a sensitive value the checks can see.
-fn sensitive_texts(spec: &Spec<'_>) -> Vec<String> {
-    let mut secrets: Vec<String> = spec.variables.values().flat_map(Value::sensitive_texts).collect();
-    for change in &spec.plan.changes {
-        secrets.extend(change.after().into_iter().flat_map(Value::sensitive_texts));
-    }
-    for output in spec.plan.outputs.values() {
-        for value in output.after.iter() {
-            secrets.extend(if output.sensitive { value.clone().sensitive() } else { value.clone() }.sensitive_texts());
-        }
-    }
-    secrets
+/// Every check of this crate, for `EngineOptions::checks`.
+pub fn all() -> Vec<std::sync::Arc<dyn Check>> {
+    vec![std::sync::Arc::new(CrossCloud)]
 }
 
 /// What the checks read: the configuration (for locations), the variables and the plan.
-pub(crate) struct Spec<'s> {
+struct Spec<'s> {
     config: &'s Config,
     variables: &'s BTreeMap<String, Value>,
     plan: &'s Plan,
@@ -140,7 +93,7 @@ pub(crate) struct Spec<'s> {
 
 /// Where a value the checks judge comes from.
 #[derive(Clone, Copy)]
-pub(crate) enum Origin<'s> {
+enum Origin<'s> {
     Resource(&'s ResourceAddr),
     Output(&'s str),
     Variable(&'s str),
