@@ -3,6 +3,7 @@
 //! `google_credential_config` resource, or the JSON written by hand into an output or another
 //! resource), and `vertex_project`.
 
+use super::shape::{is_hole, known};
 use super::{finding, json_objects, mentions, text, Origin, Spec};
 use serde_json::{Map, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -124,7 +125,8 @@ struct Grant<'s> {
     address: &'s ResourceAddr,
     /// `None` while unknown.
     role: Option<&'s str>,
-    member: Option<&'s str>,
+    /// Known or partially known (see [`super::shape`]).
+    member: Option<String>,
     /// What the grant is on: a service account's email, or a whole project; `None` while unknown.
     target: Option<Target>,
 }
@@ -143,11 +145,11 @@ fn grants<'s>(spec: &Spec<'s>) -> Vec<Grant<'s>> {
             // email may be known already.
             None => dependency_email(spec, address).map(Target::ServiceAccount),
         };
-        grants.push(Grant { address, role: text(after, "role"), member: text(after, "member"), target });
+        grants.push(Grant { address, role: text(after, "role"), member: spec.shaped(after, "member"), target });
     }
     for (address, after) in spec.resources(PROJECT_MEMBER) {
         let target = text(after, "project").map(|project| Target::Project(project.to_owned()));
-        grants.push(Grant { address, role: text(after, "role"), member: text(after, "member"), target });
+        grants.push(Grant { address, role: text(after, "role"), member: spec.shaped(after, "member"), target });
     }
     for (address, after) in spec.resources(PROJECT_BINDING) {
         let role = text(after, "role");
@@ -156,7 +158,7 @@ fn grants<'s>(spec: &Spec<'s>) -> Vec<Grant<'s>> {
             Some(members) => grants.extend(members.iter().map(|member| Grant {
                 address,
                 role,
-                member: member.as_str(),
+                member: spec.holes.text(member),
                 target: project.map(|project| Target::Project(project.to_owned())),
             })),
             None => grants.push(Grant { address, role, member: None, target: None }),
@@ -192,11 +194,11 @@ fn principal_sets(
     diags: &mut Diagnostics,
 ) {
     for grant in grants {
-        let Some(member) = grant.member else { continue };
+        let Some(member) = grant.member.as_deref() else { continue };
         let Some(principal) = principal(member) else { continue };
         let here = spec
             .attr_span(grant.address, if grant.address.type_name() == PROJECT_BINDING { "members" } else { "member" });
-        if !principal.project.bytes().all(|b| b.is_ascii_digit()) {
+        if names_project_by_id(spec, principal.project) {
             diags.push(finding(
                 Diagnostic::error(
                     "TF1301",
@@ -206,7 +208,8 @@ fn principal_sets(
                          project number only, so the grant matches no one (PERMISSION_DENIED \
                          iam.serviceAccounts.getAccessToken). Use the number: \
                          data.google_project.NAME.number.",
-                        grant.address, principal.project
+                        grant.address,
+                        spec.show(principal.project)
                     ),
                 ),
                 here.clone(),
@@ -214,8 +217,10 @@ fn principal_sets(
                 spec.data(PROJECT).map(|(address, _)| spec.span(address)),
             ));
         }
-        let Some(pool_providers) = providers.get(principal.pool) else { continue };
+        let Some(pool_providers) = known(principal.pool).and_then(|pool| providers.get(pool)) else { continue };
         let Some((name, value)) = principal.attribute else { continue };
+        let Some(name) = known(name) else { continue };
+        let value = &spec.show(value)[..];
         let attribute = format!("attribute.{name}");
         if pool_providers.iter().all(|p| p.mapped.as_ref().is_some_and(|mapped| !mapped.contains(&attribute))) {
             let names = pool_providers.iter().map(|p| p.address.to_string()).collect::<Vec<_>>().join(", ");
@@ -239,7 +244,10 @@ fn principal_sets(
         if name != "aws_role" {
             continue;
         }
-        let Some((account, role, iam_form)) = role_arn(value) else { continue };
+        let Some((account, role, iam_form)) = principal.attribute.and_then(|(_, value)| role_arn(value)) else {
+            continue;
+        };
+        let (shown_account, role) = (spec.show(account), spec.show(role));
         for provider in pool_providers {
             if iam_form && provider.default_role_mapping {
                 diags.push(finding(
@@ -248,9 +256,9 @@ fn principal_sets(
                         "principalSet names the role, not the assumed role",
                         format!(
                             "{} grants to attribute.aws_role/{value}, but {} maps attribute.aws_role with Google's \
-                             default, the session's ARN arn:aws:sts::{account}:assumed-role/{role}, so the grant \
-                             matches no token (\"Access denied\"). Write the assumed-role form: \
-                             attribute.aws_role/arn:aws:sts::{account}:assumed-role/{role}.",
+                             default, the session's ARN arn:aws:sts::{shown_account}:assumed-role/{role}, so the \
+                             grant matches no token (\"Access denied\"). Write the assumed-role form: \
+                             attribute.aws_role/arn:aws:sts::{shown_account}:assumed-role/{role}.",
                             grant.address, provider.address
                         ),
                     ),
@@ -259,7 +267,8 @@ fn principal_sets(
                     [spec.span(provider.address)],
                 ));
             }
-            if let Some(trusted) = provider.account_id.filter(|trusted| *trusted != account) {
+            let known_account = known(account);
+            if let Some(trusted) = provider.account_id.filter(|trusted| known_account.is_some_and(|a| a != *trusted)) {
                 diags.push(finding(
                     Diagnostic::error(
                         "TF1303",
@@ -277,6 +286,23 @@ fn principal_sets(
                 ));
             }
         }
+    }
+}
+
+/// Whether the project of a principal is an ID where Google wants the number: known text that
+/// is not all digits, or a lone hole whose reference is a project ID
+/// (`data.google_project.NAME.project_id`, `var.project_id`, `google_project.NAME.project_id`).
+fn names_project_by_id(spec: &Spec<'_>, project: &str) -> bool {
+    if let Some(project) = known(project) {
+        return !is_project_number(project);
+    }
+    let mut chars = project.chars();
+    match (chars.next(), chars.next()) {
+        (Some(hole), None) if is_hole(hole) => spec.holes.reference(hole).is_some_and(|reference| {
+            let last = reference.rsplit('.').next().unwrap_or_default();
+            last == "project_id" || (last == "project" && reference.starts_with("var."))
+        }),
+        _ => false,
     }
 }
 
@@ -507,7 +533,7 @@ fn impersonation_grants(
         let mut unknown = false;
         let mut granted = false;
         for grant in grants {
-            let (Some(role), Some(member)) = (grant.role, grant.member) else {
+            let (Some(role), Some(member)) = (grant.role, grant.member.as_deref()) else {
                 unknown = true;
                 continue;
             };
@@ -515,6 +541,10 @@ fn impersonation_grants(
                 continue;
             }
             let Some(principal) = principal(member) else { continue };
+            if known(principal.pool).is_none() {
+                unknown = true;
+                continue;
+            }
             if pool.is_some_and(|pool| pool != principal.pool) {
                 continue;
             }

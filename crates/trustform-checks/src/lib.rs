@@ -52,9 +52,11 @@
 mod aws;
 mod azure;
 mod gcp;
+mod shape;
 mod vault;
 
 use serde_json::{Map, Value as Json};
+use shape::Holes;
 use std::collections::BTreeMap;
 use std::fmt::Display;
 use trustform_diag::{Diagnostic, Diagnostics, Span};
@@ -68,7 +70,9 @@ pub struct CrossCloud;
 
 impl Check for CrossCloud {
     fn check(&self, input: &CheckInput<'_>) -> Diagnostics {
-        let spec = Spec { config: input.config, variables: input.variables, plan: input.plan };
+        let plan = input.plan;
+        let holes = Holes::new(move |address| plan.change(address)?.after());
+        let spec = Spec { config: input.config, variables: input.variables, plan, holes };
         let mut diags = Diagnostics::new();
         gcp::checks(&spec, &mut diags);
         aws::checks(&spec, &mut diags);
@@ -89,6 +93,8 @@ struct Spec<'s> {
     config: &'s Config,
     variables: &'s BTreeMap<String, Value>,
     plan: &'s Plan,
+    /// The holes of the partially known strings read so far.
+    holes: Holes<'s>,
 }
 
 /// Where a value the checks judge comes from.
@@ -127,6 +133,16 @@ impl<'s> Spec<'s> {
             (change.address.resource.mode == mode && change.type_name() == type_name)
                 .then_some((&change.address, after))
         })
+    }
+
+    /// A string argument, known or partially known (see [`shape`]).
+    fn shaped(&self, value: &Value, name: &str) -> Option<String> {
+        self.holes.text(value.get(name)?)
+    }
+
+    /// A string the checks read, as the user would write it: holes as `${REFERENCE}`.
+    fn show(&self, text: &str) -> String {
+        self.holes.show(text)
     }
 
     /// The addresses a resource instance depends on.

@@ -43,7 +43,7 @@ pub(super) fn encode(value: &Value) -> String {
 
 fn encode_into(value: &Value, out: &mut String) {
     match value {
-        Value::Null | Value::Unknown => out.push_str("null"),
+        Value::Null | Value::Unknown | Value::Partial(_) => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => out.push_str(&number_to_string(n)),
         Value::String(s) => encode_string(s, out),
