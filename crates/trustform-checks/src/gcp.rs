@@ -30,6 +30,7 @@ pub(super) fn checks(spec: &Spec<'_>, diags: &mut Diagnostics) {
     let providers = pool_providers(spec);
     let grants = grants(spec);
     principal_sets(spec, &providers, &grants, diags);
+    open_pools(spec, &providers, &grants, diags);
     attribute_conditions(spec, &providers, diags);
     let configs = credential_configs(spec);
     audiences(spec, &providers, &configs, diags);
@@ -49,6 +50,10 @@ struct PoolProvider<'s> {
     /// The attributes mapped (`google.subject`, `attribute.X`), or `None` while unknown.
     mapped: Option<BTreeSet<String>>,
     condition: Option<&'s str>,
+    /// No `attribute_condition` at all (rather than one known after apply).
+    unconditioned: bool,
+    /// An `oidc` provider (rather than `aws` or SAML).
+    oidc: bool,
 }
 
 fn pool_providers<'s>(spec: &Spec<'s>) -> BTreeMap<&'s str, Vec<PoolProvider<'s>>> {
@@ -82,6 +87,8 @@ fn pool_providers<'s>(spec: &Spec<'s>) -> BTreeMap<&'s str, Vec<PoolProvider<'s>
             default_role_mapping: aws.is_some() && default_role_mapping,
             mapped,
             condition: text(after, "attribute_condition"),
+            unconditioned: after.get("attribute_condition").is_none_or(Value::is_null),
+            oidc: oidc.is_some(),
         });
     }
     providers
@@ -94,6 +101,8 @@ struct Principal<'m> {
     pool: &'m str,
     /// `(NAME, VALUE)` of an `attribute.NAME/VALUE` principalSet.
     attribute: Option<(&'m str, &'m str)>,
+    /// `principalSet://.../workloadIdentityPools/POOL/*`: every identity of the pool.
+    everyone: bool,
 }
 
 fn principal(member: &str) -> Option<Principal<'_>> {
@@ -105,7 +114,8 @@ fn principal(member: &str) -> Option<Principal<'_>> {
     let rest = rest.strip_prefix("locations/global/workloadIdentityPools/")?;
     let (pool, rest) = rest.split_once('/').unwrap_or((rest, ""));
     let attribute = rest.strip_prefix("attribute.").and_then(|rest| rest.split_once('/'));
-    Some(Principal { project, pool, attribute })
+    let everyone = member.starts_with("principalSet://") && rest == "*";
+    Some(Principal { project, pool, attribute, everyone })
 }
 
 /// `arn:aws:iam::ACCT:role/NAME` or `arn:aws:sts::ACCT:assumed-role/NAME`: (account, role
@@ -285,6 +295,80 @@ fn principal_sets(
                     [spec.span(provider.address)],
                 ));
             }
+        }
+    }
+}
+
+/// TF1321, a grant to every identity of a pool, and TF1322, a pool provider that lets in every
+/// token of its issuer. Google's guidance: "grant access to a subset of identities only" and
+/// "use an attribute condition" for any issuer whose tokens others can get
+/// (<https://cloud.google.com/iam/docs/best-practices-for-using-workload-identity-federation#attribute-conditions>,
+/// and Google requires one for GitHub's and GitLab's issuers). An AWS provider already trusts
+/// one account; without a condition any role of that account gets a token, which matters where
+/// a grant then names no role (a pool-wide grant, or `attribute.aws_account`).
+fn open_pools(
+    spec: &Spec<'_>,
+    providers: &BTreeMap<&str, Vec<PoolProvider<'_>>>,
+    grants: &[Grant<'_>],
+    diags: &mut Diagnostics,
+) {
+    let mut roleless_pools = BTreeSet::new();
+    for grant in grants {
+        let Some(principal) = grant.member.as_deref().and_then(principal) else { continue };
+        let Some(pool) = known(principal.pool) else { continue };
+        if principal.everyone || principal.attribute.is_some_and(|(name, _)| name == "aws_account") {
+            roleless_pools.insert(pool.to_owned());
+        }
+        if !principal.everyone {
+            continue;
+        }
+        let member = grant.member.as_deref().map(|member| spec.show(member)).unwrap_or_default();
+        diags.push(finding(
+            Diagnostic::warning(
+                "TF1321",
+                "Grant to every identity of a workload identity pool",
+                format!(
+                    "{} grants {} to {member}, every identity any provider of pool {pool:?} admits, now and \
+                     whenever a provider is added. Grant to the one workload instead: \
+                     principalSet://iam.googleapis.com/projects/NUMBER/locations/global/workloadIdentityPools/\
+                     {pool}/attribute.aws_role/arn:aws:sts::ACCOUNT:assumed-role/ROLE (or \
+                     attribute.repository/OWNER/REPO for a CI provider).",
+                    grant.address,
+                    grant.role.unwrap_or("its role"),
+                ),
+            ),
+            spec.attr_span(
+                grant.address,
+                if grant.address.type_name() == PROJECT_BINDING { "members" } else { "member" },
+            ),
+            grant.address,
+            providers.get(pool).into_iter().flatten().map(|p| spec.span(p.address)),
+        ));
+    }
+    for (pool, pool_providers) in providers {
+        for provider in pool_providers.iter().filter(|p| p.unconditioned) {
+            let why = if provider.oidc {
+                "every token its issuer signs (any repository, project or pipeline of the CI service) is exchanged"
+            } else if roleless_pools.contains(*pool) {
+                "any role of the trusted AWS account is exchanged, and a grant of the pool names no role"
+            } else {
+                continue;
+            };
+            diags.push(finding(
+                Diagnostic::warning(
+                    "TF1322",
+                    "Pool provider has no attribute condition",
+                    format!(
+                        "{} has no attribute_condition, so {why}. Add one that names the workload, e.g. \
+                         attribute_condition = \"assertion.repository == 'OWNER/REPO'\" for a CI issuer or \
+                         \"attribute.aws_role == 'arn:aws:sts::ACCOUNT:assumed-role/ROLE'\" for AWS.",
+                        provider.address
+                    ),
+                ),
+                spec.span(provider.address),
+                provider.address,
+                [],
+            ));
         }
     }
 }

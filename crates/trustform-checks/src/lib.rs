@@ -2,7 +2,10 @@
 //! found in the planned values before any call is made. The engine runs them (as a
 //! `trustform_engine::Check` the CLI gives it) over every normal plan's planned values, and
 //! `trustform lint` and `validate` over a plan that contacts no cloud (`Engine::lint`). Each check has a stable code, points at the resource at fault and the one
-//! it disagrees with, and says how to fix it. Values still unknown are not judged.
+//! it disagrees with, and says how to fix it. A string known only after apply is judged by its
+//! shape ([`shape`]: a template's known text, its holes and the references they come from), so
+//! a member written `"principalSet://iam.googleapis.com/${google_iam_workload_identity_pool.aws.name}/..."`
+//! is checked at plan and at lint; what a check cannot tell from the known parts is not judged.
 //!
 //! Workload identity federation into Google Cloud ([`gcp`]):
 //!
@@ -24,6 +27,10 @@
 //! * TF1309 (warning): the spec runs its workload on EKS Pod Identity but every credential config
 //!   reads the EC2 instance metadata service.
 //! * TF1316: a credential config's audience names a provider its pool (in the spec) lacks.
+//! * TF1321 (warning): a grant to `principalSet://.../workloadIdentityPools/POOL/*`, every
+//!   identity of the pool.
+//! * TF1322 (warning): an OIDC pool provider with no `attribute_condition` (every token of its
+//!   issuer is exchanged), or an AWS one whose pool is granted without naming a role.
 //!
 //! AWS trust policies ([`aws`]):
 //!
@@ -32,8 +39,10 @@
 //! * TF1311: an IRSA role's `:aud` condition is not `sts.amazonaws.com`.
 //! * TF1312: the role of a pod identity association does not trust `pods.eks.amazonaws.com` with
 //!   `sts:AssumeRole` and `sts:TagSession`.
-//! * TF1313 (warning): a web identity trust (EKS, GitHub Actions, CircleCI) whose `sub` is absent
-//!   or wildcards only: any pipeline or pod of the issuer can assume the role.
+//! * TF1313 (warning): a web identity trust whose conditions admit any organisation, any
+//!   repository (project, namespace) or any branch of its issuer, judged by what the conditions
+//!   match ([`trust`]: GitHub, GitLab, CircleCI, Bitbucket, HCP Terraform, Google, EKS, AKS, and
+//!   any other issuer by the same rules); negative operators narrow nothing.
 //!
 //! Azure ([`azure`]) and the whole spec:
 //!
@@ -53,6 +62,7 @@ mod aws;
 mod azure;
 mod gcp;
 mod shape;
+mod trust;
 mod vault;
 
 use serde_json::{Map, Value as Json};
@@ -248,6 +258,36 @@ fn collect_objects(json: &Json, out: &mut Vec<Map<String, Json>>, depth: usize) 
         }
         _ => {}
     }
+}
+
+/// A JSON document known or partially known (see [`shape`]): a hole inside a string stays in
+/// the string; a hole that stands for a whole value (an unknown `jsonencode` met) is read as a
+/// string holding only the hole, so the document still parses.
+fn shaped_json(text: &str) -> Option<Json> {
+    if shape::known(text).is_some() {
+        return serde_json::from_str(text).ok();
+    }
+    let mut quoted = String::with_capacity(text.len() + 8);
+    let (mut in_string, mut escaped) = (false, false);
+    for c in text.chars() {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            quoted.push(c);
+        } else if shape::is_hole(c) {
+            quoted.push('"');
+            quoted.push(c);
+            quoted.push('"');
+        } else {
+            in_string = c == '"';
+            quoted.push(c);
+        }
+    }
+    serde_json::from_str(&quoted).ok()
 }
 
 /// A string or list of strings in a JSON document (policy `Action`, `Principal.Service`, a

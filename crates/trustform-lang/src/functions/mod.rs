@@ -58,6 +58,13 @@ pub fn call(name: &str, args: Vec<Value>, ctx: &FunctionContext) -> Result<Value
         _ => {}
     }
     let sensitive = args.iter().any(Value::contains_sensitive);
+    // A document with unknowns inside keeps its shape (see `crate::partial`); a wholly unknown
+    // argument is a wholly unknown document.
+    if let ("jsonencode", [value]) = (name, args.as_slice()) {
+        if value.contains_unknown() && !matches!(value.unmarked(), Value::Unknown) {
+            return Ok(json::encode_shape(value).mark_if(sensitive));
+        }
+    }
     let unknown = if function.counts_unknown_elements {
         args.iter().any(Value::is_unknown)
     } else {
