@@ -276,3 +276,40 @@ fn plan_stops_on_the_new_checks_too() {
     let assignment = clouds.run(&fixture("TF1314", "bad"), &["plan"], 1);
     assert!(assignment.stderr.contains("TF1314"), "{}", assignment.all());
 }
+
+/// Issue 16: seed 001's mistake written the way users write it, with references, is flagged by
+/// `lint` (no cloud: the account is a hole) and by `plan --sandbox` (the account known from the
+/// emulated STS) at the member's line, naming the assumed-role form; both `--json` reports
+/// share one shape.
+#[test]
+fn seed_001_with_references_is_flagged_by_lint_and_by_plan_at_the_member() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lints/TF1302/references");
+    let text = std::fs::read_to_string(dir.join("main.tf")).unwrap();
+    let member_line = text.lines().position(|line| line.contains("member ") && line.contains("${")).unwrap() as u64 + 1;
+    let work = copy_spec(&dir, Workdir::new());
+    let finding = |json: &serde_json::Value| {
+        let found: Vec<serde_json::Value> =
+            json["diagnostics"].as_array().unwrap().iter().filter(|d| d["code"] == "TF1302").cloned().collect();
+        assert_eq!(found.len(), 1, "{json:#}");
+        found[0].clone()
+    };
+
+    let lint = lint_json(&work, &[], 1);
+    let linted = finding(&lint);
+    assert_eq!((linted["file"].as_str(), linted["line"].as_u64()), (Some("main.tf"), Some(member_line)));
+    let detail = linted["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("arn:aws:sts::${data.aws_caller_identity.me.account_id}:assumed-role/GatewayPodRole"),
+        "names the form Google's default mapping produces: {detail}"
+    );
+    insta::assert_snapshot!(serde_json::to_string_pretty(&lint["diagnostics"]).unwrap());
+
+    let plan = work.expect(&["plan", "--sandbox", "--json"], 1);
+    let json: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap_or_else(|e| panic!("{e}:\n{}", plan.all()));
+    let planned = finding(&json);
+    assert_eq!((planned["file"].as_str(), planned["line"].as_u64()), (Some("main.tf"), Some(member_line)));
+    let detail = planned["detail"].as_str().unwrap();
+    assert!(detail.contains(&format!("arn:aws:sts::{ACCOUNT}:assumed-role/GatewayPodRole")), "{detail}");
+    let keys = |d: &serde_json::Value| d.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&planned), keys(&linted), "one diagnostics shape for lint --json and plan --json");
+}
