@@ -4,7 +4,7 @@
 //! resource), and `vertex_project`.
 
 use super::shape::{is_hole, known};
-use super::{finding, json_objects, mentions, text, Origin, Spec};
+use super::{finding, mentions, text, Origin, Spec};
 use serde_json::{Map, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
 use trustform_diag::{Diagnostic, Diagnostics, Span};
@@ -476,8 +476,8 @@ fn credential_configs<'s>(spec: &Spec<'s>) -> Vec<CredentialConfig<'s>> {
         configs.push(CredentialConfig {
             origin: Origin::Resource(address),
             derived: true,
-            audience: text(after, "audience").map(str::to_owned),
-            impersonated: text(after, "service_account_email").map(str::to_owned),
+            audience: spec.shaped(after, "audience"),
+            impersonated: spec.shaped(after, "service_account_email"),
             metadata: match text(after, "environment") {
                 Some("ec2") => Some(Metadata::Instance),
                 Some("eks_fargate") => Some(Metadata::Container),
@@ -494,7 +494,7 @@ fn credential_configs<'s>(spec: &Spec<'s>) -> Vec<CredentialConfig<'s>> {
         {
             continue;
         }
-        for object in json_objects(value) {
+        for object in spec.json_objects(value) {
             if object.get("type").and_then(Json::as_str) != Some("external_account") {
                 continue;
             }
@@ -550,11 +550,12 @@ fn audiences(
     diags: &mut Diagnostics,
 ) {
     for config in configs {
-        let Some(audience) = &config.audience else { continue };
-        let Some((project, pool, provider)) = audience_parts(audience) else { continue };
+        let Some(written) = &config.audience else { continue };
+        let Some((project, pool, provider)) = audience_parts(written) else { continue };
+        let audience = spec.show(written);
         if let Some(pool_providers) = providers.get(pool) {
             let ids: Option<Vec<&str>> = pool_providers.iter().map(|p| p.provider).collect();
-            if ids.is_some_and(|ids| !ids.contains(&provider)) {
+            if known(provider).is_some() && ids.is_some_and(|ids| !ids.contains(&provider)) {
                 diags.push(finding(
                     Diagnostic::error(
                         "TF1316",
@@ -574,7 +575,7 @@ fn audiences(
                 ));
             }
         }
-        if config.derived || is_project_number(project) {
+        if config.derived || !names_project_by_id(spec, project) {
             continue;
         }
         let matching = providers
@@ -589,10 +590,11 @@ fn audiences(
                 "Credential audience names the project by ID",
                 format!(
                     "The external_account credential in {} has the audience {audience:?}, which names project \
-                     {project:?} by ID; Google STS only accepts the project number there (\"Invalid audience\"). \
+                     {:?} by ID; Google STS only accepts the project number there (\"Invalid audience\"). \
                      Build the audience from data.google_project.NAME.number, or use a google_credential_config \
                      resource, which derives it from the pool provider's name.",
-                    config.origin
+                    config.origin,
+                    spec.show(project)
                 ),
             ),
             spec.origin_span(config.origin),
@@ -611,7 +613,8 @@ fn impersonation_grants(
     diags: &mut Diagnostics,
 ) {
     for config in configs {
-        let Some(email) = &config.impersonated else { continue };
+        // An account known only after apply is the one the spec's grants name, or not: not judged.
+        let Some(email) = config.impersonated.as_deref().and_then(known) else { continue };
         let pool = config.audience.as_deref().and_then(audience_parts).map(|(_, pool, _)| pool);
         let sa_project = email.split_once('@').and_then(|(_, domain)| domain.strip_suffix(".iam.gserviceaccount.com"));
         let mut unknown = false;
@@ -641,7 +644,7 @@ fn impersonation_grants(
         if granted || unknown {
             continue;
         }
-        let account = spec.resources(SERVICE_ACCOUNT).find(|(_, after)| text(after, "email") == Some(email.as_str()));
+        let account = spec.resources(SERVICE_ACCOUNT).find(|(_, after)| text(after, "email") == Some(email));
         // Judged where the spec sets the federation up: it creates the account or the pool.
         if account.is_none() && !pool.is_some_and(|pool| providers.contains_key(pool)) {
             continue;
@@ -763,7 +766,7 @@ fn vertex_project(spec: &Spec<'_>, diags: &mut Diagnostics) {
         }
     }
     for (origin, value) in spec.all_values().filter(|(_, value)| mentions(value, "vertex_project")) {
-        for object in json_objects(value) {
+        for object in spec.json_objects(value) {
             if let Some(project) = object.get("vertex_project").and_then(Json::as_str) {
                 found.push((origin, project.to_owned()));
             }

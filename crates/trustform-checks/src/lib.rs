@@ -223,6 +223,9 @@ fn text<'v>(value: &'v Value, name: &str) -> Option<&'v str> {
 fn mentions(value: &Value, needle: &str) -> bool {
     match value {
         Value::String(text) => text.contains(needle),
+        Value::Partial(shape) => {
+            shape.parts().iter().any(|part| matches!(part, trustform_lang::Part::Text(text) if text.contains(needle)))
+        }
         Value::List(items) => items.iter().any(|item| mentions(item, needle)),
         Value::Object(map) => map.iter().any(|(key, item)| key.contains(needle) || mentions(item, needle)),
         Value::Sensitive(inner) => mentions(inner, needle),
@@ -230,12 +233,28 @@ fn mentions(value: &Value, needle: &str) -> bool {
     }
 }
 
-/// Every JSON object inside `value`, at any depth, including objects in strings that hold JSON
-/// documents (`jsonencode` of a credential config, say). Unknowns read as null.
-fn json_objects(value: &Value) -> Vec<Map<String, Json>> {
-    let mut out = Vec::new();
-    collect_objects(&value.to_json(), &mut out, 0);
-    out
+impl Spec<'_> {
+    /// Every JSON object inside `value`, at any depth, including objects in strings that hold
+    /// JSON documents (`jsonencode` of a credential config, say), partially known strings and
+    /// documents read with their holes ([`shape`]). Unknowns read as null.
+    fn json_objects(&self, value: &Value) -> Vec<Map<String, Json>> {
+        let mut out = Vec::new();
+        collect_objects(&self.shaped_json_of(value), &mut out, 0);
+        out
+    }
+
+    /// `value` as JSON, each partially known string as its text with holes.
+    fn shaped_json_of(&self, value: &Value) -> Json {
+        match value {
+            Value::Partial(_) => self.holes.text(value).map_or(Json::Null, Json::String),
+            Value::List(items) => Json::Array(items.iter().map(|item| self.shaped_json_of(item)).collect()),
+            Value::Object(map) => {
+                Json::Object(map.iter().map(|(key, item)| (key.clone(), self.shaped_json_of(item))).collect())
+            }
+            Value::Sensitive(inner) => self.shaped_json_of(inner),
+            other => other.to_json(),
+        }
+    }
 }
 
 fn collect_objects(json: &Json, out: &mut Vec<Map<String, Json>>, depth: usize) {
@@ -252,7 +271,7 @@ fn collect_objects(json: &Json, out: &mut Vec<Map<String, Json>>, depth: usize) 
         }
         Json::Array(items) => items.iter().for_each(|item| collect_objects(item, out, depth)),
         Json::String(text) if text.trim_start().starts_with('{') => {
-            if let Ok(parsed) = serde_json::from_str::<Json>(text) {
+            if let Some(parsed) = shaped_json(text) {
                 collect_objects(&parsed, out, depth + 1);
             }
         }
