@@ -1363,6 +1363,12 @@ mod tests {
         assert_eq!(shape(r#"upper("a${aws_iam_role.r.arn}")"#), None, "functions drop the shape");
         assert_eq!(shape(r#"tonumber("1${aws_iam_role.r.arn}")"#), None);
         assert_eq!(shape(r#""${aws_iam_role.r.arn}""#), None, "a single interpolation is the value itself");
+        assert_eq!(
+            shape(r#"jsonencode({ a = "x${aws_iam_role.r.arn}", b = aws_iam_role.r.arn, c = ["<&>"] })"#).as_deref(),
+            Some(r#"{"a":"x${aws_iam_role.r.arn}","b":${...},"c":["\u003c\u0026\u003e"]}"#),
+            "jsonencode keeps a document's shape, escaping its known text as Terraform does"
+        );
+        assert_eq!(shape("jsonencode(aws_iam_role.r.arn)"), None, "a wholly unknown document is unknown");
         let secret = eval_local(
             "resource \"aws_iam_role\" \"r\" {}\nlocals {\n  out = \"${var.secret}/${aws_iam_role.r.arn}\"\n}\n",
         )

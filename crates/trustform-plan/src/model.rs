@@ -458,6 +458,18 @@ pub(crate) mod opt_value {
         fn round_trips_marks_and_unknowns() {
             let value = Value::object([
                 ("arn", Value::Unknown),
+                (
+                    "member",
+                    Value::Partial(Box::new(
+                        trustform_lang::Partial::new([
+                            trustform_lang::Part::Text("arn:aws:iam::".into()),
+                            trustform_lang::Part::Hole(trustform_lang::Hole::reference(
+                                "data.aws_caller_identity.me.account_id",
+                            )),
+                        ])
+                        .unwrap(),
+                    )),
+                ),
                 ("secret", Value::from("s").sensitive()),
                 ("odd", Value::object([("$unknown", Value::Bool(true))])),
                 ("list", Value::List(vec![Value::from(1), Value::Null])),
