@@ -35,11 +35,14 @@ enum Stand {
     Anything,
 }
 
+/// The planned value of a resource instance, by address.
+type Lookup<'s> = Box<dyn Fn(&ResourceAddr) -> Option<&'s Value> + 's>;
+
 /// The holes of one run of the checks, by character, and the planned values their references
 /// are expanded from.
 pub(crate) struct Holes<'s> {
     holes: RefCell<Vec<(Stand, Option<String>)>>,
-    lookup: Box<dyn Fn(&ResourceAddr) -> Option<&'s Value> + 's>,
+    lookup: Lookup<'s>,
 }
 
 impl<'s> Holes<'s> {
