@@ -52,6 +52,13 @@ impl<'s> Holes<'s> {
 
     fn hole(&self, stand: Stand, reference: Option<String>) -> Option<char> {
         let mut holes = self.holes.borrow_mut();
+        // One expression is one value: the same reference is the same hole.
+        if let Stand::Reference(written) = &stand {
+            let same = holes.iter().position(|(s, _)| matches!(s, Stand::Reference(r) if r == written));
+            if let Some(index) = same {
+                return char::from_u32(FIRST_HOLE + u32::try_from(index).ok()?);
+            }
+        }
         let c = char::from_u32(FIRST_HOLE + u32::try_from(holes.len()).ok()?).filter(|c| is_hole(*c))?;
         holes.push((stand, reference));
         Some(c)
@@ -175,6 +182,11 @@ mod tests {
         );
         let account = text.chars().find(|c| is_hole(*c) && holes.show(&c.to_string()).starts_with("${")).unwrap();
         assert_eq!(holes.reference(account).as_deref(), Some("data.aws_caller_identity.me.account_id"));
+        let again = partial(vec![
+            Part::Text("acct ".into()),
+            Part::Hole(Hole::reference("data.aws_caller_identity.me.account_id")),
+        ]);
+        assert_eq!(holes.text(&again).unwrap(), format!("acct {account}"), "one expression, one hole");
         assert_eq!(holes.text(&Value::Unknown), None);
         assert_eq!(holes.text(&Value::from("x")).as_deref(), Some("x"));
     }

@@ -1153,13 +1153,13 @@ impl TemplateState {
     }
 }
 
-/// The reference an interpolated expression is (`aws_iam_role.gateway.name`), for a hole to
-/// say where its value will come from; `None` for any other expression.
+/// The expression a hole's value comes from, as written (`aws_iam_role.gateway.name`, or
+/// `replace(aws_eks_cluster.x.identity[0].oidc[0].issuer, "https://", "")`), so a hole can say
+/// where its value will come from and two holes of one expression are known to be equal.
 fn reference_text(expr: &Expression) -> Option<String> {
     match expr {
-        Expression::Traversal(_) | Expression::Variable(_) => Some(expr.to_string().trim().to_owned()),
         Expression::Parenthesis(inner) => reference_text(inner.inner()),
-        _ => None,
+        _ => Some(expr.to_string().trim().to_owned()).filter(|text| !text.is_empty()),
     }
 }
 
@@ -1356,8 +1356,8 @@ mod tests {
         );
         assert_eq!(
             shape(r#""a${upper(aws_iam_role.r.arn)}""#).as_deref(),
-            Some("a${...}"),
-            "a function call is a hole without a reference"
+            Some("a${upper(aws_iam_role.r.arn)}"),
+            "a function call is a hole with the call as written"
         );
         assert_eq!(shape(r#""a%{if aws_iam_role.r.arn == "x"}y%{endif}b""#).as_deref(), Some("a${...}b"));
         assert_eq!(shape(r#"upper("a${aws_iam_role.r.arn}")"#), None, "functions drop the shape");

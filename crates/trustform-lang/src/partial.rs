@@ -33,8 +33,8 @@ pub enum Part {
 /// What is known of an unknown piece of a template.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hole {
-    /// The reference the value came from (`aws_iam_role.gateway.name`), when the interpolated
-    /// expression was one.
+    /// The expression the value came from, as written: a reference (`aws_iam_role.gateway.name`)
+    /// or any other expression (`replace(aws_eks_cluster.x.identity[0].oidc[0].issuer, ...)`).
     pub reference: Option<String>,
     /// Whether the piece is known not to be null (an interpolation) rather than text that may
     /// be absent (an unknown directive).
