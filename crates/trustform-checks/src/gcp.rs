@@ -49,7 +49,8 @@ struct PoolProvider<'s> {
     default_role_mapping: bool,
     /// The attributes mapped (`google.subject`, `attribute.X`), or `None` while unknown.
     mapped: Option<BTreeSet<String>>,
-    condition: Option<&'s str>,
+    /// Known or partially known (see [`super::shape`]).
+    condition: Option<String>,
     /// No `attribute_condition` at all (rather than one known after apply).
     unconditioned: bool,
     /// An `oidc` provider (rather than `aws` or SAML).
@@ -86,7 +87,7 @@ fn pool_providers<'s>(spec: &Spec<'s>) -> BTreeMap<&'s str, Vec<PoolProvider<'s>
             account_id: aws.and_then(|aws| text(aws, "account_id")),
             default_role_mapping: aws.is_some() && default_role_mapping,
             mapped,
-            condition: text(after, "attribute_condition"),
+            condition: spec.shaped(after, "attribute_condition"),
             unconditioned: after.get("attribute_condition").is_none_or(Value::is_null),
             oidc: oidc.is_some(),
         });
@@ -412,7 +413,7 @@ fn condition_attributes(condition: &str) -> BTreeSet<&str> {
 /// token.
 fn attribute_conditions(spec: &Spec<'_>, providers: &BTreeMap<&str, Vec<PoolProvider<'_>>>, diags: &mut Diagnostics) {
     for provider in providers.values().flatten() {
-        let (Some(condition), Some(mapped)) = (provider.condition, &provider.mapped) else { continue };
+        let (Some(condition), Some(mapped)) = (provider.condition.as_deref(), &provider.mapped) else { continue };
         for attribute in condition_attributes(condition) {
             if mapped.contains(attribute) {
                 continue;
