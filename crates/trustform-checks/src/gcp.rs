@@ -749,31 +749,50 @@ fn is_vertex_project(name: &str) -> bool {
     name.ends_with("vertex_project") || name == "google_cloud_project"
 }
 
+/// `data.google_project.NAME.number` (or a managed `google_project`'s): a reference to a
+/// project number.
+fn is_project_number_reference(reference: &str) -> bool {
+    let reference = reference.strip_prefix("data.").unwrap_or(reference);
+    reference.starts_with("google_project.") && reference.ends_with(".number")
+}
+
 fn is_project_number(value: &str) -> bool {
     !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// TF1305: `vertex_project` holds the project number.
 fn vertex_project(spec: &Spec<'_>, diags: &mut Diagnostics) {
-    let mut found: Vec<(Origin<'_>, String)> = Vec::new();
-    for (name, output) in &spec.plan.outputs {
-        if let Some(value) = output.after.as_ref().and_then(Value::as_str).filter(|_| is_vertex_project(name)) {
-            found.push((Origin::Output(name.as_str()), value.to_owned()));
+    // (where, the value as written, whether it is a number: known digits or a reference to one)
+    let mut found: Vec<(Origin<'_>, String, bool)> = Vec::new();
+    for (name, output) in spec.plan.outputs.iter().filter(|(name, _)| is_vertex_project(name)) {
+        match output.after.as_ref() {
+            Some(value) if value.as_str().is_some() => {
+                let value = value.as_str().unwrap_or_default();
+                found.push((Origin::Output(name.as_str()), value.to_owned(), is_project_number(value)))
+            }
+            // Unknown at lint: judged by the reference it is (`data.google_project.NAME.number`).
+            Some(value) if value.is_unknown() => {
+                let written = spec.config.outputs.get(name).map(|o| o.value.expr.to_string().trim().to_owned());
+                if let Some(written) = written.filter(|written| is_project_number_reference(written)) {
+                    found.push((Origin::Output(name.as_str()), format!("${{{written}}}"), true));
+                }
+            }
+            _ => {}
         }
     }
     for (name, value) in spec.variables {
         if let Some(value) = value.as_str().filter(|_| is_vertex_project(name)) {
-            found.push((Origin::Variable(name.as_str()), value.to_owned()));
+            found.push((Origin::Variable(name.as_str()), value.to_owned(), is_project_number(value)));
         }
     }
     for (origin, value) in spec.all_values().filter(|(_, value)| mentions(value, "vertex_project")) {
         for object in spec.json_objects(value) {
             if let Some(project) = object.get("vertex_project").and_then(Json::as_str) {
-                found.push((origin, project.to_owned()));
+                found.push((origin, project.to_owned(), is_project_number(project)));
             }
         }
     }
-    for (origin, value) in found.into_iter().filter(|(_, value)| is_project_number(value)) {
+    for (origin, value, _) in found.into_iter().filter(|(_, _, number)| *number) {
         diags.push(finding(
             Diagnostic::error(
                 "TF1305",
