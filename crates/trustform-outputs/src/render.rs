@@ -350,6 +350,23 @@ mod tests {
     }
 
     #[test]
+    fn a_partly_known_string_is_checked_by_its_known_text() {
+        use trustform_lang::{Hole, Part, Partial};
+        let shape = |text: &str| {
+            let parts = [Part::Text(text.to_owned()), Part::Hole(Hole::reference("aws_iam_role.gateway.name"))];
+            Value::Partial(Box::new(Partial::new(parts).unwrap()))
+        };
+        let planned = outputs(&[("QUOTED", shape("it's ")), ("ARN", shape("arn:aws:iam::1:role/"))]);
+        let errors = check_planned(&planned, EnvFormat::Portable);
+        assert!(!errors.is_empty(), "the quote is refused at plan");
+        assert!(
+            errors.iter().all(|e| matches!(e, EnvError::Unportable { output, .. } if output == "QUOTED")),
+            "only the quoted one: the ARN's known text passes: {errors:?}"
+        );
+        assert!(errors.iter().any(|e| matches!(e, EnvError::Unportable { hazard: Hazard::Quoting, .. })), "{errors:?}");
+    }
+
+    #[test]
     fn rendering_is_deterministic() {
         let outs = outputs(&[("B", "2".into()), ("A", "1".into()), ("C", Value::from("3").sensitive())]);
         let first = render_env(&outs, EnvFormat::Dotenv).unwrap();
