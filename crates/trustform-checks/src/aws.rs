@@ -214,11 +214,12 @@ fn web_identity(
         };
         let subs = on("sub");
         let like = |operator: &str| trust::is_like(operator);
-        let claims: Vec<(&str, &str, Vec<&str>)> = ["sub", "job_workflow_ref"]
+        let claims: Vec<(&str, &str, Vec<&str>)> = ["sub", "job_workflow_ref", "aud"]
             .into_iter()
             .flat_map(|claim| on(claim).into_iter().map(move |(operator, values)| (operator, claim, values.to_vec())))
             .collect();
         if let Some((who, example)) = trust::too_broad(kind, trust::pinned(kind, &claims)) {
+            let pin = if kind == Issuer::App { "aud" } else { "sub" };
             let what = if subs.is_empty() {
                 format!("has no condition on {issuer}:sub")
             } else if subs.iter().all(|(operator, _)| !trust::positive(operator)) {
@@ -242,7 +243,7 @@ fn web_identity(
                     "Web identity trust does not restrict the subject",
                     format!(
                         "The trust policy of {} lets {issuer} tokens assume the role but {what}, so {who} can \
-                         assume it. Add a StringEquals or StringLike condition on \"{issuer}:sub\" that names the \
+                         assume it. Add a StringEquals or StringLike condition on \"{issuer}:{pin}\" that names the \
                          repository, project or service account (and the branch), e.g. {example}; StringNotEquals, \
                          StringNotLike and Null conditions do not narrow who may assume the role.",
                         role.address

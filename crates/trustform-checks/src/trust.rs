@@ -33,6 +33,8 @@
 //!   namespace standing for the repository:
 //!   <https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html>,
 //!   <https://learn.microsoft.com/en-us/azure/aks/workload-identity-overview>.
+//! * Cognito identity pools, Login with Amazon and Facebook: a token names a user of one app,
+//!   and the `aud` condition (the pool or app ID) is what must be pinned.
 //! * Any other issuer by the same rule as the rest: a subject pattern that starts with a
 //!   wildcard admits any subject.
 
@@ -47,6 +49,11 @@ pub(crate) enum Issuer {
     Bitbucket,
     TerraformCloud,
     Google,
+    /// Cognito identity pools and the web apps of Login with Amazon and Facebook, whose tokens
+    /// name a user of one app: the `aud` (the identity pool or app ID) is what must be pinned
+    /// (<https://docs.aws.amazon.com/cognito/latest/developerguide/role-trust-and-permissions.html>,
+    /// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#condition-keys-wif>).
+    App,
     Other,
 }
 
@@ -69,6 +76,8 @@ pub(crate) fn issuer_kind(issuer: &str) -> Issuer {
         Issuer::TerraformCloud
     } else if host == "accounts.google.com" {
         Issuer::Google
+    } else if matches!(host, "cognito-identity.amazonaws.com" | "www.amazon.com" | "graph.facebook.com") {
+        Issuer::App
     } else {
         Issuer::Other
     }
@@ -131,6 +140,11 @@ pub(crate) fn is_like(operator: &str) -> bool {
 
 /// What one pattern of a positive operator on `claim` pins, for tokens of `kind`.
 pub(crate) fn pins(kind: Issuer, claim: &str, pattern: &str, like: bool) -> Pins {
+    // The audience says which app a token is for: it pins only an app's tokens.
+    if claim == "aud" {
+        let app = kind == Issuer::App && (!like || literal(pattern));
+        return if app { Pins::ALL } else { Pins::NONE };
+    }
     if !like || !pattern.contains(wild) {
         // An exact subject is one subject.
         return if pattern.is_empty() { Pins::NONE } else { Pins::ALL };
@@ -296,6 +310,12 @@ pub(crate) fn too_broad(kind: Issuer, pins: Pins) -> Option<(&'static str, &'sta
             "",
             "\"system:serviceaccount:NAMESPACE:SERVICE_ACCOUNT\"",
         ),
+        Issuer::App => (
+            "any user of any app or identity pool of the issuer",
+            "any user of any app or identity pool of the issuer",
+            "",
+            "\"ISSUER:aud\" = the identity pool or app ID",
+        ),
         Issuer::Other => ("any subject the issuer signs", "any subject the issuer signs", "", "the exact subject"),
     };
     if !pins.organisation {
@@ -351,6 +371,23 @@ mod tests {
                 && positive("ForAllValues:StringEquals")
                 && positive("StringEqualsIgnoreCase")
         );
+    }
+
+    #[test]
+    fn app_tokens_are_pinned_by_their_audience() {
+        let pool = [("StringEquals", "aud", vec!["us-east-1:12345678-aaaa-bbbb-cccc-123456789012"])];
+        assert_eq!(too_broad(Issuer::App, pinned(Issuer::App, &pool)), None);
+        let any = [("StringLike", "aud", vec!["us-east-1:*"])];
+        assert_eq!(
+            too_broad(Issuer::App, pinned(Issuer::App, &any)).map(|(what, _)| what),
+            Some("any user of any app or identity pool of the issuer")
+        );
+    }
+
+    #[test]
+    fn an_audience_pins_nothing_but_an_app() {
+        let conditions = [("StringEquals", "aud", vec!["sts.amazonaws.com"]), ("StringLike", "sub", vec!["repo:*"])];
+        assert!(too_broad(Issuer::GitHub, pinned(Issuer::GitHub, &conditions)).is_some());
     }
 
     #[test]
@@ -433,5 +470,6 @@ mod tests {
         assert_eq!(issuer_kind("app.terraform.io"), Issuer::TerraformCloud);
         assert_eq!(issuer_kind("accounts.google.com"), Issuer::Google);
         assert_eq!(issuer_kind("vault.example.com/v1/identity/oidc"), Issuer::Other);
+        assert_eq!(issuer_kind("cognito-identity.amazonaws.com"), Issuer::App);
     }
 }
