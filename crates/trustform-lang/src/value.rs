@@ -141,6 +141,11 @@ impl Value {
                 Value::Sensitive(inner) => walk(inner, true, out),
                 Value::String(s) if inside => out.push(s.clone()),
                 Value::Number(n) if inside => out.push(n.to_string()),
+                // The known text of a sensitive template's shape is as secret as its value.
+                Value::Partial(shape) if inside => out.extend(shape.parts().iter().filter_map(|part| match part {
+                    crate::partial::Part::Text(text) => Some(text.clone()),
+                    crate::partial::Part::Hole(_) => None,
+                })),
                 Value::List(items) => items.iter().for_each(|item| walk(item, inside, out)),
                 Value::Object(map) => {
                     for (key, item) in map {
@@ -585,6 +590,14 @@ mod tests {
     fn unknown_renders_known_after_apply() {
         assert_eq!(Value::Unknown.to_string(), "(known after apply)");
         assert!(Value::List(vec![Value::Unknown]).contains_unknown());
+        let shape = crate::partial::Partial::new([
+            crate::partial::Part::Text("hunter2/".into()),
+            crate::partial::Part::Hole(crate::partial::Hole::reference("aws_iam_role.r.arn")),
+        ])
+        .unwrap();
+        let secret = Value::Partial(Box::new(shape)).sensitive();
+        assert_eq!(secret.sensitive_texts(), ["hunter2/"], "a sensitive shape's known text is secret");
+        assert!(secret.is_unknown() && secret.contains_unknown() && secret.to_json().is_null());
         assert!(!Value::from("x").contains_unknown());
     }
 
