@@ -33,7 +33,7 @@ impl Engine {
     /// `trustform lint` (and `validate`): the static checks of [`Engine::validate`], then every
     /// check over a plan that contacts no cloud. Providers are not configured, nothing is
     /// refreshed (the plan is made against an empty state), and only data sources computed
-    /// locally (`aws_iam_policy_document`) are read; the others stay unknown, and what depends
+    /// locally (a policy document rendered from its arguments) are read; the others stay unknown, and what depends
     /// on them is judged by what is known of it.
     pub async fn lint(&self) -> Diagnostics {
         let mut diags = self.validate();
