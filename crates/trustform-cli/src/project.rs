@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use trustform_aws::AwsProvider;
 use trustform_azure::AzureProvider;
 use trustform_diag::{Diagnostic, Diagnostics, SourceMap};
-use trustform_engine::Providers;
+use trustform_engine::{EngineOptions, Providers};
 use trustform_gcp::GoogleProvider;
 use trustform_state::{LockError, LockInfo, Locker, State, StateStore};
 
@@ -58,6 +58,12 @@ pub fn fail(code: &'static str, summary: &str, detail: impl Into<String>, style:
 
 /// The providers compiled into this build; under `--sandbox`, each cloud's wrapped so that its
 /// block can point it nowhere but the sandbox (see [`crate::sandbox_provider`]).
+/// This build's checks (the cross-cloud TF13xx), with the given engine options: the one place a
+/// build chooses what its plans are judged by, as [`providers`] chooses what they can reach.
+pub fn with_checks(options: EngineOptions) -> EngineOptions {
+    EngineOptions { checks: trustform_checks::all(), ..options }
+}
+
 pub fn providers(sandboxed: bool) -> Providers {
     let mut providers = Providers::new();
     let clouds: [trustform_provider::SharedProvider; 5] = [

@@ -1,7 +1,7 @@
 //! The cross-cloud checks through the binary: each fires on a spec that makes the mistake from
 //! the seeds' troubleshooting tables, with its code, severity, both resources and the fix, and
 //! stays silent when the spec is right. `trustform lint` runs them without any cloud call over
-//! the fixture pairs under `fixtures/lints/CODE/{bad,good}`; `plan` runs them over planned values
+//! every fixture under `fixtures/lints/` (each says in its own files what it expects); `plan` runs them over planned values
 //! against the emulators (`gcp.rs` applies the full seed 001 spec, which must pass them). Every
 //! example and every `plans/*` spec must be lint-clean.
 
@@ -11,48 +11,6 @@ use std::path::{Path, PathBuf};
 use support::clouds::{Clouds, ACCOUNT, GCP_PROJECT};
 use support::Workdir;
 use trustform_sandbox::SandboxConfig;
-
-/// One check: its code, whether it is an error (or a warning), a phrase of the fix its detail
-/// must give, whether it names a second location, and how many mistakes its `bad` fixture makes.
-struct Case {
-    code: &'static str,
-    error: bool,
-    fix: &'static str,
-    related: bool,
-    count: usize,
-}
-
-const fn case(code: &'static str, error: bool, fix: &'static str, related: bool) -> Case {
-    Case { code, error, fix, related, count: 1 }
-}
-
-/// A `bad` fixture that makes the mistake in `count` places (an output and a variable, a
-/// principalSet and a condition, ...).
-const fn cases(code: &'static str, error: bool, fix: &'static str, related: bool, count: usize) -> Case {
-    Case { code, error, fix, related, count }
-}
-
-const CASES: &[Case] = &[
-    case("TF1301", true, "data.google_project.NAME.number", false),
-    case("TF1302", true, "attribute.aws_role/arn:aws:sts::123456789012:assumed-role/LitellmPodRole", true),
-    case("TF1303", true, "Set aws.account_id", true),
-    case("TF1304", true, "data.google_project.NAME.number", false),
-    cases("TF1305", true, "data.google_project.NAME.project_id", false, 3),
-    cases("TF1306", true, "attribute_mapping", true, 2),
-    case("TF1307", true, "roles/iam.workloadIdentityUser", true),
-    case("TF1308", true, "remove imdsv2_session_token_url", false),
-    case("TF1309", false, "environment = \"eks_fargate\"", true),
-    cases("TF1310", true, "system:serviceaccount:", false, 2),
-    case("TF1311", true, "\"sts.amazonaws.com\"", false),
-    case("TF1312", true, "sts:TagSession", true),
-    case("TF1313", false, "names the repository", false),
-    case("TF1314", true, "assignable_scopes", true),
-    case("TF1315", false, "Remove the output", true),
-    case("TF1316", true, "google_iam_workload_identity_pool_provider.NAME.name", true),
-    case("TF1318", true, "Name the service account and namespace", false),
-    case("TF1319", true, "capabilities = [\"read\"]", true),
-    cases("TF1320", true, "vault_kv_secret_v2", false, 2),
-];
 
 fn fixture(code: &str, kind: &str) -> Workdir {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lints").join(code).join(kind);
@@ -76,31 +34,107 @@ fn lint_json(work: &Workdir, args: &[&str], code: i32) -> serde_json::Value {
     serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}:\n{}", run.all()))
 }
 
+/// What a fixture expects, written in its own files: `# expect: CODE[, CODE warning]` at the end
+/// of a line the diagnostic points at (or `# expect-next: ...` on the line before one that
+/// cannot hold a comment, such as a heredoc's opening), `# fix CODE: PHRASE` for a phrase each
+/// diagnostic of that code must give, and `# related: CODE` when it must name a second place.
+#[derive(Default)]
+struct Expected {
+    /// `(file, line, code, severity)`, sorted.
+    diagnostics: Vec<(String, u64, String, String)>,
+    fixes: Vec<(String, String)>,
+    related: Vec<String>,
+}
+
+fn expectations(dir: &Path) -> Expected {
+    let mut expected = Expected::default();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("tf") {
+            continue;
+        }
+        let file = path.file_name().unwrap().to_str().unwrap().to_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (index, line) in text.lines().enumerate() {
+            let number = index as u64 + 1;
+            let (at, codes) = if let Some((_, codes)) = line.split_once("# expect-next:") {
+                (number + 1, codes)
+            } else if let Some((_, codes)) = line.split_once("# expect:") {
+                (number, codes)
+            } else {
+                if let Some(rest) = line.strip_prefix("# fix ") {
+                    let (code, phrase) = rest.split_once(": ").expect("# fix CODE: PHRASE");
+                    expected.fixes.push((code.to_owned(), phrase.to_owned()));
+                }
+                if let Some(code) = line.strip_prefix("# related: ") {
+                    expected.related.push(code.trim().to_owned());
+                }
+                continue;
+            };
+            for code in codes.split(',') {
+                let mut words = code.split_whitespace();
+                let code = words.next().expect("a code after # expect:").to_owned();
+                let severity = words.next().unwrap_or("error").to_owned();
+                expected.diagnostics.push((file.clone(), at, code, severity));
+            }
+        }
+    }
+    expected.diagnostics.sort();
+    expected
+}
+
+/// Every fixture under `fixtures/lints/` (a directory holding a `*.tf`), at any depth.
+fn lint_fixtures() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        entries.sort();
+        if entries.iter().any(|p| p.extension().and_then(|e| e.to_str()) == Some("tf")) {
+            out.push(dir.to_owned());
+        }
+        for entry in entries.into_iter().filter(|p| p.is_dir()) {
+            walk(&entry, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lints"), &mut out);
+    out
+}
+
 #[test]
-fn lint_finds_each_mistake_and_passes_the_right_spec() {
-    for case in CASES {
-        let json = lint_json(&fixture(case.code, "bad"), &[], if case.error { 1 } else { 0 });
-        let found: Vec<&serde_json::Value> =
-            json["diagnostics"].as_array().unwrap().iter().filter(|d| d["code"] == case.code).collect();
-        assert_eq!(found.len(), case.count, "{} fires once per mistake: {json:#}", case.code);
-        for d in &found {
-            assert_eq!(d["severity"], if case.error { "error" } else { "warning" }, "{d:#}");
-            assert_eq!(d["file"], "main.tf", "{} points into the spec: {d:#}", case.code);
-            assert!(d["line"].as_u64().unwrap() > 0 && d["end_line"].as_u64().unwrap() >= d["line"].as_u64().unwrap());
-            assert!(d["address"].is_string(), "{d:#}");
-            assert!(
-                d["detail"].as_str().unwrap().contains(case.fix),
-                "{} gives the fix {:?}: {d:#}",
-                case.code,
-                case.fix
-            );
-            if case.related {
+fn every_lint_fixture_reports_what_it_expects() {
+    let fixtures = lint_fixtures();
+    assert!(fixtures.len() >= 38, "{fixtures:?}");
+    for dir in fixtures {
+        let name = dir.strip_prefix(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lints")).unwrap();
+        let expected = expectations(&dir);
+        let errors = expected.diagnostics.iter().any(|(_, _, _, severity)| severity == "error");
+        let json = lint_json(&copy_spec(&dir, Workdir::new()), &[], if errors { 1 } else { 0 });
+        let found = json["diagnostics"].as_array().unwrap();
+        let mut actual: Vec<(String, u64, String, String)> = found
+            .iter()
+            .map(|d| {
+                let text = |key: &str| d[key].as_str().unwrap_or_default().to_owned();
+                (text("file"), d["line"].as_u64().unwrap_or_default(), text("code"), text("severity"))
+            })
+            .collect();
+        actual.sort();
+        assert_eq!(actual, expected.diagnostics, "{}: {json:#}", name.display());
+        for d in found {
+            let code = d["code"].as_str().unwrap();
+            assert!(d["address"].is_string(), "{}: {d:#}", name.display());
+            assert!(d["end_line"].as_u64().unwrap() >= d["line"].as_u64().unwrap(), "{d:#}");
+            for (_, phrase) in expected.fixes.iter().filter(|(c, _)| c == code) {
+                assert!(
+                    d["detail"].as_str().unwrap().contains(phrase.as_str()),
+                    "{}: the fix {phrase:?}: {d:#}",
+                    name.display()
+                );
+            }
+            if expected.related.iter().any(|c| c == code) {
                 let related = d["related"].as_array().unwrap();
                 assert!(!related.is_empty() && related[0]["line"].as_u64().unwrap() > 0, "names both: {d:#}");
             }
         }
-        let json = lint_json(&fixture(case.code, "good"), &[], 0);
-        assert_eq!(json["diagnostics"], serde_json::json!([]), "{} on the right spec: {json:#}", case.code);
     }
 }
 
@@ -241,4 +275,41 @@ fn plan_stops_on_the_new_checks_too() {
 
     let assignment = clouds.run(&fixture("TF1314", "bad"), &["plan"], 1);
     assert!(assignment.stderr.contains("TF1314"), "{}", assignment.all());
+}
+
+/// Issue 16: seed 001's mistake written the way users write it, with references, is flagged by
+/// `lint` (no cloud: the account is a hole) and by `plan --sandbox` (the account known from the
+/// emulated STS) at the member's line, naming the assumed-role form; both `--json` reports
+/// share one shape.
+#[test]
+fn seed_001_with_references_is_flagged_by_lint_and_by_plan_at_the_member() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lints/TF1302/references");
+    let text = std::fs::read_to_string(dir.join("main.tf")).unwrap();
+    let member_line = text.lines().position(|line| line.contains("member ") && line.contains("${")).unwrap() as u64 + 1;
+    let work = copy_spec(&dir, Workdir::new());
+    let finding = |json: &serde_json::Value| {
+        let found: Vec<serde_json::Value> =
+            json["diagnostics"].as_array().unwrap().iter().filter(|d| d["code"] == "TF1302").cloned().collect();
+        assert_eq!(found.len(), 1, "{json:#}");
+        found[0].clone()
+    };
+
+    let lint = lint_json(&work, &[], 1);
+    let linted = finding(&lint);
+    assert_eq!((linted["file"].as_str(), linted["line"].as_u64()), (Some("main.tf"), Some(member_line)));
+    let detail = linted["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("arn:aws:sts::${data.aws_caller_identity.me.account_id}:assumed-role/GatewayPodRole"),
+        "names the form Google's default mapping produces: {detail}"
+    );
+    insta::assert_snapshot!(serde_json::to_string_pretty(&lint["diagnostics"]).unwrap());
+
+    let plan = work.expect(&["plan", "--sandbox", "--json"], 1);
+    let json: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap_or_else(|e| panic!("{e}:\n{}", plan.all()));
+    let planned = finding(&json);
+    assert_eq!((planned["file"].as_str(), planned["line"].as_u64()), (Some("main.tf"), Some(member_line)));
+    let detail = planned["detail"].as_str().unwrap();
+    assert!(detail.contains(&format!("arn:aws:sts::{ACCOUNT}:assumed-role/GatewayPodRole")), "{detail}");
+    let keys = |d: &serde_json::Value| d.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&planned), keys(&linted), "one diagnostics shape for lint --json and plan --json");
 }

@@ -1,5 +1,6 @@
 //! The [`Engine`]: one configuration, its variables and providers, ready to plan and apply.
 
+use crate::checks::Check;
 use crate::graph::ConfigGraph;
 use crate::hook::{Hook, NoHook};
 use crate::providers::Providers;
@@ -22,11 +23,19 @@ pub struct EngineOptions {
     pub hook: Arc<dyn Hook>,
     /// Cancelled on Ctrl-C: no new work starts, in-flight work finishes, state is saved.
     pub cancel: CancellationToken,
+    /// The checks every normal plan and `lint` run (none by default; the CLI gives
+    /// `trustform-checks`).
+    pub checks: Vec<Arc<dyn Check>>,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { parallelism: DEFAULT_PARALLELISM, hook: Arc::new(NoHook), cancel: CancellationToken::new() }
+        EngineOptions {
+            parallelism: DEFAULT_PARALLELISM,
+            hook: Arc::new(NoHook),
+            cancel: CancellationToken::new(),
+            checks: Vec::new(),
+        }
     }
 }
 
@@ -39,6 +48,7 @@ pub struct Engine {
     pub(crate) parallelism: NonZeroUsize,
     pub(crate) hook: Arc<dyn Hook>,
     pub(crate) cancel: CancellationToken,
+    pub(crate) checks: Vec<Arc<dyn Check>>,
     configured: OnceCell<Diagnostics>,
 }
 
@@ -64,6 +74,7 @@ impl Engine {
             parallelism: options.parallelism,
             hook: options.hook,
             cancel: options.cancel,
+            checks: options.checks,
             configured: OnceCell::new(),
         };
         (Some(engine), diags)

@@ -4,11 +4,11 @@
 
 mod apply;
 mod builtin;
+mod checks;
 mod engine;
 mod graph;
 mod hook;
 mod import;
-mod lint;
 mod plan;
 mod providers;
 mod values;
@@ -16,6 +16,7 @@ mod verify;
 
 pub use apply::ApplyOutcome;
 pub use builtin::{parse_duration, BuiltinProvider, TRUSTFORM_DATA, TRUSTFORM_SLEEP};
+pub use checks::{Check, CheckInput};
 pub use engine::{Engine, EngineOptions};
 pub use graph::{ConfigGraph, Node};
 pub use hook::{Event, Hook, NoHook, RecordingHook};

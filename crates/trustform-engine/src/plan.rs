@@ -114,7 +114,7 @@ impl Engine {
                     .map(|(addr, _)| addr.clone())
                     .collect();
                 self.plan_normal(state, &refreshed, options, DataReads::All, &mut plan, &mut diags).await;
-                diags.extend(crate::lint::cross_cloud_checks(&self.config, &self.variables, &plan, &self.providers));
+                diags.extend(self.run_checks(&plan));
             }
         }
         if diags.has_errors() {
@@ -991,7 +991,7 @@ mod tests {
 
     fn binding_schema() -> ResourceSchema {
         ResourceSchema::new(
-            "google_project_iam_binding",
+            "test_iam_binding",
             Block::new()
                 .attr("project", Attribute::optional_computed(Type::String))
                 .attr("role", Attribute::required(Type::String))

@@ -39,7 +39,7 @@ impl Providers {
         self.by_name.keys().map(String::as_str)
     }
 
-    /// The provider for a resource type, by its prefix: `aws_iam_role` -> `aws`.
+    /// The provider for a resource type, by its prefix: `PROVIDER_TYPE` -> `PROVIDER`.
     pub fn for_type(&self, type_name: &str) -> Option<&SharedProvider> {
         self.get(provider_of(type_name))
     }

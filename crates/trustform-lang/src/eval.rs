@@ -7,6 +7,7 @@
 use crate::addr::{InstanceKey, ResourceId};
 use crate::config::{Body, Config, Expr};
 use crate::functions::{self, FunctionContext};
+use crate::partial::{Hole, Part, Partial};
 use crate::suggest::closest;
 use crate::value::{Number, Value};
 use hcl_edit::expr::{BinaryOperator, Expression, ObjectKey, TraversalOperator, UnaryOperator};
@@ -384,7 +385,7 @@ impl Evaluator<'_, '_> {
                 let value = self.expr(&op.expr)?;
                 let (inner, sensitive) = (value.unmarked().clone(), value.is_sensitive());
                 let result = match (op.operator.value(), inner) {
-                    (_, Value::Unknown) => Value::Unknown,
+                    (_, Value::Unknown | Value::Partial(_)) => Value::Unknown,
                     (UnaryOperator::Neg, Value::Number(n)) => Value::Number(-n),
                     (UnaryOperator::Not, Value::Bool(b)) => Value::Bool(!b),
                     (UnaryOperator::Not, Value::String(s)) if s == "true" || s == "false" => Value::Bool(s != "true"),
@@ -443,9 +444,15 @@ impl Evaluator<'_, '_> {
 
     fn template_with(&self, template: &Template, literals: Literals) -> EvalResult<Value> {
         let mut out = String::new();
-        let mut state = TemplateState { unknown: false, sensitive: false, literals };
+        let mut state = TemplateState { parts: Vec::new(), sensitive: false, literals };
         self.template_into(template, &mut out, &mut state, Strips::default(), false)?;
-        Ok(if state.unknown { Value::Unknown } else { Value::String(out) }.mark_if(state.sensitive))
+        let value = if state.parts.is_empty() {
+            Value::String(out)
+        } else {
+            state.parts.push(Part::Text(out));
+            Partial::new(state.parts).map_or(Value::Unknown, |shape| Value::Partial(Box::new(shape)))
+        };
+        Ok(value.mark_if(state.sensitive))
     }
 
     /// Renders `template` into `out`. `strips` says whether the template's first and last
@@ -484,8 +491,11 @@ impl Evaluator<'_, '_> {
                 Element::Interpolation(interp) => {
                     let value = self.expr(&interp.expr)?;
                     state.sensitive |= value.contains_sensitive();
-                    if value.is_unknown() {
-                        state.unknown = true;
+                    if let Some(shape) = value.as_partial() {
+                        state.hole_parts(out, shape.parts().iter().cloned());
+                    } else if value.is_unknown() {
+                        let hole = Hole { reference: reference_text(&interp.expr), not_null: true };
+                        state.hole_parts(out, [Part::Hole(hole)]);
                     } else if value.is_null() {
                         return Err(self.error(
                             interp.expr.span(),
@@ -507,7 +517,7 @@ impl Evaluator<'_, '_> {
                             last: d.else_expr.as_ref().map_or(endif_strips, |e| e.strip.strip_start()),
                         };
                         match as_condition(cond.unmarked()) {
-                            Some(Value::Unknown) => state.unknown = true,
+                            Some(Value::Unknown) => state.hole_parts(out, [Part::Hole(Hole::maybe_empty())]),
                             Some(Value::Bool(true)) => {
                                 self.template_into(&d.if_expr.template, out, state, then_strips, true)?
                             }
@@ -532,7 +542,7 @@ impl Evaluator<'_, '_> {
                         let collection = self.expr(&f.collection_expr)?;
                         state.sensitive |= collection.is_sensitive();
                         if collection.is_unknown() {
-                            state.unknown = true;
+                            state.hole_parts(out, [Part::Hole(Hole::maybe_empty())]);
                             continue;
                         }
                         let pairs = iterate(&collection)
@@ -1129,9 +1139,28 @@ enum Literals {
 }
 
 struct TemplateState {
-    unknown: bool,
+    /// The text and holes before the text being written, once a hole was met.
+    parts: Vec<Part>,
     sensitive: bool,
     literals: Literals,
+}
+
+impl TemplateState {
+    /// Ends the text written so far and adds `parts` (holes, or a spliced shape) after it.
+    fn hole_parts(&mut self, out: &mut String, parts: impl IntoIterator<Item = Part>) {
+        self.parts.push(Part::Text(std::mem::take(out)));
+        self.parts.extend(parts);
+    }
+}
+
+/// The expression a hole's value comes from, as written (`aws_iam_role.gateway.name`, or
+/// `replace(aws_eks_cluster.x.identity[0].oidc[0].issuer, "https://", "")`), so a hole can say
+/// where its value will come from and two holes of one expression are known to be equal.
+fn reference_text(expr: &Expression) -> Option<String> {
+    match expr {
+        Expression::Parenthesis(inner) => reference_text(inner.inner()),
+        _ => Some(expr.to_string().trim().to_owned()).filter(|text| !text.is_empty()),
+    }
 }
 
 /// Whether the first and the last literal of a directive's body are stripped by the `~` of
@@ -1187,7 +1216,7 @@ fn as_condition(value: &Value) -> Option<Value> {
         Value::Bool(b) => Some(Value::Bool(*b)),
         Value::String(s) if s == "true" => Some(Value::Bool(true)),
         Value::String(s) if s == "false" => Some(Value::Bool(false)),
-        Value::Unknown => Some(Value::Unknown),
+        Value::Unknown | Value::Partial(_) => Some(Value::Unknown),
         _ => None,
     }
 }
@@ -1306,6 +1335,73 @@ mod tests {
         assert_eq!(ok("\"%{for n in var.names}${n};%{endfor}\""), r#""a;b;""#);
         assert_eq!(ok("\"%{if var.n == 3}three%{else}other%{endif}\""), r#""three""#);
         assert_eq!(ok("<<-EOT\n    line ${var.n}\n    EOT"), "\"line 3\\n\"");
+    }
+
+    fn shape(expr: &str) -> Option<String> {
+        let spec = format!("resource \"aws_iam_role\" \"r\" {{}}\nlocals {{\n  out = {expr}\n  pre = \"arn:${{aws_iam_role.r.arn}}\"\n}}\n");
+        eval_local(&spec).unwrap_or_else(|e| panic!("{expr}: {e:?}")).as_partial().map(|p| p.to_template())
+    }
+
+    #[test]
+    fn templates_keep_the_shape_of_unknown_strings() {
+        assert_eq!(
+            shape(r#""member/${aws_iam_role.r.name}/${aws_iam_role.r.arn}:x""#).as_deref(),
+            Some("member/gw/${aws_iam_role.r.arn}:x"),
+            "known text, known values and the unknown's reference"
+        );
+        assert_eq!(
+            shape(r#""${local.pre}/${ aws_iam_role.r.arn }""#).as_deref(),
+            Some("arn:${aws_iam_role.r.arn}/${aws_iam_role.r.arn}"),
+            "a shape interpolated into another is spliced"
+        );
+        assert_eq!(
+            shape(r#""a${upper(aws_iam_role.r.arn)}""#).as_deref(),
+            Some("a${upper(aws_iam_role.r.arn)}"),
+            "a function call is a hole with the call as written"
+        );
+        assert_eq!(shape(r#""a%{if aws_iam_role.r.arn == "x"}y%{endif}b""#).as_deref(), Some("a${...}b"));
+        assert_eq!(shape(r#"upper("a${aws_iam_role.r.arn}")"#), None, "functions drop the shape");
+        assert_eq!(shape(r#"tonumber("1${aws_iam_role.r.arn}")"#), None);
+        assert_eq!(shape(r#""${aws_iam_role.r.arn}""#), None, "a single interpolation is the value itself");
+        assert_eq!(
+            shape(r#"jsonencode({ a = "x${aws_iam_role.r.arn}", b = aws_iam_role.r.arn, c = ["<&>"] })"#).as_deref(),
+            Some(r#"{"a":"x${aws_iam_role.r.arn}","b":${...},"c":["\u003c\u0026\u003e"]}"#),
+            "jsonencode keeps a document's shape, escaping its known text as Terraform does"
+        );
+        assert_eq!(shape("jsonencode(aws_iam_role.r.arn)"), None, "a wholly unknown document is unknown");
+        let secret = eval_local(
+            "resource \"aws_iam_role\" \"r\" {}\nlocals {\n  out = \"${var.secret}/${aws_iam_role.r.arn}\"\n}\n",
+        )
+        .unwrap();
+        assert!(secret.is_sensitive() && secret.as_partial().is_some(), "the mark wraps the shape");
+        assert_eq!(secret.to_string(), "(sensitive value)");
+        let hole = eval_local("resource \"aws_iam_role\" \"r\" {}\nlocals {\n  out = \"x/${aws_iam_role.r.arn}\"\n}\n")
+            .unwrap();
+        let holes: Vec<&Hole> = hole.as_partial().unwrap().holes().collect();
+        assert_eq!(holes.len(), 1);
+        assert!(holes[0].not_null, "an interpolated null is an error, so a hole is not null");
+        assert_eq!(hole.to_string(), "(known after apply)", "rendered as before");
+    }
+
+    #[test]
+    fn keys_of_a_map_of_partly_unknown_objects_are_known() {
+        // `[for k in sort(keys(google_service_account.gw)) : google_service_account.gw[k].email]`
+        // with every email known and another attribute unknown: the emails stay known.
+        let (config, diags) = load_sources([(
+            "main.tf".to_owned(),
+            "resource \"google_service_account\" \"gw\" {}\nlocals {\n  out = [for k in sort(keys(google_service_account.gw)) : google_service_account.gw[k].email]\n}\n".to_owned(),
+        )]);
+        assert!(diags.is_empty(), "{diags:?}");
+        let account = |email: &str| Value::object([("email", Value::from(email)), ("unique_id", Value::Unknown)]);
+        let instances = Value::object([
+            ("b", account("b@p.iam.gserviceaccount.com")),
+            ("a", account("a@p.iam.gserviceaccount.com")),
+        ]);
+        let resources = Fixed(BTreeMap::from([(ResourceId::managed("google_service_account", "gw"), instances)]));
+        let (variables, locals) = (BTreeMap::new(), LocalsCache::default());
+        let scope = Scope::new(&config, &variables, &resources, &locals);
+        let out = scope.eval(&config.locals["out"].expr).unwrap();
+        assert_eq!(out.render(), r#"["a@p.iam.gserviceaccount.com", "b@p.iam.gserviceaccount.com"]"#);
     }
 
     #[test]

@@ -53,6 +53,15 @@ impl Type {
         if matches!(value, Value::Unknown | Value::Null) || *self == Type::Any {
             return Ok(value);
         }
+        // A partially known string keeps its shape as a string; a number or bool made from it
+        // is plain unknown, and any other type refuses it as it refuses a string.
+        if let Value::Partial(_) = value {
+            return match self {
+                Type::String => Ok(value),
+                Type::Number | Type::Bool => Ok(Value::Unknown),
+                _ => self.convert(Value::String(String::new())).map(|_| Value::Unknown),
+            };
+        }
         match (self, value) {
             (Type::String, Value::String(s)) => Ok(Value::String(s)),
             (Type::String, Value::Number(n)) => Ok(Value::String(crate::functions::number_to_string(&n))),

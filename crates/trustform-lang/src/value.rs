@@ -4,13 +4,16 @@
 //!
 //! * [`Value::Unknown`] is a value in its own right: an attribute a cloud computes on create
 //!   (an ARN, a project number) is unknown at plan time and renders as `(known after apply)`.
-//!   Anything computed from an unknown is unknown.
+//!   Anything computed from an unknown is unknown, except a template's string, which keeps its
+//!   known text around the unknown pieces ([`Value::Partial`]).
 //! * [`Value::Sensitive`] marks a value as secret. The mark travels through every operation, and
 //!   every `Display` and `Debug` of a sensitive value prints `(sensitive value)`.
 
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use std::fmt;
+
+use crate::partial::Partial;
 
 pub use hcl_edit::Number;
 
@@ -47,6 +50,9 @@ pub enum Value {
     Object(BTreeMap<String, Value>),
     /// Known only after apply.
     Unknown,
+    /// A string known only after apply whose shape is known: text and holes, as a template
+    /// built it (see [`Partial`]). Unknown for every purpose but the checks that read shapes.
+    Partial(Box<Partial>),
     /// A secret; redacted in every `Display` and `Debug`.
     Sensitive(Box<Value>),
 }
@@ -135,6 +141,11 @@ impl Value {
                 Value::Sensitive(inner) => walk(inner, true, out),
                 Value::String(s) if inside => out.push(s.clone()),
                 Value::Number(n) if inside => out.push(n.to_string()),
+                // The known text of a sensitive template's shape is as secret as its value.
+                Value::Partial(shape) if inside => out.extend(shape.parts().iter().filter_map(|part| match part {
+                    crate::partial::Part::Text(text) => Some(text.clone()),
+                    crate::partial::Part::Hole(_) => None,
+                })),
                 Value::List(items) => items.iter().for_each(|item| walk(item, inside, out)),
                 Value::Object(map) => {
                     for (key, item) in map {
@@ -154,13 +165,33 @@ impl Value {
 
     /// True if this value itself is unknown (possibly behind a sensitive mark).
     pub fn is_unknown(&self) -> bool {
-        matches!(self.unmarked(), Value::Unknown)
+        matches!(self.unmarked(), Value::Unknown | Value::Partial(_))
+    }
+
+    /// The shape of a partially known string (possibly behind a sensitive mark).
+    pub fn as_partial(&self) -> Option<&Partial> {
+        match self.unmarked() {
+            Value::Partial(shape) => Some(shape),
+            _ => None,
+        }
+    }
+
+    /// This value with every partially known string made plain unknown (what a function or a
+    /// conversion that cannot keep a shape makes of it).
+    pub fn forget_shapes(self) -> Value {
+        match self {
+            Value::Partial(_) => Value::Unknown,
+            Value::Sensitive(inner) => inner.forget_shapes().sensitive(),
+            Value::List(items) => Value::List(items.into_iter().map(Value::forget_shapes).collect()),
+            Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, v.forget_shapes())).collect()),
+            other => other,
+        }
     }
 
     /// True if this value or anything inside it is unknown.
     pub fn contains_unknown(&self) -> bool {
         match self {
-            Value::Unknown => true,
+            Value::Unknown | Value::Partial(_) => true,
             Value::Sensitive(inner) => inner.contains_unknown(),
             Value::List(items) => items.iter().any(Value::contains_unknown),
             Value::Object(map) => map.values().any(Value::contains_unknown),
@@ -222,6 +253,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Object(_) => "object",
             Value::Unknown => "unknown",
+            Value::Partial(_) => "string",
             Value::Sensitive(_) => unreachable!("unmarked() strips every mark"),
         }
     }
@@ -230,7 +262,7 @@ impl Value {
     /// must never see unknowns (providers, state) check [`Value::contains_unknown`] first.
     pub fn to_json(&self) -> Json {
         match self {
-            Value::Null | Value::Unknown => Json::Null,
+            Value::Null | Value::Unknown | Value::Partial(_) => Json::Null,
             Value::Bool(b) => Json::Bool(*b),
             Value::Number(n) => number_to_json(n),
             Value::String(s) => Json::String(s.clone()),
@@ -332,7 +364,7 @@ fn render_into(value: &Value, out: &mut String) {
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => out.push_str(&crate::functions::number_to_string(n)),
         Value::String(s) => out.push_str(&Json::String(s.clone()).to_string()),
-        Value::Unknown => out.push_str(UNKNOWN),
+        Value::Unknown | Value::Partial(_) => out.push_str(UNKNOWN),
         Value::Sensitive(_) => out.push_str(REDACTED),
         Value::List(items) => {
             out.push('[');
@@ -558,6 +590,14 @@ mod tests {
     fn unknown_renders_known_after_apply() {
         assert_eq!(Value::Unknown.to_string(), "(known after apply)");
         assert!(Value::List(vec![Value::Unknown]).contains_unknown());
+        let shape = crate::partial::Partial::new([
+            crate::partial::Part::Text("hunter2/".into()),
+            crate::partial::Part::Hole(crate::partial::Hole::reference("aws_iam_role.r.arn")),
+        ])
+        .unwrap();
+        let secret = Value::Partial(Box::new(shape)).sensitive();
+        assert_eq!(secret.sensitive_texts(), ["hunter2/"], "a sensitive shape's known text is secret");
+        assert!(secret.is_unknown() && secret.contains_unknown() && secret.to_json().is_null());
         assert!(!Value::from("x").contains_unknown());
     }
 

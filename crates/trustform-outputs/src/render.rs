@@ -80,7 +80,7 @@ fn text_of(name: &str, value: &Value) -> Result<(String, bool), EnvError> {
         Value::Number(n) => Ok((number_to_string(n), false)),
         Value::Bool(b) => Ok((b.to_string(), false)),
         Value::Null => Err(EnvError::Null { output: output() }),
-        Value::Unknown => Err(EnvError::Unknown { output: output() }),
+        Value::Unknown | Value::Partial(_) => Err(EnvError::Unknown { output: output() }),
         // Lists, sets, tuples, maps and objects are written as compact JSON (`["a","b"]`,
         // `{"k":"v"}`: no spaces, keys sorted), which `jsonencode` also writes; whether the
         // format can carry that text is then decided like any other value's.
@@ -112,6 +112,17 @@ pub fn check_planned(outputs: &BTreeMap<String, Value>, format: EnvFormat) -> Ve
 fn unknowns_as_text(value: &Value) -> Value {
     match value {
         Value::Unknown => Value::String("unknown".to_owned()),
+        // The known text is checked as it is: only the holes are stand-ins.
+        Value::Partial(shape) => Value::String(
+            shape
+                .parts()
+                .iter()
+                .map(|part| match part {
+                    trustform_lang::Part::Text(text) => text.as_str(),
+                    trustform_lang::Part::Hole(_) => "unknown",
+                })
+                .collect(),
+        ),
         Value::List(items) => Value::List(items.iter().map(unknowns_as_text).collect()),
         Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), unknowns_as_text(v))).collect()),
         Value::Sensitive(inner) => Value::Sensitive(Box::new(unknowns_as_text(inner))),
@@ -336,6 +347,23 @@ mod tests {
         // What is known and fine passes.
         let fine = outputs(&[("ARN", "arn:aws:iam::1:role/x".into()), ("IDS", Value::List(vec![Value::Unknown]))]);
         assert_eq!(check_planned(&fine, EnvFormat::Dotenv), []);
+    }
+
+    #[test]
+    fn a_partly_known_string_is_checked_by_its_known_text() {
+        use trustform_lang::{Hole, Part, Partial};
+        let shape = |text: &str| {
+            let parts = [Part::Text(text.to_owned()), Part::Hole(Hole::reference("aws_iam_role.gateway.name"))];
+            Value::Partial(Box::new(Partial::new(parts).unwrap()))
+        };
+        let planned = outputs(&[("QUOTED", shape("it's ")), ("ARN", shape("arn:aws:iam::1:role/"))]);
+        let errors = check_planned(&planned, EnvFormat::Portable);
+        assert!(!errors.is_empty(), "the quote is refused at plan");
+        assert!(
+            errors.iter().all(|e| matches!(e, EnvError::Unportable { output, .. } if output == "QUOTED")),
+            "only the quoted one: the ARN's known text passes: {errors:?}"
+        );
+        assert!(errors.iter().any(|e| matches!(e, EnvError::Unportable { hazard: Hazard::Quoting, .. })), "{errors:?}");
     }
 
     #[test]

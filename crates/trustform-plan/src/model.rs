@@ -402,6 +402,8 @@ pub(crate) mod opt_value {
     pub fn encode(value: &Value) -> Json {
         match value {
             Value::Unknown => json!({ "$unknown": true }),
+            // The shape of a partially known string, for the checks a saved plan is judged by.
+            Value::Partial(shape) => json!({ "$unknown": true, "$shape": shape }),
             Value::Sensitive(inner) => json!({ "$sensitive": encode(inner) }),
             Value::List(items) => Json::Array(items.iter().map(encode).collect()),
             Value::Object(map) => {
@@ -419,6 +421,10 @@ pub(crate) mod opt_value {
     pub fn decode(json: &Json) -> Value {
         match json {
             Json::Object(map) if map.len() == 1 && map.contains_key("$unknown") => Value::Unknown,
+            Json::Object(map) if map.len() == 2 && map.contains_key("$unknown") && map.contains_key("$shape") => {
+                serde_json::from_value(map["$shape"].clone())
+                    .map_or(Value::Unknown, |shape| Value::Partial(Box::new(shape)))
+            }
             Json::Object(map) if map.len() == 1 && map.contains_key("$sensitive") => {
                 decode(&map["$sensitive"]).sensitive()
             }
@@ -452,6 +458,18 @@ pub(crate) mod opt_value {
         fn round_trips_marks_and_unknowns() {
             let value = Value::object([
                 ("arn", Value::Unknown),
+                (
+                    "member",
+                    Value::Partial(Box::new(
+                        trustform_lang::Partial::new([
+                            trustform_lang::Part::Text("arn:aws:iam::".into()),
+                            trustform_lang::Part::Hole(trustform_lang::Hole::reference(
+                                "data.aws_caller_identity.me.account_id",
+                            )),
+                        ])
+                        .unwrap(),
+                    )),
+                ),
                 ("secret", Value::from("s").sensitive()),
                 ("odd", Value::object([("$unknown", Value::Bool(true))])),
                 ("list", Value::List(vec![Value::from(1), Value::Null])),

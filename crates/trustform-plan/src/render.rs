@@ -501,7 +501,7 @@ fn reason_code(reason: &Reason) -> Json {
 /// JSON of a value with sensitive and unknown parts nulled out.
 fn safe_json(value: &Value) -> Json {
     match value {
-        Value::Sensitive(_) | Value::Unknown => Json::Null,
+        Value::Sensitive(_) | Value::Unknown | Value::Partial(_) => Json::Null,
         Value::List(items) => Json::Array(items.iter().map(safe_json).collect()),
         Value::Object(map) => Json::Object(map.iter().map(|(k, v)| (k.clone(), safe_json(v))).collect()),
         other => other.to_json(),
@@ -509,7 +509,7 @@ fn safe_json(value: &Value) -> Json {
 }
 
 fn unknown_tree(value: &Value) -> Json {
-    marker_tree(value, &|v| matches!(v, Value::Unknown))
+    marker_tree(value, &|v| matches!(v, Value::Unknown | Value::Partial(_)))
 }
 
 fn sensitive_tree(value: &Value) -> Json {

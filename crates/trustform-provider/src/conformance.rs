@@ -461,7 +461,7 @@ fn with_attribute(state: &Value, name: &str, value: Value) -> Value {
 
 fn unknowns_to_null(value: Value) -> Value {
     match value {
-        Value::Unknown => Value::Null,
+        Value::Unknown | Value::Partial(_) => Value::Null,
         Value::Sensitive(inner) => unknowns_to_null(*inner).sensitive(),
         Value::List(items) => Value::List(items.into_iter().map(unknowns_to_null).collect()),
         Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, unknowns_to_null(v))).collect()),

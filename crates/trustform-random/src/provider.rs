@@ -29,7 +29,7 @@ fn unknown_type(type_name: &str) -> ProviderError {
 fn count(value: &Value, name: &str) -> Result<Option<usize>, String> {
     match value.get(name).map(Value::unmarked) {
         None | Some(Value::Null) => Ok(Some(0)),
-        Some(Value::Unknown) => Ok(None),
+        Some(Value::Unknown | Value::Partial(_)) => Ok(None),
         Some(Value::Number(n)) => n.as_u64().and_then(|n| usize::try_from(n).ok()).map(Some).ok_or_else(|| {
             format!("{name} must be a whole number of zero or more; write it without a sign or fraction.")
         }),
@@ -40,7 +40,7 @@ fn count(value: &Value, name: &str) -> Result<Option<usize>, String> {
 fn flag(value: &Value, name: &str) -> Option<bool> {
     match value.get(name).map(Value::unmarked) {
         Some(Value::Bool(b)) => Some(*b),
-        Some(Value::Unknown) => None,
+        Some(Value::Unknown | Value::Partial(_)) => None,
         _ => Some(true),
     }
 }
@@ -48,7 +48,7 @@ fn flag(value: &Value, name: &str) -> Option<bool> {
 /// The password arguments, `Ok(None)` while any is unknown.
 fn password_params(config: &Value) -> Result<Option<PasswordParams>, String> {
     let override_special = match config.get("override_special").map(Value::unmarked) {
-        Some(Value::Unknown) => return Ok(None),
+        Some(Value::Unknown | Value::Partial(_)) => return Ok(None),
         _ => text(config, "override_special").map(str::to_owned),
     };
     let (Some(length), Some(min_upper), Some(min_lower), Some(min_numeric), Some(min_special)) = (

@@ -44,7 +44,7 @@ pub(crate) fn plan(prior: Option<&Value>, planned: Value) -> Value {
     let same = |name: &str| {
         prior.is_some_and(|prior| {
             let (a, b) = (prior.get(name).map(Value::unmarked), planned.get(name).map(Value::unmarked));
-            matches!(b, None | Some(Value::Null | Value::Unknown)) || a == b
+            matches!(b, None | Some(Value::Null | Value::Unknown | Value::Partial(_))) || a == b
         })
     };
     if let Some(prior_name) = prior.and_then(|prior| text(prior, "name")) {

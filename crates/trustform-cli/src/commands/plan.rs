@@ -34,12 +34,26 @@ pub async fn run(ctx: &Ctx, args: PlanArgs) -> CmdResult {
     };
     let (plan, diags) = engine.plan(&state, &options).await;
     lock.release(ctx.err).await;
-    ctx.report(&diags, &sources)?;
+    // `--json`: the diagnostics in the one shape of `validate --json` and `lint --json`
+    // (`render::to_json`), under the plan's "diagnostics", or alone when there is no plan.
+    let report = if args.json { Some(crate::render::to_json(&diags)) } else { None };
+    match &report {
+        Some(report) if plan.is_none() => {
+            out_raw!("{}\n", crate::escape::json(&report.to_string()));
+            return Err(Failed(1));
+        }
+        Some(_) => {}
+        None => ctx.report(&diags, &sources)?,
+    }
     let plan = plan.ok_or(Failed(1))?;
     env_file.check_plan(ctx, engine.config(), &plan)?;
 
-    if args.json {
-        out_raw!("{}\n", crate::escape::json(&render_json(&plan).to_string()));
+    if let Some(report) = report {
+        let mut json = render_json(&plan);
+        if let Some(object) = json.as_object_mut() {
+            object.insert("diagnostics".to_owned(), report["diagnostics"].clone());
+        }
+        out_raw!("{}\n", crate::escape::json(&json.to_string()));
     } else {
         out!("{}", render_human(&plan, ctx.out));
     }
@@ -102,7 +116,12 @@ pub fn mode_of(flags: &PlanFlags) -> PlanMode {
 }
 
 pub fn engine_options(flags: &PlanFlags, ctx: &Ctx) -> EngineOptions {
-    EngineOptions { parallelism: flags.parallelism, hook: ctx.hook.clone(), cancel: ctx.cancel.clone() }
+    EngineOptions {
+        parallelism: flags.parallelism,
+        hook: ctx.hook.clone(),
+        cancel: ctx.cancel.clone(),
+        ..EngineOptions::default()
+    }
 }
 
 pub fn plan_options(flags: &PlanFlags, mode: PlanMode, ctx: &Ctx) -> CmdResult<PlanOptions> {

@@ -87,8 +87,12 @@ async fn check(ctx: &Ctx, args: &ValidateArgs, vars: &[trustform_lang::CliVar], 
         let (_, encryption_diags) =
             crate::context::encryption::interpret(&config, &variables, env.as_deref().map(String::as_str));
         diags.extend(encryption_diags.into_iter().filter(|d| d.code != "TF0127"));
-        let (engine, more) =
-            Engine::new(config, variables, crate::project::providers(ctx.sandboxed()), EngineOptions::default());
+        let (engine, more) = Engine::new(
+            config,
+            variables,
+            crate::project::providers(ctx.sandboxed()),
+            crate::project::with_checks(EngineOptions::default()),
+        );
         diags.extend(more);
         if let Some(engine) = engine {
             diags.extend(engine.lint().await);

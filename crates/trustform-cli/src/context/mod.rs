@@ -206,8 +206,12 @@ impl Project {
         if ctx.sandboxed() {
             diags.extend(crate::sandbox_provider::overridden_settings(&self.config));
         }
-        let (engine, more) =
-            Engine::new(self.config, self.variables, crate::project::providers(ctx.sandboxed()), options);
+        let (engine, more) = Engine::new(
+            self.config,
+            self.variables,
+            crate::project::providers(ctx.sandboxed()),
+            crate::project::with_checks(options),
+        );
         diags.extend(more);
         ctx.report(&diags, &sources)?;
         Ok((engine.ok_or(Failed(1))?, sources))

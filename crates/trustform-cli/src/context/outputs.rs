@@ -98,7 +98,9 @@ impl EnvFile {
             .filter_map(|o| {
                 let after = o.after.clone()?;
                 let after = match (after.unmarked(), config.outputs.get(&o.name)) {
-                    (Value::Unknown, Some(output)) => shaped_unknown(config, output).unwrap_or(after),
+                    (Value::Unknown | Value::Partial(_), Some(output)) => {
+                        shaped_unknown(config, output).unwrap_or(after)
+                    }
                     _ => after,
                 };
                 Some((o.name.clone(), after.mark_if(o.sensitive)))

@@ -3,6 +3,7 @@
 
 use super::args::Args;
 use super::{FunctionContext, FunctionError};
+use crate::partial::{Hole, Part, Partial};
 use crate::value::{Number, Value};
 use std::fmt::Write as _;
 
@@ -37,13 +38,45 @@ pub(super) fn jsondecode(args: &Args, _: &FunctionContext) -> Result<Value, Func
 /// HTML and JavaScript.
 pub(super) fn encode(value: &Value) -> String {
     let mut out = String::new();
-    encode_into(value, &mut out);
+    encode_into(value, &mut out, &mut Vec::new());
     out
 }
 
-fn encode_into(value: &Value, out: &mut String) {
+/// `jsonencode` of a value with unknowns inside: the document's shape, each unknown a hole (a
+/// JSON value, or a string's unknown pieces when it is a partially known string), so a check
+/// can read a trust policy whose issuer is a reference.
+pub(super) fn encode_shape(value: &Value) -> Value {
+    let mut parts = Vec::new();
+    let mut out = String::new();
+    encode_into(value, &mut out, &mut parts);
+    parts.push(Part::Text(out));
+    Partial::new(parts).map_or(Value::Unknown, |shape| Value::Partial(Box::new(shape)))
+}
+
+fn encode_into(value: &Value, out: &mut String, parts: &mut Vec<Part>) {
     match value {
-        Value::Null | Value::Unknown => out.push_str("null"),
+        Value::Null => out.push_str("null"),
+        Value::Unknown => {
+            parts.push(Part::Text(std::mem::take(out)));
+            parts.push(Part::Hole(Hole { reference: None, not_null: false }));
+        }
+        Value::Partial(shape) => {
+            out.push('"');
+            for part in shape.parts() {
+                match part {
+                    Part::Text(text) => {
+                        let mut quoted = String::new();
+                        encode_string(text, &mut quoted);
+                        out.push_str(&quoted[1..quoted.len() - 1]);
+                    }
+                    Part::Hole(hole) => {
+                        parts.push(Part::Text(std::mem::take(out)));
+                        parts.push(Part::Hole(hole.clone()));
+                    }
+                }
+            }
+            out.push('"');
+        }
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => out.push_str(&number_to_string(n)),
         Value::String(s) => encode_string(s, out),
@@ -53,7 +86,7 @@ fn encode_into(value: &Value, out: &mut String) {
                 if i > 0 {
                     out.push(',');
                 }
-                encode_into(item, out);
+                encode_into(item, out, parts);
             }
             out.push(']');
         }
@@ -65,11 +98,11 @@ fn encode_into(value: &Value, out: &mut String) {
                 }
                 encode_string(key, out);
                 out.push(':');
-                encode_into(item, out);
+                encode_into(item, out, parts);
             }
             out.push('}');
         }
-        Value::Sensitive(inner) => encode_into(inner, out),
+        Value::Sensitive(inner) => encode_into(inner, out, parts),
     }
 }
 

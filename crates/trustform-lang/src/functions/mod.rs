@@ -58,6 +58,13 @@ pub fn call(name: &str, args: Vec<Value>, ctx: &FunctionContext) -> Result<Value
         _ => {}
     }
     let sensitive = args.iter().any(Value::contains_sensitive);
+    // A document with unknowns inside keeps its shape (see `crate::partial`); a wholly unknown
+    // argument is a wholly unknown document.
+    if let ("jsonencode", [value]) = (name, args.as_slice()) {
+        if value.contains_unknown() && !matches!(value.unmarked(), Value::Unknown) {
+            return Ok(json::encode_shape(value).mark_if(sensitive));
+        }
+    }
     let unknown = if function.counts_unknown_elements {
         args.iter().any(Value::is_unknown)
     } else {
@@ -179,7 +186,9 @@ static FUNCTIONS: &[Function] = &[
     function("join", AtLeast(2), strings::join),
     function("jsondecode", Exactly(1), json::jsondecode),
     function("jsonencode", Exactly(1), json::jsonencode),
-    function("keys", Exactly(1), collections::keys),
+    // A known map of unknown values has known keys, and its values are those unknowns: go-cty
+    // `function/stdlib/collection.go` (KeysFunc, ValuesFunc) only need the map itself known.
+    Function { name: "keys", arity: Exactly(1), counts_unknown_elements: true, body: collections::keys },
     Function { name: "length", arity: Exactly(1), counts_unknown_elements: true, body: collections::length },
     function("log", Exactly(2), numeric::log),
     function("lookup", Between(2, 3), collections::lookup),
@@ -236,7 +245,7 @@ static FUNCTIONS: &[Function] = &[
     function("urlencode", Exactly(1), encoding::urlencode),
     function("uuid", Exactly(0), encoding::uuid),
     function("uuidv5", Exactly(2), encoding::uuidv5),
-    function("values", Exactly(1), collections::values),
+    Function { name: "values", arity: Exactly(1), counts_unknown_elements: true, body: collections::values },
     function("yamldecode", Exactly(1), yaml::yamldecode),
     function("yamlencode", Exactly(1), yaml::yamlencode),
     function("zipmap", Exactly(2), lists::zipmap),

@@ -23,7 +23,7 @@ pub(super) fn yamlencode(args: &Args, _: &FunctionContext) -> Result<Value, Func
 
 fn scalar(value: &Value) -> String {
     match value {
-        Value::Null | Value::Unknown | Value::Sensitive(_) => "null".to_owned(),
+        Value::Null | Value::Unknown | Value::Partial(_) | Value::Sensitive(_) => "null".to_owned(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => number_to_string(n),
         Value::String(s) => quoted(s),

@@ -3,9 +3,9 @@
 //! where a generated secret may go.
 
 use super::{finding, text, Spec};
-use crate::Providers;
 use std::collections::{BTreeMap, BTreeSet};
 use trustform_diag::{Diagnostic, Diagnostics};
+use trustform_engine::Providers;
 use trustform_lang::{references, Mode, ResourceAddr, Target, Value};
 
 const CONFIG: &str = "vault_kubernetes_auth_backend_config";

@@ -1,8 +1,11 @@
 //! Cross-cloud checks: the troubleshooting tables of the seed documents as errors and warnings,
-//! found in the planned values before any call is made. Every normal plan runs them over its
-//! planned values; `trustform lint` and `validate` run them over a plan that contacts no cloud
-//! ([`Engine::lint`]). Each check has a stable code, points at the resource at fault and the one
-//! it disagrees with, and says how to fix it. Values still unknown are not judged.
+//! found in the planned values before any call is made. The engine runs them (as a
+//! `trustform_engine::Check` the CLI gives it) over every normal plan's planned values, and
+//! `trustform lint` and `validate` over a plan that contacts no cloud (`Engine::lint`). Each check has a stable code, points at the resource at fault and the one
+//! it disagrees with, and says how to fix it. A string known only after apply is judged by its
+//! shape ([`shape`]: a template's known text, its holes and the references they come from), so
+//! a member written `"principalSet://iam.googleapis.com/${google_iam_workload_identity_pool.aws.name}/..."`
+//! is checked at plan and at lint; what a check cannot tell from the known parts is not judged.
 //!
 //! Workload identity federation into Google Cloud ([`gcp`]):
 //!
@@ -24,6 +27,10 @@
 //! * TF1309 (warning): the spec runs its workload on EKS Pod Identity but every credential config
 //!   reads the EC2 instance metadata service.
 //! * TF1316: a credential config's audience names a provider its pool (in the spec) lacks.
+//! * TF1321 (warning): a grant to `principalSet://.../workloadIdentityPools/POOL/*`, every
+//!   identity of the pool.
+//! * TF1322 (warning): an OIDC pool provider with no `attribute_condition` (every token of its
+//!   issuer is exchanged), or an AWS one whose pool is granted without naming a role.
 //!
 //! AWS trust policies ([`aws`]):
 //!
@@ -32,8 +39,10 @@
 //! * TF1311: an IRSA role's `:aud` condition is not `sts.amazonaws.com`.
 //! * TF1312: the role of a pod identity association does not trust `pods.eks.amazonaws.com` with
 //!   `sts:AssumeRole` and `sts:TagSession`.
-//! * TF1313 (warning): a web identity trust (EKS, GitHub Actions, CircleCI) whose `sub` is absent
-//!   or wildcards only: any pipeline or pod of the issuer can assume the role.
+//! * TF1313 (warning): a web identity trust whose conditions admit any organisation, any
+//!   repository (project, namespace) or any branch of its issuer, judged by what the conditions
+//!   match ([`trust`]: GitHub, GitLab, CircleCI, Bitbucket, HCP Terraform, Google, EKS, AKS, and
+//!   any other issuer by the same rules); negative operators narrow nothing.
 //!
 //! Azure ([`azure`]) and the whole spec:
 //!
@@ -52,95 +61,55 @@
 mod aws;
 mod azure;
 mod gcp;
+mod shape;
+mod trust;
 mod vault;
 
-use crate::engine::Engine;
-use crate::plan::{DataReads, Refreshed};
-use crate::PlanOptions;
 use serde_json::{Map, Value as Json};
+use shape::Holes;
 use std::collections::BTreeMap;
 use std::fmt::Display;
 use trustform_diag::{Diagnostic, Diagnostics, Span};
+use trustform_engine::{Check, CheckInput};
 use trustform_lang::config::Config;
 use trustform_lang::{Mode, ResourceAddr, Value};
 use trustform_plan::Plan;
-use trustform_state::State;
 
-impl Engine {
-    /// `trustform lint` (and `validate`): the static checks of [`Engine::validate`], then every
-    /// cross-cloud check over a plan that contacts no cloud. Providers are not configured,
-    /// nothing is refreshed (the plan is made against an empty state), and only data sources
-    /// computed locally (`aws_iam_policy_document`) are read; the others stay unknown, and what
-    /// depends on them is not judged.
-    pub async fn lint(&self) -> Diagnostics {
-        let mut diags = self.validate();
-        let mut plan = Plan::default();
-        // The planning walk repeats what validate reported, plus failures that only mean a value
-        // is unknown without the cloud (a count from a data source): the checks are what counts.
-        let mut planning = Diagnostics::new();
-        let state = State::new();
-        let options = PlanOptions::normal();
-        self.plan_normal(&state, &Refreshed::new(), &options, DataReads::LocalOnly, &mut plan, &mut planning).await;
-        diags.extend(cross_cloud_checks(&self.config, &self.variables, &plan, &self.providers));
+/// The cross-cloud checks, as the engine runs them (`EngineOptions::checks`).
+pub struct CrossCloud;
+
+impl Check for CrossCloud {
+    fn check(&self, input: &CheckInput<'_>) -> Diagnostics {
+        let plan = input.plan;
+        let holes = Holes::new(move |address| plan.change(address)?.after());
+        let spec = Spec { config: input.config, variables: input.variables, plan, holes };
+        let mut diags = Diagnostics::new();
+        gcp::checks(&spec, &mut diags);
+        aws::checks(&spec, &mut diags);
+        azure::checks(&spec, &mut diags);
+        vault::checks(&spec, input.providers, &mut diags);
+        emitted_secrets(&spec, &mut diags);
         diags
     }
 }
 
-/// Every check over the planned values of `plan`.
-pub(crate) fn cross_cloud_checks(
-    config: &Config,
-    variables: &BTreeMap<String, Value>,
-    plan: &Plan,
-    providers: &crate::Providers,
-) -> Diagnostics {
-    let spec = Spec { config, variables, plan };
-    let mut diags = Diagnostics::new();
-    gcp::checks(&spec, &mut diags);
-    aws::checks(&spec, &mut diags);
-    azure::checks(&spec, &mut diags);
-    vault::checks(&spec, providers, &mut diags);
-    emitted_secrets(&spec, &mut diags);
-    // The checks quote the values they judge (a project number, a trust policy's subject), read
-    // through `as_str` and JSON, which drop the sensitive mark: whatever a sensitive variable,
-    // attribute or output holds is redacted from every message here.
-    let secrets = sensitive_texts(&spec);
-    if secrets.is_empty() {
-        return diags;
-    }
-    diags
-        .into_iter()
-        .map(|mut d| {
-            d.summary = trustform_lang::redact_texts(&d.summary, &secrets);
-            d.detail = trustform_lang::redact_texts(&d.detail, &secrets);
-            d
-        })
-        .collect()
-}
-
-/// Every text inside a sensitive value the checks can see.
-fn sensitive_texts(spec: &Spec<'_>) -> Vec<String> {
-    let mut secrets: Vec<String> = spec.variables.values().flat_map(Value::sensitive_texts).collect();
-    for change in &spec.plan.changes {
-        secrets.extend(change.after().into_iter().flat_map(Value::sensitive_texts));
-    }
-    for output in spec.plan.outputs.values() {
-        for value in output.after.iter() {
-            secrets.extend(if output.sensitive { value.clone().sensitive() } else { value.clone() }.sensitive_texts());
-        }
-    }
-    secrets
+/// Every check of this crate, for `EngineOptions::checks`.
+pub fn all() -> Vec<std::sync::Arc<dyn Check>> {
+    vec![std::sync::Arc::new(CrossCloud)]
 }
 
 /// What the checks read: the configuration (for locations), the variables and the plan.
-pub(crate) struct Spec<'s> {
+struct Spec<'s> {
     config: &'s Config,
     variables: &'s BTreeMap<String, Value>,
     plan: &'s Plan,
+    /// The holes of the partially known strings read so far.
+    holes: Holes<'s>,
 }
 
 /// Where a value the checks judge comes from.
 #[derive(Clone, Copy)]
-pub(crate) enum Origin<'s> {
+enum Origin<'s> {
     Resource(&'s ResourceAddr),
     Output(&'s str),
     Variable(&'s str),
@@ -174,6 +143,16 @@ impl<'s> Spec<'s> {
             (change.address.resource.mode == mode && change.type_name() == type_name)
                 .then_some((&change.address, after))
         })
+    }
+
+    /// A string argument, known or partially known (see [`shape`]).
+    fn shaped(&self, value: &Value, name: &str) -> Option<String> {
+        self.holes.text(value.get(name)?)
+    }
+
+    /// A string the checks read, as the user would write it: holes as `${REFERENCE}`.
+    fn show(&self, text: &str) -> String {
+        self.holes.show(text)
     }
 
     /// The addresses a resource instance depends on.
@@ -244,6 +223,9 @@ fn text<'v>(value: &'v Value, name: &str) -> Option<&'v str> {
 fn mentions(value: &Value, needle: &str) -> bool {
     match value {
         Value::String(text) => text.contains(needle),
+        Value::Partial(shape) => {
+            shape.parts().iter().any(|part| matches!(part, trustform_lang::Part::Text(text) if text.contains(needle)))
+        }
         Value::List(items) => items.iter().any(|item| mentions(item, needle)),
         Value::Object(map) => map.iter().any(|(key, item)| key.contains(needle) || mentions(item, needle)),
         Value::Sensitive(inner) => mentions(inner, needle),
@@ -251,12 +233,28 @@ fn mentions(value: &Value, needle: &str) -> bool {
     }
 }
 
-/// Every JSON object inside `value`, at any depth, including objects in strings that hold JSON
-/// documents (`jsonencode` of a credential config, say). Unknowns read as null.
-fn json_objects(value: &Value) -> Vec<Map<String, Json>> {
-    let mut out = Vec::new();
-    collect_objects(&value.to_json(), &mut out, 0);
-    out
+impl Spec<'_> {
+    /// Every JSON object inside `value`, at any depth, including objects in strings that hold
+    /// JSON documents (`jsonencode` of a credential config, say), partially known strings and
+    /// documents read with their holes ([`shape`]). Unknowns read as null.
+    fn json_objects(&self, value: &Value) -> Vec<Map<String, Json>> {
+        let mut out = Vec::new();
+        collect_objects(&self.shaped_json_of(value), &mut out, 0);
+        out
+    }
+
+    /// `value` as JSON, each partially known string as its text with holes.
+    fn shaped_json_of(&self, value: &Value) -> Json {
+        match value {
+            Value::Partial(_) => self.holes.text(value).map_or(Json::Null, Json::String),
+            Value::List(items) => Json::Array(items.iter().map(|item| self.shaped_json_of(item)).collect()),
+            Value::Object(map) => {
+                Json::Object(map.iter().map(|(key, item)| (key.clone(), self.shaped_json_of(item))).collect())
+            }
+            Value::Sensitive(inner) => self.shaped_json_of(inner),
+            other => other.to_json(),
+        }
+    }
 }
 
 fn collect_objects(json: &Json, out: &mut Vec<Map<String, Json>>, depth: usize) {
@@ -273,12 +271,42 @@ fn collect_objects(json: &Json, out: &mut Vec<Map<String, Json>>, depth: usize) 
         }
         Json::Array(items) => items.iter().for_each(|item| collect_objects(item, out, depth)),
         Json::String(text) if text.trim_start().starts_with('{') => {
-            if let Ok(parsed) = serde_json::from_str::<Json>(text) {
+            if let Some(parsed) = shaped_json(text) {
                 collect_objects(&parsed, out, depth + 1);
             }
         }
         _ => {}
     }
+}
+
+/// A JSON document known or partially known (see [`shape`]): a hole inside a string stays in
+/// the string; a hole that stands for a whole value (an unknown `jsonencode` met) is read as a
+/// string holding only the hole, so the document still parses.
+fn shaped_json(text: &str) -> Option<Json> {
+    if shape::known(text).is_some() {
+        return serde_json::from_str(text).ok();
+    }
+    let mut quoted = String::with_capacity(text.len() + 8);
+    let (mut in_string, mut escaped) = (false, false);
+    for c in text.chars() {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            quoted.push(c);
+        } else if shape::is_hole(c) {
+            quoted.push('"');
+            quoted.push(c);
+            quoted.push('"');
+        } else {
+            in_string = c == '"';
+            quoted.push(c);
+        }
+    }
+    serde_json::from_str(&quoted).ok()
 }
 
 /// A string or list of strings in a JSON document (policy `Action`, `Principal.Service`, a

@@ -7,7 +7,9 @@
 //! the spec. So TF1310 checks the `:sub` form everywhere, and the namespace and name where the
 //! spec says them: an `aws_eks_pod_identity_association` that gives the same role.
 
-use super::{finding, json_strings, text, Spec};
+use super::shape::known;
+use super::trust::{self, issuer_kind, Issuer};
+use super::{finding, json_strings, shaped_json, text, Spec};
 use serde_json::Value as Json;
 use trustform_diag::{Diagnostic, Diagnostics};
 use trustform_lang::ResourceAddr;
@@ -24,7 +26,7 @@ pub(super) fn checks(spec: &Spec<'_>, diags: &mut Diagnostics) {
             address,
             name: text(after, "name"),
             arn: text(after, "arn"),
-            trust: text(after, "assume_role_policy").and_then(|policy| serde_json::from_str(policy).ok()),
+            trust: spec.shaped(after, "assume_role_policy").and_then(|policy| shaped_json(&policy)),
         })
         .collect();
     let associations: Vec<Association<'_>> = spec
@@ -128,60 +130,26 @@ fn allows(statement: &Statement<'_>, wanted: &str) -> bool {
         .any(|action| action.eq_ignore_ascii_case(wanted) || *action == "*" || action.eq_ignore_ascii_case("sts:*"))
 }
 
-/// The OIDC issuers whose tokens these checks understand.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Issuer {
-    Eks,
-    GitHub,
-    CircleCi,
-}
-
-fn issuer_kind(issuer: &str) -> Option<Issuer> {
-    if issuer.starts_with("oidc.eks.") && issuer.contains(".amazonaws.com/id/") {
-        Some(Issuer::Eks)
-    } else if issuer == "token.actions.githubusercontent.com"
-        || issuer.starts_with("token.actions.githubusercontent.com/")
-    {
-        Some(Issuer::GitHub)
-    } else if issuer.starts_with("oidc.circleci.com/org/") {
-        Some(Issuer::CircleCi)
-    } else {
-        None
-    }
-}
-
 /// The issuer of a `Federated` principal: `arn:aws:iam::ACCT:oidc-provider/ISSUER`.
 fn issuer_of(federated: &str) -> &str {
     federated.split_once(":oidc-provider/").map_or(federated, |(_, issuer)| issuer)
 }
 
-fn literal(segment: &str) -> bool {
-    segment.chars().any(|c| c != '*' && c != '?')
-}
-
-/// Whether a `sub` pattern (of a `...Like` operator) narrows the tokens to a repository, a
-/// project or a namespace, rather than matching whatever the issuer signs.
-fn narrows(kind: Issuer, pattern: &str) -> bool {
-    match kind {
-        Issuer::GitHub => match pattern.strip_prefix("repo:") {
-            Some(rest) => literal(rest.split(['/', ':']).next().unwrap_or_default()),
-            None => literal(pattern),
-        },
-        Issuer::CircleCi => {
-            let segments: Vec<&str> = pattern.split('/').collect();
-            let after = |keyword: &str| segments.iter().position(|s| *s == keyword).map(|i| segments.get(i + 1));
-            let project = after("project").flatten().is_some_and(|s| literal(s));
-            let origin = segments
-                .iter()
-                .position(|s| *s == "vcs-origin")
-                .is_some_and(|i| segments[i + 1..].iter().take_while(|s| **s != "vcs-ref").any(|s| literal(s)));
-            project || origin
+/// The issuers a statement trusts: its `Federated` principals, or, where one is known only
+/// after apply (`aws_iam_openid_connect_provider.NAME.arn`), the issuers its condition keys
+/// (`ISSUER:sub`) name.
+fn issuers<'j>(statement: &Statement<'j>) -> Vec<&'j str> {
+    let mut issuers: Vec<&str> = statement.federated.iter().filter_map(|f| known(f)).map(issuer_of).collect();
+    if statement.federated.iter().any(|f| known(f).is_none()) {
+        for (_, key, _) in &statement.conditions {
+            if let Some((issuer, _)) = key.rsplit_once(':').filter(|(issuer, _)| known(issuer).is_some()) {
+                if !issuers.contains(&issuer) {
+                    issuers.push(issuer);
+                }
+            }
         }
-        Issuer::Eks => match pattern.strip_prefix("system:serviceaccount:") {
-            Some(rest) => rest.split(':').any(literal),
-            None => literal(pattern),
-        },
     }
+    issuers
 }
 
 /// Whether an IRSA `sub` condition can match a service account token's subject,
@@ -233,9 +201,8 @@ fn web_identity(
         return;
     }
     let here = spec.attr_span(role.address, "assume_role_policy");
-    for federated in &statement.federated {
-        let issuer = issuer_of(federated);
-        let Some(kind) = issuer_kind(issuer) else { continue };
+    for issuer in issuers(statement) {
+        let kind = issuer_kind(issuer);
         let on = |claim: &str| {
             let key = format!("{issuer}:{claim}");
             statement
@@ -246,30 +213,39 @@ fn web_identity(
                 .collect::<Vec<_>>()
         };
         let subs = on("sub");
-        let like = |operator: &str| operator.contains("Like");
-        let restricted = subs.iter().any(|(operator, values)| {
-            !values.is_empty() && values.iter().all(|value| !like(operator) || narrows(kind, value))
-        });
-        if !restricted {
-            let (who, example) = match kind {
-                Issuer::GitHub => {
-                    ("any GitHub Actions workflow of any repository", "\"repo:OWNER/REPO:ref:refs/heads/main\"")
-                }
-                Issuer::CircleCi => (
-                    "any pipeline of the CircleCI organisation",
-                    "\"org/ORG_ID/project/PROJECT_ID/user/*/vcs-origin/github.com/OWNER/REPO/vcs-ref/refs/heads/main\"",
-                ),
-                Issuer::Eks => ("any pod of the cluster", "\"system:serviceaccount:NAMESPACE:SERVICE_ACCOUNT\""),
+        let like = |operator: &str| trust::is_like(operator);
+        let claims: Vec<(&str, &str, Vec<&str>)> = ["sub", "job_workflow_ref", "aud"]
+            .into_iter()
+            .flat_map(|claim| on(claim).into_iter().map(move |(operator, values)| (operator, claim, values.to_vec())))
+            .collect();
+        if let Some((who, example)) = trust::too_broad(kind, trust::pinned(kind, &claims)) {
+            let pin = if kind == Issuer::App { "aud" } else { "sub" };
+            let what = if subs.is_empty() {
+                format!("has no condition on {issuer}:sub")
+            } else if subs.iter().all(|(operator, _)| !trust::positive(operator)) {
+                format!(
+                    "only excludes subjects from {issuer}:sub ({}), which narrows nothing",
+                    subs.iter().map(|(operator, _)| *operator).collect::<Vec<_>>().join(", ")
+                )
+            } else {
+                format!(
+                    "its {issuer}:sub condition admits {}",
+                    subs.iter()
+                        .flat_map(|(_, values)| values.iter())
+                        .map(|v| format!("{:?}", spec.show(v)))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                )
             };
-            let what = if subs.is_empty() { "has no condition on" } else { "only matches wildcards in" };
             diags.push(finding(
                 Diagnostic::warning(
                     "TF1313",
                     "Web identity trust does not restrict the subject",
                     format!(
-                        "The trust policy of {} lets {issuer} tokens assume the role but {what} {issuer}:sub, so \
-                         {who} can assume it. Add a StringEquals or StringLike condition on \"{issuer}:sub\" that \
-                         names the repository, project or service account, e.g. {example}.",
+                        "The trust policy of {} lets {issuer} tokens assume the role but {what}, so {who} can \
+                         assume it. Add a StringEquals or StringLike condition on \"{issuer}:{pin}\" that names the \
+                         repository, project or service account (and the branch), e.g. {example}; StringNotEquals, \
+                         StringNotLike and Null conditions do not narrow who may assume the role.",
                         role.address
                     ),
                 ),
@@ -282,7 +258,8 @@ fn web_identity(
             continue;
         }
         let auds = on("aud");
-        if !auds.is_empty() && !auds.iter().any(|(_, values)| values.contains(&"sts.amazonaws.com")) {
+        let aud_known = auds.iter().all(|(_, values)| values.iter().all(|v| known(v).is_some()));
+        if aud_known && !auds.is_empty() && !auds.iter().any(|(_, values)| values.contains(&"sts.amazonaws.com")) {
             diags.push(finding(
                 Diagnostic::error(
                     "TF1311",
@@ -306,7 +283,8 @@ fn web_identity(
         }
         let patterns: Vec<(&str, &str)> =
             subs.iter().flat_map(|(operator, values)| values.iter().map(move |value| (*operator, *value))).collect();
-        for (operator, pattern) in &patterns {
+        // A subject known only after apply is judged at apply, by IAM.
+        for (operator, pattern) in patterns.iter().filter(|(_, pattern)| known(pattern).is_some()) {
             if !could_be_service_account(like(operator), pattern) {
                 diags.push(finding(
                     Diagnostic::error(
@@ -341,7 +319,8 @@ fn web_identity(
                         }
                     },
                 );
-            if !patterns.is_empty() && !matched {
+            let patterns_known = patterns.iter().all(|(_, pattern)| known(pattern).is_some());
+            if patterns_known && !patterns.is_empty() && !matched {
                 diags.push(finding(
                     Diagnostic::error(
                         "TF1310",
@@ -402,22 +381,6 @@ fn pod_identity_trust(spec: &Spec<'_>, association: &Association<'_>, roles: &[R
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn subjects_that_narrow_the_tokens() {
-        assert!(!narrows(Issuer::GitHub, "*"));
-        assert!(!narrows(Issuer::GitHub, "repo:*"));
-        assert!(!narrows(Issuer::GitHub, "repo:*/*:ref:refs/heads/main"));
-        assert!(narrows(Issuer::GitHub, "repo:BerriAI/*"));
-        assert!(!narrows(Issuer::CircleCi, "org/*/*"));
-        assert!(!narrows(Issuer::CircleCi, "org/c5a9/project/*/user/*"));
-        assert!(narrows(
-            Issuer::CircleCi,
-            "org/c5a9/project/*/user/*/vcs-origin/github.com/BerriAI/litellm/vcs-ref/refs/heads/main"
-        ));
-        assert!(!narrows(Issuer::Eks, "system:serviceaccount:*:*"));
-        assert!(narrows(Issuer::Eks, "system:serviceaccount:litellm:*"));
-    }
 
     #[test]
     fn irsa_subjects_that_can_match_a_service_account() {

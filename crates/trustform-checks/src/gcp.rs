@@ -3,7 +3,8 @@
 //! `google_credential_config` resource, or the JSON written by hand into an output or another
 //! resource), and `vertex_project`.
 
-use super::{finding, json_objects, mentions, text, Origin, Spec};
+use super::shape::{is_hole, known};
+use super::{finding, mentions, text, Origin, Spec};
 use serde_json::{Map, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
 use trustform_diag::{Diagnostic, Diagnostics, Span};
@@ -29,6 +30,7 @@ pub(super) fn checks(spec: &Spec<'_>, diags: &mut Diagnostics) {
     let providers = pool_providers(spec);
     let grants = grants(spec);
     principal_sets(spec, &providers, &grants, diags);
+    open_pools(spec, &providers, &grants, diags);
     attribute_conditions(spec, &providers, diags);
     let configs = credential_configs(spec);
     audiences(spec, &providers, &configs, diags);
@@ -47,7 +49,12 @@ struct PoolProvider<'s> {
     default_role_mapping: bool,
     /// The attributes mapped (`google.subject`, `attribute.X`), or `None` while unknown.
     mapped: Option<BTreeSet<String>>,
-    condition: Option<&'s str>,
+    /// Known or partially known (see [`super::shape`]).
+    condition: Option<String>,
+    /// No `attribute_condition` at all (rather than one known after apply).
+    unconditioned: bool,
+    /// An `oidc` provider (rather than `aws` or SAML).
+    oidc: bool,
 }
 
 fn pool_providers<'s>(spec: &Spec<'s>) -> BTreeMap<&'s str, Vec<PoolProvider<'s>>> {
@@ -80,7 +87,9 @@ fn pool_providers<'s>(spec: &Spec<'s>) -> BTreeMap<&'s str, Vec<PoolProvider<'s>
             account_id: aws.and_then(|aws| text(aws, "account_id")),
             default_role_mapping: aws.is_some() && default_role_mapping,
             mapped,
-            condition: text(after, "attribute_condition"),
+            condition: spec.shaped(after, "attribute_condition"),
+            unconditioned: after.get("attribute_condition").is_none_or(Value::is_null),
+            oidc: oidc.is_some(),
         });
     }
     providers
@@ -93,6 +102,8 @@ struct Principal<'m> {
     pool: &'m str,
     /// `(NAME, VALUE)` of an `attribute.NAME/VALUE` principalSet.
     attribute: Option<(&'m str, &'m str)>,
+    /// `principalSet://.../workloadIdentityPools/POOL/*`: every identity of the pool.
+    everyone: bool,
 }
 
 fn principal(member: &str) -> Option<Principal<'_>> {
@@ -104,7 +115,8 @@ fn principal(member: &str) -> Option<Principal<'_>> {
     let rest = rest.strip_prefix("locations/global/workloadIdentityPools/")?;
     let (pool, rest) = rest.split_once('/').unwrap_or((rest, ""));
     let attribute = rest.strip_prefix("attribute.").and_then(|rest| rest.split_once('/'));
-    Some(Principal { project, pool, attribute })
+    let everyone = member.starts_with("principalSet://") && rest == "*";
+    Some(Principal { project, pool, attribute, everyone })
 }
 
 /// `arn:aws:iam::ACCT:role/NAME` or `arn:aws:sts::ACCT:assumed-role/NAME`: (account, role
@@ -124,7 +136,8 @@ struct Grant<'s> {
     address: &'s ResourceAddr,
     /// `None` while unknown.
     role: Option<&'s str>,
-    member: Option<&'s str>,
+    /// Known or partially known (see [`super::shape`]).
+    member: Option<String>,
     /// What the grant is on: a service account's email, or a whole project; `None` while unknown.
     target: Option<Target>,
 }
@@ -143,11 +156,11 @@ fn grants<'s>(spec: &Spec<'s>) -> Vec<Grant<'s>> {
             // email may be known already.
             None => dependency_email(spec, address).map(Target::ServiceAccount),
         };
-        grants.push(Grant { address, role: text(after, "role"), member: text(after, "member"), target });
+        grants.push(Grant { address, role: text(after, "role"), member: spec.shaped(after, "member"), target });
     }
     for (address, after) in spec.resources(PROJECT_MEMBER) {
         let target = text(after, "project").map(|project| Target::Project(project.to_owned()));
-        grants.push(Grant { address, role: text(after, "role"), member: text(after, "member"), target });
+        grants.push(Grant { address, role: text(after, "role"), member: spec.shaped(after, "member"), target });
     }
     for (address, after) in spec.resources(PROJECT_BINDING) {
         let role = text(after, "role");
@@ -156,7 +169,7 @@ fn grants<'s>(spec: &Spec<'s>) -> Vec<Grant<'s>> {
             Some(members) => grants.extend(members.iter().map(|member| Grant {
                 address,
                 role,
-                member: member.as_str(),
+                member: spec.holes.text(member),
                 target: project.map(|project| Target::Project(project.to_owned())),
             })),
             None => grants.push(Grant { address, role, member: None, target: None }),
@@ -192,11 +205,11 @@ fn principal_sets(
     diags: &mut Diagnostics,
 ) {
     for grant in grants {
-        let Some(member) = grant.member else { continue };
+        let Some(member) = grant.member.as_deref() else { continue };
         let Some(principal) = principal(member) else { continue };
         let here = spec
             .attr_span(grant.address, if grant.address.type_name() == PROJECT_BINDING { "members" } else { "member" });
-        if !principal.project.bytes().all(|b| b.is_ascii_digit()) {
+        if names_project_by_id(spec, principal.project) {
             diags.push(finding(
                 Diagnostic::error(
                     "TF1301",
@@ -206,7 +219,8 @@ fn principal_sets(
                          project number only, so the grant matches no one (PERMISSION_DENIED \
                          iam.serviceAccounts.getAccessToken). Use the number: \
                          data.google_project.NAME.number.",
-                        grant.address, principal.project
+                        grant.address,
+                        spec.show(principal.project)
                     ),
                 ),
                 here.clone(),
@@ -214,8 +228,10 @@ fn principal_sets(
                 spec.data(PROJECT).map(|(address, _)| spec.span(address)),
             ));
         }
-        let Some(pool_providers) = providers.get(principal.pool) else { continue };
+        let Some(pool_providers) = known(principal.pool).and_then(|pool| providers.get(pool)) else { continue };
         let Some((name, value)) = principal.attribute else { continue };
+        let Some(name) = known(name) else { continue };
+        let value = &spec.show(value)[..];
         let attribute = format!("attribute.{name}");
         if pool_providers.iter().all(|p| p.mapped.as_ref().is_some_and(|mapped| !mapped.contains(&attribute))) {
             let names = pool_providers.iter().map(|p| p.address.to_string()).collect::<Vec<_>>().join(", ");
@@ -239,7 +255,10 @@ fn principal_sets(
         if name != "aws_role" {
             continue;
         }
-        let Some((account, role, iam_form)) = role_arn(value) else { continue };
+        let Some((account, role, iam_form)) = principal.attribute.and_then(|(_, value)| role_arn(value)) else {
+            continue;
+        };
+        let (shown_account, role) = (spec.show(account), spec.show(role));
         for provider in pool_providers {
             if iam_form && provider.default_role_mapping {
                 diags.push(finding(
@@ -248,9 +267,9 @@ fn principal_sets(
                         "principalSet names the role, not the assumed role",
                         format!(
                             "{} grants to attribute.aws_role/{value}, but {} maps attribute.aws_role with Google's \
-                             default, the session's ARN arn:aws:sts::{account}:assumed-role/{role}, so the grant \
-                             matches no token (\"Access denied\"). Write the assumed-role form: \
-                             attribute.aws_role/arn:aws:sts::{account}:assumed-role/{role}.",
+                             default, the session's ARN arn:aws:sts::{shown_account}:assumed-role/{role}, so the \
+                             grant matches no token (\"Access denied\"). Write the assumed-role form: \
+                             attribute.aws_role/arn:aws:sts::{shown_account}:assumed-role/{role}.",
                             grant.address, provider.address
                         ),
                     ),
@@ -259,7 +278,8 @@ fn principal_sets(
                     [spec.span(provider.address)],
                 ));
             }
-            if let Some(trusted) = provider.account_id.filter(|trusted| *trusted != account) {
+            let known_account = known(account);
+            if let Some(trusted) = provider.account_id.filter(|trusted| known_account.is_some_and(|a| a != *trusted)) {
                 diags.push(finding(
                     Diagnostic::error(
                         "TF1303",
@@ -277,6 +297,97 @@ fn principal_sets(
                 ));
             }
         }
+    }
+}
+
+/// TF1321, a grant to every identity of a pool, and TF1322, a pool provider that lets in every
+/// token of its issuer. Google's guidance: "grant access to a subset of identities only" and
+/// "use an attribute condition" for any issuer whose tokens others can get
+/// (<https://cloud.google.com/iam/docs/best-practices-for-using-workload-identity-federation#attribute-conditions>,
+/// and Google requires one for GitHub's and GitLab's issuers). An AWS provider already trusts
+/// one account; without a condition any role of that account gets a token, which matters where
+/// a grant then names no role (a pool-wide grant, or `attribute.aws_account`).
+fn open_pools(
+    spec: &Spec<'_>,
+    providers: &BTreeMap<&str, Vec<PoolProvider<'_>>>,
+    grants: &[Grant<'_>],
+    diags: &mut Diagnostics,
+) {
+    let mut roleless_pools = BTreeSet::new();
+    for grant in grants {
+        let Some(principal) = grant.member.as_deref().and_then(principal) else { continue };
+        let Some(pool) = known(principal.pool) else { continue };
+        if principal.everyone || principal.attribute.is_some_and(|(name, _)| name == "aws_account") {
+            roleless_pools.insert(pool.to_owned());
+        }
+        if !principal.everyone {
+            continue;
+        }
+        let member = grant.member.as_deref().map(|member| spec.show(member)).unwrap_or_default();
+        diags.push(finding(
+            Diagnostic::warning(
+                "TF1321",
+                "Grant to every identity of a workload identity pool",
+                format!(
+                    "{} grants {} to {member}, every identity any provider of pool {pool:?} admits, now and \
+                     whenever a provider is added. Grant to the one workload instead: \
+                     principalSet://iam.googleapis.com/projects/NUMBER/locations/global/workloadIdentityPools/\
+                     {pool}/attribute.aws_role/arn:aws:sts::ACCOUNT:assumed-role/ROLE (or \
+                     attribute.repository/OWNER/REPO for a CI provider).",
+                    grant.address,
+                    grant.role.unwrap_or("its role"),
+                ),
+            ),
+            spec.attr_span(
+                grant.address,
+                if grant.address.type_name() == PROJECT_BINDING { "members" } else { "member" },
+            ),
+            grant.address,
+            providers.get(pool).into_iter().flatten().map(|p| spec.span(p.address)),
+        ));
+    }
+    for (pool, pool_providers) in providers {
+        for provider in pool_providers.iter().filter(|p| p.unconditioned) {
+            let why = if provider.oidc {
+                "every token its issuer signs (any repository, project or pipeline of the CI service) is exchanged"
+            } else if roleless_pools.contains(*pool) {
+                "any role of the trusted AWS account is exchanged, and a grant of the pool names no role"
+            } else {
+                continue;
+            };
+            diags.push(finding(
+                Diagnostic::warning(
+                    "TF1322",
+                    "Pool provider has no attribute condition",
+                    format!(
+                        "{} has no attribute_condition, so {why}. Add one that names the workload, e.g. \
+                         attribute_condition = \"assertion.repository == 'OWNER/REPO'\" for a CI issuer or \
+                         \"attribute.aws_role == 'arn:aws:sts::ACCOUNT:assumed-role/ROLE'\" for AWS.",
+                        provider.address
+                    ),
+                ),
+                spec.span(provider.address),
+                provider.address,
+                [],
+            ));
+        }
+    }
+}
+
+/// Whether the project of a principal is an ID where Google wants the number: known text that
+/// is not all digits, or a lone hole whose reference is a project ID
+/// (`data.google_project.NAME.project_id`, `var.project_id`, `google_project.NAME.project_id`).
+fn names_project_by_id(spec: &Spec<'_>, project: &str) -> bool {
+    if let Some(project) = known(project) {
+        return !is_project_number(project);
+    }
+    let mut chars = project.chars();
+    match (chars.next(), chars.next()) {
+        (Some(hole), None) if is_hole(hole) => spec.holes.reference(hole).is_some_and(|reference| {
+            let last = reference.rsplit('.').next().unwrap_or_default();
+            last == "project_id" || (last == "project" && reference.starts_with("var."))
+        }),
+        _ => false,
     }
 }
 
@@ -302,7 +413,7 @@ fn condition_attributes(condition: &str) -> BTreeSet<&str> {
 /// token.
 fn attribute_conditions(spec: &Spec<'_>, providers: &BTreeMap<&str, Vec<PoolProvider<'_>>>, diags: &mut Diagnostics) {
     for provider in providers.values().flatten() {
-        let (Some(condition), Some(mapped)) = (provider.condition, &provider.mapped) else { continue };
+        let (Some(condition), Some(mapped)) = (provider.condition.as_deref(), &provider.mapped) else { continue };
         for attribute in condition_attributes(condition) {
             if mapped.contains(attribute) {
                 continue;
@@ -366,8 +477,8 @@ fn credential_configs<'s>(spec: &Spec<'s>) -> Vec<CredentialConfig<'s>> {
         configs.push(CredentialConfig {
             origin: Origin::Resource(address),
             derived: true,
-            audience: text(after, "audience").map(str::to_owned),
-            impersonated: text(after, "service_account_email").map(str::to_owned),
+            audience: spec.shaped(after, "audience"),
+            impersonated: spec.shaped(after, "service_account_email"),
             metadata: match text(after, "environment") {
                 Some("ec2") => Some(Metadata::Instance),
                 Some("eks_fargate") => Some(Metadata::Container),
@@ -384,7 +495,7 @@ fn credential_configs<'s>(spec: &Spec<'s>) -> Vec<CredentialConfig<'s>> {
         {
             continue;
         }
-        for object in json_objects(value) {
+        for object in spec.json_objects(value) {
             if object.get("type").and_then(Json::as_str) != Some("external_account") {
                 continue;
             }
@@ -440,11 +551,12 @@ fn audiences(
     diags: &mut Diagnostics,
 ) {
     for config in configs {
-        let Some(audience) = &config.audience else { continue };
-        let Some((project, pool, provider)) = audience_parts(audience) else { continue };
+        let Some(written) = &config.audience else { continue };
+        let Some((project, pool, provider)) = audience_parts(written) else { continue };
+        let audience = spec.show(written);
         if let Some(pool_providers) = providers.get(pool) {
             let ids: Option<Vec<&str>> = pool_providers.iter().map(|p| p.provider).collect();
-            if ids.is_some_and(|ids| !ids.contains(&provider)) {
+            if known(provider).is_some() && ids.is_some_and(|ids| !ids.contains(&provider)) {
                 diags.push(finding(
                     Diagnostic::error(
                         "TF1316",
@@ -464,7 +576,7 @@ fn audiences(
                 ));
             }
         }
-        if config.derived || is_project_number(project) {
+        if config.derived || !names_project_by_id(spec, project) {
             continue;
         }
         let matching = providers
@@ -479,10 +591,11 @@ fn audiences(
                 "Credential audience names the project by ID",
                 format!(
                     "The external_account credential in {} has the audience {audience:?}, which names project \
-                     {project:?} by ID; Google STS only accepts the project number there (\"Invalid audience\"). \
+                     {:?} by ID; Google STS only accepts the project number there (\"Invalid audience\"). \
                      Build the audience from data.google_project.NAME.number, or use a google_credential_config \
                      resource, which derives it from the pool provider's name.",
-                    config.origin
+                    config.origin,
+                    spec.show(project)
                 ),
             ),
             spec.origin_span(config.origin),
@@ -501,13 +614,14 @@ fn impersonation_grants(
     diags: &mut Diagnostics,
 ) {
     for config in configs {
-        let Some(email) = &config.impersonated else { continue };
+        // An account known only after apply is the one the spec's grants name, or not: not judged.
+        let Some(email) = config.impersonated.as_deref().and_then(known) else { continue };
         let pool = config.audience.as_deref().and_then(audience_parts).map(|(_, pool, _)| pool);
         let sa_project = email.split_once('@').and_then(|(_, domain)| domain.strip_suffix(".iam.gserviceaccount.com"));
         let mut unknown = false;
         let mut granted = false;
         for grant in grants {
-            let (Some(role), Some(member)) = (grant.role, grant.member) else {
+            let (Some(role), Some(member)) = (grant.role, grant.member.as_deref()) else {
                 unknown = true;
                 continue;
             };
@@ -515,6 +629,10 @@ fn impersonation_grants(
                 continue;
             }
             let Some(principal) = principal(member) else { continue };
+            if known(principal.pool).is_none() {
+                unknown = true;
+                continue;
+            }
             if pool.is_some_and(|pool| pool != principal.pool) {
                 continue;
             }
@@ -527,7 +645,7 @@ fn impersonation_grants(
         if granted || unknown {
             continue;
         }
-        let account = spec.resources(SERVICE_ACCOUNT).find(|(_, after)| text(after, "email") == Some(email.as_str()));
+        let account = spec.resources(SERVICE_ACCOUNT).find(|(_, after)| text(after, "email") == Some(email));
         // Judged where the spec sets the federation up: it creates the account or the pool.
         if account.is_none() && !pool.is_some_and(|pool| providers.contains_key(pool)) {
             continue;
@@ -631,31 +749,50 @@ fn is_vertex_project(name: &str) -> bool {
     name.ends_with("vertex_project") || name == "google_cloud_project"
 }
 
+/// `data.google_project.NAME.number` (or a managed `google_project`'s): a reference to a
+/// project number.
+fn is_project_number_reference(reference: &str) -> bool {
+    let reference = reference.strip_prefix("data.").unwrap_or(reference);
+    reference.starts_with("google_project.") && reference.ends_with(".number")
+}
+
 fn is_project_number(value: &str) -> bool {
     !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// TF1305: `vertex_project` holds the project number.
 fn vertex_project(spec: &Spec<'_>, diags: &mut Diagnostics) {
-    let mut found: Vec<(Origin<'_>, String)> = Vec::new();
-    for (name, output) in &spec.plan.outputs {
-        if let Some(value) = output.after.as_ref().and_then(Value::as_str).filter(|_| is_vertex_project(name)) {
-            found.push((Origin::Output(name.as_str()), value.to_owned()));
+    // (where, the value as written, whether it is a number: known digits or a reference to one)
+    let mut found: Vec<(Origin<'_>, String, bool)> = Vec::new();
+    for (name, output) in spec.plan.outputs.iter().filter(|(name, _)| is_vertex_project(name)) {
+        match output.after.as_ref() {
+            Some(value) if value.as_str().is_some() => {
+                let value = value.as_str().unwrap_or_default();
+                found.push((Origin::Output(name.as_str()), value.to_owned(), is_project_number(value)))
+            }
+            // Unknown at lint: judged by the reference it is (`data.google_project.NAME.number`).
+            Some(value) if value.is_unknown() => {
+                let written = spec.config.outputs.get(name).map(|o| o.value.expr.to_string().trim().to_owned());
+                if let Some(written) = written.filter(|written| is_project_number_reference(written)) {
+                    found.push((Origin::Output(name.as_str()), format!("${{{written}}}"), true));
+                }
+            }
+            _ => {}
         }
     }
     for (name, value) in spec.variables {
         if let Some(value) = value.as_str().filter(|_| is_vertex_project(name)) {
-            found.push((Origin::Variable(name.as_str()), value.to_owned()));
+            found.push((Origin::Variable(name.as_str()), value.to_owned(), is_project_number(value)));
         }
     }
     for (origin, value) in spec.all_values().filter(|(_, value)| mentions(value, "vertex_project")) {
-        for object in json_objects(value) {
+        for object in spec.json_objects(value) {
             if let Some(project) = object.get("vertex_project").and_then(Json::as_str) {
-                found.push((origin, project.to_owned()));
+                found.push((origin, project.to_owned(), is_project_number(project)));
             }
         }
     }
-    for (origin, value) in found.into_iter().filter(|(_, value)| is_project_number(value)) {
+    for (origin, value, _) in found.into_iter().filter(|(_, _, number)| *number) {
         diags.push(finding(
             Diagnostic::error(
                 "TF1305",
