@@ -46,7 +46,7 @@ fn verb(action: Action) -> (&'static str, &'static str) {
         Action::Delete => ("Destroying...", "Destruction complete"),
         Action::DeleteThenCreate | Action::CreateThenDelete => ("Replacing...", "Replacement complete"),
         Action::Read => ("Reading...", "Read complete"),
-        Action::NoOp => ("", ""),
+        Action::NoOp | Action::Forget => ("", ""),
     }
 }
 

@@ -131,7 +131,7 @@ impl Engine {
     /// Static checks, as `trustform validate` runs them: every resource body is evaluated with
     /// every resource attribute unknown and checked against its schema.
     pub fn validate(&self) -> Diagnostics {
-        let mut diags = Diagnostics::new();
+        let mut diags = crate::refactor::validate(&self.config);
         let values = Values::default();
         let locals = LocalsCache::default();
         let scope = Scope::new(&self.config, &self.variables, &values, &locals);

@@ -4,6 +4,7 @@
 
 mod apply;
 mod builtin;
+mod conditions;
 mod engine;
 mod graph;
 mod hook;
@@ -11,6 +12,7 @@ mod import;
 mod lint;
 mod plan;
 mod providers;
+mod refactor;
 mod values;
 mod verify;
 

@@ -11,7 +11,7 @@
 //! through the `plan` block's [`Encryption`] like state does ([`SavedPlan::encode`],
 //! [`SavedPlan::decode`]).
 
-use crate::model::{opt_value, Action, Change, OutputChange, Plan, PlanMode, RawChange};
+use crate::model::{opt_value, Action, Change, MovedObject, OutputChange, Plan, PlanMode, RawChange, Reason};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -121,6 +121,8 @@ struct PlanFile {
     drift: Vec<RawChange>,
     #[serde(default)]
     adopted: Vec<ResourceAddr>,
+    #[serde(default)]
+    moved: Vec<MovedObject>,
 }
 
 impl TryFrom<PlanFile> for Plan {
@@ -137,6 +139,7 @@ impl TryFrom<PlanFile> for Plan {
             outputs: file.outputs,
             drift: changes(file.drift)?,
             adopted: file.adopted,
+            moved: file.moved,
         })
     }
 }
@@ -170,6 +173,9 @@ impl Plan {
                     if after { "has" } else { "lacks" },
                 ));
             }
+            if change.action() == Action::Forget && change.reason != Reason::Removed {
+                return Err(format!("{addr} is forgotten without a removed block"));
+            }
             let data_action = matches!(change.action(), Action::Read | Action::NoOp | Action::Delete);
             if (addr.is_data() && !data_action) || (!addr.is_data() && change.action() == Action::Read) {
                 return Err(format!("{addr} cannot be planned as {:?}", change.action()));
@@ -190,6 +196,15 @@ impl Plan {
             self.adopted.iter().find(|a| !self.changes.iter().any(|c| &c.address == *a && c.action() != Action::Read));
         if let Some(addr) = adopted_without_change {
             return Err(format!("{addr} is adopted but has no change"));
+        }
+        let mut moved_ends = std::collections::BTreeSet::new();
+        for moved in &self.moved {
+            if !moved_ends.insert(&moved.from) || !moved_ends.insert(&moved.to) || moved.from == moved.to {
+                return Err(format!("the move of {} to {} overlaps another move", moved.from, moved.to));
+            }
+            if moved.from.resource.type_name != moved.to.resource.type_name || moved.to.is_data() {
+                return Err(format!("{} cannot move to {}", moved.from, moved.to));
+            }
         }
         if self.drift.iter().any(|c| c.after().is_none() && c.action() != Action::Delete) {
             return Err("a drift entry lacks its value".to_owned());
