@@ -397,9 +397,10 @@ impl Engine {
                     Ok(change) => {
                         if let Some(after) = change.after() {
                             values.set(&addr, after.clone());
-                            // A postcondition whose `self` is known now is decided now (a data
-                            // source read at plan, an object that stays as it is).
-                            if !after.contains_unknown() && !resource.conditions.postconditions.is_empty() {
+                            // A postcondition whose value is known from the planned `self` is
+                            // decided now (a data source read at plan, an object that stays as
+                            // it is); one that needs what only the apply knows, after it.
+                            if !resource.conditions.postconditions.is_empty() {
                                 let verdict = evaluate_conditions(
                                     &self.config,
                                     &scope,
