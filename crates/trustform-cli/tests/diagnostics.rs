@@ -49,3 +49,8 @@ diagnostic_case!(encryption_block);
 diagnostic_case!(for_each_tuple);
 diagnostic_case!(invalid_function_argument);
 diagnostic_case!(invalid_service_account_id);
+diagnostic_case!(moved_cycle);
+diagnostic_case!(moved_type_mismatch);
+diagnostic_case!(moved_from_still_declared);
+diagnostic_case!(removed_still_declared);
+diagnostic_case!(condition_incomplete);
