@@ -139,3 +139,56 @@ pub(crate) fn run_checks(config: &Config, scope: &Scope) -> Diagnostics {
     }
     diags
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use trustform_lang::config::load_sources;
+    use trustform_lang::{LocalsCache, ResourceId};
+
+    struct Nothing;
+    impl trustform_lang::ResourceValues for Nothing {
+        fn resource(&self, _: &ResourceId) -> Option<Value> {
+            None
+        }
+    }
+
+    /// Evaluates the preconditions of `trustform_data.t` with `var.v` set to `value`.
+    fn verdict(condition: &str, value: Value) -> Verdict {
+        let text = format!(
+            "variable \"v\" {{}}\nresource \"trustform_data\" \"t\" {{\n  lifecycle {{\n    precondition {{\n      condition     = {condition}\n      error_message = \"Needs ${{var.v}}.\"\n    }}\n  }}\n}}\n"
+        );
+        let (config, diags) = load_sources([("main.tf".to_owned(), text)]);
+        assert!(diags.is_empty(), "{diags:?}");
+        let variables = BTreeMap::from([("v".to_owned(), value)]);
+        let locals = LocalsCache::default();
+        let scope = Scope::new(&config, &variables, &Nothing, &locals);
+        let conditions = &config.resources.values().next().unwrap().conditions.preconditions;
+        evaluate(&config, &scope, conditions, None, ConditionKind::Precondition, &"trustform_data.t")
+    }
+
+    fn found(verdict: &Verdict) -> Vec<(&'static str, String)> {
+        verdict.diagnostics.iter().map(|d| (d.code, d.summary.clone())).collect()
+    }
+
+    #[test]
+    fn true_passes_false_fails_with_its_message_and_unknown_is_deferred() {
+        assert!(found(&verdict("var.v == \"a\"", Value::from("a"))).is_empty());
+        let failed = verdict("var.v == \"a\"", Value::from("b"));
+        assert_eq!(found(&failed), [("TF0720", "Resource precondition failed".to_owned())]);
+        let detail = &failed.diagnostics.iter().next().unwrap().detail;
+        assert!(detail.starts_with("Needs b.\n\nThis was checked by a precondition of trustform_data.t"), "{detail}");
+        let later = verdict("var.v == \"a\"", Value::Unknown);
+        assert!(later.deferred && later.diagnostics.is_empty());
+    }
+
+    #[test]
+    fn null_and_non_bool_results_are_invalid_and_a_sensitive_message_is_hidden() {
+        assert_eq!(found(&verdict("var.v", Value::Null)), [("TF0723", "Invalid condition result".to_owned())]);
+        assert_eq!(found(&verdict("var.v", Value::from(3))), [("TF0723", "Invalid condition result".to_owned())]);
+        let secret = verdict("var.v == \"a\"", Value::from("hunter2").sensitive());
+        let detail = &secret.diagnostics.iter().next().unwrap().detail;
+        assert!(!detail.contains("hunter2") && detail.contains("hidden"), "{detail}");
+    }
+}

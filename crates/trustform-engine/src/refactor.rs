@@ -218,3 +218,134 @@ pub(crate) fn replay_moves(plan: &Plan, state: &mut State) -> Result<(), String>
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trustform_lang::config::load_sources;
+    use trustform_lang::Value;
+    use trustform_state::ResourceState;
+
+    fn config(text: &str) -> Config {
+        let (config, diags) = load_sources([("main.tf".to_owned(), text.to_owned())]);
+        assert!(!diags.has_errors(), "{diags:?}");
+        config
+    }
+
+    fn addr(text: &str) -> ResourceAddr {
+        text.parse().unwrap()
+    }
+
+    fn state(addresses: &[&str]) -> State {
+        let mut state = State::new();
+        for text in addresses {
+            let address = addr(text);
+            let value = Value::object([("id", Value::from(*text))]);
+            let object = ResourceState::from_value(address.type_name(), "trustform", &value, Vec::new()).unwrap();
+            state.resources.insert(address, object);
+        }
+        state
+    }
+
+    fn ids(state: &State) -> Vec<(String, String)> {
+        state.resources.iter().map(|(a, r)| (a.to_string(), r.id.clone())).collect()
+    }
+
+    #[test]
+    fn a_chain_of_moves_takes_each_object_to_its_last_address_keeping_keys() {
+        let config = config(
+            r#"
+            moved {
+              from = trustform_data.a
+              to   = trustform_data.b
+            }
+            moved {
+              from = trustform_data.b
+              to   = trustform_data.c
+            }
+            moved {
+              from = trustform_data.single
+              to   = trustform_data.keyed["one"]
+            }
+            "#,
+        );
+        assert!(validate(&config).is_empty());
+        let prior = state(&["trustform_data.a[0]", "trustform_data.a[1]", "trustform_data.single"]);
+        let (moved, moves, diags) = apply_moves(&config, &prior);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(
+            ids(&moved),
+            [
+                ("trustform_data.c[0]".to_owned(), "trustform_data.a[0]".to_owned()),
+                ("trustform_data.c[1]".to_owned(), "trustform_data.a[1]".to_owned()),
+                ("trustform_data.keyed[\"one\"]".to_owned(), "trustform_data.single".to_owned()),
+            ]
+        );
+        let pairs: Vec<_> = moves.iter().map(|m| format!("{} -> {}", m.from, m.to)).collect();
+        assert_eq!(
+            pairs,
+            [
+                "trustform_data.a[0] -> trustform_data.c[0]",
+                "trustform_data.a[1] -> trustform_data.c[1]",
+                "trustform_data.single -> trustform_data.keyed[\"one\"]",
+            ]
+        );
+        // Already moved: the statements find nothing to do.
+        let (again, moves, _) = apply_moves(&config, &moved);
+        assert!(moves.is_empty());
+        assert_eq!(ids(&again), ids(&moved));
+    }
+
+    #[test]
+    fn an_occupied_destination_keeps_both_objects_and_warns_as_terraform_does() {
+        let config = config("moved {\n  from = trustform_data.old\n  to   = trustform_data.new\n}\n");
+        let prior = state(&["trustform_data.old", "trustform_data.new"]);
+        let (moved, moves, diags) = apply_moves(&config, &prior);
+        assert!(moves.is_empty());
+        assert_eq!(ids(&moved), ids(&prior));
+        let warning = diags.iter().next().unwrap();
+        assert_eq!((warning.code, warning.summary.as_str()), ("TF0714", "Unresolved resource instance address changes"));
+        assert!(warning.detail.contains("- trustform_data.old could not move to trustform_data.new"), "{}", warning.detail);
+    }
+
+    #[test]
+    fn ambiguous_and_redundant_statements_are_errors() {
+        let config = config(
+            r#"
+            moved {
+              from = trustform_data.a
+              to   = trustform_data.b
+            }
+            moved {
+              from = trustform_data.a
+              to   = trustform_data.c
+            }
+            moved {
+              from = trustform_data.d
+              to   = trustform_data.d
+            }
+            "#,
+        );
+        let found: Vec<_> = validate(&config).iter().map(|d| (d.code, d.summary.clone())).collect();
+        assert_eq!(
+            found,
+            [
+                ("TF0713", "Ambiguous move statements".to_owned()),
+                ("TF0715", "Redundant move statement".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_saved_plans_moves_replay_only_onto_the_state_they_were_planned_from() {
+        let plan = Plan {
+            moved: vec![MovedObject { from: addr("trustform_data.x"), to: addr("trustform_data.y") }],
+            ..Plan::default()
+        };
+        let mut fresh = state(&["trustform_data.x"]);
+        replay_moves(&plan, &mut fresh).unwrap();
+        assert_eq!(ids(&fresh), [("trustform_data.y".to_owned(), "trustform_data.x".to_owned())]);
+        let err = replay_moves(&plan, &mut fresh).unwrap_err();
+        assert!(err.contains("already records trustform_data.y"), "{err}");
+    }
+}

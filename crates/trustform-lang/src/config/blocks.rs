@@ -264,3 +264,135 @@ impl Loader {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{load_sources, Config};
+    use crate::ResourceAddr;
+    use trustform_diag::Diagnostics;
+
+    fn load(text: &str) -> (Config, Diagnostics) {
+        load_sources([("main.tf".to_owned(), text.to_owned())])
+    }
+
+    fn addr(text: &str) -> ResourceAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn moved_removed_and_check_blocks_are_sorted_with_their_addresses_parsed() {
+        let (config, diags) = load(
+            r#"
+            resource "trustform_data" "kept" {
+              for_each = toset(["a"])
+              input    = each.key
+              lifecycle {
+                precondition {
+                  condition     = each.key != ""
+                  error_message = "Keys are not empty."
+                }
+                postcondition {
+                  condition     = self.output == each.key
+                  error_message = "The output echoes the key."
+                }
+              }
+            }
+            moved {
+              from = trustform_data.old
+              to   = trustform_data.kept["a"]
+            }
+            moved {
+              from = trustform_data.older
+              to   = trustform_data.old
+            }
+            removed {
+              from = aws_iam_role.gone
+              lifecycle {
+                destroy = false
+              }
+            }
+            removed {
+              from = aws_iam_role.destroyed
+            }
+            check "echo" {
+              data "trustform_data" "probe" {
+                input = "x"
+              }
+              assert {
+                condition     = data.trustform_data.probe.output == "x"
+                error_message = "The probe echoes."
+              }
+            }
+            output "key" {
+              value = "a"
+              precondition {
+                condition     = true
+                error_message = "Never fails."
+              }
+            }
+            "#,
+        );
+        assert!(diags.is_empty(), "{diags:?}");
+        let moved: Vec<_> = config.moved.iter().map(|m| (m.from.clone(), m.to.clone(), m.is_resource_move())).collect();
+        assert_eq!(
+            moved,
+            [
+                (addr("trustform_data.old"), addr("trustform_data.kept[\"a\"]"), false),
+                (addr("trustform_data.older"), addr("trustform_data.old"), true),
+            ]
+        );
+        let removed: Vec<_> = config.removed.iter().map(|r| (r.from.to_string(), r.destroy)).collect();
+        assert_eq!(removed, [("aws_iam_role.gone".to_owned(), false), ("aws_iam_role.destroyed".to_owned(), true)]);
+        let kept = &config.resources[&addr("trustform_data.kept").resource];
+        assert_eq!((kept.conditions.preconditions.len(), kept.conditions.postconditions.len()), (1, 1));
+        assert_eq!(config.checks.len(), 1);
+        assert_eq!(config.checks[0].asserts.len(), 1);
+        // The check's data source is read like any other.
+        assert!(config.resources.contains_key(&addr("data.trustform_data.probe").resource));
+        assert_eq!(config.outputs["key"].preconditions.len(), 1);
+    }
+
+    #[test]
+    fn malformed_blocks_are_reported_together_with_their_places() {
+        let (_, diags) = load(
+            r#"
+            moved {
+              from = "trustform_data.a"
+            }
+            moved {
+              from = data.trustform_data.a
+              to   = data.trustform_data.b
+            }
+            removed {
+              from = trustform_data.a
+              lifecycle {
+                destroy = "no"
+              }
+            }
+            check "empty" {}
+            resource "trustform_data" "a" {
+              lifecycle {
+                postcondition {
+                  error_message = "no condition"
+                }
+              }
+            }
+            "#,
+        );
+        let found: Vec<_> =
+            diags.iter().map(|d| (d.code, d.summary.as_str(), d.span.as_ref().map(|s| s.start.line))).collect();
+        assert_eq!(
+            found,
+            [
+                ("TF0150", "Invalid address", Some(3)),
+                ("TF0150", "Missing required argument", Some(2)),
+                ("TF0150", "Invalid address", Some(6)),
+                ("TF0150", "Invalid address", Some(7)),
+                ("TF0110", "Invalid lifecycle argument", Some(12)),
+                ("TF0152", "Missing assert block", Some(15)),
+                ("TF0151", "Incomplete condition", Some(18)),
+                ("TF0716", "Removed resource block still exists", Some(9)),
+            ]
+        );
+    }
+}
