@@ -54,3 +54,4 @@ diagnostic_case!(moved_type_mismatch);
 diagnostic_case!(moved_from_still_declared);
 diagnostic_case!(removed_still_declared);
 diagnostic_case!(condition_incomplete);
+diagnostic_case!(import_target_undeclared);

@@ -219,3 +219,58 @@ fn a_failed_postcondition_keeps_the_created_role_in_state_and_the_next_plan_fail
     assert!(again.stderr.contains("Resource postcondition failed (main.tf:13:23)"), "{}", again.stderr);
     assert!(!again.stdout.contains("to add"), "{}", again.all());
 }
+
+/// A role that exists in the emulated account but in no state: applied, then forgotten.
+fn unmanaged_role(work: &Workdir, name: &str) {
+    spec(work, &[&role("seed", name, "")]);
+    apply(work, 0);
+    work.expect(&["state", "rm", "--sandbox", "aws_iam_role.seed"], 0);
+}
+
+fn import_block(to: &str, id: &str) -> String {
+    format!("\nimport {{\n  to = {to}\n  id = \"{id}\"\n}}\n")
+}
+
+#[test]
+fn an_import_block_brings_an_existing_role_under_management_and_the_next_plan_is_empty() {
+    let work = Workdir::new();
+    unmanaged_role(&work, "billing-exporter");
+    spec(&work, &[&import_block("aws_iam_role.billing", "billing-exporter"), &role("billing", "billing-exporter", "")]);
+    let plan = plan_text(&work, 2);
+    insta::assert_snapshot!("import_no_change", plan);
+    let json = work.expect(&["plan", "--sandbox", "--json"], 0).stdout;
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["resource_changes"][0]["change"]["importing"], serde_json::json!({ "id": "billing-exporter" }));
+    assert_eq!(json["summary"]["import"], 1);
+
+    let applied = apply(&work, 0);
+    assert!(applied.stdout.contains("Resources: 1 imported, 0 added, 0 changed, 0 destroyed."), "{}", applied.all());
+    assert_eq!(state_list(&work), ["aws_iam_role.billing"]);
+    assert_eq!(roles_in_sandbox(&work), ["billing-exporter"]);
+    // The block stays and does nothing more: the role is managed now.
+    assert!(plan_text(&work, 0).contains("No changes."));
+}
+
+#[test]
+fn an_import_whose_configuration_differs_is_planned_as_import_and_update_and_a_saved_plan_applies_it() {
+    let work = Workdir::new();
+    unmanaged_role(&work, "search-indexer");
+    let described = role("indexer", "search-indexer", "  description = \"Indexes the catalogue\"\n");
+    spec(&work, &[&import_block("aws_iam_role.indexer", "search-indexer"), &described]);
+    let plan = work.expect(&["plan", "--sandbox", "--out", "import.plan"], 0).stdout;
+    insta::assert_snapshot!("import_and_update", plan);
+    let applied = work.expect(&["apply", "--sandbox", "import.plan"], 0);
+    assert!(applied.stdout.contains("Resources: 1 imported, 0 added, 1 changed, 0 destroyed."), "{}", applied.all());
+    assert_eq!(state_list(&work), ["aws_iam_role.indexer"]);
+    assert!(plan_text(&work, 0).contains("No changes."));
+}
+
+#[test]
+fn importing_an_id_that_does_not_exist_fails_at_plan_with_the_blocks_place() {
+    let work = Workdir::new();
+    spec(&work, &[&import_block("aws_iam_role.phantom", "nobody-made-this"), &role("phantom", "nobody-made-this", "")]);
+    let plan = work.expect(&["plan", "--sandbox"], 1);
+    assert!(plan.stderr.contains("Cannot import non-existent remote object (main.tf:7:8)"), "{}", plan.stderr);
+    assert!(plan.stderr.contains("\"nobody-made-this\""), "{}", plan.stderr);
+    assert!(state_list(&work).is_empty());
+}

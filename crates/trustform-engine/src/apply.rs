@@ -235,6 +235,30 @@ impl Engine {
                 return ApplyOutcome { state: persister.into_state(), diagnostics: diags };
             }
         }
+        if !plan.imported.is_empty() {
+            // What the plan read for each `import` block becomes the state's record first; its
+            // change, if any, is then made like any other.
+            let result = persister
+                .update(|s| {
+                    plan.imported
+                        .iter()
+                        .filter(|i| !s.resources.contains_key(&i.address))
+                        .filter_map(|i| plan.change(&i.address))
+                        .filter_map(|c| {
+                            let before = c.before()?;
+                            let recorded =
+                                ResourceState::from_value(c.type_name(), &c.provider, before, Vec::new()).ok()?;
+                            Some(put(&c.address, recorded))
+                        })
+                        .flatten()
+                        .collect()
+                })
+                .await;
+            if let Err(d) = result {
+                diags.push(d);
+                return ApplyOutcome { state: persister.into_state(), diagnostics: diags };
+            }
+        }
         if plan.mode == PlanMode::RefreshOnly {
             let result = persister
                 .update(|s| {

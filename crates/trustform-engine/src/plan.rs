@@ -73,8 +73,18 @@ impl Engine {
         }
         // `moved` blocks act on the prior state: everything below sees each object where the
         // configuration now puts it.
-        let (moved_state, moved, more) = crate::refactor::apply_moves(&self.config, state);
+        let (mut moved_state, moved, more) = crate::refactor::apply_moves(&self.config, state);
         diags.extend(more);
+        // `import` blocks: their objects are planned as if the state recorded them.
+        let mut imported = Vec::new();
+        if options.mode == PlanMode::Normal && !self.config.imports.is_empty() {
+            let (found, more) = self.read_import_blocks(&mut moved_state).await;
+            diags.extend(more);
+            if diags.has_errors() {
+                return (None, diags);
+            }
+            imported = found;
+        }
         let state = &moved_state;
         let prior = state_values(state);
         let refreshed: Refreshed = if options.refresh {
@@ -93,6 +103,7 @@ impl Engine {
             state_serial: state.serial,
             drift: self.drift(state, &prior, &refreshed),
             moved,
+            imported,
             ..Plan::default()
         };
         match options.mode {
@@ -123,6 +134,7 @@ impl Engine {
                     .collect();
                 self.plan_normal(state, &refreshed, options, DataReads::All, &mut plan, &mut diags).await;
                 diags.extend(crate::refactor::validate_planned(&self.config, &plan));
+                diags.extend(self.check_import_targets(&plan));
                 diags.extend(crate::lint::cross_cloud_checks(&self.config, &self.variables, &plan, &self.providers));
             }
         }

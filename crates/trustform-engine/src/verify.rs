@@ -34,6 +34,10 @@ impl Engine {
             ));
             return Err(diags);
         }
+        if let Err((addr, problem)) = self.replay_imports(plan, &mut moved_state).await {
+            diags.push(mismatch(&addr, &problem));
+            return Err(diags);
+        }
         let state = &moved_state;
         let mut verified = plan.clone();
         for change in &mut verified.changes {
@@ -156,7 +160,7 @@ impl Engine {
         }
     }
 
-    fn same_object_value(&self, addr: &ResourceAddr, a: Option<&Value>, b: Option<&Value>) -> bool {
+    pub(crate) fn same_object_value(&self, addr: &ResourceAddr, a: Option<&Value>, b: Option<&Value>) -> bool {
         match (a, b) {
             (None, None) => true,
             (Some(a), Some(b)) => match self.providers.resource_schema(addr.type_name()) {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use trustform_diag::{Diagnostic, Diagnostics, FileId, SourceMap, Span};
 
 mod blocks;
-pub use blocks::{Check, Condition, Conditions, Moved, Removed};
+pub use blocks::{Check, Condition, Conditions, Import, Moved, Removed};
 
 /// An expression and the file it came from, so every evaluation error can point at it.
 #[derive(Debug, Clone)]
@@ -179,6 +179,8 @@ pub struct Config {
     pub removed: Vec<Removed>,
     /// `check` blocks, in source order.
     pub checks: Vec<Check>,
+    /// `import` blocks, in source order.
+    pub imports: Vec<Import>,
 }
 
 impl Config {
@@ -351,14 +353,14 @@ impl Loader {
             "resource" | "data" => 2,
             "variable" | "output" | "provider" => 1,
             "check" => 1,
-            "locals" | "trustform" | "terraform" | "moved" | "removed" => 0,
+            "locals" | "trustform" | "terraform" | "moved" | "removed" | "import" => 0,
             _ => {
                 self.diags.push(
                     Diagnostic::error(
                         "TF0102",
                         "Unsupported block type",
                         format!(
-                            "Blocks of type \"{kind}\" are not expected here. The top level takes trustform, provider, variable, locals, data, resource, output, moved, removed and check blocks."
+                            "Blocks of type \"{kind}\" are not expected here. The top level takes trustform, provider, variable, locals, data, resource, output, import, moved, removed and check blocks."
                         ),
                     )
                     .with_span(span),
@@ -383,6 +385,7 @@ impl Loader {
                             "check" => "check \"NAME\" { ... }",
                             "moved" => "moved { from = ... to = ... }",
                             "removed" => "removed { from = ... }",
+                            "import" => "import { to = ... id = \"...\" }",
                             _ => "locals { ... }",
                         }
                     ),
@@ -400,6 +403,7 @@ impl Loader {
             "locals" => self.locals(body),
             "moved" => self.moved(body, span),
             "removed" => self.removed(body, span),
+            "import" => self.import(body, span),
             "check" => self.check(&labels[0], body, span),
             _ => self.settings(body),
         }

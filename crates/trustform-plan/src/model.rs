@@ -345,6 +345,15 @@ pub struct MovedObject {
     pub to: ResourceAddr,
 }
 
+/// An object an `import` block brings under management: read through the provider at plan
+/// time, recorded in state by the apply before its change (if any) is made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportedObject {
+    pub address: ResourceAddr,
+    /// The import id the provider read it by.
+    pub id: String,
+}
+
 /// A whole plan, as shown to the user and saved with `--out`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Plan {
@@ -366,6 +375,10 @@ pub struct Plan {
     /// are planned at the new addresses.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub moved: Vec<MovedObject>,
+    /// Objects `import` blocks bring under management; each has a change at its address whose
+    /// prior value is what the provider read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imported: Vec<ImportedObject>,
 }
 
 /// Counts of the plan summary line.
@@ -376,11 +389,12 @@ pub struct Summary {
     pub destroy: usize,
     pub read: usize,
     pub forget: usize,
+    pub import: usize,
 }
 
 impl Plan {
     pub fn summary(&self) -> Summary {
-        let mut s = Summary::default();
+        let mut s = Summary { import: self.imported.len(), ..Summary::default() };
         for change in self.changes.iter().filter(|change| !change.is_data_removal()) {
             match change.action() {
                 Action::Create => s.add += 1,
@@ -405,6 +419,12 @@ impl Plan {
             || (self.mode == PlanMode::RefreshOnly && !self.drift.is_empty())
             || !self.adopted.is_empty()
             || !self.moved.is_empty()
+            || !self.imported.is_empty()
+    }
+
+    /// The import id of the object an `import` block brings to `address`, if one does.
+    pub fn import_id(&self, address: &ResourceAddr) -> Option<&str> {
+        self.imported.iter().find(|i| &i.address == address).map(|i| i.id.as_str())
     }
 
     /// Where a `moved` block says the object at `address` was recorded before this plan.

@@ -79,7 +79,10 @@ pub fn render_human(plan: &Plan, style: Style) -> String {
         .changes
         .iter()
         .filter(|c| {
-            (c.action() != Action::NoOp || plan.previous_address(&c.address).is_some()) && !c.is_data_removal()
+            (c.action() != Action::NoOp
+                || plan.previous_address(&c.address).is_some()
+                || plan.import_id(&c.address).is_some())
+                && !c.is_data_removal()
         })
         .collect();
     let outputs_change = plan.outputs.values().any(|o| o.action() != Action::NoOp);
@@ -95,16 +98,17 @@ pub fn render_human(plan: &Plan, style: Style) -> String {
     if !actionable.is_empty() {
         out.push_str("Trustform will perform the following actions:\n\n");
         for change in &actionable {
-            render_change(&mut out, change, plan.previous_address(&change.address), style, false);
+            render_change(&mut out, change, Some(plan), style, false);
         }
     }
     let s = plan.summary();
     // Terraform 1.7+ adds the forget count only when there is one
     // (hashicorp/terraform internal/command/views/operation.go).
     let forget = if s.forget > 0 { format!(", {} to forget", s.forget) } else { String::new() };
+    let import = if s.import > 0 { format!("{} to import, ", s.import) } else { String::new() };
     let _ = writeln!(
         out,
-        "{} {} to add, {} to change, {} to destroy{forget}.",
+        "{} {import}{} to add, {} to change, {} to destroy{forget}.",
         style.bold("Plan:"),
         s.add,
         s.change,
@@ -143,12 +147,21 @@ pub fn render_human(plan: &Plan, style: Style) -> String {
 }
 
 /// The comment line(s) above a change; `moved_from` is where a `moved` block moved it from.
-fn headline(change: &Change, moved_from: Option<&ResourceAddr>, drift: bool) -> String {
+fn headline(change: &Change, moved_from: Option<&ResourceAddr>, import_id: Option<&str>, drift: bool) -> String {
     let addr = &change.address;
+    // Terraform's wording for import blocks (internal/command/jsonformat/diff.go):
+    // "will be imported", or the action's headline and "(imported from ...)".
+    match (change.action(), import_id) {
+        (_, None) => {}
+        (Action::NoOp, Some(_)) => return format!("# {addr} will be imported"),
+        (_, Some(id)) => {
+            return format!("{}\n  # (imported from {})", headline(change, moved_from, None, drift), Json::from(id))
+        }
+    }
     match (change.action(), moved_from) {
         (_, None) => {}
         (Action::NoOp, Some(from)) if !drift => return format!("# {from} has moved to {addr}"),
-        (_, Some(from)) => return format!("{}\n  # (moved from {from})", headline(change, None, drift)),
+        (_, Some(from)) => return format!("{}\n  # (moved from {from})", headline(change, None, None, drift)),
     }
     if drift {
         return match change.action() {
@@ -179,9 +192,11 @@ fn headline(change: &Change, moved_from: Option<&ResourceAddr>, drift: bool) -> 
     }
 }
 
-fn render_change(out: &mut String, change: &Change, moved_from: Option<&ResourceAddr>, style: Style, drift: bool) {
+fn render_change(out: &mut String, change: &Change, plan: Option<&Plan>, style: Style, drift: bool) {
     let action = if drift && change.action() != Action::Delete { Action::Update } else { change.action() };
-    let _ = writeln!(out, "  {}", style.bold(&headline(change, moved_from, drift)));
+    let moved_from = plan.and_then(|p| p.previous_address(&change.address));
+    let import_id = plan.and_then(|p| p.import_id(&change.address));
+    let _ = writeln!(out, "  {}", style.bold(&headline(change, moved_from, import_id, drift)));
     let kind = if change.address.is_data() { "data" } else { "resource" };
     let symbol = style.paint(action, action.symbol());
     let key = change.address.key.as_ref().map(ToString::to_string).unwrap_or_default();
@@ -466,6 +481,10 @@ pub fn render_json(plan: &Plan) -> Json {
             if let (Some(from), Json::Object(fields)) = (plan.previous_address(&c.address), &mut change) {
                 fields.insert("previous_address".to_owned(), json!(from.to_string()));
             }
+            // ... and `change.importing` when an `import` block brings it in.
+            if let (Some(id), Some(fields)) = (plan.import_id(&c.address), change["change"].as_object_mut()) {
+                fields.insert("importing".to_owned(), json!({ "id": id }));
+            }
             change
         })
         .collect();
@@ -495,7 +514,7 @@ pub fn render_json(plan: &Plan) -> Json {
         "resource_drift": plan.drift.iter().map(|c| json!({"address": c.address.to_string(), "actions": actions(c.action())})).collect::<Vec<_>>(),
         "resource_adopted": plan.adopted.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "output_changes": outputs,
-        "summary": { "add": s.add, "change": s.change, "destroy": s.destroy, "read": s.read, "forget": s.forget },
+        "summary": { "import": s.import, "add": s.add, "change": s.change, "destroy": s.destroy, "read": s.read, "forget": s.forget },
         "has_changes": plan.has_changes(),
     })
 }

@@ -11,7 +11,7 @@
 //! through the `plan` block's [`Encryption`] like state does ([`SavedPlan::encode`],
 //! [`SavedPlan::decode`]).
 
-use crate::model::{opt_value, Action, Change, MovedObject, OutputChange, Plan, PlanMode, RawChange, Reason};
+use crate::model::{opt_value, Action, Change, ImportedObject, MovedObject, OutputChange, Plan, PlanMode, RawChange, Reason};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -123,6 +123,8 @@ struct PlanFile {
     adopted: Vec<ResourceAddr>,
     #[serde(default)]
     moved: Vec<MovedObject>,
+    #[serde(default)]
+    imported: Vec<ImportedObject>,
 }
 
 impl TryFrom<PlanFile> for Plan {
@@ -140,6 +142,7 @@ impl TryFrom<PlanFile> for Plan {
             drift: changes(file.drift)?,
             adopted: file.adopted,
             moved: file.moved,
+            imported: file.imported,
         })
     }
 }
@@ -204,6 +207,16 @@ impl Plan {
             }
             if moved.from.resource.type_name != moved.to.resource.type_name || moved.to.is_data() {
                 return Err(format!("{} cannot move to {}", moved.from, moved.to));
+            }
+        }
+        for imported in &self.imported {
+            let change = self.change(&imported.address);
+            let fits = change.is_some_and(|c| {
+                !c.address.is_data()
+                    && (matches!(c.action(), Action::NoOp | Action::Update) || c.action().is_replace())
+            });
+            if !fits || self.mode != PlanMode::Normal {
+                return Err(format!("{} is imported but has no change that keeps it", imported.address));
             }
         }
         if self.drift.iter().any(|c| c.after().is_none() && c.action() != Action::Delete) {

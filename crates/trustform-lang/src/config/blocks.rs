@@ -68,6 +68,17 @@ pub struct Removed {
     pub span: Span,
 }
 
+/// `import { to = ADDR  id = "..." }`: at the next plan, the object with that id is read through
+/// the provider and planned at `to` as if the state had recorded it (Terraform 1.5+,
+/// <https://developer.hashicorp.com/terraform/language/import>).
+#[derive(Debug, Clone)]
+pub struct Import {
+    pub to: ResourceAddr,
+    /// The import id: any expression known at plan time.
+    pub id: Expr,
+    pub span: Span,
+}
+
 /// `check "name" { data ... { }  assert { condition  error_message } }`.
 #[derive(Debug, Clone)]
 pub struct Check {
@@ -123,6 +134,37 @@ impl Loader {
         if let (Some(from), Some(to)) = (from, to) {
             self.config.moved.push(Moved { from, to, span });
         }
+    }
+
+    pub(super) fn import(&mut self, body: Body, span: Span) {
+        self.unexpected_arguments("import", &body, &["to", "id", "provider"]);
+        for nested in &body.blocks {
+            self.error_at(&body, nested.range.clone(), "TF0113", "Unsupported block", "An import block takes to, id and provider.".into());
+        }
+        if let Some(attr) = body.attributes.get("provider") {
+            // The type's own provider is the only one there is (no aliases yet): accept it
+            // spelled out, refuse any other.
+            let named = super::static_traversal(&attr.expr.expr).filter(|parts| parts.len() == 1);
+            let to_provider = body.attributes.get("to").and_then(|to| super::static_traversal(&to.expr.expr)).and_then(|parts| parts.first().map(|t| crate::provider_of(t).to_owned()));
+            if named.as_ref().and_then(|p| p.first()) != to_provider.as_ref() || named.is_none() {
+                self.error_at(&body, attr.range.clone(), "TF0153", "Invalid provider reference", "An import block's provider must be the provider of its resource type, written bare, like provider = aws.".into());
+            }
+        }
+        let to = self.block_address("import", &body, "to", &span);
+        let Some(id) = body.attributes.get("id").map(|a| a.expr.clone()) else {
+            self.diags.push(
+                Diagnostic::error("TF0150", "Missing required argument", "An import block needs id = \"...\": the id of the object to import, in the format its resource type documents.")
+                    .with_span(span),
+            );
+            return;
+        };
+        let Some(to) = to else { return };
+        if let Some(previous) = self.config.imports.iter().find(|i| i.to == to) {
+            let first = previous.span.clone();
+            self.diags.push(Diagnostic::error("TF0153", "Duplicate import configuration", format!("An import block for the resource {to} was already declared at {first}. A resource can have only one import block; remove one.")).with_span(span));
+            return;
+        }
+        self.config.imports.push(Import { to, id, span });
     }
 
     pub(super) fn removed(&mut self, body: Body, span: Span) {
@@ -246,6 +288,22 @@ impl Loader {
 
     /// After every file is read: the rules between these blocks and the resource blocks.
     pub(super) fn check_refactoring(&mut self) {
+        for import in &self.config.imports {
+            // internal/terraform/context_plan.go: "Configuration for import target does not exist".
+            if !self.config.resources.contains_key(&import.to.resource) {
+                self.diags.push(
+                    Diagnostic::error(
+                        "TF0718",
+                        "Configuration for import target does not exist",
+                        format!(
+                            "The configuration for the given import target {} does not exist. All target instances must have an associated configuration to be imported: add a resource \"{}\" \"{}\" block.",
+                            import.to, import.to.resource.type_name, import.to.resource.name
+                        ),
+                    )
+                    .with_span(import.span.clone()),
+                );
+            }
+        }
         for removed in &self.config.removed {
             if let Some(resource) = self.config.resources.get(&removed.from.resource) {
                 // internal/configs/module.go: "Removed resource block still exists".
