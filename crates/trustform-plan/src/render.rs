@@ -602,6 +602,7 @@ mod tests {
             Action::CreateThenDelete => ChangeValues::Replace { before, after, order: ReplaceOrder::CreateFirst },
             Action::Delete => ChangeValues::Delete { before },
             Action::NoOp => ChangeValues::NoOp { before: Some(before), after },
+            Action::Forget => ChangeValues::Forget { before },
         };
         Change {
             address: address.parse().unwrap(),
@@ -696,5 +697,52 @@ mod tests {
         let text = render_human(&plan, Style::Plain);
         assert!(!text.contains("old-secret") && !text.contains("new-secret"));
         insta::assert_snapshot!(text);
+    }
+
+    /// Moves, imports and forgets, as Terraform 1.11 words them.
+    #[test]
+    fn moves_imports_and_forgets_render_like_terraform() {
+        let addr = |text: &str| text.parse::<ResourceAddr>().unwrap();
+        let plan = Plan {
+            changes: vec![
+                change("aws_iam_role.kept[\"a\"]", Action::NoOp, Reason::None, Vec::new()),
+                change(
+                    "aws_iam_role.renamed",
+                    Action::Update,
+                    Reason::None,
+                    vec![attr("description", None, Some(Value::from("moved and changed")), false)],
+                ),
+                change("aws_iam_role.adopted", Action::NoOp, Reason::None, Vec::new()),
+                change(
+                    "aws_iam_role.adopted_changed",
+                    Action::Update,
+                    Reason::None,
+                    vec![attr("path", Some(Value::from("/")), Some(Value::from("/svc/")), false)],
+                ),
+                change("aws_iam_role.left", Action::Forget, Reason::Removed, Vec::new()),
+                change("aws_iam_role.untouched", Action::NoOp, Reason::None, Vec::new()),
+            ],
+            moved: vec![
+                crate::MovedObject { from: addr("aws_iam_role.kept"), to: addr("aws_iam_role.kept[\"a\"]") },
+                crate::MovedObject { from: addr("aws_iam_role.old_name"), to: addr("aws_iam_role.renamed") },
+            ],
+            imported: vec![
+                crate::ImportedObject { address: addr("aws_iam_role.adopted"), id: "adopted-role".into() },
+                crate::ImportedObject { address: addr("aws_iam_role.adopted_changed"), id: "other-role".into() },
+            ],
+            ..Plan::default()
+        };
+        let text = render_human(&plan, Style::Plain);
+        assert!(!text.contains("untouched"), "{text}");
+        insta::assert_snapshot!(text);
+        let json = render_json(&plan);
+        let changes = json["resource_changes"].as_array().unwrap();
+        assert_eq!(changes[0]["previous_address"], "aws_iam_role.kept");
+        assert_eq!(changes[2]["change"]["importing"], json!({ "id": "adopted-role" }));
+        assert_eq!(changes[4]["change"]["actions"], json!(["forget"]));
+        assert!(changes[5].get("previous_address").is_none() && changes[5]["change"].get("importing").is_none());
+        assert_eq!(json["summary"]["import"], 2);
+        assert_eq!(json["summary"]["forget"], 1);
+        assert_eq!(json["has_changes"], true);
     }
 }

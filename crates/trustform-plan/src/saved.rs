@@ -417,4 +417,41 @@ mod tests {
         assert_ne!(config_digest([("a.tf", "x")]), config_digest([("b.tf", "x")]));
         assert_ne!(config_digest([("a.tf", "xy")]), config_digest([("a.tfx", "y")]));
     }
+
+    #[test]
+    fn moves_imports_and_forgets_round_trip_and_inconsistent_ones_are_refused() {
+        let object = || Value::object([("id", Value::from("a"))]);
+        let addr = |text: &str| text.parse::<ResourceAddr>().unwrap();
+        let mut forget = change("test_resource.gone", ChangeValues::Forget { before: object() });
+        forget.reason = Reason::Removed;
+        let plan = Plan {
+            changes: vec![
+                change("test_resource.imported", ChangeValues::NoOp { before: Some(object()), after: object() }),
+                change("test_resource.moved[\"k\"]", ChangeValues::NoOp { before: Some(object()), after: object() }),
+                forget.clone(),
+            ],
+            moved: vec![MovedObject { from: addr("test_resource.moved"), to: addr("test_resource.moved[\"k\"]") }],
+            imported: vec![ImportedObject { address: addr("test_resource.imported"), id: "a".into() }],
+            ..Plan::default()
+        };
+        let bytes = saved(plan.clone()).to_bytes();
+        assert_eq!(SavedPlan::from_bytes(&bytes).unwrap().plan, plan);
+
+        let refused = |plan: Plan| match SavedPlan::from_bytes(&saved(plan).to_bytes()) {
+            Err(SavedPlanError::Inconsistent(problem)) => problem,
+            other => panic!("accepted: {other:?}"),
+        };
+        let mut unreasoned = plan.clone();
+        unreasoned.changes[2].reason = Reason::None;
+        assert!(refused(unreasoned).contains("forgotten without a removed block"));
+        let mut overlapping = plan.clone();
+        overlapping.moved.push(MovedObject { from: addr("test_resource.moved"), to: addr("test_resource.other") });
+        assert!(refused(overlapping).contains("overlaps another move"));
+        let mut retyped = plan.clone();
+        retyped.moved[0].to = addr("other_resource.moved");
+        assert!(refused(retyped).contains("cannot move to"));
+        let mut deleted = plan;
+        deleted.changes[0] = change("test_resource.imported", ChangeValues::Delete { before: object() });
+        assert!(refused(deleted).contains("is imported but has no change that keeps it"));
+    }
 }
