@@ -274,3 +274,46 @@ fn importing_an_id_that_does_not_exist_fails_at_plan_with_the_blocks_place() {
     assert!(plan.stderr.contains("\"nobody-made-this\""), "{}", plan.stderr);
     assert!(state_list(&work).is_empty());
 }
+
+#[test]
+fn an_import_block_with_for_each_imports_one_role_per_element() {
+    let work = Workdir::new();
+    let names = "variable \"fleet\" {\n  default = { alpha = \"fleet-alpha\", beta = \"fleet-beta\" }\n}\n";
+    spec(&work, &[names, &role("seed", "${each.value}", "  for_each = var.fleet\n")]);
+    apply(&work, 0);
+    for key in ["alpha", "beta"] {
+        work.expect(&["state", "rm", "--sandbox", &format!("aws_iam_role.seed[\"{key}\"]")], 0);
+    }
+    let import = "\nimport {\n  for_each = var.fleet\n  to       = aws_iam_role.fleet[each.key]\n  id       = each.value\n}\n";
+    spec(&work, &[names, import, &role("fleet", "${each.value}", "  for_each = var.fleet\n")]);
+    let plan = plan_text(&work, 2);
+    assert!(plan.contains("# aws_iam_role.fleet[\"alpha\"] will be imported"), "{plan}");
+    assert!(plan.contains("# aws_iam_role.fleet[\"beta\"] will be imported"), "{plan}");
+    assert!(plan.contains("Plan: 2 to import, 0 to add, 0 to change, 0 to destroy."), "{plan}");
+    apply(&work, 0);
+    assert_eq!(state_list(&work), ["aws_iam_role.fleet[\"alpha\"]", "aws_iam_role.fleet[\"beta\"]"]);
+    assert!(plan_text(&work, 0).contains("No changes."));
+}
+
+#[test]
+fn a_checks_own_data_source_that_cannot_be_read_is_a_warning_not_an_error() {
+    let work = Workdir::new();
+    let check = r#"
+check "reader_role_defined" {
+  data "azurerm_role_definition" "reader" {
+    name  = "A Role Nobody Defined"
+    scope = "/subscriptions/00000000-0000-0000-0000-000000000000"
+  }
+  assert {
+    condition     = data.azurerm_role_definition.reader.name != ""
+    error_message = "The role is defined."
+  }
+}
+"#;
+    spec(&work, &["provider \"azurerm\" {\n  features {}\n}\n", &role("probe", "probe-runner", ""), check]);
+    let plan = work.expect(&["plan", "--sandbox"], 0);
+    assert!(plan.stderr.contains("belongs to check \"reader_role_defined\""), "{}", plan.all());
+    assert!(plan.stdout.contains("Plan: 1 to add"), "{}", plan.all());
+    apply(&work, 0);
+    assert_eq!(state_list(&work), ["aws_iam_role.probe"]);
+}

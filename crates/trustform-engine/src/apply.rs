@@ -11,7 +11,7 @@ use std::time::Instant;
 use tokio::sync::Mutex;
 use trustform_diag::{Diagnostic, Diagnostics};
 use trustform_graph::{walk, Dag, NodeId, Outcome, WalkOptions};
-use crate::conditions::{evaluate as evaluate_conditions, run_checks, ConditionKind};
+use crate::conditions::{check_data_failed, evaluate as evaluate_conditions, run_checks, ConditionKind};
 use trustform_lang::config::{Repetition, Resource};
 use trustform_lang::{Instance, InstanceKey, LocalsCache, ResourceAddr, Scope, Value};
 use trustform_plan::{merge_planned, Action, Change, ChangeValues, Plan, PlanMode, ReplaceOrder};
@@ -309,7 +309,10 @@ impl Engine {
             let change = &plan.changes[*dag.node(id)];
             match outcome {
                 Outcome::Succeeded => {}
-                Outcome::Failed(d) => diags.extend(d.clone()),
+                Outcome::Failed(d) => match self.config.check_of(&change.address.resource) {
+                    Some(check) => diags.extend(check_data_failed(check, d.clone())),
+                    None => diags.extend(d.clone()),
+                },
                 Outcome::Skipped { because } => self.hook.event(Event::Skipped {
                     address: change.address.clone(),
                     because: plan.changes[*dag.node(*because)].address.clone(),

@@ -74,11 +74,7 @@ pub(crate) fn evaluate(
             Ok(value) => value,
             Err(error) => {
                 // An assertion that cannot even be evaluated does not block either.
-                let error = if kind == ConditionKind::Assertion {
-                    Diagnostic::warning(error.code, error.summary, error.detail).with_span(error.span)
-                } else {
-                    *error
-                };
+                let error = if kind == ConditionKind::Assertion { as_warning(*error) } else { *error };
                 verdict.diagnostics.push(error);
                 continue;
             }
@@ -127,6 +123,26 @@ pub(crate) fn evaluate(
         );
     }
     verdict
+}
+
+/// A problem a check found: never blocking, so a warning whatever it was.
+pub(crate) fn as_warning(mut diagnostic: Diagnostic) -> Diagnostic {
+    diagnostic.severity = trustform_diag::Severity::Warning;
+    diagnostic
+}
+
+/// What reading a `check` block's own data source failed on, as warnings naming the check
+/// (Terraform: "If a data source inside a check block fails, Terraform reports a warning",
+/// <https://developer.hashicorp.com/terraform/language/checks#scoped-data-sources>).
+pub(crate) fn check_data_failed(check: &Check, diags: Diagnostics) -> Diagnostics {
+    diags
+        .into_iter()
+        .map(|d| {
+            let mut d = as_warning(d);
+            d.detail = format!("{}\n\nThis data source belongs to check \"{}\", so the failure does not block the run; its assertions are not evaluated.", d.detail, check.name);
+            d
+        })
+        .collect()
 }
 
 /// Evaluates every `check` block's assertions: warnings only, and nothing for an assertion

@@ -4,7 +4,8 @@
 use crate::engine::Engine;
 use crate::values::Values;
 use trustform_diag::{Diagnostic, Diagnostics};
-use trustform_lang::{LocalsCache, ResourceAddr, Scope, Value};
+use trustform_lang::config::{Import, Repetition, Resource};
+use trustform_lang::{Instance, InstanceKey, LocalsCache, ResourceAddr, Scope, Value};
 use trustform_plan::{ImportedObject, Plan};
 use trustform_provider::ProviderErrorKind;
 use trustform_state::{ResourceState, State, StateStore};
@@ -93,19 +94,30 @@ impl Engine {
     /// puts it in `state` (the prior state a plan is made against), so the plan diffs it against
     /// its configuration like any recorded object: no change, or an update. A target the state
     /// already records is managed already, and its block does nothing (as in Terraform).
-    pub(crate) async fn read_import_blocks(&self, state: &mut State) -> (Vec<ImportedObject>, Diagnostics) {
+    pub(crate) async fn read_import_blocks(
+        &self,
+        state: &mut State,
+        wanted: &dyn Fn(&ResourceAddr) -> bool,
+    ) -> (Vec<ImportedObject>, Diagnostics) {
         let mut diags = Diagnostics::new();
         let mut imported = Vec::new();
         let (values, locals) = (Values::default(), LocalsCache::default());
         let scope = Scope::new(&self.config, &self.variables, &values, &locals);
+        let mut targets = Vec::new();
         for block in &self.config.imports {
-            let addr = &block.to;
-            if state.resources.contains_key(addr) {
+            match self.import_targets(block, &scope) {
+                Ok(found) => targets.extend(found.into_iter().map(|(addr, instance)| (block, addr, instance))),
+                Err(d) => diags.push(*d),
+            }
+        }
+        for (block, addr, instance) in targets {
+            let addr = &addr;
+            if state.resources.contains_key(addr) || !wanted(addr) {
                 continue;
             }
             let Some(resource) = self.config.resources.get(&addr.resource) else { continue };
             let span = self.config.span(&block.id).unwrap_or_else(|| block.span.clone());
-            let id = match scope.eval(&block.id) {
+            let id = match scope.with_instance(instance).eval(&block.id) {
                 Ok(id) if id.contains_unknown() || id.is_sensitive() || id.as_str().is_none_or(str::is_empty) => {
                     diags.push(
                         Diagnostic::error(
@@ -182,13 +194,49 @@ impl Engine {
         (imported, diags)
     }
 
+    /// The instances an import block imports into, each with the `each` its `id` sees: one
+    /// without `for_each`, else one per element (the rules of a resource's `for_each`).
+    fn import_targets(&self, block: &Import, scope: &Scope) -> Result<Vec<(ResourceAddr, Instance)>, Box<Diagnostic>> {
+        let Some(for_each) = &block.for_each else { return Ok(vec![(block.to.clone(), Instance::None)]) };
+        let repeated = Resource {
+            id: block.to.resource.clone(),
+            body: Default::default(),
+            repetition: Repetition::ForEach(for_each.clone()),
+            depends_on: Vec::new(),
+            lifecycle: Default::default(),
+            provider: None,
+            conditions: Default::default(),
+            span: block.span.clone(),
+        };
+        let mut targets = Vec::new();
+        for instance in self.expand(&repeated, scope)? {
+            let key = match &block.to_key {
+                None => block.to.key.clone(),
+                Some(expr) => {
+                    let key = scope.with_instance(instance.clone()).eval(expr)?;
+                    let key = match key.unmarked() {
+                        Value::String(s) if !key.is_sensitive() => InstanceKey::Str(s.clone()),
+                        Value::Number(n) if !key.is_sensitive() => match n.as_i64() {
+                            Some(i) if i >= 0 => InstanceKey::Int(i as u64),
+                            _ => return Err(invalid_import_key(block, self)),
+                        },
+                        _ => return Err(invalid_import_key(block, self)),
+                    };
+                    Some(key)
+                }
+            };
+            targets.push((block.to.resource.instance(key), instance));
+        }
+        Ok(targets)
+    }
+
     /// An import block whose target `count` or `for_each` does not produce.
     pub(crate) fn check_import_targets(&self, plan: &Plan) -> Diagnostics {
         let mut diags = Diagnostics::new();
         for imported in &plan.imported {
             let declared = plan.change(&imported.address).is_some_and(|c| c.after().is_some());
             if !declared {
-                let span = self.config.imports.iter().find(|i| i.to == imported.address).map(|i| i.span.clone());
+                let span = self.config.imports.iter().find(|i| i.to.resource == imported.address.resource).map(|i| i.span.clone());
                 diags.push(
                     Diagnostic::error(
                         "TF0718",
@@ -237,4 +285,16 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+fn invalid_import_key(block: &Import, engine: &Engine) -> Box<Diagnostic> {
+    let span = block.to_key.as_ref().and_then(|k| engine.config.span(k)).unwrap_or_else(|| block.span.clone());
+    Box::new(
+        Diagnostic::error(
+            "TF0153",
+            "Invalid import target key",
+            format!("The key of {}[...] must be a string or a whole number known at plan time, and not sensitive. Use each.key, or a name from each.value.", block.to.resource),
+        )
+        .with_span(span),
+    )
 }

@@ -1,7 +1,7 @@
 //! Planning: refresh what state records, evaluate the configuration block by block in
 //! dependency order, and diff every instance against its refreshed state.
 
-use crate::conditions::{evaluate as evaluate_conditions, run_checks, ConditionKind};
+use crate::conditions::{check_data_failed, evaluate as evaluate_conditions, run_checks, ConditionKind};
 use crate::engine::Engine;
 use crate::hook::Event;
 use crate::values::{Expansion, Values};
@@ -78,7 +78,9 @@ impl Engine {
         // `import` blocks: their objects are planned as if the state recorded them.
         let mut imported = Vec::new();
         if options.mode == PlanMode::Normal && !self.config.imports.is_empty() {
-            let (found, more) = self.read_import_blocks(&mut moved_state).await;
+            // With --target, only the targets' imports, as Terraform does.
+            let wanted = self.target_filter(options);
+            let (found, more) = self.read_import_blocks(&mut moved_state, &wanted).await;
             diags.extend(more);
             if diags.has_errors() {
                 return (None, diags);
@@ -430,7 +432,10 @@ impl Engine {
                         plan.changes.push(change);
                     }
                     Err(more) => {
-                        diags.extend(more);
+                        match self.config.check_of(&id) {
+                            Some(check) => diags.extend(check_data_failed(check, more)),
+                            None => diags.extend(more),
+                        }
                         values.set(&addr, Value::Unknown);
                     }
                 }

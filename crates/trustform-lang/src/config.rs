@@ -184,6 +184,11 @@ pub struct Config {
 }
 
 impl Config {
+    /// The `check` block that declares the data source `id` inside it, if one does.
+    pub fn check_of(&self, id: &ResourceId) -> Option<&Check> {
+        self.checks.iter().find(|c| c.data.contains(id))
+    }
+
     /// The span of an expression, for diagnostics.
     pub fn span(&self, expr: &Expr) -> Option<Span> {
         expr.expr.span().map(|r| self.sources.span(expr.file, r))

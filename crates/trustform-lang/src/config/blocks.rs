@@ -73,10 +73,28 @@ pub struct Removed {
 /// <https://developer.hashicorp.com/terraform/language/import>).
 #[derive(Debug, Clone)]
 pub struct Import {
+    /// The target; with `for_each`, the resource (`to_key` gives each instance's key).
     pub to: ResourceAddr,
+    /// `to = aws_iam_role.r[each.key]`: the key expression, evaluated per `for_each` element.
+    pub to_key: Option<Expr>,
+    /// `for_each` (Terraform 1.7+): one import per element, `each.key`/`each.value` in `to`
+    /// and `id`.
+    pub for_each: Option<Expr>,
     /// The import id: any expression known at plan time.
     pub id: Expr,
     pub span: Span,
+}
+
+/// `aws_iam_role.r[each.key]` as the resource and its key expression, when the key is not a
+/// literal (an import block with `for_each`).
+fn keyed_target(expr: &Expr) -> Option<(ResourceAddr, Expr)> {
+    use hcl_edit::expr::{Expression, Traversal, TraversalOperator};
+    let Expression::Traversal(traversal) = &expr.expr else { return None };
+    let (last, rest) = traversal.operators.split_last()?;
+    let TraversalOperator::Index(key) = last.value() else { return None };
+    let base = Traversal::new(traversal.expr.clone(), rest.to_vec());
+    let resource = Expression::from(base).to_string().trim().parse::<ResourceAddr>().ok().filter(|a| a.key.is_none())?;
+    Some((resource, Expr { expr: key.clone(), file: expr.file }))
 }
 
 /// `check "name" { data ... { }  assert { condition  error_message } }`.
@@ -84,6 +102,9 @@ pub struct Import {
 pub struct Check {
     pub name: String,
     pub asserts: Vec<Condition>,
+    /// The data sources declared inside the block: read like any other, but a failure to read
+    /// one is a warning, as every problem a check finds is.
+    pub data: Vec<crate::ResourceId>,
     pub span: Span,
 }
 
@@ -137,10 +158,11 @@ impl Loader {
     }
 
     pub(super) fn import(&mut self, body: Body, span: Span) {
-        self.unexpected_arguments("import", &body, &["to", "id", "provider"]);
+        self.unexpected_arguments("import", &body, &["to", "id", "provider", "for_each"]);
         for nested in &body.blocks {
-            self.error_at(&body, nested.range.clone(), "TF0113", "Unsupported block", "An import block takes to, id and provider.".into());
+            self.error_at(&body, nested.range.clone(), "TF0113", "Unsupported block", "An import block takes to, id, for_each and provider.".into());
         }
+        let for_each = body.attributes.get("for_each").map(|a| a.expr.clone());
         if let Some(attr) = body.attributes.get("provider") {
             // The type's own provider is the only one there is (no aliases yet): accept it
             // spelled out, refuse any other.
@@ -150,7 +172,14 @@ impl Loader {
                 self.error_at(&body, attr.range.clone(), "TF0153", "Invalid provider reference", "An import block's provider must be the provider of its resource type, written bare, like provider = aws.".into());
             }
         }
-        let to = self.block_address("import", &body, "to", &span);
+        let keyed = match (&for_each, body.attributes.get("to")) {
+            (Some(_), Some(to)) => keyed_target(&to.expr),
+            _ => None,
+        };
+        let (to, to_key) = match keyed {
+            Some((resource, key)) => (Some(resource), Some(key)),
+            None => (self.block_address("import", &body, "to", &span), None),
+        };
         let Some(id) = body.attributes.get("id").map(|a| a.expr.clone()) else {
             self.diags.push(
                 Diagnostic::error("TF0150", "Missing required argument", "An import block needs id = \"...\": the id of the object to import, in the format its resource type documents.")
@@ -159,12 +188,12 @@ impl Loader {
             return;
         };
         let Some(to) = to else { return };
-        if let Some(previous) = self.config.imports.iter().find(|i| i.to == to) {
+        if let Some(previous) = self.config.imports.iter().find(|i| i.to == to && to_key.is_none()) {
             let first = previous.span.clone();
             self.diags.push(Diagnostic::error("TF0153", "Duplicate import configuration", format!("An import block for the resource {to} was already declared at {first}. A resource can have only one import block; remove one.")).with_span(span));
             return;
         }
-        self.config.imports.push(Import { to, id, span });
+        self.config.imports.push(Import { to, to_key, for_each, id, span });
     }
 
     pub(super) fn removed(&mut self, body: Body, span: Span) {
@@ -205,6 +234,7 @@ impl Loader {
         }
         self.unexpected_arguments("check", &body, &[]);
         let mut asserts = Vec::new();
+        let mut data = Vec::new();
         for nested in body.blocks {
             match (nested.kind.as_str(), nested.labels.as_slice()) {
                 ("assert", []) => {
@@ -219,7 +249,12 @@ impl Loader {
                 ("data", [_, _]) => {
                     let file = nested.body.file.unwrap_or(FileId(0));
                     let span = self.span(file, Some(nested.range.clone()));
+                    let id = crate::ResourceId::data(&nested.labels[0], &nested.labels[1]);
+                    let declared_before = self.config.resources.contains_key(&id);
                     self.resource("data", &nested.labels, nested.body, span);
+                    if !declared_before && self.config.resources.contains_key(&id) {
+                        data.push(id);
+                    }
                 }
                 _ => {
                     let span = body.file.map(|f| self.config.sources.span(f, nested.range.clone()));
@@ -231,7 +266,7 @@ impl Loader {
             self.diags.push(Diagnostic::error("TF0152", "Missing assert block", format!("The check \"{name}\" has no assert block. Add assert {{ condition = ... error_message = \"...\" }}.")).with_span(span));
             return;
         }
-        self.config.checks.push(Check { name: name.to_owned(), asserts, span });
+        self.config.checks.push(Check { name: name.to_owned(), asserts, data, span });
     }
 
     /// One `precondition`, `postcondition` or `assert` block.
@@ -408,6 +443,34 @@ mod tests {
         // The check's data source is read like any other.
         assert!(config.resources.contains_key(&addr("data.trustform_data.probe").resource));
         assert_eq!(config.outputs["key"].preconditions.len(), 1);
+        assert_eq!(config.checks[0].data, [addr("data.trustform_data.probe").resource]);
+    }
+
+    #[test]
+    fn import_blocks_take_a_literal_target_or_one_keyed_by_for_each() {
+        let (config, diags) = load(
+            r#"
+            resource "trustform_data" "one" {}
+            resource "trustform_data" "many" {
+              for_each = toset(["a"])
+            }
+            import {
+              to = trustform_data.one
+              id = "x"
+            }
+            import {
+              for_each = { a = "id-a" }
+              to       = trustform_data.many[each.key]
+              id       = each.value
+            }
+            "#,
+        );
+        assert!(diags.is_empty(), "{diags:?}");
+        let (one, many) = (&config.imports[0], &config.imports[1]);
+        assert_eq!((one.to.to_string(), one.to_key.is_none(), one.for_each.is_none()), ("trustform_data.one".into(), true, true));
+        assert_eq!(many.to.to_string(), "trustform_data.many");
+        assert_eq!(many.to_key.as_ref().map(|k| k.expr.to_string().trim().to_owned()), Some("each.key".to_owned()));
+        assert!(many.for_each.is_some());
     }
 
     #[test]
