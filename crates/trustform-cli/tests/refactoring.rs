@@ -53,7 +53,13 @@ fn a_renamed_role_moves_in_state_without_being_replaced_and_then_plans_nothing()
     spec(&work, &[&role("ledger", "ledger-reader", "")]);
     apply(&work, 0);
 
-    spec(&work, &[&role("books", "ledger-reader", ""), "\nmoved {\n  from = aws_iam_role.ledger\n  to   = aws_iam_role.books\n}\n"]);
+    spec(
+        &work,
+        &[
+            &role("books", "ledger-reader", ""),
+            "\nmoved {\n  from = aws_iam_role.ledger\n  to   = aws_iam_role.books\n}\n",
+        ],
+    );
     // Moves count as changes for -detailed-exitcode: applying records them.
     let plan = plan_text(&work, 2);
     insta::assert_snapshot!("moved_rename", plan);
@@ -94,7 +100,10 @@ fn a_saved_plan_carries_its_moves_and_is_refused_once_the_state_moved_on() {
     let work = Workdir::new();
     spec(&work, &[&role("queue", "queue-worker", "")]);
     apply(&work, 0);
-    spec(&work, &[&role("jobs", "queue-worker", ""), "\nmoved {\n  from = aws_iam_role.queue\n  to   = aws_iam_role.jobs\n}\n"]);
+    spec(
+        &work,
+        &[&role("jobs", "queue-worker", ""), "\nmoved {\n  from = aws_iam_role.queue\n  to   = aws_iam_role.jobs\n}\n"],
+    );
     work.expect(&["plan", "--sandbox", "--out", "moves.plan"], 0);
     work.expect(&["plan", "--sandbox", "--out", "stale.plan"], 0);
 
@@ -284,7 +293,8 @@ fn an_import_block_with_for_each_imports_one_role_per_element() {
     for key in ["alpha", "beta"] {
         work.expect(&["state", "rm", "--sandbox", &format!("aws_iam_role.seed[\"{key}\"]")], 0);
     }
-    let import = "\nimport {\n  for_each = var.fleet\n  to       = aws_iam_role.fleet[each.key]\n  id       = each.value\n}\n";
+    let import =
+        "\nimport {\n  for_each = var.fleet\n  to       = aws_iam_role.fleet[each.key]\n  id       = each.value\n}\n";
     spec(&work, &[names, import, &role("fleet", "${each.value}", "  for_each = var.fleet\n")]);
     let plan = plan_text(&work, 2);
     assert!(plan.contains("# aws_iam_role.fleet[\"alpha\"] will be imported"), "{plan}");

@@ -1,6 +1,7 @@
 //! Applying a plan: walk the changes in dependency order, call the providers, and persist
 //! state after every resource, so a kill at any moment loses nothing.
 
+use crate::conditions::{check_data_failed, evaluate as evaluate_conditions, run_checks, ConditionKind};
 use crate::engine::Engine;
 use crate::hook::Event;
 use crate::plan::{interrupted, missing_provider};
@@ -11,7 +12,6 @@ use std::time::Instant;
 use tokio::sync::Mutex;
 use trustform_diag::{Diagnostic, Diagnostics};
 use trustform_graph::{walk, Dag, NodeId, Outcome, WalkOptions};
-use crate::conditions::{check_data_failed, evaluate as evaluate_conditions, run_checks, ConditionKind};
 use trustform_lang::config::{Repetition, Resource};
 use trustform_lang::{Instance, InstanceKey, LocalsCache, ResourceAddr, Scope, Value};
 use trustform_plan::{merge_planned, Action, Change, ChangeValues, Plan, PlanMode, ReplaceOrder};
@@ -402,9 +402,7 @@ impl Engine {
             )
         };
 
-        if matches!(change.action(), Action::Read | Action::Create | Action::Update)
-            || change.action().is_replace()
-        {
+        if matches!(change.action(), Action::Read | Action::Create | Action::Update) || change.action().is_replace() {
             // Preconditions not known at plan time are decided now, before the cloud is
             // touched; those known then are evaluated again on the final values.
             self.check_conditions(change, values, locals, None).inspect_err(|d| {
@@ -655,7 +653,7 @@ impl Engine {
             (Repetition::Single, None) => Instance::None,
             (Repetition::Count(_), Some(InstanceKey::Int(i))) => Instance::Count(*i),
             (Repetition::ForEach(_), Some(InstanceKey::Str(key))) => {
-                let instances = self.expand(resource, &scope).map_err(|d| Diagnostics::from(*d))?;
+                let instances = self.expand(resource, scope).map_err(|d| Diagnostics::from(*d))?;
                 instances.into_iter().find(|i| i.key().as_ref() == addr.key.as_ref()).ok_or_else(|| {
                     Diagnostics::from(Diagnostic::error(
                         "TF1012",

@@ -71,7 +71,9 @@ impl ConfigGraph {
         }
         for (name, output) in &config.outputs {
             let mut refs = references(&output.value);
-            refs.extend(output.preconditions.iter().flat_map(|c| [&c.condition, &c.error_message]).flat_map(references));
+            refs.extend(
+                output.preconditions.iter().flat_map(|c| [&c.condition, &c.error_message]).flat_map(references),
+            );
             let mut edges = resolve(config, &refs, &mut diags);
             edges.extend(output.depends_on.iter().map(|(dep, span)| (Node::Resource(dep.clone()), Some(span.clone()))));
             direct.insert(Node::Output(name.clone()), edges);

@@ -166,7 +166,10 @@ impl Engine {
                         Diagnostic::error(
                             "TF1102",
                             "Import failed",
-                            format!("Importing {addr} from id {id:?} failed: {e}. The id format for {type_name} is {}.", schema.import_id_format),
+                            format!(
+                                "Importing {addr} from id {id:?} failed: {e}. The id format for {type_name} is {}.",
+                                schema.import_id_format
+                            ),
                         )
                         .with_span(span)
                         .with_address(addr),
@@ -236,7 +239,12 @@ impl Engine {
         for imported in &plan.imported {
             let declared = plan.change(&imported.address).is_some_and(|c| c.after().is_some());
             if !declared {
-                let span = self.config.imports.iter().find(|i| i.to.resource == imported.address.resource).map(|i| i.span.clone());
+                let span = self
+                    .config
+                    .imports
+                    .iter()
+                    .find(|i| i.to.resource == imported.address.resource)
+                    .map(|i| i.span.clone());
                 diags.push(
                     Diagnostic::error(
                         "TF0718",
@@ -265,7 +273,8 @@ impl Engine {
             }
             let claimed = plan.change(addr).and_then(|c| c.before());
             let type_name = addr.type_name();
-            let provider = self.providers.for_type(type_name).ok_or_else(|| fail("no provider serves its type".to_owned()))?;
+            let provider =
+                self.providers.for_type(type_name).ok_or_else(|| fail("no provider serves its type".to_owned()))?;
             let now = provider
                 .import(type_name, &imported.id)
                 .await
@@ -277,8 +286,10 @@ impl Engine {
             if !self.same_object_value(addr, Some(&now), claimed) {
                 return Err(fail("the object to import is not the one the plan read".to_owned()));
             }
-            let provider_name =
-                plan.change(addr).map(|c| c.provider.clone()).unwrap_or_else(|| addr.resource.provider_name().to_owned());
+            let provider_name = plan
+                .change(addr)
+                .map(|c| c.provider.clone())
+                .unwrap_or_else(|| addr.resource.provider_name().to_owned());
             let recorded = ResourceState::from_value(type_name, &provider_name, &now, Vec::new())
                 .map_err(|e| fail(format!("the provider returned an unusable state: {e}")))?;
             state.resources.insert(addr.clone(), recorded);

@@ -210,10 +210,9 @@ pub(crate) fn replay_moves(plan: &Plan, state: &mut State) -> Result<(), String>
         if state.resources.contains_key(&m.to) {
             return Err(format!("the plan moves {} to {}, but the state already records {}", m.from, m.to, m.to));
         }
-        let object = state
-            .resources
-            .remove(&m.from)
-            .ok_or_else(|| format!("the plan moves {} to {}, but the state does not record {}", m.from, m.to, m.from))?;
+        let object = state.resources.remove(&m.from).ok_or_else(|| {
+            format!("the plan moves {} to {}, but the state does not record {}", m.from, m.to, m.from)
+        })?;
         state.resources.insert(m.to.clone(), object);
     }
     Ok(())
@@ -304,8 +303,15 @@ mod tests {
         assert!(moves.is_empty());
         assert_eq!(ids(&moved), ids(&prior));
         let warning = diags.iter().next().unwrap();
-        assert_eq!((warning.code, warning.summary.as_str()), ("TF0714", "Unresolved resource instance address changes"));
-        assert!(warning.detail.contains("- trustform_data.old could not move to trustform_data.new"), "{}", warning.detail);
+        assert_eq!(
+            (warning.code, warning.summary.as_str()),
+            ("TF0714", "Unresolved resource instance address changes")
+        );
+        assert!(
+            warning.detail.contains("- trustform_data.old could not move to trustform_data.new"),
+            "{}",
+            warning.detail
+        );
     }
 
     #[test]
@@ -329,10 +335,7 @@ mod tests {
         let found: Vec<_> = validate(&config).iter().map(|d| (d.code, d.summary.clone())).collect();
         assert_eq!(
             found,
-            [
-                ("TF0713", "Ambiguous move statements".to_owned()),
-                ("TF0715", "Redundant move statement".to_owned()),
-            ]
+            [("TF0713", "Ambiguous move statements".to_owned()), ("TF0715", "Redundant move statement".to_owned()),]
         );
     }
 

@@ -708,7 +708,15 @@ impl Loader {
         let preconditions = self.output_conditions(&mut body);
         self.config.outputs.insert(
             name.to_owned(),
-            Output { name: name.to_owned(), value: value.expr, sensitive, description, depends_on, preconditions, span },
+            Output {
+                name: name.to_owned(),
+                value: value.expr,
+                sensitive,
+                description,
+                depends_on,
+                preconditions,
+                span,
+            },
         );
     }
 

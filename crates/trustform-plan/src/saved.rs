@@ -11,7 +11,9 @@
 //! through the `plan` block's [`Encryption`] like state does ([`SavedPlan::encode`],
 //! [`SavedPlan::decode`]).
 
-use crate::model::{opt_value, Action, Change, ImportedObject, MovedObject, OutputChange, Plan, PlanMode, RawChange, Reason};
+use crate::model::{
+    opt_value, Action, Change, ImportedObject, MovedObject, OutputChange, Plan, PlanMode, RawChange, Reason,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -212,8 +214,7 @@ impl Plan {
         for imported in &self.imported {
             let change = self.change(&imported.address);
             let fits = change.is_some_and(|c| {
-                !c.address.is_data()
-                    && (matches!(c.action(), Action::NoOp | Action::Update) || c.action().is_replace())
+                !c.address.is_data() && (matches!(c.action(), Action::NoOp | Action::Update) || c.action().is_replace())
             });
             if !fits || self.mode != PlanMode::Normal {
                 return Err(format!("{} is imported but has no change that keeps it", imported.address));

@@ -36,10 +36,7 @@ impl Conditions {
 
     /// Every expression of every condition, for the dependency graph.
     pub fn exprs(&self) -> impl Iterator<Item = &Expr> {
-        self.preconditions
-            .iter()
-            .chain(&self.postconditions)
-            .flat_map(|c| [&c.condition, &c.error_message])
+        self.preconditions.iter().chain(&self.postconditions).flat_map(|c| [&c.condition, &c.error_message])
     }
 }
 
@@ -93,7 +90,8 @@ fn keyed_target(expr: &Expr) -> Option<(ResourceAddr, Expr)> {
     let (last, rest) = traversal.operators.split_last()?;
     let TraversalOperator::Index(key) = last.value() else { return None };
     let base = Traversal::new(traversal.expr.clone(), rest.to_vec());
-    let resource = Expression::from(base).to_string().trim().parse::<ResourceAddr>().ok().filter(|a| a.key.is_none())?;
+    let resource =
+        Expression::from(base).to_string().trim().parse::<ResourceAddr>().ok().filter(|a| a.key.is_none())?;
     Some((resource, Expr { expr: key.clone(), file: expr.file }))
 }
 
@@ -131,7 +129,13 @@ impl Loader {
             }
             Ok(addr) => Some(addr),
             Err(e) => {
-                self.error_at(body, attr.range.clone(), "TF0150", "Invalid address", format!("{e}. Write the address without quotes."));
+                self.error_at(
+                    body,
+                    attr.range.clone(),
+                    "TF0150",
+                    "Invalid address",
+                    format!("{e}. Write the address without quotes."),
+                );
                 None
             }
         }
@@ -140,7 +144,13 @@ impl Loader {
     fn unexpected_arguments(&mut self, kind: &str, body: &Body, allowed: &[&str]) {
         for (name, attr) in &body.attributes {
             if !allowed.contains(&name.as_str()) {
-                self.error_at(body, attr.range.clone(), "TF0113", "Unsupported argument", format!("A {kind} block takes {}; \"{name}\" is not one of them.", allowed.join(" and ")));
+                self.error_at(
+                    body,
+                    attr.range.clone(),
+                    "TF0113",
+                    "Unsupported argument",
+                    format!("A {kind} block takes {}; \"{name}\" is not one of them.", allowed.join(" and ")),
+                );
             }
         }
     }
@@ -148,7 +158,13 @@ impl Loader {
     pub(super) fn moved(&mut self, body: Body, span: Span) {
         self.unexpected_arguments("moved", &body, &["from", "to"]);
         for nested in &body.blocks {
-            self.error_at(&body, nested.range.clone(), "TF0113", "Unsupported block", "A moved block takes only from and to.".into());
+            self.error_at(
+                &body,
+                nested.range.clone(),
+                "TF0113",
+                "Unsupported block",
+                "A moved block takes only from and to.".into(),
+            );
         }
         let from = self.block_address("moved", &body, "from", &span);
         let to = self.block_address("moved", &body, "to", &span);
@@ -160,14 +176,24 @@ impl Loader {
     pub(super) fn import(&mut self, body: Body, span: Span) {
         self.unexpected_arguments("import", &body, &["to", "id", "provider", "for_each"]);
         for nested in &body.blocks {
-            self.error_at(&body, nested.range.clone(), "TF0113", "Unsupported block", "An import block takes to, id, for_each and provider.".into());
+            self.error_at(
+                &body,
+                nested.range.clone(),
+                "TF0113",
+                "Unsupported block",
+                "An import block takes to, id, for_each and provider.".into(),
+            );
         }
         let for_each = body.attributes.get("for_each").map(|a| a.expr.clone());
         if let Some(attr) = body.attributes.get("provider") {
             // The type's own provider is the only one there is (no aliases yet): accept it
             // spelled out, refuse any other.
             let named = super::static_traversal(&attr.expr.expr).filter(|parts| parts.len() == 1);
-            let to_provider = body.attributes.get("to").and_then(|to| super::static_traversal(&to.expr.expr)).and_then(|parts| parts.first().map(|t| crate::provider_of(t).to_owned()));
+            let to_provider = body
+                .attributes
+                .get("to")
+                .and_then(|to| super::static_traversal(&to.expr.expr))
+                .and_then(|parts| parts.first().map(|t| crate::provider_of(t).to_owned()));
             if named.as_ref().and_then(|p| p.first()) != to_provider.as_ref() || named.is_none() {
                 self.error_at(&body, attr.range.clone(), "TF0153", "Invalid provider reference", "An import block's provider must be the provider of its resource type, written bare, like provider = aws.".into());
             }
@@ -216,12 +242,28 @@ impl Loader {
         if from.key.is_some() {
             // Terraform: "Resource instance keys not allowed" (internal/configs/removed.go).
             let attr = &body.attributes["from"];
-            self.error_at(&body, attr.range.clone(), "TF0150", "Resource instance keys not allowed", format!("A removed block applies to a whole resource: write from = {} without the instance key.", from.resource));
+            self.error_at(
+                &body,
+                attr.range.clone(),
+                "TF0150",
+                "Resource instance keys not allowed",
+                format!(
+                    "A removed block applies to a whole resource: write from = {} without the instance key.",
+                    from.resource
+                ),
+            );
             return;
         }
         if let Some(previous) = self.config.removed.iter().find(|r| r.from == from) {
             let first = previous.span.clone();
-            self.diags.push(Diagnostic::error("TF0150", "Duplicate removed block", format!("A removed block for {from} was already declared at {first}. Remove one of them.")).with_span(span));
+            self.diags.push(
+                Diagnostic::error(
+                    "TF0150",
+                    "Duplicate removed block",
+                    format!("A removed block for {from} was already declared at {first}. Remove one of them."),
+                )
+                .with_span(span),
+            );
             return;
         }
         self.config.removed.push(Removed { from, destroy, span });
@@ -229,7 +271,16 @@ impl Loader {
 
     pub(super) fn check(&mut self, name: &str, body: Body, span: Span) {
         if self.config.checks.iter().any(|c| c.name == name) {
-            self.diags.push(Diagnostic::error("TF0152", "Duplicate check block", format!("A check block named \"{name}\" was already declared. Check names must be unique; rename one.")).with_span(span));
+            self.diags.push(
+                Diagnostic::error(
+                    "TF0152",
+                    "Duplicate check block",
+                    format!(
+                        "A check block named \"{name}\" was already declared. Check names must be unique; rename one."
+                    ),
+                )
+                .with_span(span),
+            );
             return;
         }
         self.unexpected_arguments("check", &body, &[]);
@@ -280,8 +331,12 @@ impl Loader {
             }
             _ => {
                 self.diags.push(
-                    Diagnostic::error("TF0151", "Incomplete condition", format!("A {kind} block needs both condition and error_message."))
-                        .with_span(span),
+                    Diagnostic::error(
+                        "TF0151",
+                        "Incomplete condition",
+                        format!("A {kind} block needs both condition and error_message."),
+                    )
+                    .with_span(span),
                 );
                 None
             }
@@ -295,11 +350,21 @@ impl Loader {
             let file = nested.body.file.unwrap_or(FileId(0));
             let span = self.span(file, Some(nested.range.clone()));
             match nested.kind.as_str() {
-                "precondition" => conditions.preconditions.extend(self.condition("precondition", nested.body.clone(), span)),
-                "postcondition" => conditions.postconditions.extend(self.condition("postcondition", nested.body.clone(), span)),
+                "precondition" => {
+                    conditions.preconditions.extend(self.condition("precondition", nested.body.clone(), span))
+                }
+                "postcondition" => {
+                    conditions.postconditions.extend(self.condition("postcondition", nested.body.clone(), span))
+                }
                 other => {
                     let what = if mode == Mode::Data { "A data source's lifecycle" } else { "The lifecycle block" };
-                    self.error_at(lifecycle, nested.range.clone(), "TF0110", "Invalid lifecycle block", format!("{what} takes precondition and postcondition blocks; \"{other}\" is not one of them."));
+                    self.error_at(
+                        lifecycle,
+                        nested.range.clone(),
+                        "TF0110",
+                        "Invalid lifecycle block",
+                        format!("{what} takes precondition and postcondition blocks; \"{other}\" is not one of them."),
+                    );
                 }
             }
         }
@@ -315,7 +380,13 @@ impl Loader {
             if nested.kind == "precondition" {
                 out.extend(self.condition("precondition", nested.body, span));
             } else {
-                self.error_at(body, nested.range, "TF0113", "Unsupported block", format!("An output block takes precondition blocks only; \"{}\" is not one.", nested.kind));
+                self.error_at(
+                    body,
+                    nested.range,
+                    "TF0113",
+                    "Unsupported block",
+                    format!("An output block takes precondition blocks only; \"{}\" is not one.", nested.kind),
+                );
             }
         }
         out
@@ -467,7 +538,10 @@ mod tests {
         );
         assert!(diags.is_empty(), "{diags:?}");
         let (one, many) = (&config.imports[0], &config.imports[1]);
-        assert_eq!((one.to.to_string(), one.to_key.is_none(), one.for_each.is_none()), ("trustform_data.one".into(), true, true));
+        assert_eq!(
+            (one.to.to_string(), one.to_key.is_none(), one.for_each.is_none()),
+            ("trustform_data.one".into(), true, true)
+        );
         assert_eq!(many.to.to_string(), "trustform_data.many");
         assert_eq!(many.to_key.as_ref().map(|k| k.expr.to_string().trim().to_owned()), Some("each.key".to_owned()));
         assert!(many.for_each.is_some());
