@@ -327,3 +327,44 @@ check "reader_role_defined" {
     apply(&work, 0);
     assert_eq!(state_list(&work), ["aws_iam_role.probe"]);
 }
+
+#[test]
+fn saved_plans_carry_forgets_and_imports_and_an_import_the_state_made_meanwhile_is_refused() {
+    let work = Workdir::new();
+    unmanaged_role(&work, "intake-bot");
+    spec(&work, &[&role("retired", "retired-bot", "")]);
+    apply(&work, 0);
+
+    let forget = "\nremoved {\n  from = aws_iam_role.retired\n  lifecycle {\n    destroy = false\n  }\n}\n";
+    spec(&work, &[forget, &import_block("aws_iam_role.intake", "intake-bot"), &role("intake", "intake-bot", "")]);
+    work.expect(&["plan", "--sandbox", "--out", "both.plan"], 0);
+    work.expect(&["plan", "--sandbox", "--out", "raced.plan"], 0);
+    let applied = work.expect(&["apply", "--sandbox", "both.plan"], 0);
+    assert!(applied.stdout.contains("Resources: 1 imported, 0 added, 0 changed, 0 destroyed."), "{}", applied.all());
+    assert_eq!(state_list(&work), ["aws_iam_role.intake"]);
+    assert_eq!(roles_in_sandbox(&work), ["intake-bot", "retired-bot"], "the forgotten role stays");
+
+    // The second file imports what the state now records: applying it would lose that record.
+    let raced = work.expect(&["apply", "--sandbox", "raced.plan"], 1);
+    assert!(raced.stderr.contains("Saved plan"), "{}", raced.all());
+    assert_eq!(state_list(&work), ["aws_iam_role.intake"]);
+}
+
+#[test]
+fn destroy_after_a_move_destroys_the_object_where_the_move_put_it() {
+    let work = Workdir::new();
+    spec(&work, &[&role("before", "short-lived", "")]);
+    apply(&work, 0);
+    spec(
+        &work,
+        &[
+            &role("after", "short-lived", ""),
+            "\nmoved {\n  from = aws_iam_role.before\n  to   = aws_iam_role.after\n}\n",
+        ],
+    );
+    let destroyed = work.expect(&["destroy", "--sandbox", "--auto-approve"], 0);
+    assert!(destroyed.stdout.contains("aws_iam_role.after will be destroyed"), "{}", destroyed.all());
+    assert!(destroyed.stdout.contains("Resources: 1 destroyed."), "{}", destroyed.all());
+    assert!(state_list(&work).is_empty());
+    assert!(roles_in_sandbox(&work).is_empty());
+}
