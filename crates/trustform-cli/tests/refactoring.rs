@@ -368,3 +368,39 @@ fn destroy_after_a_move_destroys_the_object_where_the_move_put_it() {
     assert!(state_list(&work).is_empty());
     assert!(roles_in_sandbox(&work).is_empty());
 }
+
+#[test]
+fn generate_config_out_writes_the_missing_resource_block_which_then_plans_as_a_clean_import() {
+    let work = Workdir::new();
+    let tagged = role(
+        "seed",
+        "report-reader",
+        "  description = \"Reads ${\"$\"}{reports}\"\n  tags = { owner = \"finance\" }\n",
+    );
+    spec(&work, &[&tagged]);
+    apply(&work, 0);
+    work.expect(&["state", "rm", "--sandbox", "aws_iam_role.seed"], 0);
+
+    spec(&work, &[&import_block("aws_iam_role.reports", "report-reader")]);
+    let refused = work.expect(&["plan", "--sandbox"], 1);
+    assert!(
+        refused.stderr.contains("Configuration for import target does not exist (main.tf:5:1)"),
+        "{}",
+        refused.stderr
+    );
+
+    let generated = work.expect(&["plan", "--sandbox", "-generate-config-out=generated.tf"], 0);
+    assert!(
+        generated.stdout.contains("Wrote the configuration of the import blocks' targets to generated.tf"),
+        "{}",
+        generated.all()
+    );
+    insta::assert_snapshot!("generated_config", work.read("generated.tf"));
+    // Loaded like any file of the spec, it describes the object exactly.
+    let plan = plan_text(&work, 2);
+    assert!(plan.contains("# aws_iam_role.reports will be imported"), "{plan}");
+    assert!(plan.contains("Plan: 1 to import, 0 to add, 0 to change, 0 to destroy."), "{plan}");
+    // As Terraform, it never writes into an existing file.
+    let again = work.expect(&["plan", "--sandbox", "--generate-config-out", "generated.tf"], 1);
+    assert!(again.stderr.contains("Target generated file already exists"), "{}", again.stderr);
+}

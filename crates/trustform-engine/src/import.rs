@@ -233,6 +233,27 @@ impl Engine {
         Ok(targets)
     }
 
+    /// Import blocks whose target has no resource block (which `plan --generate-config-out`
+    /// can write). Not a load error, so that flag can see them.
+    pub(crate) fn undeclared_import_targets(&self) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        for import in self.config.imports.iter().filter(|i| !self.config.resources.contains_key(&i.to.resource)) {
+            // internal/terraform/context_plan.go: "Configuration for import target does not exist".
+            diags.push(
+                Diagnostic::error(
+                    "TF0718",
+                    "Configuration for import target does not exist",
+                    format!(
+                        "The configuration for the given import target {} does not exist. All target instances must have an associated configuration to be imported: add a resource \"{}\" \"{}\" block, or let `trustform plan --generate-config-out FILE` write one.",
+                        import.to, import.to.resource.type_name, import.to.resource.name
+                    ),
+                )
+                .with_span(import.span.clone()),
+            );
+        }
+        diags
+    }
+
     /// An import block whose target `count` or `for_each` does not produce.
     pub(crate) fn check_import_targets(&self, plan: &Plan) -> Diagnostics {
         let mut diags = Diagnostics::new();

@@ -6,6 +6,7 @@ mod apply;
 mod builtin;
 mod conditions;
 mod engine;
+mod generate;
 mod graph;
 mod hook;
 mod import;

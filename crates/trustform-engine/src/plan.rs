@@ -78,6 +78,10 @@ impl Engine {
         // `import` blocks: their objects are planned as if the state recorded them.
         let mut imported = Vec::new();
         if options.mode == PlanMode::Normal && !self.config.imports.is_empty() {
+            diags.extend(self.undeclared_import_targets());
+            if diags.has_errors() {
+                return (None, diags);
+            }
             // With --target, only the targets' imports, as Terraform does.
             let wanted = self.target_filter(options);
             let (found, more) = self.read_import_blocks(&mut moved_state, &wanted).await;

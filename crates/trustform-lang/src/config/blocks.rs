@@ -394,22 +394,6 @@ impl Loader {
 
     /// After every file is read: the rules between these blocks and the resource blocks.
     pub(super) fn check_refactoring(&mut self) {
-        for import in &self.config.imports {
-            // internal/terraform/context_plan.go: "Configuration for import target does not exist".
-            if !self.config.resources.contains_key(&import.to.resource) {
-                self.diags.push(
-                    Diagnostic::error(
-                        "TF0718",
-                        "Configuration for import target does not exist",
-                        format!(
-                            "The configuration for the given import target {} does not exist. All target instances must have an associated configuration to be imported: add a resource \"{}\" \"{}\" block.",
-                            import.to, import.to.resource.type_name, import.to.resource.name
-                        ),
-                    )
-                    .with_span(import.span.clone()),
-                );
-            }
-        }
         for removed in &self.config.removed {
             if let Some(resource) = self.config.resources.get(&removed.from.resource) {
                 // internal/configs/module.go: "Removed resource block still exists".
