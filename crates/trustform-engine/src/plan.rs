@@ -84,7 +84,7 @@ impl Engine {
             }
             // With --target, only the targets' imports, as Terraform does.
             let wanted = self.target_filter(options);
-            let (found, more) = self.read_import_blocks(&mut moved_state, &wanted).await;
+            let (found, more) = self.read_import_blocks(moved_state.to_mut(), &wanted).await;
             diags.extend(more);
             if diags.has_errors() {
                 return (None, diags);

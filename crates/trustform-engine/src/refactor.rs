@@ -10,6 +10,7 @@
 //! at its destination stays and is reported ("Unresolved resource instance address changes", a
 //! warning, as in Terraform).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use trustform_diag::{Diagnostic, Diagnostics};
 use trustform_graph::Dag;
@@ -148,12 +149,13 @@ fn chains(m: &Moved, next: &Moved) -> bool {
     }
 }
 
-/// Applies the statements to a copy of `state`: the state to plan against, the moves made, and
-/// a warning for each object whose destination is taken.
-pub(crate) fn apply_moves(config: &Config, state: &State) -> (State, Vec<MovedObject>, Diagnostics) {
+/// Applies the statements to a copy of `state` (borrowed as it is when there are none, so a
+/// plan without moves copies nothing): the state to plan against, the moves made, and a
+/// warning for each object whose destination is taken.
+pub(crate) fn apply_moves<'a>(config: &Config, state: &'a State) -> (Cow<'a, State>, Vec<MovedObject>, Diagnostics) {
     let mut diags = Diagnostics::new();
     if config.moved.is_empty() {
-        return (state.clone(), Vec::new(), diags);
+        return (Cow::Borrowed(state), Vec::new(), diags);
     }
     let mut moved_state = state.clone();
     let mut moves = Vec::new();
@@ -179,7 +181,7 @@ pub(crate) fn apply_moves(config: &Config, state: &State) -> (State, Vec<MovedOb
             ),
         ));
     }
-    (moved_state, moves, diags)
+    (Cow::Owned(moved_state), moves, diags)
 }
 
 /// The checks that need the plan: an instance a statement moves away from that the
