@@ -116,6 +116,8 @@ impl Hook for Progress {
                 let (start, _) = verb(action);
                 self.line(format!("{address}: {} failed: {message}", start.trim_end_matches("...")));
             }
+            // Terraform's words (internal/command/views/hook_ui.go).
+            Event::Imported { address, id } => self.line(format!("{address}: Import complete [id={id}]")),
             Event::Skipped { address, because } => self.line(format!("{address}: Skipped because {because} failed")),
             Event::Interrupted => self.line("Interrupted: waiting for operations in flight, then saving state.".into()),
         }

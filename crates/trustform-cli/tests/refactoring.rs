@@ -254,6 +254,11 @@ fn an_import_block_brings_an_existing_role_under_management_and_the_next_plan_is
 
     let applied = apply(&work, 0);
     assert!(applied.stdout.contains("Resources: 1 imported, 0 added, 0 changed, 0 destroyed."), "{}", applied.all());
+    assert!(
+        applied.stderr.contains("aws_iam_role.billing: Import complete [id=billing-exporter]"),
+        "{}",
+        applied.all()
+    );
     assert_eq!(state_list(&work), ["aws_iam_role.billing"]);
     assert_eq!(roles_in_sandbox(&work), ["billing-exporter"]);
     // The block stays and does nothing more: the role is managed now.

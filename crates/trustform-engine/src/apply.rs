@@ -258,6 +258,9 @@ impl Engine {
                 diags.push(d);
                 return ApplyOutcome { state: persister.into_state(), diagnostics: diags };
             }
+            for imported in &plan.imported {
+                self.hook.event(Event::Imported { address: imported.address.clone(), id: imported.id.clone() });
+            }
         }
         if plan.mode == PlanMode::RefreshOnly {
             let result = persister
