@@ -205,6 +205,9 @@ pub struct PlanArgs {
     /// Exit 0 with no changes, 1 on error, 2 with changes.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Write resource blocks for the import blocks whose target has none to FILE (a new file).
+    #[arg(long, value_name = "FILE")]
+    pub generate_config_out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -369,6 +372,7 @@ const LONG_OPTIONS: &[&str] = &[
     "detailed-exitcode",
     "env-file",
     "force",
+    "generate-config-out",
     "input",
     "json",
     "lock-timeout",

@@ -46,7 +46,7 @@ fn verb(action: Action) -> (&'static str, &'static str) {
         Action::Delete => ("Destroying...", "Destruction complete"),
         Action::DeleteThenCreate | Action::CreateThenDelete => ("Replacing...", "Replacement complete"),
         Action::Read => ("Reading...", "Read complete"),
-        Action::NoOp => ("", ""),
+        Action::NoOp | Action::Forget => ("", ""),
     }
 }
 
@@ -116,6 +116,8 @@ impl Hook for Progress {
                 let (start, _) = verb(action);
                 self.line(format!("{address}: {} failed: {message}", start.trim_end_matches("...")));
             }
+            // Terraform's words (internal/command/views/hook_ui.go).
+            Event::Imported { address, id } => self.line(format!("{address}: Import complete [id={id}]")),
             Event::Skipped { address, because } => self.line(format!("{address}: Skipped because {because} failed")),
             Event::Interrupted => self.line("Interrupted: waiting for operations in flight, then saving state.".into()),
         }

@@ -1,6 +1,7 @@
 //! Applying a plan: walk the changes in dependency order, call the providers, and persist
 //! state after every resource, so a kill at any moment loses nothing.
 
+use crate::conditions::{check_data_failed, evaluate as evaluate_conditions, run_checks, ConditionKind};
 use crate::engine::Engine;
 use crate::hook::Event;
 use crate::plan::{interrupted, missing_provider};
@@ -11,7 +12,7 @@ use std::time::Instant;
 use tokio::sync::Mutex;
 use trustform_diag::{Diagnostic, Diagnostics};
 use trustform_graph::{walk_releasing, Dag, NodeId, Outcome, Slot, WalkOptions};
-use trustform_lang::config::Repetition;
+use trustform_lang::config::{Repetition, Resource};
 use trustform_lang::{Instance, InstanceKey, LocalsCache, ResourceAddr, Scope, Value};
 use trustform_plan::{merge_planned, Action, Change, ChangeValues, Plan, PlanMode, ReplaceOrder};
 use trustform_provider::Checkpoint;
@@ -225,6 +226,51 @@ impl Engine {
         if diags.has_errors() {
             return ApplyOutcome { state: persister.into_state(), diagnostics: diags };
         }
+        if !plan.moved.is_empty() {
+            // The plan was made with the objects at their new addresses (`moved` blocks): the
+            // state records them there before anything else happens.
+            let result = persister
+                .update(|s| {
+                    plan.moved
+                        .iter()
+                        .filter(|m| !s.resources.contains_key(&m.to))
+                        .filter_map(|m| s.resources.get(&m.from).map(|object| (m, object.clone())))
+                        .flat_map(|(m, object)| remove(&m.from).into_iter().chain(put(&m.to, object)))
+                        .collect()
+                })
+                .await;
+            if let Err(d) = result {
+                diags.push(d);
+                return ApplyOutcome { state: persister.into_state(), diagnostics: diags };
+            }
+        }
+        if !plan.imported.is_empty() {
+            // What the plan read for each `import` block becomes the state's record first; its
+            // change, if any, is then made like any other.
+            let result = persister
+                .update(|s| {
+                    plan.imported
+                        .iter()
+                        .filter(|i| !s.resources.contains_key(&i.address))
+                        .filter_map(|i| plan.change(&i.address))
+                        .filter_map(|c| {
+                            let before = c.before()?;
+                            let recorded =
+                                ResourceState::from_value(c.type_name(), &c.provider, before, Vec::new()).ok()?;
+                            Some(put(&c.address, recorded))
+                        })
+                        .flatten()
+                        .collect()
+                })
+                .await;
+            if let Err(d) = result {
+                diags.push(d);
+                return ApplyOutcome { state: persister.into_state(), diagnostics: diags };
+            }
+            for imported in &plan.imported {
+                self.hook.event(Event::Imported { address: imported.address.clone(), id: imported.id.clone() });
+            }
+        }
         if plan.mode == PlanMode::RefreshOnly {
             let result = persister
                 .update(|s| {
@@ -275,7 +321,10 @@ impl Engine {
             let change = &plan.changes[*dag.node(id)];
             match outcome {
                 Outcome::Succeeded => {}
-                Outcome::Failed(d) => diags.extend(d.clone()),
+                Outcome::Failed(d) => match self.config.check_of(&change.address.resource) {
+                    Some(check) => diags.extend(check_data_failed(check, d.clone())),
+                    None => diags.extend(d.clone()),
+                },
                 Outcome::Skipped { because } => self.hook.event(Event::Skipped {
                     address: change.address.clone(),
                     because: plan.changes[*dag.node(*because)].address.clone(),
@@ -288,8 +337,12 @@ impl Engine {
             diags.push(interrupted());
         }
 
-        if let Err(d) = self.apply_outputs(plan, &values, &locals, &persister).await {
+        if let Err(d) = self.apply_outputs(plan, &values, &locals, &persister, &mut diags).await {
             diags.push(d);
+        }
+        if plan.mode == PlanMode::Normal {
+            let scope = Scope::new(&self.config, &self.variables, &values, &locals).applying();
+            diags.extend(run_checks(&self.config, &scope));
         }
         diags.extend(persister.checkpoint().await.err());
         ApplyOutcome { state: persister.into_state(), diagnostics: diags }
@@ -335,7 +388,9 @@ impl Engine {
             }
             return Ok(());
         }
-        if change.is_data_removal() {
+        if change.is_data_removal() || change.action() == Action::Forget {
+            // A forgotten object (`removed` with `destroy = false`) leaves the state only; the
+            // cloud keeps it.
             values.remove(addr);
             persister.finish(slot, |_| remove(addr)).await?;
             return Ok(());
@@ -360,14 +415,28 @@ impl Engine {
             )
         };
 
+        if matches!(change.action(), Action::Read | Action::Create | Action::Update) || change.action().is_replace() {
+            // Preconditions not known at plan time are decided now, before the cloud is
+            // touched; those known then are evaluated again on the final values.
+            self.check_conditions(change, values, locals, None).inspect_err(|d| {
+                self.hook.event(Event::ApplyFailed {
+                    address: addr.clone(),
+                    action: change.action(),
+                    message: failed_summary(d),
+                });
+            })?;
+        }
         let result_id = match &change.values {
-            ChangeValues::NoOp { .. } | ChangeValues::Gone { .. } => unreachable!("handled above"),
+            ChangeValues::NoOp { .. } | ChangeValues::Gone { .. } | ChangeValues::Forget { .. } => {
+                unreachable!("handled above")
+            }
             ChangeValues::Read { .. } => {
                 let final_config = self.final_config(change, values, locals)?;
                 let resource = &self.config.resources[&addr.resource];
                 let value = self.read_data(resource, addr, &final_config).await?;
                 values.set(addr, value.clone());
                 self.record_data(change, &value, persister, slot).await?;
+                self.check_postconditions(change, values, locals, &value)?;
                 None
             }
             ChangeValues::Delete { before } => {
@@ -464,7 +533,7 @@ impl Engine {
                 let resource = ResourceState::from_value(type_name, &change.provider, &new_value, dependencies)
                     .map_err(|e| fail("record", format!("the provider returned an unusable state: {e}")))?;
                 let id = resource.id.clone();
-                values.set(addr, new_value);
+                values.set(addr, new_value.clone());
                 match &change.values {
                     // The old object's delete is still to come, under this slot.
                     ChangeValues::Replace { order: ReplaceOrder::CreateFirst, .. } => {
@@ -472,6 +541,9 @@ impl Engine {
                     }
                     _ => persister.finish(slot, |_| put(addr, resource)).await?,
                 }
+                // The object exists and is recorded: a failed postcondition fails this resource
+                // (its dependents are skipped) and keeps it in state, as Terraform does.
+                self.check_postconditions(change, values, locals, &new_value)?;
                 if let ChangeValues::Replace { before, order: ReplaceOrder::CreateFirst, .. } = &change.values {
                     provider.delete(type_name, before).await.map_err(|e| {
                         let old = before.get("id").map(Value::render).unwrap_or_default();
@@ -488,6 +560,49 @@ impl Engine {
             elapsed: started.elapsed(),
         });
         Ok(())
+    }
+
+    /// The resource's preconditions (`self_value` `None`) or postconditions on the final values.
+    fn check_conditions(
+        &self,
+        change: &Change,
+        values: &Values,
+        locals: &LocalsCache,
+        self_value: Option<&Value>,
+    ) -> Result<(), Diagnostics> {
+        let addr = &change.address;
+        let Some(resource) = self.config.resources.get(&addr.resource) else { return Ok(()) };
+        let (conditions, kind) = match self_value {
+            None => (&resource.conditions.preconditions, ConditionKind::Precondition),
+            Some(_) => (&resource.conditions.postconditions, ConditionKind::Postcondition),
+        };
+        if conditions.is_empty() {
+            return Ok(());
+        }
+        let scope = Scope::new(&self.config, &self.variables, values, locals).applying();
+        let instance = self.instance_of(resource, addr, &scope)?;
+        let verdict =
+            evaluate_conditions(&self.config, &scope.with_instance(instance), conditions, self_value, kind, addr);
+        if verdict.diagnostics.has_errors() {
+            return Err(verdict.diagnostics.into_iter().map(|d| d.with_address(addr)).collect());
+        }
+        Ok(())
+    }
+
+    fn check_postconditions(
+        &self,
+        change: &Change,
+        values: &Values,
+        locals: &LocalsCache,
+        new_value: &Value,
+    ) -> Result<(), Diagnostics> {
+        self.check_conditions(change, values, locals, Some(new_value)).inspect_err(|d| {
+            self.hook.event(Event::ApplyFailed {
+                address: change.address.clone(),
+                action: change.action(),
+                message: failed_summary(d),
+            });
+        })
     }
 
     /// A resource whose create was interrupted and that the refresh found: nothing to change,
@@ -554,11 +669,17 @@ impl Engine {
             ))
         })?;
         let scope = Scope::new(&self.config, &self.variables, values, locals).applying();
-        let instance = match (&resource.repetition, &addr.key) {
+        let instance = self.instance_of(resource, addr, &scope)?;
+        self.instance_config(resource, addr, &scope.with_instance(instance))
+    }
+
+    /// The `count`/`for_each` instance `addr` names, as the configuration gives it now.
+    fn instance_of(&self, resource: &Resource, addr: &ResourceAddr, scope: &Scope) -> Result<Instance, Diagnostics> {
+        Ok(match (&resource.repetition, &addr.key) {
             (Repetition::Single, None) => Instance::None,
             (Repetition::Count(_), Some(InstanceKey::Int(i))) => Instance::Count(*i),
             (Repetition::ForEach(_), Some(InstanceKey::Str(key))) => {
-                let instances = self.expand(resource, &scope).map_err(|d| Diagnostics::from(*d))?;
+                let instances = self.expand(resource, scope).map_err(|d| Diagnostics::from(*d))?;
                 instances.into_iter().find(|i| i.key().as_ref() == addr.key.as_ref()).ok_or_else(|| {
                     Diagnostics::from(Diagnostic::error(
                         "TF1012",
@@ -575,8 +696,7 @@ impl Engine {
                 )
                 .into())
             }
-        };
-        self.instance_config(resource, addr, &scope.with_instance(instance))
+        })
     }
 
     /// The fully known value to hand to the provider, checked against what the plan promised.
@@ -673,10 +793,30 @@ impl Engine {
         values: &Values,
         locals: &LocalsCache,
         persister: &Persister<'_>,
+        diags: &mut Diagnostics,
     ) -> Result<(), Diagnostic> {
         let scope = Scope::new(&self.config, &self.variables, values, locals).applying();
         let mut outputs = BTreeMap::new();
         for (name, output) in &self.config.outputs {
+            if plan.mode != PlanMode::Destroy {
+                let subject = format!("output \"{name}\"");
+                let verdict = evaluate_conditions(
+                    &self.config,
+                    &scope,
+                    &output.preconditions,
+                    None,
+                    ConditionKind::OutputPrecondition,
+                    &subject,
+                );
+                if verdict.diagnostics.has_errors() {
+                    // The output keeps what the state had: a failed precondition withholds it.
+                    diags.extend(verdict.diagnostics);
+                    if let Some(previous) = persister.lock_staged().state.outputs.get(name) {
+                        outputs.insert(name.clone(), previous.clone());
+                    }
+                    continue;
+                }
+            }
             match scope.eval(&output.value) {
                 // A null output is not stored, as Terraform stores none: `output -json`
                 // leaves it out.
@@ -752,4 +892,9 @@ fn apply_graph(plan: &Plan) -> Dag<usize> {
         }
     }
     dag
+}
+
+/// The summaries of a failure, for the progress line (no values: summaries are fixed).
+fn failed_summary(diags: &Diagnostics) -> String {
+    diags.iter().map(|d| d.summary.clone()).collect::<Vec<_>>().join("; ")
 }

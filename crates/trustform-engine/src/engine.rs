@@ -92,7 +92,8 @@ impl Engine {
         &self.graph
     }
 
-    /// Configures every provider the configuration or the state uses, once per engine: a
+    /// Configures every provider the configuration (its import blocks' targets included) or the
+    /// state uses, once per engine: a
     /// provider whose resources were all removed from the spec still has to delete them.
     pub async fn configure_providers(&self, state: &State) -> Diagnostics {
         self.configured
@@ -104,6 +105,8 @@ impl Engine {
                     .values()
                     .map(|r| r.provider_name().to_owned())
                     .chain(state.resources.values().map(|r| r.provider.clone()))
+                    // An import block's target may have no resource block yet (generating one).
+                    .chain(self.config.imports.iter().map(|i| i.to.resource.provider_name().to_owned()))
                     .collect();
                 let values = Values::default();
                 let locals = LocalsCache::default();
@@ -142,7 +145,8 @@ impl Engine {
     /// Static checks, as `trustform validate` runs them: every resource body is evaluated with
     /// every resource attribute unknown and checked against its schema.
     pub fn validate(&self) -> Diagnostics {
-        let mut diags = Diagnostics::new();
+        let mut diags = crate::refactor::validate(&self.config);
+        diags.extend(self.undeclared_import_targets());
         let values = Values::default();
         let locals = LocalsCache::default();
         let scope = Scope::new(&self.config, &self.variables, &values, &locals);

@@ -58,6 +58,8 @@ impl ConfigGraph {
             if let Repetition::Count(e) | Repetition::ForEach(e) = &resource.repetition {
                 refs.extend(references(e));
             }
+            // Conditions see what they name as the arguments do: evaluated after it.
+            refs.extend(resource.conditions.exprs().flat_map(references));
             let mut edges = resolve(config, &refs, &mut diags);
             edges.extend(
                 resource.depends_on.iter().map(|(dep, span)| (Node::Resource(dep.clone()), Some(span.clone()))),
@@ -68,7 +70,11 @@ impl ConfigGraph {
             direct.insert(Node::Local(name.clone()), resolve(config, &references(&local.expr), &mut diags));
         }
         for (name, output) in &config.outputs {
-            let mut edges = resolve(config, &references(&output.value), &mut diags);
+            let mut refs = references(&output.value);
+            refs.extend(
+                output.preconditions.iter().flat_map(|c| [&c.condition, &c.error_message]).flat_map(references),
+            );
+            let mut edges = resolve(config, &refs, &mut diags);
             edges.extend(output.depends_on.iter().map(|(dep, span)| (Node::Resource(dep.clone()), Some(span.clone()))));
             direct.insert(Node::Output(name.clone()), edges);
         }

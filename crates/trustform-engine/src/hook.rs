@@ -31,6 +31,11 @@ pub enum Event {
         action: Action,
         message: String,
     },
+    /// An `import` block's object is recorded in state (before its change, if it has one).
+    Imported {
+        address: ResourceAddr,
+        id: String,
+    },
     /// Not attempted because a dependency failed.
     Skipped {
         address: ResourceAddr,

@@ -5,12 +5,15 @@
 mod apply;
 mod builtin;
 mod checks;
+mod conditions;
 mod engine;
+mod generate;
 mod graph;
 mod hook;
 mod import;
 mod plan;
 mod providers;
+mod refactor;
 mod values;
 mod verify;
 

@@ -1,6 +1,7 @@
 //! Planning: refresh what state records, evaluate the configuration block by block in
 //! dependency order, and diff every instance against its refreshed state.
 
+use crate::conditions::{check_data_failed, evaluate as evaluate_conditions, run_checks, ConditionKind};
 use crate::engine::Engine;
 use crate::hook::Event;
 use crate::values::{Expansion, Values};
@@ -66,9 +67,31 @@ impl Engine {
     /// Makes a plan against `state`. Returns `None` when errors prevent a plan.
     pub async fn plan(&self, state: &State, options: &PlanOptions) -> (Option<Plan>, Diagnostics) {
         let mut diags = self.configure_providers(state).await;
+        diags.extend(crate::refactor::validate(&self.config));
         if diags.has_errors() {
             return (None, diags);
         }
+        // `moved` blocks act on the prior state: everything below sees each object where the
+        // configuration now puts it.
+        let (mut moved_state, moved, more) = crate::refactor::apply_moves(&self.config, state);
+        diags.extend(more);
+        // `import` blocks: their objects are planned as if the state recorded them.
+        let mut imported = Vec::new();
+        if options.mode == PlanMode::Normal && !self.config.imports.is_empty() {
+            diags.extend(self.undeclared_import_targets());
+            if diags.has_errors() {
+                return (None, diags);
+            }
+            // With --target, only the targets' imports, as Terraform does.
+            let wanted = self.target_filter(options);
+            let (found, more) = self.read_import_blocks(moved_state.to_mut(), &wanted).await;
+            diags.extend(more);
+            if diags.has_errors() {
+                return (None, diags);
+            }
+            imported = found;
+        }
+        let state = &moved_state;
         let prior = state_values(state);
         let refreshed: Refreshed = if options.refresh {
             let (refreshed, more) = self.refresh(state, &prior).await;
@@ -85,6 +108,8 @@ impl Engine {
             state_lineage: state.lineage.clone(),
             state_serial: state.serial,
             drift: self.drift(state, &prior, &refreshed),
+            moved,
+            imported,
             ..Plan::default()
         };
         match options.mode {
@@ -114,6 +139,8 @@ impl Engine {
                     .map(|(addr, _)| addr.clone())
                     .collect();
                 self.plan_normal(state, &refreshed, options, DataReads::All, &mut plan, &mut diags).await;
+                diags.extend(crate::refactor::validate_planned(&self.config, &plan));
+                diags.extend(self.check_import_targets(&plan));
                 diags.extend(self.run_checks(&plan));
             }
         }
@@ -356,6 +383,23 @@ impl Engine {
                 let addr = id.instance(instance.key());
                 planned_addrs.insert(addr.clone());
                 let scope = scope.with_instance(instance);
+                if !resource.conditions.preconditions.is_empty() {
+                    // Known now: decided before the change is planned; not yet known: checked
+                    // again at apply, before the provider is called.
+                    let verdict = evaluate_conditions(
+                        &self.config,
+                        &scope,
+                        &resource.conditions.preconditions,
+                        None,
+                        ConditionKind::Precondition,
+                        &addr,
+                    );
+                    if verdict.diagnostics.has_errors() {
+                        diags.extend(verdict.diagnostics.into_iter().map(|d| d.with_address(&addr)));
+                        values.set(&addr, Value::Unknown);
+                        continue;
+                    }
+                }
                 tracing::trace!(address = %addr, "planning");
                 let change = if id.mode == trustform_lang::Mode::Data {
                     self.plan_data(resource, &addr, &scope, &values, reads).await.map(|c| (c, Diagnostics::new()))
@@ -371,6 +415,20 @@ impl Engine {
                     Ok(change) => {
                         if let Some(after) = change.after() {
                             values.set(&addr, after.clone());
+                            // A postcondition whose value is known from the planned `self` is
+                            // decided now (a data source read at plan, an object that stays as
+                            // it is); one that needs what only the apply knows, after it.
+                            if !resource.conditions.postconditions.is_empty() {
+                                let verdict = evaluate_conditions(
+                                    &self.config,
+                                    &scope,
+                                    &resource.conditions.postconditions,
+                                    Some(after),
+                                    ConditionKind::Postcondition,
+                                    &addr,
+                                );
+                                diags.extend(verdict.diagnostics.into_iter().map(|d| d.with_address(&addr)));
+                            }
                         }
                         if change.action().is_replace() || change.action() == Action::Delete {
                             self.check_prevent_destroy(&addr, diags);
@@ -378,13 +436,17 @@ impl Engine {
                         plan.changes.push(change);
                     }
                     Err(more) => {
-                        diags.extend(more);
+                        match self.config.check_of(&id) {
+                            Some(check) => diags.extend(check_data_failed(check, more)),
+                            None => diags.extend(more),
+                        }
                         values.set(&addr, Value::Unknown);
                     }
                 }
             }
         }
 
+        let mut forgotten = Vec::new();
         for (addr, before) in refreshed {
             if planned_addrs.contains(addr) {
                 continue;
@@ -400,6 +462,19 @@ impl Engine {
             } else {
                 Reason::NoLongerInConfig
             };
+            let forget = self.config.removed.iter().any(|r| r.from.resource == addr.resource && !r.destroy);
+            if forget && !addr.is_data() {
+                forgotten.push(addr.to_string());
+                plan.changes.push(Change {
+                    address: addr.clone(),
+                    provider: provider_name(state, addr),
+                    reason: Reason::Removed,
+                    values: ChangeValues::Forget { before: before.clone() },
+                    attributes: Vec::new(),
+                    dependencies: dependencies_in_state(state, addr),
+                });
+                continue;
+            }
             if !addr.is_data() {
                 self.check_prevent_destroy(addr, diags);
             }
@@ -412,10 +487,24 @@ impl Engine {
                 dependencies: dependencies_in_state(state, addr),
             });
         }
+        if !forgotten.is_empty() {
+            // Terraform's warning for `removed { lifecycle { destroy = false } }`
+            // (hashicorp/terraform internal/terraform/context_plan.go, "Some objects will no
+            // longer be managed by Terraform").
+            diags.push(Diagnostic::warning(
+                "TF0717",
+                "Some objects will no longer be managed by Trustform",
+                format!(
+                    "If you apply this plan, Trustform will discard its tracking information for the following objects, but it will not delete them:\n - {}\n\nAfter applying this plan, Trustform will no longer manage these objects. You will need to import them into Trustform to manage them again.",
+                    forgotten.join("\n - ")
+                ),
+            ));
+        }
         plan.changes.sort_by(|a, b| a.address.cmp(&b.address));
 
         if wanted_blocks.is_none() {
             self.plan_outputs(state, &values, &locals, plan, diags);
+            diags.extend(run_checks(&self.config, &Scope::new(&self.config, &self.variables, &values, &locals)));
         }
     }
 
@@ -790,6 +879,19 @@ impl Engine {
                     continue;
                 }
             };
+            let subject = format!("output \"{name}\"");
+            let verdict = evaluate_conditions(
+                &self.config,
+                &scope,
+                &output.preconditions,
+                None,
+                ConditionKind::OutputPrecondition,
+                &subject,
+            );
+            if verdict.diagnostics.has_errors() {
+                diags.extend(verdict.diagnostics);
+                continue;
+            }
             if after.contains_sensitive() && !output.sensitive {
                 diags.push(
                     Diagnostic::error(

@@ -23,6 +23,22 @@ impl Engine {
         if diags.has_errors() {
             return Err(diags);
         }
+        // The changes are at the addresses the plan's moves give; check them against a state
+        // with the same moves made, each only if the state is still as the plan found it.
+        let mut moved_state = state.clone();
+        if let Err(problem) = crate::refactor::replay_moves(plan, &mut moved_state) {
+            diags.push(Diagnostic::error(
+                "TF1036",
+                "Saved plan does not match the state",
+                format!("{problem}; nothing was applied. Make a new plan with `trustform plan --out FILE`."),
+            ));
+            return Err(diags);
+        }
+        if let Err((addr, problem)) = self.replay_imports(plan, &mut moved_state).await {
+            diags.push(mismatch(&addr, &problem));
+            return Err(diags);
+        }
+        let state = &moved_state;
         let mut verified = plan.clone();
         for change in &mut verified.changes {
             if let Err(problem) = self.verify_change(plan.mode, change, state).await {
@@ -87,7 +103,12 @@ impl Engine {
             },
             Action::Read => Ok(()),
             Action::NoOp if addr.is_data() => Ok(()),
-            Action::NoOp | Action::Update | Action::Delete | Action::DeleteThenCreate | Action::CreateThenDelete => {
+            Action::NoOp
+            | Action::Update
+            | Action::Delete
+            | Action::Forget
+            | Action::DeleteThenCreate
+            | Action::CreateThenDelete => {
                 let recorded = recorded.ok_or("the plan changes an object the state does not record")?;
                 let trusted = self.observed(addr, recorded, change.before()).await?;
                 if change.action() == Action::NoOp && !self.same_object_value(addr, change.before(), change.after()) {
@@ -139,7 +160,7 @@ impl Engine {
         }
     }
 
-    fn same_object_value(&self, addr: &ResourceAddr, a: Option<&Value>, b: Option<&Value>) -> bool {
+    pub(crate) fn same_object_value(&self, addr: &ResourceAddr, a: Option<&Value>, b: Option<&Value>) -> bool {
         match (a, b) {
             (None, None) => true,
             (Some(a), Some(b)) => match self.providers.resource_schema(addr.type_name()) {

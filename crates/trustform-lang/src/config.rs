@@ -13,6 +13,9 @@ use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 use trustform_diag::{Diagnostic, Diagnostics, FileId, SourceMap, Span};
 
+mod blocks;
+pub use blocks::{Check, Condition, Conditions, Import, Moved, Removed};
+
 /// An expression and the file it came from, so every evaluation error can point at it.
 #[derive(Debug, Clone)]
 pub struct Expr {
@@ -109,6 +112,8 @@ pub struct Resource {
     pub lifecycle: Lifecycle,
     /// The `provider` meta-argument, when given; otherwise the type prefix decides.
     pub provider: Option<String>,
+    /// `precondition` and `postcondition` blocks of its `lifecycle`.
+    pub conditions: Conditions,
     /// The block header (`resource "aws_iam_role" "gateway"`), where diagnostics point.
     pub span: Span,
 }
@@ -127,6 +132,7 @@ pub struct Output {
     pub sensitive: bool,
     pub description: Option<String>,
     pub depends_on: Vec<(ResourceId, Span)>,
+    pub preconditions: Vec<Condition>,
     pub span: Span,
 }
 
@@ -167,9 +173,22 @@ pub struct Config {
     pub locals: BTreeMap<String, Local>,
     pub resources: BTreeMap<ResourceId, Resource>,
     pub outputs: BTreeMap<String, Output>,
+    /// `moved` blocks, in source order.
+    pub moved: Vec<Moved>,
+    /// `removed` blocks, in source order.
+    pub removed: Vec<Removed>,
+    /// `check` blocks, in source order.
+    pub checks: Vec<Check>,
+    /// `import` blocks, in source order.
+    pub imports: Vec<Import>,
 }
 
 impl Config {
+    /// The `check` block that declares the data source `id` inside it, if one does.
+    pub fn check_of(&self, id: &ResourceId) -> Option<&Check> {
+        self.checks.iter().find(|c| c.data.contains(id))
+    }
+
     /// The span of an expression, for diagnostics.
     pub fn span(&self, expr: &Expr) -> Option<Span> {
         expr.expr.span().map(|r| self.sources.span(expr.file, r))
@@ -281,6 +300,7 @@ pub fn load_sources(files: impl IntoIterator<Item = (String, String)>) -> (Confi
             Err(e) => loader.diags.push(parse_error(&loader.config.sources, file, &e)),
         }
     }
+    loader.check_refactoring();
     (loader.config, loader.diags)
 }
 
@@ -337,14 +357,15 @@ impl Loader {
         let expected = match kind {
             "resource" | "data" => 2,
             "variable" | "output" | "provider" => 1,
-            "locals" | "trustform" | "terraform" => 0,
+            "check" => 1,
+            "locals" | "trustform" | "terraform" | "moved" | "removed" | "import" => 0,
             _ => {
                 self.diags.push(
                     Diagnostic::error(
                         "TF0102",
                         "Unsupported block type",
                         format!(
-                            "Blocks of type \"{kind}\" are not expected here. The top level takes trustform, provider, variable, locals, data, resource and output blocks."
+                            "Blocks of type \"{kind}\" are not expected here. The top level takes trustform, provider, variable, locals, data, resource, output, import, moved, removed and check blocks."
                         ),
                     )
                     .with_span(span),
@@ -366,6 +387,10 @@ impl Loader {
                             "variable" => "variable \"NAME\" { ... }",
                             "output" => "output \"NAME\" { ... }",
                             "provider" => "provider \"NAME\" { ... }",
+                            "check" => "check \"NAME\" { ... }",
+                            "moved" => "moved { from = ... to = ... }",
+                            "removed" => "removed { from = ... }",
+                            "import" => "import { to = ... id = \"...\" }",
                             _ => "locals { ... }",
                         }
                     ),
@@ -381,6 +406,10 @@ impl Loader {
             "output" => self.output(&labels[0], body, span),
             "provider" => self.provider(&labels[0], body, span),
             "locals" => self.locals(body),
+            "moved" => self.moved(body, span),
+            "removed" => self.removed(body, span),
+            "import" => self.import(body, span),
+            "check" => self.check(&labels[0], body, span),
             _ => self.settings(body),
         }
     }
@@ -495,10 +524,12 @@ impl Loader {
             }
         });
         let mut lifecycle = Lifecycle::default();
+        let mut conditions = Conditions::default();
         let mut kept = Vec::new();
         for nested in std::mem::take(&mut body.blocks) {
             if nested.kind == "lifecycle" {
                 lifecycle = self.lifecycle(&nested.body);
+                conditions = self.lifecycle_conditions(&nested.body, mode);
             } else {
                 kept.push(nested);
             }
@@ -506,7 +537,7 @@ impl Loader {
         body.blocks = kept;
         self.config
             .resources
-            .insert(id.clone(), Resource { id, body, repetition, depends_on, lifecycle, provider, span });
+            .insert(id.clone(), Resource { id, body, repetition, depends_on, lifecycle, provider, conditions, span });
     }
 
     fn depends_on(&mut self, attr: &Attr) -> Vec<(ResourceId, Span)> {
@@ -674,9 +705,18 @@ impl Loader {
         for (other, attr) in std::mem::take(&mut body.attributes) {
             self.error_at(&body, attr.range, "TF0113", "Unsupported argument", format!("An output block takes value, sensitive, description and depends_on; \"{other}\" is not one of them."));
         }
+        let preconditions = self.output_conditions(&mut body);
         self.config.outputs.insert(
             name.to_owned(),
-            Output { name: name.to_owned(), value: value.expr, sensitive, description, depends_on, span },
+            Output {
+                name: name.to_owned(),
+                value: value.expr,
+                sensitive,
+                description,
+                depends_on,
+                preconditions,
+                span,
+            },
         );
     }
 

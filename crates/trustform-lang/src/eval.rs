@@ -91,6 +91,12 @@ impl<'a> Scope<'a> {
         Evaluator { scope: self, file: expr.file, bound: Vec::new(), in_template: false }.expr(&expr.expr)
     }
 
+    /// Evaluates `expr` with `name` bound to `value`: `self` in a postcondition.
+    pub fn eval_with(&self, expr: &Expr, name: &str, value: Value) -> EvalResult<Value> {
+        Evaluator { scope: self, file: expr.file, bound: vec![(name.to_owned(), value)], in_template: false }
+            .expr(&expr.expr)
+    }
+
     /// Evaluates a block body into an object: attributes by name, nested blocks as lists of
     /// objects grouped by block type (the schema's `conform` then shapes them). `dynamic`
     /// blocks are expanded here.

@@ -9,6 +9,9 @@ mod render;
 mod saved;
 
 pub use diff::{deletion_attributes, diff_resource, merge_planned, AttributeChange, ResourceDiff};
-pub use model::{Action, Change, ChangeValues, OutputChange, Plan, PlanMode, Reason, ReplaceOrder, Summary};
+pub use model::{
+    Action, Change, ChangeValues, ImportedObject, MovedObject, OutputChange, Plan, PlanMode, Reason, ReplaceOrder,
+    Summary,
+};
 pub use render::{render_human, render_json, Style};
 pub use saved::{config_digest, state_digest, SavedPlan, SavedPlanError};

@@ -17,6 +17,9 @@ pub enum Action {
     /// Create the new object first, then delete the old one (`create_before_destroy`).
     CreateThenDelete,
     Delete,
+    /// Drop the object from state and leave it in the cloud (a `removed` block with
+    /// `lifecycle { destroy = false }`).
+    Forget,
 }
 
 impl Action {
@@ -30,6 +33,7 @@ impl Action {
             Action::DeleteThenCreate => "-/+",
             Action::CreateThenDelete => "+/-",
             Action::Delete => "-",
+            Action::Forget => ".",
         }
     }
 
@@ -58,6 +62,8 @@ pub enum Reason {
     DeletedOutsideTrustform,
     /// Destroy mode.
     DestroyRequested,
+    /// A `removed` block says the resource is gone from the configuration.
+    Removed,
 }
 
 /// One planned change.
@@ -102,6 +108,10 @@ pub enum ChangeValues {
     Delete {
         before: Value,
     },
+    /// Forget the object: its record leaves the state, the object stays.
+    Forget {
+        before: Value,
+    },
     /// Nothing to do: a managed object that stays as it is, or a data source read at plan time
     /// (`before` is `None`; only a data source may lack it, outside a refresh-only plan). In a
     /// refresh-only plan, what refresh found for an object.
@@ -134,6 +144,7 @@ impl ChangeValues {
             ChangeValues::Replace { order: ReplaceOrder::DeleteFirst, .. } => Action::DeleteThenCreate,
             ChangeValues::Replace { order: ReplaceOrder::CreateFirst, .. } => Action::CreateThenDelete,
             ChangeValues::Delete { .. } => Action::Delete,
+            ChangeValues::Forget { .. } => Action::Forget,
             ChangeValues::NoOp { .. } | ChangeValues::Gone { .. } => Action::NoOp,
         }
     }
@@ -151,7 +162,8 @@ impl ChangeValues {
         match self {
             ChangeValues::Update { before, .. }
             | ChangeValues::Replace { before, .. }
-            | ChangeValues::Delete { before } => Some(before),
+            | ChangeValues::Delete { before }
+            | ChangeValues::Forget { before } => Some(before),
             ChangeValues::NoOp { before, .. } | ChangeValues::Gone { before } => before.as_ref(),
             ChangeValues::Create { .. } | ChangeValues::Read { .. } => None,
         }
@@ -164,7 +176,7 @@ impl ChangeValues {
             | ChangeValues::Update { after, .. }
             | ChangeValues::Replace { after, .. }
             | ChangeValues::NoOp { after, .. } => Some(after),
-            ChangeValues::Delete { .. } | ChangeValues::Gone { .. } => None,
+            ChangeValues::Delete { .. } | ChangeValues::Forget { .. } | ChangeValues::Gone { .. } => None,
         }
     }
 
@@ -173,7 +185,8 @@ impl ChangeValues {
         match self {
             ChangeValues::Update { before, .. }
             | ChangeValues::Replace { before, .. }
-            | ChangeValues::Delete { before } => Some(before),
+            | ChangeValues::Delete { before }
+            | ChangeValues::Forget { before } => Some(before),
             ChangeValues::NoOp { before, .. } | ChangeValues::Gone { before } => before.as_mut(),
             ChangeValues::Create { .. } | ChangeValues::Read { .. } => None,
         }
@@ -187,7 +200,7 @@ impl ChangeValues {
             | ChangeValues::Update { after, .. }
             | ChangeValues::Replace { after, .. }
             | ChangeValues::NoOp { after, .. } => Some(after),
-            ChangeValues::Delete { .. } | ChangeValues::Gone { .. } => None,
+            ChangeValues::Delete { .. } | ChangeValues::Forget { .. } | ChangeValues::Gone { .. } => None,
         }
     }
 }
@@ -256,6 +269,7 @@ impl TryFrom<RawChange> for Change {
                 ChangeValues::Replace { before, after, order: ReplaceOrder::CreateFirst }
             }
             (Action::Delete, Some(before), None) => ChangeValues::Delete { before },
+            (Action::Forget, Some(before), None) => ChangeValues::Forget { before },
             (Action::NoOp, before, after) => ChangeValues::refreshed(before, after),
             _ => return Err(problem),
         };
@@ -324,6 +338,22 @@ pub enum PlanMode {
     RefreshOnly,
 }
 
+/// An object a `moved` block moved in state: applying the plan records it at `to`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovedObject {
+    pub from: ResourceAddr,
+    pub to: ResourceAddr,
+}
+
+/// An object an `import` block brings under management: read through the provider at plan
+/// time, recorded in state by the apply before its change (if any) is made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportedObject {
+    pub address: ResourceAddr,
+    /// The import id the provider read it by.
+    pub id: String,
+}
+
 /// A whole plan, as shown to the user and saved with `--out`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Plan {
@@ -340,6 +370,15 @@ pub struct Plan {
     /// planned ids: applying saves them in state and changes nothing in the cloud.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub adopted: Vec<ResourceAddr>,
+    /// Objects `moved` blocks move in state, each instance once, in the order they move (a
+    /// chain's moves already joined: `from` is where the state records it now). The changes
+    /// are planned at the new addresses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moved: Vec<MovedObject>,
+    /// Objects `import` blocks bring under management; each has a change at its address whose
+    /// prior value is what the provider read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imported: Vec<ImportedObject>,
 }
 
 /// Counts of the plan summary line.
@@ -349,11 +388,13 @@ pub struct Summary {
     pub change: usize,
     pub destroy: usize,
     pub read: usize,
+    pub forget: usize,
+    pub import: usize,
 }
 
 impl Plan {
     pub fn summary(&self) -> Summary {
-        let mut s = Summary::default();
+        let mut s = Summary { import: self.imported.len(), ..Summary::default() };
         for change in self.changes.iter().filter(|change| !change.is_data_removal()) {
             match change.action() {
                 Action::Create => s.add += 1,
@@ -364,6 +405,7 @@ impl Plan {
                     s.destroy += 1;
                 }
                 Action::Read => s.read += 1,
+                Action::Forget => s.forget += 1,
                 Action::NoOp => {}
             }
         }
@@ -376,6 +418,18 @@ impl Plan {
             || self.outputs.values().any(|o| o.action() != Action::NoOp)
             || (self.mode == PlanMode::RefreshOnly && !self.drift.is_empty())
             || !self.adopted.is_empty()
+            || !self.moved.is_empty()
+            || !self.imported.is_empty()
+    }
+
+    /// The import id of the object an `import` block brings to `address`, if one does.
+    pub fn import_id(&self, address: &ResourceAddr) -> Option<&str> {
+        self.imported.iter().find(|i| &i.address == address).map(|i| i.id.as_str())
+    }
+
+    /// Where a `moved` block says the object at `address` was recorded before this plan.
+    pub fn previous_address(&self, address: &ResourceAddr) -> Option<&ResourceAddr> {
+        self.moved.iter().find(|m| &m.to == address).map(|m| &m.from)
     }
 
     /// Managed objects refresh found gone that no change of this plan touches: applying the plan

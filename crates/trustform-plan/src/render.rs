@@ -5,7 +5,7 @@ use crate::model::{Action, Change, Plan, PlanMode, Reason};
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
-use trustform_lang::Value;
+use trustform_lang::{ResourceAddr, Value};
 
 /// Colour or not: off for `NO_COLOR`, non-TTY output and snapshot tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +22,7 @@ impl Style {
             Action::Delete => "31",
             Action::DeleteThenCreate | Action::CreateThenDelete => "35",
             Action::Read => "36",
-            Action::NoOp => return text.to_owned(),
+            Action::NoOp | Action::Forget => return text.to_owned(),
         };
         match self {
             Style::Plain => text.to_owned(),
@@ -47,7 +47,7 @@ pub fn render_human(plan: &Plan, style: Style) -> String {
             "\n\nTrustform detected the following changes made outside of Trustform since the last apply:\n\n",
         );
         for change in &plan.drift {
-            render_change(&mut out, change, style, true);
+            render_change(&mut out, change, None, style, true);
         }
         if plan.mode != PlanMode::RefreshOnly {
             out.push_str(
@@ -75,8 +75,16 @@ pub fn render_human(plan: &Plan, style: Style) -> String {
         }
         out.push_str("\nApplying saves them in state; it does not create them again.\n\n");
     }
-    let actionable: Vec<&Change> =
-        plan.changes.iter().filter(|c| c.action() != Action::NoOp && !c.is_data_removal()).collect();
+    let actionable: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| {
+            (c.action() != Action::NoOp
+                || plan.previous_address(&c.address).is_some()
+                || plan.import_id(&c.address).is_some())
+                && !c.is_data_removal()
+        })
+        .collect();
     let outputs_change = plan.outputs.values().any(|o| o.action() != Action::NoOp);
     if actionable.is_empty() && !outputs_change && !plan.adopted.is_empty() {
         out.push_str("No changes to remote objects.\n");
@@ -90,12 +98,22 @@ pub fn render_human(plan: &Plan, style: Style) -> String {
     if !actionable.is_empty() {
         out.push_str("Trustform will perform the following actions:\n\n");
         for change in &actionable {
-            render_change(&mut out, change, style, false);
+            render_change(&mut out, change, Some(plan), style, false);
         }
     }
     let s = plan.summary();
-    let _ =
-        writeln!(out, "{} {} to add, {} to change, {} to destroy.", style.bold("Plan:"), s.add, s.change, s.destroy);
+    // Terraform 1.7+ adds the forget count only when there is one
+    // (hashicorp/terraform internal/command/views/operation.go).
+    let forget = if s.forget > 0 { format!(", {} to forget", s.forget) } else { String::new() };
+    let import = if s.import > 0 { format!("{} to import, ", s.import) } else { String::new() };
+    let _ = writeln!(
+        out,
+        "{} {import}{} to add, {} to change, {} to destroy{forget}.",
+        style.bold("Plan:"),
+        s.add,
+        s.change,
+        s.destroy
+    );
     if outputs_change {
         out.push_str("\nChanges to Outputs:\n");
         let width = plan.outputs.keys().map(String::len).max().unwrap_or(0);
@@ -128,8 +146,23 @@ pub fn render_human(plan: &Plan, style: Style) -> String {
     out
 }
 
-fn headline(change: &Change, drift: bool) -> String {
+/// The comment line(s) above a change; `moved_from` is where a `moved` block moved it from.
+fn headline(change: &Change, moved_from: Option<&ResourceAddr>, import_id: Option<&str>, drift: bool) -> String {
     let addr = &change.address;
+    // Terraform's wording for import blocks (internal/command/jsonformat/diff.go):
+    // "will be imported", or the action's headline and "(imported from ...)".
+    match (change.action(), import_id) {
+        (_, None) => {}
+        (Action::NoOp, Some(_)) => return format!("# {addr} will be imported"),
+        (_, Some(id)) => {
+            return format!("{}\n  # (imported from {})", headline(change, moved_from, None, drift), Json::from(id))
+        }
+    }
+    match (change.action(), moved_from) {
+        (_, None) => {}
+        (Action::NoOp, Some(from)) if !drift => return format!("# {from} has moved to {addr}"),
+        (_, Some(from)) => return format!("{}\n  # (moved from {from})", headline(change, None, None, drift)),
+    }
     if drift {
         return match change.action() {
             Action::Delete => format!("# {addr} has been deleted"),
@@ -154,13 +187,16 @@ fn headline(change: &Change, drift: bool) -> String {
             }
             _ => format!("# {addr} will be destroyed"),
         },
+        Action::Forget => format!("# {addr} will no longer be managed by Trustform"),
         Action::NoOp => format!("# {addr} is up to date"),
     }
 }
 
-fn render_change(out: &mut String, change: &Change, style: Style, drift: bool) {
+fn render_change(out: &mut String, change: &Change, plan: Option<&Plan>, style: Style, drift: bool) {
     let action = if drift && change.action() != Action::Delete { Action::Update } else { change.action() };
-    let _ = writeln!(out, "  {}", style.bold(&headline(change, drift)));
+    let moved_from = plan.and_then(|p| p.previous_address(&change.address));
+    let import_id = plan.and_then(|p| p.import_id(&change.address));
+    let _ = writeln!(out, "  {}", style.bold(&headline(change, moved_from, import_id, drift)));
     let kind = if change.address.is_data() { "data" } else { "resource" };
     let symbol = style.paint(action, action.symbol());
     let key = change.address.key.as_ref().map(ToString::to_string).unwrap_or_default();
@@ -416,7 +452,7 @@ pub fn render_json(plan: &Plan) -> Json {
         .changes
         .iter()
         .map(|c| {
-            json!({
+            let mut change = json!({
                 "address": c.address.to_string(),
                 "mode": if c.address.is_data() { "data" } else { "managed" },
                 "type": c.address.resource.type_name,
@@ -439,7 +475,17 @@ pub fn render_json(plan: &Plan) -> Json {
                     },
                 },
                 "action_reason": reason_code(&c.reason),
-            })
+            });
+            // Terraform's JSON plan: `previous_address` when a `moved` block moved it
+            // (https://developer.hashicorp.com/terraform/internals/json-format#change-representation).
+            if let (Some(from), Json::Object(fields)) = (plan.previous_address(&c.address), &mut change) {
+                fields.insert("previous_address".to_owned(), json!(from.to_string()));
+            }
+            // ... and `change.importing` when an `import` block brings it in.
+            if let (Some(id), Some(fields)) = (plan.import_id(&c.address), change["change"].as_object_mut()) {
+                fields.insert("importing".to_owned(), json!({ "id": id }));
+            }
+            change
         })
         .collect();
     let outputs: serde_json::Map<String, Json> = plan
@@ -468,7 +514,7 @@ pub fn render_json(plan: &Plan) -> Json {
         "resource_drift": plan.drift.iter().map(|c| json!({"address": c.address.to_string(), "actions": actions(c.action())})).collect::<Vec<_>>(),
         "resource_adopted": plan.adopted.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "output_changes": outputs,
-        "summary": { "add": s.add, "change": s.change, "destroy": s.destroy, "read": s.read },
+        "summary": { "import": s.import, "add": s.add, "change": s.change, "destroy": s.destroy, "read": s.read, "forget": s.forget },
         "has_changes": plan.has_changes(),
     })
 }
@@ -482,6 +528,7 @@ fn actions(action: Action) -> Json {
         Action::DeleteThenCreate => json!(["delete", "create"]),
         Action::CreateThenDelete => json!(["create", "delete"]),
         Action::Delete => json!(["delete"]),
+        Action::Forget => json!(["forget"]),
     }
 }
 
@@ -495,6 +542,7 @@ fn reason_code(reason: &Reason) -> Json {
         Reason::NoLongerInRepetition => json!("delete_because_each_key"),
         Reason::DeletedOutsideTrustform => json!("create_because_deleted_outside"),
         Reason::DestroyRequested => json!("delete_because_destroy"),
+        Reason::Removed => Json::Null,
     }
 }
 
@@ -554,6 +602,7 @@ mod tests {
             Action::CreateThenDelete => ChangeValues::Replace { before, after, order: ReplaceOrder::CreateFirst },
             Action::Delete => ChangeValues::Delete { before },
             Action::NoOp => ChangeValues::NoOp { before: Some(before), after },
+            Action::Forget => ChangeValues::Forget { before },
         };
         Change {
             address: address.parse().unwrap(),
@@ -648,5 +697,52 @@ mod tests {
         let text = render_human(&plan, Style::Plain);
         assert!(!text.contains("old-secret") && !text.contains("new-secret"));
         insta::assert_snapshot!(text);
+    }
+
+    /// Moves, imports and forgets, as Terraform 1.11 words them.
+    #[test]
+    fn moves_imports_and_forgets_render_like_terraform() {
+        let addr = |text: &str| text.parse::<ResourceAddr>().unwrap();
+        let plan = Plan {
+            changes: vec![
+                change("aws_iam_role.kept[\"a\"]", Action::NoOp, Reason::None, Vec::new()),
+                change(
+                    "aws_iam_role.renamed",
+                    Action::Update,
+                    Reason::None,
+                    vec![attr("description", None, Some(Value::from("moved and changed")), false)],
+                ),
+                change("aws_iam_role.adopted", Action::NoOp, Reason::None, Vec::new()),
+                change(
+                    "aws_iam_role.adopted_changed",
+                    Action::Update,
+                    Reason::None,
+                    vec![attr("path", Some(Value::from("/")), Some(Value::from("/svc/")), false)],
+                ),
+                change("aws_iam_role.left", Action::Forget, Reason::Removed, Vec::new()),
+                change("aws_iam_role.untouched", Action::NoOp, Reason::None, Vec::new()),
+            ],
+            moved: vec![
+                crate::MovedObject { from: addr("aws_iam_role.kept"), to: addr("aws_iam_role.kept[\"a\"]") },
+                crate::MovedObject { from: addr("aws_iam_role.old_name"), to: addr("aws_iam_role.renamed") },
+            ],
+            imported: vec![
+                crate::ImportedObject { address: addr("aws_iam_role.adopted"), id: "adopted-role".into() },
+                crate::ImportedObject { address: addr("aws_iam_role.adopted_changed"), id: "other-role".into() },
+            ],
+            ..Plan::default()
+        };
+        let text = render_human(&plan, Style::Plain);
+        assert!(!text.contains("untouched"), "{text}");
+        insta::assert_snapshot!(text);
+        let json = render_json(&plan);
+        let changes = json["resource_changes"].as_array().unwrap();
+        assert_eq!(changes[0]["previous_address"], "aws_iam_role.kept");
+        assert_eq!(changes[2]["change"]["importing"], json!({ "id": "adopted-role" }));
+        assert_eq!(changes[4]["change"]["actions"], json!(["forget"]));
+        assert!(changes[5].get("previous_address").is_none() && changes[5]["change"].get("importing").is_none());
+        assert_eq!(json["summary"]["import"], 2);
+        assert_eq!(json["summary"]["forget"], 1);
+        assert_eq!(json["has_changes"], true);
     }
 }

@@ -11,7 +11,9 @@
 //! through the `plan` block's [`Encryption`] like state does ([`SavedPlan::encode`],
 //! [`SavedPlan::decode`]).
 
-use crate::model::{opt_value, Action, Change, OutputChange, Plan, PlanMode, RawChange};
+use crate::model::{
+    opt_value, Action, Change, ImportedObject, MovedObject, OutputChange, Plan, PlanMode, RawChange, Reason,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -121,6 +123,10 @@ struct PlanFile {
     drift: Vec<RawChange>,
     #[serde(default)]
     adopted: Vec<ResourceAddr>,
+    #[serde(default)]
+    moved: Vec<MovedObject>,
+    #[serde(default)]
+    imported: Vec<ImportedObject>,
 }
 
 impl TryFrom<PlanFile> for Plan {
@@ -137,6 +143,8 @@ impl TryFrom<PlanFile> for Plan {
             outputs: file.outputs,
             drift: changes(file.drift)?,
             adopted: file.adopted,
+            moved: file.moved,
+            imported: file.imported,
         })
     }
 }
@@ -170,6 +178,9 @@ impl Plan {
                     if after { "has" } else { "lacks" },
                 ));
             }
+            if change.action() == Action::Forget && change.reason != Reason::Removed {
+                return Err(format!("{addr} is forgotten without a removed block"));
+            }
             let data_action = matches!(change.action(), Action::Read | Action::NoOp | Action::Delete);
             if (addr.is_data() && !data_action) || (!addr.is_data() && change.action() == Action::Read) {
                 return Err(format!("{addr} cannot be planned as {:?}", change.action()));
@@ -190,6 +201,24 @@ impl Plan {
             self.adopted.iter().find(|a| !self.changes.iter().any(|c| &c.address == *a && c.action() != Action::Read));
         if let Some(addr) = adopted_without_change {
             return Err(format!("{addr} is adopted but has no change"));
+        }
+        let mut moved_ends = std::collections::BTreeSet::new();
+        for moved in &self.moved {
+            if !moved_ends.insert(&moved.from) || !moved_ends.insert(&moved.to) || moved.from == moved.to {
+                return Err(format!("the move of {} to {} overlaps another move", moved.from, moved.to));
+            }
+            if moved.from.resource.type_name != moved.to.resource.type_name || moved.to.is_data() {
+                return Err(format!("{} cannot move to {}", moved.from, moved.to));
+            }
+        }
+        for imported in &self.imported {
+            let change = self.change(&imported.address);
+            let fits = change.is_some_and(|c| {
+                !c.address.is_data() && (matches!(c.action(), Action::NoOp | Action::Update) || c.action().is_replace())
+            });
+            if !fits || self.mode != PlanMode::Normal {
+                return Err(format!("{} is imported but has no change that keeps it", imported.address));
+            }
         }
         if self.drift.iter().any(|c| c.after().is_none() && c.action() != Action::Delete) {
             return Err("a drift entry lacks its value".to_owned());
@@ -388,5 +417,42 @@ mod tests {
     fn digest_depends_on_paths_and_texts() {
         assert_ne!(config_digest([("a.tf", "x")]), config_digest([("b.tf", "x")]));
         assert_ne!(config_digest([("a.tf", "xy")]), config_digest([("a.tfx", "y")]));
+    }
+
+    #[test]
+    fn moves_imports_and_forgets_round_trip_and_inconsistent_ones_are_refused() {
+        let object = || Value::object([("id", Value::from("a"))]);
+        let addr = |text: &str| text.parse::<ResourceAddr>().unwrap();
+        let mut forget = change("test_resource.gone", ChangeValues::Forget { before: object() });
+        forget.reason = Reason::Removed;
+        let plan = Plan {
+            changes: vec![
+                change("test_resource.imported", ChangeValues::NoOp { before: Some(object()), after: object() }),
+                change("test_resource.moved[\"k\"]", ChangeValues::NoOp { before: Some(object()), after: object() }),
+                forget.clone(),
+            ],
+            moved: vec![MovedObject { from: addr("test_resource.moved"), to: addr("test_resource.moved[\"k\"]") }],
+            imported: vec![ImportedObject { address: addr("test_resource.imported"), id: "a".into() }],
+            ..Plan::default()
+        };
+        let bytes = saved(plan.clone()).to_bytes();
+        assert_eq!(SavedPlan::from_bytes(&bytes).unwrap().plan, plan);
+
+        let refused = |plan: Plan| match SavedPlan::from_bytes(&saved(plan).to_bytes()) {
+            Err(SavedPlanError::Inconsistent(problem)) => problem,
+            other => panic!("accepted: {other:?}"),
+        };
+        let mut unreasoned = plan.clone();
+        unreasoned.changes[2].reason = Reason::None;
+        assert!(refused(unreasoned).contains("forgotten without a removed block"));
+        let mut overlapping = plan.clone();
+        overlapping.moved.push(MovedObject { from: addr("test_resource.moved"), to: addr("test_resource.other") });
+        assert!(refused(overlapping).contains("overlaps another move"));
+        let mut retyped = plan.clone();
+        retyped.moved[0].to = addr("other_resource.moved");
+        assert!(refused(retyped).contains("cannot move to"));
+        let mut deleted = plan;
+        deleted.changes[0] = change("test_resource.imported", ChangeValues::Delete { before: object() });
+        assert!(refused(deleted).contains("is imported but has no change that keeps it"));
     }
 }

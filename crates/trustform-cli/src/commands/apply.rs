@@ -126,7 +126,9 @@ async fn execute(
         (Kind::Refresh, Ok(())) => outln!("\nRefresh complete! State now matches {} object(s).", outcome.state.resources.len()),
         (Kind::Destroy, Ok(())) => outln!("\nDestroy complete! Resources: {} destroyed.", summary.destroy),
         (Kind::Apply, Ok(())) => {
-            outln!("\nApply complete! Resources: {} added, {} changed, {} destroyed.", summary.add, summary.change, summary.destroy)
+            // Terraform 1.5+ names imports first when there are any (internal/command/views/hook_ui.go).
+            let imported = if summary.import > 0 { format!("{} imported, ", summary.import) } else { String::new() };
+            outln!("\nApply complete! Resources: {imported}{} added, {} changed, {} destroyed.", summary.add, summary.change, summary.destroy)
         }
         (_, Err(_)) => errln!("\nThe apply stopped with errors; state holds every change that was made. Fix the errors above and run it again."),
     }

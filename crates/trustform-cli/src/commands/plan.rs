@@ -32,6 +32,15 @@ pub async fn run(ctx: &Ctx, args: PlanArgs) -> CmdResult {
             return Err(failed);
         }
     };
+    if let Some(out) = &args.generate_config_out {
+        match generate_config(ctx, &engine, &state, out, &sources).await {
+            Ok(false) => {}
+            generated => {
+                lock.release(ctx.err).await;
+                return generated.map(|_| 0);
+            }
+        }
+    }
     let (plan, diags) = engine.plan(&state, &options).await;
     lock.release(ctx.err).await;
     // `--json`: the diagnostics in the one shape of `validate --json` and `lint --json`
@@ -75,6 +84,48 @@ pub async fn run(ctx: &Ctx, args: PlanArgs) -> CmdResult {
         }
     }
     Ok(if args.detailed_exitcode && plan.has_changes() { 2 } else { 0 })
+}
+
+/// `--generate-config-out FILE`: writes the resource blocks of import targets that have none to
+/// FILE, which must not exist (as Terraform refuses to touch an existing file). `Ok(true)` when
+/// it wrote them: the user reviews the file and plans again, with it loaded like any other;
+/// `Ok(false)` when every target has its block, and the plan goes on.
+async fn generate_config(
+    ctx: &Ctx,
+    engine: &trustform_engine::Engine,
+    state: &trustform_state::State,
+    out: &std::path::Path,
+    sources: &trustform_diag::SourceMap,
+) -> CmdResult<bool> {
+    if out.exists() {
+        return Err(fail(
+            "TF0155",
+            "Target generated file already exists",
+            format!("Trustform can only write generated configuration into a new file, and {} exists. Choose a different target location, or move all existing configuration out of the target file, delete it and try again.", out.display()),
+            ctx.err,
+        ));
+    }
+    let (text, diags) = engine.generate_import_config(state).await;
+    ctx.report(&diags, sources)?;
+    let Some(text) = text else { return Ok(false) };
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(out)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, text.as_bytes()));
+    if let Err(e) = written {
+        return Err(fail(
+            "TF0155",
+            "Cannot write generated configuration",
+            format!("Writing {}: {e}.", out.display()),
+            ctx.err,
+        ));
+    }
+    outln!(
+        "Wrote the configuration of the import blocks' targets to {}. Review it (sensitive arguments are null there), then run plan again to see the imports.",
+        out.display()
+    );
+    Ok(true)
 }
 
 /// A saved plan holds every value the state does, secrets included: when the state is encrypted
