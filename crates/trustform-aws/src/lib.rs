@@ -22,4 +22,4 @@ mod provider;
 mod resources;
 mod schema;
 
-pub use provider::AwsProvider;
+pub use provider::{Aws, AwsProvider};

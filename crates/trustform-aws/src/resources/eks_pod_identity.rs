@@ -7,18 +7,18 @@
 
 use crate::api::{found, gone, required, string_map, tag_changes, tags_value, text, with, Api};
 use crate::error::{from_sdk, retryable_after_create};
+use crate::schema;
+use async_trait::async_trait;
 use aws_sdk_eks::types::PodIdentityAssociation;
 use std::collections::{BTreeMap, HashMap};
 use trustform_lang::Value;
 use trustform_provider::{retry, Checkpoint, ProviderError};
+use trustform_provider::{ResourceType, Session};
+use trustform_schema::ResourceSchema;
 
 const ID_FORMAT: &str = "`cluster_name,association_id`";
 
-pub(crate) async fn create(
-    api: &Api<'_>,
-    planned: &Value,
-    checkpoint: &dyn Checkpoint,
-) -> Result<Value, ProviderError> {
+pub(crate) async fn create(api: &Api, planned: &Value, checkpoint: &dyn Checkpoint) -> Result<Value, ProviderError> {
     let cluster = required(planned, "cluster_name")?;
     let namespace = required(planned, "namespace")?;
     let service_account = required(planned, "service_account")?;
@@ -30,7 +30,7 @@ pub(crate) async fn create(
     let token = request_token();
     let eks = &api.clients.eks;
     let (token, tags) = (token.as_str(), &tags);
-    let output = retry(api.policy, retryable_after_create, || async move {
+    let output = retry(&api.policy, retryable_after_create, || async move {
         eks.create_pod_identity_association()
             .cluster_name(cluster)
             .namespace(namespace)
@@ -60,7 +60,7 @@ pub(crate) async fn create(
 /// allows one association per cluster, namespace and service account, and
 /// ListPodIdentityAssociations filters by the last two. Adopted only when its role and tags are
 /// the planned ones.
-pub(crate) async fn find(api: &Api<'_>, planned: &Value) -> Result<Option<Value>, ProviderError> {
+pub(crate) async fn find(api: &Api, planned: &Value) -> Result<Option<Value>, ProviderError> {
     let cluster = required(planned, "cluster_name")?;
     let namespace = required(planned, "namespace")?;
     let service_account = required(planned, "service_account")?;
@@ -106,19 +106,19 @@ pub(crate) async fn find(api: &Api<'_>, planned: &Value) -> Result<Option<Value>
     Ok(None)
 }
 
-pub(crate) async fn read(api: &Api<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
+pub(crate) async fn read(api: &Api, state: &Value) -> Result<Option<Value>, ProviderError> {
     let cluster = required(state, "cluster_name")?;
     let association = found(describe(api, cluster, association_id(state)?).await)?;
     Ok(association.map(|association| state_of(Some(state), cluster, &association)))
 }
 
-pub(crate) async fn import(api: &Api<'_>, id: &str) -> Result<Value, ProviderError> {
+pub(crate) async fn import(api: &Api, id: &str) -> Result<Value, ProviderError> {
     let (cluster, association_id) = crate::api::split_id(id, ',', ID_FORMAT)?;
     let association = describe(api, cluster, association_id).await?;
     Ok(state_of(None, cluster, &association))
 }
 
-pub(crate) async fn update(api: &Api<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+pub(crate) async fn update(api: &Api, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
     let cluster = required(prior, "cluster_name")?;
     let id = association_id(prior)?;
     let eks = &api.clients.eks;
@@ -169,7 +169,7 @@ pub(crate) async fn update(api: &Api<'_>, prior: &Value, planned: &Value) -> Res
     Ok(with(planned, computed))
 }
 
-pub(crate) async fn delete(api: &Api<'_>, state: &Value) -> Result<(), ProviderError> {
+pub(crate) async fn delete(api: &Api, state: &Value) -> Result<(), ProviderError> {
     let cluster = required(state, "cluster_name")?;
     let id = association_id(state)?;
     let eks = &api.clients.eks;
@@ -187,7 +187,7 @@ pub(crate) async fn delete(api: &Api<'_>, state: &Value) -> Result<(), ProviderE
     )
 }
 
-async fn describe(api: &Api<'_>, cluster: &str, id: &str) -> Result<PodIdentityAssociation, ProviderError> {
+async fn describe(api: &Api, cluster: &str, id: &str) -> Result<PodIdentityAssociation, ProviderError> {
     let eks = &api.clients.eks;
     let output = api
         .call(|| async move {
@@ -203,10 +203,10 @@ async fn describe(api: &Api<'_>, cluster: &str, id: &str) -> Result<PodIdentityA
 }
 
 /// Describes the association until EKS shows it, within the retry policy's deadline.
-async fn wait_until_visible(api: &Api<'_>, cluster: &str, id: &str) -> Result<PodIdentityAssociation, ProviderError> {
+async fn wait_until_visible(api: &Api, cluster: &str, id: &str) -> Result<PodIdentityAssociation, ProviderError> {
     let eks = &api.clients.eks;
     retry(
-        api.policy,
+        &api.policy,
         |error| error.is_retryable() || error.is_not_found(),
         || async move {
             eks.describe_pod_identity_association()
@@ -247,4 +247,49 @@ fn state_of(prior: Option<&Value>, cluster: &str, association: &PodIdentityAssoc
 /// A unique client request token; EKS accepts any string up to 64 characters.
 fn request_token() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+/// `aws_eks_pod_identity_association`, as the provider serves it.
+pub(crate) struct EksPodIdentityAssociation;
+
+#[async_trait]
+impl ResourceType<Api> for EksPodIdentityAssociation {
+    fn schema(&self) -> ResourceSchema {
+        schema::eks_pod_identity_association()
+    }
+
+    /// EKS chooses the id, but cluster, namespace and service account are a natural key an
+    /// interrupted create is found by.
+    fn findable(&self) -> bool {
+        true
+    }
+
+    async fn find(&self, session: &Session<Api>, planned: &Value) -> Result<Option<Value>, ProviderError> {
+        find(session.clients()?, planned).await
+    }
+
+    async fn read(&self, session: &Session<Api>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        read(session.clients()?, state).await
+    }
+
+    async fn create(
+        &self,
+        session: &Session<Api>,
+        planned: &Value,
+        checkpoint: &dyn Checkpoint,
+    ) -> Result<Value, ProviderError> {
+        create(session.clients()?, planned, checkpoint).await
+    }
+
+    async fn update(&self, session: &Session<Api>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        update(session.clients()?, prior, planned).await
+    }
+
+    async fn delete(&self, session: &Session<Api>, state: &Value) -> Result<(), ProviderError> {
+        delete(session.clients()?, state).await
+    }
+
+    async fn import(&self, session: &Session<Api>, id: &str) -> Result<Value, ProviderError> {
+        import(session.clients()?, id).await
+    }
 }
