@@ -4,7 +4,7 @@ use crate::api::Api;
 use crate::config::{AwsSettings, Clients};
 use crate::resources::data::{CallerIdentity, EksCluster, IamPolicyDocument};
 use crate::resources::eks_pod_identity::EksPodIdentityAssociation;
-use crate::resources::iam_oidc_provider::IamOidcProvider;
+use crate::resources::iam_oidc_provider::{IamOidcProvider, IamOidcProviderData};
 use crate::resources::iam_role::IamRole;
 use crate::resources::iam_role_policy::IamRolePolicy;
 use crate::resources::iam_role_policy_attachment::IamRolePolicyAttachment;
@@ -15,8 +15,8 @@ use trustform_provider::{Adapter, ProviderError, Registry, RetryPolicy, TablePro
 use trustform_schema::Block;
 
 /// The `aws` provider: IAM roles, inline and attached role policies, OIDC providers and EKS
-/// pod identity associations, plus the `aws_caller_identity`, `aws_eks_cluster` and
-/// `aws_iam_policy_document` data sources.
+/// pod identity associations, plus the `aws_caller_identity`, `aws_eks_cluster`,
+/// `aws_iam_openid_connect_provider` and `aws_iam_policy_document` data sources.
 ///
 /// Every call is retried under one [`RetryPolicy`] (throttling, 5xx, timeouts, and IAM
 /// propagation errors right after a create); the SDK's own retries are off.
@@ -44,7 +44,8 @@ impl Adapter for Aws {
             .resource(EksPodIdentityAssociation)
             .data_source(CallerIdentity)
             .data_source(EksCluster)
-            .data_source(IamPolicyDocument);
+            .data_source(IamPolicyDocument)
+            .data_source(IamOidcProviderData);
     }
 
     async fn configure(&self, config: &Value, retry_policy: &RetryPolicy) -> Result<Api, ProviderError> {

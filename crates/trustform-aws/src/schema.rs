@@ -104,6 +104,21 @@ pub(crate) fn iam_openid_connect_provider() -> ResourceSchema {
     .import_id("the provider's ARN, e.g. `arn:aws:iam::123456789012:oidc-provider/oidc.circleci.com/org/ID`")
 }
 
+/// `data "aws_iam_openid_connect_provider"`, found by exactly one of `arn` and `url` (the
+/// Terraform AWS provider's `website/docs/d/iam_openid_connect_provider.html.markdown`).
+pub(crate) fn iam_openid_connect_provider_data() -> ResourceSchema {
+    ResourceSchema::new(
+        IAM_OIDC_PROVIDER,
+        Block::new()
+            .attr("arn", Attribute::optional_computed(string()).describe("The provider's ARN; or give url."))
+            .attr("url", Attribute::optional_computed(string()).describe("The issuer, with https://; or give arn."))
+            .attr("client_id_list", Attribute::computed(Type::list(string())))
+            .attr("thumbprint_list", Attribute::computed(Type::list(string())))
+            .attr("tags", Attribute::computed(Type::map(Type::String)))
+            .attr("id", Attribute::computed(string()).describe("The provider's ARN.")),
+    )
+}
+
 pub(crate) fn eks_pod_identity_association() -> ResourceSchema {
     ResourceSchema::new(
         EKS_POD_IDENTITY_ASSOCIATION,

@@ -3,7 +3,7 @@
 //! tag calls, DeleteOpenIDConnectProvider. The id is the provider's ARN.
 
 use crate::api::{
-    created_since, found, gone, required, string_set, strings, tag_changes, tags_value, with, Api, Created,
+    created_since, found, gone, required, string_set, strings, tag_changes, tags_value, text, with, Api, Created,
 };
 use crate::error::from_sdk;
 use crate::policy::{oidc_host_path, oidc_url_value};
@@ -14,7 +14,7 @@ use aws_sdk_iam::operation::get_open_id_connect_provider::GetOpenIdConnectProvid
 use std::collections::BTreeMap;
 use trustform_lang::Value;
 use trustform_provider::ProviderError;
-use trustform_provider::{ResourceType, Session};
+use trustform_provider::{DataSource, ResourceType, Session};
 use trustform_schema::ResourceSchema;
 
 pub(crate) async fn create(api: &Api, planned: &Value) -> Result<Value, ProviderError> {
@@ -327,5 +327,30 @@ mod tests {
         assert_eq!(state.get("url").and_then(Value::as_str), Some("https://oidc.circleci.com/org/abc"));
         assert_eq!(state.get("client_id_list"), Some(&string_set(["a", "b"])));
         assert_eq!(state.get("tags"), Some(&Value::Null));
+    }
+}
+
+/// `data "aws_iam_openid_connect_provider"`: an existing provider, by `arn` or by `url`.
+pub(crate) struct IamOidcProviderData;
+
+#[async_trait]
+impl DataSource<Api> for IamOidcProviderData {
+    fn schema(&self) -> ResourceSchema {
+        schema::iam_openid_connect_provider_data()
+    }
+
+    async fn read_data(&self, session: &Session<Api>, config: &Value) -> Result<Value, ProviderError> {
+        let api = session.clients()?;
+        let arn = match (text(config, "arn"), text(config, "url")) {
+            (Some(arn), None) => arn.to_owned(),
+            (None, Some(url)) => find_arn(api, url).await?,
+            _ => {
+                return Err(ProviderError::invalid(
+                    "data \"aws_iam_openid_connect_provider\" needs exactly one of `arn` and `url`; give the provider's ARN, or the issuer URL it was created for",
+                ))
+            }
+        };
+        let live = get(api, &arn).await?;
+        Ok(state_of(Some(config), &arn, &live))
     }
 }

@@ -301,3 +301,56 @@ async fn an_interrupted_association_is_found_by_its_natural_key_and_adopted_only
     let other_account = conform(&provider.schema().resources[kind].block, &Value::Object(other_account)).unwrap();
     assert_eq!(provider.find(kind, &other_account).await.unwrap(), None);
 }
+
+/// `data "aws_iam_openid_connect_provider"` finds a provider by its ARN or by the issuer URL,
+/// keeps the URL as the spec spells it, and refuses a block with neither or both.
+#[tokio::test]
+async fn the_openid_connect_provider_data_source_reads_by_arn_or_url() {
+    let (_sandbox, provider) = sandbox(SandboxConfig::default()).await;
+    let url = "https://issuer.skel-check.example/tenant/7";
+    let created = create(
+        &provider,
+        "aws_iam_openid_connect_provider",
+        Value::object([
+            ("url", url.into()),
+            ("client_id_list", Value::List(vec!["sts.amazonaws.com".into()])),
+            ("tags", Value::object([("team", "skel".into())])),
+        ]),
+    )
+    .await;
+    let arn = created.get("arn").and_then(Value::as_str).expect("the create gives the ARN").to_owned();
+
+    let by_url = provider
+        .read_data("aws_iam_openid_connect_provider", &Value::object([("url", url.into()), ("arn", Value::Null)]))
+        .await
+        .unwrap();
+    assert_eq!(by_url.get("arn"), Some(&Value::from(arn.as_str())));
+    assert_eq!(by_url.get("id"), Some(&Value::from(arn.as_str())));
+    assert_eq!(by_url.get("url"), Some(&Value::from(url)));
+    assert_eq!(by_url.get("client_id_list"), Some(&Value::List(vec!["sts.amazonaws.com".into()])));
+    assert_eq!(by_url.get("tags"), Some(&Value::object([("team", "skel".into())])));
+
+    let by_arn = provider
+        .read_data(
+            "aws_iam_openid_connect_provider",
+            &Value::object([("arn", arn.as_str().into()), ("url", Value::Null)]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_arn.get("client_id_list"), by_url.get("client_id_list"));
+    assert!(by_arn
+        .get("url")
+        .and_then(Value::as_str)
+        .is_some_and(|read| read.ends_with("issuer.skel-check.example/tenant/7")));
+
+    let neither = provider
+        .read_data("aws_iam_openid_connect_provider", &Value::object([("arn", Value::Null), ("url", Value::Null)]))
+        .await
+        .unwrap_err();
+    assert!(neither.message.contains("exactly one of `arn` and `url`"), "{}", neither.message);
+    let missing = provider
+        .read_data("aws_iam_openid_connect_provider", &Value::object([("url", "https://nobody.example".into())]))
+        .await
+        .unwrap_err();
+    assert!(missing.is_not_found(), "{missing:?}");
+}
