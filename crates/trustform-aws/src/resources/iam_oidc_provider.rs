@@ -311,25 +311,6 @@ impl ResourceType<Api> for IamOidcProvider {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_normalise_the_url_and_sort_the_sets() {
-        let live = GetOpenIdConnectProviderOutput::builder()
-            .url("oidc.circleci.com/org/abc")
-            .client_id_list("b")
-            .client_id_list("a")
-            .thumbprint_list("9e99a48a9960b14926bb7f3b02e22da2b0ab7280")
-            .build();
-        let state = state_of(None, "arn:aws:iam::123456789012:oidc-provider/oidc.circleci.com/org/abc", &live);
-        assert_eq!(state.get("url").and_then(Value::as_str), Some("https://oidc.circleci.com/org/abc"));
-        assert_eq!(state.get("client_id_list"), Some(&string_set(["a", "b"])));
-        assert_eq!(state.get("tags"), Some(&Value::Null));
-    }
-}
-
 /// `data "aws_iam_openid_connect_provider"`: an existing provider, by `arn` or by `url`.
 pub(crate) struct IamOidcProviderData;
 
@@ -352,5 +333,24 @@ impl DataSource<Api> for IamOidcProviderData {
         };
         let live = get(api, &arn).await?;
         Ok(state_of(Some(config), &arn, &live))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_normalise_the_url_and_sort_the_sets() {
+        let live = GetOpenIdConnectProviderOutput::builder()
+            .url("oidc.circleci.com/org/abc")
+            .client_id_list("b")
+            .client_id_list("a")
+            .thumbprint_list("9e99a48a9960b14926bb7f3b02e22da2b0ab7280")
+            .build();
+        let state = state_of(None, "arn:aws:iam::123456789012:oidc-provider/oidc.circleci.com/org/abc", &live);
+        assert_eq!(state.get("url").and_then(Value::as_str), Some("https://oidc.circleci.com/org/abc"));
+        assert_eq!(state.get("client_id_list"), Some(&string_set(["a", "b"])));
+        assert_eq!(state.get("tags"), Some(&Value::Null));
     }
 }
