@@ -127,6 +127,16 @@ pub(crate) fn eks_pod_identity_association() -> ResourceSchema {
             .attr("namespace", Attribute::required(string()).force_new())
             .attr("service_account", Attribute::required(string()).force_new())
             .attr("role_arn", Attribute::required(string()))
+            .attr(
+                "target_role_arn",
+                Attribute::optional(string())
+                    .describe("A role in another account that role_arn assumes for the pods (role chaining)."),
+            )
+            .attr(
+                "disable_session_tags",
+                Attribute::optional_computed(Type::Bool)
+                    .describe("Whether EKS leaves out the session tags; false when unset."),
+            )
             .attr("tags", tags())
             .attr("association_arn", Attribute::computed(string()))
             .attr("association_id", Attribute::computed(string()))

@@ -23,6 +23,8 @@ pub(crate) async fn create(api: &Api, planned: &Value, checkpoint: &dyn Checkpoi
     let namespace = required(planned, "namespace")?;
     let service_account = required(planned, "service_account")?;
     let role_arn = required(planned, "role_arn")?;
+    let target_role_arn = text(planned, "target_role_arn");
+    let disable_session_tags = planned.get("disable_session_tags").and_then(Value::as_bool);
     let tags: HashMap<String, String> = string_map(planned, "tags").into_iter().collect();
     // One token for every attempt: EKS answers a repeated token with the association the
     // first attempt made, so an attempt whose answer was lost never makes a second one, while a
@@ -36,6 +38,8 @@ pub(crate) async fn create(api: &Api, planned: &Value, checkpoint: &dyn Checkpoi
             .namespace(namespace)
             .service_account(service_account)
             .role_arn(role_arn)
+            .set_target_role_arn(target_role_arn.map(str::to_owned))
+            .set_disable_session_tags(disable_session_tags)
             .client_request_token(token)
             .set_tags((!tags.is_empty()).then(|| tags.clone()))
             .send()
@@ -47,8 +51,14 @@ pub(crate) async fn create(api: &Api, planned: &Value, checkpoint: &dyn Checkpoi
         .association
         .and_then(|association| association.association_id)
         .ok_or_else(|| ProviderError::transient("eks:CreatePodIdentityAssociation returned no association"))?;
-    let accepted =
-        with(planned, [("id", Value::string(&association_id)), ("association_id", Value::string(&association_id))]);
+    let accepted = with(
+        planned,
+        [
+            ("id", Value::string(&association_id)),
+            ("association_id", Value::string(&association_id)),
+            ("disable_session_tags", Value::Bool(disable_session_tags.unwrap_or(false))),
+        ],
+    );
     // Recorded before the wait, so that an apply interrupted while EKS catches up still knows
     // the association exists.
     checkpoint.record(&accepted).await;
@@ -91,6 +101,9 @@ pub(crate) async fn find(api: &Api, planned: &Value) -> Result<Option<Value>, Pr
         if text(&state, "role_arn") != text(planned, "role_arn") {
             differences.push(format!("its role is {}", text(&state, "role_arn").unwrap_or("unknown")));
         }
+        if text(&state, "target_role_arn") != text(planned, "target_role_arn") {
+            differences.push(format!("its target role is {}", text(&state, "target_role_arn").unwrap_or("none")));
+        }
         if string_map(&state, "tags") != string_map(planned, "tags") {
             differences.push("its tags differ".to_owned());
         }
@@ -123,12 +136,23 @@ pub(crate) async fn update(api: &Api, prior: &Value, planned: &Value) -> Result<
     let id = association_id(prior)?;
     let eks = &api.clients.eks;
     let role_arn = required(planned, "role_arn")?;
-    if Some(role_arn) != text(prior, "role_arn") {
+    let target_role_arn = text(planned, "target_role_arn");
+    let disable_session_tags = planned.get("disable_session_tags").and_then(Value::as_bool);
+    let target_changed = target_role_arn != text(prior, "target_role_arn");
+    let session_tags_changed = disable_session_tags.is_some()
+        && disable_session_tags != prior.get("disable_session_tags").and_then(Value::as_bool);
+    if Some(role_arn) != text(prior, "role_arn") || target_changed || session_tags_changed {
+        // A target role taken out of the spec is cleared with an empty string, as
+        // UpdatePodIdentityAssociation takes it (and the sandbox's eks.rs emulates).
+        let target = target_changed.then(|| target_role_arn.unwrap_or_default().to_owned());
+        let target = &target;
         api.call_propagating(|| async move {
             eks.update_pod_identity_association()
                 .cluster_name(cluster)
                 .association_id(id)
                 .role_arn(role_arn)
+                .set_target_role_arn(target.clone())
+                .set_disable_session_tags(disable_session_tags)
                 .send()
                 .await
                 .map(drop)
@@ -166,7 +190,9 @@ pub(crate) async fn update(api: &Api, prior: &Value, planned: &Value) -> Result<
     }
     let computed = ["id", "association_id", "association_arn"]
         .map(|attribute| (attribute, prior.get(attribute).cloned().unwrap_or_default()));
-    Ok(with(planned, computed))
+    let session_tags =
+        disable_session_tags.or_else(|| prior.get("disable_session_tags").and_then(Value::as_bool)).unwrap_or(false);
+    Ok(with(&with(planned, computed), [("disable_session_tags", Value::Bool(session_tags))]))
 }
 
 pub(crate) async fn delete(api: &Api, state: &Value) -> Result<(), ProviderError> {
@@ -240,6 +266,8 @@ fn state_of(prior: Option<&Value>, cluster: &str, association: &PodIdentityAssoc
         ("namespace", text_value(association.namespace())),
         ("service_account", text_value(association.service_account())),
         ("role_arn", text_value(association.role_arn())),
+        ("target_role_arn", text_value(association.target_role_arn().filter(|target| !target.is_empty()))),
+        ("disable_session_tags", Value::Bool(association.disable_session_tags().unwrap_or(false))),
         ("tags", tags_value(prior, tags)),
     ])
 }

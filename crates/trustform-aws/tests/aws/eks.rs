@@ -354,3 +354,31 @@ async fn the_openid_connect_provider_data_source_reads_by_arn_or_url() {
         .unwrap_err();
     assert!(missing.is_not_found(), "{missing:?}");
 }
+
+/// Role chaining (`target_role_arn`) and `disable_session_tags` go through create, read,
+/// update (the target taken away, the tags turned back on) and import like the other arguments.
+#[tokio::test]
+async fn pod_identity_association_with_a_target_role_conforms() {
+    let (_sandbox, provider) = sandbox(SandboxConfig::default()).await;
+    let (first, target) = (role(&provider, "ledger-pod").await, role(&provider, "ledger-cross-account").await);
+    let chained = |target: Option<&str>, disable: bool| {
+        let mut body = association(&first);
+        if let Value::Object(fields) = &mut body {
+            fields.insert("target_role_arn".into(), target.map(Value::from).unwrap_or_default());
+            fields.insert("disable_session_tags".into(), Value::Bool(disable));
+        }
+        body
+    };
+    let case = Case::new("aws_eks_pod_identity_association", chained(Some(&target), true))
+        .with_update(chained(None, false))
+        .with_import_id(|state| {
+            let field = |name| state.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
+            format!("{},{}", field("cluster_name"), field("association_id"))
+        });
+    conformance::run(&provider, &case).await.unwrap();
+
+    let created = create(&provider, "aws_eks_pod_identity_association", chained(Some(&target), true)).await;
+    let read = provider.read("aws_eks_pod_identity_association", &created).await.unwrap().expect("it exists");
+    assert_eq!(read.get("target_role_arn"), Some(&Value::from(target.as_str())));
+    assert_eq!(read.get("disable_session_tags"), Some(&Value::Bool(true)));
+}
