@@ -437,3 +437,24 @@ output "audiences" {{
     assert!(said.contains("data.aws_iam_openid_connect_provider.nameless"), "{said}");
     assert!(said.contains("main.tf:1:1"), "{said}");
 }
+
+/// A pod identity association whose role is not a role ARN is refused at plan, at the
+/// argument, before any call to EKS.
+#[test]
+fn a_pod_identity_target_that_is_not_a_role_arn_is_refused_at_plan() {
+    let clouds = Clouds::sandbox_only(SandboxConfig::default());
+    let spec = r#"resource "aws_eks_pod_identity_association" "ledger" {
+  cluster_name    = "ledger"
+  namespace       = "ledger"
+  service_account = "ledger-sa"
+  role_arn        = "arn:aws:iam::123456789012:role/ledger-pod"
+  target_role_arn = "arn:aws:iam::210987654321:user/ci"
+}
+"#;
+    let work = Workdir::new().with_file("main.tf", spec);
+    let refused = clouds.run(&work, &["plan"], 1);
+    let said = refused.all();
+    assert!(said.contains("Invalid role ARN"), "{said}");
+    assert!(said.contains("main.tf:6:"), "no place:\n{said}");
+    assert!(said.contains("aws_iam_role.NAME.arn"), "no fix:\n{said}");
+}

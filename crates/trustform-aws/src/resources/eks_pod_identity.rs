@@ -13,7 +13,7 @@ use aws_sdk_eks::types::PodIdentityAssociation;
 use std::collections::{BTreeMap, HashMap};
 use trustform_lang::Value;
 use trustform_provider::{retry, Checkpoint, ProviderError};
-use trustform_provider::{ResourceType, Session};
+use trustform_provider::{ResourceType, Session, ValidationIssue};
 use trustform_schema::ResourceSchema;
 
 const ID_FORMAT: &str = "`cluster_name,association_id`";
@@ -64,6 +64,31 @@ pub(crate) async fn create(api: &Api, planned: &Value, checkpoint: &dyn Checkpoi
     checkpoint.record(&accepted).await;
     let association = wait_until_visible(api, cluster, &association_id).await?;
     Ok(with(&accepted, [("association_arn", association.association_arn().map(Value::string).unwrap_or_default())]))
+}
+
+/// `role_arn` and `target_role_arn`, when known, must be IAM role ARNs
+/// (`arn:PARTITION:iam::ACCOUNT:role/PATH/NAME`): EKS refuses anything else with an
+/// InvalidParameterException only at apply (CreatePodIdentityAssociation in the EKS API
+/// reference: "The Amazon Resource Name (ARN) of the IAM role").
+pub(crate) fn validate(config: &Value) -> Vec<ValidationIssue> {
+    ["role_arn", "target_role_arn"]
+        .into_iter()
+        .filter_map(|attribute| {
+            let arn = text(config, attribute)?;
+            let parts: Vec<&str> = arn.splitn(6, ':').collect();
+            let is_role = matches!(parts.as_slice(), ["arn", partition, "iam", "", account, resource]
+                if !partition.is_empty() && account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())
+                    && resource.strip_prefix("role/").is_some_and(|name| !name.is_empty()));
+            (!is_role).then(|| ValidationIssue {
+                attribute: attribute.to_owned(),
+                summary: "Invalid role ARN".to_owned(),
+                detail: format!(
+                    "{attribute} = {arn:?} is not an IAM role ARN. Give the role's `arn` attribute (aws_iam_role.NAME.arn), which reads arn:aws:iam::ACCOUNT:role/NAME."
+                ),
+                is_error: true,
+            })
+        })
+        .collect()
 }
 
 /// The association an interrupted create of `planned` made, found by its natural key: EKS
@@ -286,6 +311,10 @@ impl ResourceType<Api> for EksPodIdentityAssociation {
         schema::eks_pod_identity_association()
     }
 
+    fn validate(&self, config: &Value) -> Vec<ValidationIssue> {
+        validate(config)
+    }
+
     /// EKS chooses the id, but cluster, namespace and service account are a natural key an
     /// interrupted create is found by.
     fn findable(&self) -> bool {
@@ -319,5 +348,25 @@ impl ResourceType<Api> for EksPodIdentityAssociation {
 
     async fn import(&self, session: &Session<Api>, id: &str) -> Result<Value, ProviderError> {
         import(session.clients()?, id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_arns_are_checked_at_plan() {
+        let body =
+            |role: &str, target: Value| Value::object([("role_arn", Value::from(role)), ("target_role_arn", target)]);
+        assert!(validate(&body("arn:aws:iam::123456789012:role/pods/ledger", Value::Null)).is_empty());
+        assert!(validate(&body("arn:aws-cn:iam::123456789012:role/x", "arn:aws:iam::210987654321:role/y".into()))
+            .is_empty());
+        let unknown = Value::object([("role_arn", Value::Unknown), ("target_role_arn", Value::Unknown)]);
+        assert!(validate(&unknown).is_empty(), "an unknown ARN is checked when it is known");
+        let issues = validate(&body("ledger-pod", "arn:aws:iam::123456789012:user/ci".into()));
+        let attributes: Vec<&str> = issues.iter().map(|issue| issue.attribute.as_str()).collect();
+        assert_eq!(attributes, ["role_arn", "target_role_arn"]);
+        assert!(issues[0].detail.contains("aws_iam_role.NAME.arn"));
     }
 }
