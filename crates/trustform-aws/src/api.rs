@@ -12,10 +12,13 @@ use trustform_lang::{normalize_set, Value};
 pub(crate) use trustform_provider::attrs::{found, gone, required, split_id, string_map, strings, text, with};
 use trustform_provider::{retry, ProviderError, ProviderErrorKind, RetryPolicy};
 
-/// The clients of a configured provider, with the policy every call retries under.
-pub(crate) struct Api<'a> {
-    pub clients: &'a Clients,
-    pub policy: &'a RetryPolicy,
+/// The clients of a configured provider, with the policy every call retries under: what
+/// `configure` builds and every resource type is handed. Public only as the adapter's
+/// client type; its module is private, so nothing outside the crate can name it.
+#[derive(Clone, Debug)]
+pub struct Api {
+    pub(crate) clients: Clients,
+    pub(crate) policy: RetryPolicy,
 }
 
 /// What a create call gave: the cloud's answer, or word that an earlier attempt whose answer
@@ -37,14 +40,14 @@ pub(crate) fn created_since(started: SystemTime, created: &DateTime) -> bool {
     created.secs() >= i64::try_from(started_secs).unwrap_or(i64::MAX)
 }
 
-impl Api<'_> {
+impl Api {
     /// Runs a call, retrying throttling and transient faults.
     pub(crate) async fn call<T, F, Fut>(&self, operation: F) -> Result<T, ProviderError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
     {
-        retry(self.policy, retryable, operation).await
+        retry(&self.policy, retryable, operation).await
     }
 
     /// Runs a call that depends on an object created moments ago (a role in a trust policy, a
@@ -55,7 +58,7 @@ impl Api<'_> {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
     {
-        retry(self.policy, |error| retryable_after_create(error) || error.is_not_found(), operation).await
+        retry(&self.policy, |error| retryable_after_create(error) || error.is_not_found(), operation).await
     }
 
     /// Runs a create call. An attempt that timed out or failed with a 5xx may still have
@@ -68,7 +71,7 @@ impl Api<'_> {
     {
         let started = SystemTime::now();
         let earlier_attempt_was_ambiguous = AtomicBool::new(false);
-        let result = retry(self.policy, retryable_after_create, || {
+        let result = retry(&self.policy, retryable_after_create, || {
             let attempt = operation();
             let ambiguous = &earlier_attempt_was_ambiguous;
             async move {

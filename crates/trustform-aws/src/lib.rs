@@ -4,6 +4,7 @@
 //! [`AwsProvider`] serves `aws_iam_role`, `aws_iam_role_policy`,
 //! `aws_iam_role_policy_attachment`, `aws_iam_openid_connect_provider` and
 //! `aws_eks_pod_identity_association`, and the data sources `aws_caller_identity`,
+//! `aws_iam_openid_connect_provider` (by `arn` or `url`),
 //! `aws_eks_cluster` and `aws_iam_policy_document`, with Terraform's names and attributes.
 //!
 //! What users depend on, and where it lives:
@@ -22,4 +23,4 @@ mod provider;
 mod resources;
 mod schema;
 
-pub use provider::AwsProvider;
+pub use provider::{Aws, AwsProvider};

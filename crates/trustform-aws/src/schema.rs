@@ -1,9 +1,8 @@
 //! Resource and data source schemas, with Terraform's names and attributes.
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
 use trustform_lang::Type;
-use trustform_schema::{Attribute, Block, Compare, Nesting, ProviderSchema, ResourceSchema};
+use trustform_schema::{Attribute, Block, Compare, Nesting, ResourceSchema};
 
 pub(crate) const IAM_ROLE: &str = "aws_iam_role";
 pub(crate) const IAM_ROLE_POLICY: &str = "aws_iam_role_policy";
@@ -13,18 +12,6 @@ pub(crate) const EKS_POD_IDENTITY_ASSOCIATION: &str = "aws_eks_pod_identity_asso
 pub(crate) const CALLER_IDENTITY: &str = "aws_caller_identity";
 pub(crate) const EKS_CLUSTER: &str = "aws_eks_cluster";
 pub(crate) const IAM_POLICY_DOCUMENT: &str = "aws_iam_policy_document";
-
-pub(crate) static SCHEMA: LazyLock<ProviderSchema> = LazyLock::new(|| {
-    ProviderSchema { provider: provider_block(), ..ProviderSchema::default() }
-        .resource(iam_role())
-        .resource(iam_role_policy())
-        .resource(iam_role_policy_attachment())
-        .resource(iam_openid_connect_provider())
-        .resource(eks_pod_identity_association())
-        .data_source(caller_identity())
-        .data_source(eks_cluster())
-        .data_source(iam_policy_document())
-});
 
 fn string() -> Type {
     Type::String
@@ -38,7 +25,7 @@ fn policy_json(description: &'static str) -> Attribute {
     Attribute::required(string()).compare(Compare::JsonDocument).describe(description)
 }
 
-fn provider_block() -> Block {
+pub(crate) fn provider_block() -> Block {
     Block::new()
         .attr("region", Attribute::optional(string()).describe("Defaults to AWS_REGION or the profile's region."))
         .attr("profile", Attribute::optional(string()).describe("A named profile; defaults to AWS_PROFILE."))
@@ -54,7 +41,7 @@ fn provider_block() -> Block {
         )
 }
 
-fn iam_role() -> ResourceSchema {
+pub(crate) fn iam_role() -> ResourceSchema {
     ResourceSchema::new(
         IAM_ROLE,
         Block::new()
@@ -77,7 +64,7 @@ fn iam_role() -> ResourceSchema {
     .import_id("the role name, e.g. `litellm-pod`")
 }
 
-fn iam_role_policy() -> ResourceSchema {
+pub(crate) fn iam_role_policy() -> ResourceSchema {
     ResourceSchema::new(
         IAM_ROLE_POLICY,
         Block::new()
@@ -89,7 +76,7 @@ fn iam_role_policy() -> ResourceSchema {
     .import_id("`role_name:policy_name`")
 }
 
-fn iam_role_policy_attachment() -> ResourceSchema {
+pub(crate) fn iam_role_policy_attachment() -> ResourceSchema {
     ResourceSchema::new(
         IAM_ROLE_POLICY_ATTACHMENT,
         Block::new()
@@ -100,7 +87,7 @@ fn iam_role_policy_attachment() -> ResourceSchema {
     .import_id("`role_name/policy_arn`")
 }
 
-fn iam_openid_connect_provider() -> ResourceSchema {
+pub(crate) fn iam_openid_connect_provider() -> ResourceSchema {
     ResourceSchema::new(
         IAM_OIDC_PROVIDER,
         Block::new()
@@ -117,7 +104,22 @@ fn iam_openid_connect_provider() -> ResourceSchema {
     .import_id("the provider's ARN, e.g. `arn:aws:iam::123456789012:oidc-provider/oidc.circleci.com/org/ID`")
 }
 
-fn eks_pod_identity_association() -> ResourceSchema {
+/// `data "aws_iam_openid_connect_provider"`, found by exactly one of `arn` and `url` (the
+/// Terraform AWS provider's `website/docs/d/iam_openid_connect_provider.html.markdown`).
+pub(crate) fn iam_openid_connect_provider_data() -> ResourceSchema {
+    ResourceSchema::new(
+        IAM_OIDC_PROVIDER,
+        Block::new()
+            .attr("arn", Attribute::optional_computed(string()).describe("The provider's ARN; or give url."))
+            .attr("url", Attribute::optional_computed(string()).describe("The issuer, with https://; or give arn."))
+            .attr("client_id_list", Attribute::computed(Type::list(string())))
+            .attr("thumbprint_list", Attribute::computed(Type::list(string())))
+            .attr("tags", Attribute::computed(Type::map(Type::String)))
+            .attr("id", Attribute::computed(string()).describe("The provider's ARN.")),
+    )
+}
+
+pub(crate) fn eks_pod_identity_association() -> ResourceSchema {
     ResourceSchema::new(
         EKS_POD_IDENTITY_ASSOCIATION,
         Block::new()
@@ -125,6 +127,16 @@ fn eks_pod_identity_association() -> ResourceSchema {
             .attr("namespace", Attribute::required(string()).force_new())
             .attr("service_account", Attribute::required(string()).force_new())
             .attr("role_arn", Attribute::required(string()))
+            .attr(
+                "target_role_arn",
+                Attribute::optional(string())
+                    .describe("A role in another account that role_arn assumes for the pods (role chaining)."),
+            )
+            .attr(
+                "disable_session_tags",
+                Attribute::optional_computed(Type::Bool)
+                    .describe("Whether EKS leaves out the session tags; false when unset."),
+            )
             .attr("tags", tags())
             .attr("association_arn", Attribute::computed(string()))
             .attr("association_id", Attribute::computed(string()))
@@ -133,7 +145,7 @@ fn eks_pod_identity_association() -> ResourceSchema {
     .import_id("`cluster_name,association_id`")
 }
 
-fn caller_identity() -> ResourceSchema {
+pub(crate) fn caller_identity() -> ResourceSchema {
     ResourceSchema::new(
         CALLER_IDENTITY,
         Block::new()
@@ -144,7 +156,7 @@ fn caller_identity() -> ResourceSchema {
     )
 }
 
-fn eks_cluster() -> ResourceSchema {
+pub(crate) fn eks_cluster() -> ResourceSchema {
     let oidc = Type::Object(BTreeMap::from([("issuer".to_owned(), string())]), Vec::new());
     let identity = Type::Object(BTreeMap::from([("oidc".to_owned(), Type::list(oidc))]), Vec::new());
     ResourceSchema::new(
@@ -174,7 +186,7 @@ fn eks_cluster() -> ResourceSchema {
     )
 }
 
-fn iam_policy_document() -> ResourceSchema {
+pub(crate) fn iam_policy_document() -> ResourceSchema {
     let principals = Block::new()
         .attr("type", Attribute::required(string()).describe("AWS, Service, Federated, CanonicalUser or *."))
         .attr("identifiers", Attribute::required(Type::set(string())));

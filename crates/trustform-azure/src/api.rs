@@ -9,20 +9,23 @@ use trustform_lang::{normalize_set, Value};
 pub(crate) use trustform_provider::attrs::{found, gone, required, strings, text, with};
 use trustform_provider::{retry, ProviderError, RetryPolicy};
 
-/// The client of a configured provider, with the policy every call retries under.
-pub(crate) struct Api<'a> {
-    pub clients: &'a Clients,
-    pub policy: &'a RetryPolicy,
+/// The client of a configured provider, with the policy every call retries under: what
+/// `configure` builds and every resource type is handed. Public only as the adapter's client
+/// type; its module is private.
+#[derive(Clone)]
+pub struct Api {
+    pub(crate) clients: Clients,
+    pub(crate) policy: RetryPolicy,
 }
 
-impl Api<'_> {
+impl Api {
     /// Runs a call, retrying throttling and transient faults.
     pub(crate) async fn call<T, F, Fut>(&self, operation: F) -> Result<T, ProviderError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
     {
-        retry(self.policy, retryable, operation).await
+        retry(&self.policy, retryable, operation).await
     }
 }
 

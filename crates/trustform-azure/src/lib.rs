@@ -23,4 +23,4 @@ mod resources;
 mod schema;
 mod transport;
 
-pub use provider::AzureProvider;
+pub use provider::{Azure, AzureProvider};

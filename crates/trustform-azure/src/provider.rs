@@ -1,13 +1,15 @@
-//! [`AzureProvider`]: the `Provider` implementation, dispatching each call to its resource type.
+//! [`AzureProvider`]: how `configure` builds the client, and the table of types it serves.
 
 use crate::api::Api;
 use crate::config::{AzureSettings, Clients};
-use crate::resources::{data, role_assignment, role_definition};
-use crate::schema::{CLIENT_CONFIG, ROLE_ASSIGNMENT, ROLE_DEFINITION, SCHEMA};
+use crate::resources::data::{ClientConfig, RoleDefinitionData};
+use crate::resources::role_assignment::AzureRoleAssignment;
+use crate::resources::role_definition::AzureRoleDefinition;
+use crate::schema;
 use async_trait::async_trait;
 use trustform_lang::Value;
-use trustform_provider::{Checkpoint, Configured, Provider, ProviderError, RetryPolicy, ValidationIssue};
-use trustform_schema::ProviderSchema;
+use trustform_provider::{Adapter, ProviderError, Registry, RetryPolicy, TableProvider};
+use trustform_schema::Block;
 
 /// The `azurerm` provider: custom role definitions and role assignments, plus the
 /// `azurerm_client_config` and `azurerm_role_definition` data sources.
@@ -15,169 +17,41 @@ use trustform_schema::ProviderSchema;
 /// Every call is retried under one [`RetryPolicy`] (throttling with `Retry-After`, 5xx,
 /// transport faults, and RBAC replication delays on assignment writes); the SDK's own retries
 /// are off.
-pub struct AzureProvider {
-    clients: Configured<Clients>,
-    retry_policy: RetryPolicy,
-}
+pub type AzureProvider = TableProvider<Azure>;
 
-impl Default for AzureProvider {
-    fn default() -> Self {
-        AzureProvider::new()
-    }
-}
-
-impl std::fmt::Debug for AzureProvider {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let configured = self.clients.is_set();
-        f.debug_struct("AzureProvider")
-            .field("configured", &configured)
-            .field("retry_policy", &self.retry_policy)
-            .finish()
-    }
-}
-
-impl AzureProvider {
-    /// An unconfigured provider with the default retry policy (two minutes of backoff).
-    pub fn new() -> AzureProvider {
-        AzureProvider { clients: Configured::new("azurerm"), retry_policy: RetryPolicy::default() }
-    }
-
-    /// Replaces the retry policy: shorter deadlines for tests, longer ones for slow tenants.
-    pub fn with_retry_policy(mut self, retry_policy: RetryPolicy) -> AzureProvider {
-        self.retry_policy = retry_policy;
-        self
-    }
-
-    fn clients(&self) -> Result<Clients, ProviderError> {
-        self.clients.get()
-    }
-}
-
-fn unknown_type(kind: &str, type_name: &str) -> ProviderError {
-    ProviderError::invalid(format!("the azurerm provider has no {kind} {type_name:?}"))
-}
+/// The Azure Resource Manager adapter, as [`TableProvider`] runs it.
+#[derive(Debug, Default)]
+pub struct Azure;
 
 #[async_trait]
-impl Provider for AzureProvider {
-    fn name(&self) -> &str {
-        "azurerm"
+impl Adapter for Azure {
+    type Clients = Api;
+    const NAME: &'static str = "azurerm";
+
+    fn provider_block() -> Block {
+        schema::provider_block()
     }
 
-    fn schema(&self) -> &ProviderSchema {
-        &SCHEMA
+    fn register(types: &mut Registry<Api>) {
+        types
+            .resource(AzureRoleDefinition)
+            .resource(AzureRoleAssignment)
+            .data_source(ClientConfig)
+            .data_source(RoleDefinitionData);
     }
 
-    async fn configure(&self, config: &Value) -> Result<(), ProviderError> {
+    async fn configure(&self, config: &Value, retry_policy: &RetryPolicy) -> Result<Api, ProviderError> {
         let settings = AzureSettings::from_config(config, |name| std::env::var(name).ok())?;
         tracing::debug!(?settings, "configuring the azurerm provider");
-        let clients = Clients::build(&settings)?;
-        self.clients.set(clients);
-        Ok(())
-    }
-
-    fn validate(&self, type_name: &str, config: &Value) -> Vec<ValidationIssue> {
-        match type_name {
-            ROLE_DEFINITION => role_definition::validate(config),
-            _ => Vec::new(),
-        }
-    }
-
-    /// Fills the assignment name, derived from scope, role and principal, so that it is known
-    /// at plan time and a retried PUT never makes a second assignment; keeps the prior spelling
-    /// of empty descriptions and action lists.
-    fn plan(&self, type_name: &str, prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
-        Ok(match type_name {
-            ROLE_DEFINITION => role_definition::plan(prior, planned),
-            ROLE_ASSIGNMENT => role_assignment::plan(prior, planned),
-            _ => planned,
-        })
-    }
-
-    /// An assignment's name is derived from its scope, role and principal at plan time, but its
-    /// id only comes back from ARM (and is unknown while the role is): the interrupted create is
-    /// found by scope and name.
-    fn findable(&self, type_name: &str) -> bool {
-        type_name == ROLE_ASSIGNMENT
-    }
-
-    async fn find(&self, type_name: &str, planned: &Value) -> Result<Option<Value>, ProviderError> {
-        if type_name != ROLE_ASSIGNMENT {
-            return Ok(None);
-        }
-        let clients = self.clients()?;
-        let api = Api { clients: &clients, policy: &self.retry_policy };
-        role_assignment::find(&api, planned).await
-    }
-
-    async fn read(&self, type_name: &str, state: &Value) -> Result<Option<Value>, ProviderError> {
-        let clients = self.clients()?;
-        let api = Api { clients: &clients, policy: &self.retry_policy };
-        match type_name {
-            ROLE_DEFINITION => role_definition::read(&api, state).await,
-            ROLE_ASSIGNMENT => role_assignment::read(&api, state).await,
-            _ => Err(unknown_type("resource type", type_name)),
-        }
-    }
-
-    async fn create(
-        &self,
-        type_name: &str,
-        planned: &Value,
-        _checkpoint: &dyn Checkpoint,
-    ) -> Result<Value, ProviderError> {
-        let clients = self.clients()?;
-        let api = Api { clients: &clients, policy: &self.retry_policy };
-        match type_name {
-            ROLE_DEFINITION => role_definition::create(&api, planned).await,
-            ROLE_ASSIGNMENT => role_assignment::create(&api, planned).await,
-            _ => Err(unknown_type("resource type", type_name)),
-        }
-    }
-
-    async fn update(&self, type_name: &str, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
-        let clients = self.clients()?;
-        let api = Api { clients: &clients, policy: &self.retry_policy };
-        match type_name {
-            ROLE_DEFINITION => role_definition::update(&api, prior, planned).await,
-            ROLE_ASSIGNMENT => role_assignment::update(&api, prior, planned).await,
-            _ => Err(unknown_type("resource type", type_name)),
-        }
-    }
-
-    async fn delete(&self, type_name: &str, state: &Value) -> Result<(), ProviderError> {
-        let clients = self.clients()?;
-        let api = Api { clients: &clients, policy: &self.retry_policy };
-        match type_name {
-            ROLE_DEFINITION => role_definition::delete(&api, state).await,
-            ROLE_ASSIGNMENT => role_assignment::delete(&api, state).await,
-            _ => Err(unknown_type("resource type", type_name)),
-        }
-    }
-
-    async fn import(&self, type_name: &str, id: &str) -> Result<Value, ProviderError> {
-        let clients = self.clients()?;
-        let api = Api { clients: &clients, policy: &self.retry_policy };
-        match type_name {
-            ROLE_DEFINITION => role_definition::import(&api, id).await,
-            ROLE_ASSIGNMENT => role_assignment::import(&api, id).await,
-            _ => Err(unknown_type("resource type", type_name)),
-        }
-    }
-
-    async fn read_data(&self, type_name: &str, config: &Value) -> Result<Value, ProviderError> {
-        let clients = self.clients()?;
-        let api = Api { clients: &clients, policy: &self.retry_policy };
-        match type_name {
-            CLIENT_CONFIG => Ok(data::client_config(&api, config)),
-            ROLE_DEFINITION => data::role_definition(&api, config).await,
-            _ => Err(unknown_type("data source", type_name)),
-        }
+        Ok(Api { clients: Clients::build(&settings)?, policy: retry_policy.clone() })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::{CLIENT_CONFIG, ROLE_ASSIGNMENT, ROLE_DEFINITION};
+    use trustform_provider::Provider;
 
     #[tokio::test]
     async fn calls_before_configure_and_unknown_types_are_invalid() {

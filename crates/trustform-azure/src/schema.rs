@@ -2,21 +2,12 @@
 //! provider.
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
 use trustform_lang::Type;
-use trustform_schema::{Attribute, Block, Nesting, ProviderSchema, ResourceSchema};
+use trustform_schema::{Attribute, Block, Nesting, ResourceSchema};
 
 pub(crate) const ROLE_DEFINITION: &str = "azurerm_role_definition";
 pub(crate) const ROLE_ASSIGNMENT: &str = "azurerm_role_assignment";
 pub(crate) const CLIENT_CONFIG: &str = "azurerm_client_config";
-
-pub(crate) static SCHEMA: LazyLock<ProviderSchema> = LazyLock::new(|| {
-    ProviderSchema { provider: provider_block(), ..ProviderSchema::default() }
-        .resource(role_definition())
-        .resource(role_assignment())
-        .data_source(client_config())
-        .data_source(role_definition_data())
-});
 
 fn string() -> Type {
     Type::String
@@ -26,7 +17,7 @@ fn strings() -> Type {
     Type::set(Type::String)
 }
 
-fn provider_block() -> Block {
+pub(crate) fn provider_block() -> Block {
     Block::new()
         .attr("subscription_id", Attribute::optional(string()).describe("Defaults to ARM_SUBSCRIPTION_ID."))
         .attr("tenant_id", Attribute::optional(string()).describe("Defaults to ARM_TENANT_ID."))
@@ -50,7 +41,7 @@ fn permissions() -> Block {
         .attr("not_data_actions", Attribute::optional(strings()))
 }
 
-fn role_definition() -> ResourceSchema {
+pub(crate) fn role_definition() -> ResourceSchema {
     ResourceSchema::new(
         ROLE_DEFINITION,
         Block::new()
@@ -72,7 +63,7 @@ fn role_definition() -> ResourceSchema {
     .import_id("`{role_definition_resource_id}|{scope}`, e.g. `/subscriptions/SUB/providers/Microsoft.Authorization/roleDefinitions/GUID|/subscriptions/SUB`")
 }
 
-fn role_assignment() -> ResourceSchema {
+pub(crate) fn role_assignment() -> ResourceSchema {
     ResourceSchema::new(
         ROLE_ASSIGNMENT,
         Block::new()
@@ -98,7 +89,7 @@ fn role_assignment() -> ResourceSchema {
     .import_id("the assignment's resource id, e.g. `/subscriptions/SUB/providers/Microsoft.Authorization/roleAssignments/GUID`")
 }
 
-fn client_config() -> ResourceSchema {
+pub(crate) fn client_config() -> ResourceSchema {
     ResourceSchema::new(
         CLIENT_CONFIG,
         Block::new()
@@ -110,7 +101,7 @@ fn client_config() -> ResourceSchema {
     )
 }
 
-fn role_definition_data() -> ResourceSchema {
+pub(crate) fn role_definition_data() -> ResourceSchema {
     let permission = Type::Object(
         ["actions", "not_actions", "data_actions", "not_data_actions"]
             .into_iter()

@@ -379,3 +379,82 @@ output "canary" {{
         assert!(!all.contains(CANARY_PASSPHRASE), "`trustform {args}` printed the passphrase:\n{all}");
     }
 }
+
+/// `data "aws_iam_openid_connect_provider"` through the binary: a provider the account already
+/// has is found by its issuer URL and trusted by a new role; a block naming neither `arn` nor
+/// `url` is refused with the fix, pointing at the block.
+#[test]
+fn an_existing_oidc_provider_is_read_by_url_and_trusted_by_a_role() {
+    let clouds = Clouds::sandbox_only(SandboxConfig::default());
+    let url = "https://issuer.ledger-demo.example/realm/4";
+    let arn = clouds.runtime.block_on(async {
+        let created = clouds
+            .iam()
+            .create_open_id_connect_provider()
+            .url(url)
+            .client_id_list("ledger-api")
+            .send()
+            .await
+            .expect("the account's existing provider");
+        created.open_id_connect_provider_arn().expect("an ARN").to_owned()
+    });
+    let spec = format!(
+        r#"data "aws_iam_openid_connect_provider" "ledger" {{
+  url = "{url}"
+}}
+
+resource "aws_iam_role" "reader" {{
+  name = "ledger-reader"
+  assume_role_policy = jsonencode({{
+    Version   = "2012-10-17"
+    Statement = [{{ Effect = "Allow", Action = "sts:AssumeRoleWithWebIdentity", Principal = {{ Federated = data.aws_iam_openid_connect_provider.ledger.arn }} }}]
+  }})
+}}
+
+output "issuer_arn" {{
+  value = data.aws_iam_openid_connect_provider.ledger.arn
+}}
+
+output "audiences" {{
+  value = join(",", data.aws_iam_openid_connect_provider.ledger.client_id_list)
+}}
+"#
+    );
+    let work = Workdir::new().with_file("main.tf", &spec);
+    let apply = clouds.run(&work, &["apply", "--auto-approve"], 0);
+    assert!(apply.stdout.contains("Resources: 1 added, 0 changed, 0 destroyed."), "{}", apply.stdout);
+    let outputs = clouds.run(&work, &["output", "-raw", "issuer_arn"], 0);
+    assert_eq!(outputs.stdout.trim(), arn);
+    let audiences = clouds.run(&work, &["output", "-raw", "audiences"], 0);
+    assert_eq!(audiences.stdout.trim(), "ledger-api");
+    let plan = clouds.run(&work, &["plan", "--detailed-exitcode"], 0);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+
+    work.write("main.tf", "data \"aws_iam_openid_connect_provider\" \"nameless\" {\n}\n");
+    let refused = clouds.run(&work, &["plan"], 1);
+    let said = refused.all();
+    assert!(said.contains("exactly one of `arn` and `url`"), "{said}");
+    assert!(said.contains("data.aws_iam_openid_connect_provider.nameless"), "{said}");
+    assert!(said.contains("main.tf:1:1"), "{said}");
+}
+
+/// A pod identity association whose role is not a role ARN is refused at plan, at the
+/// argument, before any call to EKS.
+#[test]
+fn a_pod_identity_target_that_is_not_a_role_arn_is_refused_at_plan() {
+    let clouds = Clouds::sandbox_only(SandboxConfig::default());
+    let spec = r#"resource "aws_eks_pod_identity_association" "ledger" {
+  cluster_name    = "ledger"
+  namespace       = "ledger"
+  service_account = "ledger-sa"
+  role_arn        = "arn:aws:iam::123456789012:role/ledger-pod"
+  target_role_arn = "arn:aws:iam::210987654321:user/ci"
+}
+"#;
+    let work = Workdir::new().with_file("main.tf", spec);
+    let refused = clouds.run(&work, &["plan"], 1);
+    let said = refused.all();
+    assert!(said.contains("Invalid role ARN"), "{said}");
+    assert!(said.contains("main.tf:6:"), "no place:\n{said}");
+    assert!(said.contains("aws_iam_role.NAME.arn"), "no fix:\n{said}");
+}

@@ -7,26 +7,30 @@ use crate::iam_policy::Policies;
 use google_iam1::api::Operation;
 use serde::de::DeserializeOwned;
 use std::future::Future;
+use std::sync::Arc;
 use tokio::time::Instant;
 use trustform_provider::{retry, ProviderError, ProviderErrorKind, RetryPolicy};
 
 pub(crate) use trustform_provider::attrs::{found, gone, required, string_map, strings, text, with};
 
-/// The clients of a configured provider, with the policy every call retries under.
-pub(crate) struct Api<'a> {
-    pub clients: &'a Clients,
-    pub policy: &'a RetryPolicy,
-    pub policies: &'a Policies,
+/// The clients of a configured provider, with the policy every call retries under and the
+/// provider's IAM policy queues: what `configure` builds and every resource type is handed.
+/// Public only as the adapter's client type; its module is private.
+#[derive(Clone)]
+pub struct Api {
+    pub(crate) clients: Clients,
+    pub(crate) policy: RetryPolicy,
+    pub(crate) policies: Arc<Policies>,
 }
 
-impl Api<'_> {
+impl Api {
     /// Runs a call, retrying throttling and transient faults.
     pub(crate) async fn call<T, F, Fut>(&self, operation: F) -> Result<T, ProviderError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
     {
-        retry(self.policy, ProviderError::is_retryable, operation).await
+        retry(&self.policy, ProviderError::is_retryable, operation).await
     }
 
     /// Runs a call that reads an object created a moment ago, which Google may not show yet:
@@ -42,7 +46,7 @@ impl Api<'_> {
         let not_yet_visible = |error: &ProviderError| {
             error.is_retryable() || error.is_not_found() || error.kind == ProviderErrorKind::Denied
         };
-        retry(self.policy, not_yet_visible, operation).await
+        retry(&self.policy, not_yet_visible, operation).await
     }
 
     /// Polls a long-running operation until it is done and returns its `response` as `T` (the

@@ -162,7 +162,7 @@ impl Policies {
     }
 
     /// The policy, read at most once per [`READ_REUSE`] however many members ask.
-    pub(crate) async fn read(&self, api: &Api<'_>, target: &PolicyTarget) -> Result<IamPolicy, ProviderError> {
+    pub(crate) async fn read(&self, api: &Api, target: &PolicyTarget) -> Result<IamPolicy, ProviderError> {
         let queue = self.queue(target);
         let mut last_read = queue.last_read.lock().await;
         if let Some((at, policy)) = last_read.as_ref() {
@@ -176,12 +176,7 @@ impl Policies {
     }
 
     /// Applies `edit` in the next write of the policy and returns the policy that write left.
-    pub(crate) async fn edit(
-        &self,
-        api: &Api<'_>,
-        target: &PolicyTarget,
-        edit: Edit,
-    ) -> Result<IamPolicy, ProviderError> {
+    pub(crate) async fn edit(&self, api: &Api, target: &PolicyTarget, edit: Edit) -> Result<IamPolicy, ProviderError> {
         let queue = self.queue(target);
         let (done, result) = oneshot::channel();
         queue.pending.lock().unwrap_or_else(PoisonError::into_inner).push(Pending { edit, done });
@@ -218,7 +213,7 @@ fn join(batch: Vec<Pending>, edits: &mut Vec<Edit>, waiters: &mut Waiters) {
 /// retried from the read when the etag no longer matches. Returns the outcome and everyone
 /// waiting for it.
 async fn write(
-    api: &Api<'_>,
+    api: &Api,
     queue: &PolicyQueue,
     target: &PolicyTarget,
     batch: Vec<Pending>,
@@ -230,7 +225,7 @@ async fn write(
     // is a member IAM does not know yet: a service account created a moment ago is refused as
     // "does not exist" for a few seconds.
     let retryable = |error: &ProviderError| error.is_retryable() || is_new_member_not_yet_known(error);
-    let result = retry(api.policy, retryable, || async {
+    let result = retry(&api.policy, retryable, || async {
         let mut policy = api.call(|| get_policy(api, target)).await?;
         // Edits that arrived while the read was in flight ride along.
         tokio::task::yield_now().await;
@@ -263,7 +258,7 @@ fn convert<T: Serialize, U: serde::de::DeserializeOwned>(value: &T) -> Result<U,
     serde_json::from_value(json).map_err(|e| ProviderError::transient(format!("IAM policy: {e}")))
 }
 
-async fn get_policy(api: &Api<'_>, target: &PolicyTarget) -> Result<IamPolicy, ProviderError> {
+async fn get_policy(api: &Api, target: &PolicyTarget) -> Result<IamPolicy, ProviderError> {
     match target {
         PolicyTarget::Project(project) => {
             use google_cloudresourcemanager3::api::{GetIamPolicyRequest, GetPolicyOptions};
@@ -287,7 +282,7 @@ async fn get_policy(api: &Api<'_>, target: &PolicyTarget) -> Result<IamPolicy, P
     }
 }
 
-async fn set_policy(api: &Api<'_>, target: &PolicyTarget, policy: &IamPolicy) -> Result<IamPolicy, ProviderError> {
+async fn set_policy(api: &Api, target: &PolicyTarget, policy: &IamPolicy) -> Result<IamPolicy, ProviderError> {
     // auditConfigs are left out of the write (and so out of its default update mask,
     // `bindings,etag`): a member edit never touches audit logging.
     let written = IamPolicy { audit_configs: None, ..policy.clone() };

@@ -25,4 +25,4 @@ mod provider;
 mod resources;
 mod schema;
 
-pub use provider::GoogleProvider;
+pub use provider::{Google, GoogleProvider};

@@ -1,8 +1,7 @@
 //! Resource and data source schemas, with the Terraform google provider's names and attributes.
 
-use std::sync::LazyLock;
 use trustform_lang::Type;
-use trustform_schema::{Attribute, Block, Nesting, ProviderSchema, ResourceSchema};
+use trustform_schema::{Attribute, Block, Nesting, ResourceSchema};
 
 pub(crate) const SERVICE_ACCOUNT: &str = "google_service_account";
 pub(crate) const PROJECT_IAM_MEMBER: &str = "google_project_iam_member";
@@ -13,18 +12,6 @@ pub(crate) const POOL_PROVIDER: &str = "google_iam_workload_identity_pool_provid
 pub(crate) const CREDENTIAL_CONFIG: &str = "google_credential_config";
 pub(crate) const PROJECT: &str = "google_project";
 
-pub(crate) static SCHEMA: LazyLock<ProviderSchema> = LazyLock::new(|| {
-    ProviderSchema { provider: provider_block(), ..ProviderSchema::default() }
-        .resource(service_account())
-        .resource(project_iam_member())
-        .resource(project_iam_binding())
-        .resource(service_account_iam_member())
-        .resource(pool())
-        .resource(pool_provider())
-        .resource(credential_config())
-        .data_source(project())
-});
-
 fn string() -> Type {
     Type::String
 }
@@ -33,7 +20,7 @@ fn project_argument() -> Attribute {
     Attribute::optional_computed(string()).force_new().describe("Defaults to the provider's project.")
 }
 
-fn provider_block() -> Block {
+pub(crate) fn provider_block() -> Block {
     Block::new()
         .attr("project", Attribute::optional(string()).describe("Defaults to GOOGLE_CLOUD_PROJECT."))
         .attr(
@@ -52,7 +39,7 @@ fn provider_block() -> Block {
         )
 }
 
-fn service_account() -> ResourceSchema {
+pub(crate) fn service_account() -> ResourceSchema {
     ResourceSchema::new(
         SERVICE_ACCOUNT,
         Block::new()
@@ -89,12 +76,12 @@ fn member_block(target: &'static str, describe: &'static str) -> Block {
         .attr("id", Attribute::computed(string()).describe("`TARGET/ROLE/MEMBER`."))
 }
 
-fn project_iam_member() -> ResourceSchema {
+pub(crate) fn project_iam_member() -> ResourceSchema {
     ResourceSchema::new(PROJECT_IAM_MEMBER, member_block("project", ""))
         .import_id("`PROJECT ROLE MEMBER`, separated by spaces")
 }
 
-fn service_account_iam_member() -> ResourceSchema {
+pub(crate) fn service_account_iam_member() -> ResourceSchema {
     ResourceSchema::new(
         SERVICE_ACCOUNT_IAM_MEMBER,
         member_block("service_account_id", "The service account's name, projects/PROJECT/serviceAccounts/EMAIL."),
@@ -102,7 +89,7 @@ fn service_account_iam_member() -> ResourceSchema {
     .import_id("`projects/PROJECT/serviceAccounts/EMAIL ROLE MEMBER`, separated by spaces")
 }
 
-fn project_iam_binding() -> ResourceSchema {
+pub(crate) fn project_iam_binding() -> ResourceSchema {
     ResourceSchema::new(
         PROJECT_IAM_BINDING,
         Block::new()
@@ -134,7 +121,7 @@ fn lifecycle_attributes(block: Block) -> Block {
         )
 }
 
-fn pool() -> ResourceSchema {
+pub(crate) fn pool() -> ResourceSchema {
     let block = Block::new()
         .attr("workload_identity_pool_id", Attribute::required(string()).force_new())
         .attr("project", project_argument());
@@ -148,7 +135,7 @@ fn pool() -> ResourceSchema {
     .import_id("`projects/PROJECT/locations/global/workloadIdentityPools/POOL`, `PROJECT/POOL` or `POOL`")
 }
 
-fn pool_provider() -> ResourceSchema {
+pub(crate) fn pool_provider() -> ResourceSchema {
     let aws = Block::new().attr("account_id", Attribute::required(string()).describe("The AWS account trusted."));
     let oidc = Block::new()
         .attr("issuer_uri", Attribute::required(string()))
@@ -177,7 +164,7 @@ fn pool_provider() -> ResourceSchema {
     .import_id("`projects/PROJECT/locations/global/workloadIdentityPools/POOL/providers/PROVIDER`")
 }
 
-fn credential_config() -> ResourceSchema {
+pub(crate) fn credential_config() -> ResourceSchema {
     ResourceSchema::new(
         CREDENTIAL_CONFIG,
         Block::new()
@@ -204,7 +191,7 @@ fn credential_config() -> ResourceSchema {
     )
 }
 
-fn project() -> ResourceSchema {
+pub(crate) fn project() -> ResourceSchema {
     ResourceSchema::new(
         PROJECT,
         Block::new()

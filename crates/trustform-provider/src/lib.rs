@@ -11,11 +11,13 @@ pub mod conformance;
 mod endpoint;
 mod error;
 mod retry;
+mod table;
 
 pub use configured::Configured;
 pub use endpoint::check_endpoint;
 pub use error::{clip, ProviderError, ProviderErrorKind, MESSAGE_LIMIT, UNDECODABLE};
 pub use retry::{retry, RetryPolicy};
+pub use table::{Adapter, DataSource, Registry, ResourceType, Session, TableProvider};
 
 use async_trait::async_trait;
 use std::sync::Arc;

@@ -16,4 +16,4 @@ mod generate;
 mod provider;
 mod schema;
 
-pub use provider::RandomProvider;
+pub use provider::{Random, RandomProvider};

@@ -1,29 +1,21 @@
 //! [`RandomProvider`]: results are generated on create and only ever read back from the state.
+//! Each type is a `ResourceType` of the table-driven provider.
 
 use crate::generate::{self, PasswordParams};
-use crate::schema::{ID, PASSWORD, SCHEMA};
+use crate::schema::{self, ID, PASSWORD};
 use async_trait::async_trait;
 use trustform_lang::Value;
 use trustform_provider::attrs::{text, with};
-use trustform_provider::{Checkpoint, Provider, ProviderError, ValidationIssue};
-use trustform_schema::ProviderSchema;
+use trustform_provider::{
+    Adapter, Checkpoint, ProviderError, Registry, ResourceType, RetryPolicy, Session, TableProvider, ValidationIssue,
+};
+use trustform_schema::{Block, ResourceSchema};
 
 /// The `random` provider. It needs no configuration and makes no network call.
-#[derive(Debug, Default)]
-pub struct RandomProvider;
-
-impl RandomProvider {
-    pub fn new() -> RandomProvider {
-        RandomProvider
-    }
-}
+pub type RandomProvider = TableProvider<Random>;
 
 /// The id of every random resource: a constant, because ids are printed.
 const ID_VALUE: &str = "none";
-
-fn unknown_type(type_name: &str) -> ProviderError {
-    ProviderError::invalid(format!("the random provider has no resource type {type_name:?}"))
-}
 
 /// A whole-number argument; `None` while unknown, an error when negative or fractional.
 fn count(value: &Value, name: &str) -> Result<Option<usize>, String> {
@@ -95,115 +87,155 @@ fn issue(attribute: &str, detail: String) -> ValidationIssue {
     }
 }
 
+/// The random adapter, as [`TableProvider`] runs it: it has no clients, so `configure` only
+/// accepts the (empty) block.
+#[derive(Debug, Default)]
+pub struct Random;
+
 #[async_trait]
-impl Provider for RandomProvider {
-    fn name(&self) -> &str {
-        "random"
+impl Adapter for Random {
+    type Clients = ();
+    const NAME: &'static str = "random";
+
+    fn provider_block() -> Block {
+        Block::new()
     }
 
-    fn schema(&self) -> &ProviderSchema {
-        &SCHEMA
+    fn register(types: &mut Registry<()>) {
+        types.resource(RandomPassword).resource(RandomId);
     }
 
-    async fn configure(&self, _config: &Value) -> Result<(), ProviderError> {
+    async fn configure(&self, _config: &Value, _: &RetryPolicy) -> Result<(), ProviderError> {
         Ok(())
     }
+}
 
-    fn validate(&self, type_name: &str, config: &Value) -> Vec<ValidationIssue> {
-        match type_name {
-            PASSWORD => match password_params(config) {
-                Err(detail) => vec![issue("length", detail)],
-                Ok(Some(params)) => params.problem().map(|detail| issue("length", detail)).into_iter().collect(),
-                Ok(None) => Vec::new(),
-            },
-            ID => byte_length(config).err().map(|detail| issue("byte_length", detail)).into_iter().collect(),
-            _ => Vec::new(),
+fn randomness_failed(error: generate::RandomnessUnavailable) -> ProviderError {
+    ProviderError::transient(error.to_string())
+}
+
+/// Import is refused for every random type: the id would be the secret itself.
+fn no_import(type_name: &str) -> ProviderError {
+    ProviderError::invalid(format!(
+        "{type_name} cannot be imported: its import id would be the secret itself, and would end up in shell history and logs; let Trustform generate a new value, or write the existing one to Vault and read it with a data source"
+    ))
+}
+
+/// Every argument forces replacement, so an update only carries the results over.
+fn carried_over(prior: &Value, planned: &Value, results: &[&'static str]) -> Value {
+    with(planned, results.iter().map(|name| (*name, prior.get(name).cloned().unwrap_or_default())))
+}
+
+/// `random_password`.
+struct RandomPassword;
+
+#[async_trait]
+impl ResourceType<()> for RandomPassword {
+    fn schema(&self) -> ResourceSchema {
+        schema::password()
+    }
+
+    fn validate(&self, config: &Value) -> Vec<ValidationIssue> {
+        match password_params(config) {
+            Err(detail) => vec![issue("length", detail)],
+            Ok(Some(params)) => params.problem().map(|detail| issue("length", detail)).into_iter().collect(),
+            Ok(None) => Vec::new(),
         }
     }
 
-    fn plan(&self, type_name: &str, _prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
-        match type_name {
-            PASSWORD | ID => Ok(with(&planned, [("id", Value::from(ID_VALUE))])),
-            _ => Ok(planned),
-        }
+    fn plan(&self, _: &Session<()>, _prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
+        Ok(with(&planned, [("id", Value::from(ID_VALUE))]))
     }
 
     /// A generated value lives only in the state: reading it is reading the state.
-    async fn read(&self, type_name: &str, state: &Value) -> Result<Option<Value>, ProviderError> {
-        match type_name {
-            PASSWORD | ID => Ok(Some(state.clone())),
-            _ => Err(unknown_type(type_name)),
+    async fn read(&self, _: &Session<()>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        Ok(Some(state.clone()))
+    }
+
+    async fn create(&self, _: &Session<()>, planned: &Value, _: &dyn Checkpoint) -> Result<Value, ProviderError> {
+        let params = password_params(planned)
+            .map_err(ProviderError::invalid)?
+            .ok_or_else(|| ProviderError::invalid("random_password was given an unknown argument"))?;
+        if let Some(problem) = params.problem() {
+            return Err(ProviderError::invalid(problem));
         }
+        let result = generate::password(&params).map_err(randomness_failed)?;
+        Ok(with(planned, [("result", Value::String(result).sensitive()), ("id", Value::from(ID_VALUE))]))
     }
 
-    async fn create(&self, type_name: &str, planned: &Value, _: &dyn Checkpoint) -> Result<Value, ProviderError> {
-        let failed = |e: generate::RandomnessUnavailable| ProviderError::transient(e.to_string());
-        match type_name {
-            PASSWORD => {
-                let params = password_params(planned)
-                    .map_err(ProviderError::invalid)?
-                    .ok_or_else(|| ProviderError::invalid("random_password was given an unknown argument"))?;
-                if let Some(problem) = params.problem() {
-                    return Err(ProviderError::invalid(problem));
-                }
-                let result = generate::password(&params).map_err(failed)?;
-                Ok(with(planned, [("result", Value::String(result).sensitive()), ("id", Value::from(ID_VALUE))]))
-            }
-            ID => {
-                let length = byte_length(planned)
-                    .map_err(ProviderError::invalid)?
-                    .ok_or_else(|| ProviderError::invalid("random_id was given an unknown byte_length"))?;
-                let ids = generate::id(length, text(planned, "prefix").unwrap_or_default()).map_err(failed)?;
-                Ok(with(
-                    planned,
-                    [
-                        ("b64_url", Value::String(ids.b64_url).sensitive()),
-                        ("b64_std", Value::String(ids.b64_std).sensitive()),
-                        ("hex", Value::String(ids.hex).sensitive()),
-                        ("dec", Value::String(ids.dec).sensitive()),
-                        ("id", Value::from(ID_VALUE)),
-                    ],
-                ))
-            }
-            _ => Err(unknown_type(type_name)),
-        }
+    async fn update(&self, _: &Session<()>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        Ok(carried_over(prior, planned, &["result", "id"]))
     }
 
-    /// Every argument forces replacement, so an update only carries the results over.
-    async fn update(&self, type_name: &str, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
-        let results: &[&'static str] = match type_name {
-            PASSWORD => &["result", "id"],
-            ID => &["b64_url", "b64_std", "hex", "dec", "id"],
-            _ => return Err(unknown_type(type_name)),
-        };
-        Ok(with(planned, results.iter().map(|name| (*name, prior.get(name).cloned().unwrap_or_default()))))
+    async fn delete(&self, _: &Session<()>, _state: &Value) -> Result<(), ProviderError> {
+        Ok(())
     }
 
-    async fn delete(&self, type_name: &str, _state: &Value) -> Result<(), ProviderError> {
-        match type_name {
-            PASSWORD | ID => Ok(()),
-            _ => Err(unknown_type(type_name)),
-        }
+    async fn import(&self, _: &Session<()>, _id: &str) -> Result<Value, ProviderError> {
+        Err(no_import(PASSWORD))
+    }
+}
+
+/// `random_id`.
+struct RandomId;
+
+#[async_trait]
+impl ResourceType<()> for RandomId {
+    fn schema(&self) -> ResourceSchema {
+        schema::id()
     }
 
-    async fn import(&self, type_name: &str, _id: &str) -> Result<Value, ProviderError> {
-        Err(ProviderError::invalid(format!(
-            "{type_name} cannot be imported: its import id would be the secret itself, and would end up in shell history and logs; let Trustform generate a new value, or write the existing one to Vault and read it with a data source"
-        )))
+    fn validate(&self, config: &Value) -> Vec<ValidationIssue> {
+        byte_length(config).err().map(|detail| issue("byte_length", detail)).into_iter().collect()
     }
 
-    async fn read_data(&self, type_name: &str, _config: &Value) -> Result<Value, ProviderError> {
-        Err(ProviderError::invalid(format!("the random provider has no data source {type_name:?}")))
+    fn plan(&self, _: &Session<()>, _prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
+        Ok(with(&planned, [("id", Value::from(ID_VALUE))]))
+    }
+
+    /// A generated value lives only in the state: reading it is reading the state.
+    async fn read(&self, _: &Session<()>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        Ok(Some(state.clone()))
+    }
+
+    async fn create(&self, _: &Session<()>, planned: &Value, _: &dyn Checkpoint) -> Result<Value, ProviderError> {
+        let length = byte_length(planned)
+            .map_err(ProviderError::invalid)?
+            .ok_or_else(|| ProviderError::invalid("random_id was given an unknown byte_length"))?;
+        let ids = generate::id(length, text(planned, "prefix").unwrap_or_default()).map_err(randomness_failed)?;
+        Ok(with(
+            planned,
+            [
+                ("b64_url", Value::String(ids.b64_url).sensitive()),
+                ("b64_std", Value::String(ids.b64_std).sensitive()),
+                ("hex", Value::String(ids.hex).sensitive()),
+                ("dec", Value::String(ids.dec).sensitive()),
+                ("id", Value::from(ID_VALUE)),
+            ],
+        ))
+    }
+
+    async fn update(&self, _: &Session<()>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        Ok(carried_over(prior, planned, &["b64_url", "b64_std", "hex", "dec", "id"]))
+    }
+
+    async fn delete(&self, _: &Session<()>, _state: &Value) -> Result<(), ProviderError> {
+        Ok(())
+    }
+
+    async fn import(&self, _: &Session<()>, _id: &str) -> Result<Value, ProviderError> {
+        Err(no_import(ID))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use trustform_provider::NoCheckpoint;
+    use trustform_provider::{NoCheckpoint, Provider};
 
     fn conformed(type_name: &str, config: Value) -> Value {
-        let schema = &SCHEMA.resources[type_name];
+        let provider = RandomProvider::new();
+        let schema = &provider.schema().resources[type_name];
         trustform_schema::conform(&schema.block, &config).expect("the body fits the schema")
     }
 

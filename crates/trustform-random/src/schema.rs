@@ -1,15 +1,11 @@
 //! `random_password` and `random_id`, with Terraform's attribute names. Every argument forces
 //! replacement (a new secret), and every result is sensitive.
 
-use std::sync::LazyLock;
 use trustform_lang::Type;
-use trustform_schema::{Attribute, Block, ProviderSchema, ResourceSchema};
+use trustform_schema::{Attribute, Block, ResourceSchema};
 
 pub(crate) const PASSWORD: &str = "random_password";
 pub(crate) const ID: &str = "random_id";
-
-pub(crate) static SCHEMA: LazyLock<ProviderSchema> =
-    LazyLock::new(|| ProviderSchema::default().resource(password()).resource(id()));
 
 fn keepers() -> Attribute {
     Attribute::optional(Type::map(Type::String))
@@ -29,7 +25,7 @@ fn result(description: &'static str) -> Attribute {
     Attribute::computed(Type::String).sensitive().describe(description)
 }
 
-fn password() -> ResourceSchema {
+pub(crate) fn password() -> ResourceSchema {
     ResourceSchema::new(
         PASSWORD,
         Block::new()
@@ -58,7 +54,7 @@ fn password() -> ResourceSchema {
     .import_id("not importable: the import id would be the secret itself")
 }
 
-fn id() -> ResourceSchema {
+pub(crate) fn id() -> ResourceSchema {
     ResourceSchema::new(
         ID,
         Block::new()

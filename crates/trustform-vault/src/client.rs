@@ -35,7 +35,7 @@ pub(crate) fn api_path(parts: &[&str]) -> String {
 }
 
 #[derive(Clone)]
-pub(crate) struct Vault {
+pub struct Vault {
     inner: Arc<Inner>,
 }
 

@@ -17,4 +17,4 @@ mod provider;
 mod resources;
 mod schema;
 
-pub use provider::VaultProvider;
+pub use provider::{VaultAdapter, VaultProvider};

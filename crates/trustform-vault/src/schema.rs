@@ -1,8 +1,7 @@
 //! Resource and data source schemas, with the Terraform vault provider's names and arguments.
 
-use std::sync::LazyLock;
 use trustform_lang::Type;
-use trustform_schema::{Attribute, Block, Compare, ProviderSchema, ResourceSchema};
+use trustform_schema::{Attribute, Block, Compare, ResourceSchema};
 
 pub(crate) const MOUNT: &str = "vault_mount";
 pub(crate) const KV_SECRET_V2: &str = "vault_kv_secret_v2";
@@ -11,22 +10,11 @@ pub(crate) const AUTH_BACKEND: &str = "vault_auth_backend";
 pub(crate) const KUBERNETES_CONFIG: &str = "vault_kubernetes_auth_backend_config";
 pub(crate) const KUBERNETES_ROLE: &str = "vault_kubernetes_auth_backend_role";
 
-pub(crate) static SCHEMA: LazyLock<ProviderSchema> = LazyLock::new(|| {
-    ProviderSchema { provider: provider_block(), ..ProviderSchema::default() }
-        .resource(mount())
-        .resource(kv_secret_v2())
-        .resource(policy())
-        .resource(auth_backend())
-        .resource(kubernetes_config())
-        .resource(kubernetes_role())
-        .data_source(kv_secret_v2_data())
-});
-
 fn string() -> Type {
     Type::String
 }
 
-fn provider_block() -> Block {
+pub(crate) fn provider_block() -> Block {
     Block::new()
         .attr("address", Attribute::optional(string()).describe("The server's URL; defaults to VAULT_ADDR."))
         .attr(
@@ -40,7 +28,7 @@ fn provider_block() -> Block {
         .attr("ca_cert_file", Attribute::optional(string()).describe("A PEM bundle; defaults to VAULT_CACERT."))
 }
 
-fn mount() -> ResourceSchema {
+pub(crate) fn mount() -> ResourceSchema {
     ResourceSchema::new(
         MOUNT,
         Block::new()
@@ -65,7 +53,7 @@ fn mount() -> ResourceSchema {
     .import_id("the mount path, e.g. `kv`")
 }
 
-fn kv_secret_v2() -> ResourceSchema {
+pub(crate) fn kv_secret_v2() -> ResourceSchema {
     ResourceSchema::new(
         KV_SECRET_V2,
         Block::new()
@@ -103,7 +91,7 @@ fn kv_secret_v2() -> ResourceSchema {
     .import_id("`<mount>/data/<name>`, e.g. `kv/data/litellm/gateway`")
 }
 
-fn policy() -> ResourceSchema {
+pub(crate) fn policy() -> ResourceSchema {
     ResourceSchema::new(
         POLICY,
         Block::new()
@@ -114,7 +102,7 @@ fn policy() -> ResourceSchema {
     .import_id("the policy name")
 }
 
-fn auth_backend() -> ResourceSchema {
+pub(crate) fn auth_backend() -> ResourceSchema {
     ResourceSchema::new(
         AUTH_BACKEND,
         Block::new()
@@ -129,7 +117,7 @@ fn auth_backend() -> ResourceSchema {
     .import_id("the auth method's path, e.g. `kubernetes`")
 }
 
-fn kubernetes_config() -> ResourceSchema {
+pub(crate) fn kubernetes_config() -> ResourceSchema {
     ResourceSchema::new(
         KUBERNETES_CONFIG,
         Block::new()
@@ -146,7 +134,7 @@ fn kubernetes_config() -> ResourceSchema {
     .import_id("`auth/<backend>/config`, e.g. `auth/kubernetes/config`")
 }
 
-fn kubernetes_role() -> ResourceSchema {
+pub(crate) fn kubernetes_role() -> ResourceSchema {
     let number = || Attribute::optional(Type::Number).default(0);
     ResourceSchema::new(
         KUBERNETES_ROLE,
@@ -172,7 +160,7 @@ fn kubernetes_role() -> ResourceSchema {
     .import_id("`auth/<backend>/role/<role_name>`, e.g. `auth/kubernetes/role/external-secrets`")
 }
 
-fn kv_secret_v2_data() -> ResourceSchema {
+pub(crate) fn kv_secret_v2_data() -> ResourceSchema {
     ResourceSchema::new(
         KV_SECRET_V2,
         Block::new()

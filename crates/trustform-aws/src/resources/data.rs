@@ -5,10 +5,14 @@
 use crate::api::{required, with, Api};
 use crate::error::from_sdk;
 use crate::policy_document::{hashcode, render};
+use crate::schema;
+use async_trait::async_trait;
 use trustform_lang::Value;
 use trustform_provider::ProviderError;
+use trustform_provider::{DataSource, Session};
+use trustform_schema::ResourceSchema;
 
-pub(crate) async fn caller_identity(api: &Api<'_>, config: &Value) -> Result<Value, ProviderError> {
+pub(crate) async fn caller_identity(api: &Api, config: &Value) -> Result<Value, ProviderError> {
     let sts = &api.clients.sts;
     let output = api
         .call(
@@ -27,7 +31,7 @@ pub(crate) async fn caller_identity(api: &Api<'_>, config: &Value) -> Result<Val
     ))
 }
 
-pub(crate) async fn eks_cluster(api: &Api<'_>, config: &Value) -> Result<Value, ProviderError> {
+pub(crate) async fn eks_cluster(api: &Api, config: &Value) -> Result<Value, ProviderError> {
     let name = required(config, "name")?;
     let eks = &api.clients.eks;
     let output = api
@@ -86,4 +90,46 @@ pub(crate) fn iam_policy_document(config: &Value) -> Result<Value, ProviderError
             ("id", Value::string(id)),
         ],
     ))
+}
+
+/// `data "aws_caller_identity"`.
+pub(crate) struct CallerIdentity;
+
+#[async_trait]
+impl DataSource<Api> for CallerIdentity {
+    fn schema(&self) -> ResourceSchema {
+        schema::caller_identity()
+    }
+
+    async fn read_data(&self, session: &Session<Api>, config: &Value) -> Result<Value, ProviderError> {
+        caller_identity(session.clients()?, config).await
+    }
+}
+
+/// `data "aws_eks_cluster"`.
+pub(crate) struct EksCluster;
+
+#[async_trait]
+impl DataSource<Api> for EksCluster {
+    fn schema(&self) -> ResourceSchema {
+        schema::eks_cluster()
+    }
+
+    async fn read_data(&self, session: &Session<Api>, config: &Value) -> Result<Value, ProviderError> {
+        eks_cluster(session.clients()?, config).await
+    }
+}
+
+/// `data "aws_iam_policy_document"`: rendered from its arguments, so it needs no configuration.
+pub(crate) struct IamPolicyDocument;
+
+#[async_trait]
+impl DataSource<Api> for IamPolicyDocument {
+    fn schema(&self) -> ResourceSchema {
+        schema::iam_policy_document()
+    }
+
+    async fn read_data(&self, _: &Session<Api>, config: &Value) -> Result<Value, ProviderError> {
+        iam_policy_document(config)
+    }
 }

@@ -3,17 +3,21 @@
 //! tag calls, DeleteOpenIDConnectProvider. The id is the provider's ARN.
 
 use crate::api::{
-    created_since, found, gone, required, string_set, strings, tag_changes, tags_value, with, Api, Created,
+    created_since, found, gone, required, string_set, strings, tag_changes, tags_value, text, with, Api, Created,
 };
 use crate::error::from_sdk;
 use crate::policy::{oidc_host_path, oidc_url_value};
 use crate::resources::iam_role::iam_tags;
+use crate::schema;
+use async_trait::async_trait;
 use aws_sdk_iam::operation::get_open_id_connect_provider::GetOpenIdConnectProviderOutput;
 use std::collections::BTreeMap;
 use trustform_lang::Value;
 use trustform_provider::ProviderError;
+use trustform_provider::{DataSource, ResourceType, Session};
+use trustform_schema::ResourceSchema;
 
-pub(crate) async fn create(api: &Api<'_>, planned: &Value) -> Result<Value, ProviderError> {
+pub(crate) async fn create(api: &Api, planned: &Value) -> Result<Value, ProviderError> {
     let url = required(planned, "url")?;
     let client_ids = strings(planned, "client_id_list");
     let thumbprints =
@@ -63,7 +67,7 @@ pub(crate) async fn create(api: &Api<'_>, planned: &Value) -> Result<Value, Prov
 /// The provider an interrupted create of `planned` made, found by its URL (IAM keeps one
 /// provider per URL, and its ARN ends in the URL without scheme): adopted only when its client
 /// ids, thumbprints (when the plan gives them) and tags are the planned ones.
-pub(crate) async fn find(api: &Api<'_>, planned: &Value) -> Result<Option<Value>, ProviderError> {
+pub(crate) async fn find(api: &Api, planned: &Value) -> Result<Option<Value>, ProviderError> {
     let url = required(planned, "url")?;
     let Some(arn) = found(find_arn(api, url).await)? else {
         return Ok(None);
@@ -103,18 +107,18 @@ pub(crate) async fn find(api: &Api<'_>, planned: &Value) -> Result<Option<Value>
     Ok(Some(state))
 }
 
-pub(crate) async fn read(api: &Api<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
+pub(crate) async fn read(api: &Api, state: &Value) -> Result<Option<Value>, ProviderError> {
     let arn = required(state, "id")?;
     let live = found(get(api, arn).await)?;
     Ok(live.map(|live| state_of(Some(state), arn, &live)))
 }
 
-pub(crate) async fn import(api: &Api<'_>, arn: &str) -> Result<Value, ProviderError> {
+pub(crate) async fn import(api: &Api, arn: &str) -> Result<Value, ProviderError> {
     let live = get(api, arn).await?;
     Ok(state_of(None, arn, &live))
 }
 
-pub(crate) async fn update(api: &Api<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+pub(crate) async fn update(api: &Api, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
     let arn = required(prior, "id")?;
     let iam = &api.clients.iam;
 
@@ -204,7 +208,7 @@ pub(crate) async fn update(api: &Api<'_>, prior: &Value, planned: &Value) -> Res
     Ok(with(planned, computed))
 }
 
-pub(crate) async fn delete(api: &Api<'_>, state: &Value) -> Result<(), ProviderError> {
+pub(crate) async fn delete(api: &Api, state: &Value) -> Result<(), ProviderError> {
     let arn = required(state, "id")?;
     let iam = &api.clients.iam;
     gone(
@@ -220,7 +224,7 @@ pub(crate) async fn delete(api: &Api<'_>, state: &Value) -> Result<(), ProviderE
     )
 }
 
-async fn get(api: &Api<'_>, arn: &str) -> Result<GetOpenIdConnectProviderOutput, ProviderError> {
+async fn get(api: &Api, arn: &str) -> Result<GetOpenIdConnectProviderOutput, ProviderError> {
     let iam = &api.clients.iam;
     api.call(|| async move {
         iam.get_open_id_connect_provider()
@@ -233,7 +237,7 @@ async fn get(api: &Api<'_>, arn: &str) -> Result<GetOpenIdConnectProviderOutput,
 }
 
 /// The ARN of the provider for `url`: ARNs end in `oidc-provider/` and the URL without scheme.
-async fn find_arn(api: &Api<'_>, url: &str) -> Result<String, ProviderError> {
+async fn find_arn(api: &Api, url: &str) -> Result<String, ProviderError> {
     let iam = &api.clients.iam;
     let output = api
         .call(|| async move {
@@ -261,6 +265,75 @@ fn state_of(prior: Option<&Value>, arn: &str, live: &GetOpenIdConnectProviderOut
         ("thumbprint_list", string_set(live.thumbprint_list().iter().map(String::as_str))),
         ("tags", tags_value(prior, tags)),
     ])
+}
+
+/// `aws_iam_openid_connect_provider`, as the provider serves it.
+pub(crate) struct IamOidcProvider;
+
+#[async_trait]
+impl ResourceType<Api> for IamOidcProvider {
+    fn schema(&self) -> ResourceSchema {
+        schema::iam_openid_connect_provider()
+    }
+
+    /// AWS chooses the ARN, but the URL is a natural key an interrupted create is found by.
+    fn findable(&self) -> bool {
+        true
+    }
+
+    async fn find(&self, session: &Session<Api>, planned: &Value) -> Result<Option<Value>, ProviderError> {
+        find(session.clients()?, planned).await
+    }
+
+    async fn read(&self, session: &Session<Api>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        read(session.clients()?, state).await
+    }
+
+    async fn create(
+        &self,
+        session: &Session<Api>,
+        planned: &Value,
+        _: &dyn trustform_provider::Checkpoint,
+    ) -> Result<Value, ProviderError> {
+        create(session.clients()?, planned).await
+    }
+
+    async fn update(&self, session: &Session<Api>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        update(session.clients()?, prior, planned).await
+    }
+
+    async fn delete(&self, session: &Session<Api>, state: &Value) -> Result<(), ProviderError> {
+        delete(session.clients()?, state).await
+    }
+
+    async fn import(&self, session: &Session<Api>, id: &str) -> Result<Value, ProviderError> {
+        import(session.clients()?, id).await
+    }
+}
+
+/// `data "aws_iam_openid_connect_provider"`: an existing provider, by `arn` or by `url`.
+pub(crate) struct IamOidcProviderData;
+
+#[async_trait]
+impl DataSource<Api> for IamOidcProviderData {
+    fn schema(&self) -> ResourceSchema {
+        schema::iam_openid_connect_provider_data()
+    }
+
+    async fn read_data(&self, session: &Session<Api>, config: &Value) -> Result<Value, ProviderError> {
+        let api = session.clients()?;
+        let arn = match (text(config, "arn"), text(config, "url")) {
+            (Some(arn), None) => arn.to_owned(),
+            (None, Some(url)) => find_arn(api, url).await?,
+            _ => {
+                return Err(ProviderError::invalid(
+                    "data \"aws_iam_openid_connect_provider\" needs exactly one of `arn` and `url`; give the provider's ARN, or the issuer URL it was created for",
+                ))
+            }
+        };
+        let live = get(api, &arn).await?;
+        Ok(state_of(Some(config), &arn, &live))
+    }
 }
 
 #[cfg(test)]

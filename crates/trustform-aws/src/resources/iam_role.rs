@@ -5,13 +5,17 @@
 use crate::api::{created_since, found, gone, required, string_map, tag_changes, tags_value, text, with, Api, Created};
 use crate::error::from_sdk;
 use crate::policy::policy_value;
+use crate::schema;
+use async_trait::async_trait;
 use aws_sdk_iam::types::{Role, Tag};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 use trustform_lang::Value;
 use trustform_provider::{ProviderError, ValidationIssue};
+use trustform_provider::{ResourceType, Session};
 use trustform_schema::json_documents_equal;
+use trustform_schema::ResourceSchema;
 
 const DEFAULT_MAX_SESSION_DURATION: i64 = 3600;
 /// IAM accepts one to twelve hours.
@@ -46,7 +50,7 @@ pub(crate) fn validate(config: &Value) -> Vec<ValidationIssue> {
     issues
 }
 
-pub(crate) async fn create(api: &Api<'_>, planned: &Value) -> Result<Value, ProviderError> {
+pub(crate) async fn create(api: &Api, planned: &Value) -> Result<Value, ProviderError> {
     let name = match text(planned, "name") {
         Some(name) => name.to_owned(),
         None => unique_name(text(planned, "name_prefix").unwrap_or("terraform-")),
@@ -101,18 +105,18 @@ pub(crate) async fn create(api: &Api<'_>, planned: &Value) -> Result<Value, Prov
     ))
 }
 
-pub(crate) async fn read(api: &Api<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
+pub(crate) async fn read(api: &Api, state: &Value) -> Result<Option<Value>, ProviderError> {
     let name = role_name(state)?;
     let role = found(get_role(api, name).await)?;
     Ok(role.map(|role| state_of(Some(state), &role)))
 }
 
-pub(crate) async fn import(api: &Api<'_>, id: &str) -> Result<Value, ProviderError> {
+pub(crate) async fn import(api: &Api, id: &str) -> Result<Value, ProviderError> {
     let role = get_role(api, id).await?;
     Ok(state_of(None, &role))
 }
 
-pub(crate) async fn update(api: &Api<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+pub(crate) async fn update(api: &Api, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
     let name = role_name(prior)?;
     let iam = &api.clients.iam;
 
@@ -203,7 +207,7 @@ pub(crate) async fn update(api: &Api<'_>, prior: &Value, planned: &Value) -> Res
     Ok(with(planned, computed))
 }
 
-pub(crate) async fn delete(api: &Api<'_>, state: &Value) -> Result<(), ProviderError> {
+pub(crate) async fn delete(api: &Api, state: &Value) -> Result<(), ProviderError> {
     let name = role_name(state)?;
     let iam = &api.clients.iam;
     let Some(attached) = found(attached_policy_arns(api, name).await)? else {
@@ -246,7 +250,7 @@ pub(crate) async fn delete(api: &Api<'_>, state: &Value) -> Result<(), ProviderE
 }
 
 /// The ARNs of the managed policies attached to a role, across pages.
-pub(crate) async fn attached_policy_arns(api: &Api<'_>, role: &str) -> Result<Vec<String>, ProviderError> {
+pub(crate) async fn attached_policy_arns(api: &Api, role: &str) -> Result<Vec<String>, ProviderError> {
     let iam = &api.clients.iam;
     let mut arns = Vec::new();
     let mut marker: Option<String> = None;
@@ -270,7 +274,7 @@ pub(crate) async fn attached_policy_arns(api: &Api<'_>, role: &str) -> Result<Ve
     }
 }
 
-async fn inline_policy_names(api: &Api<'_>, role: &str) -> Result<Vec<String>, ProviderError> {
+async fn inline_policy_names(api: &Api, role: &str) -> Result<Vec<String>, ProviderError> {
     let iam = &api.clients.iam;
     let mut names = Vec::new();
     let mut marker: Option<String> = None;
@@ -296,7 +300,7 @@ async fn inline_policy_names(api: &Api<'_>, role: &str) -> Result<Vec<String>, P
     }
 }
 
-async fn get_role(api: &Api<'_>, name: &str) -> Result<Role, ProviderError> {
+async fn get_role(api: &Api, name: &str) -> Result<Role, ProviderError> {
     let iam = &api.clients.iam;
     let output = api
         .call(|| async move { iam.get_role().role_name(name).send().await.map_err(|e| from_sdk("iam:GetRole", e)) })
@@ -385,6 +389,53 @@ fn unique_name(prefix: &str) -> String {
     let datetime = aws_sdk_iam::primitives::DateTime::from_secs(now.as_secs() as i64);
     let stamp: String = date(&datetime).chars().filter(char::is_ascii_digit).collect();
     format!("{prefix}{stamp}{:04}{count:08x}", now.subsec_micros() / 100)
+}
+
+/// `aws_iam_role`, as the provider serves it.
+pub(crate) struct IamRole;
+
+#[async_trait]
+impl ResourceType<Api> for IamRole {
+    fn schema(&self) -> ResourceSchema {
+        schema::iam_role()
+    }
+
+    fn validate(&self, config: &Value) -> Vec<ValidationIssue> {
+        validate(config)
+    }
+
+    /// The id is the name, known at plan time unless it is generated from `name_prefix`.
+    fn plan(&self, _: &Session<Api>, _prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
+        Ok(match text(&planned, "name").map(str::to_owned) {
+            Some(name) => with(&planned, [("id", Value::String(name))]),
+            None => planned,
+        })
+    }
+
+    async fn read(&self, session: &Session<Api>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        read(session.clients()?, state).await
+    }
+
+    async fn create(
+        &self,
+        session: &Session<Api>,
+        planned: &Value,
+        _: &dyn trustform_provider::Checkpoint,
+    ) -> Result<Value, ProviderError> {
+        create(session.clients()?, planned).await
+    }
+
+    async fn update(&self, session: &Session<Api>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        update(session.clients()?, prior, planned).await
+    }
+
+    async fn delete(&self, session: &Session<Api>, state: &Value) -> Result<(), ProviderError> {
+        delete(session.clients()?, state).await
+    }
+
+    async fn import(&self, session: &Session<Api>, id: &str) -> Result<Value, ProviderError> {
+        import(session.clients()?, id).await
+    }
 }
 
 #[cfg(test)]

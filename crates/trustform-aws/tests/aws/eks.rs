@@ -301,3 +301,84 @@ async fn an_interrupted_association_is_found_by_its_natural_key_and_adopted_only
     let other_account = conform(&provider.schema().resources[kind].block, &Value::Object(other_account)).unwrap();
     assert_eq!(provider.find(kind, &other_account).await.unwrap(), None);
 }
+
+/// `data "aws_iam_openid_connect_provider"` finds a provider by its ARN or by the issuer URL,
+/// keeps the URL as the spec spells it, and refuses a block with neither or both.
+#[tokio::test]
+async fn the_openid_connect_provider_data_source_reads_by_arn_or_url() {
+    let (_sandbox, provider) = sandbox(SandboxConfig::default()).await;
+    let url = "https://issuer.skel-check.example/tenant/7";
+    let created = create(
+        &provider,
+        "aws_iam_openid_connect_provider",
+        Value::object([
+            ("url", url.into()),
+            ("client_id_list", Value::List(vec!["sts.amazonaws.com".into()])),
+            ("tags", Value::object([("team", "skel".into())])),
+        ]),
+    )
+    .await;
+    let arn = created.get("arn").and_then(Value::as_str).expect("the create gives the ARN").to_owned();
+
+    let by_url = provider
+        .read_data("aws_iam_openid_connect_provider", &Value::object([("url", url.into()), ("arn", Value::Null)]))
+        .await
+        .unwrap();
+    assert_eq!(by_url.get("arn"), Some(&Value::from(arn.as_str())));
+    assert_eq!(by_url.get("id"), Some(&Value::from(arn.as_str())));
+    assert_eq!(by_url.get("url"), Some(&Value::from(url)));
+    assert_eq!(by_url.get("client_id_list"), Some(&Value::List(vec!["sts.amazonaws.com".into()])));
+    assert_eq!(by_url.get("tags"), Some(&Value::object([("team", "skel".into())])));
+
+    let by_arn = provider
+        .read_data(
+            "aws_iam_openid_connect_provider",
+            &Value::object([("arn", arn.as_str().into()), ("url", Value::Null)]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_arn.get("client_id_list"), by_url.get("client_id_list"));
+    assert!(by_arn
+        .get("url")
+        .and_then(Value::as_str)
+        .is_some_and(|read| read.ends_with("issuer.skel-check.example/tenant/7")));
+
+    let neither = provider
+        .read_data("aws_iam_openid_connect_provider", &Value::object([("arn", Value::Null), ("url", Value::Null)]))
+        .await
+        .unwrap_err();
+    assert!(neither.message.contains("exactly one of `arn` and `url`"), "{}", neither.message);
+    let missing = provider
+        .read_data("aws_iam_openid_connect_provider", &Value::object([("url", "https://nobody.example".into())]))
+        .await
+        .unwrap_err();
+    assert!(missing.is_not_found(), "{missing:?}");
+}
+
+/// Role chaining (`target_role_arn`) and `disable_session_tags` go through create, read,
+/// update (the target taken away, the tags turned back on) and import like the other arguments.
+#[tokio::test]
+async fn pod_identity_association_with_a_target_role_conforms() {
+    let (_sandbox, provider) = sandbox(SandboxConfig::default()).await;
+    let (first, target) = (role(&provider, "ledger-pod").await, role(&provider, "ledger-cross-account").await);
+    let chained = |target: Option<&str>, disable: bool| {
+        let mut body = association(&first);
+        if let Value::Object(fields) = &mut body {
+            fields.insert("target_role_arn".into(), target.map(Value::from).unwrap_or_default());
+            fields.insert("disable_session_tags".into(), Value::Bool(disable));
+        }
+        body
+    };
+    let case = Case::new("aws_eks_pod_identity_association", chained(Some(&target), true))
+        .with_update(chained(None, false))
+        .with_import_id(|state| {
+            let field = |name| state.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
+            format!("{},{}", field("cluster_name"), field("association_id"))
+        });
+    conformance::run(&provider, &case).await.unwrap();
+
+    let created = create(&provider, "aws_eks_pod_identity_association", chained(Some(&target), true)).await;
+    let read = provider.read("aws_eks_pod_identity_association", &created).await.unwrap().expect("it exists");
+    assert_eq!(read.get("target_role_arn"), Some(&Value::from(target.as_str())));
+    assert_eq!(read.get("disable_session_tags"), Some(&Value::Bool(true)));
+}

@@ -5,11 +5,15 @@
 use crate::api::{last_segment, sdk_scope, text, with, Api};
 use crate::error::from_azure;
 use crate::resources::role_assignment::find_definition_by_name;
+use crate::schema;
+use async_trait::async_trait;
 use azure_mgmt_authorization::package_2022_04_01::models::RoleDefinition;
 use trustform_lang::Value;
 use trustform_provider::ProviderError;
+use trustform_provider::{DataSource, Session};
+use trustform_schema::ResourceSchema;
 
-pub(crate) fn client_config(api: &Api<'_>, config: &Value) -> Value {
+pub(crate) fn client_config(api: &Api, config: &Value) -> Value {
     let settings = &api.clients.settings;
     let text_value = |value: &Option<String>| Value::string(value.clone().unwrap_or_default());
     let object_id = api.clients.object_id.clone().unwrap_or_default();
@@ -31,7 +35,7 @@ pub(crate) fn client_config(api: &Api<'_>, config: &Value) -> Value {
     )
 }
 
-pub(crate) async fn role_definition(api: &Api<'_>, config: &Value) -> Result<Value, ProviderError> {
+pub(crate) async fn role_definition(api: &Api, config: &Value) -> Result<Value, ProviderError> {
     let scope = match text(config, "scope") {
         Some(scope) => scope.to_owned(),
         None => match &api.clients.settings.subscription_id {
@@ -94,4 +98,32 @@ fn definition_attributes(definition: &RoleDefinition) -> Vec<(&'static str, Valu
         ("permissions", Value::List(permissions)),
         ("assignable_scopes", strings(&properties.assignable_scopes)),
     ]
+}
+
+/// `data "azurerm_client_config"`.
+pub(crate) struct ClientConfig;
+
+#[async_trait]
+impl DataSource<Api> for ClientConfig {
+    fn schema(&self) -> ResourceSchema {
+        schema::client_config()
+    }
+
+    async fn read_data(&self, session: &Session<Api>, config: &Value) -> Result<Value, ProviderError> {
+        Ok(client_config(session.clients()?, config))
+    }
+}
+
+/// `data "azurerm_role_definition"`.
+pub(crate) struct RoleDefinitionData;
+
+#[async_trait]
+impl DataSource<Api> for RoleDefinitionData {
+    fn schema(&self) -> ResourceSchema {
+        schema::role_definition_data()
+    }
+
+    async fn read_data(&self, session: &Session<Api>, config: &Value) -> Result<Value, ProviderError> {
+        role_definition(session.clients()?, config).await
+    }
 }

@@ -11,6 +11,8 @@ use crate::api::{
     found, gone, keep_empty_spelling, last_segment, optional_text, required, scope_of_id, sdk_scope, text, with, Api,
 };
 use crate::error::{from_azure, retryable_assignment_write};
+use crate::schema;
+use async_trait::async_trait;
 use azure_mgmt_authorization::package_2022_04_01::models::role_assignment_properties::PrincipalType;
 use azure_mgmt_authorization::package_2022_04_01::models::{
     RoleAssignment, RoleAssignmentCreateParameters, RoleAssignmentProperties, RoleDefinition,
@@ -19,6 +21,8 @@ use futures::StreamExt;
 use std::str::FromStr;
 use trustform_lang::Value;
 use trustform_provider::{retry, ProviderError};
+use trustform_provider::{ResourceType, Session};
+use trustform_schema::ResourceSchema;
 
 /// The UUIDv5 namespace of assignment names (itself `uuidv5(url, "trustform:azurerm_role_assignment")`
 /// would do as well; what matters is that it never changes).
@@ -62,7 +66,7 @@ pub(crate) fn plan(prior: Option<&Value>, planned: Value) -> Value {
     }
 }
 
-pub(crate) async fn create(api: &Api<'_>, planned: &Value) -> Result<Value, ProviderError> {
+pub(crate) async fn create(api: &Api, planned: &Value) -> Result<Value, ProviderError> {
     let scope = required(planned, "scope")?;
     let principal_id = required(planned, "principal_id")?;
     let role_definition_id = match text(planned, "role_definition_id") {
@@ -99,7 +103,7 @@ pub(crate) async fn create(api: &Api<'_>, planned: &Value) -> Result<Value, Prov
 /// The assignment an interrupted create of `planned` made, read by its scope and derived name;
 /// adopted only when it grants the planned role to the planned principal with the planned
 /// description and condition.
-pub(crate) async fn find(api: &Api<'_>, planned: &Value) -> Result<Option<Value>, ProviderError> {
+pub(crate) async fn find(api: &Api, planned: &Value) -> Result<Option<Value>, ProviderError> {
     if text(planned, "name").is_none() {
         return Ok(None);
     }
@@ -137,7 +141,7 @@ pub(crate) async fn find(api: &Api<'_>, planned: &Value) -> Result<Option<Value>
     Ok(Some(live))
 }
 
-pub(crate) async fn read(api: &Api<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
+pub(crate) async fn read(api: &Api, state: &Value) -> Result<Option<Value>, ProviderError> {
     let (scope, name) = scope_and_name(state)?;
     match found(get(api, scope, name).await)? {
         Some(live) => state_of(Some(state), &live).map(Some),
@@ -145,7 +149,7 @@ pub(crate) async fn read(api: &Api<'_>, state: &Value) -> Result<Option<Value>, 
     }
 }
 
-pub(crate) async fn import(api: &Api<'_>, id: &str) -> Result<Value, ProviderError> {
+pub(crate) async fn import(api: &Api, id: &str) -> Result<Value, ProviderError> {
     let scope = scope_of_id(id).filter(|_| id.to_ascii_lowercase().contains("/roleassignments/")).ok_or_else(|| {
         ProviderError::invalid(format!(
             "{id:?} is not a role assignment id; write it as \
@@ -157,7 +161,7 @@ pub(crate) async fn import(api: &Api<'_>, id: &str) -> Result<Value, ProviderErr
 }
 
 /// Only description and condition change in place; ARM takes them in a PUT of the same name.
-pub(crate) async fn update(api: &Api<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+pub(crate) async fn update(api: &Api, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
     let (scope, name) = scope_and_name(prior)?;
     let role_definition_id = required(prior, "role_definition_id")?;
     let principal_id = required(prior, "principal_id")?;
@@ -166,7 +170,7 @@ pub(crate) async fn update(api: &Api<'_>, prior: &Value, planned: &Value) -> Res
     state_of(Some(&planned), &live)
 }
 
-pub(crate) async fn delete(api: &Api<'_>, state: &Value) -> Result<(), ProviderError> {
+pub(crate) async fn delete(api: &Api, state: &Value) -> Result<(), ProviderError> {
     let (scope, name) = scope_and_name(state)?;
     let client = api.clients.authorization.role_assignments_client();
     gone(
@@ -178,7 +182,7 @@ pub(crate) async fn delete(api: &Api<'_>, state: &Value) -> Result<(), ProviderE
     )
 }
 
-async fn get(api: &Api<'_>, scope: &str, name: &str) -> Result<RoleAssignment, ProviderError> {
+async fn get(api: &Api, scope: &str, name: &str) -> Result<RoleAssignment, ProviderError> {
     let client = api.clients.authorization.role_assignments_client();
     api.call(|| {
         let request = client.get(sdk_scope(scope), name);
@@ -189,7 +193,7 @@ async fn get(api: &Api<'_>, scope: &str, name: &str) -> Result<RoleAssignment, P
 
 /// The PUT, retried through replication delays of the role and the principal.
 async fn put(
-    api: &Api<'_>,
+    api: &Api,
     scope: &str,
     name: &str,
     role_definition_id: &str,
@@ -207,7 +211,7 @@ async fn put(
     };
     let parameters = RoleAssignmentCreateParameters::new(properties);
     let client = api.clients.authorization.role_assignments_client();
-    retry(api.policy, retryable_assignment_write, || {
+    retry(&api.policy, retryable_assignment_write, || {
         let request = client.create(sdk_scope(scope), name, parameters.clone());
         async move { request.await.map_err(|e| from_azure("roleAssignments/write", e)) }
     })
@@ -215,7 +219,7 @@ async fn put(
 }
 
 /// The full resource id of the role called `role_name`, built in or custom, as seen at `scope`.
-async fn definition_id_by_name(api: &Api<'_>, scope: &str, role_name: &str) -> Result<String, ProviderError> {
+async fn definition_id_by_name(api: &Api, scope: &str, role_name: &str) -> Result<String, ProviderError> {
     let definition = find_definition_by_name(api, scope, role_name).await?.ok_or_else(|| {
         ProviderError::invalid(format!(
             "No role called {role_name:?} is visible at {scope}. Check the spelling (role names are exact, e.g. \
@@ -227,7 +231,7 @@ async fn definition_id_by_name(api: &Api<'_>, scope: &str, role_name: &str) -> R
 
 /// Lists the definitions called `role_name` at `scope` (`$filter=roleName eq '...'`).
 pub(crate) async fn find_definition_by_name(
-    api: &Api<'_>,
+    api: &Api,
     scope: &str,
     role_name: &str,
 ) -> Result<Option<RoleDefinition>, ProviderError> {
@@ -253,7 +257,7 @@ pub(crate) async fn find_definition_by_name(
 
 /// The error for a grant that exists under another name: names it and says how to import it.
 async fn already_assigned(
-    api: &Api<'_>,
+    api: &Api,
     scope: &str,
     role_definition_id: &str,
     principal_id: &str,
@@ -338,6 +342,57 @@ fn state_of(prior: Option<&Value>, live: &RoleAssignment) -> Result<Value, Provi
         ("condition_version", optional_text(prior_value("condition_version"), properties.condition_version.as_deref())),
         ("id", Value::string(id)),
     ]))
+}
+
+/// `azurerm_role_assignment`, as the provider serves it.
+pub(crate) struct AzureRoleAssignment;
+
+#[async_trait]
+impl ResourceType<Api> for AzureRoleAssignment {
+    fn schema(&self) -> ResourceSchema {
+        schema::role_assignment()
+    }
+
+    /// Fills the assignment name, derived from scope, role and principal, so that it is known
+    /// at plan time and a retried PUT never makes a second assignment.
+    fn plan(&self, _: &Session<Api>, prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
+        Ok(plan(prior, planned))
+    }
+
+    /// The name is known at plan time, but the id only comes back from ARM (and is unknown
+    /// while the role is): the interrupted create is found by scope and name.
+    fn findable(&self) -> bool {
+        true
+    }
+
+    async fn find(&self, session: &Session<Api>, planned: &Value) -> Result<Option<Value>, ProviderError> {
+        find(session.clients()?, planned).await
+    }
+
+    async fn read(&self, session: &Session<Api>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        read(session.clients()?, state).await
+    }
+
+    async fn create(
+        &self,
+        session: &Session<Api>,
+        planned: &Value,
+        _: &dyn trustform_provider::Checkpoint,
+    ) -> Result<Value, ProviderError> {
+        create(session.clients()?, planned).await
+    }
+
+    async fn update(&self, session: &Session<Api>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        update(session.clients()?, prior, planned).await
+    }
+
+    async fn delete(&self, session: &Session<Api>, state: &Value) -> Result<(), ProviderError> {
+        delete(session.clients()?, state).await
+    }
+
+    async fn import(&self, session: &Session<Api>, id: &str) -> Result<Value, ProviderError> {
+        import(session.clients()?, id).await
+    }
 }
 
 #[cfg(test)]

@@ -10,10 +10,14 @@ use crate::api::{
     scope_within, sdk_scope, string_set, strings, text, with, Api,
 };
 use crate::error::{from_azure, retryable};
+use crate::schema;
+use async_trait::async_trait;
 use azure_mgmt_authorization::package_2022_04_01::models::{Permission, RoleDefinition, RoleDefinitionProperties};
 use std::collections::BTreeSet;
 use trustform_lang::Value;
 use trustform_provider::{retry, ProviderError, ValidationIssue};
+use trustform_provider::{ResourceType, Session};
+use trustform_schema::ResourceSchema;
 
 const ID_FORMAT: &str = "`{role_definition_resource_id}|{scope}`";
 const NOT_YET_VISIBLE: &str = "WriteNotYetVisible";
@@ -133,7 +137,7 @@ fn with_planned_id(planned: Value) -> Value {
     )
 }
 
-pub(crate) async fn create(api: &Api<'_>, planned: &Value) -> Result<Value, ProviderError> {
+pub(crate) async fn create(api: &Api, planned: &Value) -> Result<Value, ProviderError> {
     let scope = required(planned, "scope")?;
     let guid = match text(planned, "role_definition_id") {
         Some(guid) => {
@@ -154,7 +158,7 @@ pub(crate) async fn create(api: &Api<'_>, planned: &Value) -> Result<Value, Prov
     state_of(Some(planned), scope, &live)
 }
 
-pub(crate) async fn read(api: &Api<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
+pub(crate) async fn read(api: &Api, state: &Value) -> Result<Option<Value>, ProviderError> {
     let scope = required(state, "scope")?;
     let guid = guid_of(state)?;
     match found(get(api, scope, guid).await)? {
@@ -163,7 +167,7 @@ pub(crate) async fn read(api: &Api<'_>, state: &Value) -> Result<Option<Value>, 
     }
 }
 
-pub(crate) async fn import(api: &Api<'_>, id: &str) -> Result<Value, ProviderError> {
+pub(crate) async fn import(api: &Api, id: &str) -> Result<Value, ProviderError> {
     let (resource_id, scope) = match id.split_once('|') {
         Some((resource_id, scope)) if !scope.is_empty() => (resource_id, scope),
         _ => (id, scope_of_id(id).unwrap_or_default()),
@@ -179,7 +183,7 @@ pub(crate) async fn import(api: &Api<'_>, id: &str) -> Result<Value, ProviderErr
     state_of(None, scope, &live)
 }
 
-pub(crate) async fn update(api: &Api<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+pub(crate) async fn update(api: &Api, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
     let scope = required(prior, "scope")?;
     let guid = guid_of(prior)?;
     let properties = properties_of(planned);
@@ -188,7 +192,7 @@ pub(crate) async fn update(api: &Api<'_>, prior: &Value, planned: &Value) -> Res
     state_of(Some(planned), scope, &live)
 }
 
-pub(crate) async fn delete(api: &Api<'_>, state: &Value) -> Result<(), ProviderError> {
+pub(crate) async fn delete(api: &Api, state: &Value) -> Result<(), ProviderError> {
     let scope = required(state, "scope")?;
     let guid = guid_of(state)?;
     let client = api.clients.authorization.role_definitions_client();
@@ -203,7 +207,7 @@ pub(crate) async fn delete(api: &Api<'_>, state: &Value) -> Result<(), ProviderE
     )
 }
 
-async fn get(api: &Api<'_>, scope: &str, guid: &str) -> Result<RoleDefinition, ProviderError> {
+async fn get(api: &Api, scope: &str, guid: &str) -> Result<RoleDefinition, ProviderError> {
     let client = api.clients.authorization.role_definitions_client();
     api.call(|| {
         let request = client.get(sdk_scope(scope), guid);
@@ -212,12 +216,7 @@ async fn get(api: &Api<'_>, scope: &str, guid: &str) -> Result<RoleDefinition, P
     .await
 }
 
-async fn put(
-    api: &Api<'_>,
-    scope: &str,
-    guid: &str,
-    properties: &RoleDefinitionProperties,
-) -> Result<(), ProviderError> {
+async fn put(api: &Api, scope: &str, guid: &str, properties: &RoleDefinitionProperties) -> Result<(), ProviderError> {
     let client = api.clients.authorization.role_definitions_client();
     let body = RoleDefinition { properties: Some(properties.clone()), ..RoleDefinition::default() };
     api.call(|| {
@@ -229,14 +228,14 @@ async fn put(
 
 /// Reads the definition until it shows `written`, within the retry policy's deadline.
 async fn wait_until_reads_show(
-    api: &Api<'_>,
+    api: &Api,
     scope: &str,
     guid: &str,
     written: &RoleDefinitionProperties,
 ) -> Result<RoleDefinition, ProviderError> {
     let client = api.clients.authorization.role_definitions_client();
     retry(
-        api.policy,
+        &api.policy,
         |error| retryable(error) || error.is_not_found() || error.code.as_deref() == Some(NOT_YET_VISIBLE),
         || {
             let request = client.get(sdk_scope(scope), guid);
@@ -354,6 +353,50 @@ fn same_scopes(a: &Value, b: Option<&Value>) -> bool {
         value.as_list().map(|items| items.iter().filter_map(Value::as_str).map(str::to_ascii_lowercase).collect())
     };
     matches!((lower(a), b.and_then(lower)), (Some(x), Some(y)) if x == y)
+}
+
+/// `azurerm_role_definition`, as the provider serves it.
+pub(crate) struct AzureRoleDefinition;
+
+#[async_trait]
+impl ResourceType<Api> for AzureRoleDefinition {
+    fn schema(&self) -> ResourceSchema {
+        schema::role_definition()
+    }
+
+    fn validate(&self, config: &Value) -> Vec<ValidationIssue> {
+        validate(config)
+    }
+
+    /// Keeps the prior spelling of empty descriptions and action lists.
+    fn plan(&self, _: &Session<Api>, prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
+        Ok(plan(prior, planned))
+    }
+
+    async fn read(&self, session: &Session<Api>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        read(session.clients()?, state).await
+    }
+
+    async fn create(
+        &self,
+        session: &Session<Api>,
+        planned: &Value,
+        _: &dyn trustform_provider::Checkpoint,
+    ) -> Result<Value, ProviderError> {
+        create(session.clients()?, planned).await
+    }
+
+    async fn update(&self, session: &Session<Api>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        update(session.clients()?, prior, planned).await
+    }
+
+    async fn delete(&self, session: &Session<Api>, state: &Value) -> Result<(), ProviderError> {
+        delete(session.clients()?, state).await
+    }
+
+    async fn import(&self, session: &Session<Api>, id: &str) -> Result<Value, ProviderError> {
+        import(session.clients()?, id).await
+    }
 }
 
 #[cfg(test)]

@@ -10,10 +10,15 @@
 //! `169.254.170.2`, which have no IMDSv2 token URL (the troubleshooting table's "Token refresh
 //! failed" row).
 
+use crate::api::Api;
 use crate::api::{required, text, with};
+use crate::schema;
+use async_trait::async_trait;
 use std::path::Path;
 use trustform_lang::Value;
 use trustform_provider::{ProviderError, ValidationIssue};
+use trustform_provider::{ResourceType, Session};
+use trustform_schema::ResourceSchema;
 
 const TOKEN_URL: &str = "https://sts.googleapis.com/v1/token";
 const SUBJECT_TOKEN_TYPE: &str = "urn:ietf:params:aws:token-type:aws4_request";
@@ -279,6 +284,52 @@ async fn write(base: &Path, state: &Value) -> Result<(), ProviderError> {
     })
     .await
     .map_err(|e| ProviderError::transient(format!("the credential file write did not finish: {e}")))?
+}
+
+/// `google_credential_config`, as the provider serves it: a local file, so it needs no
+/// configured clients.
+pub(crate) struct CredentialConfig;
+
+#[async_trait]
+impl ResourceType<Api> for CredentialConfig {
+    fn schema(&self) -> ResourceSchema {
+        schema::credential_config()
+    }
+
+    fn validate(&self, config: &Value) -> Vec<ValidationIssue> {
+        validate(config)
+    }
+
+    fn plan(&self, _: &Session<Api>, _prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
+        Ok(plan(planned))
+    }
+
+    async fn read(&self, _: &Session<Api>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        read(state).await
+    }
+
+    async fn create(
+        &self,
+        _: &Session<Api>,
+        planned: &Value,
+        _: &dyn trustform_provider::Checkpoint,
+    ) -> Result<Value, ProviderError> {
+        create(planned).await
+    }
+
+    async fn update(&self, _: &Session<Api>, _prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        update(planned).await
+    }
+
+    async fn delete(&self, _: &Session<Api>, state: &Value) -> Result<(), ProviderError> {
+        delete(state).await
+    }
+
+    async fn import(&self, _: &Session<Api>, _id: &str) -> Result<Value, ProviderError> {
+        Err(ProviderError::invalid(
+            "google_credential_config is a local file that Trustform writes; it cannot be imported, apply instead",
+        ))
+    }
 }
 
 #[cfg(test)]

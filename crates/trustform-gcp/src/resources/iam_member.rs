@@ -8,8 +8,12 @@
 
 use crate::api::{found, gone, required, strings, text, with, Api};
 use crate::iam_policy::{Edit, PolicyTarget};
+use crate::schema;
+use async_trait::async_trait;
 use trustform_lang::{normalize_set, Value};
 use trustform_provider::{ProviderError, Review, ValidationIssue};
+use trustform_provider::{ResourceType, Session};
+use trustform_schema::ResourceSchema;
 
 /// Which policy a resource type edits, and the attribute naming it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,7 +31,7 @@ impl Kind {
         }
     }
 
-    fn target(self, api: &Api<'_>, value: &Value) -> Result<PolicyTarget, ProviderError> {
+    fn target(self, api: &Api, value: &Value) -> Result<PolicyTarget, ProviderError> {
         Ok(match self {
             Kind::ProjectMember | Kind::ProjectBinding => {
                 PolicyTarget::Project(api.clients.project_of(value)?.to_owned())
@@ -79,7 +83,7 @@ pub(crate) fn plan(kind: Kind, planned: Value, default_project: Option<&str>) ->
 
 /// Creates a member or binding, or (bindings only) changes its members in place: one edit of
 /// the policy either way.
-pub(crate) async fn write(api: &Api<'_>, kind: Kind, planned: &Value) -> Result<Value, ProviderError> {
+pub(crate) async fn write(api: &Api, kind: Kind, planned: &Value) -> Result<Value, ProviderError> {
     let target = kind.target(api, planned)?;
     let role = required(planned, "role")?.to_owned();
     let edit = match kind {
@@ -104,7 +108,7 @@ pub(crate) async fn write(api: &Api<'_>, kind: Kind, planned: &Value) -> Result<
     })
 }
 
-pub(crate) async fn read(api: &Api<'_>, kind: Kind, state: &Value) -> Result<Option<Value>, ProviderError> {
+pub(crate) async fn read(api: &Api, kind: Kind, state: &Value) -> Result<Option<Value>, ProviderError> {
     let target = kind.target(api, state)?;
     let role = required(state, "role")?;
     // The policy's owner is gone (a deleted service account): so is every member of it.
@@ -124,11 +128,7 @@ pub(crate) async fn read(api: &Api<'_>, kind: Kind, state: &Value) -> Result<Opt
 /// binding exists in the policy whenever anyone holds the role), since `setIamPolicy` with the
 /// binding replaces them all; an update compares with the refreshed members. Either way, each
 /// member that is not in `members` is named in a warning.
-pub(crate) async fn review_binding(
-    api: &Api<'_>,
-    prior: Option<&Value>,
-    planned: &Value,
-) -> Result<Review, ProviderError> {
+pub(crate) async fn review_binding(api: &Api, prior: Option<&Value>, planned: &Value) -> Result<Review, ProviderError> {
     let Some(role) = text(planned, "role") else {
         return Ok(Review::default());
     };
@@ -168,7 +168,7 @@ pub(crate) async fn review_binding(
     Ok(Review { existing, issues })
 }
 
-pub(crate) async fn delete(api: &Api<'_>, kind: Kind, state: &Value) -> Result<(), ProviderError> {
+pub(crate) async fn delete(api: &Api, kind: Kind, state: &Value) -> Result<(), ProviderError> {
     let target = kind.target(api, state)?;
     let role = required(state, "role")?.to_owned();
     let edit = match kind {
@@ -180,7 +180,7 @@ pub(crate) async fn delete(api: &Api<'_>, kind: Kind, state: &Value) -> Result<(
 
 /// Reads an existing member or binding from Terraform's import id: the parts separated by
 /// spaces (`PROJECT ROLE MEMBER`, `PROJECT ROLE` for a binding).
-pub(crate) async fn import(api: &Api<'_>, kind: Kind, id: &str) -> Result<Value, ProviderError> {
+pub(crate) async fn import(api: &Api, kind: Kind, id: &str) -> Result<Value, ProviderError> {
     let parts: Vec<&str> = id.split(' ').filter(|part| !part.is_empty()).collect();
     let expected = if kind == Kind::ProjectBinding { 2 } else { 3 };
     if parts.len() != expected {
@@ -204,7 +204,7 @@ pub(crate) async fn import(api: &Api<'_>, kind: Kind, id: &str) -> Result<Value,
     read(api, kind, &state).await?.ok_or_else(|| ProviderError::not_found(format!("{id:?} is not in the policy")))
 }
 
-fn target_text(kind: Kind, api: &Api<'_>, value: &Value) -> Result<String, ProviderError> {
+fn target_text(kind: Kind, api: &Api, value: &Value) -> Result<String, ProviderError> {
     Ok(match kind {
         Kind::ServiceAccountMember => required(value, "service_account_id")?.to_owned(),
         _ => api.clients.project_of(value)?.to_owned(),
@@ -220,6 +220,64 @@ fn sorted(mut members: Vec<String>) -> Vec<String> {
 /// Members as the set value the schema stores.
 fn members_value(members: Vec<String>) -> Value {
     Value::List(normalize_set(members.into_iter().map(Value::from).collect()))
+}
+
+/// `google_project_iam_member`, `google_project_iam_binding` and
+/// `google_service_account_iam_member`, as the provider serves them: one per [`Kind`].
+pub(crate) struct Member(pub(crate) Kind);
+
+#[async_trait]
+impl ResourceType<Api> for Member {
+    fn schema(&self) -> ResourceSchema {
+        match self.0 {
+            Kind::ProjectMember => schema::project_iam_member(),
+            Kind::ProjectBinding => schema::project_iam_binding(),
+            Kind::ServiceAccountMember => schema::service_account_iam_member(),
+        }
+    }
+
+    fn plan(&self, session: &Session<Api>, _prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
+        Ok(plan(self.0, planned, super::default_project(session)))
+    }
+
+    /// A binding owns every member of its role: a create overwrites the members there now,
+    /// and any change that drops a member is warned about.
+    async fn review(
+        &self,
+        session: &Session<Api>,
+        prior: Option<&Value>,
+        planned: &Value,
+    ) -> Result<Review, ProviderError> {
+        if self.0 != Kind::ProjectBinding {
+            return Ok(Review::default());
+        }
+        review_binding(session.clients()?, prior, planned).await
+    }
+
+    async fn read(&self, session: &Session<Api>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        read(session.clients()?, self.0, state).await
+    }
+
+    async fn create(
+        &self,
+        session: &Session<Api>,
+        planned: &Value,
+        _: &dyn trustform_provider::Checkpoint,
+    ) -> Result<Value, ProviderError> {
+        write(session.clients()?, self.0, planned).await
+    }
+
+    async fn update(&self, session: &Session<Api>, _prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        write(session.clients()?, self.0, planned).await
+    }
+
+    async fn delete(&self, session: &Session<Api>, state: &Value) -> Result<(), ProviderError> {
+        delete(session.clients()?, self.0, state).await
+    }
+
+    async fn import(&self, session: &Session<Api>, id: &str) -> Result<Value, ProviderError> {
+        import(session.clients()?, self.0, id).await
+    }
 }
 
 #[cfg(test)]

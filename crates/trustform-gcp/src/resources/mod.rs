@@ -6,7 +6,15 @@ pub(crate) mod pool;
 pub(crate) mod project;
 pub(crate) mod service_account;
 
+use crate::api::Api;
 use trustform_lang::Value;
+use trustform_provider::Session;
+
+/// The provider's project, if `configure` ran and set one: what resources without their own
+/// `project` live in.
+pub(crate) fn default_project(session: &Session<Api>) -> Option<&str> {
+    session.peek().and_then(|api| api.clients.project.as_deref())
+}
 
 /// The project a resource will live in, as far as plan time knows it: its own `project` when
 /// given and known, the provider's when the configuration leaves it unset, `None` when it is

@@ -11,11 +11,15 @@
 //!   plan shows an in-place undelete rather than a create that would hit that 409.
 
 use crate::api::{answer, found, gone, string_map, strings, text, with, Api};
+use crate::schema;
+use async_trait::async_trait;
 use google_iam1::api::{Operation, WorkloadIdentityPool, WorkloadIdentityPoolProvider};
 use google_iam1::FieldMask;
 use serde_json::{json, Map, Value as Json};
 use trustform_lang::Value;
 use trustform_provider::{Checkpoint, ProviderError, ProviderErrorKind};
+use trustform_provider::{ResourceType, Session};
+use trustform_schema::ResourceSchema;
 
 const ACTIVE: &str = "ACTIVE";
 const DELETED: &str = "DELETED";
@@ -132,7 +136,7 @@ pub(crate) fn plan(kind: Kind, planned: Value, project: Option<&str>) -> Value {
 }
 
 pub(crate) async fn create(
-    api: &Api<'_>,
+    api: &Api,
     kind: Kind,
     planned: &Value,
     checkpoint: &dyn Checkpoint,
@@ -159,7 +163,7 @@ pub(crate) async fn create(
 
 /// The answer to a 409 on create: an object with this ID exists. Soft-deleted, it is ours to
 /// bring back (undelete, then patch to the configuration); active, it is someone else's.
-async fn restore(api: &Api<'_>, kind: Kind, path: &Path, planned: &Value) -> Result<Value, ProviderError> {
+async fn restore(api: &Api, kind: Kind, path: &Path, planned: &Value) -> Result<Value, ProviderError> {
     let existing = api.call(|| get(api, kind, path)).await?;
     if existing.get("state").and_then(Json::as_str) != Some(DELETED) {
         return Err(ProviderError::already_exists(format!(
@@ -177,19 +181,19 @@ async fn restore(api: &Api<'_>, kind: Kind, path: &Path, planned: &Value) -> Res
     Ok(state_of(kind, path, &restored, Some(planned)))
 }
 
-pub(crate) async fn read(api: &Api<'_>, kind: Kind, state: &Value) -> Result<Option<Value>, ProviderError> {
+pub(crate) async fn read(api: &Api, kind: Kind, state: &Value) -> Result<Option<Value>, ProviderError> {
     let path = path(api, kind, state)?;
     let live = found(api.call(|| get(api, kind, &path)).await)?;
     Ok(live.map(|live| state_of(kind, &path, &live, Some(state))))
 }
 
-pub(crate) async fn import(api: &Api<'_>, kind: Kind, id: &str) -> Result<Value, ProviderError> {
+pub(crate) async fn import(api: &Api, kind: Kind, id: &str) -> Result<Value, ProviderError> {
     let path = Path::parse(kind, id, api.clients.project.as_deref())?;
     let live = api.call(|| get(api, kind, &path)).await?;
     Ok(state_of(kind, &path, &live, None))
 }
 
-pub(crate) async fn update(api: &Api<'_>, kind: Kind, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+pub(crate) async fn update(api: &Api, kind: Kind, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
     let path = path(api, kind, prior)?;
     let mut live = None;
     if text(prior, "state") == Some(DELETED) {
@@ -217,7 +221,7 @@ pub(crate) async fn update(api: &Api<'_>, kind: Kind, prior: &Value, planned: &V
     Ok(state_of(kind, &path, &live, Some(planned)))
 }
 
-pub(crate) async fn delete(api: &Api<'_>, kind: Kind, state: &Value) -> Result<(), ProviderError> {
+pub(crate) async fn delete(api: &Api, kind: Kind, state: &Value) -> Result<(), ProviderError> {
     if text(state, "state") == Some(DELETED) {
         return Ok(());
     }
@@ -248,7 +252,7 @@ pub(crate) async fn delete(api: &Api<'_>, kind: Kind, state: &Value) -> Result<(
     }
 }
 
-fn path(api: &Api<'_>, kind: Kind, value: &Value) -> Result<Path, ProviderError> {
+fn path(api: &Api, kind: Kind, value: &Value) -> Result<Path, ProviderError> {
     match text(value, "id") {
         Some(id) => Path::parse(kind, id, api.clients.project.as_deref()),
         None => Path::of(kind, value, api.clients.project.as_deref())
@@ -256,7 +260,7 @@ fn path(api: &Api<'_>, kind: Kind, value: &Value) -> Result<Path, ProviderError>
     }
 }
 
-async fn start_create(api: &Api<'_>, kind: Kind, path: &Path, body: &Json) -> Result<Operation, ProviderError> {
+async fn start_create(api: &Api, kind: Kind, path: &Path, body: &Json) -> Result<Operation, ProviderError> {
     let iam = &api.clients.iam;
     let parent = path.parent();
     let method = kind.method("create");
@@ -281,7 +285,7 @@ async fn start_create(api: &Api<'_>, kind: Kind, path: &Path, body: &Json) -> Re
     answer(&method, result)
 }
 
-async fn get(api: &Api<'_>, kind: Kind, path: &Path) -> Result<Json, ProviderError> {
+async fn get(api: &Api, kind: Kind, path: &Path) -> Result<Json, ProviderError> {
     let iam = &api.clients.iam;
     let name = path.name();
     match kind {
@@ -296,7 +300,7 @@ async fn get(api: &Api<'_>, kind: Kind, path: &Path) -> Result<Json, ProviderErr
     }
 }
 
-async fn undelete(api: &Api<'_>, kind: Kind, path: &Path) -> Result<Json, ProviderError> {
+async fn undelete(api: &Api, kind: Kind, path: &Path) -> Result<Json, ProviderError> {
     let iam = &api.clients.iam;
     let name = path.name();
     let method = kind.method("undelete");
@@ -320,7 +324,7 @@ async fn undelete(api: &Api<'_>, kind: Kind, path: &Path) -> Result<Json, Provid
 }
 
 async fn patch(
-    api: &Api<'_>,
+    api: &Api,
     kind: Kind,
     path: &Path,
     planned: &Value,
@@ -466,4 +470,47 @@ fn state_of(kind: Kind, path: &Path, live: &Json, prior: Option<&Value>) -> Valu
         ]);
     }
     Value::object(state)
+}
+
+/// `google_iam_workload_identity_pool` and `google_iam_workload_identity_pool_provider`, as
+/// the provider serves them: one per [`Kind`].
+pub(crate) struct Pool(pub(crate) Kind);
+
+#[async_trait]
+impl ResourceType<Api> for Pool {
+    fn schema(&self) -> ResourceSchema {
+        match self.0 {
+            Kind::Pool => schema::pool(),
+            Kind::Provider => schema::pool_provider(),
+        }
+    }
+
+    fn plan(&self, session: &Session<Api>, _prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
+        Ok(plan(self.0, planned, super::default_project(session)))
+    }
+
+    async fn read(&self, session: &Session<Api>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        read(session.clients()?, self.0, state).await
+    }
+
+    async fn create(
+        &self,
+        session: &Session<Api>,
+        planned: &Value,
+        checkpoint: &dyn Checkpoint,
+    ) -> Result<Value, ProviderError> {
+        create(session.clients()?, self.0, planned, checkpoint).await
+    }
+
+    async fn update(&self, session: &Session<Api>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        update(session.clients()?, self.0, prior, planned).await
+    }
+
+    async fn delete(&self, session: &Session<Api>, state: &Value) -> Result<(), ProviderError> {
+        delete(session.clients()?, self.0, state).await
+    }
+
+    async fn import(&self, session: &Session<Api>, id: &str) -> Result<Value, ProviderError> {
+        import(session.clients()?, self.0, id).await
+    }
 }

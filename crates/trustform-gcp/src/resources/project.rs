@@ -3,10 +3,14 @@
 
 use crate::api::{answer, text, Api};
 use crate::config::no_project;
+use crate::schema;
+use async_trait::async_trait;
 use trustform_lang::Value;
 use trustform_provider::ProviderError;
+use trustform_provider::{DataSource, Session};
+use trustform_schema::ResourceSchema;
 
-pub(crate) async fn read(api: &Api<'_>, config: &Value) -> Result<Value, ProviderError> {
+pub(crate) async fn read(api: &Api, config: &Value) -> Result<Value, ProviderError> {
     let project_id = text(config, "project_id").or(api.clients.project.as_deref()).ok_or_else(no_project)?;
     let crm = &api.clients.resource_manager;
     let name = format!("projects/{project_id}");
@@ -26,4 +30,18 @@ pub(crate) async fn read(api: &Api<'_>, config: &Value) -> Result<Value, Provide
         ("name", project.display_name.as_deref().map(Value::string).unwrap_or_default()),
         ("id", Value::string(format!("projects/{project_id}"))),
     ]))
+}
+
+/// `data "google_project"`.
+pub(crate) struct Project;
+
+#[async_trait]
+impl DataSource<Api> for Project {
+    fn schema(&self) -> ResourceSchema {
+        schema::project()
+    }
+
+    async fn read_data(&self, session: &Session<Api>, config: &Value) -> Result<Value, ProviderError> {
+        read(session.clients()?, config).await
+    }
 }

@@ -5,10 +5,14 @@
 //! create polls until it is.
 
 use crate::api::{answer, found, gone, required, text, with, Api};
+use crate::schema;
+use async_trait::async_trait;
 use google_iam1::api::{CreateServiceAccountRequest, PatchServiceAccountRequest, ServiceAccount};
 use google_iam1::FieldMask;
 use trustform_lang::Value;
 use trustform_provider::ProviderError;
+use trustform_provider::{ResourceType, Session};
+use trustform_schema::ResourceSchema;
 
 /// `ACCOUNT_ID@PROJECT.iam.gserviceaccount.com`, the address Google gives.
 /// `account_id` as the Google provider checks it before any call (`validateRFC1035Name(6, 30)`
@@ -81,7 +85,7 @@ pub(crate) fn plan(planned: Value, project: Option<&str>) -> Value {
     )
 }
 
-pub(crate) async fn create(api: &Api<'_>, planned: &Value) -> Result<Value, ProviderError> {
+pub(crate) async fn create(api: &Api, planned: &Value) -> Result<Value, ProviderError> {
     let project = api.clients.project_of(planned)?;
     let account_id = required(planned, "account_id")?;
     let request = CreateServiceAccountRequest {
@@ -116,13 +120,13 @@ pub(crate) async fn create(api: &Api<'_>, planned: &Value) -> Result<Value, Prov
     Ok(state_of(project, &visible))
 }
 
-pub(crate) async fn read(api: &Api<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
+pub(crate) async fn read(api: &Api, state: &Value) -> Result<Option<Value>, ProviderError> {
     let project = api.clients.project_of(state)?;
     let name = account_name(state)?;
     Ok(found(api.call(|| get(api, name)).await)?.map(|account| state_of(project, &account)))
 }
 
-pub(crate) async fn import(api: &Api<'_>, id: &str) -> Result<Value, ProviderError> {
+pub(crate) async fn import(api: &Api, id: &str) -> Result<Value, ProviderError> {
     let name = if id.starts_with("projects/") { id.to_owned() } else { format!("projects/-/serviceAccounts/{id}") };
     let account = api.call(|| get(api, &name)).await?;
     let project =
@@ -130,7 +134,7 @@ pub(crate) async fn import(api: &Api<'_>, id: &str) -> Result<Value, ProviderErr
     Ok(state_of(&project, &account))
 }
 
-pub(crate) async fn update(api: &Api<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+pub(crate) async fn update(api: &Api, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
     let name = account_name(prior)?;
     let mut mask = Vec::new();
     for (attribute, field) in [("display_name", "displayName"), ("description", "description")] {
@@ -161,7 +165,7 @@ pub(crate) async fn update(api: &Api<'_>, prior: &Value, planned: &Value) -> Res
     Ok(with(planned, computed))
 }
 
-pub(crate) async fn delete(api: &Api<'_>, state: &Value) -> Result<(), ProviderError> {
+pub(crate) async fn delete(api: &Api, state: &Value) -> Result<(), ProviderError> {
     let name = account_name(state)?;
     let iam = &api.clients.iam;
     gone(
@@ -173,7 +177,7 @@ pub(crate) async fn delete(api: &Api<'_>, state: &Value) -> Result<(), ProviderE
     )
 }
 
-async fn get(api: &Api<'_>, name: &str) -> Result<ServiceAccount, ProviderError> {
+async fn get(api: &Api, name: &str) -> Result<ServiceAccount, ProviderError> {
     answer("iam.projects.serviceAccounts.get", api.clients.iam.projects().service_accounts_get(name).doit().await)
 }
 
@@ -200,6 +204,49 @@ fn state_of(project: &str, account: &ServiceAccount) -> Value {
         ("name", Value::string(name)),
         ("unique_id", text(&account.unique_id)),
     ])
+}
+
+/// `google_service_account`, as the provider serves it.
+pub(crate) struct GoogleServiceAccount;
+
+#[async_trait]
+impl ResourceType<Api> for GoogleServiceAccount {
+    fn schema(&self) -> ResourceSchema {
+        schema::service_account()
+    }
+
+    fn validate(&self, config: &Value) -> Vec<trustform_provider::ValidationIssue> {
+        validate(config)
+    }
+
+    fn plan(&self, session: &Session<Api>, _prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
+        Ok(plan(planned, super::default_project(session)))
+    }
+
+    async fn read(&self, session: &Session<Api>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        read(session.clients()?, state).await
+    }
+
+    async fn create(
+        &self,
+        session: &Session<Api>,
+        planned: &Value,
+        _: &dyn trustform_provider::Checkpoint,
+    ) -> Result<Value, ProviderError> {
+        create(session.clients()?, planned).await
+    }
+
+    async fn update(&self, session: &Session<Api>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        update(session.clients()?, prior, planned).await
+    }
+
+    async fn delete(&self, session: &Session<Api>, state: &Value) -> Result<(), ProviderError> {
+        delete(session.clients()?, state).await
+    }
+
+    async fn import(&self, session: &Session<Api>, id: &str) -> Result<Value, ProviderError> {
+        import(session.clients()?, id).await
+    }
 }
 
 #[cfg(test)]

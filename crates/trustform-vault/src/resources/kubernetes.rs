@@ -7,11 +7,16 @@
 
 use crate::client::{api_path, data, Vault};
 use crate::resources::{body, read_back, string_set, written};
+use crate::resources::{slashes, with_id};
+use crate::schema;
+use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::Value as Json;
 use trustform_lang::Value;
 use trustform_provider::attrs::{required, text, with};
 use trustform_provider::ProviderError;
+use trustform_provider::{Checkpoint, ResourceType, Session, ValidationIssue};
+use trustform_schema::ResourceSchema;
 
 const CONFIG_FIELDS: &[&str] = &[
     "kubernetes_host",
@@ -153,6 +158,106 @@ pub(crate) async fn delete_role(vault: &Vault, state: &Value) -> Result<(), Prov
 pub(crate) async fn import_role(vault: &Vault, id: &str) -> Result<Value, ProviderError> {
     let state = Value::object([("id", Value::from(id))]);
     read_role(vault, &state).await?.ok_or_else(|| ProviderError::not_found(format!("no role at {id}")))
+}
+
+/// `vault_kubernetes_auth_backend_config`, as the provider serves it.
+pub(crate) struct KubernetesAuthConfig;
+
+#[async_trait]
+impl ResourceType<Vault> for KubernetesAuthConfig {
+    fn schema(&self) -> ResourceSchema {
+        schema::kubernetes_config()
+    }
+
+    fn validate(&self, config: &Value) -> Vec<ValidationIssue> {
+        slashes(config, &["backend"])
+    }
+
+    fn plan(&self, _: &Session<Vault>, _prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
+        let id = planned_backend(&planned).map(|backend| config_id(&backend));
+        Ok(with_id(planned, id))
+    }
+
+    async fn read(&self, session: &Session<Vault>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        read_config(session.clients()?, state).await
+    }
+
+    async fn create(
+        &self,
+        session: &Session<Vault>,
+        planned: &Value,
+        _: &dyn Checkpoint,
+    ) -> Result<Value, ProviderError> {
+        write_config(session.clients()?, planned).await
+    }
+
+    async fn update(&self, session: &Session<Vault>, _prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        write_config(session.clients()?, planned).await
+    }
+
+    /// Vault has no delete for it: it goes with its auth method.
+    async fn delete(&self, _: &Session<Vault>, _: &Value) -> Result<(), ProviderError> {
+        Ok(())
+    }
+
+    async fn import(&self, session: &Session<Vault>, id: &str) -> Result<Value, ProviderError> {
+        import_config(session.clients()?, id).await
+    }
+}
+
+/// `vault_kubernetes_auth_backend_role`, as the provider serves it.
+pub(crate) struct KubernetesAuthRole;
+
+#[async_trait]
+impl ResourceType<Vault> for KubernetesAuthRole {
+    fn schema(&self) -> ResourceSchema {
+        schema::kubernetes_role()
+    }
+
+    fn validate(&self, config: &Value) -> Vec<ValidationIssue> {
+        slashes(config, &["backend"])
+    }
+
+    fn plan(&self, _: &Session<Vault>, _prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
+        let id =
+            planned_backend(&planned).zip(text(&planned, "role_name")).map(|(backend, role)| role_id(&backend, role));
+        Ok(with_id(planned, id))
+    }
+
+    async fn read(&self, session: &Session<Vault>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        read_role(session.clients()?, state).await
+    }
+
+    async fn create(
+        &self,
+        session: &Session<Vault>,
+        planned: &Value,
+        _: &dyn Checkpoint,
+    ) -> Result<Value, ProviderError> {
+        write_role(session.clients()?, planned).await
+    }
+
+    async fn update(&self, session: &Session<Vault>, _prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        write_role(session.clients()?, planned).await
+    }
+
+    async fn delete(&self, session: &Session<Vault>, state: &Value) -> Result<(), ProviderError> {
+        delete_role(session.clients()?, state).await
+    }
+
+    async fn import(&self, session: &Session<Vault>, id: &str) -> Result<Value, ProviderError> {
+        import_role(session.clients()?, id).await
+    }
+}
+
+/// The auth method a config or role belongs to: an unset backend is the default mount
+/// (`kubernetes`); one still unknown (another resource's path) leaves the id unknown too.
+fn planned_backend(planned: &Value) -> Option<String> {
+    match planned.get("backend") {
+        None => Some("kubernetes".to_owned()),
+        Some(value) if value.is_null() => Some("kubernetes".to_owned()),
+        Some(_) => text(planned, "backend").map(str::to_owned),
+    }
 }
 
 #[cfg(test)]

@@ -6,13 +6,19 @@
 //! keeps the user's spelling of the JSON whenever Vault holds the same document.
 
 use crate::client::{api_path, data, Vault};
+use crate::resources::slashes;
 use crate::resources::{flag, number, string_map, written};
+use crate::schema;
+use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{json, Map, Value as Json};
 use trustform_lang::Value;
 use trustform_provider::attrs::{required, split_id, string_map as arg_map, text, with};
-use trustform_provider::{ProviderError, ValidationIssue};
+use trustform_provider::DataSource;
+use trustform_provider::ProviderError;
+use trustform_provider::{Checkpoint, ResourceType, Session, ValidationIssue};
 use trustform_schema::json_documents_equal;
+use trustform_schema::ResourceSchema;
 
 fn what(mount: &str, name: &str) -> String {
     format!("vault_kv_secret_v2 {mount}/data/{name}")
@@ -200,4 +206,68 @@ pub(crate) async fn read_data(vault: &Vault, config: &Value) -> Result<Value, Pr
             ("id", Value::String(id)),
         ],
     ))
+}
+
+/// `vault_kv_secret_v2`, as the provider serves it.
+pub(crate) struct VaultKvSecretV2;
+
+#[async_trait]
+impl ResourceType<Vault> for VaultKvSecretV2 {
+    fn schema(&self) -> ResourceSchema {
+        schema::kv_secret_v2()
+    }
+
+    fn validate(&self, config: &Value) -> Vec<ValidationIssue> {
+        [slashes(config, &["mount", "name"]), validate(config)].concat()
+    }
+
+    /// The path and id follow from mount and name.
+    fn plan(&self, _: &Session<Vault>, _prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
+        Ok(match text(&planned, "mount").zip(text(&planned, "name")) {
+            Some((mount, name)) => {
+                let id = id(mount, name);
+                with(&planned, [("path", Value::string(id.clone())), ("id", Value::String(id))])
+            }
+            None => planned,
+        })
+    }
+
+    async fn read(&self, session: &Session<Vault>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        read(session.clients()?, state).await
+    }
+
+    async fn create(
+        &self,
+        session: &Session<Vault>,
+        planned: &Value,
+        _: &dyn Checkpoint,
+    ) -> Result<Value, ProviderError> {
+        write(session.clients()?, planned).await
+    }
+
+    async fn update(&self, session: &Session<Vault>, _prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        write(session.clients()?, planned).await
+    }
+
+    async fn delete(&self, session: &Session<Vault>, state: &Value) -> Result<(), ProviderError> {
+        delete(session.clients()?, state).await
+    }
+
+    async fn import(&self, session: &Session<Vault>, id: &str) -> Result<Value, ProviderError> {
+        import(session.clients()?, id).await
+    }
+}
+
+/// `data "vault_kv_secret_v2"`.
+pub(crate) struct VaultKvSecretV2Data;
+
+#[async_trait]
+impl DataSource<Vault> for VaultKvSecretV2Data {
+    fn schema(&self) -> ResourceSchema {
+        schema::kv_secret_v2_data()
+    }
+
+    async fn read_data(&self, session: &Session<Vault>, config: &Value) -> Result<Value, ProviderError> {
+        read_data(session.clients()?, config).await
+    }
 }

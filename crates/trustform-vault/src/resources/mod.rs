@@ -8,7 +8,8 @@ pub(crate) mod policy;
 
 use serde_json::{Map, Value as Json};
 use trustform_lang::Value;
-use trustform_provider::ProviderError;
+use trustform_provider::attrs::text;
+use trustform_provider::{ProviderError, ValidationIssue};
 
 /// A whole-number argument, `None` when unset.
 pub(crate) fn number(value: &Value, name: &str) -> Option<i64> {
@@ -88,4 +89,37 @@ pub(crate) fn written(what: &str, read: Option<Value>) -> Result<Value, Provider
     read.ok_or_else(|| {
         ProviderError::transient(format!("{what}: Vault accepted the write but a read right after it found nothing"))
     })
+}
+
+/// A path argument written with a leading or trailing `/`: Vault would answer for another
+/// path than the state records, and the next plan would not find it.
+pub(crate) fn slashes(config: &Value, names: &[&str]) -> Vec<ValidationIssue> {
+    names
+        .iter()
+        .filter_map(|name| {
+            let value = text(config, name)?;
+            (value.starts_with('/') || value.ends_with('/')).then(|| ValidationIssue {
+                attribute: (*name).to_owned(),
+                summary: "Invalid Vault path".to_owned(),
+                detail: format!(
+                    "{name} = {value:?} starts or ends with `/`; write it as {:?}.",
+                    value.trim_matches('/')
+                ),
+                is_error: true,
+            })
+        })
+        .collect()
+}
+
+/// `planned` with `id` set to `id` when it is known.
+pub(crate) fn with_id(planned: Value, id: Option<String>) -> Value {
+    match id {
+        Some(id) => trustform_provider::attrs::with(&planned, [("id", Value::String(id))]),
+        None => planned,
+    }
+}
+
+/// What an import by id reads, or the error for an id Vault does not know.
+pub(crate) fn imported(type_name: &str, id: &str, read: Option<Value>) -> Result<Value, ProviderError> {
+    read.ok_or_else(|| ProviderError::not_found(format!("no {type_name} {id:?} in Vault")))
 }

@@ -4,11 +4,16 @@
 
 use crate::client::{api_path, data, Vault};
 use crate::resources::{arg, flag, number, read_back, written};
+use crate::resources::{imported, slashes, with_id};
+use crate::schema;
+use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{json, Map, Value as Json};
 use trustform_lang::Value;
-use trustform_provider::attrs::{required, with};
+use trustform_provider::attrs::{required, text, with};
 use trustform_provider::ProviderError;
+use trustform_provider::{Checkpoint, ResourceType, Session, ValidationIssue};
+use trustform_schema::ResourceSchema;
 
 fn what(path: &str) -> String {
     format!("vault_mount {path}")
@@ -85,4 +90,50 @@ pub(crate) async fn read(vault: &Vault, state: &Value) -> Result<Option<Value>, 
 pub(crate) async fn delete(vault: &Vault, state: &Value) -> Result<(), ProviderError> {
     let path = required(state, "id")?;
     vault.delete(&what(path), &api_path(&["sys/mounts", path])).await
+}
+
+/// `vault_mount`, as the provider serves it.
+pub(crate) struct VaultMount;
+
+#[async_trait]
+impl ResourceType<Vault> for VaultMount {
+    fn schema(&self) -> ResourceSchema {
+        schema::mount()
+    }
+
+    fn validate(&self, config: &Value) -> Vec<ValidationIssue> {
+        slashes(config, &["path"])
+    }
+
+    /// The id is the path.
+    fn plan(&self, _: &Session<Vault>, _prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
+        let id = text(&planned, "path").map(str::to_owned);
+        Ok(with_id(planned, id))
+    }
+
+    async fn read(&self, session: &Session<Vault>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        read(session.clients()?, state).await
+    }
+
+    async fn create(
+        &self,
+        session: &Session<Vault>,
+        planned: &Value,
+        _: &dyn Checkpoint,
+    ) -> Result<Value, ProviderError> {
+        create(session.clients()?, planned).await
+    }
+
+    async fn update(&self, session: &Session<Vault>, _prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        update(session.clients()?, planned).await
+    }
+
+    async fn delete(&self, session: &Session<Vault>, state: &Value) -> Result<(), ProviderError> {
+        delete(session.clients()?, state).await
+    }
+
+    async fn import(&self, session: &Session<Vault>, id: &str) -> Result<Value, ProviderError> {
+        let by_id = Value::object([("id", Value::from(id))]);
+        imported(schema::MOUNT, id, read(session.clients()?, &by_id).await?)
+    }
 }
