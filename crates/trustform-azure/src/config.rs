@@ -1,6 +1,7 @@
 //! The `provider "azurerm"` block and the `ARM_*` environment variables, and the SDK client
 //! built from them.
 
+use crate::arm::ArmJson;
 use crate::identity;
 use crate::transport::{ArmTransport, Placeholder, StaticToken};
 use azure_core::auth::{Secret, TokenCredential};
@@ -144,10 +145,15 @@ impl AzureSettings {
     }
 }
 
-/// The configured SDK client and the identity it acts for.
+/// The configured clients and the identity they act for.
 #[derive(Clone)]
 pub(crate) struct Clients {
     pub authorization: Client,
+    /// Resource types without an SDK client in the build (managed identities).
+    pub arm: ArmJson,
+    /// One lock per managed identity (lower-case id): ARM refuses concurrent writes of one
+    /// identity's federated credentials, so they are written one at a time.
+    pub identity_writes: WriteLocks,
     pub settings: AzureSettings,
     /// The `oid` claim of a static token: the object id the calls act as.
     pub object_id: Option<String>,
@@ -169,14 +175,14 @@ impl Clients {
             ))
         })?;
         let scope = settings.token_scope(&endpoint);
-        let transport = ArmTransport::new(settings.credential()?, vec![scope.clone()]);
+        let transport = Arc::new(ArmTransport::new(settings.credential()?, vec![scope.clone()]));
         // Retries happen in one place, the provider's `RetryPolicy`, which also knows about
         // replication delays; the SDK's own retries would multiply with it.
         let authorization = Client::builder(Arc::new(Placeholder))
-            .endpoint(endpoint)
+            .endpoint(endpoint.clone())
             .scopes(&[scope.as_str()])
             .retry(RetryOptions::none())
-            .transport(TransportOptions::new_custom_policy(Arc::new(transport)))
+            .transport(TransportOptions::new_custom_policy(transport.clone()))
             .build()
             .map_err(|error| ProviderError::invalid(format!("provider \"azurerm\": {error}")))?;
         let mut settings = settings.clone();
@@ -187,7 +193,20 @@ impl Clients {
         let claim = |name: &str| claims.as_ref().and_then(|claims| claims.get(name)?.as_str().map(str::to_owned));
         settings.tenant_id = settings.tenant_id.take().or_else(|| claim("tid"));
         settings.client_id = settings.client_id.take().or_else(|| claim("appid")).or_else(|| claim("azp"));
-        Ok(Clients { authorization, object_id: claim("oid"), settings })
+        let arm = ArmJson { endpoint, transport };
+        Ok(Clients { authorization, arm, identity_writes: WriteLocks::default(), object_id: claim("oid"), settings })
+    }
+}
+
+/// Locks keyed by resource id, shared by the clones of one configured provider.
+#[derive(Clone, Default)]
+pub(crate) struct WriteLocks(Arc<std::sync::Mutex<std::collections::BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>>);
+
+impl WriteLocks {
+    /// The lock of `id` (case does not matter, as it does not to ARM).
+    pub(crate) fn of(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        locks.entry(id.to_ascii_lowercase()).or_default().clone()
     }
 }
 

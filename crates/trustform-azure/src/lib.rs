@@ -15,6 +15,7 @@
 //!   (`schema`, `resources::role_definition`).
 
 mod api;
+mod arm;
 mod config;
 mod error;
 mod identity;

@@ -3,6 +3,7 @@
 use crate::api::Api;
 use crate::config::{AzureSettings, Clients};
 use crate::resources::{data, role_assignment, role_definition};
+use crate::resources::{federated_identity_credential as fic, user_assigned_identity as uai};
 use crate::schema::{CLIENT_CONFIG, ROLE_ASSIGNMENT, ROLE_DEFINITION, SCHEMA};
 use async_trait::async_trait;
 use trustform_lang::Value;
@@ -78,6 +79,8 @@ impl Provider for AzureProvider {
     fn validate(&self, type_name: &str, config: &Value) -> Vec<ValidationIssue> {
         match type_name {
             ROLE_DEFINITION => role_definition::validate(config),
+            uai::TYPE => uai::validate(config),
+            fic::TYPE => fic::validate(config),
             _ => Vec::new(),
         }
     }
@@ -89,6 +92,7 @@ impl Provider for AzureProvider {
         Ok(match type_name {
             ROLE_DEFINITION => role_definition::plan(prior, planned),
             ROLE_ASSIGNMENT => role_assignment::plan(prior, planned),
+            uai::TYPE => uai::plan(prior, planned),
             _ => planned,
         })
     }
@@ -115,6 +119,8 @@ impl Provider for AzureProvider {
         match type_name {
             ROLE_DEFINITION => role_definition::read(&api, state).await,
             ROLE_ASSIGNMENT => role_assignment::read(&api, state).await,
+            uai::TYPE => uai::read(&api, state).await,
+            fic::TYPE => fic::read(&api, state).await,
             _ => Err(unknown_type("resource type", type_name)),
         }
     }
@@ -130,6 +136,8 @@ impl Provider for AzureProvider {
         match type_name {
             ROLE_DEFINITION => role_definition::create(&api, planned).await,
             ROLE_ASSIGNMENT => role_assignment::create(&api, planned).await,
+            uai::TYPE => uai::create(&api, planned).await,
+            fic::TYPE => fic::create(&api, planned).await,
             _ => Err(unknown_type("resource type", type_name)),
         }
     }
@@ -140,6 +148,8 @@ impl Provider for AzureProvider {
         match type_name {
             ROLE_DEFINITION => role_definition::update(&api, prior, planned).await,
             ROLE_ASSIGNMENT => role_assignment::update(&api, prior, planned).await,
+            uai::TYPE => uai::update(&api, prior, planned).await,
+            fic::TYPE => fic::update(&api, prior, planned).await,
             _ => Err(unknown_type("resource type", type_name)),
         }
     }
@@ -150,6 +160,8 @@ impl Provider for AzureProvider {
         match type_name {
             ROLE_DEFINITION => role_definition::delete(&api, state).await,
             ROLE_ASSIGNMENT => role_assignment::delete(&api, state).await,
+            uai::TYPE => uai::delete(&api, state).await,
+            fic::TYPE => fic::delete(&api, state).await,
             _ => Err(unknown_type("resource type", type_name)),
         }
     }
@@ -160,6 +172,8 @@ impl Provider for AzureProvider {
         match type_name {
             ROLE_DEFINITION => role_definition::import(&api, id).await,
             ROLE_ASSIGNMENT => role_assignment::import(&api, id).await,
+            uai::TYPE => uai::import(&api, id).await,
+            fic::TYPE => fic::import(&api, id).await,
             _ => Err(unknown_type("resource type", type_name)),
         }
     }

@@ -14,6 +14,8 @@ pub(crate) static SCHEMA: LazyLock<ProviderSchema> = LazyLock::new(|| {
     ProviderSchema { provider: provider_block(), ..ProviderSchema::default() }
         .resource(role_definition())
         .resource(role_assignment())
+        .resource(crate::resources::user_assigned_identity::schema())
+        .resource(crate::resources::federated_identity_credential::schema())
         .data_source(client_config())
         .data_source(role_definition_data())
 });

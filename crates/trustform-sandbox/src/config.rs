@@ -25,6 +25,7 @@ pub(crate) struct AzureSeed {
     pub(crate) principals: Vec<String>,
     pub(crate) principal_delay: Duration,
     pub(crate) definition_delay: Duration,
+    pub(crate) credential_write_time: Duration,
     pub(crate) retry_after: Duration,
 }
 
@@ -36,6 +37,7 @@ impl Default for AzureSeed {
             principals: Vec::new(),
             principal_delay: Duration::ZERO,
             definition_delay: Duration::ZERO,
+            credential_write_time: Duration::ZERO,
             retry_after: Duration::from_secs(1),
         }
     }
@@ -164,7 +166,8 @@ impl SandboxConfig {
 
     /// Gives every eventual-consistency window still at zero (IAM propagation, EKS association
     /// visibility, Google service account visibility and membership, one extra poll of Google
-    /// operations, Azure role definition replication) a length derived from `window`, so a run
+    /// operations, Azure role definition and principal replication, Azure federated credential
+    /// writes) a length derived from `window`, so a run
     /// meets each of them the way it would meet the real clouds, only faster. Windows already set are kept; the
     /// end-to-end tests and `trustform --sandbox` run with these on.
     pub fn consistency_windows(mut self, window: Duration) -> Self {
@@ -178,6 +181,8 @@ impl SandboxConfig {
         fill(&mut self.gcp_service_account_visibility_delay, window);
         fill(&mut self.gcp_service_account_member_delay, window * 2);
         fill(&mut self.azure.definition_delay, window);
+        fill(&mut self.azure.principal_delay, window);
+        fill(&mut self.azure.credential_write_time, window / 2);
         if self.gcp_operation_polls == 0 {
             self.gcp_operation_polls = 1;
         }
@@ -228,7 +233,16 @@ impl SandboxConfig {
         self
     }
 
-    /// How long registered principals stay unknown to role assignments.
+    /// How long a federated identity credential write of a managed identity takes: a second
+    /// write of the same identity's credentials arriving meanwhile is `409
+    /// ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity`.
+    pub fn azure_credential_write_time(mut self, time: Duration) -> Self {
+        self.azure.credential_write_time = time;
+        self
+    }
+
+    /// How long registered principals, and those of managed identities created in the
+    /// sandbox, stay unknown to role assignments.
     pub fn azure_principal_delay(mut self, delay: Duration) -> Self {
         self.azure.principal_delay = delay;
         self
@@ -327,6 +341,8 @@ mod tests {
         assert_eq!(config.gcp_service_account_visibility_delay, window);
         assert_eq!(config.gcp_service_account_member_delay, window * 2);
         assert_eq!(config.azure.definition_delay, window);
+        assert_eq!(config.azure.principal_delay, window);
+        assert_eq!(config.azure.credential_write_time, window / 2);
         assert_eq!(config.gcp_operation_polls, 1);
     }
 

@@ -31,6 +31,7 @@ mod gcp;
 mod iam;
 mod ids;
 mod journal;
+mod msi;
 mod query;
 mod server;
 mod sts;

@@ -2,5 +2,7 @@
 //! `update`, `delete`, `import`), and the data sources.
 
 pub(crate) mod data;
+pub(crate) mod federated_identity_credential;
 pub(crate) mod role_assignment;
 pub(crate) mod role_definition;
+pub(crate) mod user_assigned_identity;
