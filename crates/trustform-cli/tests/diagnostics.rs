@@ -49,3 +49,4 @@ diagnostic_case!(encryption_block);
 diagnostic_case!(for_each_tuple);
 diagnostic_case!(invalid_function_argument);
 diagnostic_case!(invalid_service_account_id);
+diagnostic_case!(invalid_federated_identity_credential);

@@ -52,6 +52,8 @@ const CASES: &[Case] = &[
     case("TF1318", true, "Name the service account and namespace", false),
     case("TF1319", true, "capabilities = [\"read\"]", true),
     cases("TF1320", true, "vault_kv_secret_v2", false, 2),
+    cases("TF1322", true, "system:serviceaccount:", false, 2),
+    case("TF1323", true, "audience = [\"api://litellm-gateway\"]", true),
 ];
 
 fn fixture(code: &str, kind: &str) -> Workdir {
@@ -108,6 +110,15 @@ fn lint_finds_each_mistake_and_passes_the_right_spec() {
 fn lint_json_has_one_stable_shape() {
     let json = lint_json(&fixture("TF1312", "bad"), &[], 1);
     insta::assert_snapshot!(serde_json::to_string_pretty(&json).unwrap());
+}
+
+/// The managed identity federation checks as people read them.
+#[test]
+fn federated_credential_checks_render_for_people() {
+    for code in ["TF1322", "TF1323"] {
+        let lint = fixture(code, "bad").expect(&["lint"], 1);
+        insta::assert_snapshot!(code, lint.stderr);
+    }
 }
 
 #[test]

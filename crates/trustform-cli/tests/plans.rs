@@ -150,7 +150,27 @@ fn ci_oidc_bedrock_round_trips_in_the_sandbox() {
 #[test]
 fn azure_openai_invoke_only_round_trips_in_the_sandbox() {
     let work = Workdir::plan("azure-openai-invoke-only");
-    let env = round_trip(&work, 2);
+    let planned = work.expect(&["plan", "--sandbox"], 0);
+    insta::assert_snapshot!("azure_openai_invoke_only_plan", planned.stdout);
+    // The identity the gateway needs is created, not typed in: its client id and the projected
+    // token's path and audience come out of the apply, and no secret does.
+    let applied = work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
+    assert!(applied.stdout.contains("Resources: 5 added"), "{}", applied.all());
+    let env = work.read(".trustform/sandbox/outputs/deployment_outputs.env");
+    let client_id = value_of(&env, "AZURE_CLIENT_ID").expect("AZURE_CLIENT_ID");
+    assert!(client_id.len() == 36 && client_id != "91a43c21-cf21-4f34-9085-331015ea4f91", "{client_id}");
+    assert!(!env.contains("SECRET"), "{env}");
+    let rendered = work.expect(&["render", "--sandbox", "values-azure.yaml.tpl"], 0);
+    assert!(rendered.stdout.contains(&format!("AZURE_CLIENT_ID: {client_id}\n")), "{}", rendered.all());
+    assert!(rendered.stdout.contains("audience: 'api://AzureADTokenExchange'"), "{}", rendered.all());
+    assert!(
+        rendered.stdout.contains("AZURE_FEDERATED_TOKEN_FILE: /var/run/secrets/azure/tokens/azure-identity-token"),
+        "{}",
+        rendered.all()
+    );
+    work.expect(&["destroy", "--sandbox", "--auto-approve"], 0);
+
+    let env = round_trip(&work, 5);
     assert_eq!(value_of(&env, "AZURE_TENANT_ID").as_deref(), Some(ARM_TENANT));
     let assignment = value_of(&env, "AZURE_ROLE_ASSIGNMENT_ID").unwrap();
     assert!(assignment.contains("/resourceGroups/litellm-openai/providers/Microsoft.Authorization/roleAssignments/"));

@@ -38,6 +38,12 @@
 //! Azure ([`azure`]) and the whole spec:
 //!
 //! * TF1314: a role assignment's scope lies outside its role definition's assignable scopes.
+//! * TF1321: a managed identity's federated credential for a service account trusts another
+//!   issuer than its EKS cluster's.
+//! * TF1322: its subject is not `system:serviceaccount:NAMESPACE:NAME`, or not the service
+//!   account the spec's pod identity association runs the gateway as.
+//! * TF1323: its audience is not the one the pods' projected token requests (an output named
+//!   `*TOKEN_AUDIENCE`).
 //! * TF1315 (warning): a spec that federates (pool provider, OIDC provider, pod identity, web
 //!   identity trust) also emits a client secret as an output.
 //!
