@@ -54,6 +54,7 @@ const CASES: &[Case] = &[
     cases("TF1320", true, "vault_kv_secret_v2", false, 2),
     cases("TF1322", true, "system:serviceaccount:", false, 2),
     case("TF1323", true, "audience = [\"api://litellm-gateway\"]", true),
+    cases("TF1324", true, "azurerm_user_assigned_identity.gateway.", false, 2),
 ];
 
 fn fixture(code: &str, kind: &str) -> Workdir {
@@ -115,7 +116,7 @@ fn lint_json_has_one_stable_shape() {
 /// The managed identity federation checks as people read them.
 #[test]
 fn federated_credential_checks_render_for_people() {
-    for code in ["TF1322", "TF1323"] {
+    for code in ["TF1322", "TF1323", "TF1324"] {
         let lint = fixture(code, "bad").expect(&["lint"], 1);
         insta::assert_snapshot!(code, lint.stderr);
     }

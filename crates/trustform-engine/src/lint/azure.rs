@@ -4,12 +4,14 @@
 //! account, and the audience its projected token volume requests.
 
 use super::{finding, text, Spec};
-use trustform_diag::{Diagnostic, Diagnostics};
-use trustform_lang::{ResourceAddr, Value};
+use trustform_diag::{Diagnostic, Diagnostics, Span};
+use trustform_lang::config::Expr;
+use trustform_lang::{references, Mode, ResourceAddr, Target, Value};
 
 const DEFINITION: &str = "azurerm_role_definition";
 const ASSIGNMENT: &str = "azurerm_role_assignment";
 const CREDENTIAL: &str = "azurerm_federated_identity_credential";
+const IDENTITY: &str = "azurerm_user_assigned_identity";
 const EKS_CLUSTER: &str = "aws_eks_cluster";
 const POD_IDENTITY: &str = "aws_eks_pod_identity_association";
 /// What a Kubernetes service account token's `sub` starts with.
@@ -17,6 +19,7 @@ const SERVICE_ACCOUNT_PREFIX: &str = "system:serviceaccount:";
 
 pub(super) fn checks(spec: &Spec<'_>, diags: &mut Diagnostics) {
     assignable_scope(spec, diags);
+    identity_ids_in_their_places(spec, diags);
     for (address, after) in spec.resources(CREDENTIAL) {
         let Some(subject) = text(after, "subject") else { continue };
         if !subject.starts_with(SERVICE_ACCOUNT_PREFIX) {
@@ -199,6 +202,73 @@ fn audience_is_the_token_volumes(spec: &Spec<'_>, address: &ResourceAddr, creden
             address,
             [spec.config.outputs.get(name).map(|output| output.span.clone())],
         ));
+    }
+}
+
+/// The attribute of a managed identity an expression reads (`client_id`, `principal_id`), with
+/// the identity's name as written, when it reads one.
+fn identity_attribute(spec: &Spec<'_>, expr: &Expr) -> Option<(String, String)> {
+    references(expr).into_iter().find_map(|reference| match &reference.target {
+        Target::Resource(id) if id.mode == Mode::Managed && id.type_name == IDENTITY => {
+            let written = spec.config.sources.file(reference.file).text.get(reference.range.clone())?;
+            let attribute = written.rsplit('.').next()?.to_owned();
+            Some((format!("{}.{}", id.type_name, id.name), attribute))
+        }
+        _ => None,
+    })
+}
+
+/// TF1324: a managed identity has two ids and each has one use. A role assignment names the
+/// principal (`principal_id`, the object id): given the `client_id`, ARM answers
+/// `PrincipalNotFound` and the apply retries until its deadline. The workload signs in with the
+/// `client_id` (`AZURE_CLIENT_ID`): given the object id, Entra ID finds no application
+/// (AADSTS700016).
+fn identity_ids_in_their_places(spec: &Spec<'_>, diags: &mut Diagnostics) {
+    let mut misplaced: Vec<(String, Option<Span>, String, &str, &str)> = Vec::new();
+    for (id, resource) in &spec.config.resources {
+        if id.mode != Mode::Managed || id.type_name != ASSIGNMENT {
+            continue;
+        }
+        let Some(attr) = resource.body.attributes.get("principal_id") else { continue };
+        let Some((identity, attribute)) = identity_attribute(spec, &attr.expr) else { continue };
+        if attribute == "client_id" {
+            let at = spec.config.attr_span(&resource.body, attr);
+            misplaced.push((format!("{}.{}", id.type_name, id.name), at, identity, "client_id", "principal_id"));
+        }
+    }
+    for (name, output) in &spec.config.outputs {
+        if !name.to_ascii_uppercase().ends_with("CLIENT_ID") {
+            continue;
+        }
+        let Some((identity, attribute)) = identity_attribute(spec, &output.value) else { continue };
+        if attribute == "principal_id" {
+            misplaced.push((
+                format!("output.{name}"),
+                Some(output.span.clone()),
+                identity,
+                "principal_id",
+                "client_id",
+            ));
+        }
+    }
+    for (place, at, identity, given, wanted) in misplaced {
+        let consequence = if wanted == "principal_id" {
+            "a role assignment names the identity's service principal by its object id; ARM knows no principal \
+             with the application (client) id, answers PrincipalNotFound, and the apply retries until its \
+             deadline"
+        } else {
+            "the workload signs in with the application (client) id; Entra ID finds no application with the \
+             principal's object id (AADSTS700016)"
+        };
+        diags.push(
+            Diagnostic::error(
+                "TF1324",
+                "Managed identity id in the wrong place",
+                format!("{place} is given {identity}.{given}, but {consequence}. Use {identity}.{wanted}."),
+            )
+            .with_span(at)
+            .with_address(place),
+        );
     }
 }
 

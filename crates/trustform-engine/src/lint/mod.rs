@@ -44,6 +44,8 @@
 //!   account the spec's pod identity association runs the gateway as.
 //! * TF1323: its audience is not the one the pods' projected token requests (an output named
 //!   `*TOKEN_AUDIENCE`).
+//! * TF1324: a managed identity's `client_id` given as a role assignment's `principal_id`, or its
+//!   `principal_id` output as a `*CLIENT_ID`.
 //! * TF1315 (warning): a spec that federates (pool provider, OIDC provider, pod identity, web
 //!   identity trust) also emits a client secret as an output.
 //!
