@@ -1,7 +1,7 @@
 //! A small typed client for the ARM resource types no generated SDK in the build covers
-//! (`Microsoft.ManagedIdentity`): JSON over the same [`ArmTransport`] the authorization SDK
-//! client uses, so the token, the capped bodies, `Retry-After` and ARM's error codes are
-//! handled once.
+//! (`Microsoft.ManagedIdentity`), and for Microsoft Graph: JSON over the same [`ArmTransport`]
+//! the authorization SDK client uses, so the token, the capped bodies, `Retry-After` and the
+//! `{"error":{"code","message"}}` bodies both services answer are handled once.
 //!
 //! `azure_mgmt_msi` is not in the dependency set of this build; the three calls the managed
 //! identity resources need (PUT, GET, DELETE of one resource by id, with an `api-version`) are
@@ -21,23 +21,27 @@ pub(crate) struct ArmJson {
 }
 
 impl ArmJson {
-    fn url(&self, id: &str, api_version: &str) -> Result<Url, ProviderError> {
+    fn url(&self, id: &str, api_version: Option<&str>) -> Result<Url, ProviderError> {
         let mut url = self.endpoint.join(id.trim_start_matches('/')).map_err(|error| {
-            ProviderError::invalid(format!("{id:?} is not a resource id that can be sent to ARM ({error})"))
+            ProviderError::invalid(format!("{id:?} is not a path that can be sent to {} ({error})", self.endpoint))
         })?;
-        url.query_pairs_mut().append_pair("api-version", api_version);
+        if let Some(api_version) = api_version {
+            url.query_pairs_mut().append_pair("api-version", api_version);
+        }
         Ok(url)
     }
 
-    async fn send(
+    /// One request to `path` below the endpoint: the JSON answer, or `None` for an empty body.
+    /// ARM resources carry an `api-version`; Microsoft Graph versions its paths instead.
+    pub(crate) async fn send(
         &self,
         operation: &str,
         method: Method,
-        id: &str,
-        api_version: &str,
+        path: &str,
+        api_version: Option<&str>,
         body: Option<&serde_json::Value>,
     ) -> Result<Option<serde_json::Value>, ProviderError> {
-        let mut request = Request::new(self.url(id, api_version)?, method);
+        let mut request = Request::new(self.url(path, api_version)?, method);
         request.insert_header("accept", "application/json");
         if let Some(body) = body {
             request.insert_header("content-type", "application/json");
@@ -62,7 +66,7 @@ impl ArmJson {
         id: &str,
         api_version: &str,
     ) -> Result<serde_json::Value, ProviderError> {
-        self.send(operation, Method::Get, id, api_version, None)
+        self.send(operation, Method::Get, id, Some(api_version), None)
             .await?
             .ok_or_else(|| ProviderError::undecodable(operation, "an empty body where the resource was expected"))
     }
@@ -75,13 +79,13 @@ impl ArmJson {
         api_version: &str,
         body: &serde_json::Value,
     ) -> Result<serde_json::Value, ProviderError> {
-        self.send(operation, Method::Put, id, api_version, Some(body)).await?.ok_or_else(|| {
+        self.send(operation, Method::Put, id, Some(api_version), Some(body)).await?.ok_or_else(|| {
             ProviderError::undecodable(operation, "an empty body where the written resource was expected")
         })
     }
 
     /// `DELETE {id}`: `200` or `204`, both success (ARM answers `204` for a resource already gone).
     pub(crate) async fn delete(&self, operation: &str, id: &str, api_version: &str) -> Result<(), ProviderError> {
-        self.send(operation, Method::Delete, id, api_version, None).await.map(drop)
+        self.send(operation, Method::Delete, id, Some(api_version), None).await.map(drop)
     }
 }

@@ -133,7 +133,7 @@ impl AzureSettings {
         }
     }
 
-    fn credential(&self) -> Result<Arc<dyn TokenCredential>, ProviderError> {
+    pub(crate) fn credential(&self) -> Result<Arc<dyn TokenCredential>, ProviderError> {
         let (tenant, client) = (self.tenant_id.as_deref(), self.client_id.as_deref());
         match &self.login {
             Login::AccessToken(SecretText(token)) => Ok(Arc::new(StaticToken(Secret::new(token.clone())))),
@@ -195,6 +195,59 @@ impl Clients {
         settings.client_id = settings.client_id.take().or_else(|| claim("appid")).or_else(|| claim("azp"));
         let arm = ArmJson { endpoint, transport };
         Ok(Clients { authorization, arm, identity_writes: WriteLocks::default(), object_id: claim("oid"), settings })
+    }
+}
+
+/// Microsoft Graph's public endpoint; a sovereign cloud or the sandbox replace it.
+pub(crate) const GRAPH_PUBLIC_CLOUD: &str = "https://graph.microsoft.com";
+
+/// The configured Microsoft Graph client of `provider "azuread"`: the logins of azurerm (the
+/// azuread provider reads the same `ARM_*` variables), and Graph's endpoint from
+/// `msgraph_endpoint` or `ARM_MSGRAPH_ENDPOINT` (ours: the azuread provider has no override),
+/// with the token asked for Graph's audience.
+#[derive(Clone)]
+pub(crate) struct GraphClients {
+    pub graph: ArmJson,
+    pub settings: AzureSettings,
+}
+
+impl fmt::Debug for GraphClients {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GraphClients").field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+impl GraphClients {
+    pub(crate) fn from_config(
+        config: &Value,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<GraphClients, ProviderError> {
+        let settings = AzureSettings::from_config(config, &env)?;
+        let endpoint = match config.get("msgraph_endpoint").and_then(Value::as_str).filter(|text| !text.is_empty()) {
+            Some(endpoint) => endpoint.to_owned(),
+            None => env("ARM_MSGRAPH_ENDPOINT")
+                .filter(|text| !text.is_empty())
+                .unwrap_or_else(|| GRAPH_PUBLIC_CLOUD.to_owned()),
+        };
+        trustform_provider::check_endpoint(
+            "provider \"azuread\": msgraph_endpoint (or ARM_MSGRAPH_ENDPOINT)",
+            &endpoint,
+        )
+        .map_err(ProviderError::invalid)?;
+        let url = Url::parse(&endpoint).map_err(|error| {
+            ProviderError::invalid(format!(
+                "provider \"azuread\": msgraph_endpoint {endpoint:?} is not a URL ({error}); write it as \
+                 https://graph.microsoft.com or http://127.0.0.1:PORT."
+            ))
+        })?;
+        let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+        let scope = if loopback {
+            format!("{GRAPH_PUBLIC_CLOUD}/.default")
+        } else {
+            format!("{}/.default", url.as_str().trim_end_matches('/'))
+        };
+        let transport = Arc::new(ArmTransport::new(settings.credential()?, vec![scope]));
+        Ok(GraphClients { graph: ArmJson { endpoint: url, transport }, settings })
     }
 }
 

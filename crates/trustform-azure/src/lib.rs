@@ -19,12 +19,15 @@
 
 mod api;
 mod arm;
+mod azuread;
 mod config;
 mod error;
+mod graph;
 mod identity;
 mod provider;
 mod resources;
 mod schema;
 mod transport;
 
+pub use azuread::AzureAdProvider;
 pub use provider::AzureProvider;

@@ -33,6 +33,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 use crate::config::SandboxConfig;
+use crate::graph::{self, GraphState};
 use crate::ids::iso8601_now;
 use crate::msi::{self, MsiState};
 use crate::server::Shared;
@@ -41,9 +42,9 @@ const AUTHORIZATION_PROVIDER: &str = "/providers/microsoft.authorization/";
 const SUPPORTED_API_VERSIONS: &[&str] =
     &["2015-07-01", "2018-01-01-preview", "2020-04-01-preview", "2020-10-01-preview", "2022-04-01"];
 
-/// Whether `path` belongs to Azure Resource Manager.
+/// Whether `path` belongs to Azure: Resource Manager, or Microsoft Graph (same error shape).
 pub(crate) fn serves(path: &str) -> bool {
-    path.starts_with("/subscriptions/") || path.starts_with("/providers/")
+    path.starts_with("/subscriptions/") || path.starts_with("/providers/") || crate::graph::serves(path)
 }
 
 /// An ARM error as the wire shows it.
@@ -306,6 +307,8 @@ pub(crate) struct AzureState {
     principal_delay: Duration,
     /// User-assigned managed identities and their federated credentials.
     msi: MsiState,
+    /// Microsoft Graph: applications, their federated credentials, service principals.
+    graph: GraphState,
 }
 
 /// Built-in roles with their real, well-known GUIDs. Permissions are abridged to what plans
@@ -408,7 +411,23 @@ impl AzureState {
             principals,
             principal_delay: config.azure.principal_delay,
             msi: MsiState::new(StdRng::seed_from_u64(config.seed ^ 0x4d53_4900)),
+            graph: GraphState::new(StdRng::seed_from_u64(config.seed ^ 0x4752_4150), config.azure.directory_delay),
         }
+    }
+
+    /// Serves a Microsoft Graph request; a new service principal starts replicating to ARM.
+    fn serve_graph(
+        &mut self,
+        method: &Method,
+        path: &str,
+        body: &[u8],
+    ) -> Result<(StatusCode, Option<Value>), ArmError> {
+        let (status, value, created) = self.graph.serve(method, path, body)?;
+        if let Some(graph::NewPrincipal(id)) = created {
+            let known_at = crate::ids::now() + self.principal_delay;
+            self.principals.insert(id.to_ascii_lowercase(), known_at);
+        }
+        Ok((status, value))
     }
 
     /// Serves a managed identity request; a new identity's principal starts replicating.
@@ -914,6 +933,27 @@ fn check_bearer(headers: &HeaderMap) -> Result<(), ArmError> {
         "AuthenticationFailed",
         "Authentication failed. The 'Authorization' header is missing.",
     ))
+}
+
+/// Serves Microsoft Graph (`/v1.0/...`, `/beta/...`): a bearer token, then the directory.
+pub(crate) async fn handle_graph(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let served = if check_bearer(&headers).is_err() {
+        Err(ArmError::new(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "Access token is empty."))
+    } else {
+        let path = uri.path().trim_start_matches("/v1.0").trim_start_matches("/beta");
+        shared.azure().serve_graph(&method, path, &body)
+    };
+    match served {
+        Ok((status, Some(body))) => (status, Json(body)).into_response(),
+        Ok((status, None)) => status.into_response(),
+        Err(error) => error.into_response(),
+    }
 }
 
 /// `Microsoft.ManagedIdentity` (see the `msi` module). A federated credential write keeps its

@@ -26,6 +26,7 @@ pub(crate) struct AzureSeed {
     pub(crate) principal_delay: Duration,
     pub(crate) definition_delay: Duration,
     pub(crate) credential_write_time: Duration,
+    pub(crate) directory_delay: Duration,
     pub(crate) retry_after: Duration,
 }
 
@@ -38,6 +39,7 @@ impl Default for AzureSeed {
             principal_delay: Duration::ZERO,
             definition_delay: Duration::ZERO,
             credential_write_time: Duration::ZERO,
+            directory_delay: Duration::ZERO,
             retry_after: Duration::from_secs(1),
         }
     }
@@ -183,6 +185,7 @@ impl SandboxConfig {
         fill(&mut self.azure.definition_delay, window);
         fill(&mut self.azure.principal_delay, window);
         fill(&mut self.azure.credential_write_time, window / 2);
+        fill(&mut self.azure.directory_delay, window);
         if self.gcp_operation_polls == 0 {
             self.gcp_operation_polls = 1;
         }
@@ -230,6 +233,14 @@ impl SandboxConfig {
     /// after the sandbox starts. Principals never registered are taken to exist.
     pub fn azure_principal(mut self, object_id: &str) -> Self {
         self.azure.principals.push(object_id.to_owned());
+        self
+    }
+
+    /// How long a new Entra ID application or service principal stays invisible to Microsoft
+    /// Graph's reads and to the calls that name it (a service principal for the application,
+    /// a federated credential on it), as Graph's replication hides it.
+    pub fn azure_directory_delay(mut self, delay: Duration) -> Self {
+        self.azure.directory_delay = delay;
         self
     }
 
@@ -343,6 +354,7 @@ mod tests {
         assert_eq!(config.azure.definition_delay, window);
         assert_eq!(config.azure.principal_delay, window);
         assert_eq!(config.azure.credential_write_time, window / 2);
+        assert_eq!(config.azure.directory_delay, window);
         assert_eq!(config.gcp_operation_polls, 1);
     }
 

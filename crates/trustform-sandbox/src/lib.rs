@@ -29,6 +29,7 @@ mod azure;
 mod config;
 mod eks;
 mod gcp;
+mod graph;
 mod iam;
 mod ids;
 mod journal;

@@ -358,6 +358,8 @@ fn routes() -> Router<Arc<Shared>> {
         .route("/v3/{*path}", any(gcp::resource_manager_v3))
         .route("/subscriptions/{*path}", any(azure::handle))
         .route("/providers/{*path}", any(azure::handle))
+        .route("/v1.0/{*path}", any(azure::handle_graph))
+        .route("/beta/{*path}", any(azure::handle_graph))
         .fallback(unknown_route)
 }
 
