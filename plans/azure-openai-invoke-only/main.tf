@@ -22,7 +22,14 @@ data "aws_eks_cluster" "gateway" {
   name = var.cluster_name
 }
 
+provider "azuread" {}
+
+data "azurerm_client_config" "current" {}
+
 locals {
+  use_application = var.identity_kind == "application"
+  github_issuer   = "https://token.actions.githubusercontent.com"
+  github_subject  = "repo:${var.github_repository}:ref:refs/heads/main"
   subscription    = "/subscriptions/${var.subscription_id}"
   group           = "${local.subscription}/resourceGroups/${var.resource_group}"
   eks_issuer      = data.aws_eks_cluster.gateway.identity[0].oidc[0].issuer
@@ -56,39 +63,88 @@ resource "azurerm_role_definition" "invoke_only" {
   assignable_scopes = [local.group]
 }
 
-# The gateway's identity in Entra ID: AZURE_CLIENT_ID is its client_id.
+# The gateway's identity in Entra ID, one of two kinds (var.identity_kind):
+# * "managed_identity" (the default): a user-assigned managed identity, written through ARM alone;
+# * "application": an Entra ID application and its service principal, written through Microsoft
+#   Graph (needs Application.ReadWrite.OwnedBy), whose app roles are the roles users' tokens carry
+#   to the gateway's JWT auth (seed 004).
+# Either way its federated credentials trust the gateway's service account on the EKS cluster
+# (and, with github_repository set, GitHub Actions runs on main), and no secret exists.
+
 resource "azurerm_user_assigned_identity" "gateway" {
+  count               = local.use_application ? 0 : 1
   name                = var.identity_name
   resource_group_name = var.resource_group
   location            = var.location
 }
 
-# Trust the gateway's Kubernetes service account on the EKS cluster.
 resource "azurerm_federated_identity_credential" "gateway_eks" {
+  count               = local.use_application ? 0 : 1
   name                = "litellm-eks"
   resource_group_name = var.resource_group
-  parent_id           = azurerm_user_assigned_identity.gateway.id
+  parent_id           = azurerm_user_assigned_identity.gateway[0].id
   issuer              = local.eks_issuer
   subject             = local.gateway_subject
   audience            = [local.token_audience]
 }
 
-# CI (GitHub Actions on the default branch) runs the gateway's smoke tests as the same identity,
-# with the job's OIDC token; no secret in the repository. Off when github_repository is empty.
 resource "azurerm_federated_identity_credential" "github_actions" {
-  count               = var.github_repository == "" ? 0 : 1
+  count               = !local.use_application && var.github_repository != "" ? 1 : 0
   name                = "github-actions-main"
   resource_group_name = var.resource_group
-  parent_id           = azurerm_user_assigned_identity.gateway.id
-  issuer              = "https://token.actions.githubusercontent.com"
-  subject             = "repo:${var.github_repository}:ref:refs/heads/main"
+  parent_id           = azurerm_user_assigned_identity.gateway[0].id
+  issuer              = local.github_issuer
+  subject             = local.github_subject
   audience            = [local.token_audience]
+}
+
+resource "azuread_application" "gateway" {
+  count        = local.use_application ? 1 : 0
+  display_name = var.identity_name
+
+  dynamic "app_role" {
+    for_each = var.gateway_roles
+    content {
+      allowed_member_types = ["User"]
+      description          = app_role.value
+      display_name         = app_role.key
+      value                = app_role.key
+    }
+  }
+}
+
+resource "azuread_service_principal" "gateway" {
+  count     = local.use_application ? 1 : 0
+  client_id = azuread_application.gateway[0].client_id
+}
+
+resource "azuread_application_federated_identity_credential" "gateway_eks" {
+  count          = local.use_application ? 1 : 0
+  application_id = azuread_application.gateway[0].id
+  display_name   = "litellm-eks"
+  issuer         = local.eks_issuer
+  subject        = local.gateway_subject
+  audiences      = [local.token_audience]
+}
+
+resource "azuread_application_federated_identity_credential" "github_actions" {
+  count          = local.use_application && var.github_repository != "" ? 1 : 0
+  application_id = azuread_application.gateway[0].id
+  display_name   = "github-actions-main"
+  issuer         = local.github_issuer
+  subject        = local.github_subject
+  audiences      = [local.token_audience]
+}
+
+locals {
+  client_id    = one(concat(azurerm_user_assigned_identity.gateway[*].client_id, azuread_application.gateway[*].client_id))
+  principal_id = one(concat(azurerm_user_assigned_identity.gateway[*].principal_id, azuread_service_principal.gateway[*].object_id))
 }
 
 resource "azurerm_role_assignment" "gateway" {
   scope              = local.group
   role_definition_id = azurerm_role_definition.invoke_only.role_definition_resource_id
-  principal_id       = azurerm_user_assigned_identity.gateway.principal_id
+  principal_id       = local.principal_id
   principal_type     = "ServicePrincipal"
   description        = "The LLM gateway invokes Azure OpenAI deployments in this group, and nothing else."
 }

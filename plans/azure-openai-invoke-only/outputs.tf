@@ -4,11 +4,11 @@
 # values-azure.yaml.tpl mounts that token: `trustform render values-azure.yaml.tpl`.
 
 output "AZURE_TENANT_ID" {
-  value = azurerm_user_assigned_identity.gateway.tenant_id
+  value = data.azurerm_client_config.current.tenant_id
 }
 
 output "AZURE_CLIENT_ID" {
-  value = azurerm_user_assigned_identity.gateway.client_id
+  value = local.client_id
 }
 
 output "AZURE_FEDERATED_TOKEN_FILE" {
@@ -27,7 +27,17 @@ output "AZURE_AUTHORITY_HOST" {
 
 output "JWT_PUBLIC_KEY_URL" {
   description = "The tenant's signing keys, for a gateway that checks Entra ID tokens (seed 004)."
-  value       = "https://login.microsoftonline.com/${azurerm_user_assigned_identity.gateway.tenant_id}/discovery/v2.0/keys"
+  value       = "https://login.microsoftonline.com/${data.azurerm_client_config.current.tenant_id}/discovery/v2.0/keys"
+}
+
+output "LITELLM_JWT_ALLOWED_ROLES" {
+  description = "The app roles users' tokens carry (application identity only), for litellm-jwtauth.yaml.tpl."
+  value       = local.use_application ? join(",", keys(var.gateway_roles)) : ""
+}
+
+output "LITELLM_JWT_MODELS" {
+  description = "The models those users may call, for litellm-jwtauth.yaml.tpl."
+  value       = join(",", var.gateway_models)
 }
 
 output "AZURE_INVOKE_ONLY_ROLE_ID" {

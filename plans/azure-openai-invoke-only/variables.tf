@@ -35,6 +35,25 @@ variable "service_account" {
   default     = "litellm"
 }
 
+variable "identity_kind" {
+  description = "\"managed_identity\" (ARM only) or \"application\" (Entra ID application through Microsoft Graph, with app roles)."
+  default     = "managed_identity"
+}
+
+variable "gateway_roles" {
+  description = "The app roles (value = description) users' tokens carry to the gateway's JWT auth; application identity only."
+  type        = map(string)
+  default = {
+    basic_user = "Calls the gateway's models."
+  }
+}
+
+variable "gateway_models" {
+  description = "The models a user holding one of gateway_roles may call (litellm's role_permissions)."
+  type        = list(string)
+  default     = ["gpt-4o"]
+}
+
 variable "github_repository" {
   description = "ORG/REPO whose GitHub Actions runs on main may act as the gateway's identity; empty for none."
   default     = ""

@@ -30,6 +30,7 @@ fn kept_settings(provider: &str) -> Option<&'static [&'static str]> {
         "aws" => Some(&["region"]),
         "google" => Some(&["project"]),
         "azurerm" => Some(&["subscription_id", "tenant_id", "client_id"]),
+        "azuread" => Some(&["tenant_id", "client_id"]),
         _ => None,
     }
 }

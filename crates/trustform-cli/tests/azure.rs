@@ -168,8 +168,8 @@ fn the_invoke_only_plan_applies_converges_updates_in_place_and_destroys() {
     for (address, id) in [
         ("azurerm_role_assignment.gateway", assignment.as_str()),
         ("azurerm_role_definition.invoke_only", role_id.as_str()),
-        ("azurerm_user_assigned_identity.gateway", identity.as_str()),
-        ("azurerm_federated_identity_credential.gateway_eks", credential.as_str()),
+        ("azurerm_user_assigned_identity.gateway[0]", identity.as_str()),
+        ("azurerm_federated_identity_credential.gateway_eks[0]", credential.as_str()),
     ] {
         cloud.run(&work, &["state", "rm", address], 0);
         cloud.run(&work, &["import", address, id], 0);

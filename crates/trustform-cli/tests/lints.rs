@@ -55,6 +55,7 @@ const CASES: &[Case] = &[
     cases("TF1322", true, "system:serviceaccount:", false, 2),
     case("TF1323", true, "audience = [\"api://litellm-gateway\"]", true),
     cases("TF1324", true, "azurerm_user_assigned_identity.gateway.", false, 2),
+    case("TF1325", true, "value = \"power_user\"", true),
 ];
 
 fn fixture(code: &str, kind: &str) -> Workdir {
@@ -116,7 +117,7 @@ fn lint_json_has_one_stable_shape() {
 /// The managed identity federation checks as people read them.
 #[test]
 fn federated_credential_checks_render_for_people() {
-    for code in ["TF1322", "TF1323", "TF1324"] {
+    for code in ["TF1322", "TF1323", "TF1324", "TF1325"] {
         let lint = fixture(code, "bad").expect(&["lint"], 1);
         insta::assert_snapshot!(code, lint.stderr);
     }

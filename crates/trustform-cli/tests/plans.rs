@@ -176,6 +176,34 @@ fn azure_openai_invoke_only_round_trips_in_the_sandbox() {
     assert!(assignment.contains("/resourceGroups/litellm-openai/providers/Microsoft.Authorization/roleAssignments/"));
 }
 
+/// The Graph way: an Entra ID application with the gateway's app roles (seed 004), its service
+/// principal receiving the role, its federated credentials; the JWT auth settings rendered from
+/// the same roles.
+#[test]
+fn azure_openai_invoke_only_as_an_application_round_trips_with_its_jwt_settings() {
+    let work = Workdir::plan("azure-openai-invoke-only");
+    work.write("application.auto.tfvars", "identity_kind = \"application\"\ngateway_roles = { basic_user = \"Chats\", power_user = \"Chats and embeds\" }\n");
+    let applied = work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
+    assert!(applied.stdout.contains("Resources: 6 added"), "{}", applied.all());
+    assert!(applied.all().contains("azuread_service_principal.gateway[0]: Creation complete"), "{}", applied.all());
+    let env = work.read(".trustform/sandbox/outputs/deployment_outputs.env");
+    assert_eq!(value_of(&env, "LITELLM_JWT_ALLOWED_ROLES").as_deref(), Some("basic_user,power_user"));
+    assert!(!env.contains("SECRET"), "{env}");
+    let rendered = work.expect(&["render", "--sandbox", "litellm-jwtauth.yaml.tpl"], 0);
+    assert!(rendered.stdout.contains("user_allowed_roles: [basic_user,power_user]\n"), "{}", rendered.all());
+    assert!(
+        rendered.stdout.contains(&format!(
+            "JWT_PUBLIC_KEY_URL: https://login.microsoftonline.com/{ARM_TENANT}/discovery/v2.0/keys"
+        )),
+        "{}",
+        rendered.all()
+    );
+    let replanned = work.expect(&["plan", "--sandbox", "--detailed-exitcode"], 0);
+    assert!(replanned.stdout.contains("No changes."), "{}", replanned.all());
+    let destroyed = work.expect(&["destroy", "--sandbox", "--auto-approve"], 0);
+    assert!(destroyed.stdout.contains("Resources: 6 destroyed."), "{}", destroyed.all());
+}
+
 #[test]
 fn sandbox_reset_forgets_the_cloud_and_its_state() {
     let work = Workdir::plan("ci-oidc-bedrock");

@@ -12,6 +12,7 @@ const DEFINITION: &str = "azurerm_role_definition";
 const ASSIGNMENT: &str = "azurerm_role_assignment";
 const CREDENTIAL: &str = "azurerm_federated_identity_credential";
 const IDENTITY: &str = "azurerm_user_assigned_identity";
+const APPLICATION: &str = "azuread_application";
 const EKS_CLUSTER: &str = "aws_eks_cluster";
 const POD_IDENTITY: &str = "aws_eks_pod_identity_association";
 /// What a Kubernetes service account token's `sub` starts with.
@@ -20,6 +21,7 @@ const SERVICE_ACCOUNT_PREFIX: &str = "system:serviceaccount:";
 pub(super) fn checks(spec: &Spec<'_>, diags: &mut Diagnostics) {
     assignable_scope(spec, diags);
     identity_ids_in_their_places(spec, diags);
+    gateway_roles_are_app_roles(spec, diags);
     for (address, after) in spec.resources(CREDENTIAL) {
         let Some(subject) = text(after, "subject") else { continue };
         if !subject.starts_with(SERVICE_ACCOUNT_PREFIX) {
@@ -269,6 +271,51 @@ fn identity_ids_in_their_places(spec: &Spec<'_>, diags: &mut Diagnostics) {
             .with_span(at)
             .with_address(place),
         );
+    }
+}
+
+/// TF1325: the gateway's JWT auth allows a role (an output `*JWT_ALLOWED_ROLES`, comma
+/// separated, which the `litellm_jwtauth` template puts in `user_allowed_roles`) that no
+/// application of the spec defines as an app role: no token ever carries it (seed 004).
+fn gateway_roles_are_app_roles(spec: &Spec<'_>, diags: &mut Diagnostics) {
+    let applications: Vec<(&ResourceAddr, &Value)> = spec.resources(APPLICATION).collect();
+    let Some((application, _)) = applications.first() else { return };
+    let mut defined = Vec::new();
+    for (_, after) in &applications {
+        let Some(Value::List(roles)) = after.get("app_role").map(Value::unmarked) else { return };
+        for role in roles {
+            match role.get("value").map(Value::unmarked) {
+                Some(Value::String(value)) => defined.push(value.clone()),
+                Some(Value::Unknown) => return,
+                _ => {}
+            }
+        }
+    }
+    for (name, output) in &spec.plan.outputs {
+        if !name.to_ascii_uppercase().ends_with("JWT_ALLOWED_ROLES") {
+            continue;
+        }
+        let Some(allowed) = output.after.as_ref().and_then(Value::as_str) else { continue };
+        for role in allowed.split(',').map(str::trim).filter(|role| !role.is_empty()) {
+            if defined.iter().any(|value| value == role) {
+                continue;
+            }
+            diags.push(finding(
+                Diagnostic::error(
+                    "TF1325",
+                    "Gateway role is not an app role",
+                    format!(
+                        "output.{name} lets the gateway's JWT auth allow the role {role:?}, but no azuread_application \
+                         of the spec defines an app role with that value (they define {defined:?}), so no token ever \
+                         carries it. Add an app_role block with value = {role:?} to {application}, or allow only the \
+                         roles it defines."
+                    ),
+                ),
+                spec.config.outputs.get(name).map(|output| output.span.clone()),
+                format!("output.{name}"),
+                [spec.span(application)],
+            ));
+        }
     }
 }
 

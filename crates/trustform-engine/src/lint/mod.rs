@@ -46,6 +46,8 @@
 //!   `*TOKEN_AUDIENCE`).
 //! * TF1324: a managed identity's `client_id` given as a role assignment's `principal_id`, or its
 //!   `principal_id` output as a `*CLIENT_ID`.
+//! * TF1325: a role the gateway's JWT auth allows (an output `*JWT_ALLOWED_ROLES`) that no
+//!   `azuread_application` of the spec defines as an app role.
 //! * TF1315 (warning): a spec that federates (pool provider, OIDC provider, pod identity, web
 //!   identity trust) also emits a client secret as an output.
 //!
