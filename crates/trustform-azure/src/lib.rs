@@ -15,7 +15,9 @@
 //! * permission lists compare as sets, and plan-time checks catch what ARM would reject
 //!   (`schema`, `resources::role_definition`);
 //! * managed identities over a small JSON client on the same transport (`arm`), their federated
-//!   credentials written one at a time per identity (`resources::federated_identity_credential`).
+//!   credentials written one at a time per identity (`resources::federated_identity_credential`);
+//! * [`AzureAdProvider`]: Entra ID applications, service principals and federated credentials
+//!   over Microsoft Graph, riding out the directory's replication (`azuread`, `graph`).
 
 mod api;
 mod arm;

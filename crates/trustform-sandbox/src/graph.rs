@@ -210,7 +210,7 @@ impl GraphState {
     fn create_application(&mut self, body: &[u8]) -> Result<Value, ArmError> {
         let mut fields = parse_object(body)?;
         check_members(&fields, APPLICATION_MEMBERS)?;
-        if !fields.get("displayName").and_then(Value::as_str).is_some_and(|name| !name.is_empty()) {
+        if fields.get("displayName").and_then(Value::as_str).is_none_or(str::is_empty) {
             return Err(bad_request("Property 'displayName' is required and cannot be empty."));
         }
         check_roles(fields.get("appRoles"), None)?;
@@ -245,11 +245,11 @@ impl GraphState {
         let mut fields = parse_object(body)?;
         check_members(&fields, CREDENTIAL_MEMBERS)?;
         for required in ["name", "issuer", "subject"] {
-            if !fields.get(required).and_then(Value::as_str).is_some_and(|text| !text.is_empty()) {
+            if fields.get(required).and_then(Value::as_str).is_none_or(str::is_empty) {
                 return Err(bad_request(format!("Property '{required}' is required and cannot be empty.")));
             }
         }
-        if !fields.get("audiences").and_then(Value::as_array).is_some_and(|items| items.len() == 1) {
+        if fields.get("audiences").and_then(Value::as_array).is_none_or(|items| items.len() != 1) {
             return Err(bad_request("Property 'audiences' must hold exactly one value."));
         }
         let credential_id = self.guid();
