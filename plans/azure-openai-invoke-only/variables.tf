@@ -38,6 +38,11 @@ variable "service_account" {
 variable "identity_kind" {
   description = "\"managed_identity\" (ARM only) or \"application\" (Entra ID application through Microsoft Graph, with app roles)."
   default     = "managed_identity"
+
+  validation {
+    condition     = contains(["managed_identity", "application"], var.identity_kind)
+    error_message = "identity_kind is \"managed_identity\" (ARM only) or \"application\" (Microsoft Graph, with app roles)."
+  }
 }
 
 variable "gateway_roles" {
