@@ -1,6 +1,7 @@
 //! The `provider "azurerm"` block and the `ARM_*` environment variables, and the SDK client
 //! built from them.
 
+use crate::arm::ArmJson;
 use crate::identity;
 use crate::transport::{ArmTransport, Placeholder, StaticToken};
 use azure_core::auth::{Secret, TokenCredential};
@@ -132,7 +133,7 @@ impl AzureSettings {
         }
     }
 
-    fn credential(&self) -> Result<Arc<dyn TokenCredential>, ProviderError> {
+    pub(crate) fn credential(&self) -> Result<Arc<dyn TokenCredential>, ProviderError> {
         let (tenant, client) = (self.tenant_id.as_deref(), self.client_id.as_deref());
         match &self.login {
             Login::AccessToken(SecretText(token)) => Ok(Arc::new(StaticToken(Secret::new(token.clone())))),
@@ -144,10 +145,15 @@ impl AzureSettings {
     }
 }
 
-/// The configured SDK client and the identity it acts for.
+/// The configured clients and the identity they act for.
 #[derive(Clone)]
 pub(crate) struct Clients {
     pub authorization: Client,
+    /// Resource types without an SDK client in the build (managed identities).
+    pub arm: ArmJson,
+    /// One lock per managed identity (lower-case id): ARM refuses concurrent writes of one
+    /// identity's federated credentials, so they are written one at a time.
+    pub identity_writes: WriteLocks,
     pub settings: AzureSettings,
     /// The `oid` claim of a static token: the object id the calls act as.
     pub object_id: Option<String>,
@@ -169,14 +175,14 @@ impl Clients {
             ))
         })?;
         let scope = settings.token_scope(&endpoint);
-        let transport = ArmTransport::new(settings.credential()?, vec![scope.clone()]);
+        let transport = Arc::new(ArmTransport::new(settings.credential()?, vec![scope.clone()]));
         // Retries happen in one place, the provider's `RetryPolicy`, which also knows about
         // replication delays; the SDK's own retries would multiply with it.
         let authorization = Client::builder(Arc::new(Placeholder))
-            .endpoint(endpoint)
+            .endpoint(endpoint.clone())
             .scopes(&[scope.as_str()])
             .retry(RetryOptions::none())
-            .transport(TransportOptions::new_custom_policy(Arc::new(transport)))
+            .transport(TransportOptions::new_custom_policy(transport.clone()))
             .build()
             .map_err(|error| ProviderError::invalid(format!("provider \"azurerm\": {error}")))?;
         let mut settings = settings.clone();
@@ -187,7 +193,73 @@ impl Clients {
         let claim = |name: &str| claims.as_ref().and_then(|claims| claims.get(name)?.as_str().map(str::to_owned));
         settings.tenant_id = settings.tenant_id.take().or_else(|| claim("tid"));
         settings.client_id = settings.client_id.take().or_else(|| claim("appid")).or_else(|| claim("azp"));
-        Ok(Clients { authorization, object_id: claim("oid"), settings })
+        let arm = ArmJson { endpoint, transport };
+        Ok(Clients { authorization, arm, identity_writes: WriteLocks::default(), object_id: claim("oid"), settings })
+    }
+}
+
+/// Microsoft Graph's public endpoint; a sovereign cloud or the sandbox replace it.
+pub(crate) const GRAPH_PUBLIC_CLOUD: &str = "https://graph.microsoft.com";
+
+/// The configured Microsoft Graph client of `provider "azuread"`: the logins of azurerm (the
+/// azuread provider reads the same `ARM_*` variables), and Graph's endpoint from
+/// `msgraph_endpoint` or `ARM_MSGRAPH_ENDPOINT` (ours: the azuread provider has no override),
+/// with the token asked for Graph's audience.
+#[derive(Clone)]
+pub(crate) struct GraphClients {
+    pub graph: ArmJson,
+    pub settings: AzureSettings,
+}
+
+impl fmt::Debug for GraphClients {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GraphClients").field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+impl GraphClients {
+    pub(crate) fn from_config(
+        config: &Value,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<GraphClients, ProviderError> {
+        let settings = AzureSettings::from_config(config, &env)?;
+        let endpoint = match config.get("msgraph_endpoint").and_then(Value::as_str).filter(|text| !text.is_empty()) {
+            Some(endpoint) => endpoint.to_owned(),
+            None => env("ARM_MSGRAPH_ENDPOINT")
+                .filter(|text| !text.is_empty())
+                .unwrap_or_else(|| GRAPH_PUBLIC_CLOUD.to_owned()),
+        };
+        trustform_provider::check_endpoint(
+            "provider \"azuread\": msgraph_endpoint (or ARM_MSGRAPH_ENDPOINT)",
+            &endpoint,
+        )
+        .map_err(ProviderError::invalid)?;
+        let url = Url::parse(&endpoint).map_err(|error| {
+            ProviderError::invalid(format!(
+                "provider \"azuread\": msgraph_endpoint {endpoint:?} is not a URL ({error}); write it as \
+                 https://graph.microsoft.com or http://127.0.0.1:PORT."
+            ))
+        })?;
+        let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+        let scope = if loopback {
+            format!("{GRAPH_PUBLIC_CLOUD}/.default")
+        } else {
+            format!("{}/.default", url.as_str().trim_end_matches('/'))
+        };
+        let transport = Arc::new(ArmTransport::new(settings.credential()?, vec![scope]));
+        Ok(GraphClients { graph: ArmJson { endpoint: url, transport }, settings })
+    }
+}
+
+/// Locks keyed by resource id, shared by the clones of one configured provider.
+#[derive(Clone, Default)]
+pub(crate) struct WriteLocks(Arc<std::sync::Mutex<std::collections::BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>>);
+
+impl WriteLocks {
+    /// The lock of `id` (case does not matter, as it does not to ARM).
+    pub(crate) fn of(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        locks.entry(id.to_ascii_lowercase()).or_default().clone()
     }
 }
 

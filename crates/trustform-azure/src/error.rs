@@ -41,7 +41,13 @@ pub(crate) fn from_azure(operation: &str, error: azure_core::Error) -> ProviderE
 /// The kind of an ARM error.
 fn kind_of(code: Option<&str>, status: u16, retry_after: Option<Duration>) -> ProviderErrorKind {
     match code {
-        Some("RoleAssignmentNotFound" | "ResourceNotFound" | "ResourceGroupNotFound") => ProviderErrorKind::NotFound,
+        Some("RoleAssignmentNotFound" | "ResourceNotFound" | "ResourceGroupNotFound" | "ParentResourceNotFound") => {
+            ProviderErrorKind::NotFound
+        }
+        // Microsoft Graph (<https://learn.microsoft.com/graph/errors>).
+        Some("Request_ResourceNotFound") => ProviderErrorKind::NotFound,
+        Some("Authorization_RequestDenied") => ProviderErrorKind::Denied,
+        Some("Request_MultipleObjectsWithSameKeyValue") => ProviderErrorKind::AlreadyExists,
         // A GET of a definition that is gone; to an assignment PUT the same code means the
         // definition has not replicated yet, which the assignment's retry predicate handles.
         Some("RoleDefinitionDoesNotExist" | "RoleDefinitionNotFound") => ProviderErrorKind::NotFound,

@@ -3,8 +3,10 @@
 use crate::api::Api;
 use crate::config::{AzureSettings, Clients};
 use crate::resources::data::{ClientConfig, RoleDefinitionData};
+use crate::resources::federated_identity_credential::FederatedIdentityCredential;
 use crate::resources::role_assignment::AzureRoleAssignment;
 use crate::resources::role_definition::AzureRoleDefinition;
+use crate::resources::user_assigned_identity::UserAssignedIdentity;
 use crate::schema;
 use async_trait::async_trait;
 use trustform_lang::Value;
@@ -36,6 +38,8 @@ impl Adapter for Azure {
         types
             .resource(AzureRoleDefinition)
             .resource(AzureRoleAssignment)
+            .resource(UserAssignedIdentity)
+            .resource(FederatedIdentityCredential)
             .data_source(ClientConfig)
             .data_source(RoleDefinitionData);
     }

@@ -1,14 +1,44 @@
-//! The Azure check (seed 002): a custom role can only be assigned inside its assignable scopes.
+//! The Azure checks (seed 002): a custom role can only be assigned inside its assignable scopes;
+//! and a managed identity's federated credential for a Kubernetes workload (seed 000's gateway
+//! on EKS) must match the token the pod presents: the cluster's issuer, the gateway's service
+//! account, and the audience its projected token volume requests.
 
 use super::shape::is_hole;
 use super::{finding, text, Spec};
-use trustform_diag::{Diagnostic, Diagnostics};
-use trustform_lang::{ResourceAddr, Value};
+use trustform_diag::{Diagnostic, Diagnostics, Span};
+use trustform_lang::config::Expr;
+use trustform_lang::{references, Mode, ResourceAddr, Target, Value};
 
 const DEFINITION: &str = "azurerm_role_definition";
 const ASSIGNMENT: &str = "azurerm_role_assignment";
+const CREDENTIAL: &str = "azurerm_federated_identity_credential";
+const IDENTITY: &str = "azurerm_user_assigned_identity";
+const APPLICATION: &str = "azuread_application";
+const EKS_CLUSTER: &str = "aws_eks_cluster";
+const POD_IDENTITY: &str = "aws_eks_pod_identity_association";
+/// What a Kubernetes service account token's `sub` starts with.
+const SERVICE_ACCOUNT_PREFIX: &str = "system:serviceaccount:";
 
 pub(super) fn checks(spec: &Spec<'_>, diags: &mut Diagnostics) {
+    assignable_scope(spec, diags);
+    identity_ids_in_their_places(spec, diags);
+    gateway_roles_are_app_roles(spec, diags);
+    for (address, after) in spec.resources(CREDENTIAL) {
+        let Some(subject) = text(after, "subject") else { continue };
+        if !subject.starts_with(SERVICE_ACCOUNT_PREFIX) {
+            continue;
+        }
+        let cluster = cluster_of(spec, address);
+        if let Some((cluster_address, cluster)) = cluster {
+            issuer_is_the_clusters(spec, address, after, cluster_address, cluster, diags);
+        }
+        subject_is_the_gateways(spec, address, subject, cluster.map(|(_, value)| value), diags);
+        audience_is_the_token_volumes(spec, address, after, diags);
+    }
+}
+
+/// TF1314: a role assignment's scope lies outside its role definition's assignable scopes.
+fn assignable_scope(spec: &Spec<'_>, diags: &mut Diagnostics) {
     let definitions: Vec<(&ResourceAddr, &Value)> = spec.resources(DEFINITION).collect();
     for (address, after) in spec.resources(ASSIGNMENT) {
         let Some(scope) = spec.shaped(after, "scope") else { continue };
@@ -38,6 +68,257 @@ pub(super) fn checks(spec: &Spec<'_>, diags: &mut Diagnostics) {
             address,
             [spec.attr_span(definition, "assignable_scopes")],
         ));
+    }
+}
+
+/// The EKS cluster a Kubernetes credential is for: the one it is built from, else the spec's
+/// only one.
+fn cluster_of<'s>(spec: &Spec<'s>, address: &ResourceAddr) -> Option<(&'s ResourceAddr, &'s Value)> {
+    let clusters: Vec<(&ResourceAddr, &Value)> = spec.data(EKS_CLUSTER).collect();
+    let depended: Vec<_> = clusters.iter().filter(|(c, _)| spec.dependencies(address).contains(c)).collect();
+    match (depended.as_slice(), clusters.as_slice()) {
+        ([one], _) => Some(**one),
+        ([], [only]) => Some(*only),
+        _ => None,
+    }
+}
+
+/// The OIDC issuer of an `aws_eks_cluster` data source: `identity[0].oidc[0].issuer`.
+fn cluster_issuer(cluster: &Value) -> Option<&str> {
+    let identity = cluster.get("identity")?.as_list()?.first()?;
+    identity.get("oidc")?.as_list()?.first()?.get("issuer")?.as_str()
+}
+
+/// TF1326: the credential trusts another issuer than the cluster's, so Entra ID refuses every
+/// token the gateway's pods present ("AADSTS700211: No matching federated identity record found
+/// for presented assertion issuer"; Entra ID matches issuer, subject and audience exactly and
+/// case-sensitively:
+/// <https://learn.microsoft.com/entra/identity-platform/reference-breaking-changes#federated-identity-credentials-now-use-case-sensitive-matching>).
+fn issuer_is_the_clusters(
+    spec: &Spec<'_>,
+    address: &ResourceAddr,
+    credential: &Value,
+    cluster_address: &ResourceAddr,
+    cluster: &Value,
+    diags: &mut Diagnostics,
+) {
+    let (Some(issuer), Some(expected)) = (text(credential, "issuer"), cluster_issuer(cluster)) else { return };
+    // Entra ID compares the issuer as a string: a trailing slash is a different issuer.
+    if issuer == expected {
+        return;
+    }
+    diags.push(finding(
+        Diagnostic::error(
+            "TF1326",
+            "Federated credential trusts another issuer than the cluster's",
+            format!(
+                "{address} trusts tokens issued by {issuer:?}, but {cluster_address} issues its service account \
+                 tokens as {expected:?}; Entra ID compares the two exactly, so every token the pods present is \
+                 refused (AADSTS700211). Set issuer = {cluster_address}.identity[0].oidc[0].issuer."
+            ),
+        ),
+        spec.attr_span(address, "issuer"),
+        address,
+        [spec.span(cluster_address)],
+    ));
+}
+
+/// TF1327: the subject is not a service account Entra ID can match (it compares exactly: no
+/// wildcards), or not one the spec runs the gateway as on that cluster.
+fn subject_is_the_gateways(
+    spec: &Spec<'_>,
+    address: &ResourceAddr,
+    subject: &str,
+    cluster: Option<&Value>,
+    diags: &mut Diagnostics,
+) {
+    let parts: Vec<&str> = subject.split(':').collect();
+    let name = |part: &str| !part.is_empty() && !part.contains(['*', '?']);
+    if !matches!(parts.as_slice(), ["system", "serviceaccount", ns, sa] if name(ns) && name(sa)) {
+        let detail = format!(
+            "{address} trusts the subject {subject:?}, which no service account token carries: Entra ID matches \
+             the subject exactly, without wildcards. Write subject = \"system:serviceaccount:NAMESPACE:NAME\" with \
+             the gateway's namespace and service account."
+        );
+        diags.push(finding(
+            Diagnostic::error("TF1327", "Federated credential names another service account", detail),
+            spec.attr_span(address, "subject"),
+            address,
+            [],
+        ));
+        return;
+    }
+    // Where the spec says the gateway runs: its pod identity associations on the cluster.
+    let cluster_name = cluster.and_then(|cluster| text(cluster, "name"));
+    let workloads: Vec<(&ResourceAddr, String)> = spec
+        .resources(POD_IDENTITY)
+        .filter(|(_, association)| {
+            cluster_name.is_none() || text(association, "cluster_name").is_none_or(|c| Some(c) == cluster_name)
+        })
+        .filter_map(|(association_address, association)| {
+            let namespace = text(association, "namespace")?;
+            let account = text(association, "service_account")?;
+            Some((association_address, format!("{SERVICE_ACCOUNT_PREFIX}{namespace}:{account}")))
+        })
+        .collect();
+    let Some((workload, runs_as)) = workloads.first() else { return };
+    if workloads.iter().any(|(_, runs_as)| runs_as == subject) {
+        return;
+    }
+    let detail = format!(
+        "{address} trusts {subject:?}, but {workload} runs the gateway as {runs_as:?}: the pods' tokens carry \
+         that subject, and Entra ID refuses them (AADSTS700213). Set subject = \"{runs_as}\", built from the same \
+         namespace and service account."
+    );
+    diags.push(finding(
+        Diagnostic::error("TF1327", "Federated credential names another service account", detail),
+        spec.attr_span(address, "subject"),
+        address,
+        [spec.span(workload)],
+    ));
+}
+
+/// TF1328: the audience the pods' projected token volume requests (the spec says it in an
+/// output named `*TOKEN_AUDIENCE`, which the Helm values template puts in the volume) is not one
+/// the credential accepts.
+fn audience_is_the_token_volumes(spec: &Spec<'_>, address: &ResourceAddr, credential: &Value, diags: &mut Diagnostics) {
+    let Some(Value::List(audiences)) = credential.get("audience").map(Value::unmarked) else { return };
+    let audiences: Option<Vec<&str>> = audiences.iter().map(Value::as_str).collect();
+    let Some(audiences) = audiences else { return };
+    for (name, output) in &spec.plan.outputs {
+        if !name.to_ascii_uppercase().ends_with("TOKEN_AUDIENCE") {
+            continue;
+        }
+        let Some(requested) = output.after.as_ref().and_then(Value::as_str) else { continue };
+        if audiences.contains(&requested) {
+            continue;
+        }
+        diags.push(finding(
+            Diagnostic::error(
+                "TF1328",
+                "Federated credential does not accept the token's audience",
+                format!(
+                    "The gateway's projected token volume requests the audience {requested:?} (output.{name}), but \
+                     {address} accepts only {audiences:?}: Entra ID refuses a token whose aud it does not list \
+                     (AADSTS700212). Use one value for both: audience = [{requested:?}], or change output.{name}."
+                ),
+            ),
+            spec.attr_span(address, "audience"),
+            address,
+            [spec.config.outputs.get(name).map(|output| output.span.clone())],
+        ));
+    }
+}
+
+/// The attribute of a managed identity an expression reads (`client_id`, `principal_id`), with
+/// the identity's name as written, when it reads one.
+fn identity_attribute(spec: &Spec<'_>, expr: &Expr) -> Option<(String, String)> {
+    references(expr).into_iter().find_map(|reference| match &reference.target {
+        Target::Resource(id) if id.mode == Mode::Managed && id.type_name == IDENTITY => {
+            let written = spec.config.sources.file(reference.file).text.get(reference.range.clone())?;
+            let attribute = written.rsplit('.').next()?.to_owned();
+            Some((format!("{}.{}", id.type_name, id.name), attribute))
+        }
+        _ => None,
+    })
+}
+
+/// TF1329: a managed identity has two ids and each has one use. A role assignment names the
+/// principal (`principal_id`, the object id): given the `client_id`, ARM answers
+/// `PrincipalNotFound` and the apply retries until its deadline. The workload signs in with the
+/// `client_id` (`AZURE_CLIENT_ID`): given the object id, Entra ID finds no application
+/// (AADSTS700016).
+fn identity_ids_in_their_places(spec: &Spec<'_>, diags: &mut Diagnostics) {
+    let mut misplaced: Vec<(String, Option<Span>, String, &str, &str)> = Vec::new();
+    for (id, resource) in &spec.config.resources {
+        if id.mode != Mode::Managed || id.type_name != ASSIGNMENT {
+            continue;
+        }
+        let Some(attr) = resource.body.attributes.get("principal_id") else { continue };
+        let Some((identity, attribute)) = identity_attribute(spec, &attr.expr) else { continue };
+        if attribute == "client_id" {
+            let at = spec.config.attr_span(&resource.body, attr);
+            misplaced.push((format!("{}.{}", id.type_name, id.name), at, identity, "client_id", "principal_id"));
+        }
+    }
+    for (name, output) in &spec.config.outputs {
+        if !name.to_ascii_uppercase().ends_with("CLIENT_ID") {
+            continue;
+        }
+        let Some((identity, attribute)) = identity_attribute(spec, &output.value) else { continue };
+        if attribute == "principal_id" {
+            misplaced.push((
+                format!("output.{name}"),
+                Some(output.span.clone()),
+                identity,
+                "principal_id",
+                "client_id",
+            ));
+        }
+    }
+    for (place, at, identity, given, wanted) in misplaced {
+        let consequence = if wanted == "principal_id" {
+            "a role assignment names the identity's service principal by its object id; ARM knows no principal \
+             with the application (client) id, answers PrincipalNotFound, and the apply retries until its \
+             deadline"
+        } else {
+            "the workload signs in with the application (client) id; Entra ID finds no application with the \
+             principal's object id (AADSTS700016)"
+        };
+        diags.push(
+            Diagnostic::error(
+                "TF1329",
+                "Managed identity id in the wrong place",
+                format!("{place} is given {identity}.{given}, but {consequence}. Use {identity}.{wanted}."),
+            )
+            .with_span(at)
+            .with_address(place),
+        );
+    }
+}
+
+/// TF1330: the gateway's JWT auth allows a role (an output `*JWT_ALLOWED_ROLES`, comma
+/// separated, which the `litellm_jwtauth` template puts in `user_allowed_roles`) that no
+/// application of the spec defines as an app role: no token ever carries it (seed 004).
+fn gateway_roles_are_app_roles(spec: &Spec<'_>, diags: &mut Diagnostics) {
+    let applications: Vec<(&ResourceAddr, &Value)> = spec.resources(APPLICATION).collect();
+    let Some((application, _)) = applications.first() else { return };
+    let mut defined = Vec::new();
+    for (_, after) in &applications {
+        let Some(Value::List(roles)) = after.get("app_role").map(Value::unmarked) else { return };
+        for role in roles {
+            match role.get("value").map(Value::unmarked) {
+                Some(Value::String(value)) => defined.push(value.clone()),
+                Some(Value::Unknown) => return,
+                _ => {}
+            }
+        }
+    }
+    for (name, output) in &spec.plan.outputs {
+        if !name.to_ascii_uppercase().ends_with("JWT_ALLOWED_ROLES") {
+            continue;
+        }
+        let Some(allowed) = output.after.as_ref().and_then(Value::as_str) else { continue };
+        for role in allowed.split(',').map(str::trim).filter(|role| !role.is_empty()) {
+            if defined.iter().any(|value| value == role) {
+                continue;
+            }
+            diags.push(finding(
+                Diagnostic::error(
+                    "TF1330",
+                    "Gateway role is not an app role",
+                    format!(
+                        "output.{name} lets the gateway's JWT auth allow the role {role:?}, but no azuread_application \
+                         of the spec defines an app role with that value (they define {defined:?}), so no token ever \
+                         carries it. Add an app_role block with value = {role:?} to {application}, or allow only the \
+                         roles it defines."
+                    ),
+                ),
+                spec.config.outputs.get(name).map(|output| output.span.clone()),
+                format!("output.{name}"),
+                [spec.span(application)],
+            ));
+        }
     }
 }
 
@@ -104,6 +385,19 @@ fn contains(parent: &str, child: &str) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn issuers_are_read_from_the_cluster() {
+        let cluster = Value::object([(
+            "identity",
+            Value::List(vec![Value::object([(
+                "oidc",
+                Value::List(vec![Value::object([("issuer", "https://oidc.example/id/1".into())])]),
+            )])]),
+        )]);
+        assert_eq!(cluster_issuer(&cluster), Some("https://oidc.example/id/1"));
+        assert_eq!(cluster_issuer(&Value::Unknown), None);
+    }
 
     #[test]
     fn scopes_contain_their_descendants_only() {

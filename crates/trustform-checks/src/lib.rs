@@ -47,6 +47,16 @@
 //! Azure ([`azure`]) and the whole spec:
 //!
 //! * TF1314: a role assignment's scope lies outside its role definition's assignable scopes.
+//! * TF1326: a managed identity's federated credential for a service account trusts another
+//!   issuer than its EKS cluster's.
+//! * TF1327: its subject is not `system:serviceaccount:NAMESPACE:NAME`, or not the service
+//!   account the spec's pod identity association runs the gateway as.
+//! * TF1328: its audience is not the one the pods' projected token requests (an output named
+//!   `*TOKEN_AUDIENCE`).
+//! * TF1329: a managed identity's `client_id` given as a role assignment's `principal_id`, or its
+//!   `principal_id` output as a `*CLIENT_ID`.
+//! * TF1330: a role the gateway's JWT auth allows (an output `*JWT_ALLOWED_ROLES`) that no
+//!   `azuread_application` of the spec defines as an app role.
 //! * TF1315 (warning): a spec that federates (pool provider, OIDC provider, pod identity, web
 //!   identity trust) also emits a client secret as an output.
 //!

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use trustform_aws::AwsProvider;
-use trustform_azure::AzureProvider;
+use trustform_azure::{AzureAdProvider, AzureProvider};
 use trustform_diag::{Diagnostic, Diagnostics, SourceMap};
 use trustform_engine::{EngineOptions, Providers};
 use trustform_gcp::GoogleProvider;
@@ -66,10 +66,11 @@ pub fn with_checks(options: EngineOptions) -> EngineOptions {
 
 pub fn providers(sandboxed: bool) -> Providers {
     let mut providers = Providers::new();
-    let clouds: [trustform_provider::SharedProvider; 5] = [
+    let clouds: [trustform_provider::SharedProvider; 6] = [
         Arc::new(AwsProvider::new()),
         Arc::new(GoogleProvider::new()),
         Arc::new(AzureProvider::new()),
+        Arc::new(AzureAdProvider::new()),
         Arc::new(trustform_vault::VaultProvider::new()),
         Arc::new(trustform_random::RandomProvider::new()),
     ];

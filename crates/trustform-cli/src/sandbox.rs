@@ -230,6 +230,7 @@ pub fn environment(endpoint: &str) -> Vec<(&'static str, String)> {
         ("GOOGLE_RESOURCE_MANAGER_CUSTOM_ENDPOINT", format!("{endpoint}/v3/")),
         ("ARM_ACCESS_TOKEN", TOKEN.to_owned()),
         ("ARM_RESOURCE_MANAGER_ENDPOINT", endpoint.to_owned()),
+        ("ARM_MSGRAPH_ENDPOINT", endpoint.to_owned()),
         ("ARM_TENANT_ID", AZURE_TENANT.to_owned()),
         ("ARM_SUBSCRIPTION_ID", AZURE_SUBSCRIPTION.to_owned()),
         ("VAULT_ADDR", format!("{endpoint}{}", trustform_sandbox::vault::PREFIX)),

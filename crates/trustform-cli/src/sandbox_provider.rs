@@ -32,6 +32,7 @@ fn kept_settings(provider: &str) -> Option<&'static [&'static str]> {
         "azurerm" => Some(&["subscription_id", "tenant_id", "client_id"]),
         // One emulated Vault: the address, token, namespace and CA all say where, or with what.
         "vault" => Some(&[]),
+        "azuread" => Some(&["tenant_id", "client_id"]),
         _ => None,
     }
 }

@@ -55,3 +55,4 @@ diagnostic_case!(moved_from_still_declared);
 diagnostic_case!(removed_still_declared);
 diagnostic_case!(condition_incomplete);
 diagnostic_case!(import_target_undeclared);
+diagnostic_case!(invalid_federated_identity_credential);

@@ -144,6 +144,15 @@ fn lint_json_has_one_stable_shape() {
     insta::assert_snapshot!(serde_json::to_string_pretty(&json).unwrap());
 }
 
+/// The managed identity federation checks as people read them.
+#[test]
+fn federated_credential_checks_render_for_people() {
+    for code in ["TF1327", "TF1328", "TF1329", "TF1330"] {
+        let lint = fixture(code, "bad").expect(&["lint"], 1);
+        insta::assert_snapshot!(code, lint.stderr);
+    }
+}
+
 #[test]
 fn lint_renders_for_people_and_validate_runs_the_checks_too() {
     let work = fixture("TF1314", "bad");

@@ -150,10 +150,58 @@ fn ci_oidc_bedrock_round_trips_in_the_sandbox() {
 #[test]
 fn azure_openai_invoke_only_round_trips_in_the_sandbox() {
     let work = Workdir::plan("azure-openai-invoke-only");
-    let env = round_trip(&work, 2);
+    let planned = work.expect(&["plan", "--sandbox"], 0);
+    insta::assert_snapshot!("azure_openai_invoke_only_plan", planned.stdout);
+    // The identity the gateway needs is created, not typed in: its client id and the projected
+    // token's path and audience come out of the apply, and no secret does.
+    let applied = work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
+    assert!(applied.stdout.contains("Resources: 5 added"), "{}", applied.all());
+    let env = work.read(".trustform/sandbox/outputs/deployment_outputs.env");
+    let client_id = value_of(&env, "AZURE_CLIENT_ID").expect("AZURE_CLIENT_ID");
+    assert!(client_id.len() == 36 && client_id != "91a43c21-cf21-4f34-9085-331015ea4f91", "{client_id}");
+    assert!(!env.contains("SECRET"), "{env}");
+    let rendered = work.expect(&["render", "--sandbox", "values-azure.yaml.tpl"], 0);
+    assert!(rendered.stdout.contains(&format!("AZURE_CLIENT_ID: {client_id}\n")), "{}", rendered.all());
+    assert!(rendered.stdout.contains("audience: 'api://AzureADTokenExchange'"), "{}", rendered.all());
+    assert!(
+        rendered.stdout.contains("AZURE_FEDERATED_TOKEN_FILE: /var/run/secrets/azure/tokens/azure-identity-token"),
+        "{}",
+        rendered.all()
+    );
+    work.expect(&["destroy", "--sandbox", "--auto-approve"], 0);
+
+    let env = round_trip(&work, 5);
     assert_eq!(value_of(&env, "AZURE_TENANT_ID").as_deref(), Some(ARM_TENANT));
     let assignment = value_of(&env, "AZURE_ROLE_ASSIGNMENT_ID").unwrap();
     assert!(assignment.contains("/resourceGroups/litellm-openai/providers/Microsoft.Authorization/roleAssignments/"));
+}
+
+/// The Graph way: an Entra ID application with the gateway's app roles (seed 004), its service
+/// principal receiving the role, its federated credentials; the JWT auth settings rendered from
+/// the same roles.
+#[test]
+fn azure_openai_invoke_only_as_an_application_round_trips_with_its_jwt_settings() {
+    let work = Workdir::plan("azure-openai-invoke-only");
+    work.write("application.auto.tfvars", "identity_kind = \"application\"\ngateway_roles = { basic_user = \"Chats\", power_user = \"Chats and embeds\" }\n");
+    let applied = work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
+    assert!(applied.stdout.contains("Resources: 6 added"), "{}", applied.all());
+    assert!(applied.all().contains("azuread_service_principal.gateway[0]: Creation complete"), "{}", applied.all());
+    let env = work.read(".trustform/sandbox/outputs/deployment_outputs.env");
+    assert_eq!(value_of(&env, "LITELLM_JWT_ALLOWED_ROLES").as_deref(), Some("basic_user,power_user"));
+    assert!(!env.contains("SECRET"), "{env}");
+    let rendered = work.expect(&["render", "--sandbox", "litellm-jwtauth.yaml.tpl"], 0);
+    assert!(rendered.stdout.contains("user_allowed_roles: [basic_user,power_user]\n"), "{}", rendered.all());
+    assert!(
+        rendered.stdout.contains(&format!(
+            "JWT_PUBLIC_KEY_URL: https://login.microsoftonline.com/{ARM_TENANT}/discovery/v2.0/keys"
+        )),
+        "{}",
+        rendered.all()
+    );
+    let replanned = work.expect(&["plan", "--sandbox", "--detailed-exitcode"], 0);
+    assert!(replanned.stdout.contains("No changes."), "{}", replanned.all());
+    let destroyed = work.expect(&["destroy", "--sandbox", "--auto-approve"], 0);
+    assert!(destroyed.stdout.contains("Resources: 6 destroyed."), "{}", destroyed.all());
 }
 
 #[test]

@@ -29,17 +29,22 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
 use crate::config::SandboxConfig;
+use crate::graph::{self, GraphState};
 use crate::ids::iso8601_now;
+use crate::msi::{self, MsiState};
 use crate::server::Shared;
 
 const AUTHORIZATION_PROVIDER: &str = "/providers/microsoft.authorization/";
 const SUPPORTED_API_VERSIONS: &[&str] =
     &["2015-07-01", "2018-01-01-preview", "2020-04-01-preview", "2020-10-01-preview", "2022-04-01"];
 
-/// Whether `path` belongs to Azure Resource Manager.
+/// Whether `path` belongs to Azure: Resource Manager, or Microsoft Graph (same error shape).
 pub(crate) fn serves(path: &str) -> bool {
-    path.starts_with("/subscriptions/") || path.starts_with("/providers/")
+    path.starts_with("/subscriptions/") || path.starts_with("/providers/") || crate::graph::serves(path)
 }
 
 /// An ARM error as the wire shows it.
@@ -52,11 +57,21 @@ pub(crate) struct ArmError {
 }
 
 impl ArmError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ArmError {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ArmError {
         ArmError { status, code, message: message.into(), retry_after_seconds: None }
     }
 
-    fn bad_request(code: &'static str, message: impl Into<String>) -> ArmError {
+    #[cfg(test)]
+    pub(crate) fn code(&self) -> &str {
+        self.code
+    }
+
+    #[cfg(test)]
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub(crate) fn bad_request(code: &'static str, message: impl Into<String>) -> ArmError {
         ArmError::new(StatusCode::BAD_REQUEST, code, message)
     }
 
@@ -288,6 +303,12 @@ pub(crate) struct AzureState {
     assignments: BTreeMap<String, StoredAssignment>,
     /// Registered principals (lower case) and when the directory starts to know them.
     principals: BTreeMap<String, OffsetDateTime>,
+    /// How long a principal created in the tenant (a managed identity's) stays unknown.
+    principal_delay: Duration,
+    /// User-assigned managed identities and their federated credentials.
+    msi: MsiState,
+    /// Microsoft Graph: applications, their federated credentials, service principals.
+    graph: GraphState,
 }
 
 /// Built-in roles with their real, well-known GUIDs. Permissions are abridged to what plans
@@ -388,7 +409,40 @@ impl AzureState {
             definitions,
             assignments: BTreeMap::new(),
             principals,
+            principal_delay: config.azure.principal_delay,
+            msi: MsiState::new(StdRng::seed_from_u64(config.seed ^ 0x4d53_4900)),
+            graph: GraphState::new(StdRng::seed_from_u64(config.seed ^ 0x4752_4150), config.azure.directory_delay),
         }
+    }
+
+    /// Serves a Microsoft Graph request; a new service principal starts replicating to ARM.
+    fn serve_graph(
+        &mut self,
+        method: &Method,
+        path: &str,
+        body: &[u8],
+    ) -> Result<(StatusCode, Option<Value>), ArmError> {
+        let (status, value, created) = self.graph.serve(method, path, body)?;
+        if let Some(graph::NewPrincipal(id)) = created {
+            let known_at = crate::ids::now() + self.principal_delay;
+            self.principals.insert(id.to_ascii_lowercase(), known_at);
+        }
+        Ok((status, value))
+    }
+
+    /// Serves a managed identity request; a new identity's principal starts replicating.
+    fn serve_msi(
+        &mut self,
+        method: &Method,
+        target: &msi::Target,
+        body: &[u8],
+    ) -> Result<(StatusCode, Option<Value>), ArmError> {
+        let (status, value, created) = self.msi.serve(&self.tenant_id, method, target, body)?;
+        if let Some(created) = created {
+            let known_at = crate::ids::now() + self.principal_delay;
+            self.principals.insert(created.principal_id.to_ascii_lowercase(), known_at);
+        }
+        Ok((status, value))
     }
 
     /// Makes the subscription a request names exist, when it is a GUID, as subscription ids are.
@@ -843,11 +897,96 @@ pub(crate) async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match serve(&shared, &method, &uri, &headers, &body) {
+    let served = if msi::serves(uri.path()) {
+        serve_managed_identity(&shared, &method, &uri, &headers, &body).await
+    } else {
+        serve(&shared, &method, &uri, &headers, &body)
+    };
+    match served {
         Ok((status, Some(body))) => (status, Json(body)).into_response(),
         Ok((status, None)) => status.into_response(),
         Err(error) => error.into_response(),
     }
+}
+
+/// The `api-version` query parameter, which every ARM request needs.
+fn api_version(query: &BTreeMap<String, String>) -> Result<&str, ArmError> {
+    query.get("api-version").map(String::as_str).ok_or_else(|| {
+        ArmError::bad_request(
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests.",
+        )
+    })
+}
+
+/// Any bearer token is accepted; none at all is `401 AuthenticationFailed`.
+fn check_bearer(headers: &HeaderMap) -> Result<(), ArmError> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.len() > 7 && value[..7].eq_ignore_ascii_case("bearer "));
+    if bearer {
+        return Ok(());
+    }
+    Err(ArmError::new(
+        StatusCode::UNAUTHORIZED,
+        "AuthenticationFailed",
+        "Authentication failed. The 'Authorization' header is missing.",
+    ))
+}
+
+/// Serves Microsoft Graph (`/v1.0/...`, `/beta/...`): a bearer token, then the directory.
+pub(crate) async fn handle_graph(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let served = if check_bearer(&headers).is_err() {
+        Err(ArmError::new(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "Access token is empty."))
+    } else {
+        let path = uri.path().trim_start_matches("/v1.0").trim_start_matches("/beta");
+        shared.azure().serve_graph(&method, path, &body)
+    };
+    match served {
+        Ok((status, Some(body))) => (status, Json(body)).into_response(),
+        Ok((status, None)) => status.into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// `Microsoft.ManagedIdentity` (see the `msi` module). A federated credential write keeps its
+/// identity busy for the configured write time, without holding the tenant's lock, so that a
+/// second write arriving meanwhile meets the conflict the real service answers.
+async fn serve_managed_identity(
+    shared: &Shared,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(StatusCode, Option<Value>), ArmError> {
+    let query: BTreeMap<String, String> =
+        form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
+    let api_version = api_version(&query)?;
+    check_bearer(headers)?;
+    let path = uri.path();
+    let target = msi::route(path).ok_or_else(|| ArmError::no_route(method, path))?;
+    msi::check_api_version(&target, api_version)?;
+    shared.azure().check_scope(path)?;
+    if !msi::writes_credentials(method, &target) {
+        return shared.azure().serve_msi(method, &target, body);
+    }
+    let identity = target.identity_key();
+    shared.azure().msi.begin_write(&identity)?;
+    let write_time = shared.config.azure.credential_write_time;
+    if !write_time.is_zero() {
+        tokio::time::sleep(write_time).await;
+    }
+    let mut azure = shared.azure();
+    let served = azure.serve_msi(method, &target, body);
+    azure.msi.end_write(&identity);
+    served
 }
 
 fn serve(
@@ -859,13 +998,8 @@ fn serve(
 ) -> Result<(StatusCode, Option<Value>), ArmError> {
     let query: BTreeMap<String, String> =
         form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
-    let api_version = query.get("api-version").ok_or_else(|| {
-        ArmError::bad_request(
-            "MissingApiVersionParameter",
-            "The api-version query parameter (?api-version=) is required for all requests.",
-        )
-    })?;
-    if !SUPPORTED_API_VERSIONS.contains(&api_version.as_str()) {
+    let api_version = api_version(&query)?;
+    if !SUPPORTED_API_VERSIONS.contains(&api_version) {
         return Err(ArmError::bad_request(
             "InvalidApiVersionParameter",
             format!(
@@ -874,17 +1008,7 @@ fn serve(
             ),
         ));
     }
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.len() > 7 && value[..7].eq_ignore_ascii_case("bearer "));
-    if !bearer {
-        return Err(ArmError::new(
-            StatusCode::UNAUTHORIZED,
-            "AuthenticationFailed",
-            "Authentication failed. The 'Authorization' header is missing.",
-        ));
-    }
+    check_bearer(headers)?;
     let path = uri.path();
     let (scope, target) = route(path).ok_or_else(|| ArmError::no_route(method, path))?;
     let mut azure = shared.azure();

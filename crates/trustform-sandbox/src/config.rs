@@ -25,6 +25,8 @@ pub(crate) struct AzureSeed {
     pub(crate) principals: Vec<String>,
     pub(crate) principal_delay: Duration,
     pub(crate) definition_delay: Duration,
+    pub(crate) credential_write_time: Duration,
+    pub(crate) directory_delay: Duration,
     pub(crate) retry_after: Duration,
 }
 
@@ -36,6 +38,8 @@ impl Default for AzureSeed {
             principals: Vec::new(),
             principal_delay: Duration::ZERO,
             definition_delay: Duration::ZERO,
+            credential_write_time: Duration::ZERO,
+            directory_delay: Duration::ZERO,
             retry_after: Duration::from_secs(1),
         }
     }
@@ -164,7 +168,8 @@ impl SandboxConfig {
 
     /// Gives every eventual-consistency window still at zero (IAM propagation, EKS association
     /// visibility, Google service account visibility and membership, one extra poll of Google
-    /// operations, Azure role definition replication) a length derived from `window`, so a run
+    /// operations, Azure role definition and principal replication, Azure federated credential
+    /// writes) a length derived from `window`, so a run
     /// meets each of them the way it would meet the real clouds, only faster. Windows already set are kept; the
     /// end-to-end tests and `trustform --sandbox` run with these on.
     pub fn consistency_windows(mut self, window: Duration) -> Self {
@@ -178,6 +183,9 @@ impl SandboxConfig {
         fill(&mut self.gcp_service_account_visibility_delay, window);
         fill(&mut self.gcp_service_account_member_delay, window * 2);
         fill(&mut self.azure.definition_delay, window);
+        fill(&mut self.azure.principal_delay, window);
+        fill(&mut self.azure.credential_write_time, window / 2);
+        fill(&mut self.azure.directory_delay, window);
         if self.gcp_operation_polls == 0 {
             self.gcp_operation_polls = 1;
         }
@@ -228,7 +236,24 @@ impl SandboxConfig {
         self
     }
 
-    /// How long registered principals stay unknown to role assignments.
+    /// How long a new Entra ID application or service principal stays invisible to Microsoft
+    /// Graph's reads and to the calls that name it (a service principal for the application,
+    /// a federated credential on it), as Graph's replication hides it.
+    pub fn azure_directory_delay(mut self, delay: Duration) -> Self {
+        self.azure.directory_delay = delay;
+        self
+    }
+
+    /// How long a federated identity credential write of a managed identity takes: a second
+    /// write of the same identity's credentials arriving meanwhile is `409
+    /// ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity`.
+    pub fn azure_credential_write_time(mut self, time: Duration) -> Self {
+        self.azure.credential_write_time = time;
+        self
+    }
+
+    /// How long registered principals, and those of managed identities created in the
+    /// sandbox, stay unknown to role assignments.
     pub fn azure_principal_delay(mut self, delay: Duration) -> Self {
         self.azure.principal_delay = delay;
         self
@@ -327,6 +352,9 @@ mod tests {
         assert_eq!(config.gcp_service_account_visibility_delay, window);
         assert_eq!(config.gcp_service_account_member_delay, window * 2);
         assert_eq!(config.azure.definition_delay, window);
+        assert_eq!(config.azure.principal_delay, window);
+        assert_eq!(config.azure.credential_write_time, window / 2);
+        assert_eq!(config.azure.directory_delay, window);
         assert_eq!(config.gcp_operation_polls, 1);
     }
 

@@ -12,7 +12,10 @@
 //!
 //! Azure Resource Manager's `Microsoft.Authorization` role definitions and role assignments are
 //! served on the same port, under `/subscriptions/...` and `/providers/...`, for a real
-//! `azure_mgmt_authorization` client with `.endpoint(...)` set and any bearer token.
+//! `azure_mgmt_authorization` client with `.endpoint(...)` set and any bearer token; and
+//! `Microsoft.ManagedIdentity` user-assigned identities and their federated credentials (`msi`);
+//! and Microsoft Graph applications, service principals and federated credentials under `/v1.0/`
+//! (`graph`), for the azuread provider with `msgraph_endpoint` set.
 //!
 //! Paths, field names, status codes and error shapes follow the public AWS, Google and Azure
 //! references, so the adapter code tested here is the code that runs against the clouds.
@@ -32,9 +35,11 @@ mod azure;
 mod config;
 mod eks;
 mod gcp;
+mod graph;
 mod iam;
 mod ids;
 mod journal;
+mod msi;
 mod query;
 mod server;
 mod sts;

@@ -374,6 +374,8 @@ fn routes() -> Router<Arc<Shared>> {
         .route("/vault/v1/{*path}", any(vault::handle))
         .route("/subscriptions/{*path}", any(azure::handle))
         .route("/providers/{*path}", any(azure::handle))
+        .route("/v1.0/{*path}", any(azure::handle_graph))
+        .route("/beta/{*path}", any(azure::handle_graph))
         .fallback(unknown_route)
 }
 

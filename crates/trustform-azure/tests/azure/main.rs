@@ -2,6 +2,9 @@
 //! for both resource types, replication delays, throttling, the 409 of a duplicate grant, the
 //! data sources, and the API calls each resource costs.
 
+mod graph;
+mod managed_identity;
+
 use std::time::Duration;
 use trustform_azure::AzureProvider;
 use trustform_lang::Value;

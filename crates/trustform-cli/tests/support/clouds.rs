@@ -73,6 +73,7 @@ impl Clouds {
             ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
             ("ARM_ACCESS_TOKEN", "sandbox-token".to_owned()),
             ("ARM_RESOURCE_MANAGER_ENDPOINT", self.sandbox.endpoint()),
+            ("ARM_MSGRAPH_ENDPOINT", self.sandbox.endpoint()),
             ("ARM_TENANT_ID", ARM_TENANT.to_owned()),
             ("GOOGLE_CLOUD_PROJECT", GCP_PROJECT.to_owned()),
             ("GOOGLE_OAUTH_ACCESS_TOKEN", "sandbox-token".to_owned()),
