@@ -68,3 +68,23 @@ variable "circleci_branches" {
   type    = list(string)
   default = ["main", "litellm_*"]
 }
+
+variable "vault_kv_mount" {
+  description = "The Vault KV v2 mount for the gateway's master key."
+  default     = "litellm"
+}
+
+variable "vault_auth_path" {
+  description = "Where this cluster's Kubernetes auth method is mounted in Vault."
+  default     = "eks-litellm"
+}
+
+variable "eso_namespace" {
+  description = "External Secrets Operator's namespace."
+  default     = "external-secrets"
+}
+
+variable "eso_service_account" {
+  description = "External Secrets Operator's service account (the Helm chart's default)."
+  default     = "external-secrets"
+}

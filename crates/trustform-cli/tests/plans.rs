@@ -73,7 +73,7 @@ fn litellm_keyless_writes_seed_000s_outputs_from_the_readmes_first_command() {
     assert_eq!(first.status.code(), Some(0), "{stdout}{stderr}");
     assert!(!stderr.contains("WARN") && !stderr.contains("Warning"), "no warning on a shipped plan: {stderr}");
     assert!(
-        stderr.contains(&format!("Wrote 10 output(s) to {name}/.trustform/sandbox/outputs/deployment_outputs.env")),
+        stderr.contains(&format!("Wrote 13 output(s) to {name}/.trustform/sandbox/outputs/deployment_outputs.env")),
         "{stderr}"
     );
 
@@ -90,6 +90,13 @@ fn litellm_keyless_writes_seed_000s_outputs_from_the_readmes_first_command() {
         ))
     );
     assert_eq!(value_of(&env, "AZURE_CLIENT_SECRET"), None, "keyless: no client secret is emitted");
+    // The master key went to Vault: the env file says where, and holds no token and no key.
+    assert_eq!(value_of(&env, "LITELLM_MASTER_KEY_VAULT_PATH").as_deref(), Some("litellm/data/gateway"));
+    assert_eq!(value_of(&env, "VAULT_KUBERNETES_ROLE").as_deref(), Some("external-secrets"));
+    assert!(!env.contains("sk-") && !env.contains("VAULT_TOKEN") && !env.contains("sandbox-token"), "{env}");
+    let manifests = work.expect(&["render", "--sandbox", "--external-secrets", "--namespace", "litellm"], 0);
+    assert!(manifests.stdout.contains("kind: ExternalSecret"), "{}", manifests.all());
+    assert!(!manifests.stdout.contains("sk-") && !manifests.stdout.contains("sandbox-token"), "{}", manifests.stdout);
 
     // Both credential configurations, for EC2 nodes and for Fargate.
     let fargate: serde_json::Value =
@@ -121,7 +128,7 @@ fn litellm_keyless_writes_seed_000s_outputs_from_the_readmes_first_command() {
     let replanned = work.expect(&["plan", "--sandbox", "--detailed-exitcode"], 0);
     assert!(replanned.stdout.contains("No changes."), "{}", replanned.all());
     let destroyed = work.expect(&["destroy", "--sandbox", "--auto-approve"], 0);
-    assert!(destroyed.stdout.contains("Resources: 16 destroyed."), "{}", destroyed.all());
+    assert!(destroyed.stdout.contains("Resources: 23 destroyed."), "{}", destroyed.all());
     assert_eq!(Clouds::of_sandbox(&work).inventory(), Inventory::empty());
 }
 
