@@ -153,7 +153,7 @@ impl Mount {
             "local": self.local,
             "options": self.options,
             "plugin_version": "",
-            "running_plugin_version": format!("v2.7.2+builtin.bao"),
+            "running_plugin_version": "v2.7.2+builtin.bao",
             "running_sha256": "",
             "seal_wrap": self.seal_wrap,
             "type": self.kind,
@@ -384,15 +384,7 @@ fn mounts(state: &mut VaultState, method: &Method, path: &str, body: &Map<String
             None => Err(VaultError::bad_request(format!("No secret engine mount at {key}"))),
         },
         Method::POST | Method::PUT => {
-            if path.ends_with('/') || path.is_empty() {
-                return Err(VaultError::bad_request("cannot write to a path ending in '/'"));
-            }
-            let Some(kind) = body.get("type").and_then(Value::as_str) else {
-                return Err(VaultError::bad_request("backend type must be specified as a string"));
-            };
-            if !SECRET_ENGINES.contains(&kind) {
-                return Err(VaultError::bad_request(format!("plugin not found in the catalog: {kind}")));
-            }
+            let kind = enabled_type(path, body, SECRET_ENGINES)?;
             check_free(state.mounts.keys(), &key)?;
             let mut options = body.get("options").and_then(Value::as_object).cloned().unwrap_or_default();
             let kind = if kind == "kv-v2" {
@@ -429,15 +421,7 @@ fn auths(state: &mut VaultState, method: &Method, path: &str, body: &Map<String,
             None => Err(VaultError::bad_request(format!("No auth engine at {key}"))),
         },
         Method::POST | Method::PUT => {
-            if path.ends_with('/') || path.is_empty() {
-                return Err(VaultError::bad_request("cannot write to a path ending in '/'"));
-            }
-            let Some(kind) = body.get("type").and_then(Value::as_str) else {
-                return Err(VaultError::bad_request("backend type must be specified as a string"));
-            };
-            if !AUTH_METHODS.contains(&kind) {
-                return Err(VaultError::bad_request(format!("plugin not found in the catalog: {kind}")));
-            }
+            let kind = enabled_type(path, body, AUTH_METHODS)?;
             if state.auths.keys().any(|existing| key.starts_with(existing.as_str()) || existing.starts_with(&key)) {
                 return Err(VaultError::bad_request(format!("path is already in use at {key}")));
             }
@@ -456,6 +440,21 @@ fn auths(state: &mut VaultState, method: &Method, path: &str, body: &Map<String,
         }
         _ => Err(VaultError::unsupported(method)),
     }
+}
+
+/// The type a `sys/mounts/:path` or `sys/auth/:path` write enables, checked as Vault checks it:
+/// a path, a type given as a string, and a type its plugin catalog has.
+fn enabled_type<'b>(path: &str, body: &'b Map<String, Value>, catalog: &[&str]) -> Result<&'b str, VaultError> {
+    if path.ends_with('/') || path.is_empty() {
+        return Err(VaultError::bad_request("cannot write to a path ending in '/'"));
+    }
+    let Some(kind) = body.get("type").and_then(Value::as_str) else {
+        return Err(VaultError::bad_request("backend type must be specified as a string"));
+    };
+    if !catalog.contains(&kind) {
+        return Err(VaultError::bad_request(format!("plugin not found in the catalog: {kind}")));
+    }
+    Ok(kind)
 }
 
 /// A new mount at `key` must not be, contain or sit inside a mount, nor a reserved path.
