@@ -3,6 +3,7 @@
 
 use crate::engine::Engine;
 use crate::hook::Event;
+use crate::modules::ModuleEval;
 use crate::plan::{interrupted, missing_provider};
 use crate::values::Values;
 use async_trait::async_trait;
@@ -12,7 +13,7 @@ use tokio::sync::Mutex;
 use trustform_diag::{Diagnostic, Diagnostics};
 use trustform_graph::{walk, Dag, NodeId, Outcome, WalkOptions};
 use trustform_lang::config::Repetition;
-use trustform_lang::{Instance, InstanceKey, LocalsCache, ResourceAddr, Scope, Value};
+use trustform_lang::{Instance, InstanceKey, LocalsCache, ResourceAddr, Value};
 use trustform_plan::{merge_planned, Action, Change, ChangeValues, Plan, PlanMode, ReplaceOrder};
 use trustform_provider::Checkpoint;
 use trustform_schema::values_equal;
@@ -252,12 +253,13 @@ impl Engine {
             values.set(addr, resource.value());
         }
         let locals = LocalsCache::default();
+        let modules = ModuleEval::new(self, &values, &locals, true);
         let dag = apply_graph(plan);
         let options = WalkOptions { parallelism: self.parallelism, cancel: self.cancel.clone() };
         let report = walk(&dag, options, |id| {
             let change = &plan.changes[*dag.node(id)];
-            let (values, locals, persister) = (&values, &locals, &persister);
-            async move { self.apply_change(change, values, locals, persister).await }
+            let (values, modules, persister) = (&values, &modules, &persister);
+            async move { self.apply_change(change, values, modules, persister).await }
         })
         .await;
 
@@ -279,7 +281,7 @@ impl Engine {
             diags.push(interrupted());
         }
 
-        if let Err(d) = self.apply_outputs(plan, &values, &locals, &persister).await {
+        if let Err(d) = self.apply_outputs(plan, &modules, &persister).await {
             diags.push(d);
         }
         diags.extend(persister.checkpoint().await.err());
@@ -310,7 +312,7 @@ impl Engine {
         &self,
         change: &Change,
         values: &Values,
-        locals: &LocalsCache,
+        modules: &ModuleEval<'_>,
         persister: &Persister<'_>,
     ) -> Result<(), Diagnostics> {
         let addr = &change.address;
@@ -342,7 +344,7 @@ impl Engine {
                 action: change.action(),
                 message: message.clone(),
             });
-            let span = self.config.resources.get(&addr.resource).map(|r| r.span.clone());
+            let span = self.block(addr).map(|r| r.span.clone());
             Diagnostics::from(
                 Diagnostic::error("TF1000", format!("Failed to {verb} resource"), format!("{verb} {addr}: {message}"))
                     .with_span(span)
@@ -353,8 +355,8 @@ impl Engine {
         let result_id = match &change.values {
             ChangeValues::NoOp { .. } | ChangeValues::Gone { .. } => unreachable!("handled above"),
             ChangeValues::Read { .. } => {
-                let final_config = self.final_config(change, values, locals)?;
-                let resource = &self.config.resources[&addr.resource];
+                let final_config = self.final_config(change, modules)?;
+                let resource = self.block(addr).ok_or_else(|| Diagnostics::from(missing_provider(addr)))?;
                 let value = self.read_data(resource, addr, &final_config).await?;
                 values.set(addr, value.clone());
                 self.record_data(change, &value, persister).await?;
@@ -367,7 +369,7 @@ impl Engine {
                 None
             }
             ChangeValues::Create { .. } | ChangeValues::Update { .. } | ChangeValues::Replace { .. } => {
-                let planned = self.final_value(change, values, locals)?;
+                let planned = self.final_value(change, modules)?;
                 let dependencies = change.dependencies.clone();
                 if let ChangeValues::Replace { before, order: ReplaceOrder::DeleteFirst, .. } = &change.values {
                     provider
@@ -521,16 +523,25 @@ impl Engine {
     }
 
     /// Re-evaluates an instance's configuration now that its dependencies are applied.
-    fn final_config(&self, change: &Change, values: &Values, locals: &LocalsCache) -> Result<Value, Diagnostics> {
+    fn final_config(&self, change: &Change, modules: &ModuleEval<'_>) -> Result<Value, Diagnostics> {
         let addr = &change.address;
-        let resource = self.config.resources.get(&addr.resource).ok_or_else(|| {
+        let resource = self.block(addr).ok_or_else(|| {
             Diagnostics::from(Diagnostic::error(
                 "TF1012",
                 "Configuration changed",
                 format!("{addr} is in the plan but no longer in the configuration. Make a new plan."),
             ))
         })?;
-        let scope = Scope::new(&self.config, &self.variables, values, locals).applying();
+        let gone = || {
+            Diagnostics::from(Diagnostic::error(
+                "TF1012",
+                "Configuration changed",
+                format!("The module instance of {addr} is no longer in the configuration. Make a new plan."),
+            ))
+        };
+        let (config, variables) = modules.parts(&addr.module).ok_or_else(gone)?;
+        let root = modules.root_scope();
+        let scope = if addr.module.is_empty() { root } else { root.in_module(&addr.module, config, &variables) };
         let instance = match (&resource.repetition, &addr.key) {
             (Repetition::Single, None) => Instance::None,
             (Repetition::Count(_), Some(InstanceKey::Int(i))) => Instance::Count(*i),
@@ -557,10 +568,10 @@ impl Engine {
     }
 
     /// The fully known value to hand to the provider, checked against what the plan promised.
-    fn final_value(&self, change: &Change, values: &Values, locals: &LocalsCache) -> Result<Value, Diagnostics> {
+    fn final_value(&self, change: &Change, modules: &ModuleEval<'_>) -> Result<Value, Diagnostics> {
         let addr = &change.address;
         let type_name = addr.type_name();
-        let config = self.final_config(change, values, locals)?;
+        let config = self.final_config(change, modules)?;
         let provider = self.providers.for_type(type_name).ok_or_else(|| Diagnostics::from(missing_provider(addr)))?;
         let schema =
             self.providers.resource_schema(type_name).ok_or_else(|| Diagnostics::from(missing_provider(addr)))?;
@@ -647,11 +658,10 @@ impl Engine {
     async fn apply_outputs(
         &self,
         plan: &Plan,
-        values: &Values,
-        locals: &LocalsCache,
+        modules: &ModuleEval<'_>,
         persister: &Persister<'_>,
     ) -> Result<(), Diagnostic> {
-        let scope = Scope::new(&self.config, &self.variables, values, locals).applying();
+        let scope = modules.root_scope();
         let mut outputs = BTreeMap::new();
         for (name, output) in &self.config.outputs {
             match scope.eval(&output.value) {

@@ -89,8 +89,9 @@ impl Engine {
                 let mut diags = Diagnostics::new();
                 let used: BTreeSet<String> = self
                     .config
-                    .resources
-                    .values()
+                    .modules()
+                    .into_iter()
+                    .flat_map(|(_, module)| module.resources.values())
                     .map(|r| r.provider_name().to_owned())
                     .chain(state.resources.values().map(|r| r.provider.clone()))
                     .collect();
@@ -134,12 +135,39 @@ impl Engine {
         let mut diags = Diagnostics::new();
         let values = Values::default();
         let locals = LocalsCache::default();
-        let scope = Scope::new(&self.config, &self.variables, &values, &locals);
-        for (id, resource) in &self.config.resources {
+        let root = Scope::new(&self.config, &self.variables, &values, &locals);
+        let modules = self.config.modules();
+        // A module's inputs are whatever its callers pass: unknown here.
+        let module_inputs: Vec<(Vec<trustform_lang::ModuleStep>, BTreeMap<String, Value>)> = modules
+            .iter()
+            .map(|(path, module)| {
+                let steps =
+                    path.iter().map(|name| trustform_lang::ModuleStep { name: name.clone(), key: None }).collect();
+                (steps, module.variables.keys().map(|name| (name.clone(), Value::Unknown)).collect())
+            })
+            .collect();
+        for ((_, module), (steps, inputs)) in modules.iter().zip(&module_inputs) {
+            let scope = if steps.is_empty() {
+                root.with_instance(Instance::None)
+            } else {
+                root.in_module(steps, module, inputs)
+            };
+            self.validate_module(module, &scope, &mut diags);
+        }
+        for output in self.config.outputs.values() {
+            if let Err(d) = root.eval(&output.value) {
+                diags.push(*d);
+            }
+        }
+        diags
+    }
+
+    fn validate_module(&self, module: &Config, scope: &Scope, diags: &mut Diagnostics) {
+        for (id, resource) in &module.resources {
             // count and for_each themselves, when known without the cloud: a count too large or
             // a sensitive for_each is the spec's mistake. What their expressions fail on is the
             // planner's to report, with the values it has.
-            if let Err(d) = self.expand(resource, &scope) {
+            if let Err(d) = self.expand(resource, scope) {
                 if matches!(d.code, "TF0601" | "TF0602" | "TF0603") {
                     diags.push(*d);
                 }
@@ -151,24 +179,17 @@ impl Engine {
                     Instance::Each { key: "key".into(), value: Value::Unknown }
                 }
             };
-            if let Err(more) =
-                self.instance_config(resource, &id.instance(instance.key()), &scope.with_instance(instance))
-            {
+            let addr = id.instance(instance.key()).in_module(scope.module.to_vec());
+            if let Err(more) = self.instance_config(resource, &addr, &scope.with_instance(instance)) {
                 diags.extend(more);
             }
         }
-        for output in self.config.outputs.values() {
-            if let Err(d) = scope.eval(&output.value) {
-                diags.push(*d);
-            }
-        }
-        diags
     }
 }
 
 fn check_types(config: &Config, providers: &Providers) -> Diagnostics {
     let mut diags = Diagnostics::new();
-    for (id, resource) in &config.resources {
+    for (id, resource) in config.modules().into_iter().flat_map(|(_, module)| module.resources.iter()) {
         let provider_name = resource.provider_name();
         let Some(provider) = providers.get(provider_name) else {
             let known = providers.names().collect::<Vec<_>>().join(", ");

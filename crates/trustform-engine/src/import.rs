@@ -19,7 +19,7 @@ impl Engine {
         if diags.has_errors() {
             return (state, diags);
         }
-        let Some(resource) = self.config.resources.get(&addr.resource).filter(|_| !addr.is_data()) else {
+        let Some(resource) = self.block(addr).filter(|_| !addr.is_data()) else {
             diags.push(Diagnostic::error(
                 "TF1100",
                 "Import to undeclared resource",

@@ -2,13 +2,15 @@
 //! dependency order, and diff every instance against its refreshed state.
 
 use crate::engine::Engine;
+use crate::graph::BlockAddr;
 use crate::hook::Event;
+use crate::modules::ModuleEval;
 use crate::values::{Expansion, Values};
 use std::collections::{BTreeMap, BTreeSet};
 use trustform_diag::{Diagnostic, Diagnostics};
 use trustform_graph::{walk, Dag, Outcome, WalkOptions};
 use trustform_lang::config::{Repetition, Resource};
-use trustform_lang::{redact_texts, Instance, LocalsCache, ResourceAddr, ResourceId, Scope, Value};
+use trustform_lang::{redact_texts, Instance, LocalsCache, ResourceAddr, Scope, Value};
 use trustform_plan::{
     deletion_attributes, diff_resource, merge_planned, Action, AttributeChange, Change, ChangeValues, OutputChange,
     Plan, PlanMode, Reason, ReplaceOrder,
@@ -30,6 +32,9 @@ pub struct PlanOptions {
     pub refresh: bool,
     /// `--target`: only these (block or instance addresses) and what they depend on.
     pub targets: Vec<ResourceAddr>,
+    /// `--target module.NAME[KEY]`: every resource in these module instances (a step without a
+    /// key covers every instance of its call) and what they depend on.
+    pub module_targets: Vec<Vec<trustform_lang::ModuleStep>>,
     /// `--replace`: replace these instances even if nothing changed.
     pub replace: Vec<ResourceAddr>,
 }
@@ -293,7 +298,7 @@ impl Engine {
     }
 
     fn check_prevent_destroy(&self, addr: &ResourceAddr, diags: &mut Diagnostics) {
-        if let Some(resource) = self.config.resources.get(&addr.resource) {
+        if let Some(resource) = self.block(addr) {
             if resource.lifecycle.prevent_destroy {
                 diags.push(
                     Diagnostic::error(
@@ -322,19 +327,21 @@ impl Engine {
         let values = Values::default();
         self.seed_expansions(&values);
         let locals = LocalsCache::default();
+        let modules = ModuleEval::new(self, &values, &locals, false);
         let mut planned_addrs = BTreeSet::new();
         let wanted_blocks = self.target_blocks(options);
 
-        for id in self.graph.resource_order() {
+        for block in self.graph.resource_order() {
             if self.cancel.is_cancelled() {
                 diags.push(interrupted());
                 return;
             }
-            let resource = &self.config.resources[&id];
+            let Some(resource) = self.config.resource_in(&block.module, &block.id) else { continue };
+            let id = &block.id;
             if let Some(wanted) = &wanted_blocks {
-                if !wanted.contains(&id) {
+                if !wanted.contains(&block) {
                     // Untargeted: keep what state has so references still resolve.
-                    for (addr, value) in refreshed.iter().filter(|(a, _)| a.resource == id) {
+                    for (addr, value) in refreshed.iter().filter(|(a, _)| block.contains(a)) {
                         if let Some(v) = value {
                             values.set(addr, v.clone());
                         }
@@ -343,47 +350,52 @@ impl Engine {
                     continue;
                 }
             }
-            let scope = Scope::new(&self.config, &self.variables, &values, &locals);
-            let instances = match self.expand(resource, &scope) {
-                Ok(instances) => instances,
-                Err(d) => {
-                    diags.push(*d);
-                    values.set_expansion(&id, Expansion::Unknown);
-                    continue;
-                }
-            };
-            for instance in instances {
-                let addr = id.instance(instance.key());
-                planned_addrs.insert(addr.clone());
-                let scope = scope.with_instance(instance);
-                tracing::trace!(address = %addr, "planning");
-                let change = if id.mode == trustform_lang::Mode::Data {
-                    self.plan_data(resource, &addr, &scope, &values, reads).await.map(|c| (c, Diagnostics::new()))
-                } else {
-                    let walk = PlanWalk { state, values: &values, refreshed, options, reads };
-                    self.plan_managed(resource, &addr, &scope, &walk).await
-                };
-                let change = change.map(|(change, warnings)| {
-                    diags.extend(warnings);
-                    change
-                });
-                match change {
-                    Ok(change) => {
-                        if let Some(after) = change.after() {
-                            values.set(&addr, after.clone());
-                        }
-                        if change.action().is_replace() || change.action() == Action::Delete {
-                            self.check_prevent_destroy(&addr, diags);
-                        }
-                        plan.changes.push(change);
+            for module in modules.instances(&block.module) {
+                let Some((config, variables)) = modules.parts(&module) else { continue };
+                let root = modules.root_scope();
+                let scope = if module.is_empty() { root } else { root.in_module(&module, config, &variables) };
+                let instances = match self.expand(resource, &scope) {
+                    Ok(instances) => instances,
+                    Err(d) => {
+                        diags.push(*d);
+                        values.set_expansion(&block, Expansion::Unknown);
+                        continue;
                     }
-                    Err(more) => {
-                        diags.extend(more);
-                        values.set(&addr, Value::Unknown);
+                };
+                for instance in instances {
+                    let addr = id.instance(instance.key()).in_module(module.clone());
+                    planned_addrs.insert(addr.clone());
+                    let scope = scope.with_instance(instance);
+                    tracing::trace!(address = %addr, "planning");
+                    let change = if id.mode == trustform_lang::Mode::Data {
+                        self.plan_data(resource, &addr, &scope, &values, reads).await.map(|c| (c, Diagnostics::new()))
+                    } else {
+                        let walk = PlanWalk { state, values: &values, refreshed, options, reads };
+                        self.plan_managed(resource, &addr, &scope, &walk).await
+                    };
+                    let change = change.map(|(change, warnings)| {
+                        diags.extend(warnings);
+                        change
+                    });
+                    match change {
+                        Ok(change) => {
+                            if let Some(after) = change.after() {
+                                values.set(&addr, after.clone());
+                            }
+                            if change.action().is_replace() || change.action() == Action::Delete {
+                                self.check_prevent_destroy(&addr, diags);
+                            }
+                            plan.changes.push(change);
+                        }
+                        Err(more) => {
+                            diags.extend(more);
+                            values.set(&addr, Value::Unknown);
+                        }
                     }
                 }
             }
         }
+        diags.extend(modules.take_diagnostics());
 
         for (addr, before) in refreshed {
             if planned_addrs.contains(addr) {
@@ -391,15 +403,12 @@ impl Engine {
             }
             let Some(before) = before else { continue };
             if let Some(wanted) = &wanted_blocks {
-                if !wanted.contains(&addr.resource) {
+                if !wanted.contains(&BlockAddr::of(addr)) {
                     continue;
                 }
             }
-            let reason = if self.config.resources.contains_key(&addr.resource) {
-                Reason::NoLongerInRepetition
-            } else {
-                Reason::NoLongerInConfig
-            };
+            let reason =
+                if self.block(addr).is_some() { Reason::NoLongerInRepetition } else { Reason::NoLongerInConfig };
             if !addr.is_data() {
                 self.check_prevent_destroy(addr, diags);
             }
@@ -415,23 +424,52 @@ impl Engine {
         plan.changes.sort_by(|a, b| a.address.cmp(&b.address));
 
         if wanted_blocks.is_none() {
-            self.plan_outputs(state, &values, &locals, plan, diags);
+            self.plan_outputs(state, &modules, plan, diags);
+            diags.extend(modules.take_diagnostics());
         }
     }
 
     pub(crate) fn seed_expansions(&self, values: &Values) {
-        for (id, resource) in &self.config.resources {
-            let expansion = match resource.repetition {
-                Repetition::Single => Expansion::Single,
-                Repetition::Count(_) => Expansion::Count,
-                Repetition::ForEach(_) => Expansion::ForEach,
-            };
-            values.set_expansion(id, expansion);
+        for (path, config) in self.config.modules() {
+            for (id, resource) in &config.resources {
+                let expansion = match resource.repetition {
+                    Repetition::Single => Expansion::Single,
+                    Repetition::Count(_) => Expansion::Count,
+                    Repetition::ForEach(_) => Expansion::ForEach,
+                };
+                values.set_expansion(&BlockAddr { module: path.clone(), id: id.clone() }, expansion);
+            }
         }
+    }
+
+    /// The resource block an instance address belongs to, in whichever module it is.
+    pub(crate) fn block(&self, addr: &ResourceAddr) -> Option<&Resource> {
+        if addr.module.is_empty() {
+            return self.config.resources.get(&addr.resource);
+        }
+        let path: Vec<&str> = addr.module.iter().map(|s| s.name.as_str()).collect();
+        self.config.resource_in(&path, &addr.resource)
     }
 
     /// The instances of a resource block. `count` and `for_each` must be known at plan time.
     pub(crate) fn expand(&self, resource: &Resource, scope: &Scope) -> Result<Vec<Instance>, Box<Diagnostic>> {
+        let label = match scope.module.is_empty() {
+            true => resource.id.to_string(),
+            false => format!("{}.{}", trustform_lang::module_path_text(scope.module), resource.id),
+        };
+        self.expand_repetition(&resource.repetition, &resource.span, &label, scope)
+    }
+
+    /// The instances of a resource block or module call (`label` names it in diagnostics),
+    /// evaluated in `scope`.
+    pub(crate) fn expand_repetition(
+        &self,
+        repetition: &Repetition,
+        span: &trustform_diag::Span,
+        label: &str,
+        scope: &Scope,
+    ) -> Result<Vec<Instance>, Box<Diagnostic>> {
+        let config = scope.config;
         let too_many = |how_many: String, span| {
             Box::new(
                 Diagnostic::error(
@@ -442,7 +480,7 @@ impl Engine {
                     ),
                 )
                 .with_span(span)
-                .with_address(&resource.id),
+                .with_address(label),
             )
         };
         // Terraform's summaries: "Invalid count argument", "Invalid for_each argument".
@@ -455,11 +493,11 @@ impl Engine {
                         "The {what} value depends on resource attributes that cannot be determined until apply, so Trustform cannot tell which instances to create. Use values known at plan time (variables, locals, names) for {what}, or apply the dependency first with --target."
                     ),
                 )
-                .with_span(resource.span.clone())
-                .with_address(&resource.id),
+                .with_span(span.clone())
+                .with_address(label),
             )
         };
-        match &resource.repetition {
+        match repetition {
             Repetition::Single => Ok(vec![Instance::None]),
             Repetition::Count(expr) => {
                 let value = scope.eval(expr)?;
@@ -467,7 +505,7 @@ impl Engine {
                     return Err(unknown_repetition("count"));
                 }
                 match value.as_number().and_then(|n| n.as_i64()) {
-                    Some(n) if n > MAX_INSTANCES as i64 => Err(too_many(n.to_string(), self.config.span(expr))),
+                    Some(n) if n > MAX_INSTANCES as i64 => Err(too_many(n.to_string(), config.span(expr))),
                     Some(n) if n >= 0 => Ok((0..n as u64).map(Instance::Count).collect()),
                     _ => Err(Box::new(
                         Diagnostic::error(
@@ -475,8 +513,8 @@ impl Engine {
                             "Invalid count argument",
                             format!("count must be a whole number of zero or more, but it is {}.", value.render()),
                         )
-                        .with_span(self.config.span(expr))
-                        .with_address(&resource.id),
+                        .with_span(config.span(expr))
+                        .with_address(label),
                     )),
                 }
             }
@@ -484,8 +522,8 @@ impl Engine {
                 let invalid = |detail: String| {
                     Box::new(
                         Diagnostic::error("TF0602", "Invalid for_each argument", detail)
-                            .with_span(self.config.span(expr))
-                            .with_address(&resource.id),
+                            .with_span(config.span(expr))
+                            .with_address(label),
                     )
                 };
                 // A list or tuple has no keys to name instances by (terraform's
@@ -500,9 +538,9 @@ impl Engine {
                     _ => Ok(()),
                 }
                 };
-                not_a_sequence(trustform_lang::static_kind(&self.config, &expr.expr))?;
+                not_a_sequence(trustform_lang::static_kind(config, &expr.expr))?;
                 let value = scope.eval(expr)?;
-                not_a_sequence(trustform_lang::value_kind(&self.config, &expr.expr, &value))?;
+                not_a_sequence(trustform_lang::value_kind(config, &expr.expr, &value))?;
                 if value.contains_unknown() && !matches!(value.unmarked(), Value::Object(_)) {
                     return Err(unknown_repetition("for_each"));
                 }
@@ -516,7 +554,7 @@ impl Engine {
                 let sensitive = value.is_sensitive();
                 match value.unmarked() {
                     Value::Object(map) if map.len() > MAX_INSTANCES => {
-                        Err(too_many(map.len().to_string(), self.config.span(expr)))
+                        Err(too_many(map.len().to_string(), config.span(expr)))
                     }
                     Value::Object(map) => Ok(map
                         .iter()
@@ -537,7 +575,7 @@ impl Engine {
                         out.sort_by_key(Instance::key);
                         out.dedup_by(|a, b| a.key() == b.key());
                         match out.len() {
-                            n if n > MAX_INSTANCES => Err(too_many(n.to_string(), self.config.span(expr))),
+                            n if n > MAX_INSTANCES => Err(too_many(n.to_string(), config.span(expr))),
                             _ => Ok(out),
                         }
                     }
@@ -581,7 +619,7 @@ impl Engine {
                         .body
                         .attributes
                         .get(&top)
-                        .and_then(|a| self.config.attr_span(&resource.body, a))
+                        .and_then(|a| scope.config.attr_span(&resource.body, a))
                         .unwrap_or_else(|| resource.span.clone());
                     let (code, summary) = match e.kind {
                         trustform_schema::ConformErrorKind::MissingRequired => ("TF0503", "Missing required argument"),
@@ -617,7 +655,7 @@ impl Engine {
                 .body
                 .attributes
                 .get(issue.attribute.split('.').next().unwrap_or_default())
-                .and_then(|a| self.config.attr_span(&resource.body, a))
+                .and_then(|a| scope.config.attr_span(&resource.body, a))
                 .unwrap_or_else(|| resource.span.clone());
             let d = if issue.is_error {
                 Diagnostic::error("TF0510", summary, detail)
@@ -667,7 +705,7 @@ impl Engine {
         if prior.is_none() && refreshed.contains_key(addr) && !creating {
             reason = Reason::DeletedOutsideTrustform;
         }
-        let dependencies = self.dependency_addresses(&resource.id, values);
+        let dependencies = self.dependency_addresses(&BlockAddr::of(addr), values);
         let mut attributes = diff.attributes;
         let mut warnings = Diagnostics::new();
         if reads == DataReads::All && action != Action::NoOp {
@@ -735,7 +773,7 @@ impl Engine {
         let type_name = &resource.id.type_name;
         let schema = self.providers.data_schema(type_name).expect("checked by instance_config");
         let offline = reads == DataReads::LocalOnly && !schema.local;
-        let dependencies = self.dependency_addresses(&resource.id, values);
+        let dependencies = self.dependency_addresses(&BlockAddr::of(addr), values);
         // With depends_on, the read waits for apply, after its dependencies have changed.
         let values = if offline || config.contains_unknown() || !resource.depends_on.is_empty() {
             ChangeValues::Read { after: merge_planned(&schema.block, None, &config) }
@@ -773,15 +811,8 @@ impl Engine {
         })
     }
 
-    fn plan_outputs(
-        &self,
-        state: &State,
-        values: &Values,
-        locals: &LocalsCache,
-        plan: &mut Plan,
-        diags: &mut Diagnostics,
-    ) {
-        let scope = Scope::new(&self.config, &self.variables, values, locals);
+    fn plan_outputs(&self, state: &State, modules: &ModuleEval<'_>, plan: &mut Plan, diags: &mut Diagnostics) {
+        let scope = modules.root_scope();
         for (name, output) in &self.config.outputs {
             let after = match scope.eval(&output.value) {
                 Ok(v) => v,
@@ -822,27 +853,39 @@ impl Engine {
         }
     }
 
-    /// Resource blocks the plan covers, or `None` for all of them.
-    fn target_blocks(&self, options: &PlanOptions) -> Option<BTreeSet<ResourceId>> {
-        if options.targets.is_empty() {
+    /// Resource blocks the plan covers, or `None` for all of them. A module target covers
+    /// every block in the module and the modules it calls.
+    fn target_blocks(&self, options: &PlanOptions) -> Option<BTreeSet<BlockAddr>> {
+        if options.targets.is_empty() && options.module_targets.is_empty() {
             return None;
         }
-        let targets: BTreeSet<ResourceId> = options.targets.iter().map(|t| t.resource.clone()).collect();
+        let mut targets: BTreeSet<BlockAddr> = options.targets.iter().map(BlockAddr::of).collect();
+        for module in &options.module_targets {
+            let names = trustform_lang::static_module_path(module);
+            targets.extend(self.graph.blocks().filter(|b| b.module.starts_with(&names)).cloned());
+        }
         Some(self.graph.with_dependencies(&targets))
     }
 
     fn target_filter(&self, options: &PlanOptions) -> impl Fn(&ResourceAddr) -> bool + '_ {
         let targets = options.targets.clone();
+        let module_targets = options.module_targets.clone();
         move |addr: &ResourceAddr| {
-            targets.is_empty()
-                || targets.iter().any(|t| t.resource == addr.resource && (t.key.is_none() || t.key == addr.key))
+            (targets.is_empty() && module_targets.is_empty())
+                || targets.iter().any(|t| {
+                    t.resource == addr.resource
+                        && t.module.len() == addr.module.len()
+                        && trustform_lang::module_matches(&t.module, &addr.module)
+                        && (t.key.is_none() || t.key == addr.key)
+                })
+                || module_targets.iter().any(|m| trustform_lang::module_matches(m, &addr.module))
         }
     }
 
-    /// Instance addresses of every resource `id` depends on, as recorded in state.
-    pub(crate) fn dependency_addresses(&self, id: &ResourceId, values: &Values) -> Vec<ResourceAddr> {
+    /// Instance addresses of every resource `block` depends on, as recorded in state.
+    pub(crate) fn dependency_addresses(&self, block: &BlockAddr, values: &Values) -> Vec<ResourceAddr> {
         let mut out = Vec::new();
-        for dep in self.graph.resource_dependencies(id) {
+        for dep in self.graph.resource_dependencies(block) {
             out.extend(values.addresses_of(dep));
         }
         out.sort();

@@ -54,7 +54,7 @@ impl Engine {
     async fn verify_change(&self, mode: PlanMode, change: &mut Change, state: &State) -> Result<(), String> {
         let addr = &change.address;
         let recorded = state.resources.get(addr);
-        let configured = self.config.resources.get(&addr.resource).map(|r| r.provider_name());
+        let configured = self.block(addr).map(|r| r.provider_name());
         let provider_known = recorded.is_some_and(|r| r.provider == change.provider)
             || configured.is_some_and(|name| name == change.provider);
         if !provider_known {

@@ -106,15 +106,25 @@ pub struct Resource {
     pub repetition: Repetition,
     /// Explicit `depends_on` entries with their spans.
     pub depends_on: Vec<(ResourceId, Span)>,
+    /// Module calls named in `depends_on`: everything in them comes first.
+    pub depends_on_modules: Vec<(String, Span)>,
     pub lifecycle: Lifecycle,
-    /// The `provider` meta-argument, when given; otherwise the type prefix decides.
+    /// The `provider` meta-argument (`aws` or `aws.bedrock`), when given; otherwise the type
+    /// prefix decides.
     pub provider: Option<String>,
     /// The block header (`resource "aws_iam_role" "gateway"`), where diagnostics point.
     pub span: Span,
 }
 
 impl Resource {
+    /// The provider's local name: `aws` for `provider = aws.bedrock` too.
     pub fn provider_name(&self) -> &str {
+        let key = self.provider_key();
+        key.split('.').next().unwrap_or(key)
+    }
+
+    /// The provider configuration it uses in its module: `aws`, or `aws.bedrock`.
+    pub fn provider_key(&self) -> &str {
         self.provider.as_deref().unwrap_or_else(|| self.id.provider_name())
     }
 }
@@ -127,15 +137,38 @@ pub struct Output {
     pub sensitive: bool,
     pub description: Option<String>,
     pub depends_on: Vec<(ResourceId, Span)>,
+    pub depends_on_modules: Vec<(String, Span)>,
     pub span: Span,
 }
 
-/// `provider "aws" { ... }`
+/// `provider "aws" { ... }`, or an additional configuration with `alias = "bedrock"`.
 #[derive(Debug, Clone)]
 pub struct ProviderConfig {
     pub name: String,
+    pub alias: Option<String>,
     pub body: Body,
     pub span: Span,
+}
+
+/// `module "NAME" { source = "./path" ... }`: a call of the module in a local directory, with its
+/// own configuration loaded once (Terraform's `internal/configs` `ModuleCall`; only local paths,
+/// <https://developer.hashicorp.com/terraform/language/modules/sources#local-paths>).
+#[derive(Debug, Clone)]
+pub struct ModuleCall {
+    pub name: String,
+    /// `source` as written.
+    pub source: String,
+    /// The input variables it passes: every argument that is not a meta-argument.
+    pub arguments: Body,
+    pub repetition: Repetition,
+    pub depends_on: Vec<(ResourceId, Span)>,
+    /// Module calls named in `depends_on` (`module.other`).
+    pub depends_on_modules: Vec<(String, Span)>,
+    /// `providers = { aws = aws.bedrock }`: the child's provider key, the caller's, and where.
+    pub providers: Vec<(String, String, Span)>,
+    pub span: Span,
+    /// The called module's own configuration; its `dir` is the module's directory.
+    pub module: Box<Config>,
 }
 
 /// `trustform { backend "local" { path = "..." } outputs { env_file = "...", format = "..." }
@@ -167,6 +200,19 @@ pub struct Config {
     pub locals: BTreeMap<String, Local>,
     pub resources: BTreeMap<ResourceId, Resource>,
     pub outputs: BTreeMap<String, Output>,
+    pub module_calls: BTreeMap<String, ModuleCall>,
+}
+
+/// How deep module calls may nest: a module that calls itself (directly or through others) is
+/// reported as a cycle long before, so this only bounds a very deep legitimate tree.
+const MAX_MODULE_DEPTH: usize = 16;
+
+/// The key a provider configuration is known by: `aws`, or `aws.bedrock` for an alias.
+pub fn provider_key(name: &str, alias: Option<&str>) -> String {
+    match alias {
+        Some(alias) => format!("{name}.{alias}"),
+        None => name.to_owned(),
+    }
 }
 
 impl Config {
@@ -182,10 +228,99 @@ impl Config {
     pub fn attr_span(&self, body: &Body, attr: &Attr) -> Option<Span> {
         body.file.map(|f| self.sources.span(f, attr.range.clone()))
     }
+
+    /// The configuration of the module at `path` (call names from the root); `self` for `[]`.
+    pub fn module(&self, path: &[impl AsRef<str>]) -> Option<&Config> {
+        let mut config = self;
+        for name in path {
+            config = &config.module_calls.get(name.as_ref())?.module;
+        }
+        Some(config)
+    }
+
+    /// The resource block `id` of the module at `path`.
+    pub fn resource_in(&self, path: &[impl AsRef<str>], id: &ResourceId) -> Option<&Resource> {
+        self.module(path)?.resources.get(id)
+    }
+
+    /// Every module of the tree with its path of call names, the root first, parents before
+    /// their children.
+    pub fn modules(&self) -> Vec<(Vec<String>, &Config)> {
+        let mut out = vec![(Vec::new(), self)];
+        let mut i = 0;
+        while i < out.len() {
+            let (path, config) = (out[i].0.clone(), out[i].1);
+            for (name, call) in &config.module_calls {
+                let mut child = path.clone();
+                child.push(name.clone());
+                out.push((child, &call.module));
+            }
+            i += 1;
+        }
+        out
+    }
 }
 
-/// Loads every `*.tf` and `*.hcl` file of `dir` (not recursing), in name order.
+/// Loads every `*.tf` and `*.hcl` file of `dir` (not recursing), in name order, and the modules
+/// it calls, each once per call.
 pub fn load_dir(dir: &FsPath) -> (Config, Diagnostics) {
+    let mut diags = Diagnostics::new();
+    let (mut config, more) = load_one_dir(dir);
+    diags.extend(more);
+    let root = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned());
+    load_module_calls(&mut config, &mut vec![root], &mut diags);
+    (config, diags)
+}
+
+/// Loads the module of every call of `config`, recursively. `stack` holds the directories of
+/// the calls being loaded, to report a module that calls itself.
+fn load_module_calls(config: &mut Config, stack: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
+    let dir = config.dir.clone();
+    for call in config.module_calls.values_mut() {
+        let child_dir = dir.join(&call.source);
+        let canonical = match std::fs::canonicalize(&child_dir) {
+            Ok(path) if path.is_dir() => path,
+            _ => {
+                diags.push(
+                    Diagnostic::error(
+                        "TF0133",
+                        "Module not found",
+                        format!(
+                            "The module \"{}\" has source = \"{}\", but {} is not a directory. Fix the path; it is relative to the directory of the calling module.",
+                            call.name,
+                            call.source,
+                            child_dir.display()
+                        ),
+                    )
+                    .with_span(call.span.clone()),
+                );
+                continue;
+            }
+        };
+        if stack.contains(&canonical) || stack.len() > MAX_MODULE_DEPTH {
+            diags.push(
+                Diagnostic::error(
+                    "TF0134",
+                    "Module calls itself",
+                    format!(
+                        "The module \"{}\" (source = \"{}\") is already being loaded by one of its callers, so loading it would never end. Remove the call from the module it leads back to.",
+                        call.name, call.source
+                    ),
+                )
+                .with_span(call.span.clone()),
+            );
+            continue;
+        }
+        let (mut module, more) = load_one_dir(&child_dir);
+        diags.extend(more);
+        stack.push(canonical);
+        load_module_calls(&mut module, stack, diags);
+        stack.pop();
+        call.module = Box::new(module);
+    }
+}
+
+fn load_one_dir(dir: &FsPath) -> (Config, Diagnostics) {
     let mut diags = Diagnostics::new();
     let mut files = Vec::new();
     match std::fs::read_dir(dir) {
@@ -336,7 +471,7 @@ impl Loader {
         let kind = block.ident.as_str();
         let expected = match kind {
             "resource" | "data" => 2,
-            "variable" | "output" | "provider" => 1,
+            "variable" | "output" | "provider" | "module" => 1,
             "locals" | "trustform" | "terraform" => 0,
             _ => {
                 self.diags.push(
@@ -344,7 +479,7 @@ impl Loader {
                         "TF0102",
                         "Unsupported block type",
                         format!(
-                            "Blocks of type \"{kind}\" are not expected here. The top level takes trustform, provider, variable, locals, data, resource and output blocks."
+                            "Blocks of type \"{kind}\" are not expected here. The top level takes trustform, provider, variable, locals, data, resource, module and output blocks."
                         ),
                     )
                     .with_span(span),
@@ -366,6 +501,7 @@ impl Loader {
                             "variable" => "variable \"NAME\" { ... }",
                             "output" => "output \"NAME\" { ... }",
                             "provider" => "provider \"NAME\" { ... }",
+                            "module" => "module \"NAME\" { source = \"./path\" }",
                             _ => "locals { ... }",
                         }
                     ),
@@ -380,6 +516,7 @@ impl Loader {
             "variable" => self.variable(&labels[0], body, span),
             "output" => self.output(&labels[0], body, span),
             "provider" => self.provider(&labels[0], body, span),
+            "module" => self.module_call(&labels[0], body, span),
             "locals" => self.locals(body),
             _ => self.settings(body),
         }
@@ -477,19 +614,19 @@ impl Loader {
             (None, Some(for_each)) => Repetition::ForEach(for_each.expr),
             (None, None) => Repetition::Single,
         };
-        let depends_on = match body.attributes.remove("depends_on") {
+        let (depends_on, depends_on_modules) = match body.attributes.remove("depends_on") {
             Some(attr) => self.depends_on(&attr),
-            None => Vec::new(),
+            None => Default::default(),
         };
         let provider = body.attributes.remove("provider").and_then(|attr| match static_traversal(&attr.expr.expr) {
-            Some(parts) if parts.len() == 1 => Some(parts[0].clone()),
+            Some(parts) if parts.len() == 1 || parts.len() == 2 => Some(parts.join(".")),
             _ => {
                 self.error_at(
                     &body,
                     attr.range.clone(),
                     "TF0108",
                     "Invalid provider reference",
-                    "The provider meta-argument takes a bare provider name, like provider = aws.".into(),
+                    "The provider meta-argument takes a provider name or NAME.ALIAS, like provider = aws or provider = aws.bedrock, without quotes.".into(),
                 );
                 None
             }
@@ -504,12 +641,146 @@ impl Loader {
             }
         }
         body.blocks = kept;
-        self.config
-            .resources
-            .insert(id.clone(), Resource { id, body, repetition, depends_on, lifecycle, provider, span });
+        self.config.resources.insert(
+            id.clone(),
+            Resource { id, body, repetition, depends_on, depends_on_modules, lifecycle, provider, span },
+        );
     }
 
-    fn depends_on(&mut self, attr: &Attr) -> Vec<(ResourceId, Span)> {
+    fn module_call(&mut self, name: &str, mut body: Body, span: Span) {
+        if !crate::is_identifier(name) {
+            self.diags.push(
+                Diagnostic::error(
+                    "TF0105",
+                    "Invalid module name",
+                    format!("The module name \"{name}\" is not a valid identifier. Use letters, digits, underscores and dashes, starting with a letter or underscore."),
+                )
+                .with_span(span),
+            );
+            return;
+        }
+        if let Some(existing) = self.config.module_calls.get(name) {
+            let first = existing.span.clone();
+            self.diags.push(
+                Diagnostic::error(
+                    "TF0139",
+                    "Duplicate module call",
+                    format!("A module named \"{name}\" was already called at {first}. Module names must be unique in a module; rename one of them."),
+                )
+                .with_span(span),
+            );
+            return;
+        }
+        let Some(source_attr) = body.attributes.remove("source") else {
+            self.diags.push(
+                Diagnostic::error(
+                    "TF0116",
+                    "Missing required argument",
+                    format!("The module \"{name}\" has no source. Add source = \"./path/to/module\" (a directory relative to this one)."),
+                )
+                .with_span(span),
+            );
+            return;
+        };
+        let source_span = body.file.map(|f| self.config.sources.span(f, source_attr.range.clone()));
+        let Some(source) = static_string(&source_attr.expr.expr) else {
+            self.diags.push(
+                Diagnostic::error("TF0132", "Invalid module source", "The source of a module must be a literal string, like source = \"./modules/gateway\"; it cannot use variables or functions.")
+                    .with_span(source_span),
+            );
+            return;
+        };
+        // Terraform tells a local path by its "./" or "../" prefix
+        // (internal/addrs/module_source.go, `isModuleSourceLocal`); anything else is fetched.
+        if !(source.starts_with("./") || source.starts_with("../")) {
+            self.diags.push(
+                Diagnostic::error(
+                    "TF0132",
+                    "Unsupported module source",
+                    format!("The module \"{name}\" has source = \"{source}\", which is not a local path. Trustform loads only modules in local directories, written with a leading ./ or ../ (like \"./modules/{name}\"); download the module into the spec and point source at it."),
+                )
+                .with_span(source_span),
+            );
+            return;
+        }
+        if let Some(version) = body.attributes.remove("version") {
+            self.error_at(&body, version.range, "TF0135", "Invalid argument for a local module", "A module from a local path has no version: remove version, or copy the version you want into the directory.".into());
+        }
+        let count = body.attributes.remove("count");
+        let for_each = body.attributes.remove("for_each");
+        let repetition = match (count, for_each) {
+            (Some(count), Some(_)) => {
+                self.error_at(&body, count.range, "TF0107", "Invalid combination of \"count\" and \"for_each\"", "The \"count\" and \"for_each\" meta-arguments are mutually exclusive; only one may be used per module call. Remove one of them.".into());
+                Repetition::Single
+            }
+            (Some(count), None) => Repetition::Count(count.expr),
+            (None, Some(for_each)) => Repetition::ForEach(for_each.expr),
+            (None, None) => Repetition::Single,
+        };
+        let (depends_on, depends_on_modules) = match body.attributes.remove("depends_on") {
+            Some(attr) => self.depends_on(&attr),
+            None => Default::default(),
+        };
+        let providers = match body.attributes.remove("providers") {
+            Some(attr) => self.providers_map(&attr),
+            None => Vec::new(),
+        };
+        for nested in std::mem::take(&mut body.blocks) {
+            let span = body.file.map(|f| self.config.sources.span(f, nested.range.clone()));
+            self.diags.push(
+                Diagnostic::error("TF0113", "Unsupported block", format!("A module block takes only arguments (its input variables and source, count, for_each, depends_on, providers); a \"{}\" block is not one of them.", nested.kind))
+                    .with_span(span),
+            );
+        }
+        let module = Box::new(Config::default());
+        self.config.module_calls.insert(
+            name.to_owned(),
+            ModuleCall {
+                name: name.to_owned(),
+                source,
+                arguments: body,
+                repetition,
+                depends_on,
+                depends_on_modules,
+                providers,
+                span,
+                module,
+            },
+        );
+    }
+
+    /// `providers = { aws = aws.bedrock, "aws.east" = aws }`
+    fn providers_map(&mut self, attr: &Attr) -> Vec<(String, String, Span)> {
+        let span = self.span(attr.expr.file, Some(attr.range.clone()));
+        let invalid = |this: &mut Self, span: Span| {
+            this.diags.push(
+                Diagnostic::error("TF0138", "Invalid providers argument", "providers maps the module's provider names to this module's configurations, like providers = { aws = aws.bedrock }, without quotes around the values.")
+                    .with_span(span),
+            );
+        };
+        let Expression::Object(object) = &attr.expr.expr else {
+            invalid(self, span);
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (key, value) in object.iter() {
+            let child = match key {
+                hcl_edit::expr::ObjectKey::Ident(i) => Some(i.as_str().to_owned()),
+                hcl_edit::expr::ObjectKey::Expression(e) => {
+                    static_traversal(e).map(|p| p.join(".")).or_else(|| static_string(e))
+                }
+            };
+            let parent = static_traversal(value.expr()).filter(|p| p.len() <= 2).map(|p| p.join("."));
+            let item_span = self.span(attr.expr.file, value.expr().span());
+            match (child, parent) {
+                (Some(child), Some(parent)) => out.push((child, parent, item_span)),
+                _ => invalid(self, item_span),
+            }
+        }
+        out
+    }
+
+    fn depends_on(&mut self, attr: &Attr) -> (Vec<(ResourceId, Span)>, Vec<(String, Span)>) {
         let items = match &attr.expr.expr {
             Expression::Array(array) => array.iter().collect::<Vec<_>>(),
             _ => {
@@ -522,13 +793,15 @@ impl Loader {
                     )
                     .with_span(span),
                 );
-                return Vec::new();
+                return Default::default();
             }
         };
         let mut out = Vec::new();
+        let mut modules = Vec::new();
         for item in items {
             let span = self.span(attr.expr.file, item.span());
             match static_traversal(item).as_deref() {
+                Some([module, name]) if module == "module" => modules.push((name.clone(), span)),
                 Some([data, t, n, ..]) if data == "data" => out.push((ResourceId::data(t, n), span)),
                 Some([t, n, ..]) if t != "var" && t != "local" => out.push((ResourceId::managed(t, n), span)),
                 _ => self.diags.push(
@@ -541,7 +814,7 @@ impl Loader {
                 ),
             }
         }
-        out
+        (out, modules)
     }
 
     fn lifecycle(&mut self, body: &Body) -> Lifecycle {
@@ -667,32 +940,51 @@ impl Loader {
         };
         let sensitive = body.attributes.remove("sensitive").is_some_and(|a| static_bool(&a.expr.expr) == Some(true));
         let description = body.attributes.remove("description").and_then(|a| static_string(&a.expr.expr));
-        let depends_on = match body.attributes.remove("depends_on") {
+        let (depends_on, depends_on_modules) = match body.attributes.remove("depends_on") {
             Some(attr) => self.depends_on(&attr),
-            None => Vec::new(),
+            None => Default::default(),
         };
         for (other, attr) in std::mem::take(&mut body.attributes) {
             self.error_at(&body, attr.range, "TF0113", "Unsupported argument", format!("An output block takes value, sensitive, description and depends_on; \"{other}\" is not one of them."));
         }
         self.config.outputs.insert(
             name.to_owned(),
-            Output { name: name.to_owned(), value: value.expr, sensitive, description, depends_on, span },
+            Output {
+                name: name.to_owned(),
+                value: value.expr,
+                sensitive,
+                description,
+                depends_on,
+                depends_on_modules,
+                span,
+            },
         );
     }
 
-    fn provider(&mut self, name: &str, body: Body, span: Span) {
-        if self.config.providers.contains_key(name) {
-            self.diags.push(
-                Diagnostic::error(
-                    "TF0117",
-                    "Duplicate provider configuration",
-                    format!("The provider \"{name}\" is configured twice. Merge the two blocks."),
-                )
-                .with_span(span),
-            );
+    /// A provider block, keyed `aws` or, with `alias = "bedrock"`, `aws.bedrock`
+    /// (<https://developer.hashicorp.com/terraform/language/providers/configuration#alias-multiple-provider-configurations>).
+    fn provider(&mut self, name: &str, mut body: Body, span: Span) {
+        let alias = match body.attributes.remove("alias") {
+            Some(attr) => match static_string(&attr.expr.expr).filter(|a| crate::is_identifier(a)) {
+                Some(alias) => Some(alias),
+                None => {
+                    self.error_at(&body, attr.range, "TF0108", "Invalid provider alias", "alias takes a literal name, like alias = \"bedrock\", made of letters, digits, underscores and dashes.".into());
+                    return;
+                }
+            },
+            None => None,
+        };
+        let key = provider_key(name, alias.as_deref());
+        if let Some(existing) = self.config.providers.get(&key) {
+            let first = existing.span.clone();
+            let detail = match &alias {
+                Some(alias) => format!("The provider \"{name}\" with alias \"{alias}\" is already configured at {first}. Give this block another alias, or merge the two."),
+                None => format!("The provider \"{name}\" is already configured at {first} without an alias. Merge the two blocks, or add alias = \"NAME\" to one and refer to it as provider = {name}.NAME."),
+            };
+            self.diags.push(Diagnostic::error("TF0117", "Duplicate provider configuration", detail).with_span(span));
             return;
         }
-        self.config.providers.insert(name.to_owned(), ProviderConfig { name: name.to_owned(), body, span });
+        self.config.providers.insert(key, ProviderConfig { name: name.to_owned(), alias, body, span });
     }
 
     fn locals(&mut self, body: Body) {

@@ -416,7 +416,7 @@ pub fn render_json(plan: &Plan) -> Json {
         .changes
         .iter()
         .map(|c| {
-            json!({
+            let mut change = json!({
                 "address": c.address.to_string(),
                 "mode": if c.address.is_data() { "data" } else { "managed" },
                 "type": c.address.resource.type_name,
@@ -439,7 +439,12 @@ pub fn render_json(plan: &Plan) -> Json {
                     },
                 },
                 "action_reason": reason_code(&c.reason),
-            })
+            });
+            // Terraform's JSON plan names the module instance of a resource in a module.
+            if !c.address.module.is_empty() {
+                change["module_address"] = json!(trustform_lang::module_path_text(&c.address.module));
+            }
+            change
         })
         .collect();
     let outputs: serde_json::Map<String, Json> = plan
