@@ -277,7 +277,7 @@ pub fn load_dir(dir: &FsPath) -> (Config, Diagnostics) {
 fn load_module_calls(config: &mut Config, stack: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
     let dir = config.dir.clone();
     for call in config.module_calls.values_mut() {
-        let child_dir = dir.join(&call.source);
+        let child_dir = join_lexically(&dir, &call.source);
         let canonical = match std::fs::canonicalize(&child_dir) {
             Ok(path) if path.is_dir() => path,
             _ => {
@@ -318,6 +318,31 @@ fn load_module_calls(config: &mut Config, stack: &mut Vec<PathBuf>, diags: &mut 
         stack.pop();
         call.module = Box::new(module);
     }
+}
+
+/// `dir` joined with a relative `source`, `.` and `..` resolved in the text (as Terraform shows
+/// module paths), so diagnostics name `modules/gw/main.tf` rather than `./../x/../gw/main.tf`.
+fn join_lexically(dir: &FsPath, source: &str) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in dir.join(source).components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                let last = out.components().next_back();
+                if matches!(last, Some(Component::Normal(_))) {
+                    out.pop();
+                } else if !matches!(last, Some(Component::RootDir)) {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
 }
 
 fn load_one_dir(dir: &FsPath) -> (Config, Diagnostics) {
@@ -1237,6 +1262,49 @@ mod tests {
         let codes: Vec<_> = diags.iter().map(|d| (d.code, d.span.as_ref().unwrap().to_string())).collect();
         assert_eq!(codes, [("TF0119", "main.tf:5:3".to_owned())]);
         assert!(diags.iter().next().unwrap().detail.contains("encryption { ... }"));
+    }
+
+    #[test]
+    fn module_paths_are_joined_in_the_text() {
+        assert_eq!(join_lexically(FsPath::new("."), "./gw"), PathBuf::from("gw"));
+        assert_eq!(join_lexically(FsPath::new("mods/team"), "../leaf"), PathBuf::from("mods/leaf"));
+        assert_eq!(join_lexically(FsPath::new("."), "../shared/x"), PathBuf::from("../shared/x"));
+        assert_eq!(join_lexically(FsPath::new("/spec"), "../../x"), PathBuf::from("/x"));
+    }
+
+    #[test]
+    fn module_blocks_keep_their_meta_arguments_and_refuse_remote_sources() {
+        let (config, diags) = load(
+            r#"
+            module "gw" {
+              source     = "./gw"
+              for_each   = toset(["a"])
+              providers  = { aws = aws.bedrock }
+              depends_on = [module.other, trustform_data.x]
+              name       = each.key
+            }
+            module "remote" {
+              source = "hashicorp/consul/aws"
+            }
+            provider "aws" {}
+            provider "aws" {
+              alias = "bedrock"
+            }
+            "#,
+        );
+        let codes: Vec<_> = diags.iter().map(|d| (d.code, d.span.as_ref().unwrap().to_string())).collect();
+        assert_eq!(codes, [("TF0132", "main.tf:10:15".to_owned())]);
+        let gw = &config.module_calls["gw"];
+        assert!(matches!(gw.repetition, Repetition::ForEach(_)));
+        assert_eq!(
+            gw.providers.iter().map(|(c, p, _)| (c.as_str(), p.as_str())).collect::<Vec<_>>(),
+            [("aws", "aws.bedrock")]
+        );
+        assert_eq!(gw.depends_on_modules[0].0, "other");
+        assert_eq!(gw.depends_on[0].0, ResourceId::managed("trustform_data", "x"));
+        assert_eq!(gw.arguments.attributes.keys().collect::<Vec<_>>(), ["name"]);
+        assert_eq!(config.providers.keys().collect::<Vec<_>>(), ["aws", "aws.bedrock"]);
+        assert_eq!(config.providers["aws.bedrock"].alias.as_deref(), Some("bedrock"));
     }
 
     #[test]
