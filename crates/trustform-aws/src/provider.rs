@@ -76,6 +76,27 @@ impl Provider for AwsProvider {
         let settings = AwsSettings::from_config(config)?;
         tracing::debug!(?settings, "configuring the aws provider");
         let clients = Clients::build(&settings).await;
+        if !settings.allowed_account_ids.is_empty() {
+            // As the Terraform AWS provider does (internal/conns/config.go, `verifyAccountIDAllowed`):
+            // the credentials' account, from STS, must be one of those listed.
+            let api = Api { clients: &clients, policy: &self.retry_policy };
+            let sts = &clients.sts;
+            let identity = api
+                .call(|| async move {
+                    sts.get_caller_identity()
+                        .send()
+                        .await
+                        .map_err(|e| crate::error::from_sdk("sts:GetCallerIdentity", e))
+                })
+                .await?;
+            let account = identity.account().unwrap_or_default();
+            if !settings.allowed_account_ids.iter().any(|allowed| allowed == account) {
+                return Err(ProviderError::invalid(format!(
+                    "provider \"aws\": the credentials are for AWS account {account}, which is not in allowed_account_ids ({}); use credentials for one of those accounts, or fix the list",
+                    settings.allowed_account_ids.join(", ")
+                )));
+            }
+        }
         self.clients.set(clients);
         Ok(())
     }

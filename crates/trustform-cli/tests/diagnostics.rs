@@ -50,3 +50,4 @@ diagnostic_case!(module_missing_input);
 diagnostic_case!(module_unknown_output);
 diagnostic_case!(module_remote_source);
 diagnostic_case!(module_cycle);
+diagnostic_case!(provider_unknown_alias);

@@ -332,8 +332,10 @@ impl Engine {
             persister.update(|_| remove(addr)).await?;
             return Ok(());
         }
-        let provider =
-            self.providers.for_type(addr.type_name()).ok_or_else(|| Diagnostics::from(missing_provider(addr)))?;
+        let provider = self
+            .providers
+            .instance(&change.provider)
+            .ok_or_else(|| Diagnostics::from(missing_provider(addr, &change.provider)))?;
         let type_name = addr.type_name();
         let started = Instant::now();
         tracing::debug!(address = %addr, action = ?change.action(), "applying");
@@ -356,7 +358,8 @@ impl Engine {
             ChangeValues::NoOp { .. } | ChangeValues::Gone { .. } => unreachable!("handled above"),
             ChangeValues::Read { .. } => {
                 let final_config = self.final_config(change, modules)?;
-                let resource = self.block(addr).ok_or_else(|| Diagnostics::from(missing_provider(addr)))?;
+                let resource =
+                    self.block(addr).ok_or_else(|| Diagnostics::from(missing_provider(addr, &change.provider)))?;
                 let value = self.read_data(resource, addr, &final_config).await?;
                 values.set(addr, value.clone());
                 self.record_data(change, &value, persister).await?;
@@ -572,9 +575,14 @@ impl Engine {
         let addr = &change.address;
         let type_name = addr.type_name();
         let config = self.final_config(change, modules)?;
-        let provider = self.providers.for_type(type_name).ok_or_else(|| Diagnostics::from(missing_provider(addr)))?;
-        let schema =
-            self.providers.resource_schema(type_name).ok_or_else(|| Diagnostics::from(missing_provider(addr)))?;
+        let provider = self
+            .providers
+            .for_type(type_name)
+            .ok_or_else(|| Diagnostics::from(missing_provider(addr, addr.resource.provider_name())))?;
+        let schema = self
+            .providers
+            .resource_schema(type_name)
+            .ok_or_else(|| Diagnostics::from(missing_provider(addr, addr.resource.provider_name())))?;
         let prior = match &change.values {
             ChangeValues::Update { before, .. } => Some(before),
             _ => None,

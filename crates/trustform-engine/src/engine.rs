@@ -53,6 +53,8 @@ impl Engine {
     ) -> (Option<Engine>, Diagnostics) {
         let (graph, mut diags) = ConfigGraph::build(&config);
         diags.extend(check_types(&config, &providers));
+        let mut providers = providers;
+        diags.extend(check_provider_configurations(&config, &mut providers));
         if diags.has_errors() {
             return (None, diags);
         }
@@ -91,15 +93,19 @@ impl Engine {
                     .config
                     .modules()
                     .into_iter()
-                    .flat_map(|(_, module)| module.resources.values())
-                    .map(|r| r.provider_name().to_owned())
+                    .flat_map(|(path, module)| {
+                        module.resources.values().map(move |r| {
+                            resolve_provider_key(&self.config, &path, r.provider_key())
+                                .unwrap_or_else(|_| r.provider_name().to_owned())
+                        })
+                    })
                     .chain(state.resources.values().map(|r| r.provider.clone()))
                     .collect();
                 let values = Values::default();
                 let locals = LocalsCache::default();
                 let scope = Scope::new(&self.config, &self.variables, &values, &locals);
                 for name in used {
-                    let Some(provider) = self.providers.get(&name) else { continue };
+                    let Some(provider) = self.providers.instance(&name) else { continue };
                     let config = match self.config.providers.get(&name) {
                         Some(block) => match scope.eval_body(&block.body) {
                             Ok(v) => v,
@@ -127,6 +133,18 @@ impl Engine {
             })
             .await
             .clone()
+    }
+
+    /// The provider configuration (`aws`, `aws.bedrock`) serving a resource block of the module
+    /// instance `module`; checked when the engine was built.
+    pub(crate) fn provider_key(
+        &self,
+        resource: &trustform_lang::config::Resource,
+        module: &[trustform_lang::ModuleStep],
+    ) -> String {
+        let path: Vec<&str> = module.iter().map(|s| s.name.as_str()).collect();
+        resolve_provider_key(&self.config, &path, resource.provider_key())
+            .unwrap_or_else(|_| resource.provider_name().to_owned())
     }
 
     /// Static checks, as `trustform validate` runs them: every resource body is evaluated with
@@ -185,6 +203,100 @@ impl Engine {
             }
         }
     }
+}
+
+/// The provider configuration of the root module that a resource of the module at `path` uses
+/// when it names `key` (`aws`, `aws.bedrock`): each module call's `providers` map translates
+/// it, and a module with no entry for a default (unaliased) configuration inherits its caller's
+/// (<https://developer.hashicorp.com/terraform/language/modules/develop/providers>). The error
+/// says which module call does not pass an aliased configuration, or that the root has none.
+pub(crate) fn resolve_provider_key(config: &Config, path: &[impl AsRef<str>], key: &str) -> Result<String, String> {
+    let mut key = key.to_owned();
+    for depth in (1..=path.len()).rev() {
+        let (parent, name) = (&path[..depth - 1], path[depth - 1].as_ref());
+        let Some(call) = config.module(parent).and_then(|m| m.module_calls.get(name)) else { break };
+        match call.providers.iter().find(|(child, _, _)| *child == key) {
+            Some((_, passed, _)) => passed.clone_into(&mut key),
+            None if key.contains('.') => {
+                return Err(format!(
+                    "the module \"{name}\" is called without passing the configuration \"{key}\": add providers = {{ {key} = {} }} to its module block",
+                    key.split('.').next().unwrap_or_default()
+                ))
+            }
+            None => {}
+        }
+    }
+    if key.contains('.') && !config.providers.contains_key(&key) {
+        let name = key.split('.').next().unwrap_or_default();
+        let aliases: Vec<&str> =
+            config.providers.keys().filter(|k| k.starts_with(&format!("{name}."))).map(String::as_str).collect();
+        let hint = closest(&key, aliases.iter().copied()).map(|s| format!(" Did you mean {s}?")).unwrap_or_default();
+        return Err(format!(
+            "no provider \"{name}\" block has alias = \"{}\" in the root module. Add one, or use one of the configured ones ({}).{hint}",
+            key.split_once('.').map(|(_, alias)| alias).unwrap_or_default(),
+            std::iter::once(name).chain(aliases.iter().copied()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    Ok(key)
+}
+
+/// Makes an instance for every aliased provider configuration and checks that every resource
+/// and every module call's `providers` map names a configuration that exists.
+fn check_provider_configurations(config: &Config, providers: &mut Providers) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    for (key, block) in &config.providers {
+        if block.alias.is_some() && !providers.add_alias(key) {
+            diags.push(
+                Diagnostic::error(
+                    "TF0523",
+                    "Provider takes no alias",
+                    format!("The provider \"{}\" has one configuration only in this build, so alias = \"{}\" cannot be served. Remove the alias and the second block.", block.name, block.alias.as_deref().unwrap_or_default()),
+                )
+                .with_span(block.span.clone()),
+            );
+        }
+    }
+    for (path, module) in config.modules() {
+        for resource in module.resources.values() {
+            if let Err(why) = resolve_provider_key(config, &path, resource.provider_key()) {
+                diags.push(
+                    Diagnostic::error(
+                        "TF0522",
+                        "Reference to undeclared provider configuration",
+                        format!("{} uses provider = {}, but {why}", resource.id, resource.provider_key()),
+                    )
+                    .with_span(resource.span.clone())
+                    .with_address(&resource.id),
+                );
+            }
+        }
+        for call in module.module_calls.values() {
+            for (child, passed, span) in &call.providers {
+                if child.split('.').next() != passed.split('.').next() {
+                    diags.push(
+                        Diagnostic::error(
+                            "TF0138",
+                            "Invalid providers argument",
+                            format!("providers maps \"{child}\" to \"{passed}\", a configuration of another provider. Map each name to a configuration of the same provider, like {child} = {}.ALIAS.", child.split('.').next().unwrap_or_default()),
+                        )
+                        .with_span(span.clone()),
+                    );
+                    continue;
+                }
+                if let Err(why) = resolve_provider_key(config, &path, passed) {
+                    diags.push(
+                        Diagnostic::error(
+                            "TF0522",
+                            "Reference to undeclared provider configuration",
+                            format!("The module \"{}\" is passed {passed}, but {why}", call.name),
+                        )
+                        .with_span(span.clone()),
+                    );
+                }
+            }
+        }
+    }
+    diags
 }
 
 fn check_types(config: &Config, providers: &Providers) -> Diagnostics {

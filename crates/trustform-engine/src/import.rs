@@ -39,7 +39,8 @@ impl Engine {
             return (state, diags);
         }
         let type_name = addr.type_name();
-        let provider = self.providers.for_type(type_name).expect("checked when the engine was built");
+        let provider_key = self.provider_key(resource, &addr.module);
+        let provider = self.providers.instance(&provider_key).expect("checked when the engine was built");
         let schema = self.providers.resource_schema(type_name).expect("checked when the engine was built");
         let value = match provider.import(type_name, id).await {
             Ok(value) => value,
@@ -62,7 +63,7 @@ impl Engine {
         let sensitive: Vec<_> = schema.block.sensitive_attributes().map(trustform_lang::Path::key).collect();
         let value: Value = value.mark_paths(&sensitive);
         let dependencies = Vec::new();
-        match ResourceState::from_value(type_name, resource.provider_name(), &value, dependencies) {
+        match ResourceState::from_value(type_name, &provider_key, &value, dependencies) {
             Ok(recorded) => {
                 state.resources.insert(addr.clone(), recorded);
                 state.serial = state.serial.saturating_add(1);

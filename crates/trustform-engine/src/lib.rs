@@ -21,4 +21,4 @@ pub use engine::{Engine, EngineOptions};
 pub use graph::{BlockAddr, ConfigGraph, Node};
 pub use hook::{Event, Hook, NoHook, RecordingHook};
 pub use plan::{PlanOptions, MAX_INSTANCES};
-pub use providers::Providers;
+pub use providers::{ProviderFactory, Providers};

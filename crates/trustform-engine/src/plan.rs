@@ -140,8 +140,8 @@ impl Engine {
             let results = &results;
             async move {
                 let resource = &state.resources[&addr];
-                let Some(provider) = self.providers.for_type(&resource.type_name) else {
-                    return Err(missing_provider(&addr));
+                let Some(provider) = self.providers.instance(&resource.provider) else {
+                    return Err(missing_provider(&addr, &resource.provider));
                 };
                 let value = &prior[&addr];
                 if addr.is_data() {
@@ -245,7 +245,7 @@ impl Engine {
             let before = before.clone();
             drift.push(Change {
                 address: addr.clone(),
-                provider: addr.resource.provider_name().to_owned(),
+                provider: provider_name(state, addr),
                 reason: Reason::None,
                 values: match after {
                     Some(after) => ChangeValues::Update { before, after },
@@ -681,7 +681,8 @@ impl Engine {
         let tainted = state.resources.get(addr).is_some_and(|r| r.status == ResourceStatus::Tainted);
         let config = self.instance_config(resource, addr, scope)?;
         let type_name = &resource.id.type_name;
-        let provider = self.providers.for_type(type_name).expect("checked by instance_config");
+        let provider_key = self.provider_key(resource, &addr.module);
+        let provider = self.providers.instance(&provider_key).expect("checked when the engine was built");
         let schema = self.providers.resource_schema(type_name).expect("checked by instance_config");
         let prior = refreshed.get(addr).cloned().flatten();
         let config = provider.plan(type_name, prior.as_ref(), config).map_err(|e| {
@@ -750,14 +751,7 @@ impl Engine {
                 _ => ChangeValues::Update { before, after },
             },
         };
-        let change = Change {
-            address: addr.clone(),
-            provider: resource.provider_name().to_owned(),
-            reason,
-            values,
-            attributes,
-            dependencies,
-        };
+        let change = Change { address: addr.clone(), provider: provider_key, reason, values, attributes, dependencies };
         Ok((change, warnings))
     }
 
@@ -782,7 +776,7 @@ impl Engine {
         };
         Ok(Change {
             address: addr.clone(),
-            provider: resource.provider_name().to_owned(),
+            provider: self.provider_key(resource, &addr.module),
             reason: Reason::None,
             values,
             attributes: Vec::new(),
@@ -797,7 +791,8 @@ impl Engine {
         config: &Value,
     ) -> Result<Value, Diagnostics> {
         let type_name = &resource.id.type_name;
-        let provider = self.providers.for_type(type_name).expect("checked by instance_config");
+        let key = self.provider_key(resource, &addr.module);
+        let provider = self.providers.instance(&key).expect("checked when the engine was built");
         provider.read_data(type_name, config).await.map_err(|e| {
             Diagnostics::from(
                 Diagnostic::error(
@@ -998,13 +993,13 @@ fn overwritten_attributes(
     out
 }
 
-pub(crate) fn missing_provider(addr: &ResourceAddr) -> Diagnostic {
-    Diagnostic::error(
-        "TF0501",
-        "Provider not available",
-        format!("State holds {addr}, but no provider named \"{}\" is available in this build. Use a build with that provider, or remove the resource from state with `trustform state rm {addr}`.", addr.resource.provider_name()),
-    )
-    .with_address(addr)
+pub(crate) fn missing_provider(addr: &ResourceAddr, key: &str) -> Diagnostic {
+    let detail = match key.split_once('.') {
+        // Terraform: "Provider configuration not present" when the aliased block is gone.
+        Some((name, alias)) => format!("State records {addr} as made through the provider configuration {key}, but no provider \"{name}\" block has alias = \"{alias}\" any more. Put that block back (it is needed to read and delete the object), or remove the resource from state with `trustform state rm {addr}`."),
+        None => format!("State holds {addr}, but no provider named \"{key}\" is available in this build. Use a build with that provider, or remove the resource from state with `trustform state rm {addr}`."),
+    };
+    Diagnostic::error("TF0501", "Provider not available", detail).with_address(addr)
 }
 
 pub(crate) fn interrupted() -> Diagnostic {

@@ -7,10 +7,17 @@ use trustform_lang::provider_of;
 use trustform_provider::SharedProvider;
 use trustform_schema::ResourceSchema;
 
-/// Every provider available to a run, keyed by the name used in specs (`aws`, `google`...).
+/// Makes a fresh, unconfigured instance of one provider, for an aliased configuration.
+pub type ProviderFactory = Arc<dyn Fn() -> SharedProvider + Send + Sync>;
+
+/// Every provider available to a run, keyed by the name used in specs (`aws`, `google`...),
+/// and one more instance per aliased configuration (`aws.bedrock`), each configured from its
+/// own `provider` block.
 #[derive(Clone)]
 pub struct Providers {
     by_name: BTreeMap<String, SharedProvider>,
+    factories: BTreeMap<String, ProviderFactory>,
+    aliases: BTreeMap<String, SharedProvider>,
 }
 
 impl Default for Providers {
@@ -24,11 +31,44 @@ impl Providers {
     pub fn new() -> Self {
         let mut by_name = BTreeMap::new();
         by_name.insert("trustform".to_owned(), Arc::new(BuiltinProvider) as SharedProvider);
-        Providers { by_name }
+        Providers { by_name, factories: BTreeMap::new(), aliases: BTreeMap::new() }
     }
 
     pub fn register(&mut self, provider: SharedProvider) {
         self.by_name.insert(provider.name().to_owned(), provider);
+    }
+
+    /// Registers a provider whose configurations may have aliases: `factory` makes the instance
+    /// of each alias (the default instance is made now).
+    pub fn register_with_aliases(&mut self, factory: ProviderFactory) {
+        let provider = factory();
+        let name = provider.name().to_owned();
+        self.by_name.insert(name.clone(), provider);
+        self.factories.insert(name, factory);
+    }
+
+    /// Makes the instance of an aliased configuration (`aws.bedrock`). `false` when its
+    /// provider is unknown or takes no aliases.
+    pub fn add_alias(&mut self, key: &str) -> bool {
+        let Some((name, _)) = key.split_once('.') else { return self.by_name.contains_key(key) };
+        if self.aliases.contains_key(key) {
+            return true;
+        }
+        match self.factories.get(name) {
+            Some(factory) => {
+                self.aliases.insert(key.to_owned(), factory());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The instance of a provider configuration: `aws` (the default one) or `aws.bedrock`.
+    pub fn instance(&self, key: &str) -> Option<&SharedProvider> {
+        match key.contains('.') {
+            true => self.aliases.get(key),
+            false => self.by_name.get(key),
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<&SharedProvider> {

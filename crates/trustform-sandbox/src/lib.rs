@@ -37,4 +37,5 @@ mod sts;
 pub mod world;
 
 pub use config::SandboxConfig;
+pub use query::{account_key_id, ACCOUNT_KEY_PREFIX};
 pub use server::{Offline, Sandbox};

@@ -123,6 +123,19 @@ impl Clouds {
         aws_sdk_iam::Client::from_conf(config)
     }
 
+    /// An IAM client of one emulated account: the sandbox serves a request signed with its key
+    /// id for `account` in that account.
+    pub fn iam_of(&self, account: &str) -> aws_sdk_iam::Client {
+        let key_id = trustform_sandbox::account_key_id(account);
+        let config = aws_sdk_iam::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(key_id.clone(), key_id, None, None, "test"))
+            .endpoint_url(&self.iam_sts)
+            .build();
+        aws_sdk_iam::Client::from_conf(config)
+    }
+
     pub fn eks(&self) -> aws_sdk_eks::Client {
         let config = aws_sdk_eks::Config::builder()
             .behavior_version(BehaviorVersion::latest())
