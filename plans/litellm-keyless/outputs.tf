@@ -3,7 +3,7 @@
 
 output "EKS_AWS_ROLE_ARN" {
   description = "The IRSA annotation of the gateway's service account (%%EKS_AWS_ROLE_ARN%% in values-aws.yaml)."
-  value       = aws_iam_role.gateway.arn
+  value       = module.vertex.EKS_AWS_ROLE_ARN
 }
 
 output "AWS_REGION_NAME" {
@@ -12,33 +12,33 @@ output "AWS_REGION_NAME" {
 
 output "VERTEX_PROJECT" {
   description = "The project ID (not the number) litellm's vertex_project takes."
-  value       = data.google_project.vertex.project_id
+  value       = module.vertex.VERTEX_PROJECT
 }
 
 output "VERTEX_LOCATION" {
-  value = var.vertex_location
+  value = module.vertex.VERTEX_LOCATION
 }
 
 output "GOOGLE_WORKLOAD_IDENTITY_AUDIENCE" {
-  value = google_credential_config.ec2.audience
+  value = module.vertex.GOOGLE_WORKLOAD_IDENTITY_AUDIENCE
 }
 
 output "GOOGLE_CREDENTIALS_EC2_FILE" {
-  value = google_credential_config.ec2.path
+  value = module.vertex.GOOGLE_CREDENTIALS_EC2_FILE
 }
 
 output "GOOGLE_CREDENTIALS_FARGATE_FILE" {
-  value = google_credential_config.eks_fargate.path
+  value = module.vertex.GOOGLE_CREDENTIALS_FARGATE_FILE
 }
 
 output "AZURE_TENANT_ID" {
-  value = data.azurerm_client_config.current.tenant_id
+  value = module.azure.AZURE_TENANT_ID
 }
 
 output "AZURE_CLIENT_ID" {
-  value = var.azure_client_id
+  value = module.azure.AZURE_CLIENT_ID
 }
 
 output "CIRCLECI_BEDROCK_ROLE_ARN" {
-  value = aws_iam_role.circleci_bedrock.arn
+  value = module.ci.CIRCLECI_BEDROCK_ROLE_ARN
 }

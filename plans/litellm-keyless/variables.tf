@@ -68,3 +68,8 @@ variable "circleci_branches" {
   type    = list(string)
   default = ["main", "litellm_*"]
 }
+
+variable "github_repository" {
+  description = "OWNER/REPO of the GitHub Actions workflows that may invoke Bedrock by web identity."
+  default     = "BerriAI/litellm"
+}

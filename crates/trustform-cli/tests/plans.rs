@@ -117,11 +117,33 @@ fn litellm_keyless_writes_seed_000s_outputs_from_the_readmes_first_command() {
     assert!(trust.contains("pods.eks.amazonaws.com"), "{trust}");
     assert!(trust.contains("system:serviceaccount:litellm:litellm"), "{trust}");
 
+    // It is the other plans, called as modules: every resource is in one of them.
+    let listed = work.expect(&["state", "list", "--sandbox"], 0);
+    let modules: std::collections::BTreeSet<&str> = listed
+        .stdout
+        .lines()
+        .map(|address| address.split('.').take(2).collect::<Vec<_>>())
+        .map(|parts| {
+            if parts[0] == "module" {
+                match parts[1] {
+                    "vertex" => "vertex",
+                    "ci" => "ci",
+                    "azure" => "azure",
+                    other => panic!("{other}"),
+                }
+            } else {
+                panic!("a root resource: {parts:?}")
+            }
+        })
+        .collect();
+    assert_eq!(modules.into_iter().collect::<Vec<_>>(), ["azure", "ci", "vertex"]);
+    assert!(listed.stdout.contains("module.vertex.aws_iam_openid_connect_provider.eks[0]\n"), "{}", listed.stdout);
+
     // The journal was closed by the check above; the rest of the round trip reopens it.
     let replanned = work.expect(&["plan", "--sandbox", "--detailed-exitcode"], 0);
     assert!(replanned.stdout.contains("No changes."), "{}", replanned.all());
     let destroyed = work.expect(&["destroy", "--sandbox", "--auto-approve"], 0);
-    assert!(destroyed.stdout.contains("Resources: 16 destroyed."), "{}", destroyed.all());
+    assert!(destroyed.stdout.contains("Resources: 19 destroyed."), "{}", destroyed.all());
     assert_eq!(Clouds::of_sandbox(&work).inventory(), Inventory::empty());
 }
 

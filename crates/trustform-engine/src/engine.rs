@@ -102,22 +102,29 @@ impl Engine {
                     .chain(state.resources.values().map(|r| r.provider.clone()))
                     .collect();
                 let values = Values::default();
+                self.seed_expansions(&values);
                 let locals = LocalsCache::default();
-                let scope = Scope::new(&self.config, &self.variables, &values, &locals);
+                let modules = crate::modules::ModuleEval::new(self, &values, &locals, false);
                 for name in used {
                     let Some(provider) = self.providers.instance(&name) else { continue };
-                    let config = match self.config.providers.get(&name) {
-                        Some(block) => match scope.eval_body(&block.body) {
-                            Ok(v) => v,
-                            Err(d) => {
+                    // `module.vertex.aws` is the block of the module called vertex.
+                    let (steps, key) = trustform_lang::parse_module_prefix(&name).unwrap_or_default();
+                    let names: Vec<&str> = steps.iter().map(|s| s.name.as_str()).collect();
+                    let block = self.config.module(&names).and_then(|m| m.providers.get(key));
+                    let config = match block {
+                        Some(block) => match modules.with_scope(&steps, |scope| scope.eval_body(&block.body)) {
+                            Some(Ok(v)) => v,
+                            Some(Err(d)) => {
                                 diags.push(*d);
                                 continue;
                             }
+                            None => Value::Unknown,
                         },
                         None => Value::Null,
                     };
+                    diags.extend(modules.take_diagnostics());
+                    let span = block.map(|p| p.span.clone());
                     if config.contains_unknown() {
-                        let span = self.config.providers.get(&name).map(|p| p.span.clone());
                         diags.push(
                             Diagnostic::error("TF0520", "Provider configuration depends on resources", format!("The provider \"{name}\" block refers to values only known after apply. Configure providers from variables and literals only."))
                                 .with_span(span),
@@ -125,7 +132,6 @@ impl Engine {
                         continue;
                     }
                     if let Err(e) = provider.configure(&config).await {
-                        let span = self.config.providers.get(&name).map(|p| p.span.clone());
                         diags.push(Diagnostic::error("TF0521", "Failed to configure provider", format!("Configuring the \"{name}\" provider failed: {e}.")).with_span(span));
                     }
                 }
@@ -212,7 +218,17 @@ impl Engine {
 /// says which module call does not pass an aliased configuration, or that the root has none.
 pub(crate) fn resolve_provider_key(config: &Config, path: &[impl AsRef<str>], key: &str) -> Result<String, String> {
     let mut key = key.to_owned();
-    for depth in (1..=path.len()).rev() {
+    for depth in (0..=path.len()).rev() {
+        let Some(module) = config.module(&path[..depth]) else { break };
+        // A module that configures the provider itself (Terraform's legacy way, allowed for a
+        // call without count, for_each or depends_on) uses its own configuration.
+        if module.providers.contains_key(&key) {
+            let prefix: String = path[..depth].iter().map(|name| format!("module.{}.", name.as_ref())).collect();
+            return Ok(format!("{prefix}{key}"));
+        }
+        if depth == 0 {
+            break;
+        }
         let (parent, name) = (&path[..depth - 1], path[depth - 1].as_ref());
         let Some(call) = config.module(parent).and_then(|m| m.module_calls.get(name)) else { break };
         match call.providers.iter().find(|(child, _, _)| *child == key) {
@@ -226,7 +242,7 @@ pub(crate) fn resolve_provider_key(config: &Config, path: &[impl AsRef<str>], ke
             None => {}
         }
     }
-    if key.contains('.') && !config.providers.contains_key(&key) {
+    if key.contains('.') {
         let name = key.split('.').next().unwrap_or_default();
         let aliases: Vec<&str> =
             config.providers.keys().filter(|k| k.starts_with(&format!("{name}."))).map(String::as_str).collect();
@@ -244,8 +260,13 @@ pub(crate) fn resolve_provider_key(config: &Config, path: &[impl AsRef<str>], ke
 /// and every module call's `providers` map names a configuration that exists.
 fn check_provider_configurations(config: &Config, providers: &mut Providers) -> Diagnostics {
     let mut diags = Diagnostics::new();
-    for (key, block) in &config.providers {
-        if block.alias.is_some() && !providers.add_alias(key) {
+    let blocks = config.modules().into_iter().flat_map(|(path, module)| {
+        let prefix: String = path.iter().map(|name| format!("module.{name}.")).collect();
+        module.providers.iter().map(move |(key, block)| (format!("{prefix}{key}"), block))
+    });
+    for (key, block) in blocks {
+        let own_instance = block.alias.is_some() || key.starts_with("module.");
+        if own_instance && !providers.add_alias(&key) {
             diags.push(
                 Diagnostic::error(
                     "TF0523",

@@ -146,16 +146,28 @@ impl ConfigGraph {
                 diags.extend(check_call(module, call));
                 direct.insert(Node::Module(child_path(path, name)), in_module(edges));
             }
-            if !path.is_empty() {
+            // A called module may configure a provider itself only when it has one instance
+            // and nothing waits on it as a whole (Terraform: "Module is incompatible with
+            // count, for_each, and depends_on").
+            let repeated_call = (1..=path.len()).find_map(|depth| {
+                let call = config.module(&path[..depth - 1])?.module_calls.get(&path[depth - 1])?;
+                let repeated = !matches!(call.repetition, Repetition::Single)
+                    || !call.depends_on.is_empty()
+                    || !call.depends_on_modules.is_empty();
+                repeated.then_some(call)
+            });
+            if let Some(call) = repeated_call {
                 for provider in module.providers.values() {
                     diags.push(
                         Diagnostic::error(
                             "TF0140",
-                            "Provider configuration in a called module",
+                            "Module is incompatible with count, for_each, and depends_on",
                             format!(
-                                "This module is called as {}, but configures the provider \"{}\" itself. Configure providers in the root module and pass them in with providers = {{ {} = {} }} on the module block (a module with no providers argument uses the root's default ones).",
+                                "The module {} configures the provider \"{}\" itself, so it cannot be called with count, for_each or depends_on (module \"{}\" at {} is). Move the provider block to the root module and pass it in with providers = {{ {} = {} }} on the module block.",
                                 module_prefix(path).trim_end_matches('.'),
                                 provider.name,
+                                call.name,
+                                call.span,
                                 provider.name,
                                 trustform_lang::config::provider_key(&provider.name, provider.alias.as_deref())
                             ),

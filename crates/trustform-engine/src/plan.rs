@@ -994,9 +994,10 @@ fn overwritten_attributes(
 }
 
 pub(crate) fn missing_provider(addr: &ResourceAddr, key: &str) -> Diagnostic {
-    let detail = match key.split_once('.') {
+    let detail = match key.rsplit_once('.').filter(|_| !key.starts_with("module.")) {
         // Terraform: "Provider configuration not present" when the aliased block is gone.
         Some((name, alias)) => format!("State records {addr} as made through the provider configuration {key}, but no provider \"{name}\" block has alias = \"{alias}\" any more. Put that block back (it is needed to read and delete the object), or remove the resource from state with `trustform state rm {addr}`."),
+        None if key.starts_with("module.") => format!("State records {addr} as made through the provider configuration of {key}, which the configuration no longer has. Put the module and its provider block back (they are needed to read and delete the object), or remove the resource from state with `trustform state rm {addr}`."),
         None => format!("State holds {addr}, but no provider named \"{key}\" is available in this build. Use a build with that provider, or remove the resource from state with `trustform state rm {addr}`."),
     };
     Diagnostic::error("TF0501", "Provider not available", detail).with_address(addr)

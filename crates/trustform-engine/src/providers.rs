@@ -7,6 +7,18 @@ use trustform_lang::provider_of;
 use trustform_provider::SharedProvider;
 use trustform_schema::ResourceSchema;
 
+/// Whether a configuration key names an instance of its own: an alias (`aws.bedrock`) or a
+/// configuration in a called module (`module.vertex.aws`).
+fn is_own_instance(key: &str) -> bool {
+    key.contains('.')
+}
+
+/// The provider of a configuration key: `aws` for `aws`, `aws.bedrock`, `module.vertex.aws`.
+pub fn provider_name_of(key: &str) -> &str {
+    let (_, rest) = trustform_lang::parse_module_prefix(key).unwrap_or((Vec::new(), key));
+    rest.split('.').next().unwrap_or(rest)
+}
+
 /// Makes a fresh, unconfigured instance of one provider, for an aliased configuration.
 pub type ProviderFactory = Arc<dyn Fn() -> SharedProvider + Send + Sync>;
 
@@ -50,7 +62,10 @@ impl Providers {
     /// Makes the instance of an aliased configuration (`aws.bedrock`). `false` when its
     /// provider is unknown or takes no aliases.
     pub fn add_alias(&mut self, key: &str) -> bool {
-        let Some((name, _)) = key.split_once('.') else { return self.by_name.contains_key(key) };
+        if !is_own_instance(key) {
+            return self.by_name.contains_key(key);
+        }
+        let name = provider_name_of(key);
         if self.aliases.contains_key(key) {
             return true;
         }
@@ -65,7 +80,7 @@ impl Providers {
 
     /// The instance of a provider configuration: `aws` (the default one) or `aws.bedrock`.
     pub fn instance(&self, key: &str) -> Option<&SharedProvider> {
-        match key.contains('.') {
+        match is_own_instance(key) {
             true => self.aliases.get(key),
             false => self.by_name.get(key),
         }
