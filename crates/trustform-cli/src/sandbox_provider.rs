@@ -57,7 +57,10 @@ pub fn sandboxed_path(path: &Path) -> PathBuf {
 /// place. They carry no snippet: the lines they name may hold a secret.
 pub fn overridden_settings(config: &Config) -> Diagnostics {
     let mut diags = Diagnostics::new();
-    for block in config.providers.values() {
+    // Every module's blocks: a module called once may configure providers itself.
+    let blocks =
+        config.modules().into_iter().flat_map(|(_, module)| module.providers.values().map(move |b| (module, b)));
+    for (config, block) in blocks {
         let name = &block.name;
         let Some(kept) = kept_settings(name) else { continue };
         let place = |range: std::ops::Range<usize>| {

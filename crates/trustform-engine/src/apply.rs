@@ -542,9 +542,15 @@ impl Engine {
                 format!("The module instance of {addr} is no longer in the configuration. Make a new plan."),
             ))
         };
-        let (config, variables) = modules.parts(&addr.module).ok_or_else(gone)?;
+        let parts = match addr.module.is_empty() {
+            true => None,
+            false => Some(modules.parts(&addr.module).ok_or_else(gone)?),
+        };
         let root = modules.root_scope();
-        let scope = if addr.module.is_empty() { root } else { root.in_module(&addr.module, config, &variables) };
+        let scope = match &parts {
+            None => root,
+            Some((config, variables)) => root.in_module(&addr.module, config, variables),
+        };
         let instance = match (&resource.repetition, &addr.key) {
             (Repetition::Single, None) => Instance::None,
             (Repetition::Count(_), Some(InstanceKey::Int(i))) => Instance::Count(*i),

@@ -31,13 +31,16 @@ enum Shape {
     Unknown,
 }
 
+/// The input variables of one module instance.
+type Inputs = Arc<BTreeMap<String, Value>>;
+
 /// Module instances of one phase, over the phase's resource values.
 pub(crate) struct ModuleEval<'a> {
     engine: &'a Engine,
     pub(crate) values: &'a Values,
     pub(crate) locals: &'a LocalsCache,
     applying: bool,
-    variables: Mutex<HashMap<Vec<ModuleStep>, Arc<BTreeMap<String, Value>>>>,
+    variables: Mutex<HashMap<Vec<ModuleStep>, Inputs>>,
     expansions: Mutex<HashMap<(Vec<ModuleStep>, String), Expanded>>,
     diags: Mutex<Diagnostics>,
 }
@@ -61,7 +64,7 @@ impl<'a> ModuleEval<'a> {
     }
 
     /// The configuration and input variables of a module instance.
-    pub(crate) fn parts(&self, module: &[ModuleStep]) -> Option<(&'a Config, Arc<BTreeMap<String, Value>>)> {
+    pub(crate) fn parts(&self, module: &[ModuleStep]) -> Option<(&'a Config, Inputs)> {
         let names: Vec<&str> = module.iter().map(|s| s.name.as_str()).collect();
         let config = self.engine.config.module(&names)?;
         if module.is_empty() {
@@ -158,7 +161,7 @@ impl<'a> ModuleEval<'a> {
     }
 
     /// The input variables of a module instance, evaluated in its caller.
-    fn instance_variables(&self, module: &[ModuleStep]) -> Arc<BTreeMap<String, Value>> {
+    fn instance_variables(&self, module: &[ModuleStep]) -> Inputs {
         if let Some(found) = self.variables.lock().unwrap_or_else(|e| e.into_inner()).get(module) {
             return found.clone();
         }

@@ -351,9 +351,19 @@ impl Engine {
                 }
             }
             for module in modules.instances(&block.module) {
-                let Some((config, variables)) = modules.parts(&module) else { continue };
+                // The root's scope needs no lookup (and no copy of its variables).
+                let parts = match module.is_empty() {
+                    true => None,
+                    false => match modules.parts(&module) {
+                        Some(parts) => Some(parts),
+                        None => continue,
+                    },
+                };
                 let root = modules.root_scope();
-                let scope = if module.is_empty() { root } else { root.in_module(&module, config, &variables) };
+                let scope = match &parts {
+                    None => root,
+                    Some((config, variables)) => root.in_module(&module, config, variables),
+                };
                 let instances = match self.expand(resource, &scope) {
                     Ok(instances) => instances,
                     Err(d) => {

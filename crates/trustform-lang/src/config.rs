@@ -203,6 +203,9 @@ pub struct Config {
     pub module_calls: BTreeMap<String, ModuleCall>,
 }
 
+/// A module call named in `depends_on` (`module.NAME`), and where.
+pub type ModuleDependency = (String, Span);
+
 /// How deep module calls may nest: a module that calls itself (directly or through others) is
 /// reported as a cycle long before, so this only bounds a very deep legitimate tree.
 const MAX_MODULE_DEPTH: usize = 16;
@@ -316,7 +319,7 @@ fn load_module_calls(config: &mut Config, stack: &mut Vec<PathBuf>, diags: &mut 
         stack.push(canonical);
         load_module_calls(&mut module, stack, diags);
         stack.pop();
-        call.module = Box::new(module);
+        *call.module = module;
     }
 }
 
@@ -805,7 +808,8 @@ impl Loader {
         out
     }
 
-    fn depends_on(&mut self, attr: &Attr) -> (Vec<(ResourceId, Span)>, Vec<(String, Span)>) {
+    /// The resources and the module calls a `depends_on` names.
+    fn depends_on(&mut self, attr: &Attr) -> (Vec<(ResourceId, Span)>, Vec<ModuleDependency>) {
         let items = match &attr.expr.expr {
             Expression::Array(array) => array.iter().collect::<Vec<_>>(),
             _ => {

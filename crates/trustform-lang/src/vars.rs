@@ -485,4 +485,57 @@ mod tests {
         assert!(codes.contains(&"TF0303"), "{codes:?}");
         assert!(codes.contains(&"TF0302"), "{codes:?}");
     }
+
+    #[test]
+    fn module_inputs_take_defaults_types_sensitivity_and_validation() {
+        let module = config(
+            r#"
+            variable "name" { type = string }
+            variable "replicas" {
+              type    = number
+              default = 2
+            }
+            variable "token" {
+              type      = string
+              sensitive = true
+            }
+            variable "env" {
+              type = string
+              validation {
+                condition     = contains(["dev", "prod"], var.env)
+                error_message = "env must be dev or prod."
+              }
+            }
+            variable "later" {
+              type = string
+            }
+            "#,
+        );
+        let passed = |pairs: Vec<(&str, Value)>| pairs.into_iter().map(|(k, v)| (k.to_owned(), (v, None))).collect();
+        let (values, diags) = module_variables(
+            &module,
+            "module.gw",
+            passed(vec![
+                ("name", Value::from(7)),
+                ("replicas", Value::Null),
+                ("token", Value::from("s3cret")),
+                ("env", Value::from("dev")),
+                ("later", Value::Unknown),
+            ]),
+        );
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(values["name"], Value::from("7"));
+        assert_eq!(values["replicas"], Value::from(2), "null takes the default, as in Terraform");
+        assert_eq!(values["token"].render(), "(sensitive value)");
+        assert!(values["later"].is_unknown());
+
+        let (_, diags) = module_variables(
+            &module,
+            "module.gw",
+            passed(vec![("name", Value::List(vec![])), ("env", Value::from("qa")), ("token", Value::from("x"))]),
+        );
+        let codes: Vec<_> = diags.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["TF0303", "TF0307"], "{diags:?}");
+        assert!(diags.iter().any(|d| d.detail.contains("module \"module.gw\"")), "{diags:?}");
+    }
 }
