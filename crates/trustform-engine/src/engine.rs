@@ -148,6 +148,11 @@ impl Engine {
         resource: &trustform_lang::config::Resource,
         module: &[trustform_lang::ModuleStep],
     ) -> String {
+        if module.is_empty() {
+            // The root's own or default configuration: what `resolve_provider_key` gives for
+            // the root, which `Engine::new` checked.
+            return resource.provider_key().to_owned();
+        }
         let path: Vec<&str> = module.iter().map(|s| s.name.as_str()).collect();
         resolve_provider_key(&self.config, &path, resource.provider_key())
             .unwrap_or_else(|_| resource.provider_name().to_owned())
