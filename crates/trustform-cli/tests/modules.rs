@@ -131,3 +131,52 @@ fn a_state_written_before_modules_loads_and_moving_into_a_module_is_no_silent_re
         assert!(moved.stdout.contains(&format!("# module.gw.{address} will be created")), "{}", moved.stdout);
     }
 }
+
+#[test]
+fn depends_on_a_module_and_a_module_depending_on_a_resource_order_the_apply_and_state() {
+    let work = Workdir::new()
+        .with_file(
+            "main.tf",
+            r#"resource "trustform_data" "first" {
+  input = "first"
+}
+module "late" {
+  source     = "./late"
+  depends_on = [trustform_data.first]
+}
+resource "trustform_data" "last" {
+  input      = "last"
+  depends_on = [module.late]
+}
+"#,
+        )
+        .with_file("late/main.tf", "resource \"trustform_data\" \"inner\" {\n  input = \"inner\"\n}\n");
+    // A saved plan of module addresses applies as it was shown.
+    work.expect(&["plan", "-out", "modules.plan"], 0);
+    let applied = work.expect(&["apply", "modules.plan"], 0);
+    assert!(applied.stdout.contains("Resources: 3 added"), "{}", applied.all());
+    let state: serde_json::Value =
+        serde_json::from_str(&work.expect(&["state", "pull"], 0).stdout).expect("state JSON");
+    let dependencies = |address: &str| {
+        state["resources"].as_array().unwrap().iter().find(|r| r["address"] == address).unwrap()["dependencies"].clone()
+    };
+    assert_eq!(dependencies("module.late.trustform_data.inner"), serde_json::json!(["trustform_data.first"]));
+    // Through the module, what the module waits for too.
+    assert_eq!(
+        dependencies("trustform_data.last"),
+        serde_json::json!(["trustform_data.first", "module.late.trustform_data.inner"])
+    );
+    // Destroy goes the other way round: what depends on the module goes first.
+    let destroyed = work.expect(&["destroy", "--auto-approve"], 0);
+    let order: Vec<&str> = destroyed
+        .stderr
+        .lines()
+        .filter_map(|line| line.split_once(": Destruction complete").map(|(address, _)| address))
+        .collect();
+    assert_eq!(
+        order,
+        ["trustform_data.last", "module.late.trustform_data.inner", "trustform_data.first"],
+        "{}",
+        destroyed.stderr
+    );
+}
