@@ -60,6 +60,8 @@ pub(crate) type Refreshed = BTreeMap<ResourceAddr, Option<Value>>;
 /// What planning one instance needs to know about the walk so far.
 #[derive(Clone, Copy)]
 struct PlanWalk<'a> {
+    /// The block of the instance planned.
+    block: &'a BlockAddr,
     state: &'a State,
     values: &'a Values,
     refreshed: &'a Refreshed,
@@ -350,11 +352,16 @@ impl Engine {
                     continue;
                 }
             }
-            for module in modules.instances(&block.module) {
+            // The root module has one instance: no list to build for it.
+            let in_modules = match block.module.is_empty() {
+                true => None,
+                false => Some(modules.instances(&block.module)),
+            };
+            for module in in_modules.as_deref().unwrap_or(&[Vec::new()]) {
                 // The root's scope needs no lookup (and no copy of its variables).
                 let parts = match module.is_empty() {
                     true => None,
-                    false => match modules.parts(&module) {
+                    false => match modules.parts(module) {
                         Some(parts) => Some(parts),
                         None => continue,
                     },
@@ -362,7 +369,7 @@ impl Engine {
                 let root = modules.root_scope();
                 let scope = match &parts {
                     None => root,
-                    Some((config, variables)) => root.in_module(&module, config, variables),
+                    Some((config, variables)) => root.in_module(module, config, variables),
                 };
                 let instances = match self.expand(resource, &scope) {
                     Ok(instances) => instances,
@@ -378,9 +385,11 @@ impl Engine {
                     let scope = scope.with_instance(instance);
                     tracing::trace!(address = %addr, "planning");
                     let change = if id.mode == trustform_lang::Mode::Data {
-                        self.plan_data(resource, &addr, &scope, &values, reads).await.map(|c| (c, Diagnostics::new()))
+                        self.plan_data(resource, &block, &addr, &scope, &values, reads)
+                            .await
+                            .map(|c| (c, Diagnostics::new()))
                     } else {
-                        let walk = PlanWalk { state, values: &values, refreshed, options, reads };
+                        let walk = PlanWalk { block: &block, state, values: &values, refreshed, options, reads };
                         self.plan_managed(resource, &addr, &scope, &walk).await
                     };
                     let change = change.map(|(change, warnings)| {
@@ -463,11 +472,17 @@ impl Engine {
 
     /// The instances of a resource block. `count` and `for_each` must be known at plan time.
     pub(crate) fn expand(&self, resource: &Resource, scope: &Scope) -> Result<Vec<Instance>, Box<Diagnostic>> {
-        let label = match scope.module.is_empty() {
-            true => resource.id.to_string(),
-            false => format!("{}.{}", trustform_lang::module_path_text(scope.module), resource.id),
-        };
-        self.expand_repetition(&resource.repetition, &resource.span, &label, scope)
+        // Named only when there is something to report: a label per block would cost a string.
+        struct Label<'a>(&'a [trustform_lang::ModuleStep], &'a trustform_lang::ResourceId);
+        impl std::fmt::Display for Label<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                for step in self.0 {
+                    write!(f, "{step}.")?;
+                }
+                write!(f, "{}", self.1)
+            }
+        }
+        self.expand_repetition(&resource.repetition, &resource.span, &Label(scope.module, &resource.id), scope)
     }
 
     /// The instances of a resource block or module call (`label` names it in diagnostics),
@@ -476,7 +491,7 @@ impl Engine {
         &self,
         repetition: &Repetition,
         span: &trustform_diag::Span,
-        label: &str,
+        label: &dyn std::fmt::Display,
         scope: &Scope,
     ) -> Result<Vec<Instance>, Box<Diagnostic>> {
         let config = scope.config;
@@ -687,7 +702,7 @@ impl Engine {
         scope: &Scope<'_>,
         walk: &PlanWalk<'_>,
     ) -> Result<(Change, Diagnostics), Diagnostics> {
-        let PlanWalk { state, values, refreshed, options, reads } = *walk;
+        let PlanWalk { block, state, values, refreshed, options, reads } = *walk;
         let tainted = state.resources.get(addr).is_some_and(|r| r.status == ResourceStatus::Tainted);
         let config = self.instance_config(resource, addr, scope)?;
         let type_name = &resource.id.type_name;
@@ -716,7 +731,7 @@ impl Engine {
         if prior.is_none() && refreshed.contains_key(addr) && !creating {
             reason = Reason::DeletedOutsideTrustform;
         }
-        let dependencies = self.dependency_addresses(&BlockAddr::of(addr), values);
+        let dependencies = self.dependency_addresses(block, values);
         let mut attributes = diff.attributes;
         let mut warnings = Diagnostics::new();
         if reads == DataReads::All && action != Action::NoOp {
@@ -768,6 +783,7 @@ impl Engine {
     async fn plan_data(
         &self,
         resource: &Resource,
+        block: &BlockAddr,
         addr: &ResourceAddr,
         scope: &Scope<'_>,
         values: &Values,
@@ -777,7 +793,7 @@ impl Engine {
         let type_name = &resource.id.type_name;
         let schema = self.providers.data_schema(type_name).expect("checked by instance_config");
         let offline = reads == DataReads::LocalOnly && !schema.local;
-        let dependencies = self.dependency_addresses(&BlockAddr::of(addr), values);
+        let dependencies = self.dependency_addresses(block, values);
         // With depends_on, the read waits for apply, after its dependencies have changed.
         let values = if offline || config.contains_unknown() || !resource.depends_on.is_empty() {
             ChangeValues::Read { after: merge_planned(&schema.block, None, &config) }

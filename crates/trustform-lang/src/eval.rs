@@ -105,12 +105,13 @@ impl<'a> Scope<'a> {
         Scope { module, config, variables, instance: Instance::None, ..*self }
     }
 
-    /// The locals cache key of `name` in this scope's module instance.
-    fn local_key(&self, name: &str) -> String {
+    /// The locals cache key of `name` in this scope's module instance (the name itself in the
+    /// root, without a copy).
+    fn local_key<'n>(&self, name: &'n str) -> std::borrow::Cow<'n, str> {
         if self.module.is_empty() {
-            name.to_owned()
+            std::borrow::Cow::Borrowed(name)
         } else {
-            format!("{}.{name}", module_path_text(self.module))
+            std::borrow::Cow::Owned(format!("{}.{name}", module_path_text(self.module)))
         }
     }
 
@@ -190,7 +191,8 @@ impl<'a> Scope<'a> {
     }
 
     fn local(&self, name: &str, range: Option<Range<usize>>, file: FileId) -> EvalResult<Value> {
-        if let Some(value) = self.locals.0.lock().unwrap_or_else(|e| e.into_inner()).get(&self.local_key(name)) {
+        if let Some(value) = self.locals.0.lock().unwrap_or_else(|e| e.into_inner()).get(self.local_key(name).as_ref())
+        {
             return Ok(value.clone());
         }
         let Some(local) = self.config.locals.get(name) else {
@@ -210,11 +212,19 @@ impl<'a> Scope<'a> {
             // An error is left for the evaluation that needs the value to report (or, under
             // try() or can(), not to report).
             if let Ok(value) = (Scope { instance: Instance::None, ..*self }).eval(&local.expr) {
-                self.locals.0.lock().unwrap_or_else(|e| e.into_inner()).insert(self.local_key(&dependency), value);
+                self.locals
+                    .0
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(self.local_key(&dependency).into_owned(), value);
             }
         }
         let value = Scope { instance: Instance::None, ..*self }.eval(&local.expr)?;
-        self.locals.0.lock().unwrap_or_else(|e| e.into_inner()).insert(self.local_key(name), value.clone());
+        self.locals
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(self.local_key(name).into_owned(), value.clone());
         Ok(value)
     }
 
@@ -222,7 +232,8 @@ impl<'a> Scope<'a> {
     /// cached yet, each after the locals it refers to (`name` itself excluded). A cycle, which
     /// the graph reports on its own, is cut where it closes.
     fn uncached_local_dependencies(&self, name: &str) -> Vec<String> {
-        let cached = |n: &str| self.locals.0.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&self.local_key(n));
+        let cached =
+            |n: &str| self.locals.0.lock().unwrap_or_else(|e| e.into_inner()).contains_key(self.local_key(n).as_ref());
         let local_refs = |n: &str| -> Vec<String> {
             self.config.locals.get(n).map_or_else(Vec::new, |local| {
                 crate::refs::references(&local.expr)
