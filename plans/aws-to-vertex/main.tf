@@ -22,8 +22,23 @@ data "google_project" "vertex" {
   project_id = var.gcp_project
 }
 
+locals {
+  eks_issuer      = data.aws_eks_cluster.gateway.identity[0].oidc[0].issuer
+  eks_issuer_host = trimprefix(local.eks_issuer, "https://")
+  gateway_subject = "system:serviceaccount:${var.namespace}:${var.service_account}"
+  # Where the credential configurations are written: this directory, or the caller's.
+  credentials_dir = coalesce(var.credentials_dir, path.module)
+}
+
 # AWS: the role the gateway's pods assume, and the association that hands it to their service
-# account.
+# account. With irsa = true the role also trusts the cluster's service account tokens (the
+# eks.amazonaws.com/role-arn annotation, which the AWS SDK uses for Bedrock).
+resource "aws_iam_openid_connect_provider" "eks" {
+  count          = var.irsa ? 1 : 0
+  url            = local.eks_issuer
+  client_id_list = ["sts.amazonaws.com"]
+}
+
 data "aws_iam_policy_document" "pod_identity_trust" {
   statement {
     effect  = "Allow"
@@ -31,6 +46,28 @@ data "aws_iam_policy_document" "pod_identity_trust" {
     principals {
       type        = "Service"
       identifiers = ["pods.eks.amazonaws.com"]
+    }
+  }
+  dynamic "statement" {
+    for_each = aws_iam_openid_connect_provider.eks
+    content {
+      sid     = "Irsa"
+      effect  = "Allow"
+      actions = ["sts:AssumeRoleWithWebIdentity"]
+      principals {
+        type        = "Federated"
+        identifiers = [statement.value.arn]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "${local.eks_issuer_host}:sub"
+        values   = [local.gateway_subject]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "${local.eks_issuer_host}:aud"
+        values   = ["sts.amazonaws.com"]
+      }
     }
   }
 }
@@ -42,6 +79,23 @@ resource "aws_iam_role" "gateway" {
   tags = {
     app = "litellm"
   }
+}
+
+# With bedrock_model_arns, the role may also invoke those Bedrock models.
+data "aws_iam_policy_document" "bedrock_invoke" {
+  statement {
+    sid       = "InvokeListedModels"
+    effect    = "Allow"
+    actions   = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+    resources = length(var.bedrock_model_arns) > 0 ? var.bedrock_model_arns : ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "gateway_bedrock" {
+  count  = length(var.bedrock_model_arns) > 0 ? 1 : 0
+  role   = aws_iam_role.gateway.name
+  name   = "bedrock-invoke"
+  policy = data.aws_iam_policy_document.bedrock_invoke.json
 }
 
 resource "aws_eks_pod_identity_association" "gateway" {
@@ -98,14 +152,14 @@ resource "google_service_account_iam_member" "workload_identity_user" {
 # The credential configuration the Google client libraries read through
 # GOOGLE_APPLICATION_CREDENTIALS: one for EC2 nodes, one for Fargate pods.
 resource "google_credential_config" "ec2" {
-  path                       = "${path.module}/gcp_aws_external_account.json"
+  path                       = "${local.credentials_dir}/gcp_aws_external_account.json"
   environment                = "ec2"
   workload_identity_provider = google_iam_workload_identity_pool_provider.aws.name
   service_account_email      = google_service_account.gateway.email
 }
 
 resource "google_credential_config" "eks_fargate" {
-  path                       = "${path.module}/gcp_aws_external_account.fargate.json"
+  path                       = "${local.credentials_dir}/gcp_aws_external_account.fargate.json"
   environment                = "eks_fargate"
   workload_identity_provider = google_iam_workload_identity_pool_provider.aws.name
   service_account_email      = google_service_account.gateway.email

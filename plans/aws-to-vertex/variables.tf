@@ -44,3 +44,23 @@ variable "vertex_location" {
   description = "The Vertex AI region the gateway calls."
   default     = "us-central1"
 }
+
+# Used when another spec calls this one as a module (plans/litellm-keyless does).
+
+variable "irsa" {
+  description = "Whether the role also trusts the cluster's IRSA issuer for the gateway's service account (with an IAM OIDC provider for it)."
+  type        = bool
+  default     = false
+}
+
+variable "bedrock_model_arns" {
+  description = "Bedrock foundation models the role may invoke; none by default."
+  type        = list(string)
+  default     = []
+}
+
+variable "credentials_dir" {
+  description = "Where the credential configuration files are written; this directory by default."
+  type        = string
+  default     = null
+}

@@ -3,7 +3,7 @@
 
 output "EKS_AWS_ROLE_ARN" {
   description = "The IRSA annotation of the gateway's service account (%%EKS_AWS_ROLE_ARN%% in values-aws.yaml)."
-  value       = aws_iam_role.gateway.arn
+  value       = module.vertex.EKS_AWS_ROLE_ARN
 }
 
 output "AWS_REGION_NAME" {
@@ -12,46 +12,58 @@ output "AWS_REGION_NAME" {
 
 output "VERTEX_PROJECT" {
   description = "The project ID (not the number) litellm's vertex_project takes."
-  value       = data.google_project.vertex.project_id
+  value       = module.vertex.VERTEX_PROJECT
 }
 
 output "VERTEX_LOCATION" {
-  value = var.vertex_location
+  value = module.vertex.VERTEX_LOCATION
 }
 
 output "GOOGLE_WORKLOAD_IDENTITY_AUDIENCE" {
-  value = google_credential_config.ec2.audience
+  value = module.vertex.GOOGLE_WORKLOAD_IDENTITY_AUDIENCE
 }
 
 output "GOOGLE_CREDENTIALS_EC2_FILE" {
-  value = google_credential_config.ec2.path
+  value = module.vertex.GOOGLE_CREDENTIALS_EC2_FILE
 }
 
 output "GOOGLE_CREDENTIALS_FARGATE_FILE" {
-  value = google_credential_config.eks_fargate.path
+  value = module.vertex.GOOGLE_CREDENTIALS_FARGATE_FILE
 }
 
 output "AZURE_TENANT_ID" {
-  value = data.azurerm_client_config.current.tenant_id
+  value = module.azure.AZURE_TENANT_ID
 }
 
 output "AZURE_CLIENT_ID" {
-  value = var.azure_client_id
+  value = module.azure.AZURE_CLIENT_ID
+}
+
+output "AZURE_FEDERATED_TOKEN_FILE" {
+  value = module.azure.AZURE_FEDERATED_TOKEN_FILE
+}
+
+output "AZURE_TOKEN_AUDIENCE" {
+  value = module.azure.AZURE_TOKEN_AUDIENCE
+}
+
+output "AZURE_AUTHORITY_HOST" {
+  value = module.azure.AZURE_AUTHORITY_HOST
 }
 
 output "CIRCLECI_BEDROCK_ROLE_ARN" {
-  value = aws_iam_role.circleci_bedrock.arn
+  value = module.ci.CIRCLECI_BEDROCK_ROLE_ARN
 }
 
 # Where the master key is and who may read it: never the key itself (TF1320 checks it).
 output "LITELLM_MASTER_KEY_VAULT_PATH" {
-  value = vault_kv_secret_v2.gateway.path
+  value = module.vault.LITELLM_MASTER_KEY_VAULT_PATH
 }
 
 output "VAULT_KUBERNETES_ROLE" {
-  value = vault_kubernetes_auth_backend_role.external_secrets.role_name
+  value = module.vault.VAULT_KUBERNETES_ROLE
 }
 
 output "VAULT_KUBERNETES_AUTH_PATH" {
-  value = vault_auth_backend.kubernetes.path
+  value = module.vault.VAULT_KUBERNETES_AUTH_PATH
 }

@@ -48,12 +48,14 @@ variable "azure_resource_group" {
   description = "The resource group of the Azure OpenAI resource."
 }
 
-variable "azure_client_id" {
-  description = "The application (client) id of the gateway's Entra ID app, federated with the gateway's OIDC issuer."
+variable "azure_location" {
+  description = "The Azure region of the gateway's managed identity."
+  default     = "westeurope"
 }
 
-variable "azure_principal_id" {
-  description = "The object id of that application's service principal."
+variable "azure_identity_kind" {
+  description = "\"managed_identity\" (ARM only) or \"application\" (an Entra ID application through Microsoft Graph, with app roles)."
+  default     = "managed_identity"
 }
 
 variable "circleci_org_id" {
@@ -67,6 +69,11 @@ variable "circleci_vcs_origin" {
 variable "circleci_branches" {
   type    = list(string)
   default = ["main", "litellm_*"]
+}
+
+variable "github_repository" {
+  description = "OWNER/REPO of the GitHub Actions workflows that may invoke Bedrock by web identity."
+  default     = "BerriAI/litellm"
 }
 
 variable "vault_kv_mount" {

@@ -15,6 +15,8 @@ pub(crate) struct AwsSettings {
     pub region: Option<String>,
     pub profile: Option<String>,
     pub static_keys: Option<(String, SecretKey)>,
+    /// `allowed_account_ids`: the accounts the credentials must belong to (empty: any).
+    pub allowed_account_ids: Vec<String>,
     pub iam_endpoint: Option<String>,
     pub sts_endpoint: Option<String>,
     pub eks_endpoint: Option<String>,
@@ -36,6 +38,7 @@ impl fmt::Debug for AwsSettings {
             .field("region", &self.region)
             .field("profile", &self.profile)
             .field("access_key", &self.static_keys.as_ref().map(|(access_key, _)| access_key))
+            .field("allowed_account_ids", &self.allowed_account_ids)
             .field("iam_endpoint", &self.iam_endpoint)
             .field("sts_endpoint", &self.sts_endpoint)
             .field("eks_endpoint", &self.eks_endpoint)
@@ -67,6 +70,7 @@ impl AwsSettings {
             region: text(config, "region")?,
             profile: text(config, "profile")?,
             static_keys,
+            allowed_account_ids: trustform_provider::attrs::strings(config, "allowed_account_ids"),
             iam_endpoint: text(&endpoints, "iam")?,
             sts_endpoint: text(&endpoints, "sts")?,
             eks_endpoint: text(&endpoints, "eks")?,

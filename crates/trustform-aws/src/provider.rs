@@ -51,7 +51,28 @@ impl Adapter for Aws {
     async fn configure(&self, config: &Value, retry_policy: &RetryPolicy) -> Result<Api, ProviderError> {
         let settings = AwsSettings::from_config(config)?;
         tracing::debug!(?settings, "configuring the aws provider");
-        Ok(Api { clients: Clients::build(&settings).await, policy: retry_policy.clone() })
+        let api = Api { clients: Clients::build(&settings).await, policy: retry_policy.clone() };
+        if !settings.allowed_account_ids.is_empty() {
+            // As the Terraform AWS provider does (internal/conns/config.go, `verifyAccountIDAllowed`):
+            // the credentials' account, from STS, must be one of those listed.
+            let sts = &api.clients.sts;
+            let identity = api
+                .call(|| async move {
+                    sts.get_caller_identity()
+                        .send()
+                        .await
+                        .map_err(|e| crate::error::from_sdk("sts:GetCallerIdentity", e))
+                })
+                .await?;
+            let account = identity.account().unwrap_or_default();
+            if !settings.allowed_account_ids.iter().any(|allowed| allowed == account) {
+                return Err(ProviderError::invalid(format!(
+                    "provider \"aws\": the credentials are for AWS account {account}, which is not in allowed_account_ids ({}); use credentials for one of those accounts, or fix the list",
+                    settings.allowed_account_ids.join(", ")
+                )));
+            }
+        }
+        Ok(api)
     }
 }
 

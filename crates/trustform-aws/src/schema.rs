@@ -31,6 +31,11 @@ pub(crate) fn provider_block() -> Block {
         .attr("profile", Attribute::optional(string()).describe("A named profile; defaults to AWS_PROFILE."))
         .attr("access_key", Attribute::optional(string()).describe("Static credentials, with secret_key."))
         .attr("secret_key", Attribute::optional(string()).sensitive().describe("Static credentials, with access_key."))
+        .attr(
+            "allowed_account_ids",
+            Attribute::optional(Type::set(string()))
+                .describe("The accounts the credentials may be for; any other is refused before anything is planned."),
+        )
         .block(
             "endpoints",
             Nesting::Single,

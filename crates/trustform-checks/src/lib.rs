@@ -170,25 +170,32 @@ impl<'s> Spec<'s> {
         self.plan.change(address).map(|change| change.dependencies.as_slice()).unwrap_or_default()
     }
 
+    /// The module configuration and block of a resource, in whichever module it is.
+    fn block(&self, address: &ResourceAddr) -> Option<(&'s Config, &'s trustform_lang::config::Resource)> {
+        let path: Vec<&str> = address.module.iter().map(|s| s.name.as_str()).collect();
+        let module = self.config.module(&path)?;
+        Some((module, module.resources.get(&address.resource)?))
+    }
+
     /// The block of a resource.
     fn span(&self, address: &ResourceAddr) -> Option<Span> {
-        self.config.resources.get(&address.resource).map(|resource| resource.span.clone())
+        self.block(address).map(|(_, resource)| resource.span.clone())
     }
 
     /// One argument of a resource block, or the block when the argument is not written.
     fn attr_span(&self, address: &ResourceAddr, name: &str) -> Option<Span> {
-        let resource = self.config.resources.get(&address.resource)?;
+        let (module, resource) = self.block(address)?;
         resource
             .body
             .attributes
             .get(name)
-            .and_then(|attr| self.config.attr_span(&resource.body, attr))
+            .and_then(|attr| module.attr_span(&resource.body, attr))
             .or_else(|| Some(resource.span.clone()))
     }
 
     /// Whether the resource block writes `name` (rather than leaving a default to the cloud).
     fn writes(&self, address: &ResourceAddr, name: &str) -> bool {
-        self.config.resources.get(&address.resource).is_some_and(|resource| resource.body.attributes.contains_key(name))
+        self.block(address).is_some_and(|(_, resource)| resource.body.attributes.contains_key(name))
     }
 
     fn origin_span(&self, origin: Origin<'_>) -> Option<Span> {

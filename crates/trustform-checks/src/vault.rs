@@ -272,7 +272,7 @@ fn generated_secrets_stay_secret(spec: &Spec<'_>, providers: &Providers, diags: 
                 continue;
             }
             let Some(source) = refers_to_secret(&attr.expr, &tainted) else { continue };
-            let address = ResourceAddr { resource: resource.id.clone(), key: None };
+            let address = resource.id.instance(None);
             diags.push(finding(
                 Diagnostic::error(
                     "TF1320",

@@ -66,16 +66,25 @@ pub fn with_checks(options: EngineOptions) -> EngineOptions {
 
 pub fn providers(sandboxed: bool) -> Providers {
     let mut providers = Providers::new();
-    let clouds: [trustform_provider::SharedProvider; 6] = [
-        Arc::new(AwsProvider::new()),
-        Arc::new(GoogleProvider::new()),
-        Arc::new(AzureProvider::new()),
-        Arc::new(AzureAdProvider::new()),
-        Arc::new(trustform_vault::VaultProvider::new()),
-        Arc::new(trustform_random::RandomProvider::new()),
+    // A factory per provider: each aliased configuration (`provider "aws" { alias = "x" }`) gets
+    // an instance of its own, configured from its own block.
+    let clouds: [fn() -> trustform_provider::SharedProvider; 6] = [
+        || Arc::new(AwsProvider::new()),
+        || Arc::new(GoogleProvider::new()),
+        || Arc::new(AzureProvider::new()),
+        || Arc::new(AzureAdProvider::new()),
+        || Arc::new(trustform_vault::VaultProvider::new()),
+        || Arc::new(trustform_random::RandomProvider::new()),
     ];
-    for provider in clouds {
-        providers.register(if sandboxed { crate::sandbox_provider::SandboxProvider::wrap(provider) } else { provider });
+    for make in clouds {
+        providers.register_with_aliases(Arc::new(move || {
+            let provider = make();
+            if sandboxed {
+                crate::sandbox_provider::SandboxProvider::wrap(provider)
+            } else {
+                provider
+            }
+        }));
     }
     providers
 }

@@ -27,7 +27,7 @@ pub const OUTPUTS_DIR: &str = "outputs";
 /// setting added to a provider later is dropped too until it is listed here.
 fn kept_settings(provider: &str) -> Option<&'static [&'static str]> {
     match provider {
-        "aws" => Some(&["region"]),
+        "aws" => Some(&["region", "allowed_account_ids"]),
         "google" => Some(&["project"]),
         "azurerm" => Some(&["subscription_id", "tenant_id", "client_id"]),
         // One emulated Vault: the address, token, namespace and CA all say where, or with what.
@@ -60,7 +60,11 @@ pub fn sandboxed_path(path: &Path) -> PathBuf {
 /// place. They carry no snippet: the lines they name may hold a secret.
 pub fn overridden_settings(config: &Config) -> Diagnostics {
     let mut diags = Diagnostics::new();
-    for (name, block) in &config.providers {
+    // Every module's blocks: a module called once may configure providers itself.
+    let blocks =
+        config.modules().into_iter().flat_map(|(_, module)| module.providers.values().map(move |b| (module, b)));
+    for (config, block) in blocks {
+        let name = &block.name;
         let Some(kept) = kept_settings(name) else { continue };
         let place = |range: std::ops::Range<usize>| {
             block.body.file.map(|file| format!(" ({})", config.sources.span(file, range))).unwrap_or_default()
@@ -95,6 +99,25 @@ pub fn overridden_settings(config: &Config) -> Diagnostics {
         ));
     }
     diags
+}
+
+/// Under `--sandbox` an AWS block naming its account (`allowed_account_ids`, its first entry)
+/// signs as that account with the sandbox's key id for it
+/// ([`trustform_sandbox::account_key_id`]), so that two aliased `provider "aws"` blocks for two
+/// accounts reach two emulated accounts, each with its own IAM, and the account check passes
+/// as it would with real credentials for it. A block that names none uses the sandbox's account.
+fn sandbox_account(provider: &str, kept: Value) -> Value {
+    let Value::Object(mut fields) = kept else { return kept };
+    let account = fields
+        .get("allowed_account_ids")
+        .and_then(Value::as_list)
+        .and_then(|ids| ids.iter().find_map(|id| id.as_str().map(str::to_owned)));
+    if let (Some(account), "aws") = (account, provider) {
+        let key_id = Value::string(trustform_sandbox::account_key_id(&account));
+        fields.insert("access_key".into(), key_id.clone());
+        fields.insert("secret_key".into(), key_id);
+    }
+    Value::Object(fields)
 }
 
 /// A cloud provider as `--sandbox` runs it: see the module documentation.
@@ -188,7 +211,7 @@ impl Provider for SandboxProvider {
             ),
             _ => Value::Null,
         };
-        self.inner.configure(&kept).await
+        self.inner.configure(&sandbox_account(self.inner.name(), kept)).await
     }
 
     fn validate(&self, type_name: &str, config: &Value) -> Vec<ValidationIssue> {

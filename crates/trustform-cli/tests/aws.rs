@@ -355,7 +355,7 @@ output "canary" {{
     let env_file = work.file("deployment_outputs.env");
     let sweep = |env_file_allowed: bool| {
         let mut env_file_holds = false;
-        for (path, bytes) in files_under(work.path()) {
+        for (path, bytes) in files_under(&work.path()) {
             if path.extension().is_some_and(|e| e == "tf") {
                 continue;
             }

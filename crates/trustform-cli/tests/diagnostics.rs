@@ -8,11 +8,8 @@ use support::Workdir;
 
 fn check(case: &str) -> String {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/diagnostics").join(case);
-    let mut work = Workdir::new();
-    for entry in std::fs::read_dir(&source).unwrap() {
-        let path = entry.unwrap().path();
-        work = work.with_file(path.file_name().unwrap().to_str().unwrap(), &std::fs::read_to_string(&path).unwrap());
-    }
+    let work = Workdir::fixture(&format!("diagnostics/{case}"));
+    assert!(source.is_dir(), "{}", source.display());
     let plan = work.run(&["plan"]);
     assert_eq!(plan.code, 1, "plan of {case} should fail:\n{}", plan.all());
     assert!(!plan.stderr.contains("panicked"), "{}", plan.stderr);
@@ -56,3 +53,9 @@ diagnostic_case!(removed_still_declared);
 diagnostic_case!(condition_incomplete);
 diagnostic_case!(import_target_undeclared);
 diagnostic_case!(invalid_federated_identity_credential);
+diagnostic_case!(module_missing_input);
+diagnostic_case!(module_unknown_output);
+diagnostic_case!(module_remote_source);
+diagnostic_case!(module_cycle);
+diagnostic_case!(provider_unknown_alias);
+diagnostic_case!(module_root_only_blocks);

@@ -7,7 +7,7 @@ mod support;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
-use support::clouds::{Clouds, Inventory, ACCOUNT, ARM_TENANT, GCP_PROJECT_NUMBER};
+use support::clouds::{Clouds, Inventory, ACCOUNT, ARM_SUBSCRIPTION, ARM_TENANT, GCP_PROJECT_NUMBER};
 use support::Workdir;
 
 /// The `NAME=value` lines of an env file.
@@ -73,7 +73,7 @@ fn litellm_keyless_writes_seed_000s_outputs_from_the_readmes_first_command() {
     assert_eq!(first.status.code(), Some(0), "{stdout}{stderr}");
     assert!(!stderr.contains("WARN") && !stderr.contains("Warning"), "no warning on a shipped plan: {stderr}");
     assert!(
-        stderr.contains(&format!("Wrote 13 output(s) to {name}/.trustform/sandbox/outputs/deployment_outputs.env")),
+        stderr.contains(&format!("Wrote 16 output(s) to {name}/.trustform/sandbox/outputs/deployment_outputs.env")),
         "{stderr}"
     );
 
@@ -82,7 +82,19 @@ fn litellm_keyless_writes_seed_000s_outputs_from_the_readmes_first_command() {
     assert_eq!(value_of(&env, "EKS_AWS_ROLE_ARN"), Some(role.clone()));
     assert_eq!(value_of(&env, "VERTEX_PROJECT").as_deref(), Some("litellm-prod"));
     assert_eq!(value_of(&env, "AZURE_TENANT_ID").as_deref(), Some(ARM_TENANT));
-    assert_eq!(value_of(&env, "AZURE_CLIENT_ID").as_deref(), Some("91a43c21-cf21-4f34-9085-331015ea4f91"));
+    // The Azure identity is the spec's own (module.azure), not a client id typed in: the
+    // managed identity the emulated ARM holds, federated with the cluster's issuer.
+    let identity = Clouds::of_sandbox(&work).http(
+        "GET",
+        &format!("/subscriptions/{ARM_SUBSCRIPTION}/resourceGroups/litellm-openai/providers/Microsoft.ManagedIdentity/userAssignedIdentities/litellm-gateway?api-version=2023-01-31"),
+        "",
+    );
+    assert_eq!(identity.0, 200, "{identity:?}");
+    assert_eq!(value_of(&env, "AZURE_CLIENT_ID").as_deref(), identity.1["properties"]["clientId"].as_str());
+    assert_eq!(
+        value_of(&env, "AZURE_FEDERATED_TOKEN_FILE").as_deref(),
+        Some("/var/run/secrets/azure/tokens/azure-identity-token")
+    );
     assert_eq!(
         value_of(&env, "GOOGLE_WORKLOAD_IDENTITY_AUDIENCE"),
         Some(format!(
@@ -124,11 +136,34 @@ fn litellm_keyless_writes_seed_000s_outputs_from_the_readmes_first_command() {
     assert!(trust.contains("pods.eks.amazonaws.com"), "{trust}");
     assert!(trust.contains("system:serviceaccount:litellm:litellm"), "{trust}");
 
+    // It is the other plans, called as modules: every resource is in one of them.
+    let listed = work.expect(&["state", "list", "--sandbox"], 0);
+    let modules: std::collections::BTreeSet<&str> = listed
+        .stdout
+        .lines()
+        .map(|address| address.split('.').take(2).collect::<Vec<_>>())
+        .map(|parts| {
+            if parts[0] == "module" {
+                match parts[1] {
+                    "vertex" => "vertex",
+                    "ci" => "ci",
+                    "azure" => "azure",
+                    "vault" => "vault",
+                    other => panic!("{other}"),
+                }
+            } else {
+                panic!("a root resource: {parts:?}")
+            }
+        })
+        .collect();
+    assert_eq!(modules.into_iter().collect::<Vec<_>>(), ["azure", "ci", "vault", "vertex"]);
+    assert!(listed.stdout.contains("module.vertex.aws_iam_openid_connect_provider.eks[0]\n"), "{}", listed.stdout);
+
     // The journal was closed by the check above; the rest of the round trip reopens it.
     let replanned = work.expect(&["plan", "--sandbox", "--detailed-exitcode"], 0);
     assert!(replanned.stdout.contains("No changes."), "{}", replanned.all());
     let destroyed = work.expect(&["destroy", "--sandbox", "--auto-approve"], 0);
-    assert!(destroyed.stdout.contains("Resources: 23 destroyed."), "{}", destroyed.all());
+    assert!(destroyed.stdout.contains("Resources: 28 destroyed."), "{}", destroyed.all());
     assert_eq!(Clouds::of_sandbox(&work).inventory(), Inventory::empty());
 }
 

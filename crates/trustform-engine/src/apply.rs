@@ -4,6 +4,7 @@
 use crate::conditions::{check_data_failed, evaluate as evaluate_conditions, run_checks, ConditionKind};
 use crate::engine::Engine;
 use crate::hook::Event;
+use crate::modules::ModuleEval;
 use crate::plan::{interrupted, missing_provider};
 use crate::values::Values;
 use async_trait::async_trait;
@@ -12,7 +13,7 @@ use std::time::Instant;
 use tokio::sync::Mutex;
 use trustform_diag::{Diagnostic, Diagnostics};
 use trustform_graph::{walk_releasing, Dag, NodeId, Outcome, Slot, WalkOptions};
-use trustform_lang::config::{Repetition, Resource};
+use trustform_lang::config::{Config, Repetition, Resource};
 use trustform_lang::{Instance, InstanceKey, LocalsCache, ResourceAddr, Scope, Value};
 use trustform_plan::{merge_planned, Action, Change, ChangeValues, Plan, PlanMode, ReplaceOrder};
 use trustform_provider::Checkpoint;
@@ -307,12 +308,13 @@ impl Engine {
             values.set(addr, resource.value());
         }
         let locals = LocalsCache::default();
+        let modules = ModuleEval::new(self, &values, &locals, true);
         let dag = apply_graph(plan);
         let options = WalkOptions { parallelism: self.parallelism, cancel: self.cancel.clone() };
         let report = walk_releasing(&dag, options, |id, slot| {
             let change = &plan.changes[*dag.node(id)];
-            let (values, locals, persister) = (&values, &locals, &persister);
-            async move { self.apply_change(change, values, locals, persister, &slot).await }
+            let (values, modules, persister) = (&values, &modules, &persister);
+            async move { self.apply_change(change, values, modules, persister, &slot).await }
         })
         .await;
 
@@ -337,12 +339,11 @@ impl Engine {
             diags.push(interrupted());
         }
 
-        if let Err(d) = self.apply_outputs(plan, &values, &locals, &persister, &mut diags).await {
+        if let Err(d) = self.apply_outputs(plan, &modules, &persister, &mut diags).await {
             diags.push(d);
         }
         if plan.mode == PlanMode::Normal {
-            let scope = Scope::new(&self.config, &self.variables, &values, &locals).applying();
-            diags.extend(run_checks(&self.config, &scope));
+            diags.extend(run_checks(&self.config, &modules.root_scope()));
         }
         diags.extend(persister.checkpoint().await.err());
         ApplyOutcome { state: persister.into_state(), diagnostics: diags }
@@ -372,7 +373,7 @@ impl Engine {
         &self,
         change: &Change,
         values: &Values,
-        locals: &LocalsCache,
+        modules: &ModuleEval<'_>,
         persister: &Persister<'_>,
         slot: &Slot,
     ) -> Result<(), Diagnostics> {
@@ -395,8 +396,10 @@ impl Engine {
             persister.finish(slot, |_| remove(addr)).await?;
             return Ok(());
         }
-        let provider =
-            self.providers.for_type(addr.type_name()).ok_or_else(|| Diagnostics::from(missing_provider(addr)))?;
+        let provider = self
+            .providers
+            .instance(&change.provider)
+            .ok_or_else(|| Diagnostics::from(missing_provider(addr, &change.provider)))?;
         let type_name = addr.type_name();
         let started = Instant::now();
         tracing::debug!(address = %addr, action = ?change.action(), "applying");
@@ -407,7 +410,7 @@ impl Engine {
                 action: change.action(),
                 message: message.clone(),
             });
-            let span = self.config.resources.get(&addr.resource).map(|r| r.span.clone());
+            let span = self.block(addr).map(|r| r.span.clone());
             Diagnostics::from(
                 Diagnostic::error("TF1000", format!("Failed to {verb} resource"), format!("{verb} {addr}: {message}"))
                     .with_span(span)
@@ -418,7 +421,7 @@ impl Engine {
         if matches!(change.action(), Action::Read | Action::Create | Action::Update) || change.action().is_replace() {
             // Preconditions not known at plan time are decided now, before the cloud is
             // touched; those known then are evaluated again on the final values.
-            self.check_conditions(change, values, locals, None).inspect_err(|d| {
+            self.check_conditions(change, modules, None).inspect_err(|d| {
                 self.hook.event(Event::ApplyFailed {
                     address: addr.clone(),
                     action: change.action(),
@@ -431,12 +434,13 @@ impl Engine {
                 unreachable!("handled above")
             }
             ChangeValues::Read { .. } => {
-                let final_config = self.final_config(change, values, locals)?;
-                let resource = &self.config.resources[&addr.resource];
+                let final_config = self.final_config(change, modules)?;
+                let resource =
+                    self.block(addr).ok_or_else(|| Diagnostics::from(missing_provider(addr, &change.provider)))?;
                 let value = self.read_data(resource, addr, &final_config).await?;
                 values.set(addr, value.clone());
                 self.record_data(change, &value, persister, slot).await?;
-                self.check_postconditions(change, values, locals, &value)?;
+                self.check_postconditions(change, modules, &value)?;
                 None
             }
             ChangeValues::Delete { before } => {
@@ -446,7 +450,7 @@ impl Engine {
                 None
             }
             ChangeValues::Create { .. } | ChangeValues::Update { .. } | ChangeValues::Replace { .. } => {
-                let planned = self.final_value(change, values, locals)?;
+                let planned = self.final_value(change, modules)?;
                 let dependencies = change.dependencies.clone();
                 if let ChangeValues::Replace { before, order: ReplaceOrder::DeleteFirst, .. } = &change.values {
                     provider
@@ -543,7 +547,7 @@ impl Engine {
                 }
                 // The object exists and is recorded: a failed postcondition fails this resource
                 // (its dependents are skipped) and keeps it in state, as Terraform does.
-                self.check_postconditions(change, values, locals, &new_value)?;
+                self.check_postconditions(change, modules, &new_value)?;
                 if let ChangeValues::Replace { before, order: ReplaceOrder::CreateFirst, .. } = &change.values {
                     provider.delete(type_name, before).await.map_err(|e| {
                         let old = before.get("id").map(Value::render).unwrap_or_default();
@@ -566,12 +570,11 @@ impl Engine {
     fn check_conditions(
         &self,
         change: &Change,
-        values: &Values,
-        locals: &LocalsCache,
+        modules: &ModuleEval<'_>,
         self_value: Option<&Value>,
     ) -> Result<(), Diagnostics> {
         let addr = &change.address;
-        let Some(resource) = self.config.resources.get(&addr.resource) else { return Ok(()) };
+        let (Some(resource), Some(config)) = (self.block(addr), self.module_config(addr)) else { return Ok(()) };
         let (conditions, kind) = match self_value {
             None => (&resource.conditions.preconditions, ConditionKind::Precondition),
             Some(_) => (&resource.conditions.postconditions, ConditionKind::Postcondition),
@@ -579,10 +582,18 @@ impl Engine {
         if conditions.is_empty() {
             return Ok(());
         }
-        let scope = Scope::new(&self.config, &self.variables, values, locals).applying();
-        let instance = self.instance_of(resource, addr, &scope)?;
-        let verdict =
-            evaluate_conditions(&self.config, &scope.with_instance(instance), conditions, self_value, kind, addr);
+        let verdict = modules.with_scope(&addr.module, |scope| {
+            let instance = self.instance_of(resource, addr, scope)?;
+            Ok::<_, Diagnostics>(evaluate_conditions(
+                config,
+                &scope.with_instance(instance),
+                conditions,
+                self_value,
+                kind,
+                addr,
+            ))
+        });
+        let Some(verdict) = verdict.transpose()? else { return Ok(()) };
         if verdict.diagnostics.has_errors() {
             return Err(verdict.diagnostics.into_iter().map(|d| d.with_address(addr)).collect());
         }
@@ -592,11 +603,10 @@ impl Engine {
     fn check_postconditions(
         &self,
         change: &Change,
-        values: &Values,
-        locals: &LocalsCache,
+        modules: &ModuleEval<'_>,
         new_value: &Value,
     ) -> Result<(), Diagnostics> {
-        self.check_conditions(change, values, locals, Some(new_value)).inspect_err(|d| {
+        self.check_conditions(change, modules, Some(new_value)).inspect_err(|d| {
             self.hook.event(Event::ApplyFailed {
                 address: change.address.clone(),
                 action: change.action(),
@@ -659,18 +669,34 @@ impl Engine {
     }
 
     /// Re-evaluates an instance's configuration now that its dependencies are applied.
-    fn final_config(&self, change: &Change, values: &Values, locals: &LocalsCache) -> Result<Value, Diagnostics> {
+    fn final_config(&self, change: &Change, modules: &ModuleEval<'_>) -> Result<Value, Diagnostics> {
         let addr = &change.address;
-        let resource = self.config.resources.get(&addr.resource).ok_or_else(|| {
+        let resource = self.block(addr).ok_or_else(|| {
             Diagnostics::from(Diagnostic::error(
                 "TF1012",
                 "Configuration changed",
                 format!("{addr} is in the plan but no longer in the configuration. Make a new plan."),
             ))
         })?;
-        let scope = Scope::new(&self.config, &self.variables, values, locals).applying();
-        let instance = self.instance_of(resource, addr, &scope)?;
-        self.instance_config(resource, addr, &scope.with_instance(instance))
+        let gone = || {
+            Diagnostics::from(Diagnostic::error(
+                "TF1012",
+                "Configuration changed",
+                format!("The module instance of {addr} is no longer in the configuration. Make a new plan."),
+            ))
+        };
+        modules
+            .with_scope(&addr.module, |scope| {
+                let instance = self.instance_of(resource, addr, scope)?;
+                self.instance_config(resource, addr, &scope.with_instance(instance))
+            })
+            .unwrap_or_else(|| Err(gone()))
+    }
+
+    /// The configuration of the module `addr` belongs to (the root's for a root address).
+    fn module_config(&self, addr: &ResourceAddr) -> Option<&Config> {
+        let names: Vec<&str> = addr.module.iter().map(|s| s.name.as_str()).collect();
+        self.config.module(&names)
     }
 
     /// The `count`/`for_each` instance `addr` names, as the configuration gives it now.
@@ -700,13 +726,18 @@ impl Engine {
     }
 
     /// The fully known value to hand to the provider, checked against what the plan promised.
-    fn final_value(&self, change: &Change, values: &Values, locals: &LocalsCache) -> Result<Value, Diagnostics> {
+    fn final_value(&self, change: &Change, modules: &ModuleEval<'_>) -> Result<Value, Diagnostics> {
         let addr = &change.address;
         let type_name = addr.type_name();
-        let config = self.final_config(change, values, locals)?;
-        let provider = self.providers.for_type(type_name).ok_or_else(|| Diagnostics::from(missing_provider(addr)))?;
-        let schema =
-            self.providers.resource_schema(type_name).ok_or_else(|| Diagnostics::from(missing_provider(addr)))?;
+        let config = self.final_config(change, modules)?;
+        let provider = self
+            .providers
+            .for_type(type_name)
+            .ok_or_else(|| Diagnostics::from(missing_provider(addr, addr.resource.provider_name())))?;
+        let schema = self
+            .providers
+            .resource_schema(type_name)
+            .ok_or_else(|| Diagnostics::from(missing_provider(addr, addr.resource.provider_name())))?;
         let prior = match &change.values {
             ChangeValues::Update { before, .. } => Some(before),
             _ => None,
@@ -790,12 +821,11 @@ impl Engine {
     async fn apply_outputs(
         &self,
         plan: &Plan,
-        values: &Values,
-        locals: &LocalsCache,
+        modules: &ModuleEval<'_>,
         persister: &Persister<'_>,
         diags: &mut Diagnostics,
     ) -> Result<(), Diagnostic> {
-        let scope = Scope::new(&self.config, &self.variables, values, locals).applying();
+        let scope = modules.root_scope();
         let mut outputs = BTreeMap::new();
         for (name, output) in &self.config.outputs {
             if plan.mode != PlanMode::Destroy {

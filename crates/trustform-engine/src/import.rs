@@ -24,7 +24,7 @@ impl Engine {
         if diags.has_errors() {
             return (state, diags);
         }
-        let Some(resource) = self.config.resources.get(&addr.resource).filter(|_| !addr.is_data()) else {
+        let Some(resource) = self.block(addr).filter(|_| !addr.is_data()) else {
             diags.push(Diagnostic::error(
                 "TF1100",
                 "Import to undeclared resource",
@@ -44,7 +44,8 @@ impl Engine {
             return (state, diags);
         }
         let type_name = addr.type_name();
-        let provider = self.providers.for_type(type_name).expect("checked when the engine was built");
+        let provider_key = self.provider_key(resource, &addr.module);
+        let provider = self.providers.instance(&provider_key).expect("checked when the engine was built");
         let schema = self.providers.resource_schema(type_name).expect("checked when the engine was built");
         let value = match provider.import(type_name, id).await {
             Ok(value) => value,
@@ -67,7 +68,7 @@ impl Engine {
         let sensitive: Vec<_> = schema.block.sensitive_attributes().map(trustform_lang::Path::key).collect();
         let value: Value = value.mark_paths(&sensitive);
         let dependencies = Vec::new();
-        match ResourceState::from_value(type_name, resource.provider_name(), &value, dependencies) {
+        match ResourceState::from_value(type_name, &provider_key, &value, dependencies) {
             Ok(recorded) => {
                 state.resources.insert(addr.clone(), recorded);
                 state.serial = state.serial.saturating_add(1);
@@ -115,7 +116,8 @@ impl Engine {
             if state.resources.contains_key(addr) || !wanted(addr) {
                 continue;
             }
-            let Some(resource) = self.config.resources.get(&addr.resource) else { continue };
+            let Some(resource) = self.block(addr) else { continue };
+            let provider_key = self.provider_key(resource, &addr.module);
             let span = self.config.span(&block.id).unwrap_or_else(|| block.span.clone());
             let id = match scope.with_instance(instance).eval(&block.id) {
                 Ok(id) if id.contains_unknown() || id.is_sensitive() || id.as_str().is_none_or(str::is_empty) => {
@@ -138,7 +140,7 @@ impl Engine {
             };
             let type_name = addr.type_name();
             let (Some(provider), Some(schema)) =
-                (self.providers.for_type(type_name), self.providers.resource_schema(type_name))
+                (self.providers.instance(&provider_key), self.providers.resource_schema(type_name))
             else {
                 continue;
             };
@@ -179,7 +181,7 @@ impl Engine {
             };
             let sensitive: Vec<_> = schema.block.sensitive_attributes().map(trustform_lang::Path::key).collect();
             let value = value.mark_paths(&sensitive);
-            match ResourceState::from_value(type_name, resource.provider_name(), &value, Vec::new()) {
+            match ResourceState::from_value(type_name, &provider_key, &value, Vec::new()) {
                 Ok(recorded) => {
                     state.resources.insert(addr.clone(), recorded);
                     imported.push(ImportedObject { address: addr.clone(), id });
@@ -206,6 +208,7 @@ impl Engine {
             body: Default::default(),
             repetition: Repetition::ForEach(for_each.clone()),
             depends_on: Vec::new(),
+            depends_on_modules: Vec::new(),
             lifecycle: Default::default(),
             provider: None,
             conditions: Default::default(),
@@ -228,7 +231,7 @@ impl Engine {
                     Some(key)
                 }
             };
-            targets.push((block.to.resource.instance(key), instance));
+            targets.push((block.to.resource.instance(key).in_module(block.to.module.clone()), instance));
         }
         Ok(targets)
     }
@@ -237,7 +240,7 @@ impl Engine {
     /// can write). Not a load error, so that flag can see them.
     pub(crate) fn undeclared_import_targets(&self) -> Diagnostics {
         let mut diags = Diagnostics::new();
-        for import in self.config.imports.iter().filter(|i| !self.config.resources.contains_key(&i.to.resource)) {
+        for import in self.config.imports.iter().filter(|i| self.block(&i.to).is_none()) {
             // internal/terraform/context_plan.go: "Configuration for import target does not exist".
             diags.push(
                 Diagnostic::error(

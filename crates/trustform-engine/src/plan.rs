@@ -3,13 +3,15 @@
 
 use crate::conditions::{check_data_failed, evaluate as evaluate_conditions, run_checks, ConditionKind};
 use crate::engine::Engine;
+use crate::graph::BlockAddr;
 use crate::hook::Event;
+use crate::modules::ModuleEval;
 use crate::values::{Expansion, Values};
 use std::collections::{BTreeMap, BTreeSet};
 use trustform_diag::{Diagnostic, Diagnostics};
 use trustform_graph::{walk, Dag, Outcome, WalkOptions};
 use trustform_lang::config::{Repetition, Resource};
-use trustform_lang::{redact_texts, Instance, LocalsCache, ResourceAddr, ResourceId, Scope, Value};
+use trustform_lang::{redact_texts, Instance, LocalsCache, ResourceAddr, Scope, Value};
 use trustform_plan::{
     deletion_attributes, diff_resource, merge_planned, Action, AttributeChange, Change, ChangeValues, OutputChange,
     Plan, PlanMode, Reason, ReplaceOrder,
@@ -31,6 +33,9 @@ pub struct PlanOptions {
     pub refresh: bool,
     /// `--target`: only these (block or instance addresses) and what they depend on.
     pub targets: Vec<ResourceAddr>,
+    /// `--target module.NAME[KEY]`: every resource in these module instances (a step without a
+    /// key covers every instance of its call) and what they depend on.
+    pub module_targets: Vec<Vec<trustform_lang::ModuleStep>>,
     /// `--replace`: replace these instances even if nothing changed.
     pub replace: Vec<ResourceAddr>,
 }
@@ -56,6 +61,8 @@ pub(crate) type Refreshed = BTreeMap<ResourceAddr, Option<Value>>;
 /// What planning one instance needs to know about the walk so far.
 #[derive(Clone, Copy)]
 struct PlanWalk<'a> {
+    /// The block of the instance planned.
+    block: &'a BlockAddr,
     state: &'a State,
     values: &'a Values,
     refreshed: &'a Refreshed,
@@ -162,8 +169,8 @@ impl Engine {
             let results = &results;
             async move {
                 let resource = &state.resources[&addr];
-                let Some(provider) = self.providers.for_type(&resource.type_name) else {
-                    return Err(missing_provider(&addr));
+                let Some(provider) = self.providers.instance(&resource.provider) else {
+                    return Err(missing_provider(&addr, &resource.provider));
                 };
                 let value = &prior[&addr];
                 if addr.is_data() {
@@ -267,7 +274,7 @@ impl Engine {
             let before = before.clone();
             drift.push(Change {
                 address: addr.clone(),
-                provider: addr.resource.provider_name().to_owned(),
+                provider: provider_name(state, addr),
                 reason: Reason::None,
                 values: match after {
                     Some(after) => ChangeValues::Update { before, after },
@@ -320,7 +327,7 @@ impl Engine {
     }
 
     fn check_prevent_destroy(&self, addr: &ResourceAddr, diags: &mut Diagnostics) {
-        if let Some(resource) = self.config.resources.get(&addr.resource) {
+        if let Some(resource) = self.block(addr) {
             if resource.lifecycle.prevent_destroy {
                 diags.push(
                     Diagnostic::error(
@@ -349,19 +356,21 @@ impl Engine {
         let values = Values::default();
         self.seed_expansions(&values);
         let locals = LocalsCache::default();
+        let modules = ModuleEval::new(self, &values, &locals, false);
         let mut planned_addrs = BTreeSet::new();
         let wanted_blocks = self.target_blocks(options);
 
-        for id in self.graph.resource_order() {
+        for block in self.graph.resource_order() {
             if self.cancel.is_cancelled() {
                 diags.push(interrupted());
                 return;
             }
-            let resource = &self.config.resources[&id];
+            let Some(resource) = self.config.resource_in(&block.module, &block.id) else { continue };
+            let id = &block.id;
             if let Some(wanted) = &wanted_blocks {
-                if !wanted.contains(&id) {
+                if !wanted.contains(&block) {
                     // Untargeted: keep what state has so references still resolve.
-                    for (addr, value) in refreshed.iter().filter(|(a, _)| a.resource == id) {
+                    for (addr, value) in refreshed.iter().filter(|(a, _)| block.contains(a)) {
                         if let Some(v) = value {
                             values.set(addr, v.clone());
                         }
@@ -370,81 +379,103 @@ impl Engine {
                     continue;
                 }
             }
-            let scope = Scope::new(&self.config, &self.variables, &values, &locals);
-            let instances = match self.expand(resource, &scope) {
-                Ok(instances) => instances,
-                Err(d) => {
-                    diags.push(*d);
-                    values.set_expansion(&id, Expansion::Unknown);
-                    continue;
-                }
+            // The root module has one instance: no list to build for it.
+            let in_modules = match block.module.is_empty() {
+                true => None,
+                false => Some(modules.instances(&block.module)),
             };
-            for instance in instances {
-                let addr = id.instance(instance.key());
-                planned_addrs.insert(addr.clone());
-                let scope = scope.with_instance(instance);
-                if !resource.conditions.preconditions.is_empty() {
-                    // Known now: decided before the change is planned; not yet known: checked
-                    // again at apply, before the provider is called.
-                    let verdict = evaluate_conditions(
-                        &self.config,
-                        &scope,
-                        &resource.conditions.preconditions,
-                        None,
-                        ConditionKind::Precondition,
-                        &addr,
-                    );
-                    if verdict.diagnostics.has_errors() {
-                        diags.extend(verdict.diagnostics.into_iter().map(|d| d.with_address(&addr)));
-                        values.set(&addr, Value::Unknown);
+            for module in in_modules.as_deref().unwrap_or(&[Vec::new()]) {
+                // The root's scope needs no lookup (and no copy of its variables).
+                let parts = match module.is_empty() {
+                    true => None,
+                    false => match modules.parts(module) {
+                        Some(parts) => Some(parts),
+                        None => continue,
+                    },
+                };
+                let root = modules.root_scope();
+                let (config, scope) = match &parts {
+                    None => (&*self.config, root),
+                    Some((config, variables)) => (*config, root.in_module(module, config, variables)),
+                };
+                let instances = match self.expand(resource, &scope) {
+                    Ok(instances) => instances,
+                    Err(d) => {
+                        diags.push(*d);
+                        values.set_expansion(&block, Expansion::Unknown);
                         continue;
                     }
-                }
-                tracing::trace!(address = %addr, "planning");
-                let change = if id.mode == trustform_lang::Mode::Data {
-                    self.plan_data(resource, &addr, &scope, &values, reads).await.map(|c| (c, Diagnostics::new()))
-                } else {
-                    let walk = PlanWalk { state, values: &values, refreshed, options, reads };
-                    self.plan_managed(resource, &addr, &scope, &walk).await
                 };
-                let change = change.map(|(change, warnings)| {
-                    diags.extend(warnings);
-                    change
-                });
-                match change {
-                    Ok(change) => {
-                        if let Some(after) = change.after() {
-                            values.set(&addr, after.clone());
-                            // A postcondition whose value is known from the planned `self` is
-                            // decided now (a data source read at plan, an object that stays as
-                            // it is); one that needs what only the apply knows, after it.
-                            if !resource.conditions.postconditions.is_empty() {
-                                let verdict = evaluate_conditions(
-                                    &self.config,
-                                    &scope,
-                                    &resource.conditions.postconditions,
-                                    Some(after),
-                                    ConditionKind::Postcondition,
-                                    &addr,
-                                );
-                                diags.extend(verdict.diagnostics.into_iter().map(|d| d.with_address(&addr)));
-                            }
+                for instance in instances {
+                    let addr = id.instance(instance.key()).in_module(module.clone());
+                    planned_addrs.insert(addr.clone());
+                    let scope = scope.with_instance(instance);
+                    if !resource.conditions.preconditions.is_empty() {
+                        // Known now: decided before the change is planned; not yet known: checked
+                        // again at apply, before the provider is called.
+                        let verdict = evaluate_conditions(
+                            config,
+                            &scope,
+                            &resource.conditions.preconditions,
+                            None,
+                            ConditionKind::Precondition,
+                            &addr,
+                        );
+                        if verdict.diagnostics.has_errors() {
+                            diags.extend(verdict.diagnostics.into_iter().map(|d| d.with_address(&addr)));
+                            values.set(&addr, Value::Unknown);
+                            continue;
                         }
-                        if change.action().is_replace() || change.action() == Action::Delete {
-                            self.check_prevent_destroy(&addr, diags);
-                        }
-                        plan.changes.push(change);
                     }
-                    Err(more) => {
-                        match self.config.check_of(&id) {
-                            Some(check) => diags.extend(check_data_failed(check, more)),
-                            None => diags.extend(more),
+                    tracing::trace!(address = %addr, "planning");
+                    let change = if id.mode == trustform_lang::Mode::Data {
+                        self.plan_data(resource, &block, &addr, &scope, &values, reads)
+                            .await
+                            .map(|c| (c, Diagnostics::new()))
+                    } else {
+                        let walk = PlanWalk { block: &block, state, values: &values, refreshed, options, reads };
+                        self.plan_managed(resource, &addr, &scope, &walk).await
+                    };
+                    let change = change.map(|(change, warnings)| {
+                        diags.extend(warnings);
+                        change
+                    });
+                    match change {
+                        Ok(change) => {
+                            if let Some(after) = change.after() {
+                                values.set(&addr, after.clone());
+                                // A postcondition whose value is known from the planned `self` is
+                                // decided now (a data source read at plan, an object that stays as
+                                // it is); one that needs what only the apply knows, after it.
+                                if !resource.conditions.postconditions.is_empty() {
+                                    let verdict = evaluate_conditions(
+                                        config,
+                                        &scope,
+                                        &resource.conditions.postconditions,
+                                        Some(after),
+                                        ConditionKind::Postcondition,
+                                        &addr,
+                                    );
+                                    diags.extend(verdict.diagnostics.into_iter().map(|d| d.with_address(&addr)));
+                                }
+                            }
+                            if change.action().is_replace() || change.action() == Action::Delete {
+                                self.check_prevent_destroy(&addr, diags);
+                            }
+                            plan.changes.push(change);
                         }
-                        values.set(&addr, Value::Unknown);
+                        Err(more) => {
+                            match config.check_of(id) {
+                                Some(check) => diags.extend(check_data_failed(check, more)),
+                                None => diags.extend(more),
+                            }
+                            values.set(&addr, Value::Unknown);
+                        }
                     }
                 }
             }
         }
+        diags.extend(modules.take_diagnostics());
 
         let mut forgotten = Vec::new();
         for (addr, before) in refreshed {
@@ -453,16 +484,17 @@ impl Engine {
             }
             let Some(before) = before else { continue };
             if let Some(wanted) = &wanted_blocks {
-                if !wanted.contains(&addr.resource) {
+                if !wanted.contains(&BlockAddr::of(addr)) {
                     continue;
                 }
             }
-            let reason = if self.config.resources.contains_key(&addr.resource) {
-                Reason::NoLongerInRepetition
-            } else {
-                Reason::NoLongerInConfig
-            };
-            let forget = self.config.removed.iter().any(|r| r.from.resource == addr.resource && !r.destroy);
+            let reason =
+                if self.block(addr).is_some() { Reason::NoLongerInRepetition } else { Reason::NoLongerInConfig };
+            let forget = self
+                .config
+                .removed
+                .iter()
+                .any(|r| r.from.module == addr.module && r.from.resource == addr.resource && !r.destroy);
             if forget && !addr.is_data() {
                 forgotten.push(addr.to_string());
                 plan.changes.push(Change {
@@ -503,24 +535,59 @@ impl Engine {
         plan.changes.sort_by(|a, b| a.address.cmp(&b.address));
 
         if wanted_blocks.is_none() {
-            self.plan_outputs(state, &values, &locals, plan, diags);
-            diags.extend(run_checks(&self.config, &Scope::new(&self.config, &self.variables, &values, &locals)));
+            self.plan_outputs(state, &modules, plan, diags);
+            diags.extend(run_checks(&self.config, &modules.root_scope()));
+            diags.extend(modules.take_diagnostics());
         }
     }
 
     pub(crate) fn seed_expansions(&self, values: &Values) {
-        for (id, resource) in &self.config.resources {
-            let expansion = match resource.repetition {
-                Repetition::Single => Expansion::Single,
-                Repetition::Count(_) => Expansion::Count,
-                Repetition::ForEach(_) => Expansion::ForEach,
-            };
-            values.set_expansion(id, expansion);
+        for (path, config) in self.config.modules() {
+            for (id, resource) in &config.resources {
+                let expansion = match resource.repetition {
+                    Repetition::Single => Expansion::Single,
+                    Repetition::Count(_) => Expansion::Count,
+                    Repetition::ForEach(_) => Expansion::ForEach,
+                };
+                values.set_expansion(&BlockAddr { module: path.clone(), id: id.clone() }, expansion);
+            }
         }
+    }
+
+    /// The resource block an instance address belongs to, in whichever module it is.
+    pub(crate) fn block(&self, addr: &ResourceAddr) -> Option<&Resource> {
+        if addr.module.is_empty() {
+            return self.config.resources.get(&addr.resource);
+        }
+        let path: Vec<&str> = addr.module.iter().map(|s| s.name.as_str()).collect();
+        self.config.resource_in(&path, &addr.resource)
     }
 
     /// The instances of a resource block. `count` and `for_each` must be known at plan time.
     pub(crate) fn expand(&self, resource: &Resource, scope: &Scope) -> Result<Vec<Instance>, Box<Diagnostic>> {
+        // Named only when there is something to report: a label per block would cost a string.
+        struct Label<'a>(&'a [trustform_lang::ModuleStep], &'a trustform_lang::ResourceId);
+        impl std::fmt::Display for Label<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                for step in self.0 {
+                    write!(f, "{step}.")?;
+                }
+                write!(f, "{}", self.1)
+            }
+        }
+        self.expand_repetition(&resource.repetition, &resource.span, &Label(scope.module, &resource.id), scope)
+    }
+
+    /// The instances of a resource block or module call (`label` names it in diagnostics),
+    /// evaluated in `scope`.
+    pub(crate) fn expand_repetition(
+        &self,
+        repetition: &Repetition,
+        span: &trustform_diag::Span,
+        label: &dyn std::fmt::Display,
+        scope: &Scope,
+    ) -> Result<Vec<Instance>, Box<Diagnostic>> {
+        let config = scope.config;
         let too_many = |how_many: String, span| {
             Box::new(
                 Diagnostic::error(
@@ -531,7 +598,7 @@ impl Engine {
                     ),
                 )
                 .with_span(span)
-                .with_address(&resource.id),
+                .with_address(label),
             )
         };
         // Terraform's summaries: "Invalid count argument", "Invalid for_each argument".
@@ -544,11 +611,11 @@ impl Engine {
                         "The {what} value depends on resource attributes that cannot be determined until apply, so Trustform cannot tell which instances to create. Use values known at plan time (variables, locals, names) for {what}, or apply the dependency first with --target."
                     ),
                 )
-                .with_span(resource.span.clone())
-                .with_address(&resource.id),
+                .with_span(span.clone())
+                .with_address(label),
             )
         };
-        match &resource.repetition {
+        match repetition {
             Repetition::Single => Ok(vec![Instance::None]),
             Repetition::Count(expr) => {
                 let value = scope.eval(expr)?;
@@ -556,7 +623,7 @@ impl Engine {
                     return Err(unknown_repetition("count"));
                 }
                 match value.as_number().and_then(|n| n.as_i64()) {
-                    Some(n) if n > MAX_INSTANCES as i64 => Err(too_many(n.to_string(), self.config.span(expr))),
+                    Some(n) if n > MAX_INSTANCES as i64 => Err(too_many(n.to_string(), config.span(expr))),
                     Some(n) if n >= 0 => Ok((0..n as u64).map(Instance::Count).collect()),
                     _ => Err(Box::new(
                         Diagnostic::error(
@@ -564,8 +631,8 @@ impl Engine {
                             "Invalid count argument",
                             format!("count must be a whole number of zero or more, but it is {}.", value.render()),
                         )
-                        .with_span(self.config.span(expr))
-                        .with_address(&resource.id),
+                        .with_span(config.span(expr))
+                        .with_address(label),
                     )),
                 }
             }
@@ -573,8 +640,8 @@ impl Engine {
                 let invalid = |detail: String| {
                     Box::new(
                         Diagnostic::error("TF0602", "Invalid for_each argument", detail)
-                            .with_span(self.config.span(expr))
-                            .with_address(&resource.id),
+                            .with_span(config.span(expr))
+                            .with_address(label),
                     )
                 };
                 // A list or tuple has no keys to name instances by (terraform's
@@ -589,9 +656,9 @@ impl Engine {
                     _ => Ok(()),
                 }
                 };
-                not_a_sequence(trustform_lang::static_kind(&self.config, &expr.expr))?;
+                not_a_sequence(trustform_lang::static_kind(config, &expr.expr))?;
                 let value = scope.eval(expr)?;
-                not_a_sequence(trustform_lang::value_kind(&self.config, &expr.expr, &value))?;
+                not_a_sequence(trustform_lang::value_kind(config, &expr.expr, &value))?;
                 if value.contains_unknown() && !matches!(value.unmarked(), Value::Object(_)) {
                     return Err(unknown_repetition("for_each"));
                 }
@@ -605,7 +672,7 @@ impl Engine {
                 let sensitive = value.is_sensitive();
                 match value.unmarked() {
                     Value::Object(map) if map.len() > MAX_INSTANCES => {
-                        Err(too_many(map.len().to_string(), self.config.span(expr)))
+                        Err(too_many(map.len().to_string(), config.span(expr)))
                     }
                     Value::Object(map) => Ok(map
                         .iter()
@@ -626,7 +693,7 @@ impl Engine {
                         out.sort_by_key(Instance::key);
                         out.dedup_by(|a, b| a.key() == b.key());
                         match out.len() {
-                            n if n > MAX_INSTANCES => Err(too_many(n.to_string(), self.config.span(expr))),
+                            n if n > MAX_INSTANCES => Err(too_many(n.to_string(), config.span(expr))),
                             _ => Ok(out),
                         }
                     }
@@ -670,7 +737,7 @@ impl Engine {
                         .body
                         .attributes
                         .get(&top)
-                        .and_then(|a| self.config.attr_span(&resource.body, a))
+                        .and_then(|a| scope.config.attr_span(&resource.body, a))
                         .unwrap_or_else(|| resource.span.clone());
                     let (code, summary) = match e.kind {
                         trustform_schema::ConformErrorKind::MissingRequired => ("TF0503", "Missing required argument"),
@@ -706,7 +773,7 @@ impl Engine {
                 .body
                 .attributes
                 .get(issue.attribute.split('.').next().unwrap_or_default())
-                .and_then(|a| self.config.attr_span(&resource.body, a))
+                .and_then(|a| scope.config.attr_span(&resource.body, a))
                 .unwrap_or_else(|| resource.span.clone());
             let d = if issue.is_error {
                 Diagnostic::error("TF0510", summary, detail)
@@ -728,11 +795,12 @@ impl Engine {
         scope: &Scope<'_>,
         walk: &PlanWalk<'_>,
     ) -> Result<(Change, Diagnostics), Diagnostics> {
-        let PlanWalk { state, values, refreshed, options, reads } = *walk;
+        let PlanWalk { block, state, values, refreshed, options, reads } = *walk;
         let tainted = state.resources.get(addr).is_some_and(|r| r.status == ResourceStatus::Tainted);
         let config = self.instance_config(resource, addr, scope)?;
         let type_name = &resource.id.type_name;
-        let provider = self.providers.for_type(type_name).expect("checked by instance_config");
+        let provider_key = self.provider_key(resource, &addr.module);
+        let provider = self.providers.instance(&provider_key).expect("checked when the engine was built");
         let schema = self.providers.resource_schema(type_name).expect("checked by instance_config");
         let prior = refreshed.get(addr).cloned().flatten();
         let config = provider.plan(type_name, prior.as_ref(), config).map_err(|e| {
@@ -756,7 +824,7 @@ impl Engine {
         if prior.is_none() && refreshed.contains_key(addr) && !creating {
             reason = Reason::DeletedOutsideTrustform;
         }
-        let dependencies = self.dependency_addresses(&resource.id, values);
+        let dependencies = self.dependency_addresses(block, values);
         let mut attributes = diff.attributes;
         let mut warnings = Diagnostics::new();
         if reads == DataReads::All && action != Action::NoOp {
@@ -801,20 +869,14 @@ impl Engine {
                 _ => ChangeValues::Update { before, after },
             },
         };
-        let change = Change {
-            address: addr.clone(),
-            provider: resource.provider_name().to_owned(),
-            reason,
-            values,
-            attributes,
-            dependencies,
-        };
+        let change = Change { address: addr.clone(), provider: provider_key, reason, values, attributes, dependencies };
         Ok((change, warnings))
     }
 
     async fn plan_data(
         &self,
         resource: &Resource,
+        block: &BlockAddr,
         addr: &ResourceAddr,
         scope: &Scope<'_>,
         values: &Values,
@@ -824,7 +886,7 @@ impl Engine {
         let type_name = &resource.id.type_name;
         let schema = self.providers.data_schema(type_name).expect("checked by instance_config");
         let offline = reads == DataReads::LocalOnly && !schema.local;
-        let dependencies = self.dependency_addresses(&resource.id, values);
+        let dependencies = self.dependency_addresses(block, values);
         // With depends_on, the read waits for apply, after its dependencies have changed.
         let values = if offline || config.contains_unknown() || !resource.depends_on.is_empty() {
             ChangeValues::Read { after: merge_planned(&schema.block, None, &config) }
@@ -833,7 +895,7 @@ impl Engine {
         };
         Ok(Change {
             address: addr.clone(),
-            provider: resource.provider_name().to_owned(),
+            provider: self.provider_key(resource, &addr.module),
             reason: Reason::None,
             values,
             attributes: Vec::new(),
@@ -848,7 +910,8 @@ impl Engine {
         config: &Value,
     ) -> Result<Value, Diagnostics> {
         let type_name = &resource.id.type_name;
-        let provider = self.providers.for_type(type_name).expect("checked by instance_config");
+        let key = self.provider_key(resource, &addr.module);
+        let provider = self.providers.instance(&key).expect("checked when the engine was built");
         provider.read_data(type_name, config).await.map_err(|e| {
             Diagnostics::from(
                 Diagnostic::error(
@@ -862,15 +925,8 @@ impl Engine {
         })
     }
 
-    fn plan_outputs(
-        &self,
-        state: &State,
-        values: &Values,
-        locals: &LocalsCache,
-        plan: &mut Plan,
-        diags: &mut Diagnostics,
-    ) {
-        let scope = Scope::new(&self.config, &self.variables, values, locals);
+    fn plan_outputs(&self, state: &State, modules: &ModuleEval<'_>, plan: &mut Plan, diags: &mut Diagnostics) {
+        let scope = modules.root_scope();
         for (name, output) in &self.config.outputs {
             let after = match scope.eval(&output.value) {
                 Ok(v) => v,
@@ -924,27 +980,39 @@ impl Engine {
         }
     }
 
-    /// Resource blocks the plan covers, or `None` for all of them.
-    fn target_blocks(&self, options: &PlanOptions) -> Option<BTreeSet<ResourceId>> {
-        if options.targets.is_empty() {
+    /// Resource blocks the plan covers, or `None` for all of them. A module target covers
+    /// every block in the module and the modules it calls.
+    fn target_blocks(&self, options: &PlanOptions) -> Option<BTreeSet<BlockAddr>> {
+        if options.targets.is_empty() && options.module_targets.is_empty() {
             return None;
         }
-        let targets: BTreeSet<ResourceId> = options.targets.iter().map(|t| t.resource.clone()).collect();
+        let mut targets: BTreeSet<BlockAddr> = options.targets.iter().map(BlockAddr::of).collect();
+        for module in &options.module_targets {
+            let names = trustform_lang::static_module_path(module);
+            targets.extend(self.graph.blocks().filter(|b| b.module.starts_with(&names)).cloned());
+        }
         Some(self.graph.with_dependencies(&targets))
     }
 
     fn target_filter(&self, options: &PlanOptions) -> impl Fn(&ResourceAddr) -> bool + '_ {
         let targets = options.targets.clone();
+        let module_targets = options.module_targets.clone();
         move |addr: &ResourceAddr| {
-            targets.is_empty()
-                || targets.iter().any(|t| t.resource == addr.resource && (t.key.is_none() || t.key == addr.key))
+            (targets.is_empty() && module_targets.is_empty())
+                || targets.iter().any(|t| {
+                    t.resource == addr.resource
+                        && t.module.len() == addr.module.len()
+                        && trustform_lang::module_matches(&t.module, &addr.module)
+                        && (t.key.is_none() || t.key == addr.key)
+                })
+                || module_targets.iter().any(|m| trustform_lang::module_matches(m, &addr.module))
         }
     }
 
-    /// Instance addresses of every resource `id` depends on, as recorded in state.
-    pub(crate) fn dependency_addresses(&self, id: &ResourceId, values: &Values) -> Vec<ResourceAddr> {
+    /// Instance addresses of every resource `block` depends on, as recorded in state.
+    pub(crate) fn dependency_addresses(&self, block: &BlockAddr, values: &Values) -> Vec<ResourceAddr> {
         let mut out = Vec::new();
-        for dep in self.graph.resource_dependencies(id) {
+        for dep in self.graph.resource_dependencies(block) {
             out.extend(values.addresses_of(dep));
         }
         out.sort();
@@ -1057,13 +1125,14 @@ fn overwritten_attributes(
     out
 }
 
-pub(crate) fn missing_provider(addr: &ResourceAddr) -> Diagnostic {
-    Diagnostic::error(
-        "TF0501",
-        "Provider not available",
-        format!("State holds {addr}, but no provider named \"{}\" is available in this build. Use a build with that provider, or remove the resource from state with `trustform state rm {addr}`.", addr.resource.provider_name()),
-    )
-    .with_address(addr)
+pub(crate) fn missing_provider(addr: &ResourceAddr, key: &str) -> Diagnostic {
+    let detail = match key.rsplit_once('.').filter(|_| !key.starts_with("module.")) {
+        // Terraform: "Provider configuration not present" when the aliased block is gone.
+        Some((name, alias)) => format!("State records {addr} as made through the provider configuration {key}, but no provider \"{name}\" block has alias = \"{alias}\" any more. Put that block back (it is needed to read and delete the object), or remove the resource from state with `trustform state rm {addr}`."),
+        None if key.starts_with("module.") => format!("State records {addr} as made through the provider configuration of {key}, which the configuration no longer has. Put the module and its provider block back (they are needed to read and delete the object), or remove the resource from state with `trustform state rm {addr}`."),
+        None => format!("State holds {addr}, but no provider named \"{key}\" is available in this build. Use a build with that provider, or remove the resource from state with `trustform state rm {addr}`."),
+    };
+    Diagnostic::error("TF0501", "Provider not available", detail).with_address(addr)
 }
 
 pub(crate) fn interrupted() -> Diagnostic {

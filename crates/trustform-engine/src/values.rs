@@ -1,8 +1,9 @@
 //! The values resources have during one phase, as expressions see them.
 
+use crate::graph::BlockAddr;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
-use trustform_lang::{InstanceKey, ResourceAddr, ResourceId, ResourceValues, Value};
+use trustform_lang::{InstanceKey, ModuleStep, ResourceAddr, ResourceId, ResourceValues, Value};
 
 /// How a resource block expands, which decides the shape of its value in expressions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,13 +18,19 @@ pub enum Expansion {
 /// Instance values, written as the walk goes and read by expression evaluation.
 #[derive(Default)]
 pub struct Values {
-    expansions: RwLock<HashMap<ResourceId, Expansion>>,
+    /// By block id, then module path (looked up without building a `BlockAddr`).
+    expansions: RwLock<HashMap<ResourceId, HashMap<Vec<String>, Expansion>>>,
     instances: RwLock<BTreeMap<ResourceAddr, Value>>,
 }
 
 impl Values {
-    pub fn set_expansion(&self, id: &ResourceId, expansion: Expansion) {
-        self.expansions.write().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), expansion);
+    pub fn set_expansion(&self, block: &BlockAddr, expansion: Expansion) {
+        self.expansions
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(block.id.clone())
+            .or_default()
+            .insert(block.module.clone(), expansion);
     }
 
     pub fn set(&self, addr: &ResourceAddr, value: Value) {
@@ -34,26 +41,31 @@ impl Values {
         self.instances.write().unwrap_or_else(|e| e.into_inner()).remove(addr);
     }
 
-    /// Every instance address of a resource block that has a value.
-    pub fn addresses_of(&self, id: &ResourceId) -> Vec<ResourceAddr> {
+    /// Every instance address of a resource block, in every instance of its module, that has
+    /// a value.
+    pub fn addresses_of(&self, block: &BlockAddr) -> Vec<ResourceAddr> {
         let instances = self.instances.read().unwrap_or_else(|e| e.into_inner());
-        instances
-            .range(id.instance(None)..)
-            .take_while(|(addr, _)| &addr.resource == id)
-            .map(|(addr, _)| addr.clone())
-            .collect()
+        if block.module.is_empty() {
+            return instances
+                .range(block.id.instance(None)..)
+                .take_while(|(addr, _)| addr.module.is_empty() && addr.resource == block.id)
+                .map(|(addr, _)| addr.clone())
+                .collect();
+        }
+        instances.keys().filter(|addr| block.contains(addr)).cloned().collect()
     }
-}
 
-impl ResourceValues for Values {
-    fn resource(&self, id: &ResourceId) -> Option<Value> {
-        let expansion = *self.expansions.read().unwrap_or_else(|e| e.into_inner()).get(id)?;
+    /// The value of resource block `id` in the module instance `module`.
+    pub fn block_value(&self, module: &[ModuleStep], id: &ResourceId) -> Option<Value> {
+        let names: Vec<String> = module.iter().map(|s| s.name.clone()).collect();
+        let expansion = *self.expansions.read().unwrap_or_else(|e| e.into_inner()).get(id)?.get(&names)?;
         let instances = self.instances.read().unwrap_or_else(|e| e.into_inner());
-        let start = id.instance(None);
-        let of_block = instances.range(start..).take_while(|(addr, _)| &addr.resource == id);
+        let start = id.instance(None).in_module(module.to_vec());
+        let of_block =
+            instances.range(start.clone()..).take_while(|(addr, _)| addr.module == module && &addr.resource == id);
         Some(match expansion {
             Expansion::Unknown => Value::Unknown,
-            Expansion::Single => instances.get(&id.instance(None)).cloned().unwrap_or(Value::Unknown),
+            Expansion::Single => instances.get(&start).cloned().unwrap_or(Value::Unknown),
             Expansion::Count => {
                 let mut items: Vec<(u64, Value)> = of_block
                     .filter_map(|(addr, v)| match addr.key {
@@ -73,5 +85,15 @@ impl ResourceValues for Values {
                     .collect(),
             ),
         })
+    }
+}
+
+impl ResourceValues for Values {
+    fn resource(&self, id: &ResourceId) -> Option<Value> {
+        self.block_value(&[], id)
+    }
+
+    fn resource_in(&self, module: &[ModuleStep], id: &ResourceId) -> Option<Value> {
+        self.block_value(module, id)
     }
 }

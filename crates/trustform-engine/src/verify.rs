@@ -70,9 +70,9 @@ impl Engine {
     async fn verify_change(&self, mode: PlanMode, change: &mut Change, state: &State) -> Result<(), String> {
         let addr = &change.address;
         let recorded = state.resources.get(addr);
-        let configured = self.config.resources.get(&addr.resource).map(|r| r.provider_name());
+        let configured = self.block(addr).map(|r| self.provider_key(r, &addr.module));
         let provider_known = recorded.is_some_and(|r| r.provider == change.provider)
-            || configured.is_some_and(|name| name == change.provider);
+            || configured.is_some_and(|key| key == change.provider);
         if !provider_known {
             return Err(format!(
                 "the plan names the provider {:?}, which neither the state nor the configuration gives it",
@@ -144,7 +144,7 @@ impl Engine {
         if addr.is_data() {
             return Err("its prior value is not the one the state records".to_owned());
         }
-        let provider = self.providers.for_type(addr.type_name()).ok_or("no provider serves its type")?;
+        let provider = self.providers.instance(&recorded.provider).ok_or("no provider serves its type")?;
         let now = provider
             .read(addr.type_name(), &in_state)
             .await

@@ -1,5 +1,7 @@
 //! Resource addresses: `aws_iam_role.gateway`, `google_service_account.sa["vertex"]`,
-//! `data.google_project.this`, `trustform_data.chain[3]`. `Display` and `FromStr` round-trip.
+//! `data.google_project.this`, `trustform_data.chain[3]`, and inside module instances
+//! `module.gw["prod"].aws_iam_role.x` (Terraform's `internal/addrs` `AbsResourceInstance`).
+//! `Display` and `FromStr` round-trip.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -28,6 +30,93 @@ impl fmt::Display for InstanceKey {
     }
 }
 
+/// One step of a module instance path: `module.gw["prod"]` is the call `gw` with the key `"prod"`.
+/// In a `-target` pattern a step without a key stands for every instance of the call.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ModuleStep {
+    pub name: String,
+    pub key: Option<InstanceKey>,
+}
+
+impl fmt::Display for ModuleStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "module.{}", self.name)?;
+        if let Some(key) = &self.key {
+            write!(f, "{key}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A module instance path as text: `module.a.module.b["x"]`; empty for the root module.
+pub fn module_path_text(path: &[ModuleStep]) -> String {
+    path.iter().map(ToString::to_string).collect::<Vec<_>>().join(".")
+}
+
+/// The call names of a module instance path: its place in the configuration tree.
+pub fn static_module_path(path: &[ModuleStep]) -> Vec<String> {
+    path.iter().map(|s| s.name.clone()).collect()
+}
+
+/// Whether `path` is inside the module pattern `pattern` (a `-target`): the same calls, and the
+/// same keys where the pattern gives one.
+pub fn module_matches(pattern: &[ModuleStep], path: &[ModuleStep]) -> bool {
+    pattern.len() <= path.len()
+        && pattern.iter().zip(path).all(|(p, s)| p.name == s.name && (p.key.is_none() || p.key == s.key))
+}
+
+/// Splits the leading `module.NAME[KEY]?.` steps off an address.
+pub fn parse_module_prefix(input: &str) -> Result<(Vec<ModuleStep>, &str), &'static str> {
+    let mut steps = Vec::new();
+    let mut rest = input;
+    while let Some(after) = rest.strip_prefix("module.") {
+        let name_end = after.find(['.', '[']).unwrap_or(after.len());
+        let name = &after[..name_end];
+        if !crate::is_identifier(name) {
+            return Err("a module call name must be an identifier");
+        }
+        let mut tail = &after[name_end..];
+        let key = if tail.starts_with('[') {
+            let close = closing_bracket(tail).ok_or("an instance key must end with ']'")?;
+            let key = parse_key(&tail[1..close])?;
+            tail = &tail[close + 1..];
+            Some(key)
+        } else {
+            None
+        };
+        steps.push(ModuleStep { name: name.to_owned(), key });
+        rest = tail.strip_prefix('.').unwrap_or(tail);
+        if tail.is_empty() {
+            break;
+        }
+    }
+    Ok((steps, rest))
+}
+
+/// The index of the `]` closing the `[` at the start of `text`, skipping quoted strings.
+fn closing_bracket(text: &str) -> Option<usize> {
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, c) in text.char_indices().skip(1) {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_string => escaped = true,
+            '"' => in_string = !in_string,
+            ']' if !in_string => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn parse_key(inner: &str) -> Result<InstanceKey, &'static str> {
+    if inner.starts_with('"') {
+        Ok(InstanceKey::Str(serde_json::from_str(inner).map_err(|_| "a string key must be a quoted string")?))
+    } else {
+        Ok(InstanceKey::Int(inner.parse().map_err(|_| "an instance key must be a number or a quoted string")?))
+    }
+}
+
 /// A resource block, before expansion: `aws_iam_role.gateway`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ResourceId {
@@ -44,7 +133,7 @@ impl ResourceId {
         ResourceId { mode: Mode::Data, type_name: type_name.into(), name: name.into() }
     }
     pub fn instance(&self, key: Option<InstanceKey>) -> ResourceAddr {
-        ResourceAddr { resource: self.clone(), key }
+        ResourceAddr { module: Vec::new(), resource: self.clone(), key }
     }
     /// The provider local name a type belongs to: the part before the first `_`.
     pub fn provider_name(&self) -> &str {
@@ -66,9 +155,11 @@ impl fmt::Display for ResourceId {
     }
 }
 
-/// One resource instance: the key type of plans and state.
+/// One resource instance: the key type of plans and state. Root resources sort first.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ResourceAddr {
+    /// The module instance it belongs to; empty in the root module.
+    pub module: Vec<ModuleStep>,
     pub resource: ResourceId,
     pub key: Option<InstanceKey>,
 }
@@ -87,10 +178,22 @@ impl ResourceAddr {
     pub fn is_data(&self) -> bool {
         self.resource.mode == Mode::Data
     }
+    /// The same resource instance inside the module instance `module`.
+    pub fn in_module(mut self, module: Vec<ModuleStep>) -> Self {
+        self.module = module;
+        self
+    }
+    /// The block this instance comes from, without its own key: `module.gw["a"].aws_iam_role.x`.
+    pub fn block_text(&self) -> String {
+        ResourceAddr { key: None, ..self.clone() }.to_string()
+    }
 }
 
 impl fmt::Display for ResourceAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for step in &self.module {
+            write!(f, "{step}.")?;
+        }
         write!(f, "{}", self.resource)?;
         if let Some(key) = &self.key {
             write!(f, "{key}")?;
@@ -112,24 +215,16 @@ impl FromStr for ResourceAddr {
 
     fn from_str(input: &str) -> Result<Self, Self::Err> {
         let err = |reason| AddrParseError { input: input.to_owned(), reason };
-        let (mode, rest) = match input.strip_prefix("data.") {
+        let (module, rest) = parse_module_prefix(input).map_err(err)?;
+        let (mode, rest) = match rest.strip_prefix("data.") {
             Some(rest) => (Mode::Data, rest),
-            None => (Mode::Managed, input),
+            None => (Mode::Managed, rest),
         };
         let (head, key) = match rest.find('[') {
             Some(open) => {
                 let inner =
                     rest[open + 1..].strip_suffix(']').ok_or_else(|| err("an instance key must end with ']'"))?;
-                let key = if inner.starts_with('"') {
-                    InstanceKey::Str(
-                        serde_json::from_str(inner).map_err(|_| err("a string key must be a quoted string"))?,
-                    )
-                } else {
-                    InstanceKey::Int(
-                        inner.parse().map_err(|_| err("an instance key must be a number or a quoted string"))?,
-                    )
-                };
-                (&rest[..open], Some(key))
+                (&rest[..open], Some(parse_key(inner).map_err(err)?))
             }
             None => (rest, None),
         };
@@ -137,7 +232,11 @@ impl FromStr for ResourceAddr {
         if !crate::is_identifier(type_name) || !crate::is_identifier(name) {
             return Err(err("the type and name must be identifiers"));
         }
-        Ok(ResourceAddr { resource: ResourceId { mode, type_name: type_name.to_owned(), name: name.to_owned() }, key })
+        Ok(ResourceAddr {
+            module,
+            resource: ResourceId { mode, type_name: type_name.to_owned(), name: name.to_owned() },
+            key,
+        })
     }
 }
 
@@ -165,6 +264,9 @@ mod tests {
             "google_service_account.sa[\"vertex ai\"]",
             "trustform_data.chain[3]",
             "data.google_project.this",
+            "module.gw[\"prod\"].aws_iam_role.x",
+            "module.a.module.b[2].data.aws_caller_identity.this",
+            "module.k[\"a]b\"].trustform_data.x[\"y\"]",
         ] {
             let addr: ResourceAddr = text.parse().unwrap();
             assert_eq!(addr.to_string(), text);
@@ -173,10 +275,24 @@ mod tests {
 
     #[test]
     fn bad_addresses_explain_themselves() {
-        for text in ["aws_iam_role", "a.b[x]", "a.b[\"x\"", "1a.b"] {
+        for text in ["aws_iam_role", "a.b[x]", "a.b[\"x\"", "1a.b", "module.gw", "module.1.a.b", "module.gw[\"x.a.b"] {
             let err = text.parse::<ResourceAddr>().unwrap_err();
             assert!(err.to_string().contains("Addresses look like"), "{err}");
         }
+    }
+
+    #[test]
+    fn module_patterns_match_their_instances() {
+        let (pattern, rest) = parse_module_prefix("module.gw").unwrap();
+        assert_eq!(rest, "");
+        let addr: ResourceAddr = "module.gw[\"prod\"].module.inner.aws_iam_role.x".parse().unwrap();
+        assert!(module_matches(&pattern, &addr.module));
+        let (prod, _) = parse_module_prefix("module.gw[\"prod\"]").unwrap();
+        assert!(module_matches(&prod, &addr.module));
+        let (dev, _) = parse_module_prefix("module.gw[\"dev\"]").unwrap();
+        assert!(!module_matches(&dev, &addr.module));
+        assert_eq!(addr.block_text(), "module.gw[\"prod\"].module.inner.aws_iam_role.x");
+        assert_eq!(module_path_text(&addr.module), "module.gw[\"prod\"].module.inner");
     }
 
     #[test]

@@ -109,8 +109,11 @@ pub struct Resource {
     pub repetition: Repetition,
     /// Explicit `depends_on` entries with their spans.
     pub depends_on: Vec<(ResourceId, Span)>,
+    /// Module calls named in `depends_on`: everything in them comes first.
+    pub depends_on_modules: Vec<(String, Span)>,
     pub lifecycle: Lifecycle,
-    /// The `provider` meta-argument, when given; otherwise the type prefix decides.
+    /// The `provider` meta-argument (`aws` or `aws.bedrock`), when given; otherwise the type
+    /// prefix decides.
     pub provider: Option<String>,
     /// `precondition` and `postcondition` blocks of its `lifecycle`.
     pub conditions: Conditions,
@@ -119,7 +122,14 @@ pub struct Resource {
 }
 
 impl Resource {
+    /// The provider's local name: `aws` for `provider = aws.bedrock` too.
     pub fn provider_name(&self) -> &str {
+        let key = self.provider_key();
+        key.split('.').next().unwrap_or(key)
+    }
+
+    /// The provider configuration it uses in its module: `aws`, or `aws.bedrock`.
+    pub fn provider_key(&self) -> &str {
         self.provider.as_deref().unwrap_or_else(|| self.id.provider_name())
     }
 }
@@ -133,15 +143,38 @@ pub struct Output {
     pub description: Option<String>,
     pub depends_on: Vec<(ResourceId, Span)>,
     pub preconditions: Vec<Condition>,
+    pub depends_on_modules: Vec<(String, Span)>,
     pub span: Span,
 }
 
-/// `provider "aws" { ... }`
+/// `provider "aws" { ... }`, or an additional configuration with `alias = "bedrock"`.
 #[derive(Debug, Clone)]
 pub struct ProviderConfig {
     pub name: String,
+    pub alias: Option<String>,
     pub body: Body,
     pub span: Span,
+}
+
+/// `module "NAME" { source = "./path" ... }`: a call of the module in a local directory, with its
+/// own configuration loaded once (Terraform's `internal/configs` `ModuleCall`; only local paths,
+/// <https://developer.hashicorp.com/terraform/language/modules/sources#local-paths>).
+#[derive(Debug, Clone)]
+pub struct ModuleCall {
+    pub name: String,
+    /// `source` as written.
+    pub source: String,
+    /// The input variables it passes: every argument that is not a meta-argument.
+    pub arguments: Body,
+    pub repetition: Repetition,
+    pub depends_on: Vec<(ResourceId, Span)>,
+    /// Module calls named in `depends_on` (`module.other`).
+    pub depends_on_modules: Vec<(String, Span)>,
+    /// `providers = { aws = aws.bedrock }`: the child's provider key, the caller's, and where.
+    pub providers: Vec<(String, String, Span)>,
+    pub span: Span,
+    /// The called module's own configuration; its `dir` is the module's directory.
+    pub module: Box<Config>,
 }
 
 /// `trustform { backend "local" { path = "..." } outputs { env_file = "...", format = "..." }
@@ -181,6 +214,22 @@ pub struct Config {
     pub checks: Vec<Check>,
     /// `import` blocks, in source order.
     pub imports: Vec<Import>,
+    pub module_calls: BTreeMap<String, ModuleCall>,
+}
+
+/// A module call named in `depends_on` (`module.NAME`), and where.
+pub type ModuleDependency = (String, Span);
+
+/// How deep module calls may nest: a module that calls itself (directly or through others) is
+/// reported as a cycle long before, so this only bounds a very deep legitimate tree.
+const MAX_MODULE_DEPTH: usize = 16;
+
+/// The key a provider configuration is known by: `aws`, or `aws.bedrock` for an alias.
+pub fn provider_key(name: &str, alias: Option<&str>) -> String {
+    match alias {
+        Some(alias) => format!("{name}.{alias}"),
+        None => name.to_owned(),
+    }
 }
 
 impl Config {
@@ -201,10 +250,160 @@ impl Config {
     pub fn attr_span(&self, body: &Body, attr: &Attr) -> Option<Span> {
         body.file.map(|f| self.sources.span(f, attr.range.clone()))
     }
+
+    /// The configuration of the module at `path` (call names from the root); `self` for `[]`.
+    pub fn module(&self, path: &[impl AsRef<str>]) -> Option<&Config> {
+        let mut config = self;
+        for name in path {
+            config = &config.module_calls.get(name.as_ref())?.module;
+        }
+        Some(config)
+    }
+
+    /// The resource block `id` of the module at `path`.
+    pub fn resource_in(&self, path: &[impl AsRef<str>], id: &ResourceId) -> Option<&Resource> {
+        self.module(path)?.resources.get(id)
+    }
+
+    /// Every module of the tree with its path of call names, the root first, parents before
+    /// their children.
+    pub fn modules(&self) -> Vec<(Vec<String>, &Config)> {
+        let mut out = vec![(Vec::new(), self)];
+        let mut i = 0;
+        while i < out.len() {
+            let (path, config) = (out[i].0.clone(), out[i].1);
+            for (name, call) in &config.module_calls {
+                let mut child = path.clone();
+                child.push(name.clone());
+                out.push((child, &call.module));
+            }
+            i += 1;
+        }
+        out
+    }
 }
 
-/// Loads every `*.tf` and `*.hcl` file of `dir` (not recursing), in name order.
+/// Loads every `*.tf` and `*.hcl` file of `dir` (not recursing), in name order, and the modules
+/// it calls, each once per call.
 pub fn load_dir(dir: &FsPath) -> (Config, Diagnostics) {
+    let mut diags = Diagnostics::new();
+    let (mut config, more) = load_one_dir(dir);
+    diags.extend(more);
+    let root = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned());
+    load_module_calls(&mut config, &mut vec![root], &mut diags);
+    (config, diags)
+}
+
+/// Loads the module of every call of `config`, recursively. `stack` holds the directories of
+/// the calls being loaded, to report a module that calls itself.
+fn load_module_calls(config: &mut Config, stack: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
+    let dir = config.dir.clone();
+    for call in config.module_calls.values_mut() {
+        let child_dir = join_lexically(&dir, &call.source);
+        let canonical = match std::fs::canonicalize(&child_dir) {
+            Ok(path) if path.is_dir() => path,
+            _ => {
+                diags.push(
+                    Diagnostic::error(
+                        "TF0133",
+                        "Module not found",
+                        format!(
+                            "The module \"{}\" has source = \"{}\", but {} is not a directory. Fix the path; it is relative to the directory of the calling module.",
+                            call.name,
+                            call.source,
+                            child_dir.display()
+                        ),
+                    )
+                    .with_span(call.span.clone()),
+                );
+                continue;
+            }
+        };
+        if stack.contains(&canonical) || stack.len() > MAX_MODULE_DEPTH {
+            diags.push(
+                Diagnostic::error(
+                    "TF0134",
+                    "Module calls itself",
+                    format!(
+                        "The module \"{}\" (source = \"{}\") is already being loaded by one of its callers, so loading it would never end. Remove the call from the module it leads back to.",
+                        call.name, call.source
+                    ),
+                )
+                .with_span(call.span.clone()),
+            );
+            continue;
+        }
+        let (mut module, more) = load_one_dir(&child_dir);
+        diags.extend(more);
+        diags.extend(root_only_blocks(&module, &call.name));
+        stack.push(canonical);
+        load_module_calls(&mut module, stack, diags);
+        stack.pop();
+        *call.module = module;
+    }
+}
+
+/// Blocks a called module may not hold here. `import` blocks belong to the root module in
+/// Terraform too (internal/configs/config_build.go: "Import blocks are only allowed in the root
+/// module"). Terraform does accept `moved`, `removed` and `check` blocks in a called module;
+/// Trustform runs them only in the root module, so it says so rather than ignore them.
+fn root_only_blocks(module: &Config, call: &str) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    for import in &module.imports {
+        diags.push(
+            Diagnostic::error(
+                "TF0141",
+                "Invalid import configuration",
+                format!("An import block was detected in module \"{call}\". Import blocks are only allowed in the root module: move it there, with the module's address in to (to = module.{call}.TYPE.NAME)."),
+            )
+            .with_span(import.span.clone()),
+        );
+    }
+    let spans = module
+        .moved
+        .iter()
+        .map(|m| ("moved", m.span.clone()))
+        .chain(module.removed.iter().map(|r| ("removed", r.span.clone())))
+        .chain(module.checks.iter().map(|c| ("check", c.span.clone())));
+    for (kind, span) in spans {
+        diags.push(
+            Diagnostic::error(
+                "TF0142",
+                "Block not supported in a called module",
+                format!("Trustform runs {kind} blocks only in the root module, and this one is in module \"{call}\". Move it to the root module and name the module's objects by their full address (module.{call}.TYPE.NAME), or, for a check, assert on the module's outputs."),
+            )
+            .with_span(span),
+        );
+    }
+    diags
+}
+
+/// `dir` joined with a relative `source`, `.` and `..` resolved in the text (as Terraform shows
+/// module paths), so diagnostics name `modules/gw/main.tf` rather than `./../x/../gw/main.tf`.
+fn join_lexically(dir: &FsPath, source: &str) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in dir.join(source).components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                let last = out.components().next_back();
+                if matches!(last, Some(Component::Normal(_))) {
+                    out.pop();
+                } else if !matches!(last, Some(Component::RootDir)) {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
+fn load_one_dir(dir: &FsPath) -> (Config, Diagnostics) {
     let mut diags = Diagnostics::new();
     let mut files = Vec::new();
     match std::fs::read_dir(dir) {
@@ -356,8 +555,7 @@ impl Loader {
         let kind = block.ident.as_str();
         let expected = match kind {
             "resource" | "data" => 2,
-            "variable" | "output" | "provider" => 1,
-            "check" => 1,
+            "variable" | "output" | "provider" | "module" | "check" => 1,
             "locals" | "trustform" | "terraform" | "moved" | "removed" | "import" => 0,
             _ => {
                 self.diags.push(
@@ -365,7 +563,7 @@ impl Loader {
                         "TF0102",
                         "Unsupported block type",
                         format!(
-                            "Blocks of type \"{kind}\" are not expected here. The top level takes trustform, provider, variable, locals, data, resource, output, import, moved, removed and check blocks."
+                            "Blocks of type \"{kind}\" are not expected here. The top level takes trustform, provider, variable, locals, data, resource, module, output, import, moved, removed and check blocks."
                         ),
                     )
                     .with_span(span),
@@ -391,6 +589,7 @@ impl Loader {
                             "moved" => "moved { from = ... to = ... }",
                             "removed" => "removed { from = ... }",
                             "import" => "import { to = ... id = \"...\" }",
+                            "module" => "module \"NAME\" { source = \"./path\" }",
                             _ => "locals { ... }",
                         }
                     ),
@@ -405,6 +604,7 @@ impl Loader {
             "variable" => self.variable(&labels[0], body, span),
             "output" => self.output(&labels[0], body, span),
             "provider" => self.provider(&labels[0], body, span),
+            "module" => self.module_call(&labels[0], body, span),
             "locals" => self.locals(body),
             "moved" => self.moved(body, span),
             "removed" => self.removed(body, span),
@@ -506,19 +706,19 @@ impl Loader {
             (None, Some(for_each)) => Repetition::ForEach(for_each.expr),
             (None, None) => Repetition::Single,
         };
-        let depends_on = match body.attributes.remove("depends_on") {
+        let (depends_on, depends_on_modules) = match body.attributes.remove("depends_on") {
             Some(attr) => self.depends_on(&attr),
-            None => Vec::new(),
+            None => Default::default(),
         };
         let provider = body.attributes.remove("provider").and_then(|attr| match static_traversal(&attr.expr.expr) {
-            Some(parts) if parts.len() == 1 => Some(parts[0].clone()),
+            Some(parts) if parts.len() == 1 || parts.len() == 2 => Some(parts.join(".")),
             _ => {
                 self.error_at(
                     &body,
                     attr.range.clone(),
                     "TF0108",
                     "Invalid provider reference",
-                    "The provider meta-argument takes a bare provider name, like provider = aws.".into(),
+                    "The provider meta-argument takes a provider name or NAME.ALIAS, like provider = aws or provider = aws.bedrock, without quotes.".into(),
                 );
                 None
             }
@@ -535,12 +735,147 @@ impl Loader {
             }
         }
         body.blocks = kept;
-        self.config
-            .resources
-            .insert(id.clone(), Resource { id, body, repetition, depends_on, lifecycle, provider, conditions, span });
+        self.config.resources.insert(
+            id.clone(),
+            Resource { id, body, repetition, depends_on, depends_on_modules, lifecycle, provider, conditions, span },
+        );
     }
 
-    fn depends_on(&mut self, attr: &Attr) -> Vec<(ResourceId, Span)> {
+    fn module_call(&mut self, name: &str, mut body: Body, span: Span) {
+        if !crate::is_identifier(name) {
+            self.diags.push(
+                Diagnostic::error(
+                    "TF0105",
+                    "Invalid module name",
+                    format!("The module name \"{name}\" is not a valid identifier. Use letters, digits, underscores and dashes, starting with a letter or underscore."),
+                )
+                .with_span(span),
+            );
+            return;
+        }
+        if let Some(existing) = self.config.module_calls.get(name) {
+            let first = existing.span.clone();
+            self.diags.push(
+                Diagnostic::error(
+                    "TF0139",
+                    "Duplicate module call",
+                    format!("A module named \"{name}\" was already called at {first}. Module names must be unique in a module; rename one of them."),
+                )
+                .with_span(span),
+            );
+            return;
+        }
+        let Some(source_attr) = body.attributes.remove("source") else {
+            self.diags.push(
+                Diagnostic::error(
+                    "TF0116",
+                    "Missing required argument",
+                    format!("The module \"{name}\" has no source. Add source = \"./path/to/module\" (a directory relative to this one)."),
+                )
+                .with_span(span),
+            );
+            return;
+        };
+        let source_span = body.file.map(|f| self.config.sources.span(f, source_attr.range.clone()));
+        let Some(source) = static_string(&source_attr.expr.expr) else {
+            self.diags.push(
+                Diagnostic::error("TF0132", "Invalid module source", "The source of a module must be a literal string, like source = \"./modules/gateway\"; it cannot use variables or functions.")
+                    .with_span(source_span),
+            );
+            return;
+        };
+        // Terraform tells a local path by its "./" or "../" prefix
+        // (internal/addrs/module_source.go, `isModuleSourceLocal`); anything else is fetched.
+        if !(source.starts_with("./") || source.starts_with("../")) {
+            self.diags.push(
+                Diagnostic::error(
+                    "TF0132",
+                    "Unsupported module source",
+                    format!("The module \"{name}\" has source = \"{source}\", which is not a local path. Trustform loads only modules in local directories, written with a leading ./ or ../ (like \"./modules/{name}\"); download the module into the spec and point source at it."),
+                )
+                .with_span(source_span),
+            );
+            return;
+        }
+        if let Some(version) = body.attributes.remove("version") {
+            self.error_at(&body, version.range, "TF0135", "Invalid argument for a local module", "A module from a local path has no version: remove version, or copy the version you want into the directory.".into());
+        }
+        let count = body.attributes.remove("count");
+        let for_each = body.attributes.remove("for_each");
+        let repetition = match (count, for_each) {
+            (Some(count), Some(_)) => {
+                self.error_at(&body, count.range, "TF0107", "Invalid combination of \"count\" and \"for_each\"", "The \"count\" and \"for_each\" meta-arguments are mutually exclusive; only one may be used per module call. Remove one of them.".into());
+                Repetition::Single
+            }
+            (Some(count), None) => Repetition::Count(count.expr),
+            (None, Some(for_each)) => Repetition::ForEach(for_each.expr),
+            (None, None) => Repetition::Single,
+        };
+        let (depends_on, depends_on_modules) = match body.attributes.remove("depends_on") {
+            Some(attr) => self.depends_on(&attr),
+            None => Default::default(),
+        };
+        let providers = match body.attributes.remove("providers") {
+            Some(attr) => self.providers_map(&attr),
+            None => Vec::new(),
+        };
+        for nested in std::mem::take(&mut body.blocks) {
+            let span = body.file.map(|f| self.config.sources.span(f, nested.range.clone()));
+            self.diags.push(
+                Diagnostic::error("TF0113", "Unsupported block", format!("A module block takes only arguments (its input variables and source, count, for_each, depends_on, providers); a \"{}\" block is not one of them.", nested.kind))
+                    .with_span(span),
+            );
+        }
+        let module = Box::new(Config::default());
+        self.config.module_calls.insert(
+            name.to_owned(),
+            ModuleCall {
+                name: name.to_owned(),
+                source,
+                arguments: body,
+                repetition,
+                depends_on,
+                depends_on_modules,
+                providers,
+                span,
+                module,
+            },
+        );
+    }
+
+    /// `providers = { aws = aws.bedrock, "aws.east" = aws }`
+    fn providers_map(&mut self, attr: &Attr) -> Vec<(String, String, Span)> {
+        let span = self.span(attr.expr.file, Some(attr.range.clone()));
+        let invalid = |this: &mut Self, span: Span| {
+            this.diags.push(
+                Diagnostic::error("TF0138", "Invalid providers argument", "providers maps the module's provider names to this module's configurations, like providers = { aws = aws.bedrock }, without quotes around the values.")
+                    .with_span(span),
+            );
+        };
+        let Expression::Object(object) = &attr.expr.expr else {
+            invalid(self, span);
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (key, value) in object.iter() {
+            let child = match key {
+                hcl_edit::expr::ObjectKey::Ident(i) => Some(i.as_str().to_owned()),
+                hcl_edit::expr::ObjectKey::Expression(e) => {
+                    static_traversal(e).map(|p| p.join(".")).or_else(|| static_string(e))
+                }
+            };
+            let parent = static_traversal(value.expr()).filter(|p| p.len() <= 2).map(|p| p.join("."));
+            let item_span = self.span(attr.expr.file, value.expr().span());
+            match (child, parent) {
+                (Some(child), Some(parent)) => out.push((child, parent, item_span)),
+                _ => invalid(self, item_span),
+            }
+        }
+        out
+    }
+
+    /// The resources and the module calls a `depends_on` names.
+    fn depends_on(&mut self, attr: &Attr) -> (Vec<(ResourceId, Span)>, Vec<ModuleDependency>) {
         let items = match &attr.expr.expr {
             Expression::Array(array) => array.iter().collect::<Vec<_>>(),
             _ => {
@@ -553,13 +888,15 @@ impl Loader {
                     )
                     .with_span(span),
                 );
-                return Vec::new();
+                return Default::default();
             }
         };
         let mut out = Vec::new();
+        let mut modules = Vec::new();
         for item in items {
             let span = self.span(attr.expr.file, item.span());
             match static_traversal(item).as_deref() {
+                Some([module, name]) if module == "module" => modules.push((name.clone(), span)),
                 Some([data, t, n, ..]) if data == "data" => out.push((ResourceId::data(t, n), span)),
                 Some([t, n, ..]) if t != "var" && t != "local" => out.push((ResourceId::managed(t, n), span)),
                 _ => self.diags.push(
@@ -572,7 +909,7 @@ impl Loader {
                 ),
             }
         }
-        out
+        (out, modules)
     }
 
     fn lifecycle(&mut self, body: &Body) -> Lifecycle {
@@ -698,9 +1035,9 @@ impl Loader {
         };
         let sensitive = body.attributes.remove("sensitive").is_some_and(|a| static_bool(&a.expr.expr) == Some(true));
         let description = body.attributes.remove("description").and_then(|a| static_string(&a.expr.expr));
-        let depends_on = match body.attributes.remove("depends_on") {
+        let (depends_on, depends_on_modules) = match body.attributes.remove("depends_on") {
             Some(attr) => self.depends_on(&attr),
-            None => Vec::new(),
+            None => Default::default(),
         };
         for (other, attr) in std::mem::take(&mut body.attributes) {
             self.error_at(&body, attr.range, "TF0113", "Unsupported argument", format!("An output block takes value, sensitive, description and depends_on; \"{other}\" is not one of them."));
@@ -715,24 +1052,36 @@ impl Loader {
                 description,
                 depends_on,
                 preconditions,
+                depends_on_modules,
                 span,
             },
         );
     }
 
-    fn provider(&mut self, name: &str, body: Body, span: Span) {
-        if self.config.providers.contains_key(name) {
-            self.diags.push(
-                Diagnostic::error(
-                    "TF0117",
-                    "Duplicate provider configuration",
-                    format!("The provider \"{name}\" is configured twice. Merge the two blocks."),
-                )
-                .with_span(span),
-            );
+    /// A provider block, keyed `aws` or, with `alias = "bedrock"`, `aws.bedrock`
+    /// (<https://developer.hashicorp.com/terraform/language/providers/configuration#alias-multiple-provider-configurations>).
+    fn provider(&mut self, name: &str, mut body: Body, span: Span) {
+        let alias = match body.attributes.remove("alias") {
+            Some(attr) => match static_string(&attr.expr.expr).filter(|a| crate::is_identifier(a)) {
+                Some(alias) => Some(alias),
+                None => {
+                    self.error_at(&body, attr.range, "TF0108", "Invalid provider alias", "alias takes a literal name, like alias = \"bedrock\", made of letters, digits, underscores and dashes.".into());
+                    return;
+                }
+            },
+            None => None,
+        };
+        let key = provider_key(name, alias.as_deref());
+        if let Some(existing) = self.config.providers.get(&key) {
+            let first = existing.span.clone();
+            let detail = match &alias {
+                Some(alias) => format!("The provider \"{name}\" with alias \"{alias}\" is already configured at {first}. Give this block another alias, or merge the two."),
+                None => format!("The provider \"{name}\" is already configured at {first} without an alias. Merge the two blocks, or add alias = \"NAME\" to one and refer to it as provider = {name}.NAME."),
+            };
+            self.diags.push(Diagnostic::error("TF0117", "Duplicate provider configuration", detail).with_span(span));
             return;
         }
-        self.config.providers.insert(name.to_owned(), ProviderConfig { name: name.to_owned(), body, span });
+        self.config.providers.insert(key, ProviderConfig { name: name.to_owned(), alias, body, span });
     }
 
     fn locals(&mut self, body: Body) {
@@ -985,6 +1334,49 @@ mod tests {
         let codes: Vec<_> = diags.iter().map(|d| (d.code, d.span.as_ref().unwrap().to_string())).collect();
         assert_eq!(codes, [("TF0119", "main.tf:5:3".to_owned())]);
         assert!(diags.iter().next().unwrap().detail.contains("encryption { ... }"));
+    }
+
+    #[test]
+    fn module_paths_are_joined_in_the_text() {
+        assert_eq!(join_lexically(FsPath::new("."), "./gw"), PathBuf::from("gw"));
+        assert_eq!(join_lexically(FsPath::new("mods/team"), "../leaf"), PathBuf::from("mods/leaf"));
+        assert_eq!(join_lexically(FsPath::new("."), "../shared/x"), PathBuf::from("../shared/x"));
+        assert_eq!(join_lexically(FsPath::new("/spec"), "../../x"), PathBuf::from("/x"));
+    }
+
+    #[test]
+    fn module_blocks_keep_their_meta_arguments_and_refuse_remote_sources() {
+        let (config, diags) = load(
+            r#"
+            module "gw" {
+              source     = "./gw"
+              for_each   = toset(["a"])
+              providers  = { aws = aws.bedrock }
+              depends_on = [module.other, trustform_data.x]
+              name       = each.key
+            }
+            module "remote" {
+              source = "hashicorp/consul/aws"
+            }
+            provider "aws" {}
+            provider "aws" {
+              alias = "bedrock"
+            }
+            "#,
+        );
+        let codes: Vec<_> = diags.iter().map(|d| (d.code, d.span.as_ref().unwrap().to_string())).collect();
+        assert_eq!(codes, [("TF0132", "main.tf:10:15".to_owned())]);
+        let gw = &config.module_calls["gw"];
+        assert!(matches!(gw.repetition, Repetition::ForEach(_)));
+        assert_eq!(
+            gw.providers.iter().map(|(c, p, _)| (c.as_str(), p.as_str())).collect::<Vec<_>>(),
+            [("aws", "aws.bedrock")]
+        );
+        assert_eq!(gw.depends_on_modules[0].0, "other");
+        assert_eq!(gw.depends_on[0].0, ResourceId::managed("trustform_data", "x"));
+        assert_eq!(gw.arguments.attributes.keys().collect::<Vec<_>>(), ["name"]);
+        assert_eq!(config.providers.keys().collect::<Vec<_>>(), ["aws", "aws.bedrock"]);
+        assert_eq!(config.providers["aws.bedrock"].alias.as_deref(), Some("bedrock"));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! sub-expression. Unknown values propagate: any operation on an unknown yields an unknown.
 //! Sensitive marks propagate: any operation on a sensitive value yields a sensitive value.
 
-use crate::addr::{InstanceKey, ResourceId};
+use crate::addr::{module_path_text, InstanceKey, ModuleStep, ResourceId};
 use crate::config::{Body, Config, Expr};
 use crate::functions::{self, FunctionContext};
 use crate::partial::{Hole, Part, Partial};
@@ -24,6 +24,22 @@ pub trait ResourceValues: Sync {
     /// The value of a whole resource block: an object for a single instance, a list for
     /// `count`, an object keyed by `for_each` key; `None` if nothing is known of it yet.
     fn resource(&self, id: &ResourceId) -> Option<Value>;
+
+    /// The value of resource block `id` of the module instance `module`; the root module's
+    /// through [`ResourceValues::resource`] unless the implementation knows modules.
+    fn resource_in(&self, module: &[ModuleStep], id: &ResourceId) -> Option<Value> {
+        if module.is_empty() {
+            self.resource(id)
+        } else {
+            None
+        }
+    }
+
+    /// `module.NAME` seen from the module instance `from`: an object of its outputs, a list of
+    /// them for `count`, a map for `for_each`; `None` when not known.
+    fn module_call(&self, _from: &[ModuleStep], _name: &str) -> Option<Value> {
+        None
+    }
 }
 
 /// Local values computed once per phase. Valid for a whole phase because a local is only
@@ -62,6 +78,8 @@ pub struct Scope<'a> {
     pub instance: Instance,
     /// Whether this evaluates for the apply step, where `timestamp()` is known.
     pub applying: bool,
+    /// The module instance evaluated in (`config` is its module's); empty for the root.
+    pub module: &'a [ModuleStep],
 }
 
 /// What went wrong while evaluating, with where.
@@ -74,7 +92,28 @@ impl<'a> Scope<'a> {
         resources: &'a dyn ResourceValues,
         locals: &'a LocalsCache,
     ) -> Self {
-        Scope { config, variables, resources, locals, instance: Instance::None, applying: false }
+        Scope { config, variables, resources, locals, instance: Instance::None, applying: false, module: &[] }
+    }
+
+    /// The same scope inside the module instance `module`, whose configuration is `config` and
+    /// input variables `variables`.
+    pub fn in_module(
+        &self,
+        module: &'a [ModuleStep],
+        config: &'a Config,
+        variables: &'a BTreeMap<String, Value>,
+    ) -> Scope<'a> {
+        Scope { module, config, variables, instance: Instance::None, ..*self }
+    }
+
+    /// The locals cache key of `name` in this scope's module instance (the name itself in the
+    /// root, without a copy).
+    fn local_key<'n>(&self, name: &'n str) -> std::borrow::Cow<'n, str> {
+        if self.module.is_empty() {
+            std::borrow::Cow::Borrowed(name)
+        } else {
+            std::borrow::Cow::Owned(format!("{}.{name}", module_path_text(self.module)))
+        }
     }
 
     /// The same scope for the apply step.
@@ -159,7 +198,8 @@ impl<'a> Scope<'a> {
     }
 
     fn local(&self, name: &str, range: Option<Range<usize>>, file: FileId) -> EvalResult<Value> {
-        if let Some(value) = self.locals.0.lock().unwrap_or_else(|e| e.into_inner()).get(name) {
+        if let Some(value) = self.locals.0.lock().unwrap_or_else(|e| e.into_inner()).get(self.local_key(name).as_ref())
+        {
             return Ok(value.clone());
         }
         let Some(local) = self.config.locals.get(name) else {
@@ -179,11 +219,19 @@ impl<'a> Scope<'a> {
             // An error is left for the evaluation that needs the value to report (or, under
             // try() or can(), not to report).
             if let Ok(value) = (Scope { instance: Instance::None, ..*self }).eval(&local.expr) {
-                self.locals.0.lock().unwrap_or_else(|e| e.into_inner()).insert(dependency, value);
+                self.locals
+                    .0
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(self.local_key(&dependency).into_owned(), value);
             }
         }
         let value = Scope { instance: Instance::None, ..*self }.eval(&local.expr)?;
-        self.locals.0.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_owned(), value.clone());
+        self.locals
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(self.local_key(name).into_owned(), value.clone());
         Ok(value)
     }
 
@@ -191,7 +239,8 @@ impl<'a> Scope<'a> {
     /// cached yet, each after the locals it refers to (`name` itself excluded). A cycle, which
     /// the graph reports on its own, is cut where it closes.
     fn uncached_local_dependencies(&self, name: &str) -> Vec<String> {
-        let cached = |n: &str| self.locals.0.lock().unwrap_or_else(|e| e.into_inner()).contains_key(n);
+        let cached =
+            |n: &str| self.locals.0.lock().unwrap_or_else(|e| e.into_inner()).contains_key(self.local_key(n).as_ref());
         let local_refs = |n: &str| -> Vec<String> {
             self.config.locals.get(n).map_or_else(Vec::new, |local| {
                 crate::refs::references(&local.expr)
@@ -243,6 +292,10 @@ impl<'a> Scope<'a> {
 fn push_block(out: &mut BTreeMap<String, Value>, kind: &str, value: Value) {
     let slot = out.entry(kind.to_owned()).or_insert_with(|| Value::List(Vec::new()));
     match (slot, value) {
+        // A dynamic block over a collection not known yet: how many blocks there will be is
+        // not known either, so the whole list of that kind is unknown (Terraform's dynblock
+        // expansion gives an unknown value of the block type's list).
+        (slot, Value::Unknown) => *slot = Value::Unknown,
         (Value::List(items), Value::List(more)) if kind_is_dynamic_result(&more) => items.extend(more),
         (Value::List(items), value) => items.push(value),
         (slot, _) => *slot = Value::Unknown,
@@ -417,7 +470,7 @@ impl Evaluator<'_, '_> {
 
     fn bare_reference(&self, name: &str, range: Option<Range<usize>>) -> Box<Diagnostic> {
         let detail = match name {
-            "var" | "local" | "data" | "count" | "each" | "path" => {
+            "var" | "local" | "data" | "count" | "each" | "path" | "module" => {
                 format!("\"{name}\" must be followed by an attribute, like {name}.NAME.")
             }
             _ => format!(
@@ -801,6 +854,21 @@ impl Evaluator<'_, '_> {
                     "Use path.module, path.root or path.cwd.",
                 )),
             },
+            "module" => {
+                let call = attr(0).ok_or_else(|| self.bare_reference(name, range.clone()))?;
+                if !scope.config.module_calls.contains_key(call) {
+                    let hint = closest(call, scope.config.module_calls.keys().map(String::as_str))
+                        .map(|s| format!(" Did you mean module.{s}?"))
+                        .unwrap_or_default();
+                    return Err(self.error(
+                        range,
+                        "TF0219",
+                        "Reference to undeclared module",
+                        format!("No module call named \"{call}\" is declared in this module. Declare it with module \"{call}\" {{ source = \"./path\" }}, or fix the name.{hint}"),
+                    ));
+                }
+                Ok((scope.resources.module_call(scope.module, call).unwrap_or(Value::Unknown), 1))
+            }
             "data" => match (attr(0), attr(1)) {
                 (Some(t), Some(n)) => Ok((self.resource(&ResourceId::data(t, n), range)?, 2)),
                 _ => Err(self.error(
@@ -830,7 +898,7 @@ impl Evaluator<'_, '_> {
                 ),
             ));
         }
-        Ok(self.scope.resources.resource(id).unwrap_or(Value::Unknown))
+        Ok(self.scope.resources.resource_in(self.scope.module, id).unwrap_or(Value::Unknown))
     }
 
     fn apply_ops(&self, mut value: Value, ops: &[hcl_edit::Decorated<TraversalOperator>]) -> EvalResult<Value> {
@@ -1494,5 +1562,33 @@ mod tests {
         let scope = Scope::new(&config, &variables, &resources, &locals);
         let body = scope.eval_body(&config.resources[&ResourceId::managed("x_policy", "p")].body).unwrap();
         assert_eq!(body.render(), r#"{name = "p", statement = [{action = "a"}, {action = "b"}, {action = "c"}]}"#);
+    }
+
+    #[test]
+    fn a_dynamic_block_over_an_unknown_collection_leaves_its_blocks_unknown() {
+        // Not one block with no arguments (which the schema would call incomplete): the
+        // number of blocks is not known either.
+        let (config, diags) = load_sources([(
+            "main.tf".to_owned(),
+            r#"
+            variable "roles" {}
+            resource "x_app" "a" {
+              dynamic "role" {
+                for_each = var.roles
+                content {
+                  value = role.key
+                }
+              }
+            }
+            "#
+            .to_owned(),
+        )]);
+        assert!(diags.is_empty());
+        let variables = BTreeMap::from([("roles".to_owned(), Value::Unknown)]);
+        let locals = LocalsCache::default();
+        let resources = Fixed(BTreeMap::new());
+        let scope = Scope::new(&config, &variables, &resources, &locals);
+        let body = scope.eval_body(&config.resources[&ResourceId::managed("x_app", "a")].body).unwrap();
+        assert_eq!(body.get("role"), Some(&Value::Unknown));
     }
 }

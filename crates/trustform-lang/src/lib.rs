@@ -14,7 +14,10 @@ mod types;
 mod value;
 mod vars;
 
-pub use addr::{provider_of, AddrParseError, InstanceKey, Mode, ResourceAddr, ResourceId};
+pub use addr::{
+    module_matches, module_path_text, parse_module_prefix, provider_of, static_module_path, AddrParseError,
+    InstanceKey, Mode, ModuleStep, ResourceAddr, ResourceId,
+};
 pub use eval::{eval_constant, EvalResult, Instance, LocalsCache, ResourceValues, Scope};
 pub use kinds::{static_kind, value_kind, Kind};
 pub use partial::{Hole, Part, Partial};
@@ -22,4 +25,4 @@ pub use refs::{body_references, references, Reference, Target};
 pub use suggest::closest;
 pub use types::{normalize_set, Type};
 pub use value::{is_identifier, redact_texts, Number, Path, PathStep, Value, REDACTED, UNKNOWN};
-pub use vars::{resolve_variables, CliVar};
+pub use vars::{module_variables, resolve_variables, CliVar};

@@ -14,6 +14,12 @@ pub enum Target {
     Variable(String),
     Local(String),
     Resource(ResourceId),
+    /// `module.NAME.OUTPUT`, or `module.NAME` as a whole (`output` is `None`, also when an
+    /// instance key comes first: `module.NAME["k"].OUTPUT`).
+    Module {
+        name: String,
+        output: Option<String>,
+    },
 }
 
 /// One reference and where it is written.
@@ -161,6 +167,11 @@ impl Collector {
             "data" => {
                 if let (Some(t), Some(n)) = (attr(0), attr(1)) {
                     self.push(Target::Resource(ResourceId::data(t, n)), range);
+                }
+            }
+            "module" => {
+                if let Some(name) = attr(0) {
+                    self.push(Target::Module { name, output: attr(1) }, range);
                 }
             }
             "count" | "each" | "path" | "self" | "terraform" | "trustform" => {}

@@ -303,6 +303,74 @@ fn read_tfvars(config: &mut Config, path: &Path, inputs: &mut Vec<Input>, diags:
     }
 }
 
+/// The input variables of one module instance from the values its call passes (already
+/// evaluated in the caller): defaults, null checks, type conversion, sensitivity and validation
+/// as for the root's variables (Terraform's `internal/terraform/eval_variable.go`). An unknown
+/// value is converted as far as its type says and not validated until it is known. Missing
+/// required inputs are the configuration graph's to report.
+pub fn module_variables(
+    module: &Config,
+    call: &str,
+    passed: BTreeMap<String, (Value, Option<Span>)>,
+) -> (BTreeMap<String, Value>, Diagnostics) {
+    let mut diags = Diagnostics::new();
+    let mut values = BTreeMap::new();
+    for var in module.variables.values() {
+        let ty = var.ty.clone().unwrap_or(Type::Any);
+        let (value, span) = match passed.get(&var.name) {
+            // Terraform: a null argument for a variable with a default takes the default.
+            Some((value, _)) if value.is_null() && var.default.is_some() => (None, None),
+            Some((value, span)) => (Some(value.clone()), span.clone()),
+            None => (None, None),
+        };
+        let value = match value {
+            Some(value) => value,
+            None => match &var.default {
+                Some(default) => match eval_constant(module, default) {
+                    Ok(v) => v,
+                    Err(d) => {
+                        diags.push(*d);
+                        continue;
+                    }
+                },
+                None => Value::Unknown,
+            },
+        };
+        let span = span.or(Some(var.span.clone()));
+        if value.is_null() && !var.nullable {
+            diags.push(
+                Diagnostic::error(
+                    "TF0303",
+                    "Invalid value for variable",
+                    format!("The variable \"{}\" of module \"{call}\" is not nullable, but the call sets it to null. Give it a value.", var.name),
+                )
+                .with_span(span),
+            );
+            continue;
+        }
+        match ty.convert(value) {
+            Ok(v) => {
+                values.insert(var.name.clone(), v.mark_if(var.sensitive));
+            }
+            Err(msg) => diags.push(
+                Diagnostic::error(
+                    "TF0303",
+                    "Invalid value for variable",
+                    match var.sensitive {
+                        true => format!("The value module \"{call}\" passes for variable \"{}\" does not fit its type {ty} (the value is not shown because the variable is sensitive). Pass a value of that type.", var.name),
+                        false => format!("The value module \"{call}\" passes for variable \"{}\" does not fit its type {ty}: {msg}. Pass a value of that type.", var.name),
+                    },
+                )
+                .with_span(span),
+            ),
+        }
+    }
+    let known: BTreeMap<String, Value> =
+        values.iter().filter(|(_, v)| !v.contains_unknown()).map(|(k, v)| (k.clone(), v.clone())).collect();
+    check_validations(module, &known, &mut diags);
+    (values, diags)
+}
+
 fn check_validations(config: &Config, values: &BTreeMap<String, Value>, diags: &mut Diagnostics) {
     struct NoResources;
     impl ResourceValues for NoResources {
@@ -416,5 +484,58 @@ mod tests {
         assert!(codes.contains(&"TF0300"), "{codes:?}");
         assert!(codes.contains(&"TF0303"), "{codes:?}");
         assert!(codes.contains(&"TF0302"), "{codes:?}");
+    }
+
+    #[test]
+    fn module_inputs_take_defaults_types_sensitivity_and_validation() {
+        let module = config(
+            r#"
+            variable "name" { type = string }
+            variable "replicas" {
+              type    = number
+              default = 2
+            }
+            variable "token" {
+              type      = string
+              sensitive = true
+            }
+            variable "env" {
+              type = string
+              validation {
+                condition     = contains(["dev", "prod"], var.env)
+                error_message = "env must be dev or prod."
+              }
+            }
+            variable "later" {
+              type = string
+            }
+            "#,
+        );
+        let passed = |pairs: Vec<(&str, Value)>| pairs.into_iter().map(|(k, v)| (k.to_owned(), (v, None))).collect();
+        let (values, diags) = module_variables(
+            &module,
+            "module.gw",
+            passed(vec![
+                ("name", Value::from(7)),
+                ("replicas", Value::Null),
+                ("token", Value::from("s3cret")),
+                ("env", Value::from("dev")),
+                ("later", Value::Unknown),
+            ]),
+        );
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(values["name"], Value::from("7"));
+        assert_eq!(values["replicas"], Value::from(2), "null takes the default, as in Terraform");
+        assert_eq!(values["token"].render(), "(sensitive value)");
+        assert!(values["later"].is_unknown());
+
+        let (_, diags) = module_variables(
+            &module,
+            "module.gw",
+            passed(vec![("name", Value::List(vec![])), ("env", Value::from("qa")), ("token", Value::from("x"))]),
+        );
+        let codes: Vec<_> = diags.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["TF0303", "TF0307"], "{diags:?}");
+        assert!(diags.iter().any(|d| d.detail.contains("module \"module.gw\"")), "{diags:?}");
     }
 }

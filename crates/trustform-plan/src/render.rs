@@ -485,6 +485,10 @@ pub fn render_json(plan: &Plan) -> Json {
             if let (Some(id), Some(fields)) = (plan.import_id(&c.address), change["change"].as_object_mut()) {
                 fields.insert("importing".to_owned(), json!({ "id": id }));
             }
+            // Terraform's JSON plan names the module instance of a resource in a module.
+            if !c.address.module.is_empty() {
+                change["module_address"] = json!(trustform_lang::module_path_text(&c.address.module));
+            }
             change
         })
         .collect();

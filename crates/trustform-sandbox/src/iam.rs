@@ -620,9 +620,15 @@ fn dedup(items: Vec<String>) -> Vec<String> {
     items.into_iter().filter(|item| seen.insert(item.clone())).collect()
 }
 
-pub(crate) fn dispatch(shared: &Shared, action: &str, params: &Params) -> Answer {
-    let account_id = shared.config.account_id.as_str();
-    let mut iam = shared.iam();
+/// Serves one IAM action in the account `account_id` (the request's, see
+/// [`crate::query::signing_account`]); each account has its own roles and OIDC providers.
+pub(crate) fn dispatch(shared: &Shared, account_id: &str, action: &str, params: &Params) -> Answer {
+    let mut accounts = shared.iam();
+    if !accounts.contains_key(account_id) {
+        let fresh = shared.new_account_iam(account_id);
+        accounts.insert(account_id.to_owned(), fresh);
+    }
+    let Some(iam) = accounts.get_mut(account_id) else { return Err(invalid_action(action, params.get("Version"))) };
     match action {
         "CreateRole" => iam.create_role(account_id, params),
         "GetRole" => iam.get_role(params),

@@ -116,16 +116,26 @@ impl Entry {
 
 /// `AWS4-HMAC-SHA256 Credential=AKID/DATE/REGION/SERVICE/aws4_request, ...` keeps its scope
 /// (which names the service) with the key id and signature replaced; anything else, a bearer
-/// token above all, becomes `Bearer journal`.
+/// token above all, becomes `Bearer journal`. A sandbox account key id (`ASBX` and an account,
+/// [`crate::query::ACCOUNT_KEY_PREFIX`]) is kept: it is no credential, and a replay must serve
+/// the request in the same account.
 fn redact_authorization(value: &str) -> String {
-    let scope = value
+    let credential = value
         .strip_prefix("AWS4-HMAC-SHA256 ")
         .and_then(|rest| rest.split("Credential=").nth(1))
         .and_then(|credential| credential.split([',', ' ']).next())
-        .and_then(|credential| credential.split_once('/'))
-        .map(|(_, scope)| scope);
-    match scope {
-        Some(scope) => format!("AWS4-HMAC-SHA256 Credential=journal/{scope}, SignedHeaders=host, Signature=0"),
+        .and_then(|credential| credential.split_once('/'));
+    match credential {
+        Some((key_id, scope)) => {
+            let account = key_id
+                .strip_prefix(crate::query::ACCOUNT_KEY_PREFIX)
+                .filter(|account| account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()));
+            let key_id = match account {
+                Some(_) => key_id,
+                None => "journal",
+            };
+            format!("AWS4-HMAC-SHA256 Credential={key_id}/{scope}, SignedHeaders=host, Signature=0")
+        }
         None => "Bearer journal".to_owned(),
     }
 }
@@ -319,6 +329,11 @@ mod tests {
 
     #[test]
     fn credentials_never_reach_the_journal() {
+        let account = "AWS4-HMAC-SHA256 Credential=ASBX210987654321/20261201/us-east-1/iam/aws4_request, SignedHeaders=host;x-amz-date, Signature=deadbeef";
+        assert_eq!(
+            redact_authorization(account),
+            "AWS4-HMAC-SHA256 Credential=ASBX210987654321/20261201/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0"
+        );
         let sigv4 = "AWS4-HMAC-SHA256 Credential=AKIASECRET/20261201/us-east-1/sts/aws4_request, SignedHeaders=host;x-amz-date, Signature=deadbeef";
         assert_eq!(
             redact_authorization(sigv4),

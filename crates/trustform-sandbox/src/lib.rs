@@ -47,4 +47,5 @@ pub mod vault;
 pub mod world;
 
 pub use config::SandboxConfig;
+pub use query::{account_key_id, ACCOUNT_KEY_PREFIX};
 pub use server::{Offline, Sandbox};

@@ -252,6 +252,26 @@ fn service(headers: &HeaderMap, action: &str) -> Service {
     }
 }
 
+/// The prefix of the sandbox's per-account access key ids: `ASBX` and the 12 digits of an
+/// account (`ASBX210987654321`) sign requests as that account, so one sandbox can emulate
+/// several accounts, as aliased `provider "aws"` blocks with their own `allowed_account_ids`
+/// reach several. Any other key id is the configured account's.
+pub const ACCOUNT_KEY_PREFIX: &str = "ASBX";
+
+/// The account a SigV4-signed request names through its access key id (see
+/// [`ACCOUNT_KEY_PREFIX`]).
+pub(crate) fn signing_account(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let key_id = value.split("Credential=").nth(1)?.split('/').next()?;
+    let account = key_id.strip_prefix(ACCOUNT_KEY_PREFIX)?;
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then(|| account.to_owned())
+}
+
+/// The access key id that signs requests as `account` in the sandbox.
+pub fn account_key_id(account: &str) -> String {
+    format!("{ACCOUNT_KEY_PREFIX}{account}")
+}
+
 pub(crate) async fn handle(
     State(shared): State<Arc<Shared>>,
     Extension(request_id): Extension<RequestId>,
@@ -263,9 +283,10 @@ pub(crate) async fn handle(
         let error = QueryError::new(StatusCode::BAD_REQUEST, "MissingAction", "Missing Action");
         return error_response(IAM_NAMESPACE, &error, request_id);
     };
+    let account = signing_account(&headers).unwrap_or_else(|| shared.config.account_id.clone());
     let (namespace, answer) = match service(&headers, action) {
-        Service::Sts => (STS_NAMESPACE, sts::dispatch(&shared, action, &params)),
-        Service::Iam => (IAM_NAMESPACE, iam::dispatch(&shared, action, &params)),
+        Service::Sts => (STS_NAMESPACE, sts::dispatch(&account, action, &params)),
+        Service::Iam => (IAM_NAMESPACE, iam::dispatch(&shared, &account, action, &params)),
     };
     match answer {
         Ok(result) => success_response(namespace, action, result, request_id),

@@ -48,7 +48,9 @@ pub(crate) struct Shared {
     routes: Mutex<BTreeMap<String, u64>>,
     faults: Mutex<StdRng>,
     eks: Mutex<EksState>,
-    iam: Mutex<IamState>,
+    /// IAM per emulated account (see [`crate::query::signing_account`]); the configured
+    /// account's always exists.
+    iam: Mutex<BTreeMap<String, IamState>>,
     gcp: Mutex<GcpState>,
     azure: Mutex<AzureState>,
     vault: Mutex<VaultState>,
@@ -73,7 +75,10 @@ impl Shared {
         // Distinct streams so that turning fault injection on does not change generated ids.
         let faults = StdRng::seed_from_u64(config.seed);
         let eks = EksState::new(&config, StdRng::seed_from_u64(config.seed ^ 0x454b_5300));
-        let iam = IamState::new(StdRng::seed_from_u64(config.seed ^ 0x4941_4d00), config.aws_iam_propagation_delay);
+        let iam = BTreeMap::from([(
+            config.account_id.clone(),
+            IamState::new(StdRng::seed_from_u64(config.seed ^ 0x4941_4d00), config.aws_iam_propagation_delay),
+        )]);
         let gcp = GcpState::new(&config, StdRng::seed_from_u64(config.seed ^ 0x4743_5000));
         let azure = AzureState::new(&config);
         Shared {
@@ -97,8 +102,20 @@ impl Shared {
         self.eks.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn iam(&self) -> MutexGuard<'_, IamState> {
+    /// IAM of every emulated account; [`IamState`] of one with [`Shared::iam_of`].
+    pub(crate) fn iam(&self) -> MutexGuard<'_, BTreeMap<String, IamState>> {
         self.iam.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A fresh IAM for another emulated account: its own generator, seeded from the account so
+    /// that ids do not depend on which account was used first.
+    pub(crate) fn new_account_iam(&self, account: &str) -> IamState {
+        let salt =
+            account.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        IamState::new(
+            StdRng::seed_from_u64(self.config.seed ^ 0x4941_4d00 ^ salt),
+            self.config.aws_iam_propagation_delay,
+        )
     }
 
     pub(crate) fn gcp(&self) -> MutexGuard<'_, GcpState> {

@@ -1,16 +1,16 @@
 //! STS: `GetCallerIdentity`, answering for whichever credentials signed the request.
 
 use crate::query::{invalid_action, Params, QueryError, Xml};
-use crate::server::Shared;
 
-pub(crate) fn dispatch(shared: &Shared, action: &str, params: &Params) -> Result<Option<String>, QueryError> {
+pub(crate) fn dispatch(account_id: &str, action: &str, params: &Params) -> Result<Option<String>, QueryError> {
     match action {
-        "GetCallerIdentity" => Ok(Some(caller_identity(&shared.config.account_id))),
+        "GetCallerIdentity" => Ok(Some(caller_identity(account_id))),
         _ => Err(invalid_action(action, params.get("Version"))),
     }
 }
 
-/// The sandbox authenticates everyone as one IAM user of the configured account.
+/// The sandbox authenticates everyone as the IAM user `sandbox` of the account the request was
+/// signed for.
 fn caller_identity(account_id: &str) -> String {
     let mut xml = Xml::default();
     xml.leaf("Arn", &format!("arn:aws:iam::{account_id}:user/sandbox"))

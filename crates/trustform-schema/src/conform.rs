@@ -107,6 +107,12 @@ fn conform_at(block: &Block, config: &Value, path: &mut Path, errors: &mut Vec<C
             None | Some(Value::Null) => Vec::new(),
             Some(Value::List(items)) => items.clone(),
             Some(single @ Value::Object(_)) => vec![single.clone()],
+            // Blocks a `dynamic` block makes from a collection not known yet: how many and what
+            // they hold is decided when it is known.
+            Some(unknown) if unknown.is_unknown() => {
+                out.insert(name.clone(), Value::Unknown);
+                continue;
+            }
             Some(other) => {
                 let msg = format!("a block is required, but got {}", other.type_name());
                 errors.push(error_at(path, name, ConformErrorKind::Type(msg)));
@@ -178,6 +184,13 @@ mod tests {
             out.render(),
             r#"{aws = {account_id = "123"}, disabled = false, display_name = null, id = "aws", name = null}"#
         );
+    }
+
+    #[test]
+    fn blocks_not_known_yet_stay_unknown_rather_than_incomplete() {
+        let config = Value::object([("id", Value::from("aws")), ("aws", Value::Unknown)]);
+        let out = conform(&pool_provider(), &config).unwrap();
+        assert_eq!(out.get("aws"), Some(&Value::Unknown));
     }
 
     #[test]

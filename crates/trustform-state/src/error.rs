@@ -20,12 +20,12 @@ pub enum DecodeError {
     )]
     UnsupportedFormatVersion { found: u64 },
     #[error("resource {address} appears more than once")]
-    DuplicateResource { address: ResourceAddr },
+    DuplicateResource { address: Box<ResourceAddr> },
     #[error("resource {address} is recorded with type {type_name:?}, which does not match its address")]
-    TypeMismatch { address: ResourceAddr, type_name: String },
+    TypeMismatch { address: Box<ResourceAddr>, type_name: String },
     /// `problem` quotes the offending path.
     #[error("resource {address} lists a sensitive attribute that is not a path: {problem}")]
-    BadSensitivePath { address: ResourceAddr, problem: String },
+    BadSensitivePath { address: Box<ResourceAddr>, problem: String },
 }
 
 /// What can go wrong reading, checking or writing state.

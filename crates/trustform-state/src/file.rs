@@ -135,7 +135,7 @@ impl TryFrom<StateFile> for State {
         for entry in file.resources {
             let (address, resource) = resource_from_entry(entry)?;
             if resources.contains_key(&address) {
-                return Err(DecodeError::DuplicateResource { address });
+                return Err(DecodeError::DuplicateResource { address: Box::new(address) });
             }
             resources.insert(address, resource);
         }
@@ -153,13 +153,13 @@ impl TryFrom<StateFile> for State {
 pub(crate) fn resource_from_entry(entry: ResourceEntry) -> Result<(ResourceAddr, ResourceState), DecodeError> {
     let address = entry.address;
     if entry.type_name != address.type_name() {
-        return Err(DecodeError::TypeMismatch { address, type_name: entry.type_name });
+        return Err(DecodeError::TypeMismatch { address: Box::new(address), type_name: entry.type_name });
     }
     let mut sensitive_attributes = Vec::with_capacity(entry.sensitive_attributes.len());
     for path in entry.sensitive_attributes {
         match path.parse::<Path>() {
             Ok(parsed) => sensitive_attributes.push(parsed),
-            Err(problem) => return Err(DecodeError::BadSensitivePath { address, problem }),
+            Err(problem) => return Err(DecodeError::BadSensitivePath { address: Box::new(address), problem }),
         }
     }
     let mut dependencies = entry.dependencies;

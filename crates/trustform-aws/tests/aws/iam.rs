@@ -311,3 +311,22 @@ fn with_clients(body: &Value) -> Value {
     map.insert("client_id_list".into(), strings(&["sts.amazonaws.com"]));
     Value::Object(map)
 }
+
+/// `allowed_account_ids`, as the Terraform AWS provider checks it (internal/conns/config.go):
+/// the account STS names for the credentials (moto's is 123456789012) must be listed.
+#[tokio::test]
+async fn allowed_account_ids_refuse_credentials_for_another_account() {
+    let moto = Moto::start();
+    let with_accounts = |accounts: &[&str]| {
+        let Value::Object(mut block) = crate::support::provider_block(moto.endpoint(), None) else { unreachable!() };
+        block.insert("allowed_account_ids".into(), strings(accounts));
+        Value::Object(block)
+    };
+    let provider = trustform_aws::AwsProvider::new().with_retry_policy(crate::support::fast_retries());
+    let refused = provider.configure(&with_accounts(&["210987654321"])).await.expect_err("another account");
+    assert!(
+        refused.to_string().contains("AWS account 123456789012, which is not in allowed_account_ids (210987654321)"),
+        "{refused}"
+    );
+    provider.configure(&with_accounts(&["210987654321", "123456789012"])).await.expect("a listed account");
+}

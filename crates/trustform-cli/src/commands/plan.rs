@@ -184,10 +184,22 @@ pub fn plan_options(flags: &PlanFlags, mode: PlanMode, ctx: &Ctx) -> CmdResult<P
             })
             .collect()
     };
+    // `-target=module.gw` or `module.gw["prod"]` selects everything in those module instances
+    // (https://developer.hashicorp.com/terraform/cli/commands/plan#target-address).
+    let (modules, resources): (Vec<&String>, Vec<&String>) = flags
+        .targets
+        .iter()
+        .partition(|t| matches!(trustform_lang::parse_module_prefix(t), Ok((steps, "")) if !steps.is_empty()));
+    let module_targets = modules
+        .into_iter()
+        .filter_map(|t| trustform_lang::parse_module_prefix(t).ok().map(|(steps, _)| steps))
+        .collect();
+    let resources: Vec<String> = resources.into_iter().cloned().collect();
     Ok(PlanOptions {
         mode,
         refresh: flags.refresh || mode == PlanMode::RefreshOnly,
-        targets: parse(&flags.targets)?,
+        targets: parse(&resources)?,
+        module_targets,
         replace: parse(&flags.replace)?,
     })
 }

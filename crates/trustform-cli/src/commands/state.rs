@@ -54,8 +54,35 @@ pub async fn run(ctx: &Ctx, command: StateCommand) -> CmdResult {
             Ok(0)
         }
         StateCommand::Rm(args) => {
-            let addrs = args.addresses.iter().map(|a| parse(ctx, a)).collect::<CmdResult<Vec<_>>>()?;
+            // A module address (`module.gw`, `module.gw["prod"]`) forgets everything in it, as
+            // Terraform's `state rm` does.
+            let module_of = |text: &str| match trustform_lang::parse_module_prefix(text) {
+                Ok((steps, "")) if !steps.is_empty() => Some(steps),
+                _ => None,
+            };
+            let modules: Vec<_> = args.addresses.iter().filter_map(|a| module_of(a)).collect();
+            let addrs = args
+                .addresses
+                .iter()
+                .filter(|a| module_of(a).is_none())
+                .map(|a| parse(ctx, a))
+                .collect::<CmdResult<Vec<_>>>()?;
             mutate(ctx, project, args.state.as_deref(), "state rm", |state| {
+                for module in &modules {
+                    let inside: Vec<ResourceAddr> = state
+                        .resources
+                        .keys()
+                        .filter(|addr| trustform_lang::module_matches(module, &addr.module))
+                        .cloned()
+                        .collect();
+                    if inside.is_empty() {
+                        return Err(format!("no resource in state is in {}", trustform_lang::module_path_text(module)));
+                    }
+                    for addr in inside {
+                        state.rm(&addr).map_err(|e| e.to_string())?;
+                        outln!("Removed {addr}");
+                    }
+                }
                 for addr in &addrs {
                     state.rm(addr).map_err(|e| e.to_string())?;
                     outln!("Removed {addr}");

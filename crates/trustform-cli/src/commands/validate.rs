@@ -18,7 +18,8 @@ pub async fn init(ctx: &Ctx, args: InitArgs) -> CmdResult {
     let config = &project.config;
     let spec = backends::configured(Some(config), ctx.err)?;
     let providers = crate::project::providers(ctx.sandboxed());
-    let mut used: Vec<&str> = config.resources.values().map(|r| r.provider_name()).collect();
+    let mut used: Vec<&str> =
+        config.modules().into_iter().flat_map(|(_, m)| m.resources.values()).map(|r| r.provider_name()).collect();
     used.sort_unstable();
     used.dedup();
     for name in &used {

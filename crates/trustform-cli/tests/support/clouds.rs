@@ -11,8 +11,8 @@ use trustform_test_provider::moto::Moto;
 // The shipped world, defined once in `trustform_sandbox::world`; not every test uses each name.
 #[allow(unused_imports)]
 pub use world::{
-    ACCOUNT_ID as ACCOUNT, AZURE_TENANT as ARM_TENANT, CLUSTER, CLUSTER_ISSUER as ISSUER, GCP_PROJECT,
-    GCP_PROJECT_NUMBER,
+    ACCOUNT_ID as ACCOUNT, AZURE_SUBSCRIPTION as ARM_SUBSCRIPTION, AZURE_TENANT as ARM_TENANT, CLUSTER,
+    CLUSTER_ISSUER as ISSUER, GCP_PROJECT, GCP_PROJECT_NUMBER,
 };
 /// The eventual-consistency windows every end-to-end test meets (see
 /// `SandboxConfig::consistency_windows`): long enough that each run goes through them, short
@@ -119,6 +119,19 @@ impl Clouds {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+            .endpoint_url(&self.iam_sts)
+            .build();
+        aws_sdk_iam::Client::from_conf(config)
+    }
+
+    /// An IAM client of one emulated account: the sandbox serves a request signed with its key
+    /// id for `account` in that account.
+    pub fn iam_of(&self, account: &str) -> aws_sdk_iam::Client {
+        let key_id = trustform_sandbox::account_key_id(account);
+        let config = aws_sdk_iam::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(key_id.clone(), key_id, None, None, "test"))
             .endpoint_url(&self.iam_sts)
             .build();
         aws_sdk_iam::Client::from_conf(config)

@@ -20,14 +20,16 @@ impl Run {
     }
 }
 
-/// A scratch working directory holding a spec.
+/// A scratch working directory holding a spec (in `sub` of the scratch directory, so a spec's
+/// module calls can reach sibling directories copied with it).
 pub struct Workdir {
     pub dir: tempfile::TempDir,
+    sub: PathBuf,
 }
 
 impl Workdir {
     pub fn new() -> Workdir {
-        Workdir { dir: tempfile::tempdir().expect("temp dir") }
+        Workdir { dir: tempfile::tempdir().expect("temp dir"), sub: PathBuf::new() }
     }
 
     /// A copy of one of the repository's example specs.
@@ -35,14 +37,23 @@ impl Workdir {
         Workdir::copy_of("examples", name)
     }
 
-    /// A copy of one of the repository's shipped plans: its spec, variable files and templates.
+    /// A copy of one of the repository's shipped plans: its spec, variable files and templates,
+    /// beside the other plans and `plans/modules/`, which its module calls may use.
     pub fn plan(name: &str) -> Workdir {
-        Workdir::copy_of("plans", name)
+        let mut work = Workdir::new();
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plans");
+        copy_tree(&source, &work.path());
+        work.sub = PathBuf::from(name);
+        work
     }
 
-    /// A copy of a spec under `crates/trustform-cli/tests/fixtures/`.
+    /// A copy of a spec under `crates/trustform-cli/tests/fixtures/`, with its subdirectories
+    /// (local modules).
     pub fn fixture(name: &str) -> Workdir {
-        Workdir::copy_of("crates/trustform-cli/tests/fixtures", name)
+        let work = Workdir::new();
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+        copy_tree(&source, &work.path());
+        work
     }
 
     /// A shipped plan with its `sandbox.tfvars` read automatically (as `sandbox.auto.tfvars`),
@@ -80,8 +91,8 @@ impl Workdir {
         std::fs::write(path, text).unwrap();
     }
 
-    pub fn path(&self) -> &Path {
-        self.dir.path()
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join(&self.sub)
     }
 
     pub fn file(&self, name: &str) -> PathBuf {
@@ -122,6 +133,20 @@ impl Workdir {
         let run = self.run(args);
         assert_eq!(run.code, code, "trustform {args:?} exited {}:\n{}", run.code, run.all());
         run
+    }
+}
+
+/// Copies the spec files (`.tf`, `.tfvars`, `.tpl`) of `from` into `to`, with its subdirectories.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).expect("the spec directory exists") {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_tree(&path, &target);
+        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("tf" | "tfvars" | "tpl")) {
+            std::fs::copy(&path, target).unwrap();
+        }
     }
 }
 
