@@ -6,7 +6,7 @@
 use super::shape::is_hole;
 use super::{finding, text, Spec};
 use trustform_diag::{Diagnostic, Diagnostics, Span};
-use trustform_lang::config::Expr;
+use trustform_lang::config::{Config, Expr};
 use trustform_lang::{references, Mode, ResourceAddr, Target, Value};
 
 const DEFINITION: &str = "azurerm_role_definition";
@@ -212,10 +212,10 @@ fn audience_is_the_token_volumes(spec: &Spec<'_>, address: &ResourceAddr, creden
 
 /// The attribute of a managed identity an expression reads (`client_id`, `principal_id`), with
 /// the identity's name as written, when it reads one.
-fn identity_attribute(spec: &Spec<'_>, expr: &Expr) -> Option<(String, String)> {
+fn identity_attribute(module: &Config, expr: &Expr) -> Option<(String, String)> {
     references(expr).into_iter().find_map(|reference| match &reference.target {
         Target::Resource(id) if id.mode == Mode::Managed && id.type_name == IDENTITY => {
-            let written = spec.config.sources.file(reference.file).text.get(reference.range.clone())?;
+            let written = module.sources.file(reference.file).text.get(reference.range.clone())?;
             let attribute = written.rsplit('.').next()?.to_owned();
             Some((format!("{}.{}", id.type_name, id.name), attribute))
         }
@@ -230,30 +230,30 @@ fn identity_attribute(spec: &Spec<'_>, expr: &Expr) -> Option<(String, String)> 
 /// (AADSTS700016).
 fn identity_ids_in_their_places(spec: &Spec<'_>, diags: &mut Diagnostics) {
     let mut misplaced: Vec<(String, Option<Span>, String, &str, &str)> = Vec::new();
-    for (id, resource) in &spec.config.resources {
-        if id.mode != Mode::Managed || id.type_name != ASSIGNMENT {
-            continue;
+    // In every module: a composed spec passes the identity around as the single file does.
+    for (path, module) in spec.config.modules() {
+        let prefix: String = path.iter().map(|name| format!("module.{name}.")).collect();
+        for (id, resource) in &module.resources {
+            if id.mode != Mode::Managed || id.type_name != ASSIGNMENT {
+                continue;
+            }
+            let Some(attr) = resource.body.attributes.get("principal_id") else { continue };
+            let Some((identity, attribute)) = identity_attribute(module, &attr.expr) else { continue };
+            if attribute == "client_id" {
+                let at = module.attr_span(&resource.body, attr);
+                let place = format!("{prefix}{}.{}", id.type_name, id.name);
+                misplaced.push((place, at, identity, "client_id", "principal_id"));
+            }
         }
-        let Some(attr) = resource.body.attributes.get("principal_id") else { continue };
-        let Some((identity, attribute)) = identity_attribute(spec, &attr.expr) else { continue };
-        if attribute == "client_id" {
-            let at = spec.config.attr_span(&resource.body, attr);
-            misplaced.push((format!("{}.{}", id.type_name, id.name), at, identity, "client_id", "principal_id"));
-        }
-    }
-    for (name, output) in &spec.config.outputs {
-        if !name.to_ascii_uppercase().ends_with("CLIENT_ID") {
-            continue;
-        }
-        let Some((identity, attribute)) = identity_attribute(spec, &output.value) else { continue };
-        if attribute == "principal_id" {
-            misplaced.push((
-                format!("output.{name}"),
-                Some(output.span.clone()),
-                identity,
-                "principal_id",
-                "client_id",
-            ));
+        for (name, output) in &module.outputs {
+            if !name.to_ascii_uppercase().ends_with("CLIENT_ID") {
+                continue;
+            }
+            let Some((identity, attribute)) = identity_attribute(module, &output.value) else { continue };
+            if attribute == "principal_id" {
+                let place = if path.is_empty() { format!("output.{name}") } else { format!("{prefix}output.{name}") };
+                misplaced.push((place, Some(output.span.clone()), identity, "principal_id", "client_id"));
+            }
         }
     }
     for (place, at, identity, given, wanted) in misplaced {

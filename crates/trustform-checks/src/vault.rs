@@ -6,7 +6,8 @@ use super::{finding, text, Spec};
 use std::collections::{BTreeMap, BTreeSet};
 use trustform_diag::{Diagnostic, Diagnostics};
 use trustform_engine::Providers;
-use trustform_lang::{references, Mode, ResourceAddr, Target, Value};
+use trustform_lang::config::Config;
+use trustform_lang::{references, Mode, ModuleStep, ResourceAddr, Target, Value};
 
 const CONFIG: &str = "vault_kubernetes_auth_backend_config";
 const ROLE: &str = "vault_kubernetes_auth_backend_role";
@@ -221,36 +222,15 @@ const NOT_SECRET: &[&str] =
 
 /// TF1320: a generated secret written to an output (so to the env file and the terminal's
 /// `output`) or to an argument its provider does not keep secret (a description, a tag, a
-/// Kubernetes ConfigMap): it is no longer only in Vault and the state.
+/// Kubernetes ConfigMap): it is no longer only in Vault and the state. The secret is followed
+/// through locals and through the module tree: a module input given one, and a module output
+/// holding one, hold it too, so a spec composed of modules (as `litellm-keyless` is) is judged
+/// as if it were written in one file.
 fn generated_secrets_stay_secret(spec: &Spec<'_>, providers: &Providers, diags: &mut Diagnostics) {
-    let config = spec.config;
-    let refers_to_secret = |expr: &trustform_lang::config::Expr, tainted: &BTreeSet<String>| -> Option<String> {
-        references(expr).into_iter().find_map(|reference| match &reference.target {
-            Target::Local(name) if tainted.contains(name) => Some(format!("local.{name}")),
-            Target::Resource(id) if id.mode == Mode::Managed && GENERATED.contains(&id.type_name.as_str()) => {
-                let written = config.sources.file(reference.file).text.get(reference.range.clone()).unwrap_or_default();
-                let attribute = written.rsplit('.').next().unwrap_or_default();
-                (!NOT_SECRET.contains(&attribute)).then(|| format!("{}.{}", id.type_name, id.name))
-            }
-            _ => None,
-        })
-    };
-    // Locals that hold a generated secret, through any chain of locals.
-    let mut tainted = BTreeSet::new();
-    loop {
-        let more: Vec<String> = config
-            .locals
-            .values()
-            .filter(|local| !tainted.contains(&local.name) && refers_to_secret(&local.expr, &tainted).is_some())
-            .map(|local| local.name.clone())
-            .collect();
-        if more.is_empty() {
-            break;
-        }
-        tainted.extend(more);
-    }
-    for (name, output) in &config.outputs {
-        let Some(source) = refers_to_secret(&output.value, &tainted) else { continue };
+    let modules = spec.config.modules();
+    let tainted = Tainted::of(&modules);
+    for (name, output) in &spec.config.outputs {
+        let Some(source) = tainted.source(&[], spec.config, &output.value) else { continue };
         diags.push(
             Diagnostic::error(
                 "TF1320",
@@ -265,31 +245,119 @@ fn generated_secrets_stay_secret(spec: &Spec<'_>, providers: &Providers, diags: 
             .with_address(format!("output.{name}")),
         );
     }
-    for resource in config.resources.values().filter(|r| r.id.mode == Mode::Managed) {
-        let Some(schema) = providers.resource_schema(&resource.id.type_name) else { continue };
-        for (argument, attr) in &resource.body.attributes {
-            if schema.block.attributes.get(argument).is_none_or(|a| a.sensitive) {
-                continue;
-            }
-            let Some(source) = refers_to_secret(&attr.expr, &tainted) else { continue };
-            let address = resource.id.instance(None);
-            diags.push(finding(
-                Diagnostic::error(
-                    "TF1320",
-                    "Generated secret leaves Vault",
-                    format!(
-                        "{address} sets {argument} from {source}, but {argument} is not a secret to its provider: it \
-                         is stored and shown in clear (in the cloud's console, its API answers, the plan). Pass the \
-                         secret only to a sensitive argument (vault_kv_secret_v2's data_json), and let the workload \
-                         read it from Vault."
+    for (path, module) in &modules {
+        let steps: Vec<ModuleStep> = path.iter().map(|name| ModuleStep { name: name.clone(), key: None }).collect();
+        for resource in module.resources.values().filter(|r| r.id.mode == Mode::Managed) {
+            let Some(schema) = providers.resource_schema(&resource.id.type_name) else { continue };
+            for (argument, attr) in &resource.body.attributes {
+                if schema.block.attributes.get(argument).is_none_or(|a| a.sensitive) {
+                    continue;
+                }
+                let Some(source) = tainted.source(path, module, &attr.expr) else { continue };
+                let address = resource.id.instance(None).in_module(steps.clone());
+                diags.push(finding(
+                    Diagnostic::error(
+                        "TF1320",
+                        "Generated secret leaves Vault",
+                        format!(
+                            "{address} sets {argument} from {source}, but {argument} is not a secret to its provider: it \
+                             is stored and shown in clear (in the cloud's console, its API answers, the plan). Pass the \
+                             secret only to a sensitive argument (vault_kv_secret_v2's data_json), and let the workload \
+                             read it from Vault."
+                        ),
                     ),
-                ),
-                spec.config.attr_span(&resource.body, attr),
-                &address,
-                [Some(resource.span.clone())],
-            ));
+                    module.attr_span(&resource.body, attr),
+                    &address,
+                    [Some(resource.span.clone())],
+                ));
+            }
         }
     }
+}
+
+/// The names that hold a generated secret, each keyed by the call path of its module.
+#[derive(Default)]
+struct Tainted {
+    locals: BTreeSet<(Vec<String>, String)>,
+    variables: BTreeSet<(Vec<String>, String)>,
+    outputs: BTreeSet<(Vec<String>, String)>,
+}
+
+impl Tainted {
+    /// Follows generated secrets through locals, module inputs and module outputs until
+    /// nothing more is reached (a module tree is finite and each step only adds names).
+    fn of(modules: &[(Vec<String>, &Config)]) -> Tainted {
+        let mut tainted = Tainted::default();
+        loop {
+            let mut found: Vec<(u8, Vec<String>, String)> = Vec::new();
+            for (path, module) in modules {
+                let key = |name: &str| (path.clone(), name.to_owned());
+                for local in module.locals.values() {
+                    if !tainted.locals.contains(&key(&local.name))
+                        && tainted.source(path, module, &local.expr).is_some()
+                    {
+                        found.push((0, path.clone(), local.name.clone()));
+                    }
+                }
+                for (name, output) in &module.outputs {
+                    if !tainted.outputs.contains(&key(name)) && tainted.source(path, module, &output.value).is_some() {
+                        found.push((2, path.clone(), name.clone()));
+                    }
+                }
+                for (call_name, call) in &module.module_calls {
+                    let child = child_path(path, call_name);
+                    for (argument, attr) in &call.arguments.attributes {
+                        let known = tainted.variables.contains(&(child.clone(), argument.clone()));
+                        if !known && tainted.source(path, module, &attr.expr).is_some() {
+                            found.push((1, child.clone(), argument.clone()));
+                        }
+                    }
+                }
+            }
+            if found.is_empty() {
+                return tainted;
+            }
+            for (kind, path, name) in found {
+                let set = match kind {
+                    0 => &mut tainted.locals,
+                    1 => &mut tainted.variables,
+                    _ => &mut tainted.outputs,
+                };
+                set.insert((path, name));
+            }
+        }
+    }
+
+    /// What in `expr` (written in the module at `path`) carries a generated secret, if anything.
+    fn source(&self, path: &[String], module: &Config, expr: &trustform_lang::config::Expr) -> Option<String> {
+        let key = |name: &str| (path.to_vec(), name.to_owned());
+        references(expr).into_iter().find_map(|reference| match &reference.target {
+            Target::Local(name) if self.locals.contains(&key(name)) => Some(format!("local.{name}")),
+            Target::Variable(name) if self.variables.contains(&key(name)) => Some(format!("var.{name}")),
+            Target::Module { name, output } => {
+                let child = child_path(path, name);
+                match output {
+                    Some(output) if self.outputs.contains(&(child.clone(), output.clone())) => {
+                        Some(format!("module.{name}.{output}"))
+                    }
+                    None if self.outputs.iter().any(|(p, _)| *p == child) => Some(format!("module.{name}")),
+                    _ => None,
+                }
+            }
+            Target::Resource(id) if id.mode == Mode::Managed && GENERATED.contains(&id.type_name.as_str()) => {
+                let written = module.sources.file(reference.file).text.get(reference.range.clone()).unwrap_or_default();
+                let attribute = written.rsplit('.').next().unwrap_or_default();
+                (!NOT_SECRET.contains(&attribute)).then(|| format!("{}.{}", id.type_name, id.name))
+            }
+            _ => None,
+        })
+    }
+}
+
+fn child_path(path: &[String], call: &str) -> Vec<String> {
+    let mut child = path.to_vec();
+    child.push(call.to_owned());
+    child
 }
 
 #[cfg(test)]

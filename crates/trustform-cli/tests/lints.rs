@@ -19,14 +19,34 @@ fn fixture(code: &str, kind: &str) -> Workdir {
 
 /// The spec files (`*.tf`, `*.tfvars`) of `dir`, copied into `work`.
 fn copy_spec(dir: &Path, work: Workdir) -> Workdir {
-    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.unwrap().path();
+    for (name, path) in spec_files(dir) {
         if matches!(path.extension().and_then(|e| e.to_str()), Some("tf" | "tfvars")) {
-            let name = path.file_name().unwrap().to_str().unwrap();
-            work.write(name, &std::fs::read_to_string(&path).unwrap());
+            work.write(&name, &std::fs::read_to_string(&path).unwrap());
         }
     }
     work
+}
+
+/// The files of a fixture, by their path relative to it: its own, and those of the modules it
+/// calls, kept under its `modules/` directory.
+fn spec_files(dir: &Path) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(at) = pending.pop() {
+        for entry in std::fs::read_dir(&at).unwrap_or_else(|e| panic!("{}: {e}", at.display())) {
+            let path = entry.unwrap().path();
+            let name = path.strip_prefix(dir).unwrap().to_str().unwrap().to_owned();
+            if path.is_dir() {
+                if at != dir || path.file_name().is_some_and(|n| n == "modules") {
+                    pending.push(path);
+                }
+            } else {
+                out.push((name, path));
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 fn lint_json(work: &Workdir, args: &[&str], code: i32) -> serde_json::Value {
@@ -48,12 +68,10 @@ struct Expected {
 
 fn expectations(dir: &Path) -> Expected {
     let mut expected = Expected::default();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
+    for (file, path) in spec_files(dir) {
         if path.extension().and_then(|e| e.to_str()) != Some("tf") {
             continue;
         }
-        let file = path.file_name().unwrap().to_str().unwrap().to_owned();
         let text = std::fs::read_to_string(&path).unwrap();
         for (index, line) in text.lines().enumerate() {
             let number = index as u64 + 1;
@@ -83,7 +101,8 @@ fn expectations(dir: &Path) -> Expected {
     expected
 }
 
-/// Every fixture under `fixtures/lints/` (a directory holding a `*.tf`), at any depth.
+/// Every fixture under `fixtures/lints/` (a directory holding a `*.tf`), at any depth; a
+/// fixture's `modules/` directory holds the modules it calls, not fixtures.
 fn lint_fixtures() -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
@@ -91,7 +110,7 @@ fn lint_fixtures() -> Vec<PathBuf> {
         if entries.iter().any(|p| p.extension().and_then(|e| e.to_str()) == Some("tf")) {
             out.push(dir.to_owned());
         }
-        for entry in entries.into_iter().filter(|p| p.is_dir()) {
+        for entry in entries.into_iter().filter(|p| p.is_dir() && !p.ends_with("modules")) {
             walk(&entry, out);
         }
     }

@@ -180,3 +180,25 @@ resource "trustform_data" "last" {
         destroyed.stderr
     );
 }
+
+#[test]
+fn conditions_in_a_module_are_checked_per_instance_in_the_modules_own_scope() {
+    // fixtures/modules/guarded: module.gate (for_each over var.stages) guards its resource with
+    // a precondition on its own input and a postcondition on the created object.
+    let work = Workdir::fixture("modules/guarded");
+    let applied = work.expect(&["apply", "--auto-approve"], 0);
+    assert!(applied.stdout.contains("Resources: 2 added"), "{}", applied.all());
+    assert!(applied.stdout.contains("tags = \"east=gate-kestrel,west=gate-wren\""), "{}", applied.stdout);
+
+    // One instance's input breaks its precondition: the plan fails naming that instance and
+    // the condition's line in the module's file, and the other instance is not blamed.
+    let refused = work.expect(&["plan", "--var", "stages={ east = \"kestrel\", west = \"owl\" }"], 1);
+    let (_, diagnostic) = refused.stderr.split_once("TF0720").expect("a failed precondition");
+    assert!(diagnostic.contains("Gate names have at least four letters."), "{}", refused.all());
+    assert!(diagnostic.contains("precondition of module.gate[\"west\"].trustform_data.tag"), "{}", refused.all());
+    assert!(!diagnostic.contains("module.gate[\"east\"]"), "{}", refused.all());
+    assert!(diagnostic.contains("(at gate/main.tf:10:23)"), "{}", refused.all());
+
+    let replanned = work.expect(&["plan", "--detailed-exitcode"], 0);
+    assert!(replanned.stdout.contains("No changes."), "{}", replanned.all());
+}
