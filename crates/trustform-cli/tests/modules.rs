@@ -197,7 +197,13 @@ fn conditions_in_a_module_are_checked_per_instance_in_the_modules_own_scope() {
     assert!(diagnostic.contains("Gate names have at least four letters."), "{}", refused.all());
     assert!(diagnostic.contains("precondition of module.gate[\"west\"].trustform_data.tag"), "{}", refused.all());
     assert!(!diagnostic.contains("module.gate[\"east\"]"), "{}", refused.all());
-    assert!(diagnostic.contains("(at gate/main.tf:10:23)"), "{}", refused.all());
+    assert!(diagnostic.contains("(at gate/main.tf:14:23)"), "{}", refused.all());
+
+    // An input its module's validation refuses names the instance it was given to.
+    let invalid = work.expect(&["plan", "--var", "stages={ east = \"Kestrel\", west = \"wren\" }"], 1);
+    let (_, diagnostic) = invalid.stderr.split_once("TF0307").expect("a refused input");
+    assert!(diagnostic.contains("Gate names are lowercase."), "{}", invalid.all());
+    assert!(diagnostic.contains("module.gate[\"east\"]"), "{}", invalid.all());
 
     let replanned = work.expect(&["plan", "--detailed-exitcode"], 0);
     assert!(replanned.stdout.contains("No changes."), "{}", replanned.all());

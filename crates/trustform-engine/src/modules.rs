@@ -192,9 +192,13 @@ impl<'a> ModuleEval<'a> {
             }
             passed
         });
-        let (variables, diags) = module_variables(&call.module, &module_path_text(module), passed.unwrap_or_default());
+        let instance = module_path_text(module);
+        let (variables, diags) = module_variables(&call.module, &instance, passed.unwrap_or_default());
         if !self.applying {
+            // Each problem names the module instance whose input it is: the module's file alone
+            // does not say which of a for_each's instances was given the value.
             for d in diags {
+                let d = if d.address.is_none() { d.with_address(&instance) } else { d };
                 self.report(d);
             }
         }
