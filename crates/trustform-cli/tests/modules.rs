@@ -208,3 +208,48 @@ fn conditions_in_a_module_are_checked_per_instance_in_the_modules_own_scope() {
     let replanned = work.expect(&["plan", "--detailed-exitcode"], 0);
     assert!(replanned.stdout.contains("No changes."), "{}", replanned.all());
 }
+
+#[test]
+fn an_import_block_in_the_root_brings_an_object_into_a_module_instance() {
+    let work = Workdir::new();
+    work.write(
+        "main.tf",
+        r#"
+module "svc" {
+  source   = "./svc"
+  for_each = toset(["kite", "osprey"])
+  name     = each.key
+}
+"#,
+    );
+    work.write(
+        "svc/main.tf",
+        r#"
+variable "name" {}
+resource "aws_iam_role" "this" {
+  name = "falcon-${var.name}"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "pods.eks.amazonaws.com" } }]
+  })
+}
+"#,
+    );
+    work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
+    work.expect(&["state", "rm", "--sandbox", "module.svc[\"kite\"].aws_iam_role.this"], 0);
+    let mut main = work.read("main.tf");
+    main.push_str("\nimport {\n  to = module.svc[\"kite\"].aws_iam_role.this\n  id = \"falcon-kite\"\n}\n");
+    work.write("main.tf", &main);
+    let planned = work.expect(&["plan", "--sandbox"], 0);
+    assert!(planned.stdout.contains("# module.svc[\"kite\"].aws_iam_role.this will be imported"), "{}", planned.all());
+    assert!(planned.stdout.contains("Plan: 1 to import, 0 to add, 0 to change, 0 to destroy."), "{}", planned.all());
+    let applied = work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
+    assert!(applied.stdout.contains("Resources: 1 imported, 0 added"), "{}", applied.all());
+    let listed = work.expect(&["state", "list", "--sandbox"], 0);
+    assert_eq!(
+        lines(&listed.stdout),
+        ["module.svc[\"kite\"].aws_iam_role.this", "module.svc[\"osprey\"].aws_iam_role.this"]
+    );
+    let replanned = work.expect(&["plan", "--sandbox", "--detailed-exitcode"], 0);
+    assert!(replanned.stdout.contains("No changes."), "{}", replanned.all());
+}
