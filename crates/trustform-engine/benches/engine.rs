@@ -15,6 +15,8 @@
 //!
 //! Run: `cargo bench -p trustform-engine` (set `TRUSTFORM_BENCH_MAX=10000` for a quicker run;
 //! `TRUSTFORM_BENCH_ONLY=apply` runs only the apply benchmarks, `=plan` only the plan one).
+//! Every timed step runs `TRUSTFORM_BENCH_RUNS` times (default 3) and the median is printed, so
+//! one run disturbed by another process does not make the figure.
 
 /// The allocator the `trustform` binary ships with, so the figures are the binary's.
 #[global_allocator]
@@ -180,6 +182,25 @@ impl StateStore for Discard {
     }
 }
 
+/// How many times each timed step runs; its median is what is printed.
+fn runs() -> usize {
+    std::env::var("TRUSTFORM_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).filter(|&n| n > 0).unwrap_or(3)
+}
+
+/// The median time of `runs()` runs of `step`.
+async fn median<F, Fut>(mut step: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Duration>,
+{
+    let mut times = Vec::new();
+    for _ in 0..runs() {
+        times.push(step().await);
+    }
+    times.sort();
+    times[times.len() / 2]
+}
+
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -200,19 +221,33 @@ async fn plan_overhead(max: usize) {
         let engine = engine(spec, Providers::new(), 10);
         let parse = started.elapsed();
 
-        let started = Instant::now();
         let (plan, diags) = engine.plan(&State::new(), &PlanOptions::normal()).await;
-        let fresh = started.elapsed();
         assert!(!diags.has_errors(), "{diags:?}");
         let plan = plan.expect("plan");
         assert_eq!(plan.summary().add, n);
+        let engine = &engine;
+        let fresh = median(move || async move {
+            let started = Instant::now();
+            let (plan, _) = engine.plan(&State::new(), &PlanOptions::normal()).await;
+            let elapsed = started.elapsed();
+            drop(plan);
+            elapsed
+        })
+        .await;
 
         let state = converged_state(&plan);
-        let started = Instant::now();
         let (replan, diags) = engine.plan(&state, &PlanOptions::normal()).await;
-        let converged = started.elapsed();
         assert!(!diags.has_errors(), "{diags:?}");
         assert!(!replan.expect("plan").has_changes());
+        let state = &state;
+        let converged = median(move || async move {
+            let started = Instant::now();
+            let (replan, _) = engine.plan(state, &PlanOptions::normal()).await;
+            let elapsed = started.elapsed();
+            drop(replan);
+            elapsed
+        })
+        .await;
 
         let per = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
         println!(
@@ -279,15 +314,26 @@ async fn apply_efficiency() {
         let mut providers = Providers::new();
         providers.register(Arc::new(provider.clone()));
         let engine = engine(layered_spec(layers, width), providers, parallelism);
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Counted::new(LocalBackend::new(dir.path().join("state/default.tfstate")));
         let (plan, _) = engine.plan(&State::new(), &PlanOptions::normal()).await;
         let plan = plan.expect("plan");
-        provider.reset_calls();
-        let started = Instant::now();
-        let outcome = engine.apply(&plan, State::new(), &store).await;
-        let wall = started.elapsed();
-        assert!(!outcome.diagnostics.has_errors(), "{:?}", outcome.diagnostics);
+        // The counts are the last run's (every run makes the same calls).
+        let last = std::cell::Cell::new((0, 0.0));
+        let (engine, plan, last_ref, provider_ref) = (&engine, &plan, &last, &provider);
+        let wall = median(move || {
+            provider_ref.reset_calls();
+            async move {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let store = Counted::new(LocalBackend::new(dir.path().join("state/default.tfstate")));
+                let started = Instant::now();
+                let outcome = engine.apply(plan, State::new(), &store).await;
+                let wall = started.elapsed();
+                assert!(!outcome.diagnostics.has_errors(), "{:?}", outcome.diagnostics);
+                last_ref.set((store.updates(), store.store_ms()));
+                wall
+            }
+        })
+        .await;
+        let (updates, store_ms) = last.get();
         let total = layers * width;
         // The critical path is `layers` calls; with fewer workers than width, the work bound wins.
         let waves = layers.max(total.div_ceil(parallelism));
@@ -298,8 +344,8 @@ async fn apply_efficiency() {
             bound.as_secs_f64() * 1e3,
             wall.as_secs_f64() / bound.as_secs_f64(),
             provider.calls().len(),
-            store.updates(),
-            store.store_ms()
+            updates,
+            store_ms
         );
     }
 }
@@ -323,27 +369,46 @@ async fn apply_scaling_of(shape: &str, spec: fn(usize) -> String) {
     let mut points = Vec::new();
     for n in [500, 2_000, 5_000, 10_000] {
         let engine = engine(spec(n), Providers::new(), 10);
-        let started = Instant::now();
         let (plan, diags) = engine.plan(&State::new(), &PlanOptions::normal()).await;
-        let plan_time = started.elapsed();
         assert!(!diags.has_errors(), "{diags:?}");
         let plan = plan.expect("plan");
         assert_eq!(plan.summary().add, n);
+        let (engine, plan) = (&engine, &plan);
+        let plan_time = median(move || async move {
+            let started = Instant::now();
+            let (plan, _) = engine.plan(&State::new(), &PlanOptions::normal()).await;
+            let elapsed = started.elapsed();
+            drop(plan);
+            elapsed
+        })
+        .await;
 
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Counted::new(LocalBackend::new(dir.path().join("state/default.tfstate")));
-        let started = Instant::now();
-        let outcome = engine.apply(&plan, State::new(), &store).await;
-        let apply_time = started.elapsed();
-        assert!(!outcome.diagnostics.has_errors(), "{:?}", outcome.diagnostics);
-        assert_eq!(outcome.state.resources.len(), n);
-        let stored = store.read().await.expect("readable state").expect("a state");
-        assert_eq!(stored.resources.len(), n, "every resource is durable");
+        let last = std::cell::Cell::new((0, 0.0));
+        let last_ref = &last;
+        let apply_time = median(move || async move {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let store = Counted::new(LocalBackend::new(dir.path().join("state/default.tfstate")));
+            let started = Instant::now();
+            let outcome = engine.apply(plan, State::new(), &store).await;
+            let apply_time = started.elapsed();
+            assert!(!outcome.diagnostics.has_errors(), "{:?}", outcome.diagnostics);
+            assert_eq!(outcome.state.resources.len(), n);
+            let stored = store.read().await.expect("readable state").expect("a state");
+            assert_eq!(stored.resources.len(), n, "every resource is durable");
+            last_ref.set((store.updates(), store.store_ms()));
+            apply_time
+        })
+        .await;
+        let (updates, store_ms) = last.get();
 
-        let started = Instant::now();
-        let outcome = engine.apply(&plan, State::new(), &Discard).await;
-        let floor = started.elapsed();
-        assert!(!outcome.diagnostics.has_errors(), "{:?}", outcome.diagnostics);
+        let floor = median(move || async move {
+            let started = Instant::now();
+            let outcome = engine.apply(plan, State::new(), &Discard).await;
+            let floor = started.elapsed();
+            assert!(!outcome.diagnostics.has_errors(), "{:?}", outcome.diagnostics);
+            floor
+        })
+        .await;
 
         println!(
             "{n:>8} {:>10.1} {:>10.1} {:>12.1} {:>12.2} {:>8} {:>9.1} {:>12.1} {:>13.1}",
@@ -351,8 +416,8 @@ async fn apply_scaling_of(shape: &str, spec: fn(usize) -> String) {
             apply_time.as_secs_f64() * 1e3,
             apply_time.as_secs_f64() * 1e6 / n as f64,
             apply_time.as_secs_f64() / plan_time.as_secs_f64(),
-            store.updates(),
-            store.store_ms(),
+            updates,
+            store_ms,
             floor.as_secs_f64() * 1e3,
             peak_rss_mib()
         );
