@@ -11,10 +11,30 @@ use trustform_lang::{
 };
 
 /// A resource block in the module tree: the module's call names from the root, and the block.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct BlockAddr {
     pub module: Vec<String>,
     pub id: ResourceId,
+}
+
+/// By module path, then block (what deriving would give), comparing no paths when both are the
+/// root's, the common case in the graph's maps.
+impl Ord for BlockAddr {
+    #[inline]
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let module = match (self.module.is_empty(), other.module.is_empty()) {
+            (true, true) => std::cmp::Ordering::Equal,
+            _ => self.module.cmp(&other.module),
+        };
+        module.then_with(|| self.id.cmp(&other.id))
+    }
+}
+
+impl PartialOrd for BlockAddr {
+    #[inline]
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 impl BlockAddr {

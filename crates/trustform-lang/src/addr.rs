@@ -156,12 +156,33 @@ impl fmt::Display for ResourceId {
 }
 
 /// One resource instance: the key type of plans and state. Root resources sort first.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ResourceAddr {
     /// The module instance it belongs to; empty in the root module.
     pub module: Vec<ModuleStep>,
     pub resource: ResourceId,
     pub key: Option<InstanceKey>,
+}
+
+/// By module instance, then resource, then key (what deriving would give), written out so that
+/// the common case, two root addresses, compares no module paths: the maps of a plan and a state
+/// compare addresses more than anything else.
+impl Ord for ResourceAddr {
+    #[inline]
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let module = match (self.module.is_empty(), other.module.is_empty()) {
+            (true, true) => std::cmp::Ordering::Equal,
+            _ => self.module.cmp(&other.module),
+        };
+        module.then_with(|| self.resource.cmp(&other.resource)).then_with(|| self.key.cmp(&other.key))
+    }
+}
+
+impl PartialOrd for ResourceAddr {
+    #[inline]
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 impl ResourceAddr {
@@ -256,6 +277,41 @@ impl<'de> Deserialize<'de> for ResourceAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_sort_by_module_then_resource_then_key() {
+        let parse = |text: &str| text.parse::<ResourceAddr>().unwrap();
+        let mut addresses: Vec<ResourceAddr> = [
+            "module.b.aws_iam_role.a",
+            "aws_iam_role.b",
+            "module.a[\"x\"].aws_iam_role.a",
+            "aws_iam_role.a[1]",
+            "data.aws_caller_identity.me",
+            "aws_iam_role.a[0]",
+            "module.a.aws_iam_role.z",
+        ]
+        .into_iter()
+        .map(parse)
+        .collect();
+        addresses.sort();
+        let texts: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+        // As comparing (module, resource, key) in turn: the derived order it replaces.
+        let mut tuples = addresses.clone();
+        tuples.sort_by(|a, b| (&a.module, &a.resource, &a.key).cmp(&(&b.module, &b.resource, &b.key)));
+        assert_eq!(addresses, tuples);
+        assert_eq!(
+            texts,
+            [
+                "aws_iam_role.a[0]",
+                "aws_iam_role.a[1]",
+                "aws_iam_role.b",
+                "data.aws_caller_identity.me",
+                "module.a.aws_iam_role.z",
+                "module.a[\"x\"].aws_iam_role.a",
+                "module.b.aws_iam_role.a",
+            ]
+        );
+    }
 
     #[test]
     fn addresses_round_trip() {
