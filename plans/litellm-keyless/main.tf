@@ -50,6 +50,8 @@ module "azure" {
   resource_group  = var.azure_resource_group
   location        = var.azure_location
   identity_kind   = var.azure_identity_kind
+  gateway_roles   = var.gateway_roles
+  gateway_models  = var.gateway_models
   aws_region      = var.aws_region
   cluster_name    = var.cluster_name
   namespace       = var.namespace

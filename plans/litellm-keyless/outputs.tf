@@ -51,6 +51,21 @@ output "AZURE_AUTHORITY_HOST" {
   value = module.azure.AZURE_AUTHORITY_HOST
 }
 
+# Seed 004: what the gateway's JWT auth reads (litellm-jwtauth.yaml.tpl of
+# ../azure-openai-invoke-only renders it from these), the roles empty unless the identity is an
+# application with app roles.
+output "JWT_PUBLIC_KEY_URL" {
+  value = module.azure.JWT_PUBLIC_KEY_URL
+}
+
+output "LITELLM_JWT_ALLOWED_ROLES" {
+  value = module.azure.LITELLM_JWT_ALLOWED_ROLES
+}
+
+output "LITELLM_JWT_MODELS" {
+  value = module.azure.LITELLM_JWT_MODELS
+}
+
 output "CIRCLECI_BEDROCK_ROLE_ARN" {
   value = module.ci.CIRCLECI_BEDROCK_ROLE_ARN
 }

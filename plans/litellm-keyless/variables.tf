@@ -53,6 +53,20 @@ variable "azure_location" {
   default     = "westeurope"
 }
 
+variable "gateway_roles" {
+  description = "The app roles (value = description) users' tokens carry to the gateway's JWT auth (seed 004); with azure_identity_kind = \"application\"."
+  type        = map(string)
+  default = {
+    basic_user = "Calls the gateway's models."
+  }
+}
+
+variable "gateway_models" {
+  description = "The models a user holding one of gateway_roles may call (litellm's role_permissions)."
+  type        = list(string)
+  default     = ["gpt-4o"]
+}
+
 variable "azure_identity_kind" {
   description = "\"managed_identity\" (ARM only) or \"application\" (an Entra ID application through Microsoft Graph, with app roles)."
   default     = "managed_identity"

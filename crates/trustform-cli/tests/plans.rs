@@ -73,7 +73,7 @@ fn litellm_keyless_writes_seed_000s_outputs_from_the_readmes_first_command() {
     assert_eq!(first.status.code(), Some(0), "{stdout}{stderr}");
     assert!(!stderr.contains("WARN") && !stderr.contains("Warning"), "no warning on a shipped plan: {stderr}");
     assert!(
-        stderr.contains(&format!("Wrote 16 output(s) to {name}/.trustform/sandbox/outputs/deployment_outputs.env")),
+        stderr.contains(&format!("Wrote 19 output(s) to {name}/.trustform/sandbox/outputs/deployment_outputs.env")),
         "{stderr}"
     );
 
@@ -94,6 +94,10 @@ fn litellm_keyless_writes_seed_000s_outputs_from_the_readmes_first_command() {
     assert_eq!(
         value_of(&env, "AZURE_FEDERATED_TOKEN_FILE").as_deref(),
         Some("/var/run/secrets/azure/tokens/azure-identity-token")
+    );
+    assert_eq!(
+        value_of(&env, "JWT_PUBLIC_KEY_URL"),
+        Some(format!("https://login.microsoftonline.com/{ARM_TENANT}/discovery/v2.0/keys"))
     );
     assert_eq!(
         value_of(&env, "GOOGLE_WORKLOAD_IDENTITY_AUDIENCE"),
