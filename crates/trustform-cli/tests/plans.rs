@@ -135,7 +135,7 @@ fn litellm_keyless_writes_seed_000s_outputs_from_the_readmes_first_command() {
 #[test]
 fn aws_to_vertex_round_trips_in_the_sandbox() {
     let work = Workdir::plan("aws-to-vertex");
-    let env = round_trip(&work, 9);
+    let env = round_trip(&work, 13);
     assert_eq!(value_of(&env, "VERTEX_PROJECT").as_deref(), Some("litellm-prod"));
     assert_eq!(value_of(&env, "EKS_AWS_ROLE_ARN"), Some(format!("arn:aws:iam::{ACCOUNT}:role/LitellmVertexPodRole")));
 }

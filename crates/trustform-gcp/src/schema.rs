@@ -11,6 +11,7 @@ pub(crate) const POOL: &str = "google_iam_workload_identity_pool";
 pub(crate) const POOL_PROVIDER: &str = "google_iam_workload_identity_pool_provider";
 pub(crate) const CREDENTIAL_CONFIG: &str = "google_credential_config";
 pub(crate) const PROJECT: &str = "google_project";
+pub(crate) const PROJECT_SERVICE: &str = "google_project_service";
 
 fn string() -> Type {
     Type::String
@@ -30,6 +31,10 @@ pub(crate) fn provider_block() -> Block {
         .attr(
             "resource_manager_custom_endpoint",
             Attribute::optional(string()).describe("The Cloud Resource Manager API's base URL, with or without `v3/`."),
+        )
+        .attr(
+            "service_usage_custom_endpoint",
+            Attribute::optional(string()).describe("The Service Usage API's base URL, with or without `v1/`."),
         )
         .attr(
             "access_token",
@@ -203,4 +208,37 @@ pub(crate) fn project() -> ResourceSchema {
             .attr("name", Attribute::computed(string()).describe("The display name."))
             .attr("id", Attribute::computed(string()).describe("projects/PROJECT_ID")),
     )
+}
+
+pub(crate) fn project_service() -> ResourceSchema {
+    ResourceSchema::new(
+        PROJECT_SERVICE,
+        Block::new()
+            .attr(
+                "service",
+                Attribute::required(string()).force_new().describe("The API to enable: `iam.googleapis.com`, say."),
+            )
+            .attr("project", project_argument())
+            .attr(
+                "disable_on_destroy",
+                Attribute::optional(Type::Bool).default(false).describe(
+                    "Disable the API when the resource is destroyed. Defaults to false (the Terraform google \
+                     provider defaults to true): other specs and workloads in the project may use the API.",
+                ),
+            )
+            .attr(
+                "disable_dependent_services",
+                Attribute::optional(Type::Bool)
+                    .default(false)
+                    .describe("On destroy, also disable the enabled services that depend on this one."),
+            )
+            .attr(
+                "check_if_service_has_usage_on_destroy",
+                Attribute::optional(Type::Bool)
+                    .default(false)
+                    .describe("On destroy, refuse to disable an API used in the last 30 days."),
+            )
+            .attr("id", Attribute::computed(string()).describe("`PROJECT/SERVICE`.")),
+    )
+    .import_id("`PROJECT/SERVICE`")
 }
