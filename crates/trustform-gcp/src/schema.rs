@@ -169,12 +169,46 @@ pub(crate) fn pool_provider() -> ResourceSchema {
     .import_id("`projects/PROJECT/locations/global/workloadIdentityPools/POOL/providers/PROVIDER`")
 }
 
+/// The `format` of a file or URL subject token: `text` (the whole body) or `json` (one field).
+fn subject_token_format() -> Block {
+    Block::new().attr("type", Attribute::optional(string()).default("text").describe("`text` or `json`.")).attr(
+        "subject_token_field_name",
+        Attribute::optional(string()).describe("With `json`: the field holding the token (`value` for GitHub)."),
+    )
+}
+
 pub(crate) fn credential_config() -> ResourceSchema {
+    let file_source = Block::new()
+        .attr(
+            "path",
+            Attribute::required(string())
+                .describe("Where the workload reads its OIDC token: a projected service account token, say."),
+        )
+        .block("format", Nesting::Single, subject_token_format());
+    let url_source = Block::new()
+        .attr("url", Attribute::required(string()).describe("Where the workload fetches its OIDC token."))
+        .attr("headers", Attribute::optional(Type::map(string())).describe("Headers sent with the request."))
+        .block("format", Nesting::Single, subject_token_format());
     ResourceSchema::new(
         CREDENTIAL_CONFIG,
         Block::new()
             .attr("path", Attribute::required(string()).force_new().describe("Where to write the JSON (mode 0600)."))
-            .attr("environment", Attribute::required(string()).describe("`ec2` or `eks_fargate`."))
+            .attr(
+                "environment",
+                Attribute::optional(string()).describe(
+                    "An AWS workload: `ec2` or `eks_fargate`. Exactly one of `environment`, `file_source` and \
+                     `url_source`.",
+                ),
+            )
+            .block("file_source", Nesting::Single, file_source)
+            .block("url_source", Nesting::Single, url_source)
+            .attr(
+                "subject_token_type",
+                Attribute::optional_computed(string()).describe(
+                    "The token's type: AWS's for `environment`, else `urn:ietf:params:oauth:token-type:jwt` (or \
+                     `id_token`, `saml2`).",
+                ),
+            )
             .attr(
                 "workload_identity_provider",
                 Attribute::required(string())

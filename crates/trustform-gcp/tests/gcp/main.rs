@@ -3,6 +3,7 @@
 //! undelete, IAM members coalesced per policy, concurrent policy writers, API enablement through
 //! Service Usage, and faults.
 
+mod credentials;
 mod iam;
 mod lifecycle;
 mod services;
