@@ -349,3 +349,77 @@ resource "google_iam_workload_identity_pool" "orchard" {
     assert!(invalid.all().contains("main.tf:3:"), "the diagnostic points at the argument: {}", invalid.all());
     assert_eq!(clouds.sandbox.request_count(), before);
 }
+
+/// Seed 000's table, Vertex AI column (`examples/vertex-from-any-host`): under `--sandbox` the
+/// example writes one keyless credential file per host, EKS (AWS source), AKS and GKE (projected
+/// token files) and GitHub Actions (token URL). Google's own google-auth loads each one; the
+/// GitHub file, its `${...}` placeholders filled as the workflow's `envsubst` fills them, fetches
+/// its token from a loopback stand-in for the job's token URL with the job's request token.
+#[test]
+fn every_host_in_seed_000s_table_gets_a_keyless_credential_file() {
+    let work = Workdir::example("vertex-from-any-host");
+    let applied = work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
+    assert!(applied.stdout.contains("Resources: 18 added"), "{}", applied.all());
+    let replanned = work.expect(&["plan", "--sandbox", "--detailed-exitcode"], 0);
+    assert!(replanned.stdout.contains("No changes."), "{}", replanned.all());
+
+    let credentials = work.path().join(".trustform/sandbox/outputs/credentials");
+    for (host, class) in [
+        ("eks", "google.auth.aws.Credentials"),
+        ("aks", "google.auth.identity_pool.Credentials"),
+        ("gke", "google.auth.identity_pool.Credentials"),
+        ("github", "google.auth.identity_pool.Credentials"),
+    ] {
+        let loaded = load_with_google_auth(&credentials.join(format!("{host}.json")));
+        assert!(loaded.starts_with(&format!("{class} //iam.googleapis.com/projects/")), "{host}: {loaded}");
+        let text = std::fs::read_to_string(credentials.join(format!("{host}.json"))).unwrap();
+        assert!(!text.contains("private_key"), "{host} holds a key");
+    }
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let token_url = format!("http://{}/_apis/oidctoken?api-version=2.0", listener.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = Vec::new();
+        let mut buffer = [0u8; 2048];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buffer).unwrap() {
+                0 => break,
+                read => request.extend_from_slice(&buffer[..read]),
+            }
+        }
+        let body = r#"{"count": 1, "value": "eyJhbGciOiJSUzI1NiJ9.workflow.sig"}"#;
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(answer.as_bytes()).unwrap();
+        String::from_utf8_lossy(&request).into_owned()
+    });
+    let script = "import json, os, sys\n\
+                  import google.auth.transport.requests\n\
+                  from google.auth import identity_pool\n\
+                  info = json.loads(os.path.expandvars(open(sys.argv[1]).read()))\n\
+                  creds = identity_pool.Credentials.from_info(info)\n\
+                  print(creds.retrieve_subject_token(google.auth.transport.requests.Request()))";
+    let output = Command::new(trustform_test_provider::python::python())
+        .args(["-c", script])
+        .arg(credentials.join("github.json"))
+        .env("ACTIONS_ID_TOKEN_REQUEST_URL", &token_url)
+        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "job-request-token")
+        .output()
+        .expect("the tests' python runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "eyJhbGciOiJSUzI1NiJ9.workflow.sig");
+    let request = server.join().unwrap();
+    assert!(
+        request.starts_with("GET /_apis/oidctoken?api-version=2.0&audience=https://iam.googleapis.com/projects/"),
+        "{request}"
+    );
+    assert!(request.to_ascii_lowercase().contains("authorization: bearer job-request-token"), "{request}");
+
+    let destroyed = work.expect(&["destroy", "--sandbox", "--auto-approve"], 0);
+    assert!(destroyed.stdout.contains("Resources: 18 destroyed."), "{}", destroyed.all());
+    assert!(!credentials.join("aks.json").exists());
+}

@@ -180,11 +180,20 @@ fn source_of(config: &Value) -> Result<Option<Source>, SourceProblem> {
             let block = config.get("url_source").unwrap_or(&Value::Null);
             let format = format_of(block, "url_source")?;
             let Some(url) = text(block, "url") else { return Ok(None) };
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
+            // A job-scoped URL (GitHub's ACTIONS_ID_TOKEN_REQUEST_URL) is known only where the
+            // file is used: it may start with a `${NAME}` placeholder that `envsubst` fills there.
+            let placeholder = url.strip_prefix("${").and_then(|rest| rest.split_once('}')).is_some_and(|(name, _)| {
+                !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            });
+            if !(url.starts_with("https://") || url.starts_with("http://") || placeholder) {
                 return Err((
                     "url_source",
                     INVALID_SOURCE,
-                    format!("url_source.url = {url:?} is not an http(s) URL. Give the URL the workload fetches its token from."),
+                    format!(
+                        "url_source.url = {url:?} is not an http(s) URL. Give the URL the workload fetches its token \
+                         from, or a ${{NAME}} placeholder the workload fills with envsubst (written $${{NAME}} in a \
+                         spec)."
+                    ),
                 ));
             }
             if block.get("headers").is_some_and(Value::contains_unknown) {
@@ -639,6 +648,7 @@ mod tests {
             (oidc("file_source", file("/t", format("text", Some("value")))), "file_source", "type = \"json\""),
             (oidc("file_source", file("/t", format("yaml", None))), "file_source", "\"text\" or \"json\""),
             (oidc("url_source", Value::object([("url", "ftp://x".into())])), "url_source", "http(s)"),
+            (oidc("url_source", Value::object([("url", "${}/x".into())])), "url_source", "placeholder"),
             (
                 with(&oidc("file_source", file("/t", Value::Null)), [("subject_token_type", "jwt".into())]),
                 "subject_token_type",
@@ -659,6 +669,8 @@ mod tests {
         let none = Value::object([("path", "c.json".into()), ("workload_identity_provider", PROVIDER.into())]);
         assert!(validate(&none)[0].detail.contains("names none"), "{:?}", validate(&none));
         assert!(validate(&oidc("file_source", file("/t", Value::Unknown))).is_empty());
+        let placeholder = Value::object([("url", "${ACTIONS_ID_TOKEN_REQUEST_URL}&audience=a".into())]);
+        assert!(validate(&oidc("url_source", placeholder)).is_empty());
     }
 
     #[tokio::test]
