@@ -232,7 +232,12 @@ fn version_to_prune(versions: &[PolicyVersion]) -> Option<&str> {
     versions
         .iter()
         .filter(|version| !version.is_default_version())
-        .min_by_key(|version| version.create_date().map(|date| (date.secs(), date.subsec_nanos())))
+        // IAM dates versions to the second; their ids (`v1`, `v2`, ...) count up, so they break
+        // a tie between versions made in the same second.
+        .min_by_key(|version| {
+            let number = version.version_id().and_then(|id| id.strip_prefix('v')).and_then(|n| n.parse::<u64>().ok());
+            (version.create_date().map(|date| (date.secs(), date.subsec_nanos())), number)
+        })
         .and_then(PolicyVersion::version_id)
 }
 
@@ -372,6 +377,9 @@ mod tests {
             version("v4", false, 40),
         ];
         assert_eq!(version_to_prune(&five), Some("v2"));
+        let same_second: Vec<_> =
+            ["v9", "v10", "v6", "v7", "v8"].iter().map(|id| version(id, *id == "v10", 7)).collect();
+        assert_eq!(version_to_prune(&same_second), Some("v6"));
     }
 
     #[test]

@@ -317,7 +317,19 @@ const S3_READ: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
 #[tokio::test]
 async fn iam_policy_conforms() {
     let moto = Moto::start();
-    let provider = provider(moto.endpoint(), None).await;
+    iam_policy_conforms_on(moto.endpoint()).await;
+}
+
+/// The sandbox's managed policies answer as moto does: the same suite passes on both.
+#[tokio::test]
+async fn iam_policy_conforms_on_the_sandbox_too() {
+    let sandbox = trustform_sandbox::Sandbox::start(Default::default()).await.expect("the sandbox starts");
+    iam_policy_conforms_on(&sandbox.endpoint()).await;
+    policy_versions_on(&sandbox.endpoint()).await;
+}
+
+async fn iam_policy_conforms_on(endpoint: &str) {
+    let provider = provider(endpoint, None).await;
     let case = Case::new(
         "aws_iam_policy",
         Value::object([
@@ -345,8 +357,12 @@ async fn iam_policy_conforms() {
 #[tokio::test]
 async fn a_policy_changed_many_times_keeps_five_versions_and_stays_attached() {
     let moto = Moto::start();
-    let provider = provider(moto.endpoint(), None).await;
-    let iam = raw_iam(moto.endpoint()).await;
+    policy_versions_on(moto.endpoint()).await;
+}
+
+async fn policy_versions_on(endpoint: &str) {
+    let provider = provider(endpoint, None).await;
+    let iam = raw_iam(endpoint).await;
     raw_role(&iam, "litellm-versions").await;
     let document = |n: usize| {
         format!(
@@ -378,6 +394,9 @@ async fn a_policy_changed_many_times_keeps_five_versions_and_stays_attached() {
     assert_eq!(versions.len(), 5, "{versions:?}");
     let default: Vec<_> = versions.iter().filter(|v| v.is_default_version()).filter_map(|v| v.version_id()).collect();
     assert_eq!(default, ["v8"]);
+    let mut kept: Vec<_> = versions.iter().filter_map(|v| v.version_id()).collect();
+    kept.sort_by_key(|id| id.trim_start_matches('v').parse::<u32>().unwrap_or_default());
+    assert_eq!(kept, ["v4", "v5", "v6", "v7", "v8"], "the oldest went first");
     assert_eq!(provider.read("aws_iam_policy", &state).await.unwrap(), Some(state.clone()));
     let attached = iam.list_attached_role_policies().role_name("litellm-versions").send().await.unwrap();
     assert_eq!(attached.attached_policies().len(), 1, "the policy was changed in place, not replaced");
