@@ -105,8 +105,18 @@ resource "aws_eks_pod_identity_association" "gateway" {
   role_arn        = aws_iam_role.gateway.arn
 }
 
-# Google: the service account the role impersonates, allowed to call Vertex AI.
+# Google: the APIs the federation and the gateway call, enabled before anything uses them. A
+# fresh project refuses the pool, the token exchange and Vertex AI until they are. They stay
+# enabled on destroy (disable_on_destroy defaults to false): other workloads may use them.
+resource "google_project_service" "required" {
+  for_each = toset(["iam.googleapis.com", "sts.googleapis.com", "iamcredentials.googleapis.com", "aiplatform.googleapis.com"])
+  project  = var.gcp_project
+  service  = each.value
+}
+
+# The service account the role impersonates, allowed to call Vertex AI.
 resource "google_service_account" "gateway" {
+  depends_on   = [google_project_service.required]
   project      = var.gcp_project
   account_id   = var.gcp_service_account_id
   display_name = "LiteLLM gateway (AWS workload identity federation)"
@@ -121,6 +131,7 @@ resource "google_project_iam_member" "vertex_user" {
 # The pool trusts the AWS account. Google's default AWS attribute mapping is kept: it gives
 # attribute.aws_role the session's arn:aws:sts::ACCOUNT:assumed-role/ROLE form.
 resource "google_iam_workload_identity_pool" "aws" {
+  depends_on                = [google_project_service.required]
   project                   = var.gcp_project
   workload_identity_pool_id = var.pool_id
   display_name              = "AWS"

@@ -5,6 +5,7 @@ use crate::config::{AwsSettings, Clients};
 use crate::resources::data::{CallerIdentity, EksCluster, IamPolicyDocument};
 use crate::resources::eks_pod_identity::EksPodIdentityAssociation;
 use crate::resources::iam_oidc_provider::{IamOidcProvider, IamOidcProviderData};
+use crate::resources::iam_policy::IamPolicy;
 use crate::resources::iam_role::IamRole;
 use crate::resources::iam_role_policy::IamRolePolicy;
 use crate::resources::iam_role_policy_attachment::IamRolePolicyAttachment;
@@ -14,8 +15,8 @@ use trustform_lang::Value;
 use trustform_provider::{Adapter, ProviderError, Registry, RetryPolicy, TableProvider};
 use trustform_schema::Block;
 
-/// The `aws` provider: IAM roles, inline and attached role policies, OIDC providers and EKS
-/// pod identity associations, plus the `aws_caller_identity`, `aws_eks_cluster`,
+/// The `aws` provider: IAM roles, inline and attached role policies, customer managed policies,
+/// OIDC providers and EKS pod identity associations, plus the `aws_caller_identity`, `aws_eks_cluster`,
 /// `aws_iam_openid_connect_provider` and `aws_iam_policy_document` data sources.
 ///
 /// Every call is retried under one [`RetryPolicy`] (throttling, 5xx, timeouts, and IAM
@@ -40,6 +41,7 @@ impl Adapter for Aws {
             .resource(IamRole)
             .resource(IamRolePolicy)
             .resource(IamRolePolicyAttachment)
+            .resource(IamPolicy)
             .resource(IamOidcProvider)
             .resource(EksPodIdentityAssociation)
             .data_source(CallerIdentity)

@@ -6,6 +6,7 @@ use trustform_schema::{Attribute, Block, Compare, Nesting, ResourceSchema};
 
 pub(crate) const IAM_ROLE: &str = "aws_iam_role";
 pub(crate) const IAM_ROLE_POLICY: &str = "aws_iam_role_policy";
+pub(crate) const IAM_POLICY: &str = "aws_iam_policy";
 pub(crate) const IAM_ROLE_POLICY_ATTACHMENT: &str = "aws_iam_role_policy_attachment";
 pub(crate) const IAM_OIDC_PROVIDER: &str = "aws_iam_openid_connect_provider";
 pub(crate) const EKS_POD_IDENTITY_ASSOCIATION: &str = "aws_eks_pod_identity_association";
@@ -79,6 +80,29 @@ pub(crate) fn iam_role_policy() -> ResourceSchema {
             .attr("id", Attribute::computed(string()).describe("`role:name`.")),
     )
     .import_id("`role_name:policy_name`")
+}
+
+/// `aws_iam_policy`, a customer managed policy, as the Terraform AWS provider's
+/// `internal/service/iam/policy.go` defines it: IAM has no call that changes a policy's name,
+/// path or description, so those replace it; the document changes by a new default version.
+pub(crate) fn iam_policy() -> ResourceSchema {
+    ResourceSchema::new(
+        IAM_POLICY,
+        Block::new()
+            .attr(
+                "name",
+                Attribute::optional_computed(string()).force_new().describe("Generated from name_prefix when unset."),
+            )
+            .attr("name_prefix", Attribute::optional(string()).force_new())
+            .attr("path", Attribute::optional(string()).force_new().default("/"))
+            .attr("description", Attribute::optional(string()).force_new())
+            .attr("policy", policy_json("The policy document, as JSON: its default version."))
+            .attr("tags", tags())
+            .attr("arn", Attribute::computed(string()))
+            .attr("policy_id", Attribute::computed(string()))
+            .attr("id", Attribute::computed(string()).describe("The policy's ARN.")),
+    )
+    .import_id("the policy's ARN, e.g. `arn:aws:iam::123456789012:policy/bedrock-invoke`")
 }
 
 pub(crate) fn iam_role_policy_attachment() -> ResourceSchema {

@@ -228,6 +228,7 @@ pub fn environment(endpoint: &str) -> Vec<(&'static str, String)> {
         ("GOOGLE_OAUTH_ACCESS_TOKEN", TOKEN.to_owned()),
         ("GOOGLE_IAM_CUSTOM_ENDPOINT", format!("{endpoint}/v1/")),
         ("GOOGLE_RESOURCE_MANAGER_CUSTOM_ENDPOINT", format!("{endpoint}/v3/")),
+        ("GOOGLE_SERVICE_USAGE_CUSTOM_ENDPOINT", format!("{endpoint}/v1/")),
         ("ARM_ACCESS_TOKEN", TOKEN.to_owned()),
         ("ARM_RESOURCE_MANAGER_ENDPOINT", endpoint.to_owned()),
         ("ARM_MSGRAPH_ENDPOINT", endpoint.to_owned()),

@@ -458,3 +458,71 @@ fn a_pod_identity_target_that_is_not_a_role_arn_is_refused_at_plan() {
     assert!(said.contains("main.tf:6:"), "no place:\n{said}");
     assert!(said.contains("aws_iam_role.NAME.arn"), "no fix:\n{said}");
 }
+
+/// A customer managed policy of a spec of its own, attached to a role: on moto (the oracle) and
+/// on the sandbox alike, a change of its document is an in-place update (a new default version,
+/// the attachment untouched), the re-plan is empty, and destroy removes the attachment, the
+/// versions and the policy.
+#[test]
+fn a_managed_policy_is_versioned_in_place_and_destroyed_after_its_attachment() {
+    for clouds in [Clouds::moto_and_sandbox(), Clouds::sandbox_only(SandboxConfig::default())] {
+        let spec = |bucket: &str| {
+            format!(
+                r#"
+resource "aws_iam_role" "summarizer" {{
+  name               = "quill-summarizer"
+  assume_role_policy = jsonencode({{
+    Version   = "2012-10-17"
+    Statement = [{{ Effect = "Allow", Action = "sts:AssumeRole", Principal = {{ Service = "pods.eks.amazonaws.com" }} }}]
+  }})
+}}
+
+resource "aws_iam_policy" "prompts" {{
+  name        = "quill-prompt-reader"
+  path        = "/quill/"
+  description = "Read the summarizer's prompt templates"
+  policy = jsonencode({{
+    Version   = "2012-10-17"
+    Statement = [{{ Effect = "Allow", Action = ["s3:GetObject"], Resource = "arn:aws:s3:::{bucket}/*" }}]
+  }})
+}}
+
+resource "aws_iam_role_policy_attachment" "prompts" {{
+  role       = aws_iam_role.summarizer.name
+  policy_arn = aws_iam_policy.prompts.arn
+}}
+
+output "PROMPT_POLICY_ARN" {{
+  value = aws_iam_policy.prompts.arn
+}}
+"#
+            )
+        };
+        let work = Workdir::new().with_file("main.tf", &spec("quill-prompts"));
+        let apply = clouds.run(&work, &["apply", "--auto-approve"], 0);
+        assert!(apply.stdout.contains("Resources: 3 added"), "{}", apply.stdout);
+        let env = work.read("deployment_outputs.env");
+        assert!(
+            env.contains(&format!("PROMPT_POLICY_ARN=arn:aws:iam::{ACCOUNT}:policy/quill/quill-prompt-reader\n")),
+            "{env}"
+        );
+        let replan = clouds.run(&work, &["plan", "--detailed-exitcode"], 0);
+        assert!(replan.stdout.contains("No changes."), "{}", replan.stdout);
+
+        work.write("main.tf", &spec("quill-prompts-v2"));
+        let plan = clouds.run(&work, &["plan", "--detailed-exitcode"], 2);
+        assert!(plan.stdout.contains("aws_iam_policy.prompts will be updated in-place"), "{}", plan.stdout);
+        assert!(plan.stdout.contains("Plan: 0 to add, 1 to change, 0 to destroy."), "{}", plan.stdout);
+        clouds.run(&work, &["apply", "--auto-approve"], 0);
+        let replan = clouds.run(&work, &["plan", "--detailed-exitcode"], 0);
+        assert!(replan.stdout.contains("No changes."), "{}", replan.stdout);
+
+        let destroy = clouds.run(&work, &["destroy", "--auto-approve"], 0);
+        assert!(destroy.stdout.contains("Resources: 3 destroyed."), "{}", destroy.stdout);
+        assert_eq!(clouds.inventory(), Inventory::empty());
+        let iam = clouds.iam();
+        let arn = format!("arn:aws:iam::{ACCOUNT}:policy/quill/quill-prompt-reader");
+        let left = clouds.runtime.block_on(iam.get_policy().policy_arn(&arn).send());
+        assert!(left.is_err_and(|e| e.into_service_error().is_no_such_entity_exception()), "the policy is left behind");
+    }
+}

@@ -167,14 +167,14 @@ fn litellm_keyless_writes_seed_000s_outputs_from_the_readmes_first_command() {
     let replanned = work.expect(&["plan", "--sandbox", "--detailed-exitcode"], 0);
     assert!(replanned.stdout.contains("No changes."), "{}", replanned.all());
     let destroyed = work.expect(&["destroy", "--sandbox", "--auto-approve"], 0);
-    assert!(destroyed.stdout.contains("Resources: 28 destroyed."), "{}", destroyed.all());
+    assert!(destroyed.stdout.contains("Resources: 32 destroyed."), "{}", destroyed.all());
     assert_eq!(Clouds::of_sandbox(&work).inventory(), Inventory::empty());
 }
 
 #[test]
 fn aws_to_vertex_round_trips_in_the_sandbox() {
     let work = Workdir::plan("aws-to-vertex");
-    let env = round_trip(&work, 9);
+    let env = round_trip(&work, 13);
     assert_eq!(value_of(&env, "VERTEX_PROJECT").as_deref(), Some("litellm-prod"));
     assert_eq!(value_of(&env, "EKS_AWS_ROLE_ARN"), Some(format!("arn:aws:iam::{ACCOUNT}:role/LitellmVertexPodRole")));
 }

@@ -50,7 +50,7 @@ impl Api {
     }
 
     /// Polls a long-running operation until it is done and returns its `response` as `T` (the
-    /// pool or provider it made). Polling backs off like a retry and gives up at the policy's
+    /// pool or provider it made, the service it enabled). Polling backs off like a retry and gives up at the policy's
     /// deadline, naming the operation so the user can look it up.
     pub(crate) async fn wait<T: DeserializeOwned>(
         &self,
@@ -84,19 +84,31 @@ impl Api {
             }
             tokio::time::sleep(delay).await;
             polls += 1;
-            let iam = &self.clients.iam;
-            let name = name.as_str();
-            operation = self
-                .call(|| async move {
-                    iam.projects()
-                        .locations_workload_identity_pools_operations_get(name)
-                        .doit()
-                        .await
-                        .map(|(_, operation)| operation)
-                        .map_err(|e| from_google("iam.operations.get", e))
-                })
-                .await?;
+            operation = self.call(|| self.poll(&name)).await?;
         }
+    }
+}
+
+impl Api {
+    /// One `operations.get`, at the API that started the operation: Service Usage names its
+    /// operations `operations/ID`, IAM `projects/NUMBER/locations/global/.../operations/ID`.
+    async fn poll(&self, name: &str) -> Result<Operation, ProviderError> {
+        if name.starts_with("operations/") {
+            return self
+                .clients
+                .service_usage
+                .operation(name)
+                .await
+                .map_err(|e| from_google("serviceusage.operations.get", e));
+        }
+        self.clients
+            .iam
+            .projects()
+            .locations_workload_identity_pools_operations_get(name)
+            .doit()
+            .await
+            .map(|(_, operation)| operation)
+            .map_err(|e| from_google("iam.operations.get", e))
     }
 }
 

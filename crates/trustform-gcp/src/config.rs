@@ -2,6 +2,7 @@
 //! clients built from them.
 
 use crate::auth::TokenSource;
+use crate::service_usage::ServiceUsage;
 use google_cloudresourcemanager3::CloudResourceManager;
 use google_iam1::Iam;
 use hyper_rustls::HttpsConnector;
@@ -17,6 +18,7 @@ pub(crate) type Connector = HttpsConnector<HttpConnector>;
 
 const IAM_ENDPOINT: &str = "https://iam.googleapis.com/";
 const RESOURCE_MANAGER_ENDPOINT: &str = "https://cloudresourcemanager.googleapis.com/";
+const SERVICE_USAGE_ENDPOINT: &str = "https://serviceusage.googleapis.com/";
 
 /// A bearer token: kept out of every `Debug` and error message.
 #[derive(Clone, PartialEq)]
@@ -30,7 +32,8 @@ impl fmt::Debug for AccessToken {
 
 /// The settings of a `provider "google"` block, completed from the environment:
 /// `GOOGLE_CLOUD_PROJECT` (or `GOOGLE_PROJECT`), `GOOGLE_OAUTH_ACCESS_TOKEN`, and
-/// `GOOGLE_IAM_CUSTOM_ENDPOINT` / `GOOGLE_RESOURCE_MANAGER_CUSTOM_ENDPOINT`. Without an access
+/// `GOOGLE_IAM_CUSTOM_ENDPOINT` / `GOOGLE_RESOURCE_MANAGER_CUSTOM_ENDPOINT` /
+/// `GOOGLE_SERVICE_USAGE_CUSTOM_ENDPOINT`. Without an access
 /// token, Application Default Credentials are used (`GOOGLE_APPLICATION_CREDENTIALS`, gcloud's
 /// login, `external_account` files, the metadata server).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -38,6 +41,7 @@ pub(crate) struct GoogleSettings {
     pub project: Option<String>,
     pub iam_endpoint: Option<String>,
     pub resource_manager_endpoint: Option<String>,
+    pub service_usage_endpoint: Option<String>,
     pub access_token: Option<AccessToken>,
 }
 
@@ -62,6 +66,8 @@ impl GoogleSettings {
             iam_endpoint: text("iam_custom_endpoint")?.or_else(|| env("GOOGLE_IAM_CUSTOM_ENDPOINT")),
             resource_manager_endpoint: text("resource_manager_custom_endpoint")?
                 .or_else(|| env("GOOGLE_RESOURCE_MANAGER_CUSTOM_ENDPOINT")),
+            service_usage_endpoint: text("service_usage_custom_endpoint")?
+                .or_else(|| env("GOOGLE_SERVICE_USAGE_CUSTOM_ENDPOINT")),
             access_token: access_token.map(AccessToken),
         };
         // A bearer token goes with every request: plain http only to this machine.
@@ -70,6 +76,10 @@ impl GoogleSettings {
             (
                 "resource_manager_custom_endpoint (or GOOGLE_RESOURCE_MANAGER_CUSTOM_ENDPOINT)",
                 &settings.resource_manager_endpoint,
+            ),
+            (
+                "service_usage_custom_endpoint (or GOOGLE_SERVICE_USAGE_CUSTOM_ENDPOINT)",
+                &settings.service_usage_endpoint,
             ),
         ];
         for (name, url) in endpoints {
@@ -97,11 +107,12 @@ pub(crate) fn base_url(endpoint: &str, version: &str) -> String {
     format!("{trimmed}/")
 }
 
-/// The two API clients, sharing one HTTP client and one token source.
+/// The three API clients, sharing one HTTP client and one token source.
 #[derive(Clone)]
 pub(crate) struct Clients {
     pub iam: Arc<Iam<Connector>>,
     pub resource_manager: Arc<CloudResourceManager<Connector>>,
+    pub service_usage: ServiceUsage,
     /// The project resources default to.
     pub project: Option<String>,
 }
@@ -118,6 +129,9 @@ impl Clients {
         let iam_url = base_url(settings.iam_endpoint.as_deref().unwrap_or(IAM_ENDPOINT), "v1");
         iam.base_url(iam_url.clone());
         iam.root_url(iam_url);
+        let service_usage_url =
+            base_url(settings.service_usage_endpoint.as_deref().unwrap_or(SERVICE_USAGE_ENDPOINT), "v1");
+        let service_usage = ServiceUsage::new(http.clone(), tokens.clone(), service_usage_url);
         let mut resource_manager = CloudResourceManager::new(http, tokens);
         let crm_url =
             base_url(settings.resource_manager_endpoint.as_deref().unwrap_or(RESOURCE_MANAGER_ENDPOINT), "v3");
@@ -126,6 +140,7 @@ impl Clients {
         Ok(Clients {
             iam: Arc::new(iam),
             resource_manager: Arc::new(resource_manager),
+            service_usage,
             project: settings.project.clone(),
         })
     }

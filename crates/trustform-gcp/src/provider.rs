@@ -6,6 +6,7 @@ use crate::resources::credential_config::CredentialConfig;
 use crate::resources::iam_member::{Kind as MemberKind, Member};
 use crate::resources::pool::{Kind as PoolKind, Pool};
 use crate::resources::project::Project;
+use crate::resources::project_service::ProjectService;
 use crate::resources::service_account::GoogleServiceAccount;
 use crate::schema;
 use async_trait::async_trait;
@@ -14,8 +15,8 @@ use trustform_provider::{Adapter, ProviderError, Registry, RetryPolicy, TablePro
 use trustform_schema::Block;
 
 /// The `google` provider: service accounts, project and service-account IAM members and
-/// bindings, workload identity pools and providers, the `google_credential_config` file, and
-/// the `google_project` data source.
+/// bindings, workload identity pools and providers, enabled APIs (`google_project_service`), the
+/// `google_credential_config` file, and the `google_project` data source.
 ///
 /// Every call is retried under one [`RetryPolicy`]; long-running operations are polled under
 /// the same policy's backoff and deadline; IAM policy edits are coalesced per policy.
@@ -43,6 +44,7 @@ impl Adapter for Google {
             .resource(Pool(PoolKind::Pool))
             .resource(Pool(PoolKind::Provider))
             .resource(CredentialConfig)
+            .resource(ProjectService)
             .data_source(Project);
     }
 

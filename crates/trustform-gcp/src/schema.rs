@@ -11,6 +11,7 @@ pub(crate) const POOL: &str = "google_iam_workload_identity_pool";
 pub(crate) const POOL_PROVIDER: &str = "google_iam_workload_identity_pool_provider";
 pub(crate) const CREDENTIAL_CONFIG: &str = "google_credential_config";
 pub(crate) const PROJECT: &str = "google_project";
+pub(crate) const PROJECT_SERVICE: &str = "google_project_service";
 
 fn string() -> Type {
     Type::String
@@ -30,6 +31,10 @@ pub(crate) fn provider_block() -> Block {
         .attr(
             "resource_manager_custom_endpoint",
             Attribute::optional(string()).describe("The Cloud Resource Manager API's base URL, with or without `v3/`."),
+        )
+        .attr(
+            "service_usage_custom_endpoint",
+            Attribute::optional(string()).describe("The Service Usage API's base URL, with or without `v1/`."),
         )
         .attr(
             "access_token",
@@ -164,12 +169,46 @@ pub(crate) fn pool_provider() -> ResourceSchema {
     .import_id("`projects/PROJECT/locations/global/workloadIdentityPools/POOL/providers/PROVIDER`")
 }
 
+/// The `format` of a file or URL subject token: `text` (the whole body) or `json` (one field).
+fn subject_token_format() -> Block {
+    Block::new().attr("type", Attribute::optional(string()).default("text").describe("`text` or `json`.")).attr(
+        "subject_token_field_name",
+        Attribute::optional(string()).describe("With `json`: the field holding the token (`value` for GitHub)."),
+    )
+}
+
 pub(crate) fn credential_config() -> ResourceSchema {
+    let file_source = Block::new()
+        .attr(
+            "path",
+            Attribute::required(string())
+                .describe("Where the workload reads its OIDC token: a projected service account token, say."),
+        )
+        .block("format", Nesting::Single, subject_token_format());
+    let url_source = Block::new()
+        .attr("url", Attribute::required(string()).describe("Where the workload fetches its OIDC token."))
+        .attr("headers", Attribute::optional(Type::map(string())).describe("Headers sent with the request."))
+        .block("format", Nesting::Single, subject_token_format());
     ResourceSchema::new(
         CREDENTIAL_CONFIG,
         Block::new()
             .attr("path", Attribute::required(string()).force_new().describe("Where to write the JSON (mode 0600)."))
-            .attr("environment", Attribute::required(string()).describe("`ec2` or `eks_fargate`."))
+            .attr(
+                "environment",
+                Attribute::optional(string()).describe(
+                    "An AWS workload: `ec2` or `eks_fargate`. Exactly one of `environment`, `file_source` and \
+                     `url_source`.",
+                ),
+            )
+            .block("file_source", Nesting::Single, file_source)
+            .block("url_source", Nesting::Single, url_source)
+            .attr(
+                "subject_token_type",
+                Attribute::optional_computed(string()).describe(
+                    "The token's type: AWS's for `environment`, else `urn:ietf:params:oauth:token-type:jwt` (or \
+                     `id_token`, `saml2`).",
+                ),
+            )
             .attr(
                 "workload_identity_provider",
                 Attribute::required(string())
@@ -203,4 +242,37 @@ pub(crate) fn project() -> ResourceSchema {
             .attr("name", Attribute::computed(string()).describe("The display name."))
             .attr("id", Attribute::computed(string()).describe("projects/PROJECT_ID")),
     )
+}
+
+pub(crate) fn project_service() -> ResourceSchema {
+    ResourceSchema::new(
+        PROJECT_SERVICE,
+        Block::new()
+            .attr(
+                "service",
+                Attribute::required(string()).force_new().describe("The API to enable: `iam.googleapis.com`, say."),
+            )
+            .attr("project", project_argument())
+            .attr(
+                "disable_on_destroy",
+                Attribute::optional(Type::Bool).default(false).describe(
+                    "Disable the API when the resource is destroyed. Defaults to false (the Terraform google \
+                     provider defaults to true): other specs and workloads in the project may use the API.",
+                ),
+            )
+            .attr(
+                "disable_dependent_services",
+                Attribute::optional(Type::Bool)
+                    .default(false)
+                    .describe("On destroy, also disable the enabled services that depend on this one."),
+            )
+            .attr(
+                "check_if_service_has_usage_on_destroy",
+                Attribute::optional(Type::Bool)
+                    .default(false)
+                    .describe("On destroy, refuse to disable an API used in the last 30 days."),
+            )
+            .attr("id", Attribute::computed(string()).describe("`PROJECT/SERVICE`.")),
+    )
+    .import_id("`PROJECT/SERVICE`")
 }

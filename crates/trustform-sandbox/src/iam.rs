@@ -1,4 +1,5 @@
-//! IAM, query protocol: roles, inline and attached role policies, OpenID Connect providers.
+//! IAM, query protocol: roles, inline and attached role policies, customer managed policies and
+//! their versions (`policies.rs`), OpenID Connect providers.
 //!
 //! Like real IAM, policy documents are answered URL-encoded and OIDC provider URLs without their
 //! `https://` scheme, so clients exercise the normalisation they need against the real service.
@@ -23,6 +24,8 @@ use crate::ids::{iso8601_now, random_id};
 use crate::query::{invalid_action, Params, QueryError, Xml};
 use crate::server::Shared;
 
+mod policies;
+
 /// Everything but RFC 3986's unreserved characters is escaped, as IAM does.
 const POLICY_ESCAPES: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
@@ -36,6 +39,8 @@ pub(crate) struct IamState {
     roles: BTreeMap<String, Role>,
     /// Keyed by ARN.
     oidc_providers: BTreeMap<String, OidcProvider>,
+    /// Customer managed policies, keyed by ARN.
+    managed_policies: BTreeMap<String, policies::ManagedPolicy>,
     rng: StdRng,
     propagation_delay: Duration,
 }
@@ -270,7 +275,13 @@ fn untag(tags: &mut BTreeMap<String, String>, params: &Params) {
 
 impl IamState {
     pub(crate) fn new(rng: StdRng, propagation_delay: Duration) -> IamState {
-        IamState { roles: BTreeMap::new(), oidc_providers: BTreeMap::new(), rng, propagation_delay }
+        IamState {
+            roles: BTreeMap::new(),
+            oidc_providers: BTreeMap::new(),
+            managed_policies: BTreeMap::new(),
+            rng,
+            propagation_delay,
+        }
     }
 
     fn role(&mut self, params: &Params) -> Result<&mut Role, QueryError> {
@@ -459,6 +470,7 @@ impl IamState {
     fn attach_role_policy(&mut self, params: &Params) -> Answer {
         let policy_arn = params.required("PolicyArn")?;
         validate_policy_arn(policy_arn)?;
+        self.attachable(policy_arn)?;
         self.propagated_role(params)?.attached_policies.insert(policy_arn.to_owned());
         Ok(None)
     }
@@ -645,6 +657,16 @@ pub(crate) fn dispatch(shared: &Shared, account_id: &str, action: &str, params: 
         "AttachRolePolicy" => iam.attach_role_policy(params),
         "DetachRolePolicy" => iam.detach_role_policy(params),
         "ListAttachedRolePolicies" => iam.list_attached_role_policies(params),
+        "CreatePolicy" => iam.create_policy(account_id, params),
+        "GetPolicy" => iam.get_policy(params),
+        "DeletePolicy" => iam.delete_policy(params),
+        "CreatePolicyVersion" => iam.create_policy_version(params),
+        "GetPolicyVersion" => iam.get_policy_version(params),
+        "ListPolicyVersions" => iam.list_policy_versions(params),
+        "DeletePolicyVersion" => iam.delete_policy_version(params),
+        "TagPolicy" => iam.tag_policy(params),
+        "UntagPolicy" => iam.untag_policy(params),
+        "ListPolicyTags" => iam.list_policy_tags(params),
         "CreateOpenIDConnectProvider" => iam.create_oidc_provider(account_id, params),
         "GetOpenIDConnectProvider" => iam.get_oidc_provider(params),
         "DeleteOpenIDConnectProvider" => iam.delete_oidc_provider(params),

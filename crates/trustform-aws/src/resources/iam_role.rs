@@ -382,7 +382,7 @@ fn date(date: &aws_sdk_iam::primitives::DateTime) -> String {
 
 /// Terraform's `PrefixedUniqueId`: the prefix, a UTC timestamp to 1/10000 s and a counter, so
 /// names sort by creation and never collide within one process.
-fn unique_name(prefix: &str) -> String {
+pub(crate) fn unique_name(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let count = COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_add(1);

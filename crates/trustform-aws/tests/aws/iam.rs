@@ -330,3 +330,99 @@ async fn allowed_account_ids_refuse_credentials_for_another_account() {
     );
     provider.configure(&with_accounts(&["210987654321", "123456789012"])).await.expect("a listed account");
 }
+
+const S3_READ: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::litellm-prompts/*"}]}"#;
+
+#[tokio::test]
+async fn iam_policy_conforms() {
+    let moto = Moto::start();
+    iam_policy_conforms_on(moto.endpoint()).await;
+}
+
+/// The sandbox's managed policies answer as moto does: the same suite passes on both.
+#[tokio::test]
+async fn iam_policy_conforms_on_the_sandbox_too() {
+    let sandbox = trustform_sandbox::Sandbox::start(Default::default()).await.expect("the sandbox starts");
+    iam_policy_conforms_on(&sandbox.endpoint()).await;
+    policy_versions_on(&sandbox.endpoint()).await;
+}
+
+async fn iam_policy_conforms_on(endpoint: &str) {
+    let provider = provider(endpoint, None).await;
+    let case = Case::new(
+        "aws_iam_policy",
+        Value::object([
+            ("name", "litellm-bedrock-invoke".into()),
+            ("path", "/gateway/".into()),
+            ("description", "Invoke the gateway's foundation models".into()),
+            ("policy", BEDROCK_INVOKE.into()),
+            ("tags", tags(&[("team", "ml")])),
+        ]),
+    )
+    .with_update(Value::object([
+        ("name", "litellm-bedrock-invoke".into()),
+        ("path", "/gateway/".into()),
+        ("description", "Invoke the gateway's foundation models".into()),
+        ("policy", S3_READ.into()),
+        ("tags", tags(&[("team", "platform")])),
+    ]));
+    conformance::run(&provider, &case).await.unwrap();
+}
+
+/// IAM keeps five versions of a managed policy; every change makes a new default version, so
+/// the sixth change deletes the oldest one that is not the default first
+/// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_managed-versioning.html>).
+/// Delete removes the other versions, then the policy, after its attachment is gone.
+#[tokio::test]
+async fn a_policy_changed_many_times_keeps_five_versions_and_stays_attached() {
+    let moto = Moto::start();
+    policy_versions_on(moto.endpoint()).await;
+}
+
+async fn policy_versions_on(endpoint: &str) {
+    let provider = provider(endpoint, None).await;
+    let iam = raw_iam(endpoint).await;
+    raw_role(&iam, "litellm-versions").await;
+    let document = |n: usize| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::bucket-{n}/*"}}]}}"#
+        )
+    };
+    let body = |n: usize| Value::object([("name", "litellm-versioned".into()), ("policy", document(n).into())]);
+    let mut state = provider
+        .create("aws_iam_policy", &planned(&provider, "aws_iam_policy", &body(0)), &NoCheckpoint)
+        .await
+        .unwrap();
+    let arn = state.get("arn").and_then(Value::as_str).unwrap().to_owned();
+    let attachment = Value::object([("role", "litellm-versions".into()), ("policy_arn", arn.as_str().into())]);
+    let attachment = provider
+        .create(
+            "aws_iam_role_policy_attachment",
+            &planned(&provider, "aws_iam_role_policy_attachment", &attachment),
+            &NoCheckpoint,
+        )
+        .await
+        .unwrap();
+    for n in 1..=7 {
+        state =
+            provider.update("aws_iam_policy", &state, &planned(&provider, "aws_iam_policy", &body(n))).await.unwrap();
+        assert_eq!(state.get("policy"), Some(&Value::from(document(n))), "update {n}");
+    }
+    let versions = iam.list_policy_versions().policy_arn(&arn).send().await.unwrap();
+    let versions = versions.versions();
+    assert_eq!(versions.len(), 5, "{versions:?}");
+    let default: Vec<_> = versions.iter().filter(|v| v.is_default_version()).filter_map(|v| v.version_id()).collect();
+    assert_eq!(default, ["v8"]);
+    let mut kept: Vec<_> = versions.iter().filter_map(|v| v.version_id()).collect();
+    kept.sort_by_key(|id| id.trim_start_matches('v').parse::<u32>().unwrap_or_default());
+    assert_eq!(kept, ["v4", "v5", "v6", "v7", "v8"], "the oldest went first");
+    assert_eq!(provider.read("aws_iam_policy", &state).await.unwrap(), Some(state.clone()));
+    let attached = iam.list_attached_role_policies().role_name("litellm-versions").send().await.unwrap();
+    assert_eq!(attached.attached_policies().len(), 1, "the policy was changed in place, not replaced");
+
+    provider.delete("aws_iam_role_policy_attachment", &attachment).await.unwrap();
+    provider.delete("aws_iam_policy", &state).await.unwrap();
+    assert_eq!(provider.read("aws_iam_policy", &state).await.unwrap(), None);
+    let error = provider.import("aws_iam_policy", "litellm-versioned").await.unwrap_err();
+    assert!(error.message.contains("is not a policy ARN"), "{error}");
+}

@@ -79,6 +79,7 @@ impl Clouds {
             ("GOOGLE_OAUTH_ACCESS_TOKEN", "sandbox-token".to_owned()),
             ("GOOGLE_IAM_CUSTOM_ENDPOINT", format!("{}/v1/", self.sandbox.endpoint())),
             ("GOOGLE_RESOURCE_MANAGER_CUSTOM_ENDPOINT", format!("{}/v3/", self.sandbox.endpoint())),
+            ("GOOGLE_SERVICE_USAGE_CUSTOM_ENDPOINT", format!("{}/v1/", self.sandbox.endpoint())),
         ]
     }
 

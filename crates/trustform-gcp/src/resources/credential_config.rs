@@ -1,19 +1,29 @@
-//! `google_credential_config`: writes the `external_account` credential JSON of seed 001, with
-//! which a workload on AWS exchanges its AWS identity for a Google access token (AWS STS ->
-//! Google STS -> service account impersonation). No cloud call: a local file, mode 0600,
-//! written atomically.
+//! `google_credential_config`: writes an `external_account` credential JSON
+//! (<https://google.aip.dev/auth/4117>, <https://cloud.google.com/iam/docs/workload-download-cred-and-grant-access>),
+//! with which a workload exchanges an identity it already has for a Google access token (Google
+//! STS, then service account impersonation). No cloud call: a local file, mode 0600, written
+//! atomically.
 //!
 //! The audience and the impersonation URL are derived from the pool provider's `name` and the
 //! service account's email, never typed by hand, so they cannot disagree with what was
-//! provisioned. `environment` picks the credential source: `ec2` reads the instance metadata
-//! service (with its IMDSv2 session token); `eks_fargate` reads the Fargate endpoints at
-//! `169.254.170.2`, which have no IMDSv2 token URL (the troubleshooting table's "Token refresh
-//! failed" row).
+//! provisioned. The credential source is one of:
+//! * `environment`, an AWS workload (seed 001): `ec2` reads the instance metadata service (with
+//!   its IMDSv2 session token); `eks_fargate` reads the Fargate endpoints at `169.254.170.2`,
+//!   which have no IMDSv2 token URL (the troubleshooting table's "Token refresh failed" row);
+//! * `file_source`, an OIDC token in a file: a Kubernetes projected service account token on AKS,
+//!   GKE or any cluster whose issuer an OIDC pool provider trusts;
+//! * `url_source`, an OIDC token fetched over HTTP with headers, as GitHub Actions serves it
+//!   (`format { type = "json", subject_token_field_name = "value" }`).
+//!
+//! For the two OIDC sources the subject token type is `urn:ietf:params:oauth:token-type:jwt`
+//! unless set, and a `format` is `text` (the whole file or body) or `json` with the field that
+//! holds the token, as AIP-4117 and google-auth's `identity_pool.Credentials` read them.
 
 use crate::api::Api;
-use crate::api::{required, text, with};
+use crate::api::{required, string_map, text, with};
 use crate::schema;
 use async_trait::async_trait;
+use std::collections::BTreeMap;
 use std::path::Path;
 use trustform_lang::Value;
 use trustform_provider::{ProviderError, ValidationIssue};
@@ -21,7 +31,11 @@ use trustform_provider::{ResourceType, Session};
 use trustform_schema::ResourceSchema;
 
 const TOKEN_URL: &str = "https://sts.googleapis.com/v1/token";
-const SUBJECT_TOKEN_TYPE: &str = "urn:ietf:params:aws:token-type:aws4_request";
+const AWS_TOKEN_TYPE: &str = "urn:ietf:params:aws:token-type:aws4_request";
+const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
+/// The subject token types an OIDC or SAML pool provider takes (AIP-4117, "Subject token types").
+const OIDC_TOKEN_TYPES: &[&str] =
+    &[JWT_TOKEN_TYPE, "urn:ietf:params:oauth:token-type:id_token", "urn:ietf:params:oauth:token-type:saml2"];
 const VERIFICATION_URL: &str = "https://sts.{region}.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15";
 
 /// Where a workload reads its AWS region and credentials from.
@@ -55,22 +69,181 @@ impl Environment {
     }
 }
 
-/// Plan-time checks: the environment is one we know, and the provider name carries the project
-/// **number** (an audience with the project id is rejected by Google STS as an invalid audience).
+/// How an OIDC subject token is read from a file or a response body: whole (`text`), or one
+/// field of a JSON object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json { field: String },
+}
+
+/// Where the credential reads the identity it exchanges.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Source {
+    Aws(Environment),
+    File { path: String, format: Option<Format> },
+    Url { url: String, headers: BTreeMap<String, String>, format: Option<Format> },
+}
+
+/// A problem with the source: the attribute it is about, the summary, and the detail ending
+/// with the fix.
+type SourceProblem = (&'static str, &'static str, String);
+
+const INVALID_SOURCE: &str = "Invalid credential source";
+
+fn present(config: &Value, name: &str) -> bool {
+    config.get(name).is_some_and(|value| !value.is_null())
+}
+
+/// The `format` block of a source, `None` when absent (or not known yet).
+fn format_of(source: &Value, attribute: &'static str) -> Result<Option<Format>, SourceProblem> {
+    let Some(format) = source.get("format").filter(|format| !format.is_null()) else { return Ok(None) };
+    let field = text(format, "subject_token_field_name");
+    match (text(format, "type").unwrap_or("text"), field) {
+        ("text", None) => Ok(Some(Format::Text)),
+        ("text", Some(_)) => Err((
+            attribute,
+            INVALID_SOURCE,
+            "format.subject_token_field_name is read only with format.type = \"json\". Set type = \"json\" to read \
+             that field of a JSON token, or remove subject_token_field_name."
+                .to_owned(),
+        )),
+        ("json", Some(field)) if !field.is_empty() => Ok(Some(Format::Json { field: field.to_owned() })),
+        ("json", _) => Err((
+            attribute,
+            INVALID_SOURCE,
+            "format.type = \"json\" needs subject_token_field_name, the field that holds the token (\"value\" for \
+             GitHub Actions' ID token endpoint)."
+                .to_owned(),
+        )),
+        (other, _) => Err((
+            attribute,
+            INVALID_SOURCE,
+            format!("format.type = {other:?} is not a format google-auth reads. Use \"text\" or \"json\"."),
+        )),
+    }
+}
+
+/// The credential source of a configuration: exactly one of `environment`, `file_source` and
+/// `url_source`. `Ok(None)` while a part of it is not known yet.
+fn source_of(config: &Value) -> Result<Option<Source>, SourceProblem> {
+    let given: Vec<&str> =
+        ["environment", "file_source", "url_source"].into_iter().filter(|name| present(config, name)).collect();
+    if given.len() != 1 {
+        let attribute = given.get(1).copied().unwrap_or("environment");
+        return Err((
+            attribute,
+            INVALID_SOURCE,
+            format!(
+                "A credential configuration reads exactly one identity, and this one names {}. Keep one of \
+                 environment = \"ec2\" or \"eks_fargate\" (AWS), a file_source block (an OIDC token in a file, such \
+                 as a Kubernetes projected service account token) or a url_source block (an OIDC token served over \
+                 HTTP, as in GitHub Actions).",
+                if given.is_empty() { "none".to_owned() } else { given.join(" and ") }
+            ),
+        ));
+    }
+    match given[0] {
+        "environment" => {
+            let Some(environment) = text(config, "environment") else { return Ok(None) };
+            let environment = Environment::parse(environment).ok_or_else(|| {
+                (
+                    "environment",
+                    "Unknown credential environment",
+                    format!(
+                        "environment = {environment:?} is not one Trustform writes a credential source for. Use \
+                         \"ec2\" for EC2 and EKS on EC2 nodes (instance metadata) or \"eks_fargate\" for EKS on \
+                         Fargate; for an OIDC token use a file_source or url_source block instead."
+                    ),
+                )
+            })?;
+            Ok(Some(Source::Aws(environment)))
+        }
+        "file_source" => {
+            let block = config.get("file_source").unwrap_or(&Value::Null);
+            let format = format_of(block, "file_source")?;
+            let Some(path) = text(block, "path") else { return Ok(None) };
+            if !path.starts_with('/') {
+                return Err((
+                    "file_source",
+                    INVALID_SOURCE,
+                    format!(
+                        "file_source.path = {path:?} is read by the workload, where a relative path means nothing \
+                         fixed. Give the absolute path its token is mounted at, such as \
+                         \"/var/run/secrets/tokens/gcp-ksa/token\"."
+                    ),
+                ));
+            }
+            Ok(Some(Source::File { path: path.to_owned(), format }))
+        }
+        _ => {
+            let block = config.get("url_source").unwrap_or(&Value::Null);
+            let format = format_of(block, "url_source")?;
+            let Some(url) = text(block, "url") else { return Ok(None) };
+            // A job-scoped URL (GitHub's ACTIONS_ID_TOKEN_REQUEST_URL) is known only where the
+            // file is used: it may start with a `${NAME}` placeholder that `envsubst` fills there.
+            let placeholder = url.strip_prefix("${").and_then(|rest| rest.split_once('}')).is_some_and(|(name, _)| {
+                !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            });
+            if !(url.starts_with("https://") || url.starts_with("http://") || placeholder) {
+                return Err((
+                    "url_source",
+                    INVALID_SOURCE,
+                    format!(
+                        "url_source.url = {url:?} is not an http(s) URL. Give the URL the workload fetches its token \
+                         from, or a ${{NAME}} placeholder the workload fills with envsubst (written $${{NAME}} in a \
+                         spec)."
+                    ),
+                ));
+            }
+            if block.get("headers").is_some_and(Value::contains_unknown) {
+                return Ok(None);
+            }
+            Ok(Some(Source::Url { url: url.to_owned(), headers: string_map(block, "headers"), format }))
+        }
+    }
+}
+
+/// The subject token type the file declares: AWS's for an AWS source, else the one set or JWT.
+fn token_type_of(config: &Value, source: &Source) -> Result<String, SourceProblem> {
+    let given = text(config, "subject_token_type");
+    match (source, given) {
+        (Source::Aws(_), None) => Ok(AWS_TOKEN_TYPE.to_owned()),
+        (Source::Aws(_), Some(AWS_TOKEN_TYPE)) => Ok(AWS_TOKEN_TYPE.to_owned()),
+        (Source::Aws(_), Some(other)) => Err((
+            "subject_token_type",
+            "Invalid subject token type",
+            format!("An AWS source always sends {AWS_TOKEN_TYPE:?}, not {other:?}. Remove subject_token_type."),
+        )),
+        (_, None) => Ok(JWT_TOKEN_TYPE.to_owned()),
+        (_, Some(given)) if OIDC_TOKEN_TYPES.contains(&given) => Ok(given.to_owned()),
+        (_, Some(other)) => Err((
+            "subject_token_type",
+            "Invalid subject token type",
+            format!(
+                "subject_token_type = {other:?} is not a type Google STS takes for an OIDC or SAML token. Use {}.",
+                OIDC_TOKEN_TYPES.iter().map(|t| format!("{t:?}")).collect::<Vec<_>>().join(", ")
+            ),
+        )),
+    }
+}
+
+/// Plan-time checks: exactly one source, one we know, well formed; and the provider name carries
+/// the project **number** (an audience with the project id is rejected by Google STS as an invalid audience).
 pub(crate) fn validate(config: &Value) -> Vec<ValidationIssue> {
     let mut issues = Vec::new();
-    if let Some(environment) = text(config, "environment") {
-        if Environment::parse(environment).is_none() {
-            issues.push(ValidationIssue {
-                attribute: "environment".to_owned(),
-                summary: "Unknown credential environment".to_owned(),
-                detail: format!(
-                    "environment = {environment:?} is not one Trustform writes a credential source for. Use \"ec2\" \
-                     for EC2 and EKS on EC2 nodes (instance metadata) or \"eks_fargate\" for EKS on Fargate."
-                ),
-                is_error: true,
-            });
-        }
+    let problem = match source_of(config) {
+        Ok(Some(source)) => token_type_of(config, &source).err(),
+        Ok(None) => None,
+        Err(problem) => Some(problem),
+    };
+    if let Some((attribute, summary, detail)) = problem {
+        issues.push(ValidationIssue {
+            attribute: attribute.to_owned(),
+            summary: summary.to_owned(),
+            detail,
+            is_error: true,
+        });
     }
     if let Some(path) = text(config, "path") {
         if let Err(error) = spec_dir().and_then(|base| confined(&base, path)) {
@@ -126,21 +299,22 @@ pub(crate) fn plan(planned: Value) -> Value {
 
 fn derive(planned: &Value) -> Result<Value, ProviderError> {
     let path = required(planned, "path")?;
-    let environment = required(planned, "environment")?;
-    let environment = Environment::parse(environment).ok_or_else(|| {
-        ProviderError::invalid(format!("environment {environment:?} must be \"ec2\" or \"eks_fargate\""))
-    })?;
+    let source = source_of(planned)
+        .map_err(|(_, _, detail)| ProviderError::invalid(detail))?
+        .ok_or_else(|| ProviderError::invalid("the credential source is not known yet"))?;
+    let token_type = token_type_of(planned, &source).map_err(|(_, _, detail)| ProviderError::invalid(detail))?;
     let provider = required(planned, "workload_identity_provider")?;
     project_number_of(provider).map_err(ProviderError::invalid)?;
     let email = required(planned, "service_account_email")?;
     let audience = format!("//iam.googleapis.com/{provider}");
     let impersonation =
         format!("https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/{email}:generateAccessToken");
-    let content = render(&audience, &impersonation, environment);
+    let content = render(&audience, &token_type, &impersonation, &source);
     Ok(with(
         planned,
         [
             ("id", Value::string(path)),
+            ("subject_token_type", Value::string(token_type)),
             ("audience", Value::string(audience)),
             ("service_account_impersonation_url", Value::string(impersonation)),
             ("content", Value::string(content)),
@@ -148,25 +322,51 @@ fn derive(planned: &Value) -> Result<Value, ProviderError> {
     ))
 }
 
-/// The JSON, laid out and ordered as in the seed so it reads the way the docs show it.
-fn render(audience: &str, impersonation: &str, environment: Environment) -> String {
+/// The JSON, laid out and ordered as in the seed (and AIP-4117's examples) so it reads the way
+/// the docs show it.
+fn render(audience: &str, token_type: &str, impersonation: &str, source: &Source) -> String {
     let quoted = |text: &str| serde_json::Value::from(text).to_string();
-    let (region_url, url, token_url) = environment.endpoints();
-    let mut source = vec![
-        ("environment_id", "aws1"),
-        ("region_url", region_url),
-        ("url", url),
-        ("regional_cred_verification_url", VERIFICATION_URL),
-    ];
-    if let Some(token_url) = token_url {
-        source.push(("imdsv2_session_token_url", token_url));
+    let mut fields: Vec<(String, String)> = Vec::new();
+    let mut text_field = |name: &str, value: &str| fields.push((name.to_owned(), quoted(value)));
+    let format_json = |format: &Format| match format {
+        Format::Text => "{\"type\": \"text\"}".to_owned(),
+        Format::Json { field } => format!("{{\"type\": \"json\", \"subject_token_field_name\": {}}}", quoted(field)),
+    };
+    match source {
+        Source::Aws(environment) => {
+            let (region_url, url, token_url) = environment.endpoints();
+            text_field("environment_id", "aws1");
+            text_field("region_url", region_url);
+            text_field("url", url);
+            text_field("regional_cred_verification_url", VERIFICATION_URL);
+            if let Some(token_url) = token_url {
+                text_field("imdsv2_session_token_url", token_url);
+            }
+        }
+        Source::File { path, format } => {
+            text_field("file", path);
+            if let Some(format) = format {
+                fields.push(("format".to_owned(), format_json(format)));
+            }
+        }
+        Source::Url { url, headers, format } => {
+            text_field("url", url);
+            if !headers.is_empty() {
+                let headers: Vec<String> =
+                    headers.iter().map(|(k, v)| format!("{}: {}", quoted(k), quoted(v))).collect();
+                fields.push(("headers".to_owned(), format!("{{{}}}", headers.join(", "))));
+            }
+            if let Some(format) = format {
+                fields.push(("format".to_owned(), format_json(format)));
+            }
+        }
     }
-    let source: Vec<String> = source.iter().map(|(k, v)| format!("    {}: {}", quoted(k), quoted(v))).collect();
+    let source: Vec<String> = fields.iter().map(|(k, v)| format!("    {}: {v}", quoted(k))).collect();
     format!(
         "{{\n  \"type\": \"external_account\",\n  \"audience\": {},\n  \"subject_token_type\": {},\n  \
          \"service_account_impersonation_url\": {},\n  \"token_url\": {},\n  \"credential_source\": {{\n{}\n  }}\n}}\n",
         quoted(audience),
-        quoted(SUBJECT_TOKEN_TYPE),
+        quoted(token_type),
         quoted(impersonation),
         quoted(TOKEN_URL),
         source.join(",\n")
@@ -391,6 +591,86 @@ mod tests {
         assert!(issues[0].detail.contains("project number"), "{}", issues[0].detail);
         assert!(validate(&config("ec2", PROVIDER)).is_empty());
         assert_eq!(validate(&config("lambda", PROVIDER))[0].attribute, "environment");
+    }
+
+    fn oidc(source: &str, block: Value) -> Value {
+        Value::object([
+            ("path", "creds.json".into()),
+            ("workload_identity_provider", PROVIDER.into()),
+            ("service_account_email", EMAIL.into()),
+            (source, block),
+        ])
+    }
+
+    fn format(kind: &str, field: Option<&str>) -> Value {
+        Value::object([("type", kind.into()), ("subject_token_field_name", field.map(Value::from).unwrap_or_default())])
+    }
+
+    fn rendered(config: Value) -> serde_json::Value {
+        let planned = plan(config);
+        serde_json::from_str(planned.get("content").and_then(Value::as_str).expect("content")).unwrap()
+    }
+
+    #[test]
+    fn a_projected_token_file_is_an_oidc_file_source() {
+        let file = Value::object([("path", "/var/run/secrets/tokens/gcp-ksa/token".into()), ("format", Value::Null)]);
+        let json = rendered(oidc("file_source", file));
+        assert_eq!(json["subject_token_type"], JWT_TOKEN_TYPE);
+        assert_eq!(json["credential_source"], serde_json::json!({ "file": "/var/run/secrets/tokens/gcp-ksa/token" }));
+        assert_eq!(json["audience"], format!("//iam.googleapis.com/{PROVIDER}"));
+    }
+
+    #[test]
+    fn github_actions_is_a_url_source_with_headers_and_a_json_field() {
+        let url = Value::object([
+            ("url", "https://pipelines.actions.githubusercontent.example/token?audience=x".into()),
+            ("headers", Value::object([("Authorization", "bearer request-token".into())])),
+            ("format", format("json", Some("value"))),
+        ]);
+        let json = rendered(oidc("url_source", url));
+        assert_eq!(
+            json["credential_source"],
+            serde_json::json!({
+                "url": "https://pipelines.actions.githubusercontent.example/token?audience=x",
+                "headers": { "Authorization": "bearer request-token" },
+                "format": { "type": "json", "subject_token_field_name": "value" },
+            })
+        );
+    }
+
+    #[test]
+    fn a_source_must_be_one_and_well_formed() {
+        let file = |path: &str, format: Value| Value::object([("path", path.into()), ("format", format)]);
+        let cases = [
+            (with(&config("ec2", PROVIDER), [("file_source", file("/t", Value::Null))]), "file_source", "exactly one"),
+            (oidc("file_source", file("token", Value::Null)), "file_source", "absolute path"),
+            (oidc("file_source", file("/t", format("json", None))), "file_source", "subject_token_field_name"),
+            (oidc("file_source", file("/t", format("text", Some("value")))), "file_source", "type = \"json\""),
+            (oidc("file_source", file("/t", format("yaml", None))), "file_source", "\"text\" or \"json\""),
+            (oidc("url_source", Value::object([("url", "ftp://x".into())])), "url_source", "http(s)"),
+            (oidc("url_source", Value::object([("url", "${}/x".into())])), "url_source", "placeholder"),
+            (
+                with(&oidc("file_source", file("/t", Value::Null)), [("subject_token_type", "jwt".into())]),
+                "subject_token_type",
+                "urn:ietf:params:oauth:token-type:jwt",
+            ),
+            (
+                with(&config("ec2", PROVIDER), [("subject_token_type", JWT_TOKEN_TYPE.into())]),
+                "subject_token_type",
+                "Remove subject_token_type",
+            ),
+        ];
+        for (config, attribute, fix) in cases {
+            let issues = validate(&config);
+            assert_eq!(issues.len(), 1, "{config:?}: {issues:?}");
+            assert_eq!(issues[0].attribute, attribute, "{issues:?}");
+            assert!(issues[0].detail.contains(fix), "{}", issues[0].detail);
+        }
+        let none = Value::object([("path", "c.json".into()), ("workload_identity_provider", PROVIDER.into())]);
+        assert!(validate(&none)[0].detail.contains("names none"), "{:?}", validate(&none));
+        assert!(validate(&oidc("file_source", file("/t", Value::Unknown))).is_empty());
+        let placeholder = Value::object([("url", "${ACTIONS_ID_TOKEN_REQUEST_URL}&audience=a".into())]);
+        assert!(validate(&oidc("url_source", placeholder)).is_empty());
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@ pub(crate) mod credential_config;
 pub(crate) mod iam_member;
 pub(crate) mod pool;
 pub(crate) mod project;
+pub(crate) mod project_service;
 pub(crate) mod service_account;
 
 use crate::api::Api;

@@ -1,9 +1,12 @@
 //! The Google adapter through the real generated clients against the sandbox, which follows
 //! Google's REST reference: the conformance suite for every resource type, soft delete and
-//! undelete, IAM members coalesced per policy, concurrent policy writers, and faults.
+//! undelete, IAM members coalesced per policy, concurrent policy writers, API enablement through
+//! Service Usage, and faults.
 
+mod credentials;
 mod iam;
 mod lifecycle;
+mod services;
 mod undecodable;
 
 use std::time::Duration;
@@ -42,6 +45,7 @@ pub fn provider_block(endpoint: &str) -> Value {
         ("project", PROJECT.into()),
         ("iam_custom_endpoint", format!("{endpoint}/v1/").into()),
         ("resource_manager_custom_endpoint", format!("{endpoint}/v3/").into()),
+        ("service_usage_custom_endpoint", format!("{endpoint}/v1/").into()),
         ("access_token", Value::from("sandbox-token").sensitive()),
     ])
 }

@@ -1,6 +1,7 @@
 //! Google Cloud, JSON over REST: IAM v1 under `/v1/` (service accounts and their IAM policies,
-//! workload identity pools and providers with their long-running operations) and Cloud Resource
-//! Manager v3 under `/v3/` (`projects.get` and project IAM policies).
+//! workload identity pools and providers with their long-running operations), Service Usage v1
+//! beside it (`projects/*/services/*` and `operations/*`, which no IAM route uses), and Cloud
+//! Resource Manager v3 under `/v3/` (`projects.get` and project IAM policies).
 //!
 //! Answers follow Google's proto3 JSON mapping: lowerCamelCase names, and fields at their default
 //! value left out (a `false` `disabled` or `done`, empty strings, lists and maps). Errors are
@@ -11,6 +12,7 @@ mod operations;
 mod policy;
 mod resource_manager;
 mod service_accounts;
+mod service_usage;
 mod workload_identity;
 
 use std::collections::BTreeMap;
@@ -48,11 +50,18 @@ pub(crate) struct GcpError {
     /// The `google.rpc.Code` name, e.g. `NOT_FOUND`.
     reason: &'static str,
     message: String,
+    /// `google.rpc.Status.details` (an `ErrorInfo`, say), left out when empty.
+    details: Option<Value>,
 }
 
 impl GcpError {
     fn new(status: StatusCode, reason: &'static str, message: impl Into<String>) -> GcpError {
-        GcpError { status, reason, message: message.into() }
+        GcpError { status, reason, message: message.into(), details: None }
+    }
+
+    fn with_details(mut self, details: Value) -> GcpError {
+        self.details = Some(details);
+        self
     }
 
     fn invalid_argument(message: impl Into<String>) -> GcpError {
@@ -103,9 +112,12 @@ impl GcpError {
 
 impl IntoResponse for GcpError {
     fn into_response(self) -> Response {
-        let body = json!({
+        let mut body = json!({
             "error": { "code": self.status.as_u16(), "message": self.message, "status": self.reason }
         });
+        if let Some(details) = self.details {
+            body["error"]["details"] = details;
+        }
         (self.status, Json(body)).into_response()
     }
 }
@@ -181,6 +193,8 @@ pub(crate) struct GcpState {
     pools: BTreeMap<(u64, String), StoredPool>,
     /// Keyed by project number, pool id and provider id.
     providers: BTreeMap<(u64, String, String), StoredProvider>,
+    /// The enabled services of each project number that ever changed them (Service Usage).
+    services: BTreeMap<u64, std::collections::BTreeSet<String>>,
     operations: Operations,
     service_account_visibility_delay: Duration,
     service_account_member_delay: Duration,
@@ -212,6 +226,7 @@ impl GcpState {
             service_accounts: BTreeMap::new(),
             pools: BTreeMap::new(),
             providers: BTreeMap::new(),
+            services: BTreeMap::new(),
             operations: Operations::new(config.gcp_operation_polls),
             service_account_visibility_delay: config.gcp_service_account_visibility_delay,
             service_account_member_delay: config.gcp_service_account_member_delay,
@@ -332,6 +347,14 @@ impl GcpState {
                 ["projects", project, "locations", "global", "workloadIdentityPools", pool, "providers", provider],
                 Some("undelete"),
             ) => self.undelete_provider(project, pool, provider),
+            ("GET", ["projects", project, "services", service], None) => self.get_service(project, service),
+            ("POST", ["projects", project, "services", service], Some("enable")) => {
+                self.enable_service(project, service, request.body()?)
+            }
+            ("POST", ["projects", project, "services", service], Some("disable")) => {
+                self.disable_service(project, service, request.body()?)
+            }
+            ("GET", ["operations", id], None) => self.get_service_operation(id),
             ("GET", ["projects", project, rest @ .., "operations", _], None) if is_operation_parent(rest) => {
                 self.get_operation(project, &segments[2..])
             }

@@ -1,5 +1,5 @@
 //! Long-running operations (`google.longrunning.Operation`) of workload identity pools and
-//! providers.
+//! providers, and of Service Usage's enable and disable.
 //!
 //! The change an operation reports is applied when the operation starts, so reads see it at
 //! once; the operation itself answers `done` only on the `polls + 1`-th `operations.get`
@@ -39,6 +39,11 @@ impl Operations {
     /// Starts an operation on the resource named `parent` that will answer `response`.
     pub(super) fn start(&mut self, rng: &mut StdRng, parent: &str, type_url: &str, resource: Value) -> Value {
         let name = format!("{parent}/operations/{}", random_id(rng, 26, OPERATION_ID_ALPHABET));
+        self.start_named(name, type_url, resource)
+    }
+
+    /// Starts an operation named `name` (Service Usage's `operations/...` ids name no parent).
+    pub(super) fn start_named(&mut self, name: String, type_url: &str, resource: Value) -> Value {
         let mut response = json!({ "@type": type_url });
         if let (Some(response), Value::Object(fields)) = (response.as_object_mut(), resource) {
             response.extend(fields);
@@ -47,7 +52,7 @@ impl Operations {
         json!({ "name": name })
     }
 
-    fn poll(&mut self, name: &str) -> Answer {
+    pub(super) fn poll(&mut self, name: &str) -> Answer {
         let operation = self.operations.get_mut(name).ok_or_else(GcpError::entity_not_found)?;
         if operation.polls_left > 0 {
             operation.polls_left -= 1;

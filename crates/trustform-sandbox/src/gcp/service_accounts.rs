@@ -57,6 +57,17 @@ pub(super) struct StoredServiceAccount {
     policy: PolicyStore,
 }
 
+impl StoredServiceAccount {
+    /// The project id the account belongs to.
+    pub(super) fn project_id(&self) -> &str {
+        &self.account.project_id
+    }
+
+    pub(super) fn is_deleted(&self) -> bool {
+        self.deleted
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct AccountFields {

@@ -1,0 +1,5 @@
+project           = "litellm-prod"
+aws_account_id    = "123456789012"
+aks_issuer_url    = "https://eastus.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/11111111-1111-1111-1111-111111111111/"
+gke_issuer_url    = "https://container.googleapis.com/v1/projects/litellm-prod/locations/us-central1/clusters/gateway"
+github_repository = "acme/llm-gateway"
