@@ -51,7 +51,12 @@ impl Adapter for Aws {
     async fn configure(&self, config: &Value, retry_policy: &RetryPolicy) -> Result<Api, ProviderError> {
         let settings = AwsSettings::from_config(config)?;
         tracing::debug!(?settings, "configuring the aws provider");
-        Ok(Api { clients: Clients::build(&settings).await, policy: retry_policy.clone() })
+        let clients = Clients::build(&settings).await;
+        let account = match settings.skip_requesting_account_id {
+            true => None,
+            false => crate::account::look_up(&clients, retry_policy).await,
+        };
+        Ok(Api { clients, policy: retry_policy.clone(), account })
     }
 }
 
@@ -90,7 +95,8 @@ mod tests {
         let provider = AwsProvider::new();
         let error = provider.read(IAM_ROLE, &Value::Null).await.unwrap_err();
         assert!(error.message.contains("before `configure`"));
-        provider.configure(&Value::object([("region", "us-east-1".into())])).await.unwrap();
+        let offline = Value::object([("region", "us-east-1".into()), ("skip_requesting_account_id", true.into())]);
+        provider.configure(&offline).await.unwrap();
         let error = provider.read("aws_s3_bucket", &Value::Null).await.unwrap_err();
         assert_eq!(error.message, "the aws provider has no resource type \"aws_s3_bucket\"");
     }

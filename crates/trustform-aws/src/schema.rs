@@ -31,6 +31,11 @@ pub(crate) fn provider_block() -> Block {
         .attr("profile", Attribute::optional(string()).describe("A named profile; defaults to AWS_PROFILE."))
         .attr("access_key", Attribute::optional(string()).describe("Static credentials, with secret_key."))
         .attr("secret_key", Attribute::optional(string()).sensitive().describe("Static credentials, with access_key."))
+        .attr(
+            "skip_requesting_account_id",
+            Attribute::optional(Type::Bool)
+                .describe("Skips the STS GetCallerIdentity call at configure; ARNs are then unknown until apply."),
+        )
         .block(
             "endpoints",
             Nesting::Single,
