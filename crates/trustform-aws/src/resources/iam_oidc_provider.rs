@@ -308,18 +308,19 @@ impl ResourceType<Api> for IamOidcProvider {
         schema::iam_openid_connect_provider()
     }
 
-    /// The ARN, which is also the id, follows from the account and the URL.
+    /// The ARN follows from the account and the URL. The id (the same ARN) is left to the
+    /// create: an interrupted create is then looked up by URL (`find`), which adopts only a
+    /// provider with the planned client ids, thumbprints and tags, where a planned id would
+    /// adopt whatever holds the ARN.
     fn plan(&self, session: &Session<Api>, _prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
         let account = session.peek().and_then(|api| api.account.as_ref());
         Ok(match account.and_then(|account| planned_arn(account, &planned)) {
-            Some(arn) if arn.as_str().is_some() => with(&planned, [("arn", arn.clone()), ("id", arn)]),
             Some(arn) => with(&planned, [("arn", arn)]),
             None => planned,
         })
     }
 
-    /// The URL is also a natural key an interrupted create is found by, when the ARN was not
-    /// known at plan.
+    /// AWS chooses the id, but the URL is a natural key an interrupted create is found by.
     fn findable(&self) -> bool {
         true
     }
