@@ -49,8 +49,12 @@ impl Adapter for Google {
     async fn configure(&self, config: &Value, retry_policy: &RetryPolicy) -> Result<Api, ProviderError> {
         let settings = GoogleSettings::from_config(config, |name| std::env::var(name).ok())?;
         tracing::debug!(?settings, "configuring the google provider");
-        let mut api =
-            Api { clients: Clients::build(&settings)?, policy: retry_policy.clone(), policies: Default::default(), project_number: None };
+        let mut api = Api {
+            clients: Clients::build(&settings)?,
+            policy: retry_policy.clone(),
+            policies: Default::default(),
+            project_number: None,
+        };
         api.project_number = crate::resources::project::look_up_number(&api).await;
         Ok(api)
     }

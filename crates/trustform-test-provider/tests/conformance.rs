@@ -206,7 +206,9 @@ async fn a_derived_value_the_create_contradicts_fails_the_create_step() {
     let failure = failure_of(&provider, &case()).await;
     assert_eq!(failure.step, Step::Create, "{failure}");
     assert!(
-        failure.message.contains(r#"`arn`: expected "arn:test:111:resource/conformance", got "arn:test:::resource/conformance""#),
+        failure
+            .message
+            .contains(r#"`arn`: expected "arn:test:111:resource/conformance", got "arn:test:::resource/conformance""#),
         "{failure}"
     );
     assert!(provider.objects().is_empty(), "{failure}: the suite left objects behind");

@@ -7,7 +7,7 @@ use crate::api::{
     created_since, found, gone, required, string_set, strings, tag_changes, tags_value, text, with, Api, Created,
 };
 use crate::error::from_sdk;
-use crate::policy::{oidc_host_path, oidc_url_value};
+use crate::policy::oidc_url_value;
 use crate::resources::iam_role::iam_tags;
 use crate::schema;
 use async_trait::async_trait;

@@ -438,7 +438,8 @@ impl ResourceType<Api> for IamRole {
             Some(name) => with(&planned, [("id", Value::String(name))]),
             None => planned,
         };
-        let arn = session.peek().and_then(|api| api.account.as_ref()).and_then(|account| planned_arn(account, &planned));
+        let arn =
+            session.peek().and_then(|api| api.account.as_ref()).and_then(|account| planned_arn(account, &planned));
         Ok(match arn {
             Some(arn) => with(&planned, [("arn", arn)]),
             None => planned,
@@ -493,14 +494,20 @@ mod tests {
         assert_eq!(planned_arn(&account("aws"), &no_path), Some(Value::from("arn:aws:iam::123456789012:role/gateway")));
         let shape = |value: Option<Value>| value.and_then(|v| v.as_partial().map(|shape| shape.to_template()));
         let prefixed = role(vec![("name", Value::Null), ("name_prefix", "gw-".into()), ("path", "/".into())]);
-        assert_eq!(shape(planned_arn(&account("aws"), &prefixed)).as_deref(), Some("arn:aws:iam::123456789012:role/gw-${...}"));
+        assert_eq!(
+            shape(planned_arn(&account("aws"), &prefixed)).as_deref(),
+            Some("arn:aws:iam::123456789012:role/gw-${...}")
+        );
         let generated = role(vec![("name", Value::Null), ("path", "/".into())]);
         assert_eq!(
             shape(planned_arn(&account("aws"), &generated)).as_deref(),
             Some("arn:aws:iam::123456789012:role/terraform-${...}")
         );
         let unknown = role(vec![("name", Value::Unknown), ("path", "/".into())]);
-        assert_eq!(shape(planned_arn(&account("aws"), &unknown)).as_deref(), Some("arn:aws:iam::123456789012:role/${...}"));
+        assert_eq!(
+            shape(planned_arn(&account("aws"), &unknown)).as_deref(),
+            Some("arn:aws:iam::123456789012:role/${...}")
+        );
     }
 
     #[test]

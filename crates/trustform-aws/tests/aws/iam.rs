@@ -324,7 +324,8 @@ fn sendable(planned: &Value) -> Value {
 async fn derived_arns_are_the_ones_iam_assigns() {
     let moto = Moto::start();
     let provider = provider(moto.endpoint(), None).await;
-    let identity = provider.read_data("aws_caller_identity", &Value::object(Vec::<(String, Value)>::new())).await.unwrap();
+    let identity =
+        provider.read_data("aws_caller_identity", &Value::object(Vec::<(String, Value)>::new())).await.unwrap();
     let account = identity.get("account_id").and_then(Value::as_str).unwrap().to_owned();
 
     let role = Value::object([
@@ -347,7 +348,9 @@ async fn derived_arns_are_the_ones_iam_assigns() {
     assert!(arn.starts_with(shape.prefix()) && shape.prefix().ends_with(":role/derive-"), "{arn} against {shape:?}");
 
     let oidc = Value::object([("url", format!("{CIRCLECI}/").into()), ("client_id_list", strings(&[CIRCLECI_ORG]))]);
-    let planned_oidc = provider.plan("aws_iam_openid_connect_provider", None, planned(&provider, "aws_iam_openid_connect_provider", &oidc)).unwrap();
+    let planned_oidc = provider
+        .plan("aws_iam_openid_connect_provider", None, planned(&provider, "aws_iam_openid_connect_provider", &oidc))
+        .unwrap();
     let derived = planned_oidc.get("arn").and_then(Value::as_str).unwrap().to_owned();
     let created =
         provider.create("aws_iam_openid_connect_provider", &sendable(&planned_oidc), &NoCheckpoint).await.unwrap();

@@ -476,7 +476,8 @@ mod tests {
         let expected = format!("{SCOPE}/providers/Microsoft.Authorization/roleAssignments/{name}");
         assert_eq!(plan(None, planned.clone()).get("id"), Some(&Value::string(&expected)));
         // A prior spelling of the same id in other case is kept, so nothing changes.
-        let prior = with(&planned, [("id", Value::string(expected.to_ascii_lowercase())), ("name", Value::string(&name))]);
+        let prior =
+            with(&planned, [("id", Value::string(expected.to_ascii_lowercase())), ("name", Value::string(&name))]);
         assert_eq!(plan(Some(&prior), planned.clone()).get("id"), Some(&Value::string(expected.to_ascii_lowercase())));
         let unknown_principal = with(&planned, [("principal_id", Value::Unknown)]);
         assert_eq!(plan(None, unknown_principal).get("id"), None, "no name, no id");

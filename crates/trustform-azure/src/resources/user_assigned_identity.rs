@@ -10,8 +10,8 @@
 
 use crate::api::{found, gone, required, text, with, Api};
 use crate::resources::role_assignment::same_id_as_prior;
-use trustform_provider::attrs::derived_text;
 use trustform_lang::{Type, Value};
+use trustform_provider::attrs::derived_text;
 use trustform_provider::{ProviderError, Session, ValidationIssue};
 use trustform_schema::{Attribute, Block, ResourceSchema};
 

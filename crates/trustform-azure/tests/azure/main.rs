@@ -316,8 +316,11 @@ async fn an_interrupted_assignment_is_found_by_its_derived_name_and_adopted_only
     assert!(provider.findable(kind));
     let wanted = planned(&provider, kind, &assignment(&reader(), "read the group"));
     // The plan knows the id ARM will answer: the scope and the derived name.
-    let derived_id =
-        format!("{}/providers/Microsoft.Authorization/roleAssignments/{}", attribute(&wanted, "scope"), attribute(&wanted, "name"));
+    let derived_id = format!(
+        "{}/providers/Microsoft.Authorization/roleAssignments/{}",
+        attribute(&wanted, "scope"),
+        attribute(&wanted, "name")
+    );
     assert_eq!(attribute(&wanted, "id"), derived_id);
     assert_eq!(provider.find(kind, &wanted).await.unwrap(), None, "nothing was created yet");
 

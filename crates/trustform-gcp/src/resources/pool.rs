@@ -573,10 +573,14 @@ mod tests {
         );
         assert_eq!(name(&unset, None), None, "the provider's project without its number");
         let by_number = pool("987".into(), "aws-pool".into());
-        assert_eq!(name(&by_number, None), Some(Value::from("projects/987/locations/global/workloadIdentityPools/aws-pool")));
+        assert_eq!(
+            name(&by_number, None),
+            Some(Value::from("projects/987/locations/global/workloadIdentityPools/aws-pool"))
+        );
         let other = pool("other-project".into(), "aws-pool".into());
         assert_eq!(name(&other, Some("123456789012")), None, "another project's number is not known");
-        let suffix = Partial::new([Part::Text("pool-".into()), Part::Hole(Hole::reference("random_id.s.hex"))]).unwrap();
+        let suffix =
+            Partial::new([Part::Text("pool-".into()), Part::Hole(Hole::reference("random_id.s.hex"))]).unwrap();
         let random = pool(Value::Null, Value::Partial(Box::new(suffix)));
         let shape = name(&random, Some("42")).unwrap();
         assert_eq!(

@@ -85,7 +85,9 @@ async fn names_carry_the_project_number_and_aws_gets_the_default_mapping() {
     assert_eq!(planned_pool.get("name"), pool.get("name"));
     assert_eq!(
         planned_provider.get("name"),
-        Some(&Value::string(format!("projects/{NUMBER}/locations/global/workloadIdentityPools/aws-pool/providers/aws-provider")))
+        Some(&Value::string(format!(
+            "projects/{NUMBER}/locations/global/workloadIdentityPools/aws-pool/providers/aws-provider"
+        )))
     );
     assert_eq!(
         pool.get("name"),
