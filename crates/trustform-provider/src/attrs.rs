@@ -114,6 +114,29 @@ pub fn derived_text<'v>(pieces: impl IntoIterator<Item = &'v Value>) -> Option<V
     Some(value.mark_if(sensitive))
 }
 
+/// What a provider's plan puts in `attribute`: `derived`, unless `prior` (the object as the cloud
+/// last answered) is the same object, its `identity` arguments equal in `planned` or left unset
+/// there (an optional-computed name IAM chose), and holds a known value: the cloud's own word
+/// then stands, so an existing object never plans a change of what only a new one could change.
+pub fn derived_or_prior(
+    prior: Option<&Value>,
+    planned: &Value,
+    identity: &[&str],
+    attribute: &str,
+    derived: Option<Value>,
+) -> Option<Value> {
+    let same_object = |prior: &Value| {
+        identity.iter().all(|name| match planned.get(name) {
+            None | Some(Value::Null) => true,
+            Some(given) => prior.get(name).is_some_and(|was| was.eq_ignoring_marks(given)),
+        })
+    };
+    match prior.filter(|prior| same_object(prior)).and_then(|prior| prior.get(attribute)) {
+        Some(known) if known.as_str().is_some() => Some(known.clone()),
+        _ => derived,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,5 +186,21 @@ mod tests {
         assert_eq!(unknown.as_partial().unwrap().prefix(), "role/");
         assert_eq!(derived_text([&text("role/"), &Value::Null]), None);
         assert!(derived_text([&text("a"), &text("b").sensitive()]).unwrap().is_sensitive());
+    }
+
+    #[test]
+    fn an_existing_object_keeps_what_the_cloud_said() {
+        let prior = Value::object([("name", "gw-1234".into()), ("path", "/".into()), ("arn", "arn:cloud".into())]);
+        let derived = || Some(Value::from("arn:derived"));
+        let generated = Value::object([("name", Value::Null), ("path", "/".into())]);
+        assert_eq!(
+            derived_or_prior(Some(&prior), &generated, &["name", "path"], "arn", derived()),
+            Some("arn:cloud".into())
+        );
+        let renamed = Value::object([("name", "other".into()), ("path", "/".into())]);
+        assert_eq!(derived_or_prior(Some(&prior), &renamed, &["name", "path"], "arn", derived()), derived());
+        assert_eq!(derived_or_prior(None, &generated, &["name", "path"], "arn", derived()), derived());
+        let unknown_prior = Value::object([("name", "gw-1234".into()), ("arn", Value::Unknown)]);
+        assert_eq!(derived_or_prior(Some(&unknown_prior), &generated, &["name"], "arn", None), None);
     }
 }

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use aws_sdk_iam::operation::get_open_id_connect_provider::GetOpenIdConnectProviderOutput;
 use std::collections::BTreeMap;
 use trustform_lang::{Part, Partial, Value};
-use trustform_provider::attrs::derived_text;
+use trustform_provider::attrs::{derived_or_prior, derived_text};
 use trustform_provider::ProviderError;
 use trustform_provider::{DataSource, ResourceType, Session};
 use trustform_schema::ResourceSchema;
@@ -312,9 +312,10 @@ impl ResourceType<Api> for IamOidcProvider {
     /// create: an interrupted create is then looked up by URL (`find`), which adopts only a
     /// provider with the planned client ids, thumbprints and tags, where a planned id would
     /// adopt whatever holds the ARN.
-    fn plan(&self, session: &Session<Api>, _prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
+    fn plan(&self, session: &Session<Api>, prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
         let account = session.peek().and_then(|api| api.account.as_ref());
-        Ok(match account.and_then(|account| planned_arn(account, &planned)) {
+        let derived = account.and_then(|account| planned_arn(account, &planned));
+        Ok(match derived_or_prior(prior, &planned, &["url"], "arn", derived) {
             Some(arn) => with(&planned, [("arn", arn)]),
             None => planned,
         })

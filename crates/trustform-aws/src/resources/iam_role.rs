@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 use trustform_lang::Value;
-use trustform_provider::attrs::derived_text;
+use trustform_provider::attrs::{derived_or_prior, derived_text};
 use trustform_provider::{ProviderError, ValidationIssue};
 use trustform_provider::{ResourceType, Session};
 use trustform_schema::json_documents_equal;
@@ -433,13 +433,14 @@ impl ResourceType<Api> for IamRole {
 
     /// The id is the name, known at plan time unless it is generated from `name_prefix`.
     /// The id is the name; the ARN follows from the account and the path and name.
-    fn plan(&self, session: &Session<Api>, _prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
+    fn plan(&self, session: &Session<Api>, prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
         let planned = match text(&planned, "name").map(str::to_owned) {
             Some(name) => with(&planned, [("id", Value::String(name))]),
             None => planned,
         };
-        let arn =
+        let derived =
             session.peek().and_then(|api| api.account.as_ref()).and_then(|account| planned_arn(account, &planned));
+        let arn = derived_or_prior(prior, &planned, &["name", "path"], "arn", derived);
         Ok(match arn {
             Some(arn) => with(&planned, [("arn", arn)]),
             None => planned,

@@ -17,7 +17,7 @@ use google_iam1::api::{Operation, WorkloadIdentityPool, WorkloadIdentityPoolProv
 use google_iam1::FieldMask;
 use serde_json::{json, Map, Value as Json};
 use trustform_lang::Value;
-use trustform_provider::attrs::derived_text;
+use trustform_provider::attrs::{derived_or_prior, derived_text};
 use trustform_provider::{Checkpoint, ProviderError, ProviderErrorKind};
 use trustform_provider::{ResourceType, Session};
 use trustform_schema::ResourceSchema;
@@ -521,9 +521,15 @@ impl ResourceType<Api> for Pool {
         }
     }
 
-    fn plan(&self, session: &Session<Api>, _prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
+    fn plan(&self, session: &Session<Api>, prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
         let number = session.peek().and_then(|api| api.project_number.as_deref());
-        Ok(plan(self.0, planned, super::default_project(session), number))
+        let planned = plan(self.0, planned, super::default_project(session), number);
+        let identity = ["project", "workload_identity_pool_id", "workload_identity_pool_provider_id"];
+        let derived = planned.get("name").filter(|name| !name.is_null()).cloned();
+        Ok(match derived_or_prior(prior, &planned, &identity, "name", derived) {
+            Some(name) => with(&planned, [("name", name)]),
+            None => planned,
+        })
     }
 
     async fn read(&self, session: &Session<Api>, state: &Value) -> Result<Option<Value>, ProviderError> {
