@@ -336,7 +336,7 @@ fn derived_arns_and_pool_names_show_in_the_plan_and_the_apply_keeps_them() {
     let role_arn = format!("arn:aws:iam::{ACCOUNT}:role/edge/edge-relay");
     assert!(planned.stdout.contains(&format!("+ arn                  = \"{role_arn}\"")), "{}", planned.stdout);
     let applied = work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
-    assert!(applied.stdout.contains("Resources: 6 added"), "{}", applied.all());
+    assert!(applied.stdout.contains("Resources: 7 added"), "{}", applied.all());
     assert!(!applied.all().contains("TF1090"), "{}", applied.all());
     let env = work.read(".trustform/sandbox/outputs/deployment_outputs.env");
     assert!(env.contains(&role_arn), "{env}");

@@ -19,9 +19,10 @@ use trustform_provider::Checkpoint;
 use trustform_schema::values_equal;
 use trustform_state::{OutputState, ResourceState, ResourceStatus, State, StateChange, StateStore, StateUpdate};
 
-/// The top-level attributes a provider's plan filled in: known in what it returned, unset in
-/// the configuration it was given.
-fn derived_attributes(block: &trustform_schema::Block, given: &Value, planned: &Value) -> Vec<String> {
+/// The top-level attributes a provider's plan filled in, with what it put there: known, or
+/// partially known (an ARN whose name IAM generates), in what it returned, and unset in the
+/// configuration it was given.
+fn derived_attributes(block: &trustform_schema::Block, given: &Value, planned: &Value) -> Vec<(String, Value)> {
     planned
         .as_object()
         .into_iter()
@@ -29,11 +30,19 @@ fn derived_attributes(block: &trustform_schema::Block, given: &Value, planned: &
         .filter(|(name, value)| {
             block.attributes.contains_key(*name)
                 && !value.is_null()
-                && !value.contains_unknown()
+                && (!value.contains_unknown() || value.as_partial().is_some())
                 && given.get(name).is_none_or(Value::is_null)
         })
-        .map(|(name, _)| name.clone())
+        .map(|(name, value)| (name.clone(), value.clone()))
         .collect()
+}
+
+/// A derived value as messages show it: its shape when only partly known.
+fn shown(value: &Value) -> String {
+    match value.as_partial() {
+        Some(shape) if !value.is_sensitive() => format!("{:?}", shape.to_template()),
+        _ => value.render(),
+    }
 }
 
 /// What an apply reached. The state is returned even when the apply failed: it holds every
@@ -562,7 +571,7 @@ impl Engine {
                 // derived at plan must be what the cloud made (Terraform's "Provider produced
                 // inconsistent result after apply"): dependents were planned with it, so a
                 // difference fails this resource and skips them.
-                if let Some(diagnostic) = self.derived_mismatch(change, &derived, &planned, &new_value) {
+                if let Some(diagnostic) = self.derived_mismatch(change, &derived, &new_value) {
                     self.hook.event(Event::ApplyFailed {
                         address: addr.clone(),
                         action: change.action(),
@@ -594,24 +603,24 @@ impl Engine {
     /// The first attribute the provider derived that the cloud's answer does not match, as
     /// Terraform reports it (`internal/terraform/node_resource_abstract_instance.go`, "Provider
     /// produced inconsistent result after apply", from `objchange.AssertObjectCompatible`).
-    fn derived_mismatch(
-        &self,
-        change: &Change,
-        derived: &[String],
-        planned: &Value,
-        answered: &Value,
-    ) -> Option<Diagnostic> {
+    fn derived_mismatch(&self, change: &Change, derived: &[(String, Value)], answered: &Value) -> Option<Diagnostic> {
         let addr = &change.address;
         let schema = self.providers.resource_schema(addr.type_name())?;
-        derived.iter().find_map(|name| {
+        derived.iter().find_map(|(name, promised)| {
             let attr = schema.block.attributes.get(name)?;
-            let (promised, got) = (planned.get(name)?, answered.get(name).unwrap_or(&Value::Null));
-            (!values_equal(attr, promised, got)).then(|| {
+            let got = answered.get(name).unwrap_or(&Value::Null);
+            // A partly known value holds the answer to its known text, as Terraform holds a
+            // final value to the refinements of its unknown.
+            let kept = match promised.as_partial() {
+                Some(shape) => got.unmarked().as_str().is_some_and(|text| shape.admits(text)),
+                None => values_equal(attr, promised, got),
+            };
+            (!kept).then(|| {
                 let span = self.config.resources.get(&addr.resource).map(|r| r.span.clone());
                 Diagnostic::error(
                     "TF1090",
                     "Provider produced inconsistent result after apply",
-                    format!("The {} provider derived {addr}.{name} = {} at plan time, but the cloud answered {}. Resources that use it were planned with the derived value, so they were not applied; {addr} is recorded in state as the cloud answered it. This is a bug in the provider's derivation: please report it with this message, then run `trustform plan` again, which plans from the recorded value.", change.provider, promised.render(), got.render()),
+                    format!("The {} provider derived {addr}.{name} = {} at plan time, but the cloud answered {}. Resources that use it were planned with the derived value, so they were not applied; {addr} is recorded in state as the cloud answered it. This is a bug in the provider's derivation: please report it with this message, then run `trustform plan` again, which plans from the recorded value.", change.provider, shown(promised), got.render()),
                 )
                 .with_span(span)
                 .with_address(addr)
@@ -757,14 +766,14 @@ impl Engine {
     }
 
     /// The fully known value to hand to the provider, checked against what the plan promised,
-    /// and the attributes the provider derived (known, not given by the configuration), which
-    /// the cloud's answer must then match ([`derived_mismatch`]).
+    /// and the attributes the provider derived (known or partly known, not given by the
+    /// configuration), which the cloud's answer must then match (`derived_mismatch`).
     fn final_value(
         &self,
         change: &Change,
         values: &Values,
         locals: &LocalsCache,
-    ) -> Result<(Value, Vec<String>), Diagnostics> {
+    ) -> Result<(Value, Vec<(String, Value)>), Diagnostics> {
         let addr = &change.address;
         let type_name = addr.type_name();
         let given = self.final_config(change, values, locals)?;
@@ -800,7 +809,8 @@ impl Engine {
         };
         if let Some(after) = change.after() {
             for (name, promised) in after.as_object().into_iter().flatten() {
-                if !promised.contains_unknown() && !settable(name) && derived.contains(name) {
+                if !promised.contains_unknown() && !settable(name) && derived.iter().any(|(derived, _)| derived == name)
+                {
                     // Derived at plan and again now from what the provider is configured for
                     // (an account, a project number): another account or project since the plan
                     // would make dependents use a value that is not this object's.
