@@ -1,6 +1,7 @@
 //! What every resource implementation works with: the clients, the retry policy, the tag and
 //! set helpers of AWS's APIs, and (re-exported) the attribute helpers every adapter shares.
 
+use crate::account::Account;
 use crate::config::Clients;
 use crate::error::{retryable, retryable_after_create};
 use aws_sdk_iam::primitives::DateTime;
@@ -19,6 +20,9 @@ use trustform_provider::{retry, ProviderError, ProviderErrorKind, RetryPolicy};
 pub struct Api {
     pub(crate) clients: Clients,
     pub(crate) policy: RetryPolicy,
+    /// The account the credentials act in, looked up once at `configure` (see `account`):
+    /// what plans derive ARNs from. `None` when skipped or unanswered.
+    pub(crate) account: Option<Account>,
 }
 
 /// What a create call gave: the cloud's answer, or word that an earlier attempt whose answer

@@ -20,6 +20,9 @@ pub(crate) struct AwsSettings {
     pub iam_endpoint: Option<String>,
     pub sts_endpoint: Option<String>,
     pub eks_endpoint: Option<String>,
+    /// Terraform's `skip_requesting_account_id`: no STS call at `configure`, so ARNs are not
+    /// derived at plan (for emulators without STS).
+    pub skip_requesting_account_id: bool,
 }
 
 /// A secret access key: kept out of every `Debug` and error message.
@@ -42,6 +45,7 @@ impl fmt::Debug for AwsSettings {
             .field("iam_endpoint", &self.iam_endpoint)
             .field("sts_endpoint", &self.sts_endpoint)
             .field("eks_endpoint", &self.eks_endpoint)
+            .field("skip_requesting_account_id", &self.skip_requesting_account_id)
             .finish()
     }
 }
@@ -74,6 +78,16 @@ impl AwsSettings {
             iam_endpoint: text(&endpoints, "iam")?,
             sts_endpoint: text(&endpoints, "sts")?,
             eks_endpoint: text(&endpoints, "eks")?,
+            skip_requesting_account_id: match config.get("skip_requesting_account_id").map(Value::unmarked) {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(skip)) => *skip,
+                Some(other) => {
+                    return Err(ProviderError::invalid(format!(
+                        "provider \"aws\": `skip_requesting_account_id` must be a bool, not {}",
+                        other.type_name()
+                    )))
+                }
+            },
         };
         check_endpoints(&settings, |name| std::env::var(name).ok())?;
         Ok(settings)
@@ -107,6 +121,8 @@ fn check_endpoints(settings: &AwsSettings, env: impl Fn(&str) -> Option<String>)
 /// One client per service, sharing credentials and region.
 #[derive(Clone, Debug)]
 pub(crate) struct Clients {
+    /// The region the SDK settled on (block, environment or profile), if any.
+    pub region: Option<String>,
     pub iam: aws_sdk_iam::Client,
     pub sts: aws_sdk_sts::Client,
     pub eks: aws_sdk_eks::Client,
@@ -141,6 +157,7 @@ impl Clients {
             eks = eks.endpoint_url(url);
         }
         Clients {
+            region: shared.region().map(|region| region.as_ref().to_owned()),
             iam: aws_sdk_iam::Client::from_conf(iam.build()),
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
             eks: aws_sdk_eks::Client::from_conf(eks.build()),

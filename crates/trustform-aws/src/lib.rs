@@ -13,8 +13,11 @@
 //!   keep the user's spelling whenever the cloud agrees semantically (`policy`);
 //! * SDK errors become the engine's error kinds (`error`), and every call retries under one
 //!   policy that also rides out IAM propagation delays after a create (`api`);
+//! * plans show the ARNs of roles and OIDC providers, derived from the account the credentials
+//!   act in (looked up once per session, `account`) and the names; apply checks the cloud agrees;
 //! * `aws_iam_policy_document` renders byte for byte as Terraform does (`policy_document`).
 
+mod account;
 mod api;
 mod config;
 mod error;

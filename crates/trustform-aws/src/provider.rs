@@ -53,10 +53,12 @@ impl Adapter for Aws {
     async fn configure(&self, config: &Value, retry_policy: &RetryPolicy) -> Result<Api, ProviderError> {
         let settings = AwsSettings::from_config(config)?;
         tracing::debug!(?settings, "configuring the aws provider");
-        let api = Api { clients: Clients::build(&settings).await, policy: retry_policy.clone() };
+        let clients = Clients::build(&settings).await;
+        let mut api = Api { clients, policy: retry_policy.clone(), account: None };
         if !settings.allowed_account_ids.is_empty() {
             // As the Terraform AWS provider does (internal/conns/config.go, `verifyAccountIDAllowed`):
-            // the credentials' account, from STS, must be one of those listed.
+            // the credentials' account, from STS, must be one of those listed. Unlike the
+            // lookup below, a failure here stops the run: the list is a guard.
             let sts = &api.clients.sts;
             let identity = api
                 .call(|| async move {
@@ -74,6 +76,10 @@ impl Adapter for Aws {
                 )));
             }
         }
+        api.account = match settings.skip_requesting_account_id {
+            true => None,
+            false => crate::account::look_up(&api.clients, retry_policy).await,
+        };
         Ok(api)
     }
 }
@@ -113,7 +119,8 @@ mod tests {
         let provider = AwsProvider::new();
         let error = provider.read(IAM_ROLE, &Value::Null).await.unwrap_err();
         assert!(error.message.contains("before `configure`"));
-        provider.configure(&Value::object([("region", "us-east-1".into())])).await.unwrap();
+        let offline = Value::object([("region", "us-east-1".into()), ("skip_requesting_account_id", true.into())]);
+        provider.configure(&offline).await.unwrap();
         let error = provider.read("aws_s3_bucket", &Value::Null).await.unwrap_err();
         assert_eq!(error.message, "the aws provider has no resource type \"aws_s3_bucket\"");
     }

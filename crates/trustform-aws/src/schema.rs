@@ -37,6 +37,11 @@ pub(crate) fn provider_block() -> Block {
             Attribute::optional(Type::set(string()))
                 .describe("The accounts the credentials may be for; any other is refused before anything is planned."),
         )
+        .attr(
+            "skip_requesting_account_id",
+            Attribute::optional(Type::Bool)
+                .describe("Skips the STS GetCallerIdentity call at configure; ARNs are then unknown until apply."),
+        )
         .block(
             "endpoints",
             Nesting::Single,

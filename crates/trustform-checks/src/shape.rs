@@ -122,7 +122,8 @@ impl<'s> Holes<'s> {
     ///   <https://cloud.google.com/iam/docs/reference/rest/v1/projects.locations.workloadIdentityPools>
     ///   and `.../workloadIdentityPools.providers`, field `name`);
     /// * an IAM role's `arn` is `arn:aws:iam::ACCOUNT:role/PATH/NAME` (path `/` unless set;
-    ///   <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns>).
+    ///   <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns>),
+    ///   the name partially known or made from `name_prefix` as the AWS provider's plan makes it.
     fn expand(&self, reference: &str) -> Option<String> {
         let (address, attribute) = reference.rsplit_once('.')?;
         let address: ResourceAddr = address.parse().ok()?;
@@ -141,7 +142,19 @@ impl<'s> Holes<'s> {
                 Some(format!("projects/{number}/locations/global/workloadIdentityPools/{pool}/providers/{provider}"))
             }
             ("aws_iam_role", "arn") => {
-                let name = planned("name")?;
+                let name = match after.get("name").and_then(|name| self.text(name)) {
+                    Some(name) => name,
+                    // IAM is given a name made from the prefix (`terraform-` unless set) at
+                    // create, as the provider's plan derives it.
+                    None => {
+                        let prefix = match after.get("name_prefix") {
+                            None | Some(Value::Null) => "terraform-".to_owned(),
+                            Some(prefix) => self.text(prefix)?,
+                        };
+                        let suffix = self.hole(Stand::Placeholder("GENERATED"), Some(reference.to_owned()))?;
+                        format!("{prefix}{suffix}")
+                    }
+                };
                 let path = after.get("path").and_then(Value::as_str).unwrap_or("/");
                 let account = self.hole(Stand::Placeholder("ACCOUNT"), Some(reference.to_owned()))?;
                 Some(format!("arn:aws:iam::{account}:role{path}{name}"))
@@ -189,5 +202,24 @@ mod tests {
         assert_eq!(holes.text(&again).unwrap(), format!("acct {account}"), "one expression, one hole");
         assert_eq!(holes.text(&Value::Unknown), None);
         assert_eq!(holes.text(&Value::from("x")).as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn a_role_named_from_a_prefix_reads_as_its_documented_form() {
+        let role = Value::object([("name", Value::Unknown), ("name_prefix", "relay-".into()), ("path", "/".into())]);
+        let unset = Value::object([("name", Value::Unknown), ("path", "/edge/".into())]);
+        let (relay, plain): (ResourceAddr, ResourceAddr) =
+            ("aws_iam_role.relay".parse().unwrap(), "aws_iam_role.plain".parse().unwrap());
+        let holes = Holes::new(|address| match address {
+            a if *a == relay => Some(&role),
+            a if *a == plain => Some(&unset),
+            _ => None,
+        });
+        let arn = |reference: &str| {
+            let member = partial(vec![Part::Text("x/".into()), Part::Hole(Hole::reference(reference))]);
+            holes.show(&holes.text(&member).unwrap())
+        };
+        assert_eq!(arn("aws_iam_role.relay.arn"), "x/arn:aws:iam::ACCOUNT:role/relay-GENERATED");
+        assert_eq!(arn("aws_iam_role.plain.arn"), "x/arn:aws:iam::ACCOUNT:role/edge/terraform-GENERATED");
     }
 }

@@ -27,6 +27,14 @@ fn two_aliased_aws_providers_apply_to_two_accounts_and_the_recorded_alias_destro
     // for 222222222222 (allowed_account_ids), a data source on each, and module.invoker given
     // aws.bedrock for its role.
     let work = Workdir::fixture("aliases/two-accounts");
+    // Each configuration derives ARNs in its own account at plan time.
+    let planned = work.expect(&["plan", "--sandbox"], 0);
+    assert!(
+        planned.stdout.contains(&format!("invoker_arn     = \"arn:aws:iam::{BEDROCK}:role/zq-bedrock-invoker\"")),
+        "{}",
+        planned.stdout
+    );
+    assert!(planned.stdout.contains(&format!("\"arn:aws:iam::{MAIN}:role/zq-gateway\"")), "{}", planned.stdout);
     let applied = work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
     assert!(applied.stdout.contains("Resources: 2 added, 0 changed, 0 destroyed."), "{}", applied.all());
     assert!(applied.stdout.contains(&format!("main_account = \"{MAIN}\"")), "{}", applied.stdout);

@@ -526,3 +526,23 @@ output "PROMPT_POLICY_ARN" {{
         assert!(left.is_err_and(|e| e.into_service_error().is_no_such_entity_exception()), "the policy is left behind");
     }
 }
+
+/// Issue 16, item 2: a plan saved while the AWS provider derived ARNs in one account is not
+/// applied with credentials of another. The role's ARN the plan promised (and anything that
+/// used it was planned with) is not the one IAM would make, so the apply stops with TF1091,
+/// naming both, before any call that changes the cloud.
+#[test]
+fn a_saved_plan_is_not_applied_in_another_account_than_it_derived_arns_in() {
+    let planned_in = Clouds::sandbox_only(SandboxConfig::default());
+    let other = Clouds::sandbox_only(SandboxConfig::default().account_id("444455556666"));
+    let work = Workdir::new().with_file(
+        "main.tf",
+        "resource \"aws_iam_role\" \"relay\" {\n  name               = \"edge-relay\"\n  assume_role_policy = jsonencode({ Version = \"2012-10-17\", Statement = [] })\n}\noutput \"arn\" { value = aws_iam_role.relay.arn }\n",
+    );
+    let plan = planned_in.run(&work, &["plan", "-out", "tfplan"], 0);
+    assert!(plan.stdout.contains(&format!("\"arn:aws:iam::{ACCOUNT}:role/edge-relay\"")), "{}", plan.stdout);
+    let apply = other.run(&work, &["apply", "tfplan"], 1);
+    assert!(apply.stderr.contains("TF1091"), "{}", apply.all());
+    assert!(apply.stderr.contains("arn:aws:iam::444455556666:role/edge-relay"), "{}", apply.all());
+    assert!(other.inventory().roles.is_empty(), "nothing was created in the other account");
+}

@@ -345,3 +345,44 @@ fn seed_001_with_references_is_flagged_by_lint_and_by_plan_at_the_member() {
     let keys = |d: &serde_json::Value| d.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
     assert_eq!(keys(&planned), keys(&linted), "one diagnostics shape for lint --json and plan --json");
 }
+
+/// Issue 16, item 2, on a spec of its own: with the account and the project number known to the
+/// providers at plan, the ARNs and pool names are values in the rendered plan (not "(known after
+/// apply)"), and so is everything built from them; the apply makes exactly those (TF1090
+/// otherwise), and the next plan is empty.
+#[test]
+fn derived_arns_and_pool_names_show_in_the_plan_and_the_apply_keeps_them() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/derived/edge-relay");
+    let work = copy_spec(&dir, Workdir::new());
+    let planned = work.expect(&["plan", "--sandbox"], 0);
+    insta::assert_snapshot!("derived_values_plan", planned.stdout);
+    let role_arn = format!("arn:aws:iam::{ACCOUNT}:role/edge/edge-relay");
+    assert!(planned.stdout.contains(&format!("+ arn                  = \"{role_arn}\"")), "{}", planned.stdout);
+    let applied = work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
+    assert!(applied.stdout.contains("Resources: 7 added"), "{}", applied.all());
+    assert!(!applied.all().contains("TF1090"), "{}", applied.all());
+    let env = work.read(".trustform/sandbox/outputs/deployment_outputs.env");
+    assert!(env.contains(&role_arn), "{env}");
+    work.expect(&["plan", "--sandbox", "--detailed-exitcode"], 0);
+    work.expect(&["destroy", "--sandbox", "--auto-approve"], 0);
+}
+
+/// A role IAM names from a prefix, granted in its role form: `lint` reads the ARN as the
+/// provider derives it (account and suffix holes), `plan --sandbox` with the account the
+/// provider looked up, both at the member's line.
+#[test]
+fn a_role_named_by_iam_is_flagged_at_plan_with_the_derived_account() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lints/TF1302/generated-name");
+    let text = std::fs::read_to_string(dir.join("main.tf")).unwrap();
+    let member_line = text.lines().position(|line| line.contains("# expect: TF1302")).unwrap() as u64 + 1;
+    let work = copy_spec(&dir, Workdir::new());
+    let plan = work.expect(&["plan", "--sandbox", "--json"], 1);
+    let json: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap_or_else(|e| panic!("{e}:\n{}", plan.all()));
+    let found: Vec<&serde_json::Value> =
+        json["diagnostics"].as_array().unwrap().iter().filter(|d| d["code"] == "TF1302").collect();
+    assert_eq!(found.len(), 1, "{json:#}");
+    assert_eq!((found[0]["file"].as_str(), found[0]["line"].as_u64()), (Some("main.tf"), Some(member_line)));
+    let detail = found[0]["detail"].as_str().unwrap();
+    assert!(detail.contains(&format!("arn:aws:iam::{ACCOUNT}:role/relay-")), "the derived ARN: {detail}");
+    assert!(detail.contains(&format!("arn:aws:sts::{ACCOUNT}:assumed-role/relay-")), "the fix: {detail}");
+}

@@ -20,6 +20,32 @@ use trustform_provider::Checkpoint;
 use trustform_schema::values_equal;
 use trustform_state::{OutputState, ResourceState, ResourceStatus, State, StateChange, StateStore, StateUpdate};
 
+/// The top-level attributes a provider's plan filled in, with what it put there: known, or
+/// partially known (an ARN whose name IAM generates), in what it returned, and unset in the
+/// configuration it was given.
+fn derived_attributes(block: &trustform_schema::Block, given: &Value, planned: &Value) -> Vec<(String, Value)> {
+    planned
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(name, value)| {
+            block.attributes.contains_key(*name)
+                && !value.is_null()
+                && (!value.contains_unknown() || value.as_partial().is_some())
+                && given.get(name).is_none_or(Value::is_null)
+        })
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
+}
+
+/// A derived value as messages show it: its shape when only partly known.
+fn shown(value: &Value) -> String {
+    match value.as_partial() {
+        Some(shape) if !value.is_sensitive() => format!("{:?}", shape.to_template()),
+        _ => value.render(),
+    }
+}
+
 /// What an apply reached. The state is returned even when the apply failed: it holds every
 /// resource whose create returned.
 pub struct ApplyOutcome {
@@ -450,7 +476,7 @@ impl Engine {
                 None
             }
             ChangeValues::Create { .. } | ChangeValues::Update { .. } | ChangeValues::Replace { .. } => {
-                let planned = self.final_value(change, modules)?;
+                let (planned, derived) = self.final_value(change, modules)?;
                 let dependencies = change.dependencies.clone();
                 if let ChangeValues::Replace { before, order: ReplaceOrder::DeleteFirst, .. } = &change.values {
                     provider
@@ -545,8 +571,20 @@ impl Engine {
                     }
                     _ => persister.finish(slot, |_| put(addr, resource)).await?,
                 }
-                // The object exists and is recorded: a failed postcondition fails this resource
-                // (its dependents are skipped) and keeps it in state, as Terraform does.
+                // The object exists and is recorded as the cloud answered. What the provider
+                // derived at plan must be what the cloud made (Terraform's "Provider produced
+                // inconsistent result after apply"): dependents were planned with it, so a
+                // difference fails this resource and skips them.
+                if let Some(diagnostic) = self.derived_mismatch(change, &derived, &new_value) {
+                    self.hook.event(Event::ApplyFailed {
+                        address: addr.clone(),
+                        action: change.action(),
+                        message: diagnostic.summary.clone(),
+                    });
+                    return Err(diagnostic.into());
+                }
+                // A failed postcondition fails this resource (its dependents are skipped) and
+                // keeps it in state, as Terraform does.
                 self.check_postconditions(change, modules, &new_value)?;
                 if let ChangeValues::Replace { before, order: ReplaceOrder::CreateFirst, .. } = &change.values {
                     provider.delete(type_name, before).await.map_err(|e| {
@@ -564,6 +602,34 @@ impl Engine {
             elapsed: started.elapsed(),
         });
         Ok(())
+    }
+
+    /// The first attribute the provider derived that the cloud's answer does not match, as
+    /// Terraform reports it (`internal/terraform/node_resource_abstract_instance.go`, "Provider
+    /// produced inconsistent result after apply", from `objchange.AssertObjectCompatible`).
+    fn derived_mismatch(&self, change: &Change, derived: &[(String, Value)], answered: &Value) -> Option<Diagnostic> {
+        let addr = &change.address;
+        let schema = self.providers.resource_schema(addr.type_name())?;
+        derived.iter().find_map(|(name, promised)| {
+            let attr = schema.block.attributes.get(name)?;
+            let got = answered.get(name).unwrap_or(&Value::Null);
+            // A partly known value holds the answer to its known text, as Terraform holds a
+            // final value to the refinements of its unknown.
+            let kept = match promised.as_partial() {
+                Some(shape) => got.unmarked().as_str().is_some_and(|text| shape.admits(text)),
+                None => values_equal(attr, promised, got),
+            };
+            (!kept).then(|| {
+                let span = self.config.resources.get(&addr.resource).map(|r| r.span.clone());
+                Diagnostic::error(
+                    "TF1090",
+                    "Provider produced inconsistent result after apply",
+                    format!("The {} provider derived {addr}.{name} = {} at plan time, but the cloud answered {}. Resources that use it were planned with the derived value, so they were not applied; {addr} is recorded in state as the cloud answered it. This is a bug in the provider's derivation: please report it with this message, then run `trustform plan` again, which plans from the recorded value.", change.provider, shown(promised), got.render()),
+                )
+                .with_span(span)
+                .with_address(addr)
+            })
+        })
     }
 
     /// The resource's preconditions (`self_value` `None`) or postconditions on the final values.
@@ -725,15 +791,22 @@ impl Engine {
         })
     }
 
-    /// The fully known value to hand to the provider, checked against what the plan promised.
-    fn final_value(&self, change: &Change, modules: &ModuleEval<'_>) -> Result<Value, Diagnostics> {
+    /// The fully known value to hand to the provider, checked against what the plan promised,
+    /// and the attributes the provider derived (known or partly known, not given by the
+    /// configuration), which the cloud's answer must then match (`derived_mismatch`). The
+    /// derivation is the configuration's own (an aliased provider derives in its account).
+    fn final_value(
+        &self,
+        change: &Change,
+        modules: &ModuleEval<'_>,
+    ) -> Result<(Value, Vec<(String, Value)>), Diagnostics> {
         let addr = &change.address;
         let type_name = addr.type_name();
-        let config = self.final_config(change, modules)?;
+        let given = self.final_config(change, modules)?;
         let provider = self
             .providers
-            .for_type(type_name)
-            .ok_or_else(|| Diagnostics::from(missing_provider(addr, addr.resource.provider_name())))?;
+            .instance(&change.provider)
+            .ok_or_else(|| Diagnostics::from(missing_provider(addr, &change.provider)))?;
         let schema = self
             .providers
             .resource_schema(type_name)
@@ -742,12 +815,13 @@ impl Engine {
             ChangeValues::Update { before, .. } => Some(before),
             _ => None,
         };
-        let config = provider.plan(type_name, prior, config).map_err(|e| {
+        let config = provider.plan(type_name, prior, given.clone()).map_err(|e| {
             Diagnostics::from(
                 Diagnostic::error("TF0511", "Provider rejected the plan", format!("Planning {addr} failed: {e}."))
                     .with_address(addr),
             )
         })?;
+        let derived = derived_attributes(&schema.block, &given, &config);
         let mut planned = merge_planned(&schema.block, prior, &config);
         if let ChangeValues::Update { after: Value::Object(after), .. } = &change.values {
             // Attributes the diff left alone keep their prior (semantically equal) spelling.
@@ -766,6 +840,23 @@ impl Engine {
         };
         if let Some(after) = change.after() {
             for (name, promised) in after.as_object().into_iter().flatten() {
+                if !promised.contains_unknown() && !settable(name) && derived.iter().any(|(derived, _)| derived == name)
+                {
+                    // Derived at plan and again now from what the provider is configured for
+                    // (an account, a project number): another account or project since the plan
+                    // would make dependents use a value that is not this object's.
+                    let now = planned.get(name).cloned().unwrap_or(Value::Null);
+                    let same = schema.block.attributes.get(name).is_some_and(|attr| values_equal(attr, promised, &now));
+                    if !same {
+                        return Err(Diagnostic::error(
+                            "TF1091",
+                            "Derived value changed during apply",
+                            format!("The plan promised {addr}.{name} = {} but the {} provider now derives {}: it is configured for another account, project or subscription than when the plan was made. Nothing was changed for this resource; check the credentials and provider settings, then make a new plan.", promised.render(), change.provider, now.render()),
+                        )
+                        .with_address(addr)
+                        .into());
+                    }
+                }
                 if promised.contains_unknown() || !settable(name) {
                     continue;
                 }
@@ -815,7 +906,7 @@ impl Engine {
                 }
             }
         }
-        Ok(planned)
+        Ok((planned, derived))
     }
 
     async fn apply_outputs(

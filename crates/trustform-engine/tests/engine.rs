@@ -613,3 +613,46 @@ async fn a_live_object_the_plan_calls_gone_stays_in_state() {
     assert!(!outcome.diagnostics.has_errors(), "{:?}", outcome.diagnostics);
     assert!(outcome.state.resources.contains_key(&live));
 }
+
+const DERIVED: &str = r#"
+resource "test_resource" "role" { name = "role" }
+resource "test_resource" "user" {
+  name  = "user"
+  input = test_resource.role.arn
+}
+"#;
+
+/// What a provider derives at plan must be what the cloud makes: the object is recorded as the
+/// cloud answered, the resource fails with TF1090 naming both values, and what was planned with
+/// the derived value is not applied.
+#[tokio::test]
+async fn a_derived_value_the_cloud_contradicts_is_caught_not_stored_silently() {
+    let provider = TestProvider::new(TestProviderConfig::default().derive_arns_in("111"));
+    let engine = engine(DERIVED, &provider);
+    let store = MemoryBackend::new();
+    let planned = plan(&engine, &State::new()).await;
+    let promised = planned.change(&addr("test_resource.user")).unwrap().after().unwrap().get("input").cloned();
+    assert_eq!(promised, Some(Value::from("arn:test:111:resource/role")), "the plan shows the derived ARN");
+    let outcome = engine.apply(&planned, State::new(), &store).await;
+    let mismatch = outcome.diagnostics.iter().find(|d| d.code == "TF1090").expect("TF1090");
+    assert_eq!(mismatch.summary, "Provider produced inconsistent result after apply");
+    assert!(mismatch.detail.contains("test_resource.role.arn = \"arn:test:111:resource/role\""), "{}", mismatch.detail);
+    assert!(mismatch.detail.contains("answered \"arn:test:::resource/role\""), "{}", mismatch.detail);
+    let recorded = &store.read().await.unwrap().unwrap().resources[&addr("test_resource.role")];
+    assert_eq!(recorded.attributes["arn"], "arn:test:::resource/role");
+    assert_eq!(provider.objects().len(), 1, "the dependent planned with the derived ARN is not created");
+    assert!(!outcome.state.resources.contains_key(&addr("test_resource.user")));
+}
+
+/// A plan made while the provider derived values for one account is not applied with a
+/// provider that derives them for another: TF1091, before any call.
+#[tokio::test]
+async fn a_derivation_that_changed_since_the_plan_stops_the_resource_before_the_cloud_is_called() {
+    let at_plan = TestProvider::new(TestProviderConfig::default().derive_arns_in("111"));
+    let planned = plan(&engine(DERIVED, &at_plan), &State::new()).await;
+    let at_apply = TestProvider::default();
+    let outcome = engine(DERIVED, &at_apply).apply(&planned, State::new(), &MemoryBackend::new()).await;
+    let changed = outcome.diagnostics.iter().find(|d| d.code == "TF1091").expect("TF1091");
+    assert!(changed.detail.contains("now derives \"arn:test:::resource/role\""), "{}", changed.detail);
+    assert_eq!(at_apply.count(CallKind::Create), 0);
+}

@@ -21,6 +21,9 @@ pub struct Api {
     pub(crate) clients: Clients,
     pub(crate) policy: RetryPolicy,
     pub(crate) policies: Arc<Policies>,
+    /// The number of the provider's project, looked up once at `configure`
+    /// (`project::look_up_number`): what plans derive pool and provider names from.
+    pub(crate) project_number: Option<String>,
 }
 
 impl Api {

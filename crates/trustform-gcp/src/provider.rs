@@ -51,6 +51,13 @@ impl Adapter for Google {
     async fn configure(&self, config: &Value, retry_policy: &RetryPolicy) -> Result<Api, ProviderError> {
         let settings = GoogleSettings::from_config(config, |name| std::env::var(name).ok())?;
         tracing::debug!(?settings, "configuring the google provider");
-        Ok(Api { clients: Clients::build(&settings)?, policy: retry_policy.clone(), policies: Default::default() })
+        let mut api = Api {
+            clients: Clients::build(&settings)?,
+            policy: retry_policy.clone(),
+            policies: Default::default(),
+            project_number: None,
+        };
+        api.project_number = crate::resources::project::look_up_number(&api).await;
+        Ok(api)
     }
 }

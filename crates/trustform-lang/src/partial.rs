@@ -85,6 +85,31 @@ impl Partial {
         }
     }
 
+    /// Whether `text` has this shape: its known texts in order, each hole standing for any text
+    /// (possibly empty). What a value that was planned with this shape must satisfy once known,
+    /// as Terraform holds a final value to its unknown's refinements.
+    pub fn admits(&self, text: &str) -> bool {
+        let mut rest = text;
+        let last = self.parts.len().saturating_sub(1);
+        for (index, part) in self.parts.iter().enumerate() {
+            let Part::Text(known) = part else { continue };
+            let after_hole = index > 0;
+            match (after_hole, index == last) {
+                (false, true) => return rest == known,
+                (false, false) => match rest.strip_prefix(known.as_str()) {
+                    Some(after) => rest = after,
+                    None => return false,
+                },
+                (true, true) => return rest.ends_with(known.as_str()),
+                (true, false) => match rest.find(known.as_str()) {
+                    Some(at) => rest = &rest[at + known.len()..],
+                    None => return false,
+                },
+            }
+        }
+        true
+    }
+
     /// The shape written as a template, each hole as `${REFERENCE}` (or `${...}`): how checks
     /// quote it to the user.
     pub fn to_template(&self) -> String {
@@ -132,6 +157,21 @@ mod tests {
             "arn:aws:iam::${data.aws_caller_identity.me.account_id}:role/${aws_iam_role.gateway.name}"
         );
         assert_eq!(shape.holes().count(), 2);
+    }
+
+    #[test]
+    fn a_known_text_is_admitted_when_it_has_the_shape() {
+        let text = |t: &str| Part::Text(t.to_owned());
+        let hole = || Part::Hole(Hole { reference: None, not_null: true });
+        let arn = Partial::new([text("arn:aws:iam::1:role/gen-"), hole()]).unwrap();
+        assert!(arn.admits("arn:aws:iam::1:role/gen-2026"));
+        assert!(arn.admits("arn:aws:iam::1:role/gen-"), "a hole may be empty");
+        assert!(!arn.admits("arn:aws:iam::2:role/gen-2026"));
+        let framed = Partial::new([hole(), text("/x/"), hole(), text(".end")]).unwrap();
+        assert!(framed.admits("a/x/b.end") && framed.admits("/x/.end"));
+        assert!(!framed.admits("a/x/b.end!") && !framed.admits("a/y/b.end"));
+        let middle = Partial::new([text("p/"), hole(), text("/s")]).unwrap();
+        assert!(middle.admits("p/a/b/s") && !middle.admits("p/s"), "the texts may not overlap");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::ProviderError;
 use std::collections::BTreeMap;
-use trustform_lang::Value;
+use trustform_lang::{Hole, Part, Partial, Value};
 
 /// A string attribute, `None` when null or absent.
 pub fn text<'v>(value: &'v Value, name: &str) -> Option<&'v str> {
@@ -82,6 +82,61 @@ pub fn gone(result: Result<(), ProviderError>) -> Result<(), ProviderError> {
     }
 }
 
+/// A string a provider derives at plan time from literal text and planned values, in order: the
+/// known string when every piece is, else a [`Value::Partial`] keeping the known text (a
+/// partially known piece keeps its own shape, an unknown one is a hole), so the checks still
+/// read `arn:aws:iam::123456789012:role/gw-${random_id.x.hex}`. `None` when a piece is null or
+/// not a string (nothing to derive); the result is sensitive when a piece is.
+pub fn derived_text<'v>(pieces: impl IntoIterator<Item = &'v Value>) -> Option<Value> {
+    let mut parts = Vec::new();
+    let mut sensitive = false;
+    for piece in pieces {
+        sensitive |= piece.is_sensitive();
+        match piece.unmarked() {
+            Value::String(text) => parts.push(Part::Text(text.clone())),
+            Value::Partial(shape) => parts.extend(shape.parts().iter().cloned()),
+            Value::Unknown => parts.push(Part::Hole(Hole { reference: None, not_null: true })),
+            _ => return None,
+        }
+    }
+    let value = match Partial::new(parts.clone()) {
+        Some(shape) => Value::Partial(Box::new(shape)),
+        None => Value::String(
+            parts
+                .into_iter()
+                .filter_map(|part| match part {
+                    Part::Text(text) => Some(text),
+                    Part::Hole(_) => None,
+                })
+                .collect(),
+        ),
+    };
+    Some(value.mark_if(sensitive))
+}
+
+/// What a provider's plan puts in `attribute`: `derived`, unless `prior` (the object as the cloud
+/// last answered) is the same object, its `identity` arguments equal in `planned` or left unset
+/// there (an optional-computed name IAM chose), and holds a known value: the cloud's own word
+/// then stands, so an existing object never plans a change of what only a new one could change.
+pub fn derived_or_prior(
+    prior: Option<&Value>,
+    planned: &Value,
+    identity: &[&str],
+    attribute: &str,
+    derived: Option<Value>,
+) -> Option<Value> {
+    let same_object = |prior: &Value| {
+        identity.iter().all(|name| match planned.get(name) {
+            None | Some(Value::Null) => true,
+            Some(given) => prior.get(name).is_some_and(|was| was.eq_ignoring_marks(given)),
+        })
+    };
+    match prior.filter(|prior| same_object(prior)).and_then(|prior| prior.get(attribute)) {
+        Some(known) if known.as_str().is_some() => Some(known.clone()),
+        _ => derived,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +170,37 @@ mod tests {
         assert_eq!(strings(&value, "missing"), Vec::<String>::new());
         assert_eq!(string_map(&value, "map"), BTreeMap::from([("k".to_owned(), "v".to_owned())]));
         assert_eq!(with(&value, [("name", "b".into())]).get("name"), Some(&Value::from("b")));
+    }
+
+    #[test]
+    fn derived_text_is_known_partial_or_nothing() {
+        let text = |t: &str| Value::from(t);
+        assert_eq!(derived_text([&text("arn:"), &text("x")]), Some(text("arn:x")));
+        let name = Value::Partial(Box::new(
+            Partial::new([Part::Text("gw-".into()), Part::Hole(Hole::reference("random_id.x.hex"))]).unwrap(),
+        ));
+        let derived = derived_text([&text("role/"), &name]).unwrap();
+        assert_eq!(derived.as_partial().unwrap().to_template(), "role/gw-${random_id.x.hex}");
+        let unknown = derived_text([&text("role/"), &Value::Unknown, &text("/x")]).unwrap();
+        assert_eq!(unknown.as_partial().unwrap().to_template(), "role/${...}/x");
+        assert_eq!(unknown.as_partial().unwrap().prefix(), "role/");
+        assert_eq!(derived_text([&text("role/"), &Value::Null]), None);
+        assert!(derived_text([&text("a"), &text("b").sensitive()]).unwrap().is_sensitive());
+    }
+
+    #[test]
+    fn an_existing_object_keeps_what_the_cloud_said() {
+        let prior = Value::object([("name", "gw-1234".into()), ("path", "/".into()), ("arn", "arn:cloud".into())]);
+        let derived = || Some(Value::from("arn:derived"));
+        let generated = Value::object([("name", Value::Null), ("path", "/".into())]);
+        assert_eq!(
+            derived_or_prior(Some(&prior), &generated, &["name", "path"], "arn", derived()),
+            Some("arn:cloud".into())
+        );
+        let renamed = Value::object([("name", "other".into()), ("path", "/".into())]);
+        assert_eq!(derived_or_prior(Some(&prior), &renamed, &["name", "path"], "arn", derived()), derived());
+        assert_eq!(derived_or_prior(None, &generated, &["name", "path"], "arn", derived()), derived());
+        let unknown_prior = Value::object([("name", "gw-1234".into()), ("arn", Value::Unknown)]);
+        assert_eq!(derived_or_prior(Some(&unknown_prior), &generated, &["name"], "arn", None), None);
     }
 }

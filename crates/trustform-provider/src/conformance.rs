@@ -118,7 +118,8 @@ impl Case {
 pub enum Step {
     /// The schema has the type and the case's bodies fit it.
     Schema,
-    /// `create` returns a complete, known state with an `id` and every argument as given.
+    /// `create` returns a complete, known state with an `id`, every argument as given and every
+    /// computed attribute the provider's `plan` derived as derived.
     Create,
     /// `read` right after `create` returns the same state.
     ReadAfterCreate,
@@ -391,9 +392,11 @@ impl Suite<'_> {
             return Err((step, "the state has no non-empty string `id`".to_owned()));
         }
         // Computed attributes are the provider's to choose, and so are optional-computed ones
-        // the body leaves unset.
+        // the body leaves unset; but what its `plan` derived for a new object (an ARN, a
+        // pool's name) is a promise the cloud's answer must keep, as the apply checks (TF1090).
+        let creating = matches!(step, Step::Create | Step::CreateAfterDelete);
         let differences = body_differences(block, planned, state, |attr, expected| match attr.mode {
-            Mode::Computed => false,
+            Mode::Computed => creating && !expected.is_null(),
             Mode::OptionalComputed => !expected.is_null(),
             Mode::Required | Mode::Optional => true,
         });

@@ -498,7 +498,9 @@ impl IamState {
         let Some(bare) = url.strip_prefix("https://").filter(|rest| !rest.is_empty()) else {
             return Err(invalid_input(format!("Invalid URL {url}: the URL must begin with https://")));
         };
-        let bare = bare.trim_end_matches('/').to_owned();
+        // Stored as given after the scheme: a trailing slash stays in the URL and the ARN, a
+        // provider of its own (aws/aws-sam-cli#7432; moto does the same).
+        let bare = bare.to_owned();
         let thumbprints = params.list("ThumbprintList");
         validate_thumbprints(&thumbprints)?;
         let arn = format!("arn:aws:iam::{account_id}:oidc-provider/{bare}");

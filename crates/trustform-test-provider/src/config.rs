@@ -12,6 +12,9 @@ pub struct TestProviderConfig {
     /// Whether a `test_resource`'s id is `tr-NAME`, known at plan time (as an IAM role's name
     /// is its id), rather than chosen on create.
     pub(crate) names_as_ids: bool,
+    /// The account a plan derives ARNs in, which the store does not use (it answers
+    /// `arn:test:::resource/NAME`): `None` derives what the store answers.
+    pub(crate) derived_account: Option<String>,
     failures: Vec<Failure>,
 }
 
@@ -27,6 +30,14 @@ impl TestProviderConfig {
     /// whose name is its id), instead of a counter the create assigns.
     pub fn names_as_ids(mut self) -> Self {
         self.names_as_ids = true;
+        self
+    }
+
+    /// Makes the plan derive each ARN in `account` (`arn:test:ACCOUNT:resource/NAME`) while the
+    /// store answers `arn:test:::resource/NAME`: a provider whose plan-time derivation disagrees
+    /// with its cloud, or one configured for another account than at plan time.
+    pub fn derive_arns_in(mut self, account: impl Into<String>) -> Self {
+        self.derived_account = Some(account.into());
         self
     }
 

@@ -199,7 +199,10 @@ impl Provider for TestProvider {
 
     /// The ARN follows from the name, so a plan shows it rather than `(known after apply)`.
     fn plan(&self, type_name: &str, _prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
-        let arn = planned.get("name").and_then(Value::as_str).map(arn_of);
+        let arn = planned.get("name").and_then(Value::as_str).map(|name| match &self.inner.config.derived_account {
+            Some(account) => format!("arn:test:{account}:resource/{name}"),
+            None => arn_of(name),
+        });
         match (type_name, arn, planned) {
             (RESOURCE_TYPE, Some(arn), Value::Object(mut map)) => {
                 if self.inner.config.names_as_ids {

@@ -198,3 +198,18 @@ async fn each_broken_promise_fails_its_step() {
         assert!(inner.objects().is_empty(), "{failure}: the suite left objects behind");
     }
 }
+
+/// A derivation the cloud contradicts (the plan's ARN names another account) fails at create.
+#[tokio::test]
+async fn a_derived_value_the_create_contradicts_fails_the_create_step() {
+    let provider = TestProvider::new(TestProviderConfig::default().derive_arns_in("111"));
+    let failure = failure_of(&provider, &case()).await;
+    assert_eq!(failure.step, Step::Create, "{failure}");
+    assert!(
+        failure
+            .message
+            .contains(r#"`arn`: expected "arn:test:111:resource/conformance", got "arn:test:::resource/conformance""#),
+        "{failure}"
+    );
+    assert!(provider.objects().is_empty(), "{failure}: the suite left objects behind");
+}

@@ -2,20 +2,52 @@
 //! UpdateOpenIDConnectProviderThumbprint, Add/RemoveClientIDTo/FromOpenIDConnectProvider, the
 //! tag calls, DeleteOpenIDConnectProvider. The id is the provider's ARN.
 
+use crate::account::Account;
 use crate::api::{
     created_since, found, gone, required, string_set, strings, tag_changes, tags_value, text, with, Api, Created,
 };
 use crate::error::from_sdk;
-use crate::policy::{oidc_host_path, oidc_url_value};
+use crate::policy::oidc_url_value;
 use crate::resources::iam_role::iam_tags;
 use crate::schema;
 use async_trait::async_trait;
 use aws_sdk_iam::operation::get_open_id_connect_provider::GetOpenIdConnectProviderOutput;
 use std::collections::BTreeMap;
-use trustform_lang::Value;
+use trustform_lang::{Part, Partial, Value};
+use trustform_provider::attrs::{derived_or_prior, derived_text};
 use trustform_provider::ProviderError;
 use trustform_provider::{DataSource, ResourceType, Session};
 use trustform_schema::ResourceSchema;
+
+/// The name IAM gives a provider in its ARN: the URL without `https://`, and nothing else
+/// removed. A trailing slash stays (aws/aws-sam-cli#7432: `https://own-gitlab.com/` made the
+/// provider `own-gitlab.com/`, which tokens from `https://own-gitlab.com` then did not find;
+/// moto keeps it too).
+fn arn_name(url: &str) -> &str {
+    url.strip_prefix("https://").unwrap_or(url)
+}
+
+/// The provider's ARN as far as plan time knows it: `arn:PARTITION:iam::ACCOUNT:oidc-provider/`
+/// and the URL without `https://` ([`arn_name`]; IAM ARNs,
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns>;
+/// the IRSA trust policies of
+/// <https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html> name
+/// `arn:aws:iam::ACCOUNT:oidc-provider/oidc.eks.REGION.amazonaws.com/id/ID`).
+pub(crate) fn planned_arn(account: &Account, planned: &Value) -> Option<Value> {
+    let start = Value::string(format!("{}oidc-provider/", account.iam_arn_prefix()));
+    let host_path = match planned.get("url")?.unmarked() {
+        Value::String(url) => Value::string(arn_name(url)),
+        Value::Partial(shape) => {
+            let mut parts = shape.parts().to_vec();
+            if let Some(Part::Text(first)) = parts.first_mut() {
+                *first = arn_name(first).to_owned();
+            }
+            Partial::new(parts).map_or(Value::Unknown, |shape| Value::Partial(Box::new(shape)))
+        }
+        other => other.clone(),
+    };
+    derived_text([&start, &host_path])
+}
 
 pub(crate) async fn create(api: &Api, planned: &Value) -> Result<Value, ProviderError> {
     let url = required(planned, "url")?;
@@ -244,7 +276,7 @@ async fn find_arn(api: &Api, url: &str) -> Result<String, ProviderError> {
             iam.list_open_id_connect_providers().send().await.map_err(|e| from_sdk("iam:ListOpenIDConnectProviders", e))
         })
         .await?;
-    let suffix = format!(":oidc-provider/{}", oidc_host_path(url));
+    let suffix = format!(":oidc-provider/{}", arn_name(url));
     output
         .open_id_connect_provider_list()
         .iter()
@@ -276,7 +308,20 @@ impl ResourceType<Api> for IamOidcProvider {
         schema::iam_openid_connect_provider()
     }
 
-    /// AWS chooses the ARN, but the URL is a natural key an interrupted create is found by.
+    /// The ARN follows from the account and the URL. The id (the same ARN) is left to the
+    /// create: an interrupted create is then looked up by URL (`find`), which adopts only a
+    /// provider with the planned client ids, thumbprints and tags, where a planned id would
+    /// adopt whatever holds the ARN.
+    fn plan(&self, session: &Session<Api>, prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
+        let account = session.peek().and_then(|api| api.account.as_ref());
+        let derived = account.and_then(|account| planned_arn(account, &planned));
+        Ok(match derived_or_prior(prior, &planned, &["url"], "arn", derived) {
+            Some(arn) => with(&planned, [("arn", arn)]),
+            None => planned,
+        })
+    }
+
+    /// AWS chooses the id, but the URL is a natural key an interrupted create is found by.
     fn findable(&self) -> bool {
         true
     }
@@ -339,6 +384,34 @@ impl DataSource<Api> for IamOidcProviderData {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use trustform_lang::Hole;
+
+    #[test]
+    fn the_arn_is_the_account_and_the_urls_host_and_path() {
+        let account = Account { id: "123456789012".into(), partition: "aws-us-gov".into() };
+        let provider = |url: Value| Value::object([("url", url)]);
+        assert_eq!(
+            planned_arn(&account, &provider("https://oidc.circleci.com/org/abc".into())),
+            Some(Value::from("arn:aws-us-gov:iam::123456789012:oidc-provider/oidc.circleci.com/org/abc"))
+        );
+        assert_eq!(
+            planned_arn(&account, &provider("https://gitlab.example.com/".into())),
+            Some(Value::from("arn:aws-us-gov:iam::123456789012:oidc-provider/gitlab.example.com/")),
+            "IAM keeps a trailing slash in the name"
+        );
+        let issuer = Partial::new([
+            Part::Text("https://oidc.eks.eu-west-1.amazonaws.com/id/".into()),
+            Part::Hole(Hole::reference("aws_eks_cluster.c.id")),
+        ])
+        .unwrap();
+        let arn = planned_arn(&account, &provider(Value::Partial(Box::new(issuer)))).unwrap();
+        assert_eq!(
+            arn.as_partial().unwrap().to_template(),
+            "arn:aws-us-gov:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/${aws_eks_cluster.c.id}"
+        );
+        let unknown = planned_arn(&account, &provider(Value::Unknown)).unwrap();
+        assert_eq!(unknown.as_partial().unwrap().prefix(), "arn:aws-us-gov:iam::123456789012:oidc-provider/");
+    }
 
     #[test]
     fn reads_normalise_the_url_and_sort_the_sets() {

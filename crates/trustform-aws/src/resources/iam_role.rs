@@ -2,6 +2,7 @@
 //! boundary and tag calls, and a delete that first detaches managed policies and deletes
 //! inline ones (IAM refuses to delete a role that still has any).
 
+use crate::account::Account;
 use crate::api::{created_since, found, gone, required, string_map, tag_changes, tags_value, text, with, Api, Created};
 use crate::error::from_sdk;
 use crate::policy::policy_value;
@@ -12,6 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 use trustform_lang::Value;
+use trustform_provider::attrs::{derived_or_prior, derived_text};
 use trustform_provider::{ProviderError, ValidationIssue};
 use trustform_provider::{ResourceType, Session};
 use trustform_schema::json_documents_equal;
@@ -48,6 +50,31 @@ pub(crate) fn validate(config: &Value) -> Vec<ValidationIssue> {
         });
     }
     issues
+}
+
+/// The role's ARN as far as plan time knows it: `arn:PARTITION:iam::ACCOUNT:role` followed by
+/// the path (`/` unless set) and the name: `role/NAME`, or `role/division_abc/NAME` under the
+/// path `/division_abc/` (IAM ARNs,
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns>). A name IAM is
+/// given only at create (from `name_prefix`, `terraform-` by default, as `create` makes it) or
+/// one still unknown leaves a partially known ARN, which the checks read up to the hole.
+pub(crate) fn planned_arn(account: &Account, planned: &Value) -> Option<Value> {
+    let start = Value::string(format!("{}role", account.iam_arn_prefix()));
+    let path = match planned.get("path") {
+        None | Some(Value::Null) => Value::from("/"),
+        Some(path) => path.clone(),
+    };
+    let name = match planned.get("name") {
+        None | Some(Value::Null) => {
+            let prefix = match planned.get("name_prefix") {
+                None | Some(Value::Null) => Value::from("terraform-"),
+                Some(prefix) => prefix.clone(),
+            };
+            derived_text([&prefix, &Value::Unknown])?
+        }
+        Some(name) => name.clone(),
+    };
+    derived_text([&start, &path, &name])
 }
 
 pub(crate) async fn create(api: &Api, planned: &Value) -> Result<Value, ProviderError> {
@@ -405,9 +432,17 @@ impl ResourceType<Api> for IamRole {
     }
 
     /// The id is the name, known at plan time unless it is generated from `name_prefix`.
-    fn plan(&self, _: &Session<Api>, _prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
-        Ok(match text(&planned, "name").map(str::to_owned) {
+    /// The id is the name; the ARN follows from the account and the path and name.
+    fn plan(&self, session: &Session<Api>, prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
+        let planned = match text(&planned, "name").map(str::to_owned) {
             Some(name) => with(&planned, [("id", Value::String(name))]),
+            None => planned,
+        };
+        let derived =
+            session.peek().and_then(|api| api.account.as_ref()).and_then(|account| planned_arn(account, &planned));
+        let arn = derived_or_prior(prior, &planned, &["name", "path"], "arn", derived);
+        Ok(match arn {
+            Some(arn) => with(&planned, [("arn", arn)]),
             None => planned,
         })
     }
@@ -441,6 +476,40 @@ impl ResourceType<Api> for IamRole {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn account(partition: &str) -> Account {
+        Account { id: "123456789012".into(), partition: partition.into() }
+    }
+
+    #[test]
+    fn the_arn_follows_from_account_path_and_name() {
+        let role = |pairs: Vec<(&'static str, Value)>| Value::object(pairs);
+        let plain = role(vec![("name", "gateway".into()), ("path", "/".into())]);
+        assert_eq!(planned_arn(&account("aws"), &plain), Some(Value::from("arn:aws:iam::123456789012:role/gateway")));
+        let nested = role(vec![("name", "gateway".into()), ("path", "/division_abc/ml/".into())]);
+        assert_eq!(
+            planned_arn(&account("aws-cn"), &nested),
+            Some(Value::from("arn:aws-cn:iam::123456789012:role/division_abc/ml/gateway"))
+        );
+        let no_path = role(vec![("name", "gateway".into())]);
+        assert_eq!(planned_arn(&account("aws"), &no_path), Some(Value::from("arn:aws:iam::123456789012:role/gateway")));
+        let shape = |value: Option<Value>| value.and_then(|v| v.as_partial().map(|shape| shape.to_template()));
+        let prefixed = role(vec![("name", Value::Null), ("name_prefix", "gw-".into()), ("path", "/".into())]);
+        assert_eq!(
+            shape(planned_arn(&account("aws"), &prefixed)).as_deref(),
+            Some("arn:aws:iam::123456789012:role/gw-${...}")
+        );
+        let generated = role(vec![("name", Value::Null), ("path", "/".into())]);
+        assert_eq!(
+            shape(planned_arn(&account("aws"), &generated)).as_deref(),
+            Some("arn:aws:iam::123456789012:role/terraform-${...}")
+        );
+        let unknown = role(vec![("name", Value::Unknown), ("path", "/".into())]);
+        assert_eq!(
+            shape(planned_arn(&account("aws"), &unknown)).as_deref(),
+            Some("arn:aws:iam::123456789012:role/${...}")
+        );
+    }
 
     #[test]
     fn validation_catches_conflicts_and_ranges() {

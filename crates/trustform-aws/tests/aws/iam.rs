@@ -426,3 +426,49 @@ async fn policy_versions_on(endpoint: &str) {
     let error = provider.import("aws_iam_policy", "litellm-versioned").await.unwrap_err();
     assert!(error.message.contains("is not a policy ARN"), "{error}");
 }
+
+/// What the engine hands to `create`: what is still unknown goes as null.
+fn sendable(planned: &Value) -> Value {
+    let map = planned.as_object().cloned().unwrap_or_default();
+    Value::Object(map.into_iter().map(|(k, v)| if v.is_unknown() { (k, Value::Null) } else { (k, v) }).collect())
+}
+
+/// The ARNs a plan derives from the caller's account are the ones moto assigns: a role under a
+/// path, a role named from a prefix (known up to the generated suffix), an OIDC provider.
+#[tokio::test]
+async fn derived_arns_are_the_ones_iam_assigns() {
+    let moto = Moto::start();
+    let provider = provider(moto.endpoint(), None).await;
+    let identity =
+        provider.read_data("aws_caller_identity", &Value::object(Vec::<(String, Value)>::new())).await.unwrap();
+    let account = identity.get("account_id").and_then(Value::as_str).unwrap().to_owned();
+
+    let role = Value::object([
+        ("name", "derive-check".into()),
+        ("path", "/gateway/".into()),
+        ("assume_role_policy", POD_TRUST.into()),
+    ]);
+    let planned_role = planned(&provider, "aws_iam_role", &role);
+    let planned_role = provider.plan("aws_iam_role", None, planned_role).unwrap();
+    let derived = planned_role.get("arn").and_then(Value::as_str).unwrap().to_owned();
+    assert_eq!(derived, format!("arn:aws:iam::{account}:role/gateway/derive-check"));
+    let created = provider.create("aws_iam_role", &sendable(&planned_role), &NoCheckpoint).await.unwrap();
+    assert_eq!(created.get("arn").and_then(Value::as_str), Some(derived.as_str()));
+
+    let prefixed = Value::object([("name_prefix", "derive-".into()), ("assume_role_policy", POD_TRUST.into())]);
+    let planned_prefixed = provider.plan("aws_iam_role", None, planned(&provider, "aws_iam_role", &prefixed)).unwrap();
+    let shape = planned_prefixed.get("arn").and_then(Value::as_partial).unwrap().clone();
+    let created = provider.create("aws_iam_role", &sendable(&planned_prefixed), &NoCheckpoint).await.unwrap();
+    let arn = created.get("arn").and_then(Value::as_str).unwrap();
+    assert!(arn.starts_with(shape.prefix()) && shape.prefix().ends_with(":role/derive-"), "{arn} against {shape:?}");
+
+    let oidc = Value::object([("url", format!("{CIRCLECI}/").into()), ("client_id_list", strings(&[CIRCLECI_ORG]))]);
+    let planned_oidc = provider
+        .plan("aws_iam_openid_connect_provider", None, planned(&provider, "aws_iam_openid_connect_provider", &oidc))
+        .unwrap();
+    let derived = planned_oidc.get("arn").and_then(Value::as_str).unwrap().to_owned();
+    let created =
+        provider.create("aws_iam_openid_connect_provider", &sendable(&planned_oidc), &NoCheckpoint).await.unwrap();
+    assert_eq!(created.get("arn").and_then(Value::as_str), Some(derived.as_str()));
+    assert_eq!(created.get("id").and_then(Value::as_str), Some(derived.as_str()));
+}

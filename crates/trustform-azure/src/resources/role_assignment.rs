@@ -20,6 +20,7 @@ use azure_mgmt_authorization::package_2022_04_01::models::{
 use futures::StreamExt;
 use std::str::FromStr;
 use trustform_lang::Value;
+use trustform_provider::attrs::derived_text;
 use trustform_provider::{retry, ProviderError};
 use trustform_provider::{ResourceType, Session};
 use trustform_schema::ResourceSchema;
@@ -37,7 +38,12 @@ pub(crate) fn deterministic_name(scope: &str, role: &str, principal_id: &str) ->
 
 /// Fills `name` at plan time: the prior name while the grant is unchanged (an imported
 /// assignment keeps its own), else the deterministic one once its inputs are known.
+/// Then the id follows from scope and name.
 pub(crate) fn plan(prior: Option<&Value>, planned: Value) -> Value {
+    with_planned_id(prior, with_planned_name(prior, planned))
+}
+
+fn with_planned_name(prior: Option<&Value>, planned: Value) -> Value {
     let planned = match prior {
         Some(prior) => keep_empty_spelling(prior, planned, &["description", "condition"]),
         None => planned,
@@ -63,6 +69,34 @@ pub(crate) fn plan(prior: Option<&Value>, planned: Value) -> Value {
             with(&planned, [("name", Value::string(name))])
         }
         _ => planned,
+    }
+}
+
+/// The assignment's resource id, `{scope}/providers/Microsoft.Authorization/roleAssignments/{name}`
+/// (<https://learn.microsoft.com/rest/api/authorization/role-assignments/create>, the response's
+/// `id`), once the name is known, partially known while the scope is. The prior's spelling is
+/// kept when it names the same assignment in other case: ARM ids are case-insensitive
+/// (<https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules>).
+fn with_planned_id(prior: Option<&Value>, planned: Value) -> Value {
+    let (Some(scope), Some(name)) = (planned.get("scope"), text(&planned, "name")) else {
+        return planned;
+    };
+    let scope = match scope.as_str() {
+        Some(scope) => Value::string(scope.trim_end_matches('/')),
+        None => scope.clone(),
+    };
+    let tail = Value::string(format!("/providers/Microsoft.Authorization/roleAssignments/{name}"));
+    match derived_text([&scope, &tail]) {
+        Some(id) => with(&planned, [("id", same_id_as_prior(prior, id))]),
+        None => planned,
+    }
+}
+
+/// `id`, spelt as the prior spells it when both name the same object.
+pub(crate) fn same_id_as_prior(prior: Option<&Value>, id: Value) -> Value {
+    match (prior.and_then(|prior| text(prior, "id")), id.as_str()) {
+        (Some(prior), Some(id)) if prior.eq_ignore_ascii_case(id) => Value::string(prior),
+        _ => id,
     }
 }
 
@@ -308,7 +342,8 @@ fn state_of(prior: Option<&Value>, live: &RoleAssignment) -> Result<Value, Provi
         .properties
         .as_ref()
         .ok_or_else(|| ProviderError::transient("roleAssignments/read: the answer has no properties"))?;
-    let id = live.id.clone().unwrap_or_default();
+    let live_id = live.id.clone().unwrap_or_default();
+    let id = same_id_as_prior(prior, Value::string(&live_id)).as_str().unwrap_or_default().to_owned();
     let prior_text = |name: &str| prior.and_then(|prior| text(prior, name));
     let live_scope = properties.scope.clone().or_else(|| scope_of_id(&id).map(str::to_owned)).unwrap_or_default();
     let scope = match prior_text("scope") {
@@ -359,8 +394,8 @@ impl ResourceType<Api> for AzureRoleAssignment {
         Ok(plan(prior, planned))
     }
 
-    /// The name is known at plan time, but the id only comes back from ARM (and is unknown
-    /// while the role is): the interrupted create is found by scope and name.
+    /// The name and id are known at plan time once scope, role and principal are; while one of
+    /// them is only known after apply, the interrupted create is found by scope and name.
     fn findable(&self) -> bool {
         true
     }
@@ -427,5 +462,24 @@ mod tests {
         // An imported assignment keeps its own name while the grant is unchanged.
         let prior = with(&known, [("name", "imported-guid".into())]);
         assert_eq!(plan(Some(&prior), known).get("name"), Some(&Value::string("imported-guid")));
+    }
+
+    #[test]
+    fn plan_derives_the_id_from_scope_and_name() {
+        let planned = Value::object([
+            ("scope", format!("{SCOPE}/").into()),
+            ("role_definition_id", ROLE.into()),
+            ("principal_id", "p".into()),
+            ("name", Value::Null),
+        ]);
+        let name = deterministic_name(SCOPE, ROLE, "p");
+        let expected = format!("{SCOPE}/providers/Microsoft.Authorization/roleAssignments/{name}");
+        assert_eq!(plan(None, planned.clone()).get("id"), Some(&Value::string(&expected)));
+        // A prior spelling of the same id in other case is kept, so nothing changes.
+        let prior =
+            with(&planned, [("id", Value::string(expected.to_ascii_lowercase())), ("name", Value::string(&name))]);
+        assert_eq!(plan(Some(&prior), planned.clone()).get("id"), Some(&Value::string(expected.to_ascii_lowercase())));
+        let unknown_principal = with(&planned, [("principal_id", Value::Unknown)]);
+        assert_eq!(plan(None, unknown_principal).get("id"), None, "no name, no id");
     }
 }

@@ -9,7 +9,9 @@
 //! role assignment that names it rides that out (`PrincipalNotFound`, see `role_assignment`).
 
 use crate::api::{found, gone, required, text, with, Api};
+use crate::resources::role_assignment::same_id_as_prior;
 use trustform_lang::{Type, Value};
+use trustform_provider::attrs::derived_text;
 use trustform_provider::{ProviderError, Session, ValidationIssue};
 use trustform_schema::{Attribute, Block, ResourceSchema};
 
@@ -77,14 +79,27 @@ fn suggest_name(name: &str) -> String {
 /// Keeps the prior spelling of the location when the configuration names the same region
 /// another way (an imported identity reads `westeurope`, the spec says `West Europe`): a
 /// location change forces a new identity, and this one is no change.
-pub(crate) fn plan(prior: Option<&Value>, planned: Value) -> Value {
+/// Fills the resource id, which follows from the subscription, group and name, when the
+/// provider knows its subscription.
+pub(crate) fn plan(prior: Option<&Value>, planned: Value, subscription: Option<&str>) -> Value {
     let prior_location = prior.and_then(|prior| text(prior, "location"));
-    match (prior_location, text(&planned, "location")) {
+    let planned = match (prior_location, text(&planned, "location")) {
         (Some(prior), Some(wanted)) if prior != wanted && same_location(prior, wanted) => {
             with(&planned, [("location", Value::string(prior))])
         }
         _ => planned,
+    };
+    match subscription.and_then(|subscription| planned_id(subscription, &planned)) {
+        Some(id) => with(&planned, [("id", same_id_as_prior(prior, id))]),
+        None => planned,
     }
+}
+
+/// The identity's resource id as far as plan time knows it (the path of its PUT, which ARM
+/// answers as the `id`), partially known while the name or group is.
+fn planned_id(subscription: &str, planned: &Value) -> Option<Value> {
+    let start = Value::string(format!("/subscriptions/{subscription}/resourceGroups/"));
+    derived_text([&start, planned.get("resource_group_name")?, &Value::from(PROVIDER_PATH), planned.get("name")?])
 }
 
 /// The resource id of an identity.
@@ -192,6 +207,10 @@ pub(crate) fn same_location(a: &str, b: &str) -> bool {
 fn state_of(prior: Option<&Value>, live: &serde_json::Value) -> Result<Value, ProviderError> {
     let field = |pointer: &str| live.pointer(pointer).and_then(serde_json::Value::as_str);
     let id = field("/id").ok_or_else(|| ProviderError::undecodable("userAssignedIdentities/read", "no id"))?;
+    // ARM answers `resourcegroups` in lower case for identities (hashicorp/terraform-provider-azurerm#10296,
+    // Azure/azure-cli#27099); ids are case-insensitive, so the planned spelling stays.
+    let kept = same_id_as_prior(prior, Value::string(id));
+    let id = kept.as_str().unwrap_or(id);
     let (group, name) = parse_id(id)
         .ok_or_else(|| ProviderError::undecodable("userAssignedIdentities/read", format!("the id {id:?}")))?;
     let live_location = field("/location").unwrap_or_default();
@@ -244,8 +263,9 @@ impl trustform_provider::ResourceType<Api> for UserAssignedIdentity {
         validate(config)
     }
 
-    fn plan(&self, _: &Session<Api>, prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
-        Ok(plan(prior, planned))
+    fn plan(&self, session: &Session<Api>, prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
+        let subscription = session.peek().and_then(|api| api.clients.settings.subscription_id.as_deref());
+        Ok(plan(prior, planned, subscription))
     }
 
     async fn read(&self, session: &Session<Api>, state: &Value) -> Result<Option<Value>, ProviderError> {
@@ -292,6 +312,21 @@ mod tests {
     }
 
     #[test]
+    fn plan_derives_the_id_and_keeps_a_prior_spelling() {
+        let planned = Value::object([("name", "gateway".into()), ("resource_group_name", "rg".into())]);
+        let id = identity_id("s", "rg", "gateway");
+        assert_eq!(plan(None, planned.clone(), Some("s")).get("id"), Some(&Value::string(&id)));
+        assert_eq!(plan(None, planned.clone(), None).get("id"), None, "no subscription, no id");
+        // What ARM answered (`resourcegroups`) names the same identity: no change planned.
+        let lower = id.replace("resourceGroups", "resourcegroups");
+        let prior = Value::object([("id", Value::string(&lower))]);
+        assert_eq!(plan(Some(&prior), planned.clone(), Some("s")).get("id"), Some(&Value::string(&lower)));
+        let partial = Value::object([("name", Value::Unknown), ("resource_group_name", "rg".into())]);
+        let shape = plan(None, partial, Some("s")).get("id").and_then(|id| id.as_partial().cloned()).unwrap();
+        assert_eq!(shape.to_template(), format!("{}${{...}}", identity_id("s", "rg", "")));
+    }
+
+    #[test]
     fn names_are_checked_with_a_valid_suggestion() {
         let issues = validate(&Value::object([("name", "-my identity!".into())]));
         assert_eq!(issues.len(), 1);
@@ -306,9 +341,9 @@ mod tests {
         assert!(same_location("West Europe", "westeurope"));
         assert!(!same_location("West Europe", "northeurope"));
         let imported = Value::object([("location", "westeurope".into())]);
-        let planned = plan(Some(&imported), Value::object([("location", "West Europe".into())]));
+        let planned = plan(Some(&imported), Value::object([("location", "West Europe".into())]), None);
         assert_eq!(text(&planned, "location"), Some("westeurope"));
-        let moved = plan(Some(&imported), Value::object([("location", "North Europe".into())]));
+        let moved = plan(Some(&imported), Value::object([("location", "North Europe".into())]), None);
         assert_eq!(text(&moved, "location"), Some("North Europe"));
     }
 }

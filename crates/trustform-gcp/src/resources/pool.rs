@@ -17,6 +17,7 @@ use google_iam1::api::{Operation, WorkloadIdentityPool, WorkloadIdentityPoolProv
 use google_iam1::FieldMask;
 use serde_json::{json, Map, Value as Json};
 use trustform_lang::Value;
+use trustform_provider::attrs::{derived_or_prior, derived_text};
 use trustform_provider::{Checkpoint, ProviderError, ProviderErrorKind};
 use trustform_provider::{ResourceType, Session};
 use trustform_schema::ResourceSchema;
@@ -126,13 +127,48 @@ impl Path {
     }
 }
 
-/// Fills the id and the wanted state: always ACTIVE, so a soft-deleted object plans an undelete.
-pub(crate) fn plan(kind: Kind, planned: Value, project: Option<&str>) -> Value {
+/// Fills the id, the name Google will give the object when the project's number is known, and
+/// the wanted state: always ACTIVE, so a soft-deleted object plans an undelete.
+pub(crate) fn plan(kind: Kind, planned: Value, project: Option<&str>, project_number: Option<&str>) -> Value {
     let planned = with(&planned, [("state", Value::string(ACTIVE))]);
-    match Path::of(kind, &planned, project) {
+    let planned = match Path::of(kind, &planned, project) {
         Some(path) => with(&planned, [("id", Value::string(path.name())), ("project", Value::string(&path.project))]),
         None => planned,
+    };
+    match planned_name(kind, &planned, project, project_number) {
+        Some(name) => with(&planned, [("name", name)]),
+        None => planned,
     }
+}
+
+/// The `name` Google gives a pool, `projects/PROJECT_NUMBER/locations/global/workloadIdentityPools/POOL_ID`,
+/// or a provider, that and `/providers/PROVIDER_ID` (the resource's `name` field in the IAM REST
+/// reference, <https://cloud.google.com/iam/docs/reference/rest/v1/projects.locations.workloadIdentityPools>
+/// and `.../workloadIdentityPools.providers`): always the project's number, whichever way the
+/// project was named. Known when the project is given by number, or is the provider's, whose
+/// number `configure` looked up (`default_number`); partially known while an id is (a random
+/// suffix); `None` for another project or an unknown one.
+pub(crate) fn planned_name(
+    kind: Kind,
+    planned: &Value,
+    default_project: Option<&str>,
+    default_number: Option<&str>,
+) -> Option<Value> {
+    let project = super::planned_project(planned, default_project)?;
+    let number = match project {
+        project if super::project::is_number(project) => project,
+        project if Some(project) == default_project => default_number?,
+        _ => return None,
+    };
+    let mut pieces = vec![
+        Value::string(format!("projects/{number}/locations/global/workloadIdentityPools/")),
+        planned.get("workload_identity_pool_id")?.clone(),
+    ];
+    if kind == Kind::Provider {
+        pieces.push(Value::from("/providers/"));
+        pieces.push(planned.get("workload_identity_pool_provider_id")?.clone());
+    }
+    derived_text(&pieces)
 }
 
 pub(crate) async fn create(
@@ -485,8 +521,15 @@ impl ResourceType<Api> for Pool {
         }
     }
 
-    fn plan(&self, session: &Session<Api>, _prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
-        Ok(plan(self.0, planned, super::default_project(session)))
+    fn plan(&self, session: &Session<Api>, prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
+        let number = session.peek().and_then(|api| api.project_number.as_deref());
+        let planned = plan(self.0, planned, super::default_project(session), number);
+        let identity = ["project", "workload_identity_pool_id", "workload_identity_pool_provider_id"];
+        let derived = planned.get("name").filter(|name| !name.is_null()).cloned();
+        Ok(match derived_or_prior(prior, &planned, &identity, "name", derived) {
+            Some(name) => with(&planned, [("name", name)]),
+            None => planned,
+        })
     }
 
     async fn read(&self, session: &Session<Api>, state: &Value) -> Result<Option<Value>, ProviderError> {
@@ -512,5 +555,52 @@ impl ResourceType<Api> for Pool {
 
     async fn import(&self, session: &Session<Api>, id: &str) -> Result<Value, ProviderError> {
         import(session.clients()?, self.0, id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trustform_lang::{Hole, Part, Partial};
+
+    fn pool(project: Value, id: Value) -> Value {
+        Value::object([("project", project), ("workload_identity_pool_id", id)])
+    }
+
+    #[test]
+    fn the_name_carries_the_project_number_once_it_is_known() {
+        let name = |planned: &Value, number: Option<&str>| {
+            plan(Kind::Pool, planned.clone(), Some("litellm-prod"), number).get("name").cloned()
+        };
+        let unset = pool(Value::Null, "aws-pool".into());
+        assert_eq!(
+            name(&unset, Some("123456789012")),
+            Some(Value::from("projects/123456789012/locations/global/workloadIdentityPools/aws-pool"))
+        );
+        assert_eq!(name(&unset, None), None, "the provider's project without its number");
+        let by_number = pool("987".into(), "aws-pool".into());
+        assert_eq!(
+            name(&by_number, None),
+            Some(Value::from("projects/987/locations/global/workloadIdentityPools/aws-pool"))
+        );
+        let other = pool("other-project".into(), "aws-pool".into());
+        assert_eq!(name(&other, Some("123456789012")), None, "another project's number is not known");
+        let suffix =
+            Partial::new([Part::Text("pool-".into()), Part::Hole(Hole::reference("random_id.s.hex"))]).unwrap();
+        let random = pool(Value::Null, Value::Partial(Box::new(suffix)));
+        let shape = name(&random, Some("42")).unwrap();
+        assert_eq!(
+            shape.as_partial().map(Partial::to_template).as_deref(),
+            Some("projects/42/locations/global/workloadIdentityPools/pool-${random_id.s.hex}")
+        );
+        let provider = Value::object([
+            ("project", Value::Null),
+            ("workload_identity_pool_id", "aws-pool".into()),
+            ("workload_identity_pool_provider_id", "aws".into()),
+        ]);
+        assert_eq!(
+            plan(Kind::Provider, provider, Some("litellm-prod"), Some("42")).get("name"),
+            Some(&Value::from("projects/42/locations/global/workloadIdentityPools/aws-pool/providers/aws"))
+        );
     }
 }

@@ -32,6 +32,36 @@ pub(crate) async fn read(api: &Api, config: &Value) -> Result<Value, ProviderErr
     ]))
 }
 
+/// The longest the number lookup at `configure` may take: a convenience for plans never holds a
+/// run up for the whole retry deadline of an unreachable endpoint.
+const LOOKUP_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The number of the provider's project, once per provider session, so that plans show the
+/// names Google gives pools and providers (`projects/NUMBER/...`) rather than "(known after
+/// apply)". A project given by number needs no call. `None` (logged at debug level) without a
+/// project or an answer: the names then stay unknown until apply, as without the lookup, and
+/// the calls that need the project report the real problem.
+pub(crate) async fn look_up_number(api: &Api) -> Option<String> {
+    let project = api.clients.project.as_deref()?;
+    if is_number(project) {
+        return Some(project.to_owned());
+    }
+    let policy = api.policy.clone().with_deadline(api.policy.deadline.min(LOOKUP_DEADLINE));
+    let quick = Api { policy, ..api.clone() };
+    match read(&quick, &Value::Null).await {
+        Ok(found) => found.get("number").and_then(Value::as_str).map(str::to_owned),
+        Err(error) => {
+            tracing::debug!(%error, "no project number to derive names from: they stay unknown until apply");
+            None
+        }
+    }
+}
+
+/// Whether a project is named by its number (Google accepts either in resource names).
+pub(crate) fn is_number(project: &str) -> bool {
+    !project.is_empty() && project.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// `data "google_project"`.
 pub(crate) struct Project;
 

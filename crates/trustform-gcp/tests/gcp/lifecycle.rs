@@ -78,7 +78,17 @@ async fn pool_provider_conforms_with_soft_delete() {
 #[tokio::test]
 async fn names_carry_the_project_number_and_aws_gets_the_default_mapping() {
     let (_sandbox, provider) = start(google()).await;
+    // The plan already knows the names, from the number `configure` looked up.
+    let planned_pool = planned(&provider, POOL, pool_body("aws-pool", ""));
+    let planned_provider = planned(&provider, POOL_PROVIDER, aws_provider_body("aws-pool", None));
     let pool = create(&provider, POOL, pool_body("aws-pool", "")).await;
+    assert_eq!(planned_pool.get("name"), pool.get("name"));
+    assert_eq!(
+        planned_provider.get("name"),
+        Some(&Value::string(format!(
+            "projects/{NUMBER}/locations/global/workloadIdentityPools/aws-pool/providers/aws-provider"
+        )))
+    );
     assert_eq!(
         pool.get("name"),
         Some(&Value::string(format!("projects/{NUMBER}/locations/global/workloadIdentityPools/aws-pool")))
@@ -88,6 +98,7 @@ async fn names_carry_the_project_number_and_aws_gets_the_default_mapping() {
         Some(&Value::string(format!("projects/{PROJECT}/locations/global/workloadIdentityPools/aws-pool")))
     );
     let aws = create(&provider, POOL_PROVIDER, aws_provider_body("aws-pool", None)).await;
+    assert_eq!(aws.get("name"), planned_provider.get("name"));
     let mapping = aws.get("attribute_mapping").and_then(Value::as_object).expect("a default mapping");
     assert_eq!(mapping.get("google.subject"), Some(&Value::from("assertion.arn")));
     assert!(mapping.contains_key("attribute.aws_role"), "{mapping:?}");
