@@ -34,6 +34,7 @@
 mod azure;
 mod config;
 mod eks;
+pub mod federation;
 mod gcp;
 mod graph;
 mod iam;

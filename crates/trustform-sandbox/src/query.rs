@@ -247,7 +247,7 @@ fn service(headers: &HeaderMap, action: &str) -> Service {
     match scoped {
         Some("sts") => Service::Sts,
         Some("iam") => Service::Iam,
-        _ if action == "GetCallerIdentity" => Service::Sts,
+        _ if action == "GetCallerIdentity" || action == "AssumeRoleWithWebIdentity" => Service::Sts,
         _ => Service::Iam,
     }
 }
@@ -264,7 +264,10 @@ pub(crate) async fn handle(
         return error_response(IAM_NAMESPACE, &error, request_id);
     };
     let (namespace, answer) = match service(&headers, action) {
-        Service::Sts => (STS_NAMESPACE, sts::dispatch(&shared, action, &params)),
+        Service::Sts => {
+            let session_token = headers.get("x-amz-security-token").and_then(|value| value.to_str().ok());
+            (STS_NAMESPACE, sts::dispatch(&shared, action, &params, session_token))
+        }
         Service::Iam => (IAM_NAMESPACE, iam::dispatch(&shared, action, &params)),
     };
     match answer {
