@@ -17,6 +17,7 @@
 mod api;
 mod config;
 mod error;
+pub mod federation;
 mod policy;
 mod policy_document;
 mod provider;

@@ -372,6 +372,7 @@ fn routes() -> Router<Arc<Shared>> {
             get(eks::describe_association).post(eks::update_association).delete(eks::delete_association),
         )
         .route("/v1/token", post(gcp::sts_token))
+        .route("/{tenant}/oauth2/v2.0/token", post(crate::federation::entra::token))
         .route("/v1/{*path}", any(gcp::iam_v1))
         .route("/v3/{*path}", any(gcp::resource_manager_v3))
         .route("/vault/v1/{*path}", any(vault::handle))

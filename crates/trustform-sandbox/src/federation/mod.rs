@@ -10,6 +10,7 @@
 //! of one) names the session that made it.
 
 pub(crate) mod cel;
+pub(crate) mod entra;
 pub(crate) mod trust_policy;
 pub(crate) mod web_identity;
 
