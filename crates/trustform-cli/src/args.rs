@@ -77,6 +77,9 @@ pub enum Command {
     State(StateCommand),
     /// Release a state lock left behind by a run that did not finish.
     ForceUnlock(ForceUnlockArgs),
+    /// After apply, exercise every trust chain the state holds (token exchanges, no writes) and
+    /// report the link that refuses, and any workload let in that must not be.
+    Verify(VerifyArgs),
     /// List, create, select and delete workspaces: separate states of one spec.
     #[command(subcommand)]
     Workspace(WorkspaceCommand),
@@ -250,6 +253,15 @@ pub struct ImportArgs {
 pub struct ShowArgs {
     /// A saved plan to show instead of the state.
     pub plan_file: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Print the findings as JSON (the diagnostics shape of lint and plan, with the chains).
     #[arg(long)]
     pub json: bool,
     #[arg(long, value_name = "FILE")]
