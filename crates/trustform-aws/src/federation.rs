@@ -85,7 +85,11 @@ pub async fn environment_credentials() -> Result<SessionCredentials, ExchangeErr
 }
 
 /// `AssumeRoleWithWebIdentity` for `role_arn` with the OIDC `token`.
-pub async fn assume_role_with_web_identity(role_arn: &str, token: &str, session_name: &str) -> Result<Session, ExchangeError> {
+pub async fn assume_role_with_web_identity(
+    role_arn: &str,
+    token: &str,
+    session_name: &str,
+) -> Result<Session, ExchangeError> {
     let client = aws_sdk_sts::Client::new(&sdk_config().await);
     let answer = client
         .assume_role_with_web_identity()
@@ -99,9 +103,13 @@ pub async fn assume_role_with_web_identity(role_arn: &str, token: &str, session_
                 code: service.code().unwrap_or("Unknown").to_owned(),
                 message: service.message().unwrap_or_default().to_owned(),
             },
-            None => ExchangeError::Unreachable(format!("STS could not be reached: {}", aws_sdk_sts::error::DisplayErrorContext(&error))),
+            None => ExchangeError::Unreachable(format!(
+                "STS could not be reached: {}",
+                aws_sdk_sts::error::DisplayErrorContext(&error)
+            )),
         })?;
-    let credentials = answer.credentials().ok_or_else(|| ExchangeError::Unreachable("STS answered no credentials".to_owned()))?;
+    let credentials =
+        answer.credentials().ok_or_else(|| ExchangeError::Unreachable("STS answered no credentials".to_owned()))?;
     Ok(Session {
         credentials: SessionCredentials {
             access_key_id: credentials.access_key_id().to_owned(),
@@ -131,7 +139,10 @@ pub async fn caller_arn(credentials: Option<&SessionCredentials>) -> Result<Stri
             code: service.code().unwrap_or("Unknown").to_owned(),
             message: service.message().unwrap_or_default().to_owned(),
         },
-        None => ExchangeError::Unreachable(format!("STS could not be reached: {}", aws_sdk_sts::error::DisplayErrorContext(&error))),
+        None => ExchangeError::Unreachable(format!(
+            "STS could not be reached: {}",
+            aws_sdk_sts::error::DisplayErrorContext(&error)
+        )),
     })?;
     Ok(answer.arn().unwrap_or_default().to_owned())
 }
@@ -207,14 +218,29 @@ pub async fn assume_role_for_pod_identity(cluster: &str, token: &str) -> Result<
     let body = serde_json::json!({ "token": token }).to_string();
     let host = url.split("://").nth(1).and_then(|rest| rest.split('/').next()).unwrap_or_default().to_owned();
     let headers = vec![("host".to_owned(), host), ("content-type".to_owned(), "application/json".to_owned())];
-    let signed = signed_headers(&environment_credentials().await?, "eks-auth", &region, "POST", &url, &headers, body.as_bytes())?;
+    let signed = signed_headers(
+        &environment_credentials().await?,
+        "eks-auth",
+        &region,
+        "POST",
+        &url,
+        &headers,
+        body.as_bytes(),
+    )?;
     let mut request = reqwest::Client::new().post(&url).body(body);
     for (name, value) in signed.iter().filter(|(name, _)| name != "host") {
         request = request.header(name, value);
     }
-    let response = request.send().await.map_err(|error| ExchangeError::Unreachable(format!("EKS Auth could not be reached: {error}")))?;
+    let response = request
+        .send()
+        .await
+        .map_err(|error| ExchangeError::Unreachable(format!("EKS Auth could not be reached: {error}")))?;
     let status = response.status();
-    let code = response.headers().get("x-amzn-errortype").and_then(|v| v.to_str().ok()).map(|v| v.split(':').next().unwrap_or(v).to_owned());
+    let code = response
+        .headers()
+        .get("x-amzn-errortype")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(':').next().unwrap_or(v).to_owned());
     let bytes = response.bytes().await.unwrap_or_default();
     let answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
     let text = |value: &serde_json::Value, path: &[&str]| {

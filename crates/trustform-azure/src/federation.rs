@@ -23,7 +23,12 @@ impl std::fmt::Display for ExchangeError {
 }
 
 /// Exchanges `assertion` for a token of `client_id` in `tenant`, for `scope`.
-pub async fn client_assertion_token(tenant: &str, client_id: &str, assertion: &str, scope: &str) -> Result<(), ExchangeError> {
+pub async fn client_assertion_token(
+    tenant: &str,
+    client_id: &str,
+    assertion: &str,
+    scope: &str,
+) -> Result<(), ExchangeError> {
     let authority = std::env::var("AZURE_AUTHORITY_HOST")
         .ok()
         .filter(|value| !value.is_empty())
@@ -54,6 +59,8 @@ pub async fn client_assertion_token(tenant: &str, client_id: &str, assertion: &s
         .and_then(|codes| codes.get(0))
         .map(|code| format!("AADSTS{code}"))
         .unwrap_or_else(|| status.as_u16().to_string());
-    let message = answer.get("error_description").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    // The description starts with the code again ("AADSTS70021: No matching ..."): shown once.
+    let description = answer.get("error_description").and_then(|v| v.as_str()).unwrap_or_default();
+    let message = description.strip_prefix(&format!("{code}: ")).unwrap_or(description).to_owned();
     Err(ExchangeError::Refused { code, message })
 }

@@ -39,6 +39,11 @@ pub struct Cli {
     /// Show warnings that come without errors as one summary line each.
     #[arg(long, global = true)]
     pub compact_warnings: bool,
+    /// Report the cross-cloud checks' (TF13xx) findings as warnings, so that plan and apply go
+    /// ahead: for a finding you know to be wrong for your deployment, or to see what
+    /// `trustform verify` says about a mistake.
+    #[arg(long, global = true)]
+    pub checks_as_warnings: bool,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -213,6 +213,7 @@ async fn run(
         vars,
         sandbox_state: None,
         input: cli.input,
+        checks_as_warnings: cli.checks_as_warnings,
         lock_timeout: cli.lock_timeout,
         cancel,
         hook: Arc::new(ui::Progress::new()),

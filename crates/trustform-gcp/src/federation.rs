@@ -50,12 +50,15 @@ fn endpoint(variable: &str, default: &str) -> String {
 }
 
 async fn post(url: &str, bearer: Option<&str>, body: serde_json::Value) -> Result<serde_json::Value, ExchangeError> {
-    let mut request = reqwest::Client::new().post(url).header("content-type", "application/json").body(body.to_string());
+    let mut request =
+        reqwest::Client::new().post(url).header("content-type", "application/json").body(body.to_string());
     if let Some(token) = bearer {
         request = request.header("authorization", format!("Bearer {token}"));
     }
-    let response =
-        request.send().await.map_err(|error| ExchangeError::Unreachable(format!("{url} could not be reached: {error}")))?;
+    let response = request
+        .send()
+        .await
+        .map_err(|error| ExchangeError::Unreachable(format!("{url} could not be reached: {error}")))?;
     let status = response.status();
     let bytes = response.bytes().await.unwrap_or_default();
     let answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
@@ -78,7 +81,11 @@ async fn post(url: &str, bearer: Option<&str>, body: serde_json::Value) -> Resul
 
 /// Exchanges `subject_token` at STS for a federated token of the pool provider `audience`
 /// (`//iam.googleapis.com/projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/ID`).
-pub async fn exchange(audience: &str, subject_token: &str, subject_token_type: &str) -> Result<FederatedToken, ExchangeError> {
+pub async fn exchange(
+    audience: &str,
+    subject_token: &str,
+    subject_token_type: &str,
+) -> Result<FederatedToken, ExchangeError> {
     let url = format!("{}token", endpoint("GOOGLE_STS_CUSTOM_ENDPOINT", "https://sts.googleapis.com/v1/"));
     let answer = post(
         &url,

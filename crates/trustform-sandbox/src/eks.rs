@@ -572,11 +572,14 @@ pub(crate) async fn assume_role_for_pod_identity(
     use crate::federation::{self, trust_policy, TokenError};
     let invalid_token = |message: &str| EksError::new(StatusCode::BAD_REQUEST, "InvalidTokenException", message);
     let denied = |message: String| EksError::new(StatusCode::BAD_REQUEST, "AccessDeniedException", message);
-    let request: serde_json::Value = serde_json::from_slice(&body)
-        .map_err(|_| EksError::new(StatusCode::BAD_REQUEST, "InvalidRequestException", "The request body is not JSON."))?;
+    let request: serde_json::Value = serde_json::from_slice(&body).map_err(|_| {
+        EksError::new(StatusCode::BAD_REQUEST, "InvalidRequestException", "The request body is not JSON.")
+    })?;
     let token = request.get("token").and_then(serde_json::Value::as_str).unwrap_or_default();
     let claims = federation::verified_claims(token).map_err(|error| match error {
-        TokenError::Expired => EksError::new(StatusCode::BAD_REQUEST, "ExpiredTokenException", "The token has expired."),
+        TokenError::Expired => {
+            EksError::new(StatusCode::BAD_REQUEST, "ExpiredTokenException", "The token has expired.")
+        }
         TokenError::Malformed => invalid_token("The service account token is not valid."),
     })?;
     let (issuer, account_id, associations) = {
@@ -622,7 +625,15 @@ pub(crate) async fn assume_role_for_pod_identity(
         )));
     }
     let role_name = role_arn.rsplit('/').next().unwrap_or_default();
-    let session = format!("eks-{cluster_name}-{}", claims.get("kubernetes.io").and_then(|k| k.get("pod")).and_then(|p| p.get("name")).and_then(serde_json::Value::as_str).unwrap_or(service_account));
+    let session = format!(
+        "eks-{cluster_name}-{}",
+        claims
+            .get("kubernetes.io")
+            .and_then(|k| k.get("pod"))
+            .and_then(|p| p.get("name"))
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or(service_account)
+    );
     let arn = format!("arn:aws:sts::{account_id}:assumed-role/{role_name}/{session}");
     let credentials = federation::SessionCredentials::issue(&arn);
     Ok(Json(json!({

@@ -108,7 +108,8 @@ impl GraphState {
     pub(crate) fn federated_credentials(&self, app_id: &str) -> Option<Vec<FederatedMatch>> {
         let now = crate::ids::now();
         let app = self.applications.values().find(|app| app.app_id == app_id && app.visible_at <= now)?;
-        let text = |fields: &Map<String, Value>, name: &str| fields.get(name).and_then(Value::as_str).unwrap_or("").to_owned();
+        let text =
+            |fields: &Map<String, Value>, name: &str| fields.get(name).and_then(Value::as_str).unwrap_or("").to_owned();
         Some(
             app.credentials
                 .values()

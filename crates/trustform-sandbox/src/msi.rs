@@ -252,11 +252,7 @@ impl MsiState {
     pub(crate) fn federated_credentials(&self, client_id: &str) -> Option<Vec<crate::graph::FederatedMatch>> {
         let identity = self.identities.values().find(|identity| identity.client_id.eq_ignore_ascii_case(client_id))?;
         Some(
-            identity
-                .credentials
-                .values()
-                .map(|c| (c.issuer.clone(), c.subject.clone(), c.audiences.clone()))
-                .collect(),
+            identity.credentials.values().map(|c| (c.issuer.clone(), c.subject.clone(), c.audiences.clone())).collect(),
         )
     }
 

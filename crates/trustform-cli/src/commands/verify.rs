@@ -83,7 +83,9 @@ pub async fn run(ctx: &Ctx, args: VerifyArgs) -> CmdResult {
     render(&report, sandboxed);
     ctx.report(&report.diags, sources)?;
     if report.chains.is_empty() {
-        outln!("No trust chain to verify: the state holds no pool provider, web identity role or federated credential.");
+        outln!(
+            "No trust chain to verify: the state holds no pool provider, web identity role or federated credential."
+        );
     } else {
         outln!("Every trust chain works, and refuses the workloads it must.");
     }
@@ -110,15 +112,27 @@ impl Spec<'_> {
 
     /// The OIDC issuer of an EKS cluster, from an `aws_eks_cluster` data source in the state.
     fn cluster_issuer(&self, cluster: &str) -> Option<String> {
-        self.of_type("aws_eks_cluster").find(|(_, c)| text(c, "name") == cluster).and_then(|(_, c)| {
-            nested_text(c, &["identity", "oidc", "issuer"])
-        })
+        self.of_type("aws_eks_cluster")
+            .find(|(_, c)| text(c, "name") == cluster)
+            .and_then(|(_, c)| nested_text(c, &["identity", "oidc", "issuer"]))
+    }
+
+    /// `system:serviceaccount:NS:SA` of every Pod Identity association on a cluster whose
+    /// issuer is `host` (host and path, no scheme).
+    fn service_accounts_on(&self, host: &str) -> Vec<String> {
+        let subjects: BTreeSet<String> = self
+            .of_type("aws_eks_pod_identity_association")
+            .filter(|(_, a)| {
+                self.cluster_issuer(&text(a, "cluster_name"))
+                    .is_some_and(|issuer| issuer.trim_start_matches("https://") == host)
+            })
+            .map(|(_, a)| format!("system:serviceaccount:{}:{}", text(a, "namespace"), text(a, "service_account")))
+            .collect();
+        subjects.into_iter().collect()
     }
 
     fn cluster_issuers(&self) -> Vec<String> {
-        self.of_type("aws_eks_cluster")
-            .filter_map(|(_, c)| nested_text(c, &["identity", "oidc", "issuer"]))
-            .collect()
+        self.of_type("aws_eks_cluster").filter_map(|(_, c)| nested_text(c, &["identity", "oidc", "issuer"])).collect()
     }
 }
 
@@ -189,7 +203,9 @@ fn render(report: &Report, sandboxed: bool) {
     if sandboxed {
         outln!("Verifying trust chains against the sandbox (workload tokens signed with the sandbox's key).\n");
     } else {
-        outln!("Verifying trust chains against the clouds, with the environment's credentials (read-only exchanges).\n");
+        outln!(
+            "Verifying trust chains against the clouds, with the environment's credentials (read-only exchanges).\n"
+        );
     }
     for chain in &report.chains {
         outln!("{} {}", if chain.works() { "✔" } else { "✘" }, chain.name);
@@ -233,7 +249,8 @@ enum Chain {
 
 fn discover(spec: &Spec<'_>) -> Vec<Chain> {
     let mut chains = Vec::new();
-    let providers: Vec<PoolProvider> = spec.of_type("google_iam_workload_identity_pool_provider").map(PoolProvider::read).collect();
+    let providers: Vec<PoolProvider> =
+        spec.of_type("google_iam_workload_identity_pool_provider").map(PoolProvider::read).collect();
     let grants: Vec<Grant> = spec
         .of_type("google_service_account_iam_member")
         .chain(spec.of_type("google_service_account_iam_binding"))
@@ -246,31 +263,45 @@ fn discover(spec: &Spec<'_>) -> Vec<Chain> {
             members.into_iter().map(move |member| Grant { address: address.clone(), email: email.clone(), member })
         })
         .collect();
-    let credential_configs: Vec<(String, String)> = spec
+    let credential_configs: Vec<(String, String, String)> = spec
         .of_type("google_credential_config")
-        .map(|(_, c)| (text(c, "workload_identity_provider"), text(c, "service_account_email")))
+        .map(|(_, c)| (text(c, "workload_identity_provider"), text(c, "audience"), text(c, "service_account_email")))
         .collect();
-    let accounts_for = |provider: &PoolProvider| -> BTreeSet<String> {
-        let named: BTreeSet<String> = credential_configs
+    // What the workload presents: each credential config's audience and service account (the
+    // config names the provider however the spec wrote it), else the provider's own audience
+    // and the accounts granted to its pool.
+    let targets_for = |provider: &PoolProvider| -> Vec<(String, String)> {
+        let tail =
+            provider.name.split_once("/workloadIdentityPools/").map(|(_, t)| format!("/workloadIdentityPools/{t}"));
+        let configured: Vec<(String, String)> = credential_configs
             .iter()
-            .filter(|(name, _)| *name == provider.name)
-            .map(|(_, email)| email.clone())
+            .filter(|(name, _, _)| tail.as_ref().is_some_and(|tail| name.ends_with(tail.as_str())))
+            .map(|(_, audience, email)| (audience.clone(), email.clone()))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
             .collect();
-        if !named.is_empty() {
-            return named;
+        if !configured.is_empty() {
+            return configured;
         }
-        grants.iter().filter(|g| g.member.contains(&format!("{}/", provider.pool))).map(|g| g.email.clone()).collect()
+        grants
+            .iter()
+            .filter(|g| g.member.contains(&format!("{}/", provider.pool)))
+            .map(|g| (provider.audience(), g.email.clone()))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
     };
     let associations: Vec<(ResourceAddr, Value)> =
         spec.of_type("aws_eks_pod_identity_association").map(|(a, v)| (a.clone(), v.clone())).collect();
     for provider in providers.iter().filter(|p| p.aws_account.is_some()) {
-        let accounts = accounts_for(provider);
-        let pool_grants: Vec<Grant> = grants.iter().filter(|g| g.member.contains(&format!("{}/", provider.pool))).cloned().collect();
+        let targets = targets_for(provider);
+        let pool_grants: Vec<Grant> =
+            grants.iter().filter(|g| g.member.contains(&format!("{}/", provider.pool))).cloned().collect();
         for (address, association) in &associations {
             chains.push(Chain::AwsToGoogle(AwsToGoogle {
                 association: Some((address.clone(), association.clone())),
                 provider: provider.clone(),
-                accounts: accounts.clone(),
+                targets: targets.clone(),
                 grants: pool_grants.clone(),
             }));
         }
@@ -278,13 +309,14 @@ fn discover(spec: &Spec<'_>) -> Vec<Chain> {
             chains.push(Chain::AwsToGoogle(AwsToGoogle {
                 association: None,
                 provider: provider.clone(),
-                accounts,
+                targets,
                 grants: pool_grants,
             }));
         }
     }
     for provider in providers.iter().filter(|p| p.oidc_issuer.is_some()) {
-        let pool_grants: Vec<Grant> = grants.iter().filter(|g| g.member.contains(&format!("{}/", provider.pool))).cloned().collect();
+        let pool_grants: Vec<Grant> =
+            grants.iter().filter(|g| g.member.contains(&format!("{}/", provider.pool))).cloned().collect();
         chains.push(Chain::OidcToGoogle(OidcToGoogle { provider: provider.clone(), grants: pool_grants }));
     }
     let oidc_providers: BTreeMap<String, (ResourceAddr, Vec<String>)> = spec
@@ -302,7 +334,9 @@ fn discover(spec: &Spec<'_>) -> Vec<Chain> {
                 continue;
             }
             for provider_arn in federated {
-                let Some(host) = provider_arn.split_once(":oidc-provider/").map(|(_, host)| host.to_owned()) else { continue };
+                let Some(host) = provider_arn.split_once(":oidc-provider/").map(|(_, host)| host.to_owned()) else {
+                    continue;
+                };
                 chains.push(Chain::OidcToAws(OidcToAws {
                     role: address.clone(),
                     role_arn: text(role, "arn"),
@@ -317,10 +351,8 @@ fn discover(spec: &Spec<'_>) -> Vec<Chain> {
         .of_type("azurerm_user_assigned_identity")
         .map(|(_, i)| (text(i, "id").to_ascii_lowercase(), (text(i, "client_id"), text(i, "tenant_id"))))
         .collect();
-    let applications: BTreeMap<String, String> = spec
-        .of_type("azuread_application")
-        .map(|(_, a)| (text(a, "id"), text(a, "client_id")))
-        .collect();
+    let applications: BTreeMap<String, String> =
+        spec.of_type("azuread_application").map(|(_, a)| (text(a, "id"), text(a, "client_id"))).collect();
     let tenant = spec
         .of_type("azurerm_client_config")
         .map(|(_, c)| text(c, "tenant_id"))
@@ -429,28 +461,41 @@ fn google_finding(
     provider: &PoolProvider,
     grants: &[Grant],
     email: Option<&str>,
+    audience: &str,
     error: &trustform_gcp::federation::ExchangeError,
     expected_role: Option<&str>,
 ) -> Diagnostic {
     use trustform_gcp::federation::ExchangeError;
     let ExchangeError::Refused { code, message } = error else {
         return spec.finding(
-            Diagnostic::error("TF1340", "Trust chain could not be exercised", format!("{error}. Check the endpoint and network, then run verify again.")),
+            Diagnostic::error(
+                "TF1340",
+                "Trust chain could not be exercised",
+                format!("{error}. Check the endpoint and network, then run verify again."),
+            ),
             &provider.address,
             &[],
         );
     };
-    let said = format!("Google answered {code}: {message}");
+    let said = format!("Google answered {}", sentence(&format!("{code}: {message}")));
     match (code.as_str(), email) {
-        ("invalid_target", _) => spec.finding(
-            Diagnostic::error(
-                "TF1316",
-                "Credential audience names no provider of its pool",
-                format!("{said} The audience {} names no active provider. Point the credential config at the provider's name (google_iam_workload_identity_pool_provider.NAME.name), with the project number.", provider.audience()),
-            ),
-            &provider.address,
-            &[],
-        ),
+        ("invalid_target", _) => {
+            let project = audience.split("/projects/").nth(1).and_then(|rest| rest.split('/').next()).unwrap_or_default();
+            let (code, summary) = if project.bytes().all(|b| b.is_ascii_digit()) {
+                ("TF1316", "Credential audience names no provider of its pool")
+            } else {
+                ("TF1304", "Credential audience names the project by ID")
+            };
+            spec.finding(
+                Diagnostic::error(
+                    code,
+                    summary,
+                    format!("{said} The workload presents the audience {audience}, but the provider is {} (\"Invalid audience\"). Point the credential config at google_iam_workload_identity_pool_provider.NAME.name, which names the project by number.", provider.audience()),
+                ),
+                &provider.address,
+                &[],
+            )
+        }
         ("unauthorized_client", _) => spec.finding(
             Diagnostic::error(
                 "TF1347",
@@ -569,7 +614,8 @@ fn google_overreach(spec: &Spec<'_>, provider: &PoolProvider, grants: &[Grant], 
 struct AwsToGoogle {
     association: Option<(ResourceAddr, Value)>,
     provider: PoolProvider,
-    accounts: BTreeSet<String>,
+    /// The audiences the workload presents, each with the service account it impersonates.
+    targets: Vec<(String, String)>,
     grants: Vec<Grant>,
 }
 
@@ -594,27 +640,50 @@ impl AwsToGoogle {
                 match aws::assume_role_for_pod_identity(&cluster, &other).await {
                     Err(aws::ExchangeError::Refused { code, .. }) => chain.steps.push(Step {
                         ok: true,
-                        text: format!("refused, as it must be: a pod of service account {account} in namespace {OTHER} ({code})"),
+                        text: format!(
+                            "refused, as it must be: a pod of service account {account} in namespace {OTHER} ({code})"
+                        ),
                     }),
                     Ok(_) => {
-                        chain.steps.push(Step { ok: false, text: format!("a pod in namespace {OTHER} got the role's session") });
+                        chain.steps.push(Step {
+                            ok: false,
+                            text: format!("a pod in namespace {OTHER} got the role's session"),
+                        });
                         report.diags.push(spec.finding(
                             Diagnostic::error("TF1341", "Trust chain admits a workload it must refuse", format!("EKS Pod Identity gave a pod of namespace {OTHER} the session of {address}'s role. Associate the role with the workload's namespace and service account only.")),
                             address,
                             &[],
                         ));
                     }
-                    Err(error) => chain.steps.push(Step { ok: false, text: format!("another namespace could not be tried: {error}") }),
+                    Err(error) => chain
+                        .steps
+                        .push(Step { ok: false, text: format!("another namespace could not be tried: {error}") }),
                 }
                 match session {
                     Ok(session) => {
-                        chain.steps.insert(0, Step { ok: true, text: format!("pod {namespace}/{account} on cluster {cluster}: EKS Pod Identity session {}", session.arn) });
+                        chain.steps.insert(
+                            0,
+                            Step {
+                                ok: true,
+                                text: format!(
+                                    "pod {namespace}/{account} on cluster {cluster}: EKS Pod Identity session {}",
+                                    session.arn
+                                ),
+                            },
+                        );
                         session
                     }
                     Err(error) => {
-                        chain.steps.insert(0, Step { ok: false, text: format!("pod {namespace}/{account} on cluster {cluster}: {error}") });
+                        chain.steps.insert(
+                            0,
+                            Step {
+                                ok: false,
+                                text: format!("pod {namespace}/{account} on cluster {cluster}: {error}"),
+                            },
+                        );
                         let role = text(association, "role_arn");
-                        let role_address = spec.of_type("aws_iam_role").find(|(_, r)| text(r, "arn") == role).map(|(a, _)| a.clone());
+                        let role_address =
+                            spec.of_type("aws_iam_role").find(|(_, r)| text(r, "arn") == role).map(|(a, _)| a.clone());
                         let diagnostic = match &error {
                             aws::ExchangeError::Refused { message, .. } if message.contains("does not let pods.eks.amazonaws.com") => spec.finding(
                                 Diagnostic::error("TF1312", "Pod identity role does not trust EKS Pod Identity", format!("EKS Auth answered: {message} Let the principal Service pods.eks.amazonaws.com perform sts:AssumeRole and sts:TagSession in the role's assume_role_policy.")),
@@ -656,7 +725,17 @@ impl AwsToGoogle {
                     },
                     Err(error) => {
                         chain.steps.push(Step { ok: false, text: format!("{error}") });
-                        report.diags.push(Diagnostic::warning("TF1342", "Trust chain not exercised", format!("{}: {error}. Run verify with the workload's AWS credentials in the environment.", self.provider.address)).with_address(&self.provider.address));
+                        report.diags.push(
+                            Diagnostic::warning(
+                                "TF1342",
+                                "Trust chain not exercised",
+                                format!(
+                                    "{}: {error}. Run verify with the workload's AWS credentials in the environment.",
+                                    self.provider.address
+                                ),
+                            )
+                            .with_address(&self.provider.address),
+                        );
                         report.chains.push(chain);
                         return;
                     }
@@ -678,30 +757,17 @@ impl AwsToGoogle {
         report.chains.push(chain);
     }
 
-    /// The exchange and impersonation; whether both worked.
-    async fn through_google(&self, spec: &Spec<'_>, session: &trustform_aws::federation::Session, expected_role: &str, chain: &mut ChainReport, report: &mut Report) -> bool {
+    /// The exchange and impersonation for every target; whether all worked.
+    async fn through_google(
+        &self,
+        spec: &Spec<'_>,
+        session: &trustform_aws::federation::Session,
+        expected_role: &str,
+        chain: &mut ChainReport,
+        report: &mut Report,
+    ) -> bool {
         use trustform_gcp::federation as gcp;
-        let audience = self.provider.audience();
-        let token = match trustform_aws::federation::google_subject_token(&session.credentials, &audience).await {
-            Ok(token) => token,
-            Err(error) => {
-                chain.steps.push(Step { ok: false, text: format!("signing GetCallerIdentity: {error}") });
-                return false;
-            }
-        };
-        let federated = match gcp::exchange(&audience, &token, gcp::AWS_TOKEN_TYPE).await {
-            Ok(federated) => {
-                chain.steps.push(Step { ok: true, text: format!("Google STS exchange at {audience}") });
-                federated
-            }
-            Err(error) => {
-                chain.steps.push(Step { ok: false, text: format!("Google STS exchange at {audience}: {error}") });
-                report.diags.push(google_finding(spec, &self.provider, &self.grants, None, &error, Some(expected_role)));
-                return false;
-            }
-        };
-        let mut works = true;
-        if self.accounts.is_empty() {
+        if self.targets.is_empty() {
             chain.steps.push(Step { ok: false, text: "no service account to impersonate".to_owned() });
             report.diags.push(spec.finding(
                 Diagnostic::error("TF1307", "Impersonated service account lacks workloadIdentityUser", format!("No service account grants roles/iam.workloadIdentityUser to a member of pool {}, and no google_credential_config names one, so the workload can impersonate none. Grant it on the workload's service account.", self.provider.pool)),
@@ -710,34 +776,80 @@ impl AwsToGoogle {
             ));
             return false;
         }
-        for email in &self.accounts {
+        let mut works = true;
+        for (audience, email) in &self.targets {
+            let token = match trustform_aws::federation::google_subject_token(&session.credentials, audience).await {
+                Ok(token) => token,
+                Err(error) => {
+                    chain.steps.push(Step { ok: false, text: format!("signing GetCallerIdentity: {error}") });
+                    works = false;
+                    continue;
+                }
+            };
+            let federated = match gcp::exchange(audience, &token, gcp::AWS_TOKEN_TYPE).await {
+                Ok(federated) => {
+                    chain.steps.push(Step { ok: true, text: format!("Google STS exchange at {audience}") });
+                    federated
+                }
+                Err(error) => {
+                    chain.steps.push(Step { ok: false, text: format!("Google STS exchange at {audience}: {error}") });
+                    report.diags.push(google_finding(
+                        spec,
+                        &self.provider,
+                        &self.grants,
+                        None,
+                        audience,
+                        &error,
+                        Some(expected_role),
+                    ));
+                    works = false;
+                    continue;
+                }
+            };
             match gcp::generate_access_token(&federated, email).await {
                 Ok(()) => chain.steps.push(Step { ok: true, text: format!("generateAccessToken for {email}") }),
                 Err(error) => {
                     works = false;
                     chain.steps.push(Step { ok: false, text: format!("generateAccessToken for {email}: {error}") });
-                    report.diags.push(google_finding(spec, &self.provider, &self.grants, Some(email), &error, Some(expected_role)));
+                    report.diags.push(google_finding(
+                        spec,
+                        &self.provider,
+                        &self.grants,
+                        Some(email),
+                        audience,
+                        &error,
+                        Some(expected_role),
+                    ));
                 }
             }
         }
         works
     }
 
-    async fn must_refuse(&self, spec: &Spec<'_>, session: &trustform_aws::federation::Session, who: &str, chain: &mut ChainReport, report: &mut Report) {
+    async fn must_refuse(
+        &self,
+        spec: &Spec<'_>,
+        session: &trustform_aws::federation::Session,
+        who: &str,
+        chain: &mut ChainReport,
+        report: &mut Report,
+    ) {
         use trustform_gcp::federation as gcp;
-        let audience = self.provider.audience();
-        let Ok(token) = trustform_aws::federation::google_subject_token(&session.credentials, &audience).await else { return };
-        let federated = match gcp::exchange(&audience, &token, gcp::AWS_TOKEN_TYPE).await {
-            Ok(federated) => federated,
-            Err(error) => {
-                chain.steps.push(Step { ok: true, text: format!("refused, as it must be: {who} at Google STS ({})", code_of(&error)) });
-                return;
-            }
-        };
-        for email in &self.accounts {
-            match gcp::generate_access_token(&federated, email).await {
-                Err(error) => chain.steps.push(Step { ok: true, text: format!("refused, as it must be: {who} impersonating {email} ({})", code_of(&error)) }),
-                Ok(()) => {
+        for (audience, email) in &self.targets {
+            let Ok(token) = trustform_aws::federation::google_subject_token(&session.credentials, audience).await
+            else {
+                continue;
+            };
+            let refused = match gcp::exchange(audience, &token, gcp::AWS_TOKEN_TYPE).await {
+                Err(error) => Some(format!("at Google STS ({})", code_of(&error))),
+                Ok(federated) => gcp::generate_access_token(&federated, email)
+                    .await
+                    .err()
+                    .map(|error| format!("impersonating {email} ({})", code_of(&error))),
+            };
+            match refused {
+                Some(how) => chain.steps.push(Step { ok: true, text: format!("refused, as it must be: {who} {how}") }),
+                None => {
                     chain.steps.push(Step { ok: false, text: format!("{who} impersonated {email}") });
                     report.diags.push(google_overreach(spec, &self.provider, &self.grants, email, who));
                 }
@@ -804,12 +916,17 @@ impl OidcToAws {
             .map(|(_, v)| v)
             .or_else(|| self.provider.as_ref().and_then(|(_, ids)| ids.first().cloned()))
             .unwrap_or_else(|| "sts.amazonaws.com".to_owned());
-        let mut subjects: Vec<String> = self
-            .condition_values(&format!("{}:sub", self.host))
-            .into_iter()
-            .filter(|(op, _)| positive_ops(op))
-            .map(|(_, pattern)| pattern.replace('*', FILLER).replace('?', "x"))
-            .collect();
+        // The workloads the spec names: the pods of the Pod Identity associations on a cluster
+        // with this issuer; else the subjects the trust's conditions name.
+        let mut subjects = spec.service_accounts_on(&self.host);
+        if subjects.is_empty() {
+            subjects = self
+                .condition_values(&format!("{}:sub", self.host))
+                .into_iter()
+                .filter(|(op, _)| positive_ops(op))
+                .map(|(_, pattern)| pattern.replace('*', FILLER).replace('?', "x"))
+                .collect();
+        }
         if subjects.is_empty() {
             subjects.push(default_subject(&self.host, spec));
         }
@@ -818,7 +935,13 @@ impl OidcToAws {
         for subject in &subjects {
             let token = mint(json!({ "iss": issuer, "sub": subject, "aud": audience }));
             match aws::assume_role_with_web_identity(&self.role_arn, &token, "trustform-verify").await {
-                Ok(session) => chain.steps.push(Step { ok: true, text: format!("token of {subject} (aud {audience}): AssumeRoleWithWebIdentity gave {}", session.arn) }),
+                Ok(session) => chain.steps.push(Step {
+                    ok: true,
+                    text: format!(
+                        "token of {subject} (aud {audience}): AssumeRoleWithWebIdentity gave {}",
+                        session.arn
+                    ),
+                }),
                 Err(error) => {
                     works = false;
                     chain.steps.push(Step { ok: false, text: format!("token of {subject} (aud {audience}): {error}") });
@@ -827,11 +950,15 @@ impl OidcToAws {
             }
         }
         if works {
+            let mut tried = BTreeSet::new();
             for subject in &subjects {
-                for (what, other) in others(subject) {
+                for (what, other) in others(subject).into_iter().filter(|(_, other)| tried.insert(other.clone())) {
                     let token = mint(json!({ "iss": issuer, "sub": other, "aud": audience }));
                     match aws::assume_role_with_web_identity(&self.role_arn, &token, "trustform-verify").await {
-                        Err(error) => chain.steps.push(Step { ok: true, text: format!("refused, as it must be: {what} ({other}: {})", error_code(&error)) }),
+                        Err(error) => chain.steps.push(Step {
+                            ok: true,
+                            text: format!("refused, as it must be: {what} ({other}: {})", error_code(&error)),
+                        }),
                         Ok(_) => {
                             chain.steps.push(Step { ok: false, text: format!("{what} was let in ({other})") });
                             report.diags.push(spec.finding(
@@ -851,12 +978,26 @@ impl OidcToAws {
         report.chains.push(chain);
     }
 
-    fn refusal(&self, spec: &Spec<'_>, error: &trustform_aws::federation::ExchangeError, subject: &str, audience: &str) -> Diagnostic {
+    fn refusal(
+        &self,
+        spec: &Spec<'_>,
+        error: &trustform_aws::federation::ExchangeError,
+        subject: &str,
+        audience: &str,
+    ) -> Diagnostic {
         use trustform_aws::federation::ExchangeError;
         let ExchangeError::Refused { code, message } = error else {
-            return spec.finding(Diagnostic::error("TF1340", "Trust chain could not be exercised", format!("{error}. Check the endpoint and network.")), &self.role, &[]);
+            return spec.finding(
+                Diagnostic::error(
+                    "TF1340",
+                    "Trust chain could not be exercised",
+                    format!("{error}. Check the endpoint and network."),
+                ),
+                &self.role,
+                &[],
+            );
         };
-        let said = format!("STS answered {code}: {message}.");
+        let said = format!("STS answered {}", sentence(&format!("{code}: {message}")));
         let related: Vec<&ResourceAddr> = self.provider.iter().map(|(a, _)| a).collect();
         if message.contains("No OpenIDConnect provider") {
             return spec.finding(
@@ -873,7 +1014,8 @@ impl OidcToAws {
                 &[&self.role],
             );
         }
-        let eks = self.host.contains(".eks.amazonaws.com") || spec.cluster_issuers().iter().any(|i| i.trim_start_matches("https://") == self.host);
+        let eks = self.host.contains(".eks.amazonaws.com")
+            || spec.cluster_issuers().iter().any(|i| i.trim_start_matches("https://") == self.host);
         if eks && subject.starts_with("system:serviceaccount:") {
             return spec.finding(
                 Diagnostic::error("TF1310", "IRSA trust does not match the workload's service account", format!("{said} The trust of {} refused the cluster's token of {subject} (aud {audience}). Require {}:sub = system:serviceaccount:NAMESPACE:SERVICE_ACCOUNT of the workload and {}:aud = sts.amazonaws.com.", self.role, self.host, self.host)),
@@ -889,6 +1031,15 @@ impl OidcToAws {
     }
 }
 
+/// `text` ending with a full stop, once.
+fn sentence(text: &str) -> String {
+    if text.ends_with('.') {
+        text.to_owned()
+    } else {
+        format!("{text}.")
+    }
+}
+
 fn error_code(error: &trustform_aws::federation::ExchangeError) -> String {
     match error {
         trustform_aws::federation::ExchangeError::Refused { code, .. } => code.clone(),
@@ -901,7 +1052,9 @@ fn default_subject(host: &str, spec: &Spec<'_>) -> String {
     if host == "token.actions.githubusercontent.com" {
         return format!("repo:{FILLER}/{FILLER}:ref:refs/heads/main");
     }
-    if spec.cluster_issuers().iter().any(|i| i.trim_start_matches("https://") == host) || host.contains(".eks.amazonaws.com") {
+    if spec.cluster_issuers().iter().any(|i| i.trim_start_matches("https://") == host)
+        || host.contains(".eks.amazonaws.com")
+    {
         return format!("system:serviceaccount:{FILLER}:{FILLER}");
     }
     FILLER.to_owned()
@@ -927,6 +1080,9 @@ fn others(subject: &str) -> Vec<(&'static str, String)> {
         found.push(("another branch", format!("{}refs/heads/{OTHER}{}", &subject[..at], &subject[end..])));
     }
     if let Some(rest) = subject.strip_prefix("repo:") {
+        if let Some((repository, _)) = rest.split_once(':').filter(|_| !subject.contains("refs/heads/")) {
+            found.push(("another branch", format!("repo:{repository}:ref:refs/heads/{OTHER}")));
+        }
         if let Some((repository, tail)) = rest.split_once(':') {
             let name = repository.split('/').nth(1).unwrap_or(repository);
             found.push(("another repository", format!("repo:{OTHER}/{name}:{tail}")));
@@ -962,22 +1118,39 @@ impl OidcToEntra {
         let scope = "https://cognitiveservices.azure.com/.default";
         let token = mint(json!({ "iss": issuer, "sub": self.subject, "aud": AZURE_TOKEN_AUDIENCE }));
         match entra::client_assertion_token(&self.tenant, &self.client_id, &token, scope).await {
-            Ok(()) => chain.steps.push(Step { ok: true, text: format!("token of {} (aud {AZURE_TOKEN_AUDIENCE}): Entra ID issued a token for client {}", self.subject, self.client_id) }),
+            Ok(()) => chain.steps.push(Step {
+                ok: true,
+                text: format!(
+                    "token of {} (aud {AZURE_TOKEN_AUDIENCE}): Entra ID issued a token for client {}",
+                    self.subject, self.client_id
+                ),
+            }),
             Err(error) => {
                 chain.steps.push(Step { ok: false, text: format!("token of {}: {error}", self.subject) });
-                let said = format!("Entra ID answered {error}.");
+                let said = format!("Entra ID answered {}", sentence(&error.to_string()));
                 let (code, summary, fix) = if let entra::ExchangeError::Refused { code, .. } = &error {
                     if code == "AADSTS70021" && issuer != self.issuer {
                         ("TF1326", "Federated credential trusts another issuer than the cluster's", format!("The workload's issuer is {issuer}, the credential names {:?}: set issuer to the cluster's OIDC issuer (data.aws_eks_cluster.NAME.identity[0].oidc[0].issuer).", self.issuer))
                     } else if code == "AADSTS70021" {
                         ("TF1328", "Federated credential does not accept the token's audience", format!("Workload identity tokens carry the audience {AZURE_TOKEN_AUDIENCE}: list it in the credential's audience(s)."))
                     } else {
-                        ("TF1351", "Entra ID does not know the federated client", format!("Check that the application or managed identity of {} exists in tenant {}.", self.credential, self.tenant))
+                        (
+                            "TF1351",
+                            "Entra ID does not know the federated client",
+                            format!(
+                                "Check that the application or managed identity of {} exists in tenant {}.",
+                                self.credential, self.tenant
+                            ),
+                        )
                     }
                 } else {
                     ("TF1340", "Trust chain could not be exercised", "Check the endpoint and network.".to_owned())
                 };
-                report.diags.push(spec.finding(Diagnostic::error(code, summary, format!("{said} {fix}")), &self.credential, &[]));
+                report.diags.push(spec.finding(
+                    Diagnostic::error(code, summary, format!("{said} {fix}")),
+                    &self.credential,
+                    &[],
+                ));
                 report.chains.push(chain);
                 return;
             }
@@ -985,7 +1158,16 @@ impl OidcToEntra {
         for (what, other) in others(&self.subject) {
             let token = mint(json!({ "iss": issuer, "sub": other, "aud": AZURE_TOKEN_AUDIENCE }));
             match entra::client_assertion_token(&self.tenant, &self.client_id, &token, scope).await {
-                Err(error) => chain.steps.push(Step { ok: true, text: format!("refused, as it must be: {what} ({other}: {})", match &error { entra::ExchangeError::Refused { code, .. } => code.clone(), other => other.to_string() }) }),
+                Err(error) => chain.steps.push(Step {
+                    ok: true,
+                    text: format!(
+                        "refused, as it must be: {what} ({other}: {})",
+                        match &error {
+                            entra::ExchangeError::Refused { code, .. } => code.clone(),
+                            other => other.to_string(),
+                        }
+                    ),
+                }),
                 Ok(()) => {
                     chain.steps.push(Step { ok: false, text: format!("{what} was let in ({other})") });
                     report.diags.push(spec.finding(Diagnostic::error("TF1341", "Trust chain admits a workload it must refuse", format!("Entra ID accepted a token of {other} ({what}) for client {}. Name the workload's exact subject in the federated credential.", self.client_id)), &self.credential, &[]));
@@ -1007,7 +1189,12 @@ impl OidcToGoogle {
     fn claims_for(&self, member: &str) -> Option<BTreeMap<String, String>> {
         let rest = member.split_once(&format!("{}/", self.provider.pool))?.1;
         let claim_of = |target: &str| {
-            self.provider.mapping.get(target).and_then(|expr| expr.trim().strip_prefix("assertion.")).filter(|c| c.chars().all(|c| c.is_alphanumeric() || c == '_')).map(str::to_owned)
+            self.provider
+                .mapping
+                .get(target)
+                .and_then(|expr| expr.trim().strip_prefix("assertion."))
+                .filter(|c| c.chars().all(|c| c.is_alphanumeric() || c == '_'))
+                .map(str::to_owned)
         };
         let mut claims = BTreeMap::new();
         if let Some(subject) = rest.strip_prefix("subject/") {
@@ -1015,6 +1202,9 @@ impl OidcToGoogle {
         } else if let Some(attribute) = rest.strip_prefix("attribute.") {
             let (name, value) = attribute.split_once('/')?;
             claims.insert(claim_of(&format!("attribute.{name}"))?, value.to_owned());
+        } else {
+            // A group or the whole pool names no workload to mint a token for.
+            return None;
         }
         Some(claims)
     }
@@ -1022,17 +1212,34 @@ impl OidcToGoogle {
     async fn exercise(&self, spec: &Spec<'_>, report: &mut Report) {
         use trustform_gcp::federation as gcp;
         let issuer = self.provider.oidc_issuer.clone().unwrap_or_default();
-        let audience = self.provider.allowed_audiences.first().cloned().unwrap_or_else(|| format!("https:{}", self.provider.audience()));
-        let mut chain = ChainReport { name: format!("{issuer} token → {} → Google service account", self.provider.address), steps: Vec::new() };
+        let audience = self
+            .provider
+            .allowed_audiences
+            .first()
+            .cloned()
+            .unwrap_or_else(|| format!("https:{}", self.provider.audience()));
+        let mut chain = ChainReport {
+            name: format!("{issuer} token → {} → Google service account", self.provider.address),
+            steps: Vec::new(),
+        };
         if self.grants.is_empty() {
-            chain.steps.push(Step { ok: false, text: "no service account grants roles/iam.workloadIdentityUser to this pool".to_owned() });
+            chain.steps.push(Step {
+                ok: false,
+                text: "no service account grants roles/iam.workloadIdentityUser to this pool".to_owned(),
+            });
             report.diags.push(spec.finding(Diagnostic::error("TF1307", "Impersonated service account lacks workloadIdentityUser", format!("No service account grants roles/iam.workloadIdentityUser to a member of pool {}. Grant it on the workload's service account.", self.provider.pool)), &self.provider.address, &[]));
             report.chains.push(chain);
             return;
         }
         for grant in &self.grants {
             let Some(named) = self.claims_for(&grant.member) else {
-                chain.steps.push(Step { ok: true, text: format!("{}: {} is not reached through a claim-copying mapping; not exercised", grant.address, grant.member) });
+                chain.steps.push(Step {
+                    ok: true,
+                    text: format!(
+                        "{}: {} is not reached through a claim-copying mapping; not exercised",
+                        grant.address, grant.member
+                    ),
+                });
                 continue;
             };
             let token_for = |claims: &BTreeMap<String, String>| {
@@ -1046,14 +1253,36 @@ impl OidcToGoogle {
             match gcp::exchange(&self.provider.audience(), &token_for(&named), gcp::JWT_TOKEN_TYPE).await {
                 Err(error) => {
                     chain.steps.push(Step { ok: false, text: format!("token with {shown}: Google STS: {error}") });
-                    report.diags.push(google_finding(spec, &self.provider, &self.grants, None, &error, None));
+                    report.diags.push(google_finding(
+                        spec,
+                        &self.provider,
+                        &self.grants,
+                        None,
+                        &self.provider.audience(),
+                        &error,
+                        None,
+                    ));
                     continue;
                 }
                 Ok(federated) => match gcp::generate_access_token(&federated, &grant.email).await {
-                    Ok(()) => chain.steps.push(Step { ok: true, text: format!("token with {shown}: exchanged, and impersonated {}", grant.email) }),
+                    Ok(()) => chain.steps.push(Step {
+                        ok: true,
+                        text: format!("token with {shown}: exchanged, and impersonated {}", grant.email),
+                    }),
                     Err(error) => {
-                        chain.steps.push(Step { ok: false, text: format!("token with {shown}: generateAccessToken for {}: {error}", grant.email) });
-                        report.diags.push(google_finding(spec, &self.provider, &self.grants, Some(&grant.email), &error, None));
+                        chain.steps.push(Step {
+                            ok: false,
+                            text: format!("token with {shown}: generateAccessToken for {}: {error}", grant.email),
+                        });
+                        report.diags.push(google_finding(
+                            spec,
+                            &self.provider,
+                            &self.grants,
+                            Some(&grant.email),
+                            &self.provider.audience(),
+                            &error,
+                            None,
+                        ));
                         continue;
                     }
                 },
@@ -1062,12 +1291,17 @@ impl OidcToGoogle {
                 let mut other = named.clone();
                 other.insert(claim.clone(), format!("{OTHER}-{value}"));
                 let who = format!("a token with {claim}={OTHER}-{value}");
-                let refused = match gcp::exchange(&self.provider.audience(), &token_for(&other), gcp::JWT_TOKEN_TYPE).await {
-                    Err(error) => Some(code_of(&error)),
-                    Ok(federated) => gcp::generate_access_token(&federated, &grant.email).await.err().map(|e| code_of(&e)),
-                };
+                let refused =
+                    match gcp::exchange(&self.provider.audience(), &token_for(&other), gcp::JWT_TOKEN_TYPE).await {
+                        Err(error) => Some(code_of(&error)),
+                        Ok(federated) => {
+                            gcp::generate_access_token(&federated, &grant.email).await.err().map(|e| code_of(&e))
+                        }
+                    };
                 match refused {
-                    Some(code) => chain.steps.push(Step { ok: true, text: format!("refused, as it must be: {who} ({code})") }),
+                    Some(code) => {
+                        chain.steps.push(Step { ok: true, text: format!("refused, as it must be: {who} ({code})") })
+                    }
                     None => {
                         chain.steps.push(Step { ok: false, text: format!("{who} impersonated {}", grant.email) });
                         report.diags.push(google_overreach(spec, &self.provider, &self.grants, &grant.email, &who));
@@ -1092,8 +1326,13 @@ mod tests {
         assert_eq!(github[0], ("another branch", format!("repo:acme/gw:ref:refs/heads/{OTHER}")));
         assert_eq!(github[1], ("another repository", format!("repo:{OTHER}/gw:ref:refs/heads/main")));
         let circleci = others("org/o/project/p/user/u/vcs-origin/github.com/acme/gw/vcs-ref/refs/heads/main");
-        assert_eq!(circleci[0].1, format!("org/o/project/p/user/u/vcs-origin/github.com/acme/gw/vcs-ref/refs/heads/{OTHER}"));
+        assert_eq!(
+            circleci[0].1,
+            format!("org/o/project/p/user/u/vcs-origin/github.com/acme/gw/vcs-ref/refs/heads/{OTHER}")
+        );
         assert_eq!(circleci[1].1, format!("org/o/project/p/user/u/vcs-origin/{OTHER}/vcs-ref/refs/heads/main"));
+        let any_ref = others("repo:acme/gw:trustform-verify");
+        assert_eq!(any_ref[0], ("another branch", format!("repo:acme/gw:ref:refs/heads/{OTHER}")));
         assert!(others("plain").is_empty());
     }
 

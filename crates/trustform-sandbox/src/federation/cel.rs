@@ -255,10 +255,9 @@ fn evaluate(expr: &Expr, env: &Env) -> Result<Value, String> {
         Expr::Member(object, name) => field(&evaluate(object, env)?, name),
         Expr::Index(object, index) => match (evaluate(object, env)?, evaluate(index, env)?) {
             (object @ Value::Object(_), Value::String(name)) => field(&object, &name),
-            (Value::Array(items), Value::Number(n)) => n
-                .as_u64()
-                .and_then(|n| items.get(n as usize).cloned())
-                .ok_or_else(|| "index out of range".to_owned()),
+            (Value::Array(items), Value::Number(n)) => {
+                n.as_u64().and_then(|n| items.get(n as usize).cloned()).ok_or_else(|| "index out of range".to_owned())
+            }
             _ => Err("invalid index".to_owned()),
         },
         Expr::List(items) => Ok(Value::Array(items.iter().map(|item| evaluate(item, env)).collect::<Result<_, _>>()?)),
@@ -439,7 +438,10 @@ mod tests {
 
     #[test]
     fn extract_follows_googles_examples() {
-        assert_eq!(extract("arn:aws:sts::1:assumed-role/r/s", "{account_arn}assumed-role/").unwrap(), "arn:aws:sts::1:");
+        assert_eq!(
+            extract("arn:aws:sts::1:assumed-role/r/s", "{account_arn}assumed-role/").unwrap(),
+            "arn:aws:sts::1:"
+        );
         assert_eq!(extract("arn:aws:sts::1:assumed-role/r/s", "assumed-role/{role_name}/").unwrap(), "r");
         assert_eq!(extract("projects/p/x", "projects/{project}/").unwrap(), "p");
         assert_eq!(extract("nothing", "projects/{project}/").unwrap(), "");

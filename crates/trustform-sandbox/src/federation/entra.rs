@@ -61,10 +61,20 @@ pub(crate) async fn token(State(shared): State<Arc<Shared>>, Path(tenant): Path<
     let claims = match verified_claims(field("client_assertion")) {
         Ok(claims) => claims,
         Err(TokenError::Expired) => {
-            return error(StatusCode::UNAUTHORIZED, "invalid_client", 700024, "Client assertion is not within its valid time range.".to_owned())
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                700024,
+                "Client assertion is not within its valid time range.".to_owned(),
+            )
         }
         Err(TokenError::Malformed) => {
-            return error(StatusCode::UNAUTHORIZED, "invalid_client", 50027, "JWT token is invalid or malformed.".to_owned())
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                50027,
+                "JWT token is invalid or malformed.".to_owned(),
+            )
         }
     };
     let text = |name: &str| claims.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();

@@ -48,7 +48,8 @@ fn signature_matches(input: &str, signature: &str) -> bool {
 /// `trustform verify --sandbox` presents as a workload's OIDC token.
 pub fn mint_token(claims: &Value) -> String {
     let header = serde_json::json!({ "alg": "HS256", "typ": "JWT", "kid": KEY_ID });
-    let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
+    let input =
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
     let signature = sign(&input);
     format!("{input}.{signature}")
 }
@@ -166,7 +167,9 @@ impl SessionCredentials {
         use sha2::Digest as _;
         let digest = Sha256::digest(assumed_role_arn.as_bytes());
         let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-        let id = |skip: usize| -> String { digest.iter().skip(skip).take(16).map(|b| char::from(alphabet[usize::from(*b) % 32])).collect() };
+        let id = |skip: usize| -> String {
+            digest.iter().skip(skip).take(16).map(|b| char::from(alphabet[usize::from(*b) % 32])).collect()
+        };
         let role = assumed_role_arn.rsplit_once('/').map_or(assumed_role_arn, |(role, _)| role);
         let role_digest = Sha256::digest(role.as_bytes());
         SessionCredentials {

@@ -51,7 +51,8 @@ pub(crate) fn allows(policy: &str, request: &Request<'_>) -> bool {
                 && action_matches(statement.get("Action"), action)
                 && conditions_hold(statement.get("Condition"), &context)
         };
-        let effect_is = |statement: &Value, effect: &str| statement.get("Effect").and_then(Value::as_str) == Some(effect);
+        let effect_is =
+            |statement: &Value, effect: &str| statement.get("Effect").and_then(Value::as_str) == Some(effect);
         let denied = statements.iter().any(|s| effect_is(s, "Deny") && applies(s));
         !denied && statements.iter().any(|s| effect_is(s, "Allow") && applies(s))
     })
@@ -97,7 +98,9 @@ fn conditions_hold(conditions: Option<&Value>, context: &BTreeMap<String, Vec<St
     let Some(Value::Object(operators)) = conditions else { return conditions.is_none() };
     operators.iter().all(|(operator, keys)| {
         let Value::Object(keys) = keys else { return false };
-        keys.iter().all(|(key, wanted)| condition_holds(operator, context.get(&key.to_ascii_lowercase()), &strings(Some(wanted))))
+        keys.iter().all(|(key, wanted)| {
+            condition_holds(operator, context.get(&key.to_ascii_lowercase()), &strings(Some(wanted)))
+        })
     })
 }
 
@@ -214,7 +217,9 @@ mod tests {
 
     #[test]
     fn negated_operators_admit_what_they_do_not_name() {
-        let trust = policy(r#"{"StringNotEquals":{"token.actions.githubusercontent.com:sub":"repo:acme/gw:ref:refs/heads/dev"}}"#);
+        let trust = policy(
+            r#"{"StringNotEquals":{"token.actions.githubusercontent.com:sub":"repo:acme/gw:ref:refs/heads/dev"}}"#,
+        );
         assert!(allows(&trust, &web_identity("repo:evil/x:ref:refs/heads/main", "sts.amazonaws.com")));
         assert!(!allows(&trust, &web_identity("repo:acme/gw:ref:refs/heads/dev", "sts.amazonaws.com")));
     }

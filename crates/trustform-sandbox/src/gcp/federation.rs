@@ -33,7 +33,8 @@ use crate::server::Shared;
 const FEDERATED_PREFIX: &str = "tfsandbox-federated";
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const AWS_TOKEN_TYPE: &str = "urn:ietf:params:aws:token-type:aws4_request";
-const JWT_TOKEN_TYPES: [&str; 2] = ["urn:ietf:params:oauth:token-type:jwt", "urn:ietf:params:oauth:token-type:id_token"];
+const JWT_TOKEN_TYPES: [&str; 2] =
+    ["urn:ietf:params:oauth:token-type:jwt", "urn:ietf:params:oauth:token-type:id_token"];
 /// The roles that carry `iam.serviceAccounts.getAccessToken`
 /// (https://cloud.google.com/iam/docs/understanding-roles#service-accounts-roles).
 const TOKEN_ROLES: [&str; 2] = ["roles/iam.workloadIdentityUser", "roles/iam.serviceAccountTokenCreator"];
@@ -110,7 +111,10 @@ fn exchange(shared: &Shared, body: &Bytes) -> Result<Federated, OauthError> {
     let fields = fields(body);
     let field = |name: &str| fields.get(name).map(String::as_str).unwrap_or_default();
     if field("grantType") != TOKEN_EXCHANGE {
-        return Err(OauthError::new("unsupported_grant_type", format!("Unsupported grant type: {:?}.", field("grantType"))));
+        return Err(OauthError::new(
+            "unsupported_grant_type",
+            format!("Unsupported grant type: {:?}.", field("grantType")),
+        ));
     }
     let audience = field("audience");
     let invalid_target = || {
@@ -121,9 +125,12 @@ fn exchange(shared: &Shared, body: &Bytes) -> Result<Federated, OauthError> {
         )
     };
     let Some(["projects", number, "locations", "global", "workloadIdentityPools", pool, "providers", provider]) =
-        audience.strip_prefix("//iam.googleapis.com/").map(|name| name.split('/').collect::<Vec<_>>()).as_deref().map(
-            |parts| <[&str; 8]>::try_from(parts).ok(),
-        ).flatten()
+        audience
+            .strip_prefix("//iam.googleapis.com/")
+            .map(|name| name.split('/').collect::<Vec<_>>())
+            .as_deref()
+            .map(|parts| <[&str; 8]>::try_from(parts).ok())
+            .flatten()
     else {
         return Err(OauthError::new(
             "invalid_request",
@@ -136,7 +143,9 @@ fn exchange(shared: &Shared, body: &Bytes) -> Result<Federated, OauthError> {
     let provider = shared.gcp().exchange_provider(number, pool, provider).ok_or_else(invalid_target)?;
     let token_type = field("subjectTokenType");
     let assertion = match (&provider.aws_account, &provider.oidc_issuer) {
-        (Some(account), _) if token_type == AWS_TOKEN_TYPE => aws_assertion(shared, field("subjectToken"), audience, account)?,
+        (Some(account), _) if token_type == AWS_TOKEN_TYPE => {
+            aws_assertion(shared, field("subjectToken"), audience, account)?
+        }
         (None, Some(issuer)) if JWT_TOKEN_TYPES.contains(&token_type) => {
             oidc_assertion(field("subjectToken"), audience, issuer, &provider.allowed_audiences)?
         }
@@ -159,7 +168,10 @@ fn exchange(shared: &Shared, body: &Bytes) -> Result<Federated, OauthError> {
     if !provider.condition.is_empty() {
         let admitted = cel::eval(&provider.condition, &env).ok().and_then(|value| value.as_bool()).unwrap_or(false);
         if !admitted {
-            return Err(OauthError::new("unauthorized_client", "The given credential is rejected by the attribute condition."));
+            return Err(OauthError::new(
+                "unauthorized_client",
+                "The given credential is rejected by the attribute condition.",
+            ));
         }
     }
     let subject = env.google.get("subject").and_then(Value::as_str).unwrap_or_default().to_owned();
@@ -173,16 +185,26 @@ fn exchange(shared: &Shared, body: &Bytes) -> Result<Federated, OauthError> {
     let attributes = env
         .attribute
         .iter()
-        .filter_map(|(name, value)| Some((name.clone(), value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string()))))
+        .filter_map(|(name, value)| {
+            Some((name.clone(), value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string())))
+        })
         .collect();
     Ok(Federated { pool: provider.pool, subject, groups, attributes })
 }
 
 /// The claims of an AWS caller: `arn`, `account`, as Google's AWS provider exposes them.
-fn aws_assertion(shared: &Shared, token: &str, audience: &str, trusted_account: &str) -> Result<Map<String, Value>, OauthError> {
+fn aws_assertion(
+    shared: &Shared,
+    token: &str,
+    audience: &str,
+    trusted_account: &str,
+) -> Result<Map<String, Value>, OauthError> {
     let invalid = |why: &str| OauthError::new("invalid_grant", why.to_owned());
-    let decoded = percent_encoding::percent_decode_str(token).decode_utf8().map_err(|_| invalid("The subject token is not a serialised AWS request."))?;
-    let request: Value = serde_json::from_str(&decoded).map_err(|_| invalid("The subject token is not a serialised AWS request."))?;
+    let decoded = percent_encoding::percent_decode_str(token)
+        .decode_utf8()
+        .map_err(|_| invalid("The subject token is not a serialised AWS request."))?;
+    let request: Value =
+        serde_json::from_str(&decoded).map_err(|_| invalid("The subject token is not a serialised AWS request."))?;
     let url = request.get("url").and_then(Value::as_str).unwrap_or_default();
     if !url.contains("Action=GetCallerIdentity") {
         return Err(invalid("The subject token must be a signed sts:GetCallerIdentity request."));
@@ -193,7 +215,9 @@ fn aws_assertion(shared: &Shared, token: &str, audience: &str, trusted_account: 
         .map(|headers| {
             headers
                 .iter()
-                .filter_map(|h| Some((h.get("key")?.as_str()?.to_ascii_lowercase(), h.get("value")?.as_str()?.to_owned())))
+                .filter_map(|h| {
+                    Some((h.get("key")?.as_str()?.to_ascii_lowercase(), h.get("value")?.as_str()?.to_owned()))
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -203,7 +227,8 @@ fn aws_assertion(shared: &Shared, token: &str, audience: &str, trusted_account: 
     if headers.get("x-goog-cloud-target-resource").map(String::as_str) != Some(audience) {
         return Err(invalid("The x-goog-cloud-target-resource header of the AWS request does not match the audience."));
     }
-    let arn = federation::caller_arn(headers.get("x-amz-security-token").map(String::as_str), &shared.config.account_id);
+    let arn =
+        federation::caller_arn(headers.get("x-amz-security-token").map(String::as_str), &shared.config.account_id);
     let account = federation::arn_account(&arn).unwrap_or_default().to_owned();
     if account != trusted_account {
         return Err(invalid(&format!(
@@ -219,7 +244,12 @@ fn aws_assertion(shared: &Shared, token: &str, audience: &str, trusted_account: 
 /// The claims of an OIDC token, once its issuer and audience are the provider's: the allowed
 /// audiences, or by default the provider's own resource name with `https:` in front
 /// (https://cloud.google.com/iam/docs/workload-identity-federation-with-other-providers).
-fn oidc_assertion(token: &str, audience: &str, issuer: &str, allowed: &[String]) -> Result<Map<String, Value>, OauthError> {
+fn oidc_assertion(
+    token: &str,
+    audience: &str,
+    issuer: &str,
+    allowed: &[String],
+) -> Result<Map<String, Value>, OauthError> {
     let claims = federation::verified_claims(token).map_err(|error| match error {
         TokenError::Expired => OauthError::new("invalid_grant", "ID Token issued at a time in the past has expired."),
         TokenError::Malformed => OauthError::new("invalid_grant", "Unable to parse the ID Token."),
@@ -232,7 +262,8 @@ fn oidc_assertion(token: &str, audience: &str, issuer: &str, allowed: &[String])
         ));
     }
     let default = format!("https:{audience}");
-    let accepted: Vec<&str> = if allowed.is_empty() { vec![default.as_str()] } else { allowed.iter().map(String::as_str).collect() };
+    let accepted: Vec<&str> =
+        if allowed.is_empty() { vec![default.as_str()] } else { allowed.iter().map(String::as_str).collect() };
     let audiences = federation::claim_strings(&claims, "aud");
     if !audiences.iter().any(|aud| accepted.contains(&aud.as_str())) {
         return Err(OauthError::new(
@@ -332,7 +363,8 @@ mod tests {
         for member in [
             format!("principalSet://{pool}/attribute.aws_role/arn:aws:iam::1:role/gw"),
             format!("principalSet://{pool}2/*"),
-            "principalSet://iam.googleapis.com/projects/litellm-prod/locations/global/workloadIdentityPools/aws/*".to_owned(),
+            "principalSet://iam.googleapis.com/projects/litellm-prod/locations/global/workloadIdentityPools/aws/*"
+                .to_owned(),
             "serviceAccount:gw@p.iam.gserviceaccount.com".to_owned(),
         ] {
             assert!(!names(&member, &principal()), "{member}");

@@ -1,0 +1,205 @@
+//! `trustform verify --sandbox` through the binary: after applying each shipped plan every
+//! trust chain works and refuses the workloads it must; and on a copy of a plan with one of the
+//! seeds' troubleshooting mistakes introduced (each a case of `fixtures/verify-mistakes/`:
+//! the plan, one text replacement, the code expected) it names the failing link with that code.
+//! The mistaken copies are applied with `--checks-as-warnings`, since lint would stop most of
+//! them first: verify is the second line, what the clouds really answer.
+
+mod support;
+
+use std::path::Path;
+use support::Workdir;
+
+const PLANS: [&str; 4] = ["aws-to-vertex", "ci-oidc-bedrock", "azure-openai-invoke-only", "litellm-keyless"];
+
+/// What the human output shows, without the sandbox's port line.
+fn shown(run: &support::Run) -> String {
+    let stderr: Vec<&str> = run.stderr.lines().filter(|line| !line.starts_with("Sandbox: ")).collect();
+    format!("{}\n--- stderr ---\n{}", run.stdout, stderr.join("\n"))
+}
+
+fn error_codes(json: &serde_json::Value) -> Vec<String> {
+    json["diagnostics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|d| d["severity"] == "error")
+        .filter_map(|d| d["code"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn every_chain_of_every_shipped_plan_works_after_apply() {
+    for plan in PLANS {
+        let work = Workdir::plan(plan);
+        work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
+        let verified = work.expect(&["verify", "--sandbox"], 0);
+        insta::assert_snapshot!(format!("shipped_{plan}"), shown(&verified));
+        let json: serde_json::Value =
+            serde_json::from_str(&work.expect(&["verify", "--sandbox", "--json"], 0).stdout).expect("JSON");
+        assert_eq!(json["error_count"], 0, "{plan}: {json:#}");
+        let chains = json["chains"].as_array().expect("chains");
+        assert!(!chains.is_empty(), "{plan}: no chain found");
+        for chain in chains {
+            assert_eq!(chain["works"], true, "{plan}: {chain:#}");
+            let steps = chain["steps"].as_array().unwrap();
+            assert!(
+                steps.iter().any(|s| s["step"].as_str().unwrap().starts_with("refused, as it must be")),
+                "{plan}: the chain tried no workload it must refuse: {chain:#}"
+            );
+        }
+    }
+}
+
+/// One mistake: `plan`, the `file` where `replace` becomes `with` (`\n` a new line), the code
+/// `expect`ed.
+struct Case {
+    name: String,
+    plan: String,
+    file: String,
+    replace: String,
+    with: String,
+    expect: String,
+}
+
+fn cases() -> Vec<Case> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/verify-mistakes");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .expect("the cases directory")
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "case"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let field = |name: &str| {
+                text.lines()
+                    .find_map(|line| line.strip_prefix(&format!("{name}: ")))
+                    .unwrap_or_else(|| panic!("{}: no {name}:", path.display()))
+                    .replace("\\n", "\n")
+            };
+            Case {
+                name: path.file_stem().unwrap().to_string_lossy().into_owned(),
+                plan: field("plan"),
+                file: field("file"),
+                replace: field("replace"),
+                with: field("with"),
+                expect: field("expect"),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn each_seed_mistake_is_named_at_its_link_with_its_code() {
+    let cases = cases();
+    assert!(cases.len() >= 10, "the mistakes directory lost its cases");
+    for case in cases {
+        let work = Workdir::plan(&case.plan);
+        let original = work.read(&case.file);
+        assert!(original.contains(&case.replace), "{}: {} does not contain {:?}", case.name, case.file, case.replace);
+        work.write(&case.file, &original.replace(&case.replace, &case.with));
+        work.expect(&["apply", "--sandbox", "--checks-as-warnings", "--auto-approve"], 0);
+        let verified = work.expect(&["verify", "--sandbox"], 1);
+        insta::assert_snapshot!(format!("mistake_{}", case.name), shown(&verified));
+        let json: serde_json::Value =
+            serde_json::from_str(&work.expect(&["verify", "--sandbox", "--json"], 1).stdout).expect("JSON");
+        let codes = error_codes(&json);
+        assert!(codes.contains(&case.expect), "{}: expected {}, verify reported {codes:?}", case.name, case.expect);
+        let finding =
+            json["diagnostics"].as_array().unwrap().iter().find(|d| d["code"] == case.expect.as_str()).unwrap();
+        assert!(
+            finding["file"].is_string() && finding["line"].is_number(),
+            "{}: the finding has no place: {finding:#}",
+            case.name
+        );
+        assert!(json["chains"].as_array().unwrap().iter().any(|c| c["works"] == false), "{}: {json:#}", case.name);
+    }
+}
+
+/// A spec of its own, with names no shipped plan uses: a GitHub repository federated into a
+/// Google pool through an OIDC provider (chain d), granted by repository attribute, with a
+/// condition: the repository gets in, another repository does not. Then the same without the
+/// condition and with a second, pool-wide grant: another repository gets in, a finding.
+#[test]
+fn an_oidc_pool_provider_admits_its_repository_and_refuses_others() {
+    let spec = |condition: &str, pool_wide: bool| {
+        let base = "principalSet://iam.googleapis.com/projects/${data.google_project.this.number}/locations/global/workloadIdentityPools/${google_iam_workload_identity_pool.ci.workload_identity_pool_id}";
+        let wide = if pool_wide {
+            format!(
+                r#"
+resource "google_service_account_iam_member" "everyone" {{
+  service_account_id = google_service_account.ci.name
+  role               = "roles/iam.workloadIdentityUser"
+  member             = "{base}/*"
+}}
+"#
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            r#"
+provider "google" {{
+  project = "acme-ml-prod"
+}}
+
+data "google_project" "this" {{
+  project_id = "acme-ml-prod"
+}}
+
+resource "google_service_account" "ci" {{
+  project    = "acme-ml-prod"
+  account_id = "acme-ci-deployer"
+}}
+
+resource "google_iam_workload_identity_pool" "ci" {{
+  project                   = "acme-ml-prod"
+  workload_identity_pool_id = "acme-ci"
+}}
+
+resource "google_iam_workload_identity_pool_provider" "github" {{
+  project                            = "acme-ml-prod"
+  workload_identity_pool_id          = google_iam_workload_identity_pool.ci.workload_identity_pool_id
+  workload_identity_pool_provider_id = "github"
+  attribute_mapping = {{
+    "google.subject"       = "assertion.sub"
+    "attribute.repository" = "assertion.repository"
+  }}
+  {condition}
+  oidc {{
+    issuer_uri = "https://token.actions.githubusercontent.com"
+  }}
+}}
+
+resource "google_service_account_iam_member" "ci" {{
+  service_account_id = google_service_account.ci.name
+  role               = "roles/iam.workloadIdentityUser"
+  member             = "{base}/attribute.repository/acme/models"
+}}
+{wide}"#
+        )
+    };
+    let good = Workdir::new()
+        .with_file("main.tf", &spec(r#"attribute_condition = "assertion.repository == 'acme/models'""#, false));
+    good.expect(&["apply", "--sandbox", "--auto-approve"], 0);
+    let verified = good.expect(&["verify", "--sandbox"], 0);
+    assert!(
+        verified.stdout.contains("exchanged, and impersonated acme-ci-deployer@acme-ml-prod.iam.gserviceaccount.com"),
+        "{}",
+        verified.stdout
+    );
+    assert!(
+        verified.stdout.contains("refused, as it must be: a token with repository=trustform-verify-other-acme/models"),
+        "{}",
+        verified.stdout
+    );
+
+    let open = Workdir::new().with_file("main.tf", &spec("", true));
+    open.expect(&["apply", "--sandbox", "--checks-as-warnings", "--auto-approve"], 0);
+    let verified = open.expect(&["verify", "--sandbox", "--json"], 1);
+    let json: serde_json::Value = serde_json::from_str(&verified.stdout).unwrap();
+    assert_eq!(error_codes(&json), vec!["TF1321".to_owned()], "{json:#}");
+}
