@@ -86,7 +86,6 @@ impl trustform_engine::Check for AsWarnings {
 
 /// The providers compiled into this build; under `--sandbox`, each cloud's wrapped so that its
 /// block can point it nowhere but the sandbox (see [`crate::sandbox_provider`]).
-
 pub fn providers(sandboxed: bool) -> Providers {
     let mut providers = Providers::new();
     let clouds: [trustform_provider::SharedProvider; 6] = [

@@ -1128,23 +1128,28 @@ impl OidcToEntra {
             Err(error) => {
                 chain.steps.push(Step { ok: false, text: format!("token of {}: {error}", self.subject) });
                 let said = format!("Entra ID answered {}", sentence(&error.to_string()));
-                let (code, summary, fix) = if let entra::ExchangeError::Refused { code, .. } = &error {
-                    if code == "AADSTS70021" && issuer != self.issuer {
-                        ("TF1326", "Federated credential trusts another issuer than the cluster's", format!("The workload's issuer is {issuer}, the credential names {:?}: set issuer to the cluster's OIDC issuer (data.aws_eks_cluster.NAME.identity[0].oidc[0].issuer).", self.issuer))
-                    } else if code == "AADSTS70021" {
-                        ("TF1328", "Federated credential does not accept the token's audience", format!("Workload identity tokens carry the audience {AZURE_TOKEN_AUDIENCE}: list it in the credential's audience(s)."))
-                    } else {
-                        (
-                            "TF1351",
-                            "Entra ID does not know the federated client",
-                            format!(
-                                "Check that the application or managed identity of {} exists in tenant {}.",
-                                self.credential, self.tenant
-                            ),
-                        )
-                    }
-                } else {
-                    ("TF1340", "Trust chain could not be exercised", "Check the endpoint and network.".to_owned())
+                let (code, summary, fix) = match &error {
+                    entra::ExchangeError::Refused { code, .. } if code == "AADSTS700211" => (
+                        "TF1326",
+                        "Federated credential trusts another issuer than the cluster's",
+                        format!("The workload's tokens come from {issuer}; the credential names {:?}. Set issuer to the workload's issuer (for a pod, data.aws_eks_cluster.NAME.identity[0].oidc[0].issuer).", self.issuer),
+                    ),
+                    entra::ExchangeError::Refused { code, .. } if code == "AADSTS700213" => (
+                        "TF1327",
+                        "Federated credential names another service account",
+                        format!("Set subject to the workload's exact subject ({}).", self.subject),
+                    ),
+                    entra::ExchangeError::Refused { code, .. } if code == "AADSTS700212" => (
+                        "TF1328",
+                        "Federated credential does not accept the token's audience",
+                        format!("Workload identity tokens carry the audience {AZURE_TOKEN_AUDIENCE}: list it in the credential's audience(s)."),
+                    ),
+                    entra::ExchangeError::Refused { .. } => (
+                        "TF1351",
+                        "Entra ID does not know the federated client",
+                        format!("Check that the application or managed identity of {} exists in tenant {}.", self.credential, self.tenant),
+                    ),
+                    entra::ExchangeError::Unreachable(_) => ("TF1340", "Trust chain could not be exercised", "Check the endpoint and network.".to_owned()),
                 };
                 report.diags.push(spec.finding(
                     Diagnostic::error(code, summary, format!("{said} {fix}")),

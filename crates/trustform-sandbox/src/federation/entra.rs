@@ -7,9 +7,9 @@
 //! names its issuer and subject exactly and lists its audience
 //! (https://learn.microsoft.com/en-us/entra/workload-id/workload-identity-federation#how-it-works).
 //! Errors carry Entra's AADSTS codes and texts
-//! (https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes): 70021 "No
-//! matching federated identity record found for presented assertion.", 700016 for an unknown
-//! client, 700024 for an expired assertion.
+//! (https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes): 700211,
+//! 700213 and 700212 "No matching federated identity record found for presented assertion
+//! issuer / subject / audience", 700016 for an unknown client, 700024 for an expired assertion.
 
 use std::sync::Arc;
 
@@ -79,18 +79,29 @@ pub(crate) async fn token(State(shared): State<Arc<Shared>>, Path(tenant): Path<
     };
     let text = |name: &str| claims.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
     let (issuer, subject, audiences) = (text("iss"), text("sub"), claim_strings(&claims, "aud"));
-    let matched = credentials.iter().any(|(want_issuer, want_subject, want_audiences)| {
-        *want_issuer == issuer && *want_subject == subject && audiences.iter().any(|aud| want_audiences.contains(aud))
-    });
-    if !matched {
+    // Issuer, then subject, then audience, each compared case-sensitively; the first that no
+    // credential (of those matching so far) names is the error.
+    let by_issuer: Vec<_> = credentials.iter().filter(|(want, _, _)| *want == issuer).collect();
+    let by_subject: Vec<_> = by_issuer.iter().filter(|(_, want, _)| *want == subject).collect();
+    let matched = by_subject.iter().any(|(_, _, want)| audiences.iter().any(|aud| want.contains(aud)));
+    let refusal = if by_issuer.is_empty() {
+        Some((700211, format!("assertion issuer '{issuer}'")))
+    } else if by_subject.is_empty() {
+        Some((700213, format!("assertion subject '{subject}'")))
+    } else if !matched {
+        Some((700212, format!("assertion audience '{}'", audiences.join(","))))
+    } else {
+        None
+    };
+    if let Some((code, what)) = refusal {
         return error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
-            70021,
+            code,
             format!(
-                "No matching federated identity record found for presented assertion. Assertion Issuer: '{issuer}'. \
-                 Assertion Subject: '{subject}'. Assertion Audience: '{}'.",
-                audiences.join(",")
+                "No matching federated identity record found for presented {what}. Please note that the matching is \
+                 done using a case-sensitive comparison. Check your federated identity credential Subject, Audience and \
+                 Issuer against the presented assertion."
             ),
         );
     }

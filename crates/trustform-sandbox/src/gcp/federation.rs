@@ -129,8 +129,7 @@ fn exchange(shared: &Shared, body: &Bytes) -> Result<Federated, OauthError> {
             .strip_prefix("//iam.googleapis.com/")
             .map(|name| name.split('/').collect::<Vec<_>>())
             .as_deref()
-            .map(|parts| <[&str; 8]>::try_from(parts).ok())
-            .flatten()
+            .and_then(|parts| <[&str; 8]>::try_from(parts).ok())
     else {
         return Err(OauthError::new(
             "invalid_request",
@@ -185,9 +184,7 @@ fn exchange(shared: &Shared, body: &Bytes) -> Result<Federated, OauthError> {
     let attributes = env
         .attribute
         .iter()
-        .filter_map(|(name, value)| {
-            Some((name.clone(), value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string())))
-        })
+        .map(|(name, value)| (name.clone(), value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string())))
         .collect();
     Ok(Federated { pool: provider.pool, subject, groups, attributes })
 }
@@ -288,9 +285,9 @@ fn generate(shared: &Shared, email: &str, headers: &HeaderMap, body: &Bytes) -> 
         return Err(GcpError::invalid_argument("Scope required."));
     }
     let denied = || {
-        GcpError::permission_denied(format!(
-            "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist)."
-        ))
+        GcpError::permission_denied(
+            "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).",
+        )
     };
     let bearer = headers
         .get(axum::http::header::AUTHORIZATION)
