@@ -203,3 +203,106 @@ resource "google_service_account_iam_member" "ci" {{
     let json: serde_json::Value = serde_json::from_str(&verified.stdout).unwrap();
     assert_eq!(error_codes(&json), vec!["TF1321".to_owned()], "{json:#}");
 }
+
+/// Without `--sandbox`, verify is a client of whatever clouds the environment names (here an
+/// emulator, through the endpoint variables a user would set): the AWS -> Google chain is
+/// exercised with the environment's own AWS identity, read-only, and the chains whose workload
+/// tokens it cannot mint are reported as not exercised.
+#[test]
+fn against_the_environments_clouds_the_aws_to_google_chain_runs_with_its_own_identity() {
+    use support::clouds::{Clouds, ACCOUNT};
+    let clouds = Clouds::sandbox_only(trustform_sandbox::SandboxConfig::default());
+    let spec = |granted: &str| {
+        format!(
+            r#"
+provider "aws" {{
+  region = "us-east-1"
+}}
+
+provider "google" {{
+  project = "litellm-prod"
+}}
+
+data "google_project" "this" {{
+  project_id = "litellm-prod"
+}}
+
+resource "google_service_account" "batch" {{
+  project    = "litellm-prod"
+  account_id = "nightly-batch"
+}}
+
+resource "google_iam_workload_identity_pool" "ops" {{
+  project                   = "litellm-prod"
+  workload_identity_pool_id = "ops-aws"
+}}
+
+resource "google_iam_workload_identity_pool_provider" "ops" {{
+  project                            = "litellm-prod"
+  workload_identity_pool_id          = google_iam_workload_identity_pool.ops.workload_identity_pool_id
+  workload_identity_pool_provider_id = "ops-account"
+  attribute_condition                = "attribute.aws_role == '{granted}'"
+  aws {{
+    account_id = "{ACCOUNT}"
+  }}
+}}
+
+resource "google_service_account_iam_member" "batch" {{
+  service_account_id = google_service_account.batch.name
+  role               = "roles/iam.workloadIdentityUser"
+  member             = "principalSet://iam.googleapis.com/projects/${{data.google_project.this.number}}/locations/global/workloadIdentityPools/${{google_iam_workload_identity_pool.ops.workload_identity_pool_id}}/attribute.aws_role/{granted}"
+}}
+
+resource "aws_iam_openid_connect_provider" "gitlab" {{
+  url            = "https://gitlab.example.com"
+  client_id_list = ["https://gitlab.example.com"]
+}}
+
+resource "aws_iam_role" "deployer" {{
+  name = "gitlab-deployer"
+  assume_role_policy = jsonencode({{
+    Version = "2012-10-17"
+    Statement = [{{
+      Effect    = "Allow"
+      Principal = {{ Federated = aws_iam_openid_connect_provider.gitlab.arn }}
+      Action    = "sts:AssumeRoleWithWebIdentity"
+      Condition = {{ StringEquals = {{ "gitlab.example.com:sub" = "project_path:ops/deploy:ref_type:branch:ref:main" }} }}
+    }}]
+  }})
+}}
+"#
+        )
+    };
+    let env_of = |clouds: &Clouds| {
+        let mut env = clouds.env();
+        env.push(("GOOGLE_STS_CUSTOM_ENDPOINT", format!("{}/v1/", clouds.sandbox.endpoint())));
+        env.push(("GOOGLE_IAM_CREDENTIALS_CUSTOM_ENDPOINT", format!("{}/v1/", clouds.sandbox.endpoint())));
+        env
+    };
+    let owned = env_of(&clouds);
+    let env: Vec<(&str, &str)> = owned.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    let me = format!("arn:aws:iam::{ACCOUNT}:user/sandbox");
+
+    let work = Workdir::new().with_file("main.tf", &spec(&me));
+    let applied = work.run_with_env(&["apply", "--auto-approve"], &env);
+    assert_eq!(applied.code, 0, "{}", applied.all());
+    let verified = work.run_with_env(&["verify"], &env);
+    assert_eq!(verified.code, 0, "{}", verified.all());
+    assert!(verified.stdout.contains("with the environment's credentials (read-only exchanges)"), "{}", verified.stdout);
+    assert!(verified.stdout.contains(&format!("✔ environment identity {me}")), "{}", verified.stdout);
+    assert!(verified.stdout.contains("✔ generateAccessToken for nightly-batch@litellm-prod.iam.gserviceaccount.com"), "{}", verified.stdout);
+    assert!(verified.stderr.contains("TF1342") && verified.stderr.contains("aws_iam_role.deployer"), "{}", verified.stderr);
+
+    // The same deployment, in another cloud, granted to another role: the environment's identity
+    // is refused at the condition, and verify says so at the provider.
+    let clouds = Clouds::sandbox_only(trustform_sandbox::SandboxConfig::default());
+    let owned = env_of(&clouds);
+    let env: Vec<(&str, &str)> = owned.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    let other = Workdir::new().with_file("main.tf", &spec(&format!("arn:aws:sts::{ACCOUNT}:assumed-role/nightly-batch")));
+    let applied = other.run_with_env(&["apply", "--auto-approve"], &env);
+    assert_eq!(applied.code, 0, "{}", applied.all());
+    let verified = other.run_with_env(&["verify", "--json"], &env);
+    assert_eq!(verified.code, 1, "{}", verified.all());
+    let json: serde_json::Value = serde_json::from_str(&verified.stdout).unwrap();
+    assert_eq!(error_codes(&json), vec!["TF1347".to_owned()], "{json:#}");
+}
