@@ -306,3 +306,59 @@ resource "aws_iam_role" "deployer" {{
     let json: serde_json::Value = serde_json::from_str(&verified.stdout).unwrap();
     assert_eq!(error_codes(&json), vec!["TF1347".to_owned()], "{json:#}");
 }
+
+/// The sandbox's Google exchanges answer the requests of Google's own client library: Python's
+/// google-auth, given the credential file `google_credential_config` wrote (its URLs pointed at
+/// the emulator) and the pod's session from EKS Pod Identity in the environment, signs
+/// `GetCallerIdentity` itself, exchanges it at `token_url` and impersonates the service account
+/// at `service_account_impersonation_url`, as the gateway would.
+#[test]
+fn google_auth_exchanges_a_pods_session_for_the_service_accounts_token() {
+    use support::clouds::{Clouds, ISSUER};
+    let clouds = Clouds::sandbox_only(trustform_sandbox::SandboxConfig::default());
+    let work = Workdir::plan_with_sandbox_values("aws-to-vertex");
+    clouds.run(&work, &["apply", "--auto-approve"], 0);
+
+    let pod = |namespace: &str| {
+        let token = trustform_sandbox::federation::mint_token(&serde_json::json!({
+            "iss": ISSUER,
+            "sub": format!("system:serviceaccount:{namespace}:litellm"),
+            "aud": ["pods.eks.amazonaws.com"],
+        }));
+        clouds.http("POST", "/clusters/litellm/assume-role-for-pod-identity", &serde_json::json!({ "token": token }).to_string())
+    };
+    let (status, session) = pod("litellm");
+    assert_eq!(status, 200, "{session:#}");
+    assert_eq!(
+        session["assumedRoleUser"]["arn"].as_str().unwrap(),
+        "arn:aws:sts::123456789012:assumed-role/LitellmVertexPodRole/eks-litellm-litellm"
+    );
+    let (status, refused) = pod("default");
+    assert_eq!((status, refused["message"].as_str().unwrap_or_default().contains("No Pod Identity association")), (400, true), "{refused:#}");
+
+    let endpoint = clouds.sandbox.endpoint();
+    let mut config: serde_json::Value = serde_json::from_str(&work.read("gcp_aws_external_account.json")).unwrap();
+    config["token_url"] = serde_json::json!(format!("{endpoint}/v1/token"));
+    let impersonation = config["service_account_impersonation_url"].as_str().unwrap().replace("https://iamcredentials.googleapis.com", &endpoint);
+    config["service_account_impersonation_url"] = serde_json::json!(impersonation);
+    work.write("pointed.json", &config.to_string());
+    // `aws.Credentials` directly: `load_credentials_from_file` would also look the project up
+    // at cloudresourcemanager.googleapis.com.
+    let script = "import sys, json, google.auth.aws, google.auth.transport.requests\n\
+                  info = json.load(open(sys.argv[1]))\n\
+                  creds = google.auth.aws.Credentials.from_info(info, scopes=['https://www.googleapis.com/auth/cloud-platform'])\n\
+                  creds.refresh(google.auth.transport.requests.Request())\n\
+                  print(creds.token.split('.')[0])";
+    let credentials = &session["credentials"];
+    let output = std::process::Command::new(trustform_test_provider::python::python())
+        .args(["-c", script])
+        .arg(work.file("pointed.json"))
+        .env("AWS_ACCESS_KEY_ID", credentials["accessKeyId"].as_str().unwrap())
+        .env("AWS_SECRET_ACCESS_KEY", credentials["secretAccessKey"].as_str().unwrap())
+        .env("AWS_SESSION_TOKEN", credentials["sessionToken"].as_str().unwrap())
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .expect("the tests' python runs");
+    assert!(output.status.success(), "google-auth failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "tfsandbox-access");
+}

@@ -555,6 +555,17 @@ mod tests {
     }
 
     #[test]
+    fn token_exchanges_are_reads_the_journal_skips() {
+        assert!(only_reads("/", b"Action=AssumeRoleWithWebIdentity&RoleArn=x"));
+        assert!(only_reads("/clusters/litellm/assume-role-for-pod-identity", b"{}"));
+        assert!(only_reads("/v1/token", b"grant_type=x"));
+        assert!(only_reads("/v1/projects/-/serviceAccounts/a@p.iam.gserviceaccount.com:generateAccessToken", b"{}"));
+        assert!(only_reads("/f3b1cf79-eba8-40c3-8120-cb26aca169c2/oauth2/v2.0/token", b"grant_type=x"));
+        assert!(!only_reads("/", b"Action=CreateRole"));
+        assert!(!only_reads("/v1/projects/p/serviceAccounts", b"{}"));
+    }
+
+    #[test]
     fn route_labels_replace_identifiers_and_keep_custom_methods() {
         assert_eq!(route_label("POST", "/v3/projects/my-project:setIamPolicy"), "POST /v3/projects/{}:setIamPolicy");
         assert_eq!(

@@ -309,7 +309,10 @@ fn generate(shared: &Shared, email: &str, headers: &HeaderMap, body: &Bytes) -> 
     if account.disabled {
         return Err(GcpError::failed_precondition(format!("Service account {} is disabled.", account.email)));
     }
-    let expire = crate::ids::rfc3339(crate::ids::now() + time::Duration::hours(1));
+    // Whole seconds, as the reference's example (`"2014-10-02T15:01:23Z"`); google-auth parses
+    // no fraction.
+    let expires = crate::ids::now() + time::Duration::hours(1);
+    let expire = crate::ids::rfc3339(expires.replace_nanosecond(0).unwrap_or(expires));
     let token = federation::seal("tfsandbox-access", account.email.as_bytes());
     Ok(json!({ "accessToken": token, "expireTime": expire }))
 }
