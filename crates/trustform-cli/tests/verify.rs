@@ -288,17 +288,30 @@ resource "aws_iam_role" "deployer" {{
     assert_eq!(applied.code, 0, "{}", applied.all());
     let verified = work.run_with_env(&["verify"], &env);
     assert_eq!(verified.code, 0, "{}", verified.all());
-    assert!(verified.stdout.contains("with the environment's credentials (read-only exchanges)"), "{}", verified.stdout);
+    assert!(
+        verified.stdout.contains("with the environment's credentials (read-only exchanges)"),
+        "{}",
+        verified.stdout
+    );
     assert!(verified.stdout.contains(&format!("✔ environment identity {me}")), "{}", verified.stdout);
-    assert!(verified.stdout.contains("✔ generateAccessToken for nightly-batch@litellm-prod.iam.gserviceaccount.com"), "{}", verified.stdout);
-    assert!(verified.stderr.contains("TF1342") && verified.stderr.contains("aws_iam_role.deployer"), "{}", verified.stderr);
+    assert!(
+        verified.stdout.contains("✔ generateAccessToken for nightly-batch@litellm-prod.iam.gserviceaccount.com"),
+        "{}",
+        verified.stdout
+    );
+    assert!(
+        verified.stderr.contains("TF1342") && verified.stderr.contains("aws_iam_role.deployer"),
+        "{}",
+        verified.stderr
+    );
 
     // The same deployment, in another cloud, granted to another role: the environment's identity
     // is refused at the condition, and verify says so at the provider.
     let clouds = Clouds::sandbox_only(trustform_sandbox::SandboxConfig::default());
     let owned = env_of(&clouds);
     let env: Vec<(&str, &str)> = owned.iter().map(|(name, value)| (*name, value.as_str())).collect();
-    let other = Workdir::new().with_file("main.tf", &spec(&format!("arn:aws:sts::{ACCOUNT}:assumed-role/nightly-batch")));
+    let other =
+        Workdir::new().with_file("main.tf", &spec(&format!("arn:aws:sts::{ACCOUNT}:assumed-role/nightly-batch")));
     let applied = other.run_with_env(&["apply", "--auto-approve"], &env);
     assert_eq!(applied.code, 0, "{}", applied.all());
     let verified = other.run_with_env(&["verify", "--json"], &env);
@@ -325,7 +338,11 @@ fn google_auth_exchanges_a_pods_session_for_the_service_accounts_token() {
             "sub": format!("system:serviceaccount:{namespace}:litellm"),
             "aud": ["pods.eks.amazonaws.com"],
         }));
-        clouds.http("POST", "/clusters/litellm/assume-role-for-pod-identity", &serde_json::json!({ "token": token }).to_string())
+        clouds.http(
+            "POST",
+            "/clusters/litellm/assume-role-for-pod-identity",
+            &serde_json::json!({ "token": token }).to_string(),
+        )
     };
     let (status, session) = pod("litellm");
     assert_eq!(status, 200, "{session:#}");
@@ -334,12 +351,19 @@ fn google_auth_exchanges_a_pods_session_for_the_service_accounts_token() {
         "arn:aws:sts::123456789012:assumed-role/LitellmVertexPodRole/eks-litellm-litellm"
     );
     let (status, refused) = pod("default");
-    assert_eq!((status, refused["message"].as_str().unwrap_or_default().contains("No Pod Identity association")), (400, true), "{refused:#}");
+    assert_eq!(
+        (status, refused["message"].as_str().unwrap_or_default().contains("No Pod Identity association")),
+        (400, true),
+        "{refused:#}"
+    );
 
     let endpoint = clouds.sandbox.endpoint();
     let mut config: serde_json::Value = serde_json::from_str(&work.read("gcp_aws_external_account.json")).unwrap();
     config["token_url"] = serde_json::json!(format!("{endpoint}/v1/token"));
-    let impersonation = config["service_account_impersonation_url"].as_str().unwrap().replace("https://iamcredentials.googleapis.com", &endpoint);
+    let impersonation = config["service_account_impersonation_url"]
+        .as_str()
+        .unwrap()
+        .replace("https://iamcredentials.googleapis.com", &endpoint);
     config["service_account_impersonation_url"] = serde_json::json!(impersonation);
     work.write("pointed.json", &config.to_string());
     // `aws.Credentials` directly: `load_credentials_from_file` would also look the project up

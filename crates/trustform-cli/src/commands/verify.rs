@@ -623,8 +623,10 @@ impl AwsToGoogle {
     async fn exercise(&self, spec: &Spec<'_>, sandboxed: bool, report: &mut Report) {
         use trustform_aws::federation as aws;
         let name = match &self.association {
-            Some((address, _)) => format!("{address} → {} → Google service account", self.provider.address),
-            None => format!("AWS environment identity → {} → Google service account", self.provider.address),
+            Some((address, _)) if sandboxed => {
+                format!("{address} → {} → Google service account", self.provider.address)
+            }
+            _ => format!("AWS environment identity → {} → Google service account", self.provider.address),
         };
         let mut chain = ChainReport { name, steps: Vec::new() };
         let session = match (&self.association, sandboxed) {

@@ -55,13 +55,20 @@ async fn web_identity_is_judged_by_provider_audience_and_trust_conditions() {
             }
         }]
     });
-    let role = iam.create_role().role_name("models-release").assume_role_policy_document(trust.to_string()).send().await.unwrap();
+    let role = iam
+        .create_role()
+        .role_name("models-release")
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap();
     let role_arn = role.role().unwrap().arn().to_owned();
     let assume = |token: String| {
         sts.assume_role_with_web_identity().role_arn(&role_arn).role_session_name("ci").web_identity_token(token).send()
     };
 
-    let session = assume(github_token("repo:acme/models:ref:refs/heads/release/2.1", "sts.amazonaws.com", NEVER)).await.unwrap();
+    let session =
+        assume(github_token("repo:acme/models:ref:refs/heads/release/2.1", "sts.amazonaws.com", NEVER)).await.unwrap();
     let assumed = session.assumed_role_user().unwrap().arn().to_owned();
     assert_eq!(assumed, "arn:aws:sts::123456789012:assumed-role/models-release/ci");
     assert_eq!(session.subject_from_web_identity_token(), Some("repo:acme/models:ref:refs/heads/release/2.1"));
@@ -76,11 +83,19 @@ async fn web_identity_is_judged_by_provider_audience_and_trust_conditions() {
         let error = error.into_service_error();
         (error.code().unwrap_or_default().to_owned(), error.message().unwrap_or_default().to_owned())
     };
-    let other_branch = assume(github_token("repo:acme/models:ref:refs/heads/dev", "sts.amazonaws.com", NEVER)).await.unwrap_err();
-    assert_eq!(refused(other_branch), ("AccessDenied".to_owned(), "Not authorized to perform sts:AssumeRoleWithWebIdentity".to_owned()));
-    let other_audience = assume(github_token("repo:acme/models:ref:refs/heads/release/2.1", "api://AzureADTokenExchange", NEVER)).await.unwrap_err();
+    let other_branch =
+        assume(github_token("repo:acme/models:ref:refs/heads/dev", "sts.amazonaws.com", NEVER)).await.unwrap_err();
+    assert_eq!(
+        refused(other_branch),
+        ("AccessDenied".to_owned(), "Not authorized to perform sts:AssumeRoleWithWebIdentity".to_owned())
+    );
+    let other_audience =
+        assume(github_token("repo:acme/models:ref:refs/heads/release/2.1", "api://AzureADTokenExchange", NEVER))
+            .await
+            .unwrap_err();
     assert_eq!(refused(other_audience), ("InvalidIdentityToken".to_owned(), "Incorrect token audience".to_owned()));
-    let expired = assume(github_token("repo:acme/models:ref:refs/heads/release/2.1", "sts.amazonaws.com", 1)).await.unwrap_err();
+    let expired =
+        assume(github_token("repo:acme/models:ref:refs/heads/release/2.1", "sts.amazonaws.com", 1)).await.unwrap_err();
     assert_eq!(refused(expired).0, "ExpiredTokenException");
     let unknown_issuer = trustform_sandbox::federation::mint_token(&serde_json::json!({
         "iss": "https://gitlab.example.com", "sub": "x", "aud": "sts.amazonaws.com"
