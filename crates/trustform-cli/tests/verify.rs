@@ -28,18 +28,28 @@ fn error_codes(json: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
+/// What no output of verify may hold: a minted workload token (a JWT), a session token, a
+/// federated or impersonated access token.
+fn assert_no_token(text: &str) {
+    for secret in ["eyJ", "TFSANDBOXSESSION", "tfsandbox-federated", "tfsandbox-access", "tfsandbox-entra"] {
+        assert!(!text.contains(secret), "verify printed a token ({secret}):\n{text}");
+    }
+}
+
 #[test]
 fn every_chain_of_every_shipped_plan_works_after_apply() {
     for plan in PLANS {
         let work = Workdir::plan(plan);
         work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
         let verified = work.expect(&["verify", "--sandbox"], 0);
+        assert_no_token(&verified.all());
         insta::assert_snapshot!(format!("shipped_{plan}"), shown(&verified));
         let json: serde_json::Value =
             serde_json::from_str(&work.expect(&["verify", "--sandbox", "--json"], 0).stdout).expect("JSON");
         assert_eq!(json["error_count"], 0, "{plan}: {json:#}");
         let chains = json["chains"].as_array().expect("chains");
         assert!(!chains.is_empty(), "{plan}: no chain found");
+        assert_no_token(&json.to_string());
         for chain in chains {
             assert_eq!(chain["works"], true, "{plan}: {chain:#}");
             let steps = chain["steps"].as_array().unwrap();
@@ -49,6 +59,18 @@ fn every_chain_of_every_shipped_plan_works_after_apply() {
             );
         }
     }
+}
+
+/// The Azure plan with an Entra ID application instead of a managed identity: the assertion is
+/// matched against the application's federated credentials (by its app id).
+#[test]
+fn the_azure_plans_application_variant_federates_too() {
+    let work = Workdir::plan("azure-openai-invoke-only");
+    work.expect(&["apply", "--sandbox", "--auto-approve", "--var", "identity_kind=application"], 0);
+    let verified = work.expect(&["verify", "--sandbox"], 0);
+    assert_no_token(&verified.all());
+    assert!(verified.stdout.contains("✔ https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE token → azuread_application_federated_identity_credential.gateway_eks[0]"), "{}", verified.stdout);
+    assert!(verified.stdout.contains("refused, as it must be: another namespace (system:serviceaccount:trustform-verify-other:litellm: AADSTS700213)"), "{}", verified.stdout);
 }
 
 /// One mistake: `plan`, the `file` where `replace` becomes `with` (`\n` a new line), the code
@@ -103,6 +125,7 @@ fn each_seed_mistake_is_named_at_its_link_with_its_code() {
         work.write(&case.file, &original.replace(&case.replace, &case.with));
         work.expect(&["apply", "--sandbox", "--checks-as-warnings", "--auto-approve"], 0);
         let verified = work.expect(&["verify", "--sandbox"], 1);
+        assert_no_token(&verified.all());
         insta::assert_snapshot!(format!("mistake_{}", case.name), shown(&verified));
         let json: serde_json::Value =
             serde_json::from_str(&work.expect(&["verify", "--sandbox", "--json"], 1).stdout).expect("JSON");

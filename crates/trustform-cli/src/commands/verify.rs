@@ -1343,6 +1343,75 @@ mod tests {
         assert!(others("plain").is_empty());
     }
 
+    fn provider(mapping: &[(&str, &str)]) -> PoolProvider {
+        PoolProvider {
+            address: "google_iam_workload_identity_pool_provider.ci".parse().unwrap(),
+            name: "projects/42/locations/global/workloadIdentityPools/ci/providers/github".to_owned(),
+            pool: "projects/42/locations/global/workloadIdentityPools/ci".to_owned(),
+            aws_account: None,
+            oidc_issuer: Some("https://token.actions.githubusercontent.com".to_owned()),
+            allowed_audiences: Vec::new(),
+            mapping: mapping.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            condition: String::new(),
+        }
+    }
+
+    #[test]
+    fn grants_are_read_back_through_claim_copying_mappings() {
+        let chain = OidcToGoogle {
+            provider: provider(&[
+                ("google.subject", "assertion.sub"),
+                ("attribute.repository", "assertion.repository"),
+                ("attribute.ref", "assertion.ref.lowerAscii()"),
+            ]),
+            grants: Vec::new(),
+        };
+        let pool = "iam.googleapis.com/projects/42/locations/global/workloadIdentityPools/ci";
+        let claims = |member: String| chain.claims_for(&member).map(|c| c.into_iter().collect::<Vec<_>>());
+        assert_eq!(
+            claims(format!("principalSet://{pool}/attribute.repository/acme/models")),
+            Some(vec![("repository".to_owned(), "acme/models".to_owned())])
+        );
+        assert_eq!(
+            claims(format!("principal://{pool}/subject/repo:acme/models:ref:refs/heads/main")),
+            Some(vec![("sub".to_owned(), "repo:acme/models:ref:refs/heads/main".to_owned())])
+        );
+        // A computed mapping cannot be run backwards; a group or the whole pool names no workload;
+        // another pool's member is not this provider's.
+        assert_eq!(claims(format!("principalSet://{pool}/attribute.ref/refs/heads/main")), None);
+        assert_eq!(claims(format!("principalSet://{pool}/*")), None);
+        assert_eq!(claims(format!("principalSet://{pool}/group/ops")), None);
+        assert_eq!(
+            claims(
+                "principalSet://iam.googleapis.com/projects/42/locations/global/workloadIdentityPools/other/*"
+                    .to_owned()
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn condition_values_are_gathered_across_operators_whatever_the_key_case() {
+        let chain = OidcToAws {
+            role: "aws_iam_role.ci".parse().unwrap(),
+            role_arn: "arn:aws:iam::1:role/ci".to_owned(),
+            provider: None,
+            host: "token.actions.githubusercontent.com".to_owned(),
+            condition: json!({
+                "StringEquals": { "token.actions.githubusercontent.com:aud": "sts.amazonaws.com" },
+                "ForAnyValue:StringLike": { "Token.Actions.GithubUserContent.com:sub": ["repo:a/b:ref:refs/heads/main", "repo:a/b:ref:refs/heads/rel-*"] },
+                "StringNotLike": { "token.actions.githubusercontent.com:sub": "repo:a/b:ref:refs/heads/rel-old*" },
+            }),
+        };
+        let subjects = chain.condition_values("token.actions.githubusercontent.com:sub");
+        assert_eq!(subjects.len(), 3);
+        assert_eq!(subjects[0], ("ForAnyValue:StringLike".to_owned(), "repo:a/b:ref:refs/heads/main".to_owned()));
+        assert_eq!(
+            chain.condition_values("token.actions.githubusercontent.com:aud"),
+            vec![("StringEquals".to_owned(), "sts.amazonaws.com".to_owned())]
+        );
+    }
+
     #[test]
     fn the_default_mapping_keeps_the_role_and_drops_the_session() {
         assert_eq!(assumed_role("arn:aws:sts::1:assumed-role/gw/eks-x"), "arn:aws:sts::1:assumed-role/gw");
