@@ -21,6 +21,7 @@ mod account;
 mod api;
 mod config;
 mod error;
+pub mod federation;
 mod policy;
 mod policy_document;
 mod provider;

@@ -24,6 +24,7 @@ mod arm;
 mod azuread;
 mod config;
 mod error;
+pub mod federation;
 mod graph;
 mod identity;
 mod provider;

@@ -39,6 +39,11 @@ pub struct Cli {
     /// Show warnings that come without errors as one summary line each.
     #[arg(long, global = true)]
     pub compact_warnings: bool,
+    /// Report the cross-cloud checks' (TF13xx) findings as warnings, so that plan and apply go
+    /// ahead: for a finding you know to be wrong for your deployment, or to see what
+    /// `trustform verify` says about a mistake.
+    #[arg(long, global = true)]
+    pub checks_as_warnings: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -77,6 +82,9 @@ pub enum Command {
     State(StateCommand),
     /// Release a state lock left behind by a run that did not finish.
     ForceUnlock(ForceUnlockArgs),
+    /// After apply, exercise every trust chain the state holds (token exchanges, no writes) and
+    /// report the link that refuses, and any workload let in that must not be.
+    Verify(VerifyArgs),
     /// List, create, select and delete workspaces: separate states of one spec.
     #[command(subcommand)]
     Workspace(WorkspaceCommand),
@@ -250,6 +258,15 @@ pub struct ImportArgs {
 pub struct ShowArgs {
     /// A saved plan to show instead of the state.
     pub plan_file: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Print the findings as JSON (the diagnostics shape of lint and plan, with the chains).
     #[arg(long)]
     pub json: bool,
     #[arg(long, value_name = "FILE")]

@@ -213,6 +213,7 @@ async fn run(
         vars,
         sandbox_state: None,
         input: cli.input,
+        checks_as_warnings: cli.checks_as_warnings,
         lock_timeout: cli.lock_timeout,
         cancel,
         hook: Arc::new(ui::Progress::new()),
@@ -254,6 +255,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> project::CmdResult {
         Command::Render(args) => commands::inspect::render(ctx, args).await,
         Command::State(command) => commands::state::run(ctx, command).await,
         Command::ForceUnlock(args) => commands::state::force_unlock(ctx, args).await,
+        Command::Verify(args) => commands::verify::run(ctx, args).await,
         Command::Workspace(command) => commands::workspace::run(ctx, command).await,
         Command::Sandbox(command) => sandbox::run(ctx, command).await,
     }

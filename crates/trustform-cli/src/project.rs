@@ -56,14 +56,36 @@ pub fn fail(code: &'static str, summary: &str, detail: impl Into<String>, style:
     Failed(1)
 }
 
-/// The providers compiled into this build; under `--sandbox`, each cloud's wrapped so that its
-/// block can point it nowhere but the sandbox (see [`crate::sandbox_provider`]).
 /// This build's checks (the cross-cloud TF13xx), with the given engine options: the one place a
 /// build chooses what its plans are judged by, as [`providers`] chooses what they can reach.
-pub fn with_checks(options: EngineOptions) -> EngineOptions {
-    EngineOptions { checks: trustform_checks::all(), ..options }
+/// With `as_warnings` (`--checks-as-warnings`) their findings are warnings, which do not stop
+/// an apply.
+pub fn with_checks(options: EngineOptions, as_warnings: bool) -> EngineOptions {
+    let checks = trustform_checks::all();
+    let checks = if as_warnings {
+        checks.into_iter().map(|check| Arc::new(AsWarnings(check)) as Arc<dyn trustform_engine::Check>).collect()
+    } else {
+        checks
+    };
+    EngineOptions { checks, ..options }
 }
 
+/// A check whose findings are all warnings.
+struct AsWarnings(Arc<dyn trustform_engine::Check>);
+
+impl trustform_engine::Check for AsWarnings {
+    fn check(&self, input: &trustform_engine::CheckInput<'_>) -> Diagnostics {
+        let mut found = Diagnostics::new();
+        for mut diagnostic in self.0.check(input).into_vec() {
+            diagnostic.severity = trustform_diag::Severity::Warning;
+            found.push(diagnostic);
+        }
+        found
+    }
+}
+
+/// The providers compiled into this build; under `--sandbox`, each cloud's wrapped so that its
+/// block can point it nowhere but the sandbox (see [`crate::sandbox_provider`]).
 pub fn providers(sandboxed: bool) -> Providers {
     let mut providers = Providers::new();
     // A factory per provider: each aliased configuration (`provider "aws" { alias = "x" }`) gets

@@ -40,6 +40,7 @@ fn every_command_loads_the_spec_once() {
         &["state", "pull"],
         &["state", "mv", "trustform_data.a", "trustform_data.b"],
         &["state", "mv", "trustform_data.b", "trustform_data.a"],
+        &["verify"],
         &["workspace", "list"],
         &["workspace", "new", "staging"],
         &["workspace", "select", "default"],

@@ -22,6 +22,7 @@ mod api;
 mod auth;
 mod config;
 mod error;
+pub mod federation;
 mod iam_policy;
 mod provider;
 mod resources;

@@ -311,6 +311,18 @@ pub(crate) struct AzureState {
     graph: GraphState,
 }
 
+impl AzureState {
+    /// The federated credentials Entra matches a client assertion for `client_id` against: an
+    /// application's (by app id) or a user-assigned managed identity's (by client id).
+    pub(crate) fn federated_credentials(&self, client_id: &str) -> Option<Vec<crate::graph::FederatedMatch>> {
+        self.graph.federated_credentials(client_id).or_else(|| self.msi.federated_credentials(client_id))
+    }
+
+    pub(crate) fn tenant_id(&self) -> &str {
+        &self.tenant_id
+    }
+}
+
 /// Built-in roles with their real, well-known GUIDs. Permissions are abridged to what plans
 /// and tests look at.
 fn built_in_roles() -> Vec<(&'static str, &'static str, &'static str, Permission)> {

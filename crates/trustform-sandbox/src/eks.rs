@@ -557,6 +557,107 @@ pub(crate) async fn list_associations(
     Ok(Json(body))
 }
 
+/// EKS Auth `AssumeRoleForPodIdentity`
+/// (https://docs.aws.amazon.com/eks/latest/APIReference/API_auth_AssumeRoleForPodIdentity.html),
+/// what the Pod Identity Agent calls with a pod's service account token: the token must be the
+/// cluster's (its issuer) for the audience `pods.eks.amazonaws.com`, an association must name
+/// its namespace and service account, and the association's role must trust
+/// `pods.eks.amazonaws.com` for `sts:AssumeRole` and `sts:TagSession`
+/// (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html).
+pub(crate) async fn assume_role_for_pod_identity(
+    State(shared): State<Arc<Shared>>,
+    Path(cluster_name): Path<String>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, EksError> {
+    use crate::federation::{self, trust_policy, TokenError};
+    let invalid_token = |message: &str| EksError::new(StatusCode::BAD_REQUEST, "InvalidTokenException", message);
+    let denied = |message: String| EksError::new(StatusCode::BAD_REQUEST, "AccessDeniedException", message);
+    let request: serde_json::Value = serde_json::from_slice(&body).map_err(|_| {
+        EksError::new(StatusCode::BAD_REQUEST, "InvalidRequestException", "The request body is not JSON.")
+    })?;
+    let token = request.get("token").and_then(serde_json::Value::as_str).unwrap_or_default();
+    let claims = federation::verified_claims(token).map_err(|error| match error {
+        TokenError::Expired => {
+            EksError::new(StatusCode::BAD_REQUEST, "ExpiredTokenException", "The token has expired.")
+        }
+        TokenError::Malformed => invalid_token("The service account token is not valid."),
+    })?;
+    let (issuer, account_id, associations) = {
+        let mut eks = shared.eks();
+        let cluster = eks.cluster(&cluster_name).map_err(|error| error.in_cluster(&cluster_name))?;
+        let associations: Vec<Association> =
+            cluster.associations.values().map(|stored| stored.association.clone()).collect();
+        (cluster.description.identity.oidc.issuer.clone(), eks.account_id.clone(), associations)
+    };
+    if claims.get("iss").and_then(serde_json::Value::as_str) != Some(issuer.as_str()) {
+        return Err(invalid_token("The token was not issued by this cluster's service account issuer."));
+    }
+    if !federation::claim_strings(&claims, "aud").iter().any(|aud| aud == POD_IDENTITY_AUDIENCE) {
+        return Err(invalid_token("The token's audience is not pods.eks.amazonaws.com."));
+    }
+    let subject = claims.get("sub").and_then(serde_json::Value::as_str).unwrap_or_default();
+    let Some((namespace, service_account)) =
+        subject.strip_prefix("system:serviceaccount:").and_then(|rest| rest.split_once(':'))
+    else {
+        return Err(invalid_token("The token's subject is not a service account."));
+    };
+    let Some(association) =
+        associations.iter().find(|a| a.namespace == namespace && a.service_account == service_account)
+    else {
+        return Err(denied(format!(
+            "No Pod Identity association in cluster {cluster_name} for service account {service_account} in namespace {namespace}."
+        )));
+    };
+    let role_arn = association.role_arn.clone();
+    let account = crate::federation::arn_account(&role_arn).unwrap_or(&shared.config.account_id).to_owned();
+    let trust = shared.iam().get(&account).and_then(|iam| iam.trust_of(&role_arn));
+    let trusted = trust.is_some_and(|(_, policy)| {
+        trust_policy::allows(
+            &policy,
+            &trust_policy::Request {
+                principal: trust_policy::Principal::Service(POD_IDENTITY_AUDIENCE),
+                actions: &["sts:AssumeRole", "sts:TagSession"],
+                context: BTreeMap::new(),
+            },
+        )
+    });
+    if !trusted {
+        return Err(denied(format!(
+            "The role {role_arn} does not let pods.eks.amazonaws.com perform sts:AssumeRole and sts:TagSession."
+        )));
+    }
+    let role_name = role_arn.rsplit('/').next().unwrap_or_default();
+    let session = format!(
+        "eks-{cluster_name}-{}",
+        claims
+            .get("kubernetes.io")
+            .and_then(|k| k.get("pod"))
+            .and_then(|p| p.get("name"))
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or(service_account)
+    );
+    let arn = format!("arn:aws:sts::{account_id}:assumed-role/{role_name}/{session}");
+    let credentials = federation::SessionCredentials::issue(&arn);
+    Ok(Json(json!({
+        "assumedRoleUser": { "arn": arn, "assumeRoleId": format!("{}:{session}", credentials.role_id) },
+        "audience": POD_IDENTITY_AUDIENCE,
+        "credentials": {
+            "accessKeyId": credentials.access_key_id,
+            "secretAccessKey": credentials.secret_access_key,
+            "sessionToken": credentials.session_token,
+            "expiration": credentials.expiration.unix_timestamp(),
+        },
+        "podIdentityAssociation": {
+            "associationArn": association.association_arn,
+            "associationId": association.association_id,
+        },
+        "subject": { "namespace": namespace, "serviceAccount": service_account },
+    })))
+}
+
+/// The audience of a Pod Identity token and the service principal its roles trust.
+const POD_IDENTITY_AUDIENCE: &str = "pods.eks.amazonaws.com";
+
 #[cfg(test)]
 mod tests {
     use super::*;

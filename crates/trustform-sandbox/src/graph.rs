@@ -100,7 +100,31 @@ pub(crate) struct GraphState {
     delay: Duration,
 }
 
+/// A federated identity credential as Entra matches it: issuer, subject, audiences.
+pub(crate) type FederatedMatch = (String, String, Vec<String>);
+
 impl GraphState {
+    /// The federated credentials of the visible application with this client (app) id.
+    pub(crate) fn federated_credentials(&self, app_id: &str) -> Option<Vec<FederatedMatch>> {
+        let now = crate::ids::now();
+        let app = self.applications.values().find(|app| app.app_id == app_id && app.visible_at <= now)?;
+        let text =
+            |fields: &Map<String, Value>, name: &str| fields.get(name).and_then(Value::as_str).unwrap_or("").to_owned();
+        Some(
+            app.credentials
+                .values()
+                .map(|fields| {
+                    let audiences = fields
+                        .get("audiences")
+                        .and_then(Value::as_array)
+                        .map(|items| items.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                        .unwrap_or_default();
+                    (text(fields, "issuer"), text(fields, "subject"), audiences)
+                })
+                .collect(),
+        )
+    }
+
     pub(crate) fn new(rng: StdRng, delay: Duration) -> GraphState {
         GraphState { applications: BTreeMap::new(), principals: BTreeMap::new(), rng, delay }
     }

@@ -634,6 +634,24 @@ fn dedup(items: Vec<String>) -> Vec<String> {
     items.into_iter().filter(|item| seen.insert(item.clone())).collect()
 }
 
+/// What the token exchanges read of IAM (`federation`): only what has propagated.
+impl IamState {
+    /// The name and trust policy of the role with this ARN.
+    pub(crate) fn trust_of(&self, arn: &str) -> Option<(String, String)> {
+        let now = crate::ids::now();
+        self.roles
+            .values()
+            .find(|role| role.arn == arn && role.propagated_at <= now)
+            .map(|role| (role.name.clone(), role.assume_role_policy.clone()))
+    }
+
+    /// The client ids (audiences) of the OpenID Connect provider with this ARN.
+    pub(crate) fn oidc_audiences(&self, arn: &str) -> Option<Vec<String>> {
+        let now = crate::ids::now();
+        self.oidc_providers.get(arn).filter(|provider| provider.propagated_at <= now).map(|p| p.client_ids.clone())
+    }
+}
+
 /// Serves one IAM action in the account `account_id` (the request's, see
 /// [`crate::query::signing_account`]); each account has its own roles and OIDC providers.
 pub(crate) fn dispatch(shared: &Shared, account_id: &str, action: &str, params: &Params) -> Answer {

@@ -27,6 +27,11 @@
 //! policies, auth methods and the Kubernetes auth method's configuration and roles, checked
 //! against a real OpenBao server in the tests.
 //!
+//! [`federation`] serves workload identity federation's exchanges, which `trustform verify`
+//! makes: STS `AssumeRoleWithWebIdentity`, EKS Auth `AssumeRoleForPodIdentity`, Google STS
+//! `token` and IAM Credentials `generateAccessToken`, and Entra ID's token endpoint with a
+//! federated client assertion, judging tokens signed with [`federation::SIGNING_KEY`].
+//!
 //! [`world`] holds what exists before anything is created: the shipped plans' world, and, with
 //! [`SandboxConfig::materialize_on_first_use`], any project, cluster or subscription a spec
 //! names, derived from its name.
@@ -34,6 +39,7 @@
 mod azure;
 mod config;
 mod eks;
+pub mod federation;
 mod gcp;
 mod graph;
 mod iam;

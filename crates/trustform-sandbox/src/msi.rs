@@ -248,6 +248,14 @@ impl MsiState {
     }
 
     /// Marks the start of a credential write of `identity`; a conflict when one is in flight.
+    /// The federated credentials of the identity with this client id.
+    pub(crate) fn federated_credentials(&self, client_id: &str) -> Option<Vec<crate::graph::FederatedMatch>> {
+        let identity = self.identities.values().find(|identity| identity.client_id.eq_ignore_ascii_case(client_id))?;
+        Some(
+            identity.credentials.values().map(|c| (c.issuer.clone(), c.subject.clone(), c.audiences.clone())).collect(),
+        )
+    }
+
     pub(crate) fn begin_write(&mut self, identity: &str) -> Result<(), ArmError> {
         let writers = self.busy.entry(identity.to_owned()).or_default();
         if *writers > 0 {

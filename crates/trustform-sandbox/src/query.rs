@@ -247,7 +247,7 @@ fn service(headers: &HeaderMap, action: &str) -> Service {
     match scoped {
         Some("sts") => Service::Sts,
         Some("iam") => Service::Iam,
-        _ if action == "GetCallerIdentity" => Service::Sts,
+        _ if action == "GetCallerIdentity" || action == "AssumeRoleWithWebIdentity" => Service::Sts,
         _ => Service::Iam,
     }
 }
@@ -285,7 +285,10 @@ pub(crate) async fn handle(
     };
     let account = signing_account(&headers).unwrap_or_else(|| shared.config.account_id.clone());
     let (namespace, answer) = match service(&headers, action) {
-        Service::Sts => (STS_NAMESPACE, sts::dispatch(&account, action, &params)),
+        Service::Sts => {
+            let session_token = headers.get("x-amz-security-token").and_then(|value| value.to_str().ok());
+            (STS_NAMESPACE, sts::dispatch(&shared, &account, action, &params, session_token))
+        }
         Service::Iam => (IAM_NAMESPACE, iam::dispatch(&shared, &account, action, &params)),
     };
     match answer {

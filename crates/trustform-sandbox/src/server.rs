@@ -243,14 +243,15 @@ fn changes_state(method: &axum::http::Method) -> bool {
 const MAX_JOURNALED_BODY: usize = 16 * 1024 * 1024;
 
 /// Whether a request that is not a `GET` only reads: the query protocol's `Get*` and `List*`
-/// actions (IAM and STS read by `POST /`) and Google's `:getIamPolicy`.
+/// actions (IAM and STS read by `POST /`), Google's `:getIamPolicy`, and the token exchanges
+/// (`federation`), which change nothing.
 fn only_reads(path: &str, body: &[u8]) -> bool {
     if path == "/" {
-        return form_urlencoded::parse(body)
-            .find(|(name, _)| name == "Action")
-            .is_some_and(|(_, action)| action.starts_with("Get") || action.starts_with("List"));
+        return form_urlencoded::parse(body).find(|(name, _)| name == "Action").is_some_and(|(_, action)| {
+            action.starts_with("Get") || action.starts_with("List") || action == "AssumeRoleWithWebIdentity"
+        });
     }
-    path.ends_with(":getIamPolicy")
+    path.ends_with(":getIamPolicy") || crate::federation::is_exchange(path)
 }
 
 /// Serves a change one at a time, stamped with the time it is journaled at, and journals it
@@ -381,11 +382,14 @@ fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/", post(query::handle))
         .route("/clusters/{name}", get(eks::describe_cluster))
+        .route("/clusters/{name}/assume-role-for-pod-identity", post(eks::assume_role_for_pod_identity))
         .route("/clusters/{name}/pod-identity-associations", post(eks::create_association).get(eks::list_associations))
         .route(
             "/clusters/{name}/pod-identity-associations/{id}",
             get(eks::describe_association).post(eks::update_association).delete(eks::delete_association),
         )
+        .route("/v1/token", post(gcp::sts_token))
+        .route("/{tenant}/oauth2/v2.0/token", post(crate::federation::entra::token))
         .route("/v1/{*path}", any(gcp::iam_v1))
         .route("/v3/{*path}", any(gcp::resource_manager_v3))
         .route("/vault/v1/{*path}", any(vault::handle))
@@ -565,6 +569,17 @@ mod tests {
             assert!(!is_own_host(other, 4566), "{other}");
         }
         assert!(is_own_host("[::1]", 4566));
+    }
+
+    #[test]
+    fn token_exchanges_are_reads_the_journal_skips() {
+        assert!(only_reads("/", b"Action=AssumeRoleWithWebIdentity&RoleArn=x"));
+        assert!(only_reads("/clusters/litellm/assume-role-for-pod-identity", b"{}"));
+        assert!(only_reads("/v1/token", b"grant_type=x"));
+        assert!(only_reads("/v1/projects/-/serviceAccounts/a@p.iam.gserviceaccount.com:generateAccessToken", b"{}"));
+        assert!(only_reads("/f3b1cf79-eba8-40c3-8120-cb26aca169c2/oauth2/v2.0/token", b"grant_type=x"));
+        assert!(!only_reads("/", b"Action=CreateRole"));
+        assert!(!only_reads("/v1/projects/p/serviceAccounts", b"{}"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod migrate;
 pub mod plan;
 pub mod state;
 pub mod validate;
+pub mod verify;
 pub mod workspace;
 
 /// What every command knows, built once per run from the arguments (see [`crate::context`]).

@@ -92,7 +92,7 @@ async fn check(ctx: &Ctx, args: &ValidateArgs, vars: &[trustform_lang::CliVar], 
             config,
             variables,
             crate::project::providers(ctx.sandboxed()),
-            crate::project::with_checks(EngineOptions::default()),
+            crate::project::with_checks(EngineOptions::default(), false),
         );
         diags.extend(more);
         if let Some(engine) = engine {

@@ -52,6 +52,8 @@ pub struct Ctx {
     pub sandbox_state: Option<PathBuf>,
     /// `-input=false`: never ask anything, even on a terminal.
     pub input: bool,
+    /// `--checks-as-warnings`: the cross-cloud checks' findings do not stop a plan or apply.
+    pub checks_as_warnings: bool,
     /// `-lock-timeout`: how long to retry taking a state lock someone else holds.
     pub lock_timeout: Duration,
     pub cancel: CancellationToken,
@@ -210,7 +212,7 @@ impl Project {
             self.config,
             self.variables,
             crate::project::providers(ctx.sandboxed()),
-            crate::project::with_checks(options),
+            crate::project::with_checks(options, ctx.checks_as_warnings),
         );
         diags.extend(more);
         ctx.report(&diags, &sources)?;

@@ -8,6 +8,7 @@
 //! `{"error": {"code": 404, "message": "...", "status": "NOT_FOUND"}}`. Any bearer token is
 //! accepted and none is required.
 
+mod federation;
 mod operations;
 mod policy;
 mod resource_manager;
@@ -415,8 +416,31 @@ fn answer(result: Answer) -> Response {
     }
 }
 
-pub(crate) async fn iam_v1(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: Bytes) -> Response {
-    answer(GcpRequest::parse("/v1/", method, &uri, body).and_then(|request| shared.gcp().iam_v1(&request)))
+pub(crate) async fn iam_v1(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request = match GcpRequest::parse("/v1/", method, &uri, body) {
+        Ok(request) => request,
+        Err(error) => return error.into_response(),
+    };
+    // IAM Service Account Credentials shares IAM's `/v1/projects/-/serviceAccounts/...` paths.
+    if let ("POST", ["projects", _, "serviceAccounts", account], Some("generateAccessToken")) = (
+        request.method.as_str(),
+        request.segments.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
+        request.verb.as_deref(),
+    ) {
+        return federation::generate_access_token(&shared, account, &headers, &request.body);
+    }
+    answer(shared.gcp().iam_v1(&request))
+}
+
+/// Security Token Service `POST /v1/token` ([`federation`]).
+pub(crate) async fn sts_token(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    federation::token(&shared, &body)
 }
 
 pub(crate) async fn resource_manager_v3(

@@ -190,6 +190,16 @@ impl PolicyStore {
         changed
     }
 
+    /// The members that hold any of `roles` without a condition (what a token exchange may rely on;
+    /// a conditional binding is not evaluated by the sandbox, so it grants nothing here).
+    pub(super) fn unconditional_members(&self, roles: &[&str]) -> Vec<String> {
+        self.bindings
+            .iter()
+            .filter(|binding| binding.condition.is_none() && roles.contains(&binding.role.as_str()))
+            .flat_map(|binding| binding.members.iter().cloned())
+            .collect()
+    }
+
     fn is_conditional(&self) -> bool {
         self.bindings.iter().any(|binding| binding.condition.is_some())
     }

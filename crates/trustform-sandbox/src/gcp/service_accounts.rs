@@ -127,6 +127,14 @@ fn check_fields(fields: &AccountFields) -> Result<(), GcpError> {
     check_length(fields.description.as_deref(), 256, "description")
 }
 
+/// What `generateAccessToken` reads of a service account.
+pub(super) struct AccountGrants {
+    pub(super) email: String,
+    pub(super) project_id: String,
+    pub(super) disabled: bool,
+    pub(super) policy: PolicyStore,
+}
+
 impl GcpState {
     /// The project id of a known project, by id or number, or `PERMISSION_DENIED`.
     fn account_project(&self, project: &str, permission: &str) -> Result<String, GcpError> {
@@ -231,6 +239,18 @@ impl GcpState {
         };
         self.service_accounts.insert(unique_id, stored);
         Ok(json!(account))
+    }
+
+    /// The live account with this email, with its policy.
+    pub(super) fn account_grants(&self, email: &str) -> Option<AccountGrants> {
+        self.service_accounts.values().find(|stored| !stored.deleted && stored.account.email == email).map(|stored| {
+            AccountGrants {
+                email: stored.account.email.clone(),
+                project_id: stored.account.project_id.clone(),
+                disabled: stored.account.disabled,
+                policy: stored.policy.clone(),
+            }
+        })
     }
 
     pub(super) fn get_service_account(&self, project: &str, account: &str) -> Answer {

@@ -344,7 +344,39 @@ fn list_page<'a, T: Serialize + 'a>(
     body
 }
 
+/// What a token exchange reads of a pool provider.
+pub(super) struct ExchangeProvider {
+    /// `projects/NUMBER/locations/global/workloadIdentityPools/POOL`.
+    pub(super) pool: String,
+    pub(super) aws_account: Option<String>,
+    pub(super) oidc_issuer: Option<String>,
+    pub(super) allowed_audiences: Vec<String>,
+    pub(super) mapping: BTreeMap<String, String>,
+    pub(super) condition: String,
+}
+
 impl GcpState {
+    /// The active, enabled provider `POOL/PROVIDER` of the project with this number, in an
+    /// active, enabled pool.
+    pub(super) fn exchange_provider(&self, number: u64, pool: &str, provider: &str) -> Option<ExchangeProvider> {
+        let usable_pool = self
+            .pools
+            .get(&(number, pool.to_owned()))
+            .is_some_and(|stored| stored.lifecycle.state == LifecycleState::Active && !stored.disabled);
+        let stored = self.providers.get(&(number, pool.to_owned(), provider.to_owned()))?;
+        if !usable_pool || stored.lifecycle.state != LifecycleState::Active || stored.disabled {
+            return None;
+        }
+        Some(ExchangeProvider {
+            pool: format!("projects/{number}/locations/global/workloadIdentityPools/{pool}"),
+            aws_account: stored.aws.as_ref().map(|aws| aws.account_id.clone()),
+            oidc_issuer: stored.oidc.as_ref().map(|oidc| oidc.issuer_uri.clone()),
+            allowed_audiences: stored.oidc.as_ref().map(|oidc| oidc.allowed_audiences.clone()).unwrap_or_default(),
+            mapping: stored.attribute_mapping.clone(),
+            condition: stored.attribute_condition.clone(),
+        })
+    }
+
     fn pool_key(&self, project: &str, pool: &str, permission: &str) -> Result<(u64, String), GcpError> {
         let number = self.project(project).ok_or_else(|| denied(permission, project))?.number;
         Ok((number, pool.to_owned()))
