@@ -106,7 +106,11 @@ impl Spec<'_> {
 
     /// A diagnostic at the block of `address`, with the blocks of `related`.
     fn finding(&self, diagnostic: Diagnostic, address: &ResourceAddr, related: &[&ResourceAddr]) -> Diagnostic {
-        let span = |address: &ResourceAddr| self.config.resources.get(&address.resource).map(|r| r.span.clone());
+        // The block in whichever module the address is in (`module.vertex.aws_iam_role.gateway`).
+        let span = |address: &ResourceAddr| {
+            let path: Vec<&str> = address.module.iter().map(|step| step.name.as_str()).collect();
+            self.config.resource_in(&path, &address.resource).map(|r| r.span.clone())
+        };
         diagnostic.with_span(span(address)).with_related(related.iter().filter_map(|a| span(a))).with_address(address)
     }
 
