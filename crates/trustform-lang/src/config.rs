@@ -265,6 +265,20 @@ impl Config {
         self.module(path)?.resources.get(id)
     }
 
+    /// Every source file of the module tree, the root's first and each path once: what
+    /// diagnostics quote from, and what a saved plan's digest covers.
+    pub fn all_sources(&self) -> SourceMap {
+        let mut all = self.sources.clone();
+        for (_, module) in self.modules().into_iter().skip(1) {
+            for file in module.sources.files() {
+                if all.by_path(&file.path).is_none() {
+                    all.add(file.path.clone(), file.text.clone());
+                }
+            }
+        }
+        all
+    }
+
     /// Every module of the tree with its path of call names, the root first, parents before
     /// their children.
     pub fn modules(&self) -> Vec<(Vec<String>, &Config)> {

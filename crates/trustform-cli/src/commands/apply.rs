@@ -287,7 +287,7 @@ async fn apply_saved(ctx: &Ctx, args: &ApplyArgs, file: &std::path::Path) -> Cmd
     }
     let store = project.backend(ctx, args.flags.state.as_deref(), encryption.state).await?;
     let env = project.env_file(ctx, args.env_file.as_deref())?;
-    let sources = project.config.sources.clone();
+    let sources = project.config.all_sources();
     // The plan file leaves out the passphrase variables; the encryption block read them above.
     let mut variables = saved.variables.clone();
     for name in crate::context::encryption::passphrase_variables(&project.config) {

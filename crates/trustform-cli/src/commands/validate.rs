@@ -14,7 +14,7 @@ pub async fn init(ctx: &Ctx, args: InitArgs) -> CmdResult {
     let mut project = Project::without_command_line(ctx)?;
     // The spec's warnings are shown; unset variables are the later commands' concern.
     let warnings: Diagnostics = project.take_pending().into_iter().filter(|d| !d.is_error()).collect();
-    ctx.report(&warnings, &project.config.sources)?;
+    ctx.report(&warnings, &project.config.all_sources())?;
     let config = &project.config;
     let spec = backends::configured(Some(config), ctx.err)?;
     let providers = crate::project::providers(ctx.sandboxed());
@@ -74,7 +74,7 @@ pub async fn lint(ctx: &Ctx, args: ValidateArgs) -> CmdResult {
 async fn check(ctx: &Ctx, args: &ValidateArgs, vars: &[trustform_lang::CliVar], success: &str) -> CmdResult {
     let (mut project, loaded) = Project::for_checks(ctx, vars);
     // Variables files join the sources as they are read, so their problems show a snippet.
-    let sources = project.config.sources.clone();
+    let sources = project.config.all_sources();
     let mut diags = project.take_pending();
     if loaded {
         let Project { config, mut variables, .. } = project;

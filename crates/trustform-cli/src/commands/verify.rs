@@ -73,7 +73,7 @@ pub async fn run(ctx: &Ctx, args: VerifyArgs) -> CmdResult {
             );
         }
     }
-    let sources = &project.config.sources;
+    let sources = &project.config.all_sources();
     if args.json {
         let mut answer = crate::render::to_json(&report.diags);
         answer["chains"] = Value::Array(report.chains.iter().map(ChainReport::to_json).collect());

@@ -138,7 +138,7 @@ impl Project {
     fn read(ctx: &Ctx, cli: &[CliVar]) -> CmdResult<Project> {
         let (mut config, mut diags) = load_spec(&ctx.dir);
         if diags.has_errors() {
-            report(&diags, &config.sources, ctx.err)?;
+            report(&diags, &config.all_sources(), ctx.err)?;
         }
         let has_spec = config.sources.files().next().is_some();
         let digest = digest_of(&config);
@@ -177,7 +177,7 @@ impl Project {
         let env = std::env::var(trustform_state::encryption::PASSPHRASE_ENV).ok().map(zeroize::Zeroizing::new);
         let (settings, diags) =
             encryption::interpret(&self.config, &self.variables, env.as_deref().map(String::as_str));
-        report(&diags, &self.config.sources, ctx.err)?;
+        report(&diags, &self.config.all_sources(), ctx.err)?;
         Ok(settings)
     }
 
@@ -203,7 +203,7 @@ impl Project {
     /// Builds the engine over this build's providers. Problems with variables are reported
     /// together with the spec's structural problems, so one run shows them all.
     pub fn engine(self, ctx: &Ctx, options: EngineOptions) -> CmdResult<(Engine, SourceMap)> {
-        let sources = self.config.sources.clone();
+        let sources = self.config.all_sources();
         let mut diags = self.pending;
         if ctx.sandboxed() {
             diags.extend(crate::sandbox_provider::overridden_settings(&self.config));
@@ -222,5 +222,5 @@ impl Project {
 
 /// The digest of a spec's files, as a saved plan records it.
 fn digest_of(config: &Config) -> String {
-    trustform_plan::config_digest(config.sources.files().map(|f| (&*f.path, &*f.text)))
+    trustform_plan::config_digest(config.all_sources().files().map(|f| (&*f.path, &*f.text)))
 }
