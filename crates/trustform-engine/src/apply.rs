@@ -817,11 +817,13 @@ impl Engine {
                     let now = planned.get(name).cloned().unwrap_or(Value::Null);
                     let same = schema.block.attributes.get(name).is_some_and(|attr| values_equal(attr, promised, &now));
                     if !same {
+                        let span = self.config.resources.get(&addr.resource).map(|r| r.span.clone());
                         return Err(Diagnostic::error(
                             "TF1091",
                             "Derived value changed during apply",
                             format!("The plan promised {addr}.{name} = {} but the {} provider now derives {}: it is configured for another account, project or subscription than when the plan was made. Nothing was changed for this resource; check the credentials and provider settings, then make a new plan.", promised.render(), change.provider, now.render()),
                         )
+                        .with_span(span)
                         .with_address(addr)
                         .into());
                     }
