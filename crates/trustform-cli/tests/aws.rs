@@ -478,3 +478,41 @@ fn a_saved_plan_is_not_applied_in_another_account_than_it_derived_arns_in() {
     assert!(apply.stderr.contains("arn:aws:iam::444455556666:role/edge-relay"), "{}", apply.all());
     assert!(other.inventory().roles.is_empty(), "nothing was created in the other account");
 }
+
+/// What the plan derived and what the cloud made differ (here STS and IAM answer for different
+/// accounts, as two emulators mixed up would): the role is recorded as IAM answered it, the
+/// apply fails it with TF1090 naming both ARNs, and the role that trusts it, planned with the
+/// derived ARN, is not created.
+#[test]
+fn an_arn_iam_answers_differently_than_the_plan_derived_fails_the_role_and_keeps_it() {
+    let sts = Clouds::sandbox_only(SandboxConfig::default());
+    let iam = Clouds::sandbox_only(SandboxConfig::default().account_id("444455556666"));
+    let work = Workdir::new().with_file(
+        "main.tf",
+        r#"resource "aws_iam_role" "relay" {
+  name               = "edge-relay"
+  assume_role_policy = jsonencode({ Version = "2012-10-17", Statement = [] })
+}
+
+resource "aws_iam_role" "caller" {
+  name = "edge-caller"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = { AWS = aws_iam_role.relay.arn }, Action = "sts:AssumeRole" }]
+  })
+}
+"#,
+    );
+    let mut env = iam.env();
+    env.retain(|(name, _)| *name != "AWS_ENDPOINT_URL_STS");
+    env.push(("AWS_ENDPOINT_URL_STS", sts.sandbox.endpoint()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    let apply = work.run_with_env(&["apply", "--auto-approve"], &env);
+    assert_eq!(apply.code, 1, "{}", apply.all());
+    assert!(apply.stderr.contains("TF1090"), "{}", apply.all());
+    assert!(apply.stderr.contains(&format!("arn:aws:iam::{ACCOUNT}:role/edge-relay")), "{}", apply.all());
+    assert!(apply.stderr.contains("arn:aws:iam::444455556666:role/edge-relay"), "{}", apply.all());
+    assert_eq!(iam.inventory().roles, ["edge-relay"], "the caller planned with the derived ARN is not created");
+    let listed = work.expect(&["state", "list"], 0);
+    assert_eq!(listed.stdout.trim(), "aws_iam_role.relay", "the role that exists is recorded");
+}

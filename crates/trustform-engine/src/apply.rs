@@ -620,7 +620,7 @@ impl Engine {
                 Diagnostic::error(
                     "TF1090",
                     "Provider produced inconsistent result after apply",
-                    format!("The {} provider derived {addr}.{name} = {} at plan time, but the cloud answered {}. Resources that use it were planned with the derived value, so they were not applied; {addr} is recorded in state as the cloud answered it. This is a bug in the provider's derivation: please report it with this message, then run `trustform plan` again, which plans from the recorded value.", change.provider, shown(promised), got.render()),
+                    format!("The {} provider derived {addr}.{name} = {} at plan time, but the cloud answered {}. Resources that use it were planned with the derived value, so they were not applied; {addr} is recorded in state as the cloud answered it. Either the provider's services answer for different accounts or projects (check its endpoints and credentials), or its derivation is wrong (please report it with this message). Then run `trustform plan` again, which plans from the recorded value.", change.provider, shown(promised), got.render()),
                 )
                 .with_span(span)
                 .with_address(addr)
