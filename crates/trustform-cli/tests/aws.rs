@@ -512,6 +512,9 @@ resource "aws_iam_role" "caller" {
     assert!(apply.stderr.contains("TF1090"), "{}", apply.all());
     assert!(apply.stderr.contains(&format!("arn:aws:iam::{ACCOUNT}:role/edge-relay")), "{}", apply.all());
     assert!(apply.stderr.contains("arn:aws:iam::444455556666:role/edge-relay"), "{}", apply.all());
+    let start = apply.stderr.find("TF1090").unwrap();
+    let end = start + apply.stderr[start..].find("(resource: aws_iam_role.relay)").unwrap();
+    insta::assert_snapshot!("derived_value_contradicted", &apply.stderr[start..end]);
     assert_eq!(iam.inventory().roles, ["edge-relay"], "the caller planned with the derived ARN is not created");
     let listed = work.expect(&["state", "list"], 0);
     assert_eq!(listed.stdout.trim(), "aws_iam_role.relay", "the role that exists is recorded");
