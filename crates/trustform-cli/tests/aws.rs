@@ -519,3 +519,21 @@ resource "aws_iam_role" "caller" {
     let listed = work.expect(&["state", "list"], 0);
     assert_eq!(listed.stdout.trim(), "aws_iam_role.relay", "the role that exists is recorded");
 }
+
+/// `skip_requesting_account_id = true` (Terraform's setting for emulators without STS) makes no
+/// STS call at configure, so the plan leaves ARNs to the apply; `--sandbox` keeps the setting
+/// (it sends nothing anywhere), so the sandbox plans as the real run would, without a TF1404.
+#[test]
+fn skipping_the_account_lookup_leaves_arns_to_the_apply() {
+    let work = Workdir::new().with_file(
+        "main.tf",
+        "provider \"aws\" {\n  skip_requesting_account_id = true\n}\nresource \"aws_iam_role\" \"r\" {\n  name               = \"skip-check\"\n  assume_role_policy = jsonencode({ Version = \"2012-10-17\", Statement = [] })\n}\n",
+    );
+    let plan = work.expect(&["plan", "--sandbox"], 0);
+    assert!(plan.stdout.contains("+ arn                  = (known after apply)"), "{}", plan.stdout);
+    assert!(!plan.all().contains("TF1404"), "{}", plan.all());
+    let apply = work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
+    assert!(apply.stdout.contains("Resources: 1 added"), "{}", apply.all());
+    let next = work.expect(&["plan", "--sandbox"], 0);
+    assert!(next.stdout.contains("No changes"), "the ARN read back stands: {}", next.all());
+}
