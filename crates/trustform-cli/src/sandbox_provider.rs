@@ -22,12 +22,13 @@ use trustform_schema::ProviderSchema;
 pub const OUTPUTS_DIR: &str = "outputs";
 
 /// The settings of each cloud's provider block that stay under `--sandbox`: they say *which*
-/// account, project or subscription, never where to send a request or with what credential.
+/// account, project or subscription (or, `skip_requesting_account_id`, whether to ask which, so
+/// the sandbox plans as the real run does), never where to send a request or with what credential.
 /// Anything else (endpoints, `profile`, keys, tokens, secrets, `use_oidc`, ...) is dropped; a
 /// setting added to a provider later is dropped too until it is listed here.
 fn kept_settings(provider: &str) -> Option<&'static [&'static str]> {
     match provider {
-        "aws" => Some(&["region", "allowed_account_ids"]),
+        "aws" => Some(&["region", "allowed_account_ids", "skip_requesting_account_id"]),
         "google" => Some(&["project"]),
         "azurerm" => Some(&["subscription_id", "tenant_id", "client_id"]),
         // One emulated Vault: the address, token, namespace and CA all say where, or with what.

@@ -546,3 +546,62 @@ fn a_saved_plan_is_not_applied_in_another_account_than_it_derived_arns_in() {
     assert!(apply.stderr.contains("arn:aws:iam::444455556666:role/edge-relay"), "{}", apply.all());
     assert!(other.inventory().roles.is_empty(), "nothing was created in the other account");
 }
+
+/// What the plan derived and what the cloud made differ (here STS and IAM answer for different
+/// accounts, as two emulators mixed up would): the role is recorded as IAM answered it, the
+/// apply fails it with TF1090 naming both ARNs, and the role that trusts it, planned with the
+/// derived ARN, is not created.
+#[test]
+fn an_arn_iam_answers_differently_than_the_plan_derived_fails_the_role_and_keeps_it() {
+    let sts = Clouds::sandbox_only(SandboxConfig::default());
+    let iam = Clouds::sandbox_only(SandboxConfig::default().account_id("444455556666"));
+    let work = Workdir::new().with_file(
+        "main.tf",
+        r#"resource "aws_iam_role" "relay" {
+  name               = "edge-relay"
+  assume_role_policy = jsonencode({ Version = "2012-10-17", Statement = [] })
+}
+
+resource "aws_iam_role" "caller" {
+  name = "edge-caller"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = { AWS = aws_iam_role.relay.arn }, Action = "sts:AssumeRole" }]
+  })
+}
+"#,
+    );
+    let mut env = iam.env();
+    env.retain(|(name, _)| *name != "AWS_ENDPOINT_URL_STS");
+    env.push(("AWS_ENDPOINT_URL_STS", sts.sandbox.endpoint()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    let apply = work.run_with_env(&["apply", "--auto-approve"], &env);
+    assert_eq!(apply.code, 1, "{}", apply.all());
+    assert!(apply.stderr.contains("TF1090"), "{}", apply.all());
+    assert!(apply.stderr.contains(&format!("arn:aws:iam::{ACCOUNT}:role/edge-relay")), "{}", apply.all());
+    assert!(apply.stderr.contains("arn:aws:iam::444455556666:role/edge-relay"), "{}", apply.all());
+    let start = apply.stderr.find("TF1090").unwrap();
+    let end = start + apply.stderr[start..].find("(resource: aws_iam_role.relay)").unwrap();
+    insta::assert_snapshot!("derived_value_contradicted", &apply.stderr[start..end]);
+    assert_eq!(iam.inventory().roles, ["edge-relay"], "the caller planned with the derived ARN is not created");
+    let listed = work.expect(&["state", "list"], 0);
+    assert_eq!(listed.stdout.trim(), "aws_iam_role.relay", "the role that exists is recorded");
+}
+
+/// `skip_requesting_account_id = true` (Terraform's setting for emulators without STS) makes no
+/// STS call at configure, so the plan leaves ARNs to the apply; `--sandbox` keeps the setting
+/// (it sends nothing anywhere), so the sandbox plans as the real run would, without a TF1404.
+#[test]
+fn skipping_the_account_lookup_leaves_arns_to_the_apply() {
+    let work = Workdir::new().with_file(
+        "main.tf",
+        "provider \"aws\" {\n  skip_requesting_account_id = true\n}\nresource \"aws_iam_role\" \"r\" {\n  name               = \"skip-check\"\n  assume_role_policy = jsonencode({ Version = \"2012-10-17\", Statement = [] })\n}\n",
+    );
+    let plan = work.expect(&["plan", "--sandbox"], 0);
+    assert!(plan.stdout.contains("+ arn                  = (known after apply)"), "{}", plan.stdout);
+    assert!(!plan.all().contains("TF1404"), "{}", plan.all());
+    let apply = work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
+    assert!(apply.stdout.contains("Resources: 1 added"), "{}", apply.all());
+    let next = work.expect(&["plan", "--sandbox"], 0);
+    assert!(next.stdout.contains("No changes"), "the ARN read back stands: {}", next.all());
+}

@@ -624,7 +624,7 @@ impl Engine {
                 Diagnostic::error(
                     "TF1090",
                     "Provider produced inconsistent result after apply",
-                    format!("The {} provider derived {addr}.{name} = {} at plan time, but the cloud answered {}. Resources that use it were planned with the derived value, so they were not applied; {addr} is recorded in state as the cloud answered it. This is a bug in the provider's derivation: please report it with this message, then run `trustform plan` again, which plans from the recorded value.", change.provider, shown(promised), got.render()),
+                    format!("The {} provider derived {addr}.{name} = {} at plan time, but the cloud answered {}. Resources that use it were planned with the derived value, so they were not applied; {addr} is recorded in state as the cloud answered it. Either the provider's services answer for different accounts or projects (check its endpoints and credentials), or its derivation is wrong (please report it with this message). Then run `trustform plan` again, which plans from the recorded value.", change.provider, shown(promised), got.render()),
                 )
                 .with_span(span)
                 .with_address(addr)
@@ -848,11 +848,13 @@ impl Engine {
                     let now = planned.get(name).cloned().unwrap_or(Value::Null);
                     let same = schema.block.attributes.get(name).is_some_and(|attr| values_equal(attr, promised, &now));
                     if !same {
+                        let span = self.config.resources.get(&addr.resource).map(|r| r.span.clone());
                         return Err(Diagnostic::error(
                             "TF1091",
                             "Derived value changed during apply",
                             format!("The plan promised {addr}.{name} = {} but the {} provider now derives {}: it is configured for another account, project or subscription than when the plan was made. Nothing was changed for this resource; check the credentials and provider settings, then make a new plan.", promised.render(), change.provider, now.render()),
                         )
+                        .with_span(span)
                         .with_address(addr)
                         .into());
                     }

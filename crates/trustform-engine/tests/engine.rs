@@ -636,6 +636,7 @@ async fn a_derived_value_the_cloud_contradicts_is_caught_not_stored_silently() {
     let outcome = engine.apply(&planned, State::new(), &store).await;
     let mismatch = outcome.diagnostics.iter().find(|d| d.code == "TF1090").expect("TF1090");
     assert_eq!(mismatch.summary, "Provider produced inconsistent result after apply");
+    assert!(mismatch.span.is_some(), "points at the resource");
     assert!(mismatch.detail.contains("test_resource.role.arn = \"arn:test:111:resource/role\""), "{}", mismatch.detail);
     assert!(mismatch.detail.contains("answered \"arn:test:::resource/role\""), "{}", mismatch.detail);
     let recorded = &store.read().await.unwrap().unwrap().resources[&addr("test_resource.role")];
@@ -654,5 +655,6 @@ async fn a_derivation_that_changed_since_the_plan_stops_the_resource_before_the_
     let outcome = engine(DERIVED, &at_apply).apply(&planned, State::new(), &MemoryBackend::new()).await;
     let changed = outcome.diagnostics.iter().find(|d| d.code == "TF1091").expect("TF1091");
     assert!(changed.detail.contains("now derives \"arn:test:::resource/role\""), "{}", changed.detail);
+    assert!(changed.span.is_some(), "points at the resource");
     assert_eq!(at_apply.count(CallKind::Create), 0);
 }

@@ -14,8 +14,10 @@
 //! `locks.ByID(parentId)`; a conflict from a writer outside this process is retried as any 409.
 
 use crate::api::{found, gone, required, strings, text, with, Api};
+use crate::resources::role_assignment::same_id_as_prior;
 use crate::resources::user_assigned_identity::{self, API_VERSION};
 use trustform_lang::{Type, Value};
+use trustform_provider::attrs::derived_text;
 use trustform_provider::{ProviderError, Session, ValidationIssue};
 use trustform_schema::{Attribute, Block, ResourceSchema};
 
@@ -197,7 +199,7 @@ fn state_of(prior: Option<&Value>, live: &serde_json::Value) -> Result<Value, Pr
     Ok(with(
         &base,
         [
-            ("id", Value::string(id)),
+            ("id", Value::string(keep("id", id))),
             ("name", Value::string(name)),
             ("parent_id", Value::string(keep("parent_id", parent))),
             ("resource_group_name", Value::string(keep("resource_group_name", group))),
@@ -206,6 +208,19 @@ fn state_of(prior: Option<&Value>, live: &serde_json::Value) -> Result<Value, Pr
             ("audience", Value::List(audiences)),
         ],
     ))
+}
+
+/// Fills the resource id, `{parent_id}/federatedIdentityCredentials/{name}` (the path of its
+/// PUT, which ARM answers as the `id`), partially known while the identity's id is; a prior
+/// spelling in other case stays.
+pub(crate) fn plan(prior: Option<&Value>, planned: Value) -> Value {
+    let (Some(parent), Some(name)) = (planned.get("parent_id"), planned.get("name")) else {
+        return planned;
+    };
+    match derived_text([parent, &Value::from("/federatedIdentityCredentials/"), name]) {
+        Some(id) => with(&planned, [("id", same_id_as_prior(prior, id))]),
+        None => planned,
+    }
 }
 
 /// `azurerm_federated_identity_credential`, as the table-driven provider serves it.
@@ -219,6 +234,10 @@ impl trustform_provider::ResourceType<Api> for FederatedIdentityCredential {
 
     fn validate(&self, config: &Value) -> Vec<ValidationIssue> {
         validate(config)
+    }
+
+    fn plan(&self, _: &Session<Api>, prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
+        Ok(plan(prior, planned))
     }
 
     async fn read(&self, session: &Session<Api>, state: &Value) -> Result<Option<Value>, ProviderError> {
@@ -250,6 +269,19 @@ impl trustform_provider::ResourceType<Api> for FederatedIdentityCredential {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plan_derives_the_id_under_the_identity() {
+        let parent = user_assigned_identity::identity_id("s", "rg", "gateway");
+        let planned = Value::object([("parent_id", Value::string(&parent)), ("name", "eks-gateway".into())]);
+        let id = format!("{parent}/federatedIdentityCredentials/eks-gateway");
+        assert_eq!(plan(None, planned.clone()).get("id"), Some(&Value::string(&id)));
+        let prior = Value::object([("id", Value::string(id.to_ascii_lowercase()))]);
+        assert_eq!(plan(Some(&prior), planned).get("id"), Some(&Value::string(id.to_ascii_lowercase())));
+        let unknown_parent = Value::object([("parent_id", Value::Unknown), ("name", "eks-gateway".into())]);
+        let shape = plan(None, unknown_parent).get("id").and_then(|id| id.as_partial().cloned()).unwrap();
+        assert_eq!(shape.to_template(), "${...}/federatedIdentityCredentials/eks-gateway");
+    }
 
     const PARENT: &str =
         "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/gateway";
