@@ -268,14 +268,19 @@ fn discover(spec: &Spec<'_>) -> Vec<Chain> {
         .map(|(_, c)| (text(c, "workload_identity_provider"), text(c, "audience"), text(c, "service_account_email")))
         .collect();
     // What the workload presents: each credential config's audience and service account (the
-    // config names the provider however the spec wrote it), else the provider's own audience
-    // and the accounts granted to its pool.
+    // config names the provider however the spec wrote it: a config of the provider's pool, or
+    // of no AWS provider's pool at all, is the provider's workload's), else the provider's own
+    // audience and the accounts granted to its pool.
+    let aws_pools: Vec<String> =
+        providers.iter().filter(|p| p.aws_account.is_some()).filter_map(|p| pool_id(&p.name)).collect();
     let targets_for = |provider: &PoolProvider| -> Vec<(String, String)> {
-        let tail =
-            provider.name.split_once("/workloadIdentityPools/").map(|(_, t)| format!("/workloadIdentityPools/{t}"));
         let configured: Vec<(String, String)> = credential_configs
             .iter()
-            .filter(|(name, _, _)| tail.as_ref().is_some_and(|tail| name.ends_with(tail.as_str())))
+            .filter(|(name, _, _)| {
+                let pool = pool_id(name);
+                pool.is_some() && pool == pool_id(&provider.name)
+                    || !aws_pools.iter().any(|aws_pool| pool.as_deref() == Some(aws_pool.as_str()))
+            })
             .map(|(_, audience, email)| (audience.clone(), email.clone()))
             .collect::<BTreeSet<_>>()
             .into_iter()
@@ -382,6 +387,11 @@ fn discover(spec: &Spec<'_>) -> Vec<Chain> {
         }));
     }
     chains
+}
+
+/// The pool id of a provider's resource name (`.../workloadIdentityPools/POOL/providers/ID`).
+fn pool_id(name: &str) -> Option<String> {
+    name.split_once("/workloadIdentityPools/").and_then(|(_, rest)| rest.split('/').next()).map(str::to_owned)
 }
 
 fn statements(policy: &Value) -> Vec<Value> {
