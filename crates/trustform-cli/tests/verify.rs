@@ -409,3 +409,41 @@ fn google_auth_exchanges_a_pods_session_for_the_service_accounts_token() {
     assert!(output.status.success(), "google-auth failed:\n{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "tfsandbox-access");
 }
+
+/// Under `--sandbox`, an AWS pool provider whose workload is no pod of the spec (an EC2 instance
+/// profile's role, say) cannot be exercised: verify says so, and fails nothing.
+#[test]
+fn an_aws_pool_without_a_pod_in_the_spec_is_reported_not_exercised() {
+    let work = Workdir::new().with_file(
+        "main.tf",
+        r#"
+provider "google" {
+  project = "litellm-prod"
+}
+
+resource "google_iam_workload_identity_pool" "batch" {
+  project                   = "litellm-prod"
+  workload_identity_pool_id = "batch-aws"
+}
+
+resource "google_iam_workload_identity_pool_provider" "batch" {
+  project                            = "litellm-prod"
+  workload_identity_pool_id          = google_iam_workload_identity_pool.batch.workload_identity_pool_id
+  workload_identity_pool_provider_id = "batch-account"
+  attribute_condition                = "attribute.aws_role == 'arn:aws:sts::123456789012:assumed-role/nightly-ec2'"
+  aws {
+    account_id = "123456789012"
+  }
+}
+"#,
+    );
+    work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
+    let verified = work.expect(&["verify", "--sandbox"], 0);
+    assert!(
+        verified.stderr.contains("TF1342")
+            && verified.stderr.contains("google_iam_workload_identity_pool_provider.batch"),
+        "{}",
+        verified.all()
+    );
+    assert!(verified.stdout.contains("No trust chain could be exercised."), "{}", verified.stdout);
+}

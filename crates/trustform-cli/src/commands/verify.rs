@@ -82,12 +82,16 @@ pub async fn run(ctx: &Ctx, args: VerifyArgs) -> CmdResult {
     }
     render(&report, sandboxed);
     ctx.report(&report.diags, sources)?;
-    if report.chains.is_empty() {
+    if report.chains.is_empty() && report.diags.is_empty() {
         outln!(
             "No trust chain to verify: the state holds no pool provider, web identity role or federated credential."
         );
-    } else {
+    } else if report.chains.is_empty() {
+        outln!("No trust chain could be exercised.");
+    } else if report.diags.is_empty() {
         outln!("Every trust chain works, and refuses the workloads it must.");
+    } else {
+        outln!("Every trust chain exercised works, and refuses the workloads it must; the warnings name those that were not.");
     }
     Ok(0)
 }
@@ -496,14 +500,20 @@ fn google_finding(
             } else {
                 ("TF1304", "Credential audience names the project by ID")
             };
+            // At the credential config that presents the audience, when the state has one.
+            let config = spec.of_type("google_credential_config").find(|(_, c)| text(c, "audience") == audience).map(|(a, _)| a.clone());
+            let (at, related): (&ResourceAddr, Vec<&ResourceAddr>) = match &config {
+                Some(config) => (config, vec![&provider.address]),
+                None => (&provider.address, Vec::new()),
+            };
             spec.finding(
                 Diagnostic::error(
                     code,
                     summary,
                     format!("{said} The workload presents the audience {audience}, but the provider is {} (\"Invalid audience\"). Point the credential config at google_iam_workload_identity_pool_provider.NAME.name, which names the project by number.", provider.audience()),
                 ),
-                &provider.address,
-                &[],
+                at,
+                &related,
             )
         }
         ("unauthorized_client", _) => spec.finding(
@@ -719,9 +729,26 @@ impl AwsToGoogle {
                     }
                 }
             }
+            (None, true) => {
+                // The sandbox's own identity is no workload, and no role of the spec can be
+                // assumed as its workload would (an EC2 instance profile, say).
+                report.diags.push(
+                    Diagnostic::warning(
+                        "TF1342",
+                        "Trust chain not exercised",
+                        format!(
+                            "{}: no aws_eks_pod_identity_association in the state names a workload whose session \
+                             verify can obtain in the sandbox. Run `trustform verify` (without --sandbox) where the \
+                             workload runs, with its AWS credentials.",
+                            self.provider.address
+                        ),
+                    )
+                    .with_address(&self.provider.address),
+                );
+                return;
+            }
             _ => {
-                // Against real clouds (or with no association in the state): the environment's
-                // own AWS identity is the workload.
+                // Against real clouds: the environment's own AWS identity is the workload.
                 match aws::environment_credentials().await {
                     Ok(credentials) => match aws::caller_arn(Some(&credentials)).await {
                         Ok(arn) => {
@@ -756,7 +783,7 @@ impl AwsToGoogle {
         };
         let expected_role = assumed_role(&session.arn);
         let works = self.through_google(spec, &session, &expected_role, &mut chain, report).await;
-        if works && sandboxed {
+        if works && sandboxed && self.association.is_some() {
             // The sandbox's own AWS identity (an IAM user of the account) is no workload: Google
             // must refuse it somewhere on the way.
             if let Ok(credentials) = aws::environment_credentials().await {
