@@ -447,3 +447,41 @@ resource "google_iam_workload_identity_pool_provider" "batch" {
     );
     assert!(verified.stdout.contains("No trust chain could be exercised."), "{}", verified.stdout);
 }
+
+/// Verify asks the clouds, not the state: after someone removes the pod identity association
+/// (seed 001, "Access denied | Pod identity not configured"), with the emulated cloud shared
+/// through `sandbox serve`, the pod's link is the one named.
+#[test]
+fn a_pod_identity_association_removed_behind_the_states_back_is_the_failing_link() {
+    use std::io::{BufRead, BufReader};
+    let work = Workdir::plan("aws-to-vertex");
+    let mut serve = work.command(&["sandbox", "serve", "--port", "0"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(serve.stdout.take().unwrap()).lines();
+    // The first line names the endpoint once it listens: the synchronisation point.
+    let first = lines.next().unwrap().unwrap();
+    let endpoint = first.split(" on ").nth(1).unwrap().trim_end_matches('.').to_owned();
+    work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
+
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let eks = aws_sdk_eks::Client::from_conf(
+        aws_sdk_eks::Config::builder()
+            .behavior_version(aws_sdk_eks::config::BehaviorVersion::latest())
+            .region(aws_sdk_eks::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_eks::config::Credentials::new("x", "y", None, None, "test"))
+            .endpoint_url(&endpoint)
+            .build(),
+    );
+    let associations = runtime.block_on(eks.list_pod_identity_associations().cluster_name("litellm").send()).unwrap();
+    let id = associations.associations()[0].association_id().unwrap().to_owned();
+    runtime.block_on(eks.delete_pod_identity_association().cluster_name("litellm").association_id(id).send()).unwrap();
+
+    let verified = work.expect(&["verify", "--sandbox", "--json"], 1);
+    let json: serde_json::Value = serde_json::from_str(&verified.stdout).unwrap();
+    assert_eq!(error_codes(&json), vec!["TF1346".to_owned()], "{json:#}");
+    assert_eq!(json["diagnostics"][0]["address"], "aws_eks_pod_identity_association.gateway");
+
+    // SAFETY: kill(2) on the child's pid, which has not been reaped yet.
+    unsafe { libc::kill(serve.id() as libc::pid_t, libc::SIGINT) };
+    let _: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(serve.wait().unwrap().success());
+}
