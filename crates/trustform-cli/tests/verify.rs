@@ -455,7 +455,8 @@ resource "google_iam_workload_identity_pool_provider" "batch" {
 fn a_pod_identity_association_removed_behind_the_states_back_is_the_failing_link() {
     use std::io::{BufRead, BufReader};
     let work = Workdir::plan("aws-to-vertex");
-    let mut serve = work.command(&["sandbox", "serve", "--port", "0"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut serve =
+        work.command(&["sandbox", "serve", "--port", "0"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
     let mut lines = BufReader::new(serve.stdout.take().unwrap()).lines();
     // The first line names the endpoint once it listens: the synchronisation point.
     let first = lines.next().unwrap().unwrap();
@@ -484,4 +485,98 @@ fn a_pod_identity_association_removed_behind_the_states_back_is_the_failing_link
     unsafe { libc::kill(serve.id() as libc::pid_t, libc::SIGINT) };
     let _: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(serve.wait().unwrap().success());
+}
+
+/// An IRSA workload (no Pod Identity association): the AWS -> Google chain takes the session of
+/// the web identity role the pool's grant names, with the service account token its trust
+/// admits, and goes on to Google.
+#[test]
+fn an_irsa_role_granted_on_a_pool_carries_the_aws_to_google_chain() {
+    let work = Workdir::new().with_file(
+        "main.tf",
+        r#"
+provider "aws" {
+  region = "us-east-1"
+}
+
+provider "google" {
+  project = "litellm-prod"
+}
+
+data "aws_caller_identity" "me" {}
+
+data "aws_eks_cluster" "jobs" {
+  name = "litellm"
+}
+
+data "google_project" "ml" {
+  project_id = "litellm-prod"
+}
+
+locals {
+  issuer_host = trimprefix(data.aws_eks_cluster.jobs.identity[0].oidc[0].issuer, "https://")
+}
+
+resource "aws_iam_openid_connect_provider" "jobs" {
+  url            = data.aws_eks_cluster.jobs.identity[0].oidc[0].issuer
+  client_id_list = ["sts.amazonaws.com"]
+}
+
+resource "aws_iam_role" "embedder" {
+  name = "nightly-embedder"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Federated = aws_iam_openid_connect_provider.jobs.arn }
+      Action    = "sts:AssumeRoleWithWebIdentity"
+      Condition = {
+        StringEquals = {
+          "${local.issuer_host}:sub" = "system:serviceaccount:batch:embedder"
+          "${local.issuer_host}:aud" = "sts.amazonaws.com"
+        }
+      }
+    }]
+  })
+}
+
+resource "google_service_account" "embedder" {
+  project    = "litellm-prod"
+  account_id = "nightly-embedder"
+}
+
+resource "google_iam_workload_identity_pool" "batch" {
+  project                   = "litellm-prod"
+  workload_identity_pool_id = "batch-aws"
+}
+
+resource "google_iam_workload_identity_pool_provider" "batch" {
+  project                            = "litellm-prod"
+  workload_identity_pool_id          = google_iam_workload_identity_pool.batch.workload_identity_pool_id
+  workload_identity_pool_provider_id = "batch-account"
+  attribute_condition                = "attribute.aws_role == 'arn:aws:sts::${data.aws_caller_identity.me.account_id}:assumed-role/${aws_iam_role.embedder.name}'"
+  aws {
+    account_id = data.aws_caller_identity.me.account_id
+  }
+}
+
+resource "google_service_account_iam_member" "embedder" {
+  service_account_id = google_service_account.embedder.name
+  role               = "roles/iam.workloadIdentityUser"
+  member             = "principalSet://iam.googleapis.com/projects/${data.google_project.ml.number}/locations/global/workloadIdentityPools/${google_iam_workload_identity_pool.batch.workload_identity_pool_id}/attribute.aws_role/arn:aws:sts::${data.aws_caller_identity.me.account_id}:assumed-role/${aws_iam_role.embedder.name}"
+}
+"#,
+    );
+    work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
+    let verified = work.expect(&["verify", "--sandbox"], 0);
+    assert_no_token(&verified.all());
+    for expected in [
+        "✔ aws_iam_role.embedder → google_iam_workload_identity_pool_provider.batch → Google service account",
+        "web identity session arn:aws:sts::123456789012:assumed-role/nightly-embedder/trustform-verify",
+        "✔ generateAccessToken for nightly-embedder@litellm-prod.iam.gserviceaccount.com",
+        "✔ refused, as it must be: the AWS identity arn:aws:iam::123456789012:user/sandbox at Google STS (unauthorized_client)",
+        "✔ refused, as it must be: another namespace (system:serviceaccount:trustform-verify-other:embedder: AccessDenied)",
+    ] {
+        assert!(verified.stdout.contains(expected), "{expected}\n{}", verified.stdout);
+    }
 }

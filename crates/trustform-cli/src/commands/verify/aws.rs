@@ -3,6 +3,7 @@
 
 use super::*;
 
+#[derive(Clone)]
 pub(super) struct OidcToAws {
     pub(super) role: ResourceAddr,
     pub(super) role_arn: String,
@@ -29,10 +30,11 @@ impl OidcToAws {
         found
     }
 
-    pub(super) async fn exercise(&self, spec: &Spec<'_>, report: &mut Report) {
-        use trustform_aws::federation as aws;
+    /// The workload tokens' issuer and audience, and the subjects of the workloads the spec
+    /// names: the pods of the Pod Identity associations on a cluster with this issuer; else the
+    /// subjects the trust's conditions name (a wildcard filled in); else one the issuer gives.
+    pub(super) fn workloads(&self, spec: &Spec<'_>) -> (String, String, Vec<String>) {
         let issuer = format!("https://{}", self.host);
-        let mut chain = ChainReport { name: format!("{issuer} token → {}", self.role), steps: Vec::new() };
         let positive_ops = |op: &str| !op.contains("Not") && op != "Null";
         let audience = self
             .condition_values(&format!("{}:aud", self.host))
@@ -41,8 +43,6 @@ impl OidcToAws {
             .map(|(_, v)| v)
             .or_else(|| self.provider.as_ref().and_then(|(_, ids)| ids.first().cloned()))
             .unwrap_or_else(|| "sts.amazonaws.com".to_owned());
-        // The workloads the spec names: the pods of the Pod Identity associations on a cluster
-        // with this issuer; else the subjects the trust's conditions name.
         let mut subjects = spec.service_accounts_on(&self.host);
         if subjects.is_empty() {
             subjects = self
@@ -56,6 +56,13 @@ impl OidcToAws {
             subjects.push(default_subject(&self.host, spec));
         }
         subjects.dedup();
+        (issuer, audience, subjects)
+    }
+
+    pub(super) async fn exercise(&self, spec: &Spec<'_>, report: &mut Report) {
+        use trustform_aws::federation as aws;
+        let (issuer, audience, subjects) = self.workloads(spec);
+        let mut chain = ChainReport { name: format!("{issuer} token → {}", self.role), steps: Vec::new() };
         let mut works = true;
         for subject in &subjects {
             let token = mint(json!({ "iss": issuer, "sub": subject, "aud": audience }));

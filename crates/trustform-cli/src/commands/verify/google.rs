@@ -221,6 +221,9 @@ pub(super) struct AwsToGoogle {
     /// The audiences the workload presents, each with the service account it impersonates.
     pub(super) targets: Vec<(String, String)>,
     pub(super) grants: Vec<Grant>,
+    /// Web identity roles (IRSA) the pool's grants name, for a workload without a Pod Identity
+    /// association.
+    pub(super) irsa: Vec<OidcToAws>,
 }
 
 impl AwsToGoogle {
@@ -229,6 +232,9 @@ impl AwsToGoogle {
         let name = match &self.association {
             Some((address, _)) if sandboxed => {
                 format!("{address} → {} → Google service account", self.provider.address)
+            }
+            None if sandboxed && !self.irsa.is_empty() => {
+                format!("{} → {} → Google service account", self.irsa[0].role, self.provider.address)
             }
             _ => format!("AWS environment identity → {} → Google service account", self.provider.address),
         };
@@ -313,6 +319,31 @@ impl AwsToGoogle {
                     }
                 }
             }
+            (None, true) if !self.irsa.is_empty() => {
+                // An IRSA workload: its own token for the role the grants name. The role's own
+                // chain reports a refusal; here it only ends this chain.
+                let role = &self.irsa[0];
+                let (issuer, audience, subjects) = role.workloads(spec);
+                let subject = subjects.first().cloned().unwrap_or_default();
+                let token = mint(json!({ "iss": issuer, "sub": subject, "aud": audience }));
+                match aws::assume_role_with_web_identity(&role.role_arn, &token, FILLER).await {
+                    Ok(session) => {
+                        chain.steps.push(Step {
+                            ok: true,
+                            text: format!("{subject} of {issuer}: web identity session {}", session.arn),
+                        });
+                        session
+                    }
+                    Err(error) => {
+                        chain.steps.push(Step {
+                            ok: false,
+                            text: format!("{subject} of {issuer}: {error} (see {})", role.role),
+                        });
+                        report.chains.push(chain);
+                        return;
+                    }
+                }
+            }
             (None, true) => {
                 // The sandbox's own identity is no workload, and no role of the spec can be
                 // assumed as its workload would (an EC2 instance profile, say).
@@ -367,7 +398,7 @@ impl AwsToGoogle {
         };
         let expected_role = assumed_role(&session.arn);
         let works = self.through_google(spec, &session, &expected_role, &mut chain, report).await;
-        if works && sandboxed && self.association.is_some() {
+        if works && sandboxed {
             // The sandbox's own AWS identity (an IAM user of the account) is no workload: Google
             // must refuse it somewhere on the way.
             if let Ok(credentials) = aws::environment_credentials().await {

@@ -307,34 +307,7 @@ fn discover(spec: &Spec<'_>) -> Vec<Chain> {
             .into_iter()
             .collect()
     };
-    let associations: Vec<(ResourceAddr, Value)> =
-        spec.of_type("aws_eks_pod_identity_association").map(|(a, v)| (a.clone(), v.clone())).collect();
-    for provider in providers.iter().filter(|p| p.aws_account.is_some()) {
-        let targets = targets_for(provider);
-        let pool_grants: Vec<Grant> =
-            grants.iter().filter(|g| g.member.contains(&format!("{}/", provider.pool))).cloned().collect();
-        for (address, association) in &associations {
-            chains.push(Chain::AwsToGoogle(AwsToGoogle {
-                association: Some((address.clone(), association.clone())),
-                provider: provider.clone(),
-                targets: targets.clone(),
-                grants: pool_grants.clone(),
-            }));
-        }
-        if associations.is_empty() {
-            chains.push(Chain::AwsToGoogle(AwsToGoogle {
-                association: None,
-                provider: provider.clone(),
-                targets,
-                grants: pool_grants,
-            }));
-        }
-    }
-    for provider in providers.iter().filter(|p| p.oidc_issuer.is_some()) {
-        let pool_grants: Vec<Grant> =
-            grants.iter().filter(|g| g.member.contains(&format!("{}/", provider.pool))).cloned().collect();
-        chains.push(Chain::OidcToGoogle(OidcToGoogle { provider: provider.clone(), grants: pool_grants }));
-    }
+    let mut web_identity: Vec<OidcToAws> = Vec::new();
     let oidc_providers: BTreeMap<String, (ResourceAddr, Vec<String>)> = spec
         .of_type("aws_iam_openid_connect_provider")
         .map(|(a, p)| (text(p, "arn"), (a.clone(), strings(p.get("client_id_list")))))
@@ -353,16 +326,60 @@ fn discover(spec: &Spec<'_>) -> Vec<Chain> {
                 let Some(host) = provider_arn.split_once(":oidc-provider/").map(|(_, host)| host.to_owned()) else {
                     continue;
                 };
-                chains.push(Chain::OidcToAws(OidcToAws {
+                web_identity.push(OidcToAws {
                     role: address.clone(),
                     role_arn: text(role, "arn"),
                     provider: oidc_providers.get(&provider_arn).cloned(),
                     host,
                     condition: statement.get("Condition").cloned().unwrap_or(Value::Null),
-                }));
+                });
             }
         }
     }
+    let associations: Vec<(ResourceAddr, Value)> =
+        spec.of_type("aws_eks_pod_identity_association").map(|(a, v)| (a.clone(), v.clone())).collect();
+    for provider in providers.iter().filter(|p| p.aws_account.is_some()) {
+        let targets = targets_for(provider);
+        // Web identity roles (IRSA) whose sessions the pool's grants name: a workload without a
+        // Pod Identity association gets its session from one of them.
+        let irsa: Vec<OidcToAws> = web_identity
+            .iter()
+            .filter(|role| {
+                let name = role.role_arn.rsplit('/').next().unwrap_or_default();
+                grants.iter().any(|g| {
+                    g.member.contains(&format!("{}/", provider.pool))
+                        && g.member.ends_with(&format!(":assumed-role/{name}"))
+                })
+            })
+            .cloned()
+            .collect();
+        let pool_grants: Vec<Grant> =
+            grants.iter().filter(|g| g.member.contains(&format!("{}/", provider.pool))).cloned().collect();
+        for (address, association) in &associations {
+            chains.push(Chain::AwsToGoogle(AwsToGoogle {
+                association: Some((address.clone(), association.clone())),
+                provider: provider.clone(),
+                targets: targets.clone(),
+                grants: pool_grants.clone(),
+                irsa: irsa.clone(),
+            }));
+        }
+        if associations.is_empty() {
+            chains.push(Chain::AwsToGoogle(AwsToGoogle {
+                association: None,
+                provider: provider.clone(),
+                targets,
+                grants: pool_grants,
+                irsa,
+            }));
+        }
+    }
+    for provider in providers.iter().filter(|p| p.oidc_issuer.is_some()) {
+        let pool_grants: Vec<Grant> =
+            grants.iter().filter(|g| g.member.contains(&format!("{}/", provider.pool))).cloned().collect();
+        chains.push(Chain::OidcToGoogle(OidcToGoogle { provider: provider.clone(), grants: pool_grants }));
+    }
+    chains.extend(web_identity.iter().cloned().map(Chain::OidcToAws));
     let identities: BTreeMap<String, (String, String)> = spec
         .of_type("azurerm_user_assigned_identity")
         .map(|(_, i)| (text(i, "id").to_ascii_lowercase(), (text(i, "client_id"), text(i, "tenant_id"))))
