@@ -41,9 +41,13 @@ fn every_chain_of_every_shipped_plan_works_after_apply() {
     for plan in PLANS {
         let work = Workdir::plan(plan);
         work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
+        let journal = work.read(".trustform/sandbox/journal.jsonl");
+        assert!(!journal.is_empty(), "{plan}: the apply journaled nothing");
         let verified = work.expect(&["verify", "--sandbox"], 0);
         assert_no_token(&verified.all());
         insta::assert_snapshot!(format!("shipped_{plan}"), shown(&verified));
+        // Exchanges change nothing: the emulated cloud's journal of changes did not grow.
+        assert_eq!(work.read(".trustform/sandbox/journal.jsonl"), journal, "{plan}: verify wrote to the cloud");
         let json: serde_json::Value =
             serde_json::from_str(&work.expect(&["verify", "--sandbox", "--json"], 0).stdout).expect("JSON");
         assert_eq!(json["error_count"], 0, "{plan}: {json:#}");
