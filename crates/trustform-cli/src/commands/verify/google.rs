@@ -422,9 +422,13 @@ impl AwsToGoogle {
     ) -> bool {
         use trustform_gcp::federation as gcp;
         if self.targets.is_empty() {
-            chain.steps.push(Step { ok: false, text: "no service account to impersonate".to_owned() });
+            // The grant may live outside the spec (as lint's TF1307 allows): a warning.
+            chain.steps.push(Step {
+                ok: true,
+                text: "not exercised: the spec names no service account to impersonate".to_owned(),
+            });
             report.diags.push(spec.finding(
-                Diagnostic::error("TF1307", "Impersonated service account lacks workloadIdentityUser", format!("No service account grants roles/iam.workloadIdentityUser to a member of pool {}, and no google_credential_config names one, so the workload can impersonate none. Grant it on the workload's service account.", self.provider.pool)),
+                Diagnostic::warning("TF1307", "Impersonated service account lacks workloadIdentityUser", format!("No service account of the spec grants roles/iam.workloadIdentityUser to a member of pool {}, and no google_credential_config names one, so verify has none to impersonate. Grant it on the workload's service account.", self.provider.pool)),
                 &self.provider.address,
                 &[],
             ));
@@ -578,10 +582,10 @@ impl OidcToGoogle {
         };
         if self.grants.is_empty() {
             chain.steps.push(Step {
-                ok: false,
-                text: "no service account grants roles/iam.workloadIdentityUser to this pool".to_owned(),
+                ok: true,
+                text: "not exercised: the spec grants no service account to this pool".to_owned(),
             });
-            report.diags.push(spec.finding(Diagnostic::error("TF1307", "Impersonated service account lacks workloadIdentityUser", format!("No service account grants roles/iam.workloadIdentityUser to a member of pool {}. Grant it on the workload's service account.", self.provider.pool)), &self.provider.address, &[]));
+            report.diags.push(spec.finding(Diagnostic::warning("TF1307", "Impersonated service account lacks workloadIdentityUser", format!("No service account grants roles/iam.workloadIdentityUser to a member of pool {}. Grant it on the workload's service account.", self.provider.pool)), &self.provider.address, &[]));
             report.chains.push(chain);
             return;
         }
