@@ -41,9 +41,13 @@ fn every_chain_of_every_shipped_plan_works_after_apply() {
     for plan in PLANS {
         let work = Workdir::plan(plan);
         work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
+        let journal = work.read(".trustform/sandbox/journal.jsonl");
+        assert!(!journal.is_empty(), "{plan}: the apply journaled nothing");
         let verified = work.expect(&["verify", "--sandbox"], 0);
         assert_no_token(&verified.all());
         insta::assert_snapshot!(format!("shipped_{plan}"), shown(&verified));
+        // Exchanges change nothing: the emulated cloud's journal of changes did not grow.
+        assert_eq!(work.read(".trustform/sandbox/journal.jsonl"), journal, "{plan}: verify wrote to the cloud");
         let json: serde_json::Value =
             serde_json::from_str(&work.expect(&["verify", "--sandbox", "--json"], 0).stdout).expect("JSON");
         assert_eq!(json["error_count"], 0, "{plan}: {json:#}");
@@ -408,4 +412,175 @@ fn google_auth_exchanges_a_pods_session_for_the_service_accounts_token() {
         .expect("the tests' python runs");
     assert!(output.status.success(), "google-auth failed:\n{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "tfsandbox-access");
+}
+
+/// Under `--sandbox`, an AWS pool provider whose workload is no pod of the spec (an EC2 instance
+/// profile's role, say) cannot be exercised: verify says so, and fails nothing.
+#[test]
+fn an_aws_pool_without_a_pod_in_the_spec_is_reported_not_exercised() {
+    let work = Workdir::new().with_file(
+        "main.tf",
+        r#"
+provider "google" {
+  project = "litellm-prod"
+}
+
+resource "google_iam_workload_identity_pool" "batch" {
+  project                   = "litellm-prod"
+  workload_identity_pool_id = "batch-aws"
+}
+
+resource "google_iam_workload_identity_pool_provider" "batch" {
+  project                            = "litellm-prod"
+  workload_identity_pool_id          = google_iam_workload_identity_pool.batch.workload_identity_pool_id
+  workload_identity_pool_provider_id = "batch-account"
+  attribute_condition                = "attribute.aws_role == 'arn:aws:sts::123456789012:assumed-role/nightly-ec2'"
+  aws {
+    account_id = "123456789012"
+  }
+}
+"#,
+    );
+    work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
+    let verified = work.expect(&["verify", "--sandbox"], 0);
+    assert!(
+        verified.stderr.contains("TF1342")
+            && verified.stderr.contains("google_iam_workload_identity_pool_provider.batch"),
+        "{}",
+        verified.all()
+    );
+    assert!(verified.stdout.contains("No trust chain could be exercised."), "{}", verified.stdout);
+}
+
+/// Verify asks the clouds, not the state: after someone removes the pod identity association
+/// (seed 001, "Access denied | Pod identity not configured"), with the emulated cloud shared
+/// through `sandbox serve`, the pod's link is the one named.
+#[test]
+fn a_pod_identity_association_removed_behind_the_states_back_is_the_failing_link() {
+    use std::io::{BufRead, BufReader};
+    let work = Workdir::plan("aws-to-vertex");
+    let mut serve =
+        work.command(&["sandbox", "serve", "--port", "0"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(serve.stdout.take().unwrap()).lines();
+    // The first line names the endpoint once it listens: the synchronisation point.
+    let first = lines.next().unwrap().unwrap();
+    let endpoint = first.split(" on ").nth(1).unwrap().trim_end_matches('.').to_owned();
+    work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
+
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let eks = aws_sdk_eks::Client::from_conf(
+        aws_sdk_eks::Config::builder()
+            .behavior_version(aws_sdk_eks::config::BehaviorVersion::latest())
+            .region(aws_sdk_eks::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_eks::config::Credentials::new("x", "y", None, None, "test"))
+            .endpoint_url(&endpoint)
+            .build(),
+    );
+    let associations = runtime.block_on(eks.list_pod_identity_associations().cluster_name("litellm").send()).unwrap();
+    let id = associations.associations()[0].association_id().unwrap().to_owned();
+    runtime.block_on(eks.delete_pod_identity_association().cluster_name("litellm").association_id(id).send()).unwrap();
+
+    let verified = work.expect(&["verify", "--sandbox", "--json"], 1);
+    let json: serde_json::Value = serde_json::from_str(&verified.stdout).unwrap();
+    assert_eq!(error_codes(&json), vec!["TF1346".to_owned()], "{json:#}");
+    assert_eq!(json["diagnostics"][0]["address"], "aws_eks_pod_identity_association.gateway");
+
+    // SAFETY: kill(2) on the child's pid, which has not been reaped yet.
+    unsafe { libc::kill(serve.id() as libc::pid_t, libc::SIGINT) };
+    let _: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(serve.wait().unwrap().success());
+}
+
+/// An IRSA workload (no Pod Identity association): the AWS -> Google chain takes the session of
+/// the web identity role the pool's grant names, with the service account token its trust
+/// admits, and goes on to Google.
+#[test]
+fn an_irsa_role_granted_on_a_pool_carries_the_aws_to_google_chain() {
+    let work = Workdir::new().with_file(
+        "main.tf",
+        r#"
+provider "aws" {
+  region = "us-east-1"
+}
+
+provider "google" {
+  project = "litellm-prod"
+}
+
+data "aws_caller_identity" "me" {}
+
+data "aws_eks_cluster" "jobs" {
+  name = "litellm"
+}
+
+data "google_project" "ml" {
+  project_id = "litellm-prod"
+}
+
+locals {
+  issuer_host = trimprefix(data.aws_eks_cluster.jobs.identity[0].oidc[0].issuer, "https://")
+}
+
+resource "aws_iam_openid_connect_provider" "jobs" {
+  url            = data.aws_eks_cluster.jobs.identity[0].oidc[0].issuer
+  client_id_list = ["sts.amazonaws.com"]
+}
+
+resource "aws_iam_role" "embedder" {
+  name = "nightly-embedder"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Federated = aws_iam_openid_connect_provider.jobs.arn }
+      Action    = "sts:AssumeRoleWithWebIdentity"
+      Condition = {
+        StringEquals = {
+          "${local.issuer_host}:sub" = "system:serviceaccount:batch:embedder"
+          "${local.issuer_host}:aud" = "sts.amazonaws.com"
+        }
+      }
+    }]
+  })
+}
+
+resource "google_service_account" "embedder" {
+  project    = "litellm-prod"
+  account_id = "nightly-embedder"
+}
+
+resource "google_iam_workload_identity_pool" "batch" {
+  project                   = "litellm-prod"
+  workload_identity_pool_id = "batch-aws"
+}
+
+resource "google_iam_workload_identity_pool_provider" "batch" {
+  project                            = "litellm-prod"
+  workload_identity_pool_id          = google_iam_workload_identity_pool.batch.workload_identity_pool_id
+  workload_identity_pool_provider_id = "batch-account"
+  attribute_condition                = "attribute.aws_role == 'arn:aws:sts::${data.aws_caller_identity.me.account_id}:assumed-role/${aws_iam_role.embedder.name}'"
+  aws {
+    account_id = data.aws_caller_identity.me.account_id
+  }
+}
+
+resource "google_service_account_iam_member" "embedder" {
+  service_account_id = google_service_account.embedder.name
+  role               = "roles/iam.workloadIdentityUser"
+  member             = "principalSet://iam.googleapis.com/projects/${data.google_project.ml.number}/locations/global/workloadIdentityPools/${google_iam_workload_identity_pool.batch.workload_identity_pool_id}/attribute.aws_role/arn:aws:sts::${data.aws_caller_identity.me.account_id}:assumed-role/${aws_iam_role.embedder.name}"
+}
+"#,
+    );
+    work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
+    let verified = work.expect(&["verify", "--sandbox"], 0);
+    assert_no_token(&verified.all());
+    for expected in [
+        "✔ aws_iam_role.embedder → google_iam_workload_identity_pool_provider.batch → Google service account",
+        "web identity session arn:aws:sts::123456789012:assumed-role/nightly-embedder/trustform-verify",
+        "✔ generateAccessToken for nightly-embedder@litellm-prod.iam.gserviceaccount.com",
+        "✔ refused, as it must be: the AWS identity arn:aws:iam::123456789012:user/sandbox at Google STS (unauthorized_client)",
+        "✔ refused, as it must be: another namespace (system:serviceaccount:trustform-verify-other:embedder: AccessDenied)",
+    ] {
+        assert!(verified.stdout.contains(expected), "{expected}\n{}", verified.stdout);
+    }
 }
