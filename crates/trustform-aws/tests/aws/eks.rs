@@ -394,11 +394,11 @@ fn agent(version: Option<&str>) -> Value {
 }
 
 /// `aws_eks_addon` on the sandbox (moto has no add-ons), which answers CREATING, UPDATING and
-/// DELETING before settling: the suite's reads right after each step see the settled add-on only
-/// because the adapter waited.
+/// DELETING for a while before settling: the suite's reads right after each step see the
+/// settled add-on only because the adapter waited.
 #[tokio::test]
 async fn eks_addon_conforms_waiting_on_its_status() {
-    let (sandbox, provider) = sandbox(SandboxConfig::default()).await;
+    let (sandbox, provider) = sandbox(SandboxConfig::default().visibility_delay(Duration::from_millis(60))).await;
     let case = Case::new(ADDON, agent(None)).with_update(agent(Some("v1.3.2-eksbuild.2")));
     conformance::run(&provider, &case).await.unwrap();
     // Each create, update and delete described the add-on until it settled.

@@ -4,9 +4,11 @@
 //! `API_Addon.html`, `API_Update.html`).
 //!
 //! What clients meet:
-//! * a new add-on is `CREATING`, an updated one `UPDATING`, a deleted one `DELETING`; each answers
-//!   so to one `DescribeAddon`, then is `ACTIVE` (or gone: `ResourceNotFoundException`), so a
-//!   client must wait on the status, as terraform-provider-aws's `waitAddonCreated` /
+//! * a new add-on is `CREATING`, an updated one `UPDATING`, a deleted one `DELETING`, for the
+//!   EKS window ([`SandboxConfig::visibility_delay`](crate::SandboxConfig::visibility_delay), on
+//!   `ids::now`, so a replayed journal sees the same), then `ACTIVE` (or gone:
+//!   `ResourceNotFoundException`); the call that starts a change always answers the transitional
+//!   status. A client must wait on the status, as terraform-provider-aws's `waitAddonCreated` /
 //!   `waitAddonDeleted` do;
 //! * an unknown cluster is `404 ResourceNotFoundException` "No cluster found for name: X.";
 //!   creating an add-on the cluster has is `409 ResourceInUseException` "Addon already exists."
@@ -22,6 +24,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use time::OffsetDateTime;
 
 use super::{cluster_not_found, parse_body, validate_role_arn, EksError, EksState};
 use crate::ids::{epoch_seconds, random_id};
@@ -36,9 +39,6 @@ const CATALOGUE: &[(&str, &[&str])] = &[
     ("kube-proxy", &["v1.31.2-eksbuild.3", "v1.31.0-eksbuild.5"]),
     ("aws-ebs-csi-driver", &["v1.37.0-eksbuild.1", "v1.36.0-eksbuild.1"]),
 ];
-
-/// How many `DescribeAddon`s see a transitional status before it settles.
-const TRANSITION_DESCRIBES: u32 = 1;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -60,8 +60,8 @@ pub(super) struct Addon {
 
 pub(super) struct StoredAddon {
     addon: Addon,
-    /// Describes left before a transitional status settles.
-    describes_left: u32,
+    /// When a transitional status settles: `ACTIVE`, or gone after `DELETING`.
+    settles_at: OffsetDateTime,
     /// The `clientRequestToken` of its create.
     create_token: Option<String>,
 }
@@ -119,8 +119,29 @@ fn version_for(name: &str, asked: Option<&str>) -> Result<String, EksError> {
 }
 
 impl EksState {
+    /// Settles the add-on's status if its window has passed: what every call sees first.
+    fn settle_addon(&mut self, cluster_name: &str, name: &str) {
+        let now = crate::ids::now();
+        let Some(cluster) = self.clusters.get_mut(cluster_name) else { return };
+        let Some(stored) = cluster.addons.get_mut(name) else { return };
+        if stored.settles_at > now || stored.addon.status == "ACTIVE" {
+            return;
+        }
+        if stored.addon.status == "DELETING" {
+            cluster.addons.remove(name);
+        } else {
+            stored.addon.status = "ACTIVE";
+        }
+    }
+
+    fn settles_at(&self) -> OffsetDateTime {
+        crate::ids::now() + self.visibility_delay
+    }
+
     fn create_addon(&mut self, cluster_name: &str, request: CreateRequest) -> Result<Addon, EksError> {
         let name = super::required(&request.addon_name, "addonName")?.to_owned();
+        self.settle_addon(cluster_name, &name);
+        let settles_at = self.settles_at();
         check_resolve_conflicts(request.resolve_conflicts.as_deref())?;
         if let Some(role) = &request.service_account_role_arn {
             validate_role_arn(role, "serviceAccountRoleArn")?;
@@ -158,32 +179,16 @@ impl EksState {
             tags: request.tags,
             configuration_values: request.configuration_values.filter(|values| !values.is_empty()),
         };
-        cluster.addons.insert(
-            name,
-            StoredAddon {
-                addon: addon.clone(),
-                describes_left: TRANSITION_DESCRIBES,
-                create_token: request.client_request_token,
-            },
-        );
+        cluster
+            .addons
+            .insert(name, StoredAddon { addon: addon.clone(), settles_at, create_token: request.client_request_token });
         Ok(addon)
     }
 
     fn describe_addon(&mut self, cluster_name: &str, name: &str) -> Result<Addon, EksError> {
-        let cluster = self.clusters.get_mut(cluster_name).ok_or_else(|| cluster_not_found(cluster_name))?;
-        let stored = cluster.addons.get_mut(name).ok_or_else(|| addon_not_found(name, cluster_name))?;
-        if stored.addon.status == "ACTIVE" {
-            return Ok(stored.addon.clone());
-        }
-        if stored.describes_left > 0 {
-            stored.describes_left -= 1;
-            return Ok(stored.addon.clone());
-        }
-        if stored.addon.status == "DELETING" {
-            cluster.addons.remove(name);
-            return Err(addon_not_found(name, cluster_name));
-        }
-        stored.addon.status = "ACTIVE";
+        self.settle_addon(cluster_name, name);
+        let cluster = self.clusters.get(cluster_name).ok_or_else(|| cluster_not_found(cluster_name))?;
+        let stored = cluster.addons.get(name).ok_or_else(|| addon_not_found(name, cluster_name))?;
         Ok(stored.addon.clone())
     }
 
@@ -194,6 +199,8 @@ impl EksState {
         request: UpdateRequest,
     ) -> Result<serde_json::Value, EksError> {
         check_resolve_conflicts(request.resolve_conflicts.as_deref())?;
+        self.settle_addon(cluster_name, name);
+        let settles_at = self.settles_at();
         if let Some(role) = request.service_account_role_arn.as_deref().filter(|role| !role.is_empty()) {
             validate_role_arn(role, "serviceAccountRoleArn")?;
         }
@@ -230,7 +237,7 @@ impl EksState {
         let now = epoch_seconds();
         stored.addon.status = "UPDATING";
         stored.addon.modified_at = now;
-        stored.describes_left = TRANSITION_DESCRIBES;
+        stored.settles_at = settles_at;
         Ok(json!({
             "id": update_id,
             "status": "InProgress",
@@ -242,11 +249,13 @@ impl EksState {
     }
 
     fn delete_addon(&mut self, cluster_name: &str, name: &str) -> Result<Addon, EksError> {
+        self.settle_addon(cluster_name, name);
+        let settles_at = self.settles_at();
         let cluster = self.clusters.get_mut(cluster_name).ok_or_else(|| cluster_not_found(cluster_name))?;
         let stored = cluster.addons.get_mut(name).ok_or_else(|| addon_not_found(name, cluster_name))?;
         stored.addon.status = "DELETING";
         stored.addon.modified_at = epoch_seconds();
-        stored.describes_left = TRANSITION_DESCRIBES;
+        stored.settles_at = settles_at;
         Ok(stored.addon.clone())
     }
 }
@@ -310,9 +319,18 @@ mod tests {
     use super::*;
     use crate::config::SandboxConfig;
 
+    const WINDOW: std::time::Duration = std::time::Duration::from_secs(5);
+
     fn eks() -> EksState {
-        let config = SandboxConfig::default().cluster("gateway", "https://oidc.eks.us-east-1.amazonaws.com/id/X");
+        let config = SandboxConfig::default()
+            .cluster("gateway", "https://oidc.eks.us-east-1.amazonaws.com/id/X")
+            .visibility_delay(WINDOW);
         EksState::new(&config, StdRng::seed_from_u64(0))
+    }
+
+    /// What `describe_addon` answers once the window has passed.
+    fn later(eks: &mut EksState, name: &str) -> Result<Addon, EksError> {
+        crate::ids::at_time(crate::ids::now() + WINDOW, || eks.describe_addon("gateway", name))
     }
 
     fn request(name: &str) -> CreateRequest {
@@ -325,16 +343,27 @@ mod tests {
         let created = eks.create_addon("gateway", request("eks-pod-identity-agent")).unwrap();
         assert_eq!((created.status, created.addon_version.as_str()), ("CREATING", "v1.3.4-eksbuild.1"));
         assert_eq!(eks.describe_addon("gateway", "eks-pod-identity-agent").unwrap().status, "CREATING");
-        assert_eq!(eks.describe_addon("gateway", "eks-pod-identity-agent").unwrap().status, "ACTIVE");
+        assert_eq!(later(&mut eks, "eks-pod-identity-agent").unwrap().status, "ACTIVE");
         let update = UpdateRequest { addon_version: Some("v1.3.2-eksbuild.2".into()), ..UpdateRequest::default() };
-        let update = eks.update_addon("gateway", "eks-pod-identity-agent", update).unwrap();
+        let update = crate::ids::at_time(crate::ids::now() + WINDOW, || {
+            eks.update_addon("gateway", "eks-pod-identity-agent", update)
+        })
+        .unwrap();
         assert_eq!(update["status"], "InProgress");
-        assert_eq!(eks.describe_addon("gateway", "eks-pod-identity-agent").unwrap().status, "UPDATING");
-        let active = eks.describe_addon("gateway", "eks-pod-identity-agent").unwrap();
+        assert_eq!(later(&mut eks, "eks-pod-identity-agent").unwrap().status, "UPDATING");
+        let active = crate::ids::at_time(crate::ids::now() + WINDOW * 2, || {
+            eks.describe_addon("gateway", "eks-pod-identity-agent")
+        })
+        .unwrap();
         assert_eq!((active.status, active.addon_version.as_str()), ("ACTIVE", "v1.3.2-eksbuild.2"));
-        assert_eq!(eks.delete_addon("gateway", "eks-pod-identity-agent").unwrap().status, "DELETING");
-        assert_eq!(eks.describe_addon("gateway", "eks-pod-identity-agent").unwrap().status, "DELETING");
-        let gone = eks.describe_addon("gateway", "eks-pod-identity-agent").unwrap_err();
+        let deleting = crate::ids::at_time(crate::ids::now() + WINDOW * 2, || {
+            eks.delete_addon("gateway", "eks-pod-identity-agent")
+        });
+        assert_eq!(deleting.unwrap().status, "DELETING");
+        let gone = crate::ids::at_time(crate::ids::now() + WINDOW * 3, || {
+            eks.describe_addon("gateway", "eks-pod-identity-agent")
+        })
+        .unwrap_err();
         assert_eq!(
             (gone.code, gone.message.as_str()),
             ("ResourceNotFoundException", "No addon: eks-pod-identity-agent found in cluster: gateway")
