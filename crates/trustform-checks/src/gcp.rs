@@ -982,7 +982,7 @@ fn vertex_project(spec: &Spec<'_>, diags: &mut Diagnostics) {
 mod tests {
 
     #[test]
-    fn token_audiences_are_read_from_the_url_and_compared_segment_by_segment() {
+    fn token_audiences_are_read_from_the_url_and_judged_as_far_as_they_are_known() {
         let url = "${ACTIONS_ID_TOKEN_REQUEST_URL}&audience=https%3A%2F%2Fiam.googleapis.com%2Fprojects%2F1%2Fp";
         assert_eq!(query_parameter(url, "audience").as_deref(), Some("https://iam.googleapis.com/projects/1/p"));
         assert_eq!(query_parameter("https://t.example/token?api-version=2.0", "audience"), None);
