@@ -70,7 +70,15 @@ resource "aws_iam_role_policy" "gateway_bedrock" {
   })
 }
 
+# The EKS Pod Identity Agent runs on every node and hands pods their association's credentials:
+# without it the association exists and the pods get nothing.
+resource "aws_eks_addon" "pod_identity_agent" {
+  cluster_name = data.aws_eks_cluster.gateway.name
+  addon_name   = "eks-pod-identity-agent"
+}
+
 resource "aws_eks_pod_identity_association" "gateway" {
+  depends_on      = [aws_eks_addon.pod_identity_agent]
   cluster_name    = data.aws_eks_cluster.gateway.name
   namespace       = var.namespace
   service_account = var.service_account

@@ -3,8 +3,8 @@
 //!
 //! [`AwsProvider`] serves `aws_iam_role`, `aws_iam_role_policy`,
 //! `aws_iam_role_policy_attachment`, `aws_iam_policy` (customer managed, versioned),
-//! `aws_iam_openid_connect_provider` and
-//! `aws_eks_pod_identity_association`, and the data sources `aws_caller_identity`,
+//! `aws_iam_openid_connect_provider`, `aws_eks_pod_identity_association` and `aws_eks_addon`
+//! (waited on until `ACTIVE`, and until gone), and the data sources `aws_caller_identity`,
 //! `aws_iam_openid_connect_provider` (by `arn` or `url`),
 //! `aws_eks_cluster` and `aws_iam_policy_document`, with Terraform's names and attributes.
 //!

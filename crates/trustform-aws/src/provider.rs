@@ -3,6 +3,7 @@
 use crate::api::Api;
 use crate::config::{AwsSettings, Clients};
 use crate::resources::data::{CallerIdentity, EksCluster, IamPolicyDocument};
+use crate::resources::eks_addon::EksAddon;
 use crate::resources::eks_pod_identity::EksPodIdentityAssociation;
 use crate::resources::iam_oidc_provider::{IamOidcProvider, IamOidcProviderData};
 use crate::resources::iam_policy::IamPolicy;
@@ -16,7 +17,7 @@ use trustform_provider::{Adapter, ProviderError, Registry, RetryPolicy, TablePro
 use trustform_schema::Block;
 
 /// The `aws` provider: IAM roles, inline and attached role policies, customer managed policies,
-/// OIDC providers and EKS pod identity associations, plus the `aws_caller_identity`, `aws_eks_cluster`,
+/// OIDC providers, EKS pod identity associations and add-ons, plus the `aws_caller_identity`, `aws_eks_cluster`,
 /// `aws_iam_openid_connect_provider` and `aws_iam_policy_document` data sources.
 ///
 /// Every call is retried under one [`RetryPolicy`] (throttling, 5xx, timeouts, and IAM
@@ -44,6 +45,7 @@ impl Adapter for Aws {
             .resource(IamPolicy)
             .resource(IamOidcProvider)
             .resource(EksPodIdentityAssociation)
+            .resource(EksAddon)
             .data_source(CallerIdentity)
             .data_source(EksCluster)
             .data_source(IamPolicyDocument)

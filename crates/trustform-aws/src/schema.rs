@@ -10,6 +10,7 @@ pub(crate) const IAM_POLICY: &str = "aws_iam_policy";
 pub(crate) const IAM_ROLE_POLICY_ATTACHMENT: &str = "aws_iam_role_policy_attachment";
 pub(crate) const IAM_OIDC_PROVIDER: &str = "aws_iam_openid_connect_provider";
 pub(crate) const EKS_POD_IDENTITY_ASSOCIATION: &str = "aws_eks_pod_identity_association";
+pub(crate) const EKS_ADDON: &str = "aws_eks_addon";
 pub(crate) const CALLER_IDENTITY: &str = "aws_caller_identity";
 pub(crate) const EKS_CLUSTER: &str = "aws_eks_cluster";
 pub(crate) const IAM_POLICY_DOCUMENT: &str = "aws_iam_policy_document";
@@ -177,6 +178,38 @@ pub(crate) fn eks_pod_identity_association() -> ResourceSchema {
             .attr("id", Attribute::computed(string()).describe("The association id.")),
     )
     .import_id("`cluster_name,association_id`")
+}
+
+/// `aws_eks_addon`, as terraform-provider-aws's `internal/service/eks/addon.go` defines it
+/// (without `pod_identity_association`, which the pod identity agent itself does not take).
+pub(crate) fn eks_addon() -> ResourceSchema {
+    let resolve = || Attribute::optional(string()).describe("`NONE`, `OVERWRITE` or `PRESERVE` (updates only).");
+    ResourceSchema::new(
+        EKS_ADDON,
+        Block::new()
+            .attr("cluster_name", Attribute::required(string()).force_new())
+            .attr(
+                "addon_name",
+                Attribute::required(string()).force_new().describe("`eks-pod-identity-agent`, `vpc-cni`, ..."),
+            )
+            .attr(
+                "addon_version",
+                Attribute::optional_computed(string()).describe("EKS's default version for the cluster when unset."),
+            )
+            .attr("service_account_role_arn", Attribute::optional(string()))
+            .attr("configuration_values", Attribute::optional(string()).describe("JSON the add-on's schema accepts."))
+            .attr("resolve_conflicts_on_create", resolve())
+            .attr("resolve_conflicts_on_update", resolve())
+            .attr(
+                "preserve",
+                Attribute::optional(Type::Bool).describe("Keep the add-on's software on the cluster on destroy."),
+            )
+            .attr("tags", tags())
+            .attr("arn", Attribute::computed(string()))
+            .attr("created_at", Attribute::computed(string()))
+            .attr("id", Attribute::computed(string()).describe("`cluster_name:addon_name`.")),
+    )
+    .import_id("`cluster_name:addon_name`, e.g. `litellm:eks-pod-identity-agent`")
 }
 
 pub(crate) fn caller_identity() -> ResourceSchema {

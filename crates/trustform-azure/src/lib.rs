@@ -32,5 +32,5 @@ mod resources;
 mod schema;
 mod transport;
 
-pub use azuread::AzureAdProvider;
+pub use azuread::{AzureAd, AzureAdProvider};
 pub use provider::{Azure, AzureProvider};

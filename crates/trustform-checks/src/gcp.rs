@@ -36,6 +36,7 @@ pub(super) fn checks(spec: &Spec<'_>, diags: &mut Diagnostics) {
     audiences(spec, &providers, &configs, diags);
     impersonation_grants(spec, &providers, &configs, &grants, diags);
     credential_sources(spec, &configs, diags);
+    token_audiences(spec, diags);
     vertex_project(spec, diags);
 }
 
@@ -673,6 +674,173 @@ fn impersonation_grants(
     }
 }
 
+/// TF1080: a `google_credential_config` whose `url_source` asks for an OIDC token (`audience=`
+/// in its URL, as GitHub Actions' token URL takes it) with an audience its pool provider does
+/// not accept. An OIDC provider accepts its `allowed_audiences`, or, when that is empty, its own
+/// resource name after `https://iam.googleapis.com/`
+/// (<https://cloud.google.com/iam/docs/reference/rest/v1/projects.locations.workloadIdentityPools.providers#oidc>);
+/// Google STS refuses any other token ("The audience in ID Token ... does not match the
+/// expected audience"). Parts of either side known only after apply match anything.
+fn token_audiences(spec: &Spec<'_>, diags: &mut Diagnostics) {
+    let providers: Vec<(&ResourceAddr, &Value)> = spec.resources(POOL_PROVIDER).collect();
+    for (address, after) in spec.resources(CREDENTIAL_CONFIG) {
+        let Some(url_source) = after.get("url_source").filter(|source| !source.is_null()) else { continue };
+        let Some(url) = spec.shaped(url_source, "url") else { continue };
+        let Some(asked) = query_parameter(&url, "audience") else { continue };
+        let mut referenced =
+            spec.dependencies(address).iter().filter(|dependency| dependency.type_name() == POOL_PROVIDER);
+        let (Some(provider_address), None) = (referenced.next(), referenced.next()) else { continue };
+        let Some((_, provider)) = providers.iter().find(|(candidate, _)| *candidate == provider_address) else {
+            continue;
+        };
+        let Some(oidc) = provider.get("oidc").filter(|oidc| !oidc.is_null()) else { continue };
+        let allowed: Vec<String> = match oidc.get("allowed_audiences").map(Value::unmarked) {
+            Some(Value::List(items)) if !items.is_empty() => {
+                match items.iter().map(|item| spec.holes_text(item)).collect::<Option<Vec<_>>>() {
+                    Some(items) => items,
+                    None => continue,
+                }
+            }
+            Some(Value::Unknown) => continue,
+            _ => match default_audience(spec, provider) {
+                Some(audience) => vec![audience],
+                None => continue,
+            },
+        };
+        if allowed.iter().any(|audience| could_be_equal(&asked, audience)) {
+            continue;
+        }
+        let explicit = oidc.get("allowed_audiences").and_then(Value::as_list).is_some_and(|items| !items.is_empty());
+        let shown: Vec<String> = allowed.iter().map(|audience| format!("{:?}", spec.show(audience))).collect();
+        diags.push(finding(
+            Diagnostic::error(
+                "TF1080",
+                "Token audience not accepted by the pool provider",
+                format!(
+                    "{address} fetches its OIDC token with the audience {:?}, but {provider_address} accepts only {}                      ({}), so Google STS refuses the token (\"The audience in ID Token does not match the expected \
+                     audience\"). Ask for an accepted audience in url_source.url (&audience=...), or add this one \
+                     to the provider's oidc.allowed_audiences.",
+                    spec.show(&asked),
+                    shown.join(", "),
+                    if explicit { "its oidc.allowed_audiences" } else { "its default audience, as allowed_audiences is empty" },
+                ),
+            ),
+            spec.nested_attr_span(address, "url_source", "url"),
+            address,
+            [spec.span(provider_address)],
+        ));
+    }
+}
+
+/// Stands for the project number in an audience built before Google assigns the provider's
+/// name; [`could_be_equal`] matches it with any number.
+const PROJECT_NUMBER: &str = "PROJECT_NUMBER";
+
+/// An OIDC provider's default audience: `https://iam.googleapis.com/` and its resource name,
+/// built from its pool and provider ids while the name is known only after apply.
+fn default_audience(spec: &Spec<'_>, provider: &Value) -> Option<String> {
+    if let Some(name) = spec.shaped(provider, "name") {
+        return Some(format!("https://iam.googleapis.com/{name}"));
+    }
+    let pool = spec.shaped(provider, "workload_identity_pool_id")?;
+    let id = spec.shaped(provider, "workload_identity_pool_provider_id")?;
+    Some(format!(
+        "https://iam.googleapis.com/projects/{PROJECT_NUMBER}/locations/global/workloadIdentityPools/{pool}/providers/{id}"
+    ))
+}
+
+/// The value of `name` in the query of `url`, percent-decoded; holes pass through.
+fn query_parameter(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?').map_or(url, |(_, query)| query);
+    let value = query.split('&').find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))?;
+    let mut decoded = String::new();
+    let mut bytes = Vec::new();
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '%' {
+            let hex: String = chars.by_ref().take(2).collect();
+            if let Ok(byte) = u8::from_str_radix(&hex, 16) {
+                bytes.push(byte);
+                continue;
+            }
+            bytes.extend(format!("%{hex}").bytes());
+            continue;
+        }
+        if !bytes.is_empty() {
+            decoded.push_str(&String::from_utf8_lossy(&bytes));
+            bytes.clear();
+        }
+        decoded.push(if c == '+' { ' ' } else { c });
+    }
+    decoded.push_str(&String::from_utf8_lossy(&bytes));
+    Some(decoded)
+}
+
+/// Whether two audiences can be the same once everything is known. A part known only after
+/// apply (a hole) stands for any text, [`PROJECT_NUMBER`] for any number; so only what the
+/// known text rules out is a mismatch.
+fn could_be_equal(a: &str, b: &str) -> bool {
+    match (known(a), known(b)) {
+        (Some(a), Some(b)) if !a.contains(PROJECT_NUMBER) && !b.contains(PROJECT_NUMBER) => a == b,
+        _ => {
+            let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+            let (pattern_a, pattern_b) = (pattern(&a), pattern(&b));
+            // Matching backtracks once per open piece: past a few, the text is too open to judge.
+            let open = |pattern: &[Piece]| pattern.iter().filter(|piece| !matches!(piece, Piece::Char(_))).count();
+            if open(&pattern_a) > MAX_OPEN_PIECES || open(&pattern_b) > MAX_OPEN_PIECES {
+                return true;
+            }
+            matches_shape(&pattern_a, &b) || matches_shape(&pattern_b, &a)
+        }
+    }
+}
+
+/// The most holes and numbers an audience may hold for [`could_be_equal`] to judge it.
+const MAX_OPEN_PIECES: usize = 4;
+
+/// One piece of an audience read as a pattern.
+#[derive(Clone, Copy, PartialEq)]
+enum Piece {
+    Char(char),
+    /// A hole: any text, at least one character.
+    Any,
+    /// [`PROJECT_NUMBER`]: at least one digit.
+    Number,
+}
+
+fn pattern(text: &[char]) -> Vec<Piece> {
+    let marker: Vec<char> = PROJECT_NUMBER.chars().collect();
+    let mut pieces = Vec::new();
+    let mut index = 0;
+    while index < text.len() {
+        if text[index..].starts_with(&marker) {
+            pieces.push(Piece::Number);
+            index += marker.len();
+        } else if is_hole(text[index]) {
+            pieces.push(Piece::Any);
+            index += 1;
+        } else {
+            pieces.push(Piece::Char(text[index]));
+            index += 1;
+        }
+    }
+    pieces
+}
+
+/// Whether `text` fits `pattern`; a hole in `text` itself fits any one piece.
+fn matches_shape(pattern: &[Piece], text: &[char]) -> bool {
+    match pattern.split_first() {
+        None => text.is_empty(),
+        Some((Piece::Char(c), rest)) => {
+            text.first().is_some_and(|t| t == c || is_hole(*t)) && matches_shape(rest, &text[1..])
+        }
+        Some((Piece::Any, rest)) => (1..=text.len()).any(|taken| matches_shape(rest, &text[taken..])),
+        Some((Piece::Number, rest)) => (1..=text.len())
+            .take_while(|&taken| text[..taken].iter().all(|t| t.is_ascii_digit() || is_hole(*t)))
+            .any(|taken| matches_shape(rest, &text[taken..])),
+    }
+}
+
 /// TF1308 (a credential source that mixes Fargate and EC2) and TF1309 (pod identity with only
 /// instance metadata credential sources).
 fn credential_sources(spec: &Spec<'_>, configs: &[CredentialConfig<'_>], diags: &mut Diagnostics) {
@@ -812,6 +980,30 @@ fn vertex_project(spec: &Spec<'_>, diags: &mut Diagnostics) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn token_audiences_are_read_from_the_url_and_judged_as_far_as_they_are_known() {
+        let url = "${ACTIONS_ID_TOKEN_REQUEST_URL}&audience=https%3A%2F%2Fiam.googleapis.com%2Fprojects%2F1%2Fp";
+        assert_eq!(query_parameter(url, "audience").as_deref(), Some("https://iam.googleapis.com/projects/1/p"));
+        assert_eq!(query_parameter("https://t.example/token?api-version=2.0", "audience"), None);
+        let default =
+            "https://iam.googleapis.com/projects/PROJECT_NUMBER/locations/global/workloadIdentityPools/ci/providers/gh";
+        assert!(could_be_equal(
+            "https://iam.googleapis.com/projects/210987654321/locations/global/workloadIdentityPools/ci/providers/gh",
+            default
+        ));
+        assert!(!could_be_equal(
+            "https://iam.googleapis.com/projects/210987654321/locations/global/workloadIdentityPools/ci/providers/other",
+            default
+        ));
+        let hole = char::from_u32(0xF0000).unwrap();
+        assert!(could_be_equal(
+            &format!("https://iam.googleapis.com/projects/{hole}/x"),
+            "https://iam.googleapis.com/projects/7/x"
+        ));
+        assert!(!could_be_equal("https://github.com/acme", "https://iam.googleapis.com/projects/7/x"));
+    }
+
     use super::*;
 
     #[test]

@@ -160,6 +160,11 @@ impl<'s> Spec<'s> {
         self.holes.text(value.get(name)?)
     }
 
+    /// A string value, known or partially known (see [`shape`]).
+    fn holes_text(&self, value: &Value) -> Option<String> {
+        self.holes.text(value)
+    }
+
     /// A string the checks read, as the user would write it: holes as `${REFERENCE}`.
     fn show(&self, text: &str) -> String {
         self.holes.show(text)
@@ -190,6 +195,22 @@ impl<'s> Spec<'s> {
             .attributes
             .get(name)
             .and_then(|attr| module.attr_span(&resource.body, attr))
+            .or_else(|| Some(resource.span.clone()))
+    }
+
+    /// One argument of a nested block of a resource (`url` of `url_source`), or the nested block,
+    /// or the resource block when neither is written.
+    fn nested_attr_span(&self, address: &ResourceAddr, block: &str, name: &str) -> Option<Span> {
+        let resource = self.config.resources.get(&address.resource)?;
+        let Some(nested) = resource.body.blocks.iter().find(|nested| nested.kind == block) else {
+            return Some(resource.span.clone());
+        };
+        nested
+            .body
+            .attributes
+            .get(name)
+            .and_then(|attr| self.config.attr_span(&nested.body, attr))
+            .or_else(|| self.config.body_span(&nested.body))
             .or_else(|| Some(resource.span.clone()))
     }
 

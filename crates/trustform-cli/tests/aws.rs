@@ -15,7 +15,7 @@ use trustform_test_provider::bad_endpoint::{BadAnswer, BadEndpoint};
 /// association id.
 fn apply_and_check(clouds: &Clouds, work: &Workdir) -> String {
     let apply = clouds.run(work, &["apply", "--auto-approve"], 0);
-    assert!(apply.stdout.contains("Apply complete! Resources: 6 added, 0 changed, 0 destroyed."), "{}", apply.stdout);
+    assert!(apply.stdout.contains("Apply complete! Resources: 7 added, 0 changed, 0 destroyed."), "{}", apply.stdout);
 
     let inventory = clouds.inventory();
     assert_eq!(inventory.roles, ["litellm-gateway", "litellm-github-unit-tests-circleci"]);
@@ -64,7 +64,7 @@ fn the_pod_identity_example_applies_on_moto_converges_detects_drift_and_destroys
     clouds.run(&work, &["plan", "--detailed-exitcode"], 0);
 
     let destroy = clouds.run(&work, &["destroy", "--auto-approve"], 0);
-    assert!(destroy.stdout.contains("Destroy complete! Resources: 6 destroyed."), "{}", destroy.stdout);
+    assert!(destroy.stdout.contains("Destroy complete! Resources: 7 destroyed."), "{}", destroy.stdout);
     assert_eq!(clouds.inventory(), Inventory::empty());
     assert_eq!(work.expect(&["state", "list"], 0).stdout, "");
 }
@@ -97,7 +97,7 @@ fn removing_every_aws_resource_from_the_spec_destroys_them() {
     std::fs::remove_file(work.file("main.tf")).expect("remove the spec");
     work.write("main.tf", "resource \"trustform_data\" \"marker\" {\n  input = \"left\"\n}\n");
     let apply = clouds.run(&work, &["apply", "--auto-approve"], 0);
-    assert!(apply.stdout.contains("Resources: 1 added, 0 changed, 6 destroyed."), "{}", apply.stdout);
+    assert!(apply.stdout.contains("Resources: 1 added, 0 changed, 7 destroyed."), "{}", apply.stdout);
     assert_eq!(clouds.inventory(), Inventory::empty());
 }
 

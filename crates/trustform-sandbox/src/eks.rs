@@ -1,4 +1,5 @@
-//! EKS, REST-JSON: `DescribeCluster` and the Pod Identity association operations.
+//! EKS, REST-JSON: `DescribeCluster`, the Pod Identity association operations, and add-ons
+//! (`addons.rs`).
 //!
 //! Errors carry the `x-amzn-ErrorType` header, which aws-sdk-eks reads to pick the modeled error
 //! variant, and a `{"message": ..., "clusterName": ...}` body, which fills the variant's fields.
@@ -21,6 +22,9 @@ use serde_json::json;
 use crate::config::SandboxConfig;
 use crate::ids::{epoch_seconds, random_id};
 use crate::server::Shared;
+
+mod addons;
+pub(crate) use addons::{create_addon, delete_addon, describe_addon, update_addon};
 
 /// The page size EKS uses when `maxResults` is absent, and the largest it accepts.
 const MAX_RESULTS: usize = 100;
@@ -117,6 +121,8 @@ struct Cluster {
     associations: BTreeMap<String, StoredAssociation>,
     /// `clientRequestToken` of each create, with the request it came with and what it created.
     create_tokens: BTreeMap<String, (CreateRequest, String)>,
+    /// Add-ons by name.
+    addons: BTreeMap<String, addons::StoredAddon>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -245,7 +251,12 @@ impl EksState {
                     platform_version: "eks.1",
                     tags: BTreeMap::new(),
                 };
-                let cluster = Cluster { description, associations: BTreeMap::new(), create_tokens: BTreeMap::new() };
+                let cluster = Cluster {
+                    description,
+                    associations: BTreeMap::new(),
+                    create_tokens: BTreeMap::new(),
+                    addons: BTreeMap::new(),
+                };
                 (seed.name.clone(), cluster)
             })
             .collect();
@@ -278,7 +289,12 @@ impl EksState {
             platform_version: "eks.1",
             tags: BTreeMap::new(),
         };
-        let cluster = Cluster { description, associations: BTreeMap::new(), create_tokens: BTreeMap::new() };
+        let cluster = Cluster {
+            description,
+            associations: BTreeMap::new(),
+            create_tokens: BTreeMap::new(),
+            addons: BTreeMap::new(),
+        };
         self.clusters.insert(name.to_owned(), cluster);
     }
 

@@ -384,6 +384,9 @@ fn routes() -> Router<Arc<Shared>> {
         .route("/clusters/{name}", get(eks::describe_cluster))
         .route("/clusters/{name}/assume-role-for-pod-identity", post(eks::assume_role_for_pod_identity))
         .route("/clusters/{name}/pod-identity-associations", post(eks::create_association).get(eks::list_associations))
+        .route("/clusters/{name}/addons", post(eks::create_addon))
+        .route("/clusters/{name}/addons/{addon}", get(eks::describe_addon).delete(eks::delete_addon))
+        .route("/clusters/{name}/addons/{addon}/update", post(eks::update_addon))
         .route(
             "/clusters/{name}/pod-identity-associations/{id}",
             get(eks::describe_association).post(eks::update_association).delete(eks::delete_association),

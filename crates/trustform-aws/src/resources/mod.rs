@@ -2,6 +2,7 @@
 //! `update`, `delete`, `import`), and the data sources.
 
 pub(crate) mod data;
+pub(crate) mod eks_addon;
 pub(crate) mod eks_pod_identity;
 pub(crate) mod iam_oidc_provider;
 pub(crate) mod iam_policy;

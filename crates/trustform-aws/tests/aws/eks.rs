@@ -382,3 +382,52 @@ async fn pod_identity_association_with_a_target_role_conforms() {
     assert_eq!(read.get("target_role_arn"), Some(&Value::from(target.as_str())));
     assert_eq!(read.get("disable_session_tags"), Some(&Value::Bool(true)));
 }
+
+const ADDON: &str = "aws_eks_addon";
+
+fn agent(version: Option<&str>) -> Value {
+    let mut body = vec![("cluster_name", Value::from("litellm")), ("addon_name", "eks-pod-identity-agent".into())];
+    if let Some(version) = version {
+        body.push(("addon_version", version.into()));
+    }
+    Value::object(body)
+}
+
+/// `aws_eks_addon` on the sandbox (moto has no add-ons), which answers CREATING, UPDATING and
+/// DELETING for a while before settling: the suite's reads right after each step see the
+/// settled add-on only because the adapter waited.
+#[tokio::test]
+async fn eks_addon_conforms_waiting_on_its_status() {
+    let (sandbox, provider) = sandbox(SandboxConfig::default().visibility_delay(Duration::from_millis(60))).await;
+    let case = Case::new(ADDON, agent(None)).with_update(agent(Some("v1.3.2-eksbuild.2")));
+    conformance::run(&provider, &case).await.unwrap();
+    // Each create, update and delete described the add-on until it settled.
+    let describes = sandbox.requests_for("GET /clusters/{}/addons/{}");
+    let writes = ["POST /clusters/{}/addons", "POST /clusters/{}/addons/{}/update", "DELETE /clusters/{}/addons/{}"]
+        .map(|route| sandbox.requests_for(route));
+    assert!(describes > writes.iter().sum::<u64>(), "{describes} describes for {writes:?} writes");
+}
+
+#[tokio::test]
+async fn an_addon_on_a_missing_cluster_or_one_made_outside_the_spec_is_named_with_the_fix() {
+    let (_sandbox, provider) = sandbox(SandboxConfig::default()).await;
+    let missing = Value::object([("cluster_name", "no-such-cluster".into()), ("addon_name", "vpc-cni".into())]);
+    let error = provider
+        .create(ADDON, &conform(&provider.schema().resources[ADDON].block, &missing).unwrap(), &NoCheckpoint)
+        .await
+        .unwrap_err();
+    assert!(error.is_not_found() && error.message.contains("No cluster found for name: no-such-cluster."), "{error}");
+
+    let existing = create(&provider, ADDON, agent(None)).await;
+    assert_eq!(existing.get("addon_version"), Some(&Value::from("v1.3.4-eksbuild.1")), "the default version");
+    let planned = conform(&provider.schema().resources[ADDON].block, &agent(None)).unwrap();
+    let error = provider.create(ADDON, &planned, &NoCheckpoint).await.unwrap_err();
+    assert!(error.message.contains("import it with the id \"litellm:eks-pod-identity-agent\""), "{error}");
+    let imported = provider.import(ADDON, "litellm:eks-pod-identity-agent").await.unwrap();
+    assert_eq!(imported.get("arn"), existing.get("arn"));
+
+    let unknown = Value::object([("cluster_name", "litellm".into()), ("addon_name", "pod-identity".into())]);
+    let planned = conform(&provider.schema().resources[ADDON].block, &unknown).unwrap();
+    let error = provider.create(ADDON, &planned, &NoCheckpoint).await.unwrap_err();
+    assert!(error.message.contains("not supported"), "{error}");
+}

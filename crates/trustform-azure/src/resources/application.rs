@@ -9,10 +9,12 @@
 //! stable across plans and a role keeps its id while its description changes.
 
 use crate::api::{required, text, with};
+use crate::azuread::GraphApi;
 use crate::graph::{json_strings, Graph};
+use async_trait::async_trait;
 use std::collections::BTreeMap;
 use trustform_lang::{normalize_set, Type, Value};
-use trustform_provider::{ProviderError, ValidationIssue};
+use trustform_provider::{Checkpoint, ProviderError, ResourceType, Session, ValidationIssue};
 use trustform_schema::{Attribute, Block, Nesting, ResourceSchema};
 
 pub(crate) const TYPE: &str = "azuread_application";
@@ -254,6 +256,54 @@ fn state_of(prior: Option<&Value>, live: &serde_json::Value) -> Result<Value, Pr
             ("id", Value::string(format!("/applications/{object_id}"))),
         ],
     ))
+}
+
+/// `azuread_application`, as the provider serves it.
+pub(crate) struct Application;
+
+#[async_trait]
+impl ResourceType<GraphApi> for Application {
+    fn schema(&self) -> ResourceSchema {
+        schema()
+    }
+
+    fn validate(&self, config: &Value) -> Vec<ValidationIssue> {
+        validate(config)
+    }
+
+    fn plan(&self, _: &Session<GraphApi>, prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
+        Ok(plan(prior, planned))
+    }
+
+    async fn read(&self, session: &Session<GraphApi>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        read(&session.clients()?.graph(), state).await
+    }
+
+    async fn create(
+        &self,
+        session: &Session<GraphApi>,
+        planned: &Value,
+        _: &dyn Checkpoint,
+    ) -> Result<Value, ProviderError> {
+        create(&session.clients()?.graph(), planned).await
+    }
+
+    async fn update(
+        &self,
+        session: &Session<GraphApi>,
+        prior: &Value,
+        planned: &Value,
+    ) -> Result<Value, ProviderError> {
+        update(&session.clients()?.graph(), prior, planned).await
+    }
+
+    async fn delete(&self, session: &Session<GraphApi>, state: &Value) -> Result<(), ProviderError> {
+        delete(&session.clients()?.graph(), state).await
+    }
+
+    async fn import(&self, session: &Session<GraphApi>, id: &str) -> Result<Value, ProviderError> {
+        import(&session.clients()?.graph(), id).await
+    }
 }
 
 #[cfg(test)]

@@ -10,9 +10,11 @@
 //! ago is `404` until the application has replicated; the create retries that.
 
 use crate::api::{required, strings, text, with};
+use crate::azuread::GraphApi;
 use crate::graph::{json_strings, Graph};
+use async_trait::async_trait;
 use trustform_lang::{Type, Value};
-use trustform_provider::{ProviderError, ValidationIssue};
+use trustform_provider::{Checkpoint, ProviderError, ResourceType, Session, ValidationIssue};
 use trustform_schema::{Attribute, Block, ResourceSchema};
 
 pub(crate) const TYPE: &str = "azuread_application_federated_identity_credential";
@@ -172,6 +174,50 @@ fn state_of(prior: Option<&Value>, application: &str, live: &serde_json::Value) 
             ("id", Value::string(format!("{application}{SEGMENT}{credential}"))),
         ],
     ))
+}
+
+/// `azuread_application_federated_identity_credential`, as the provider serves it.
+pub(crate) struct ApplicationFederatedIdentityCredential;
+
+#[async_trait]
+impl ResourceType<GraphApi> for ApplicationFederatedIdentityCredential {
+    fn schema(&self) -> ResourceSchema {
+        schema()
+    }
+
+    fn validate(&self, config: &Value) -> Vec<ValidationIssue> {
+        validate(config)
+    }
+
+    async fn read(&self, session: &Session<GraphApi>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        read(&session.clients()?.graph(), state).await
+    }
+
+    async fn create(
+        &self,
+        session: &Session<GraphApi>,
+        planned: &Value,
+        _: &dyn Checkpoint,
+    ) -> Result<Value, ProviderError> {
+        create(&session.clients()?.graph(), planned).await
+    }
+
+    async fn update(
+        &self,
+        session: &Session<GraphApi>,
+        prior: &Value,
+        planned: &Value,
+    ) -> Result<Value, ProviderError> {
+        update(&session.clients()?.graph(), prior, planned).await
+    }
+
+    async fn delete(&self, session: &Session<GraphApi>, state: &Value) -> Result<(), ProviderError> {
+        delete(&session.clients()?.graph(), state).await
+    }
+
+    async fn import(&self, session: &Session<GraphApi>, id: &str) -> Result<Value, ProviderError> {
+        import(&session.clients()?.graph(), id).await
+    }
 }
 
 #[cfg(test)]

@@ -6,9 +6,11 @@
 //! application has replicated; the create retries that (see `graph`).
 
 use crate::api::{required, with};
+use crate::azuread::GraphApi;
 use crate::graph::Graph;
+use async_trait::async_trait;
 use trustform_lang::{Type, Value};
-use trustform_provider::ProviderError;
+use trustform_provider::{Checkpoint, ProviderError, ResourceType, Session};
 use trustform_schema::{Attribute, Block, ResourceSchema};
 
 pub(crate) const TYPE: &str = "azuread_service_principal";
@@ -83,4 +85,44 @@ fn state_of(prior: Option<&Value>, live: &serde_json::Value) -> Result<Value, Pr
             ("id", Value::string(format!("/servicePrincipals/{}", field("id")))),
         ],
     ))
+}
+
+/// `azuread_service_principal`, as the provider serves it.
+pub(crate) struct ServicePrincipal;
+
+#[async_trait]
+impl ResourceType<GraphApi> for ServicePrincipal {
+    fn schema(&self) -> ResourceSchema {
+        schema()
+    }
+
+    async fn read(&self, session: &Session<GraphApi>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        read(&session.clients()?.graph(), state).await
+    }
+
+    async fn create(
+        &self,
+        session: &Session<GraphApi>,
+        planned: &Value,
+        _: &dyn Checkpoint,
+    ) -> Result<Value, ProviderError> {
+        create(&session.clients()?.graph(), planned).await
+    }
+
+    async fn update(
+        &self,
+        session: &Session<GraphApi>,
+        prior: &Value,
+        planned: &Value,
+    ) -> Result<Value, ProviderError> {
+        update(&session.clients()?.graph(), prior, planned).await
+    }
+
+    async fn delete(&self, session: &Session<GraphApi>, state: &Value) -> Result<(), ProviderError> {
+        delete(&session.clients()?.graph(), state).await
+    }
+
+    async fn import(&self, session: &Session<GraphApi>, id: &str) -> Result<Value, ProviderError> {
+        import(&session.clients()?.graph(), id).await
+    }
 }

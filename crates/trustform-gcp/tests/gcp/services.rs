@@ -96,3 +96,29 @@ async fn a_misspelt_api_is_googles_error_and_a_bad_name_never_reaches_google() {
     assert!(issues[0].is_error && issues[0].attribute == "service", "{issues:?}");
     assert_eq!(sandbox.request_count(), before);
 }
+
+/// API economy: what one enabled API costs. Create reads the service, enables it and polls the
+/// operation (done on the third `operations.get` with two polls configured); refresh is one
+/// read; an API already enabled is adopted with that one read; destroy without
+/// `disable_on_destroy` calls nothing.
+#[tokio::test]
+async fn an_enabled_api_costs_one_read_to_refresh_and_nothing_to_forget() {
+    let (sandbox, provider) = start(google()).await;
+    let routes = |sandbox: &trustform_sandbox::Sandbox| {
+        [
+            "GET /v1/projects/{}/services/{}",
+            "POST /v1/projects/{}/services/{}:enable",
+            "GET /v1/operations/{}",
+            "POST /v1/projects/{}/services/{}:disable",
+        ]
+        .map(|route| sandbox.requests_for(route))
+    };
+    let state = create(&provider, SERVICE, body("iamcredentials.googleapis.com", false)).await;
+    assert_eq!(routes(&sandbox), [1, 1, 3, 0], "create");
+    provider.read(SERVICE, &state).await.unwrap();
+    assert_eq!(routes(&sandbox), [2, 1, 3, 0], "refresh");
+    create(&provider, SERVICE, body("iamcredentials.googleapis.com", false)).await;
+    assert_eq!(routes(&sandbox), [3, 1, 3, 0], "adopting an enabled API");
+    provider.delete(SERVICE, &state).await.unwrap();
+    assert_eq!(routes(&sandbox), [3, 1, 3, 0], "destroy keeps the API and calls nothing");
+}

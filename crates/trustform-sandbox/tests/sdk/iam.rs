@@ -187,6 +187,16 @@ async fn inline_policies_round_trip_and_paginate() {
 async fn managed_policies_attach_list_and_detach() {
     let (sandbox, iam) = sandbox().await;
     create_role(&iam, "ci").await;
+    // A customer managed policy must exist to be attached; an AWS managed one always does.
+    let missing = iam.attach_role_policy().role_name("ci").policy_arn(CUSTOMER_MANAGED).send().await.unwrap_err();
+    assert!(missing.as_service_error().is_some_and(|e| e.is_no_such_entity_exception()), "{missing:?}");
+    iam.create_policy()
+        .policy_name("invoke")
+        .path("/team/")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"bedrock:InvokeModel","Resource":"*"}]}"#)
+        .send()
+        .await
+        .unwrap();
     for arn in [BEDROCK_MANAGED, CUSTOMER_MANAGED] {
         iam.attach_role_policy().role_name("ci").policy_arn(arn).send().await.unwrap();
     }
