@@ -549,7 +549,7 @@ impl Engine {
                     Repetition::Count(_) => Expansion::Count,
                     Repetition::ForEach(_) => Expansion::ForEach,
                 };
-                values.set_expansion(&BlockAddr { module: path.clone(), id: id.clone() }, expansion);
+                values.seed_expansion(&path, id, expansion);
             }
         }
     }

@@ -18,19 +18,38 @@ pub enum Expansion {
 /// Instance values, written as the walk goes and read by expression evaluation.
 #[derive(Default)]
 pub struct Values {
-    /// By block id, then module path (looked up without building a `BlockAddr`).
-    expansions: RwLock<HashMap<ResourceId, HashMap<Vec<String>, Expansion>>>,
+    /// How each block expands: the root module's by id (one lookup, the common case), a called
+    /// module's by module path, then id.
+    root_expansions: RwLock<HashMap<ResourceId, Expansion>>,
+    module_expansions: RwLock<HashMap<Vec<String>, HashMap<ResourceId, Expansion>>>,
     instances: RwLock<BTreeMap<ResourceAddr, Value>>,
 }
 
 impl Values {
     pub fn set_expansion(&self, block: &BlockAddr, expansion: Expansion) {
-        self.expansions
+        self.seed_expansion(&block.module, &block.id, expansion);
+    }
+
+    /// [`Values::set_expansion`] from the block's parts, cloning only what the map keeps.
+    pub fn seed_expansion(&self, module: &[String], id: &ResourceId, expansion: Expansion) {
+        if module.is_empty() {
+            self.root_expansions.write().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), expansion);
+            return;
+        }
+        self.module_expansions
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .entry(block.id.clone())
+            .entry(module.to_vec())
             .or_default()
-            .insert(block.module.clone(), expansion);
+            .insert(id.clone(), expansion);
+    }
+
+    fn expansion(&self, module: &[ModuleStep], id: &ResourceId) -> Option<Expansion> {
+        if module.is_empty() {
+            return self.root_expansions.read().unwrap_or_else(|e| e.into_inner()).get(id).copied();
+        }
+        let names: Vec<String> = module.iter().map(|s| s.name.clone()).collect();
+        self.module_expansions.read().unwrap_or_else(|e| e.into_inner()).get(&names)?.get(id).copied()
     }
 
     pub fn set(&self, addr: &ResourceAddr, value: Value) {
@@ -57,17 +76,20 @@ impl Values {
 
     /// The value of resource block `id` in the module instance `module`.
     pub fn block_value(&self, module: &[ModuleStep], id: &ResourceId) -> Option<Value> {
-        let names: Vec<String> = module.iter().map(|s| s.name.clone()).collect();
-        let expansion = *self.expansions.read().unwrap_or_else(|e| e.into_inner()).get(id)?.get(&names)?;
+        use std::ops::Bound;
+        let expansion = self.expansion(module, id)?;
         let instances = self.instances.read().unwrap_or_else(|e| e.into_inner());
         let start = id.instance(None).in_module(module.to_vec());
-        let of_block =
-            instances.range(start.clone()..).take_while(|(addr, _)| addr.module == module && &addr.resource == id);
+        let of_block = || {
+            instances
+                .range::<ResourceAddr, _>((Bound::Included(&start), Bound::Unbounded))
+                .take_while(|(addr, _)| addr.module == module && &addr.resource == id)
+        };
         Some(match expansion {
             Expansion::Unknown => Value::Unknown,
             Expansion::Single => instances.get(&start).cloned().unwrap_or(Value::Unknown),
             Expansion::Count => {
-                let mut items: Vec<(u64, Value)> = of_block
+                let mut items: Vec<(u64, Value)> = of_block()
                     .filter_map(|(addr, v)| match addr.key {
                         Some(InstanceKey::Int(i)) => Some((i, v.clone())),
                         _ => None,
@@ -77,7 +99,7 @@ impl Values {
                 Value::List(items.into_iter().map(|(_, v)| v).collect())
             }
             Expansion::ForEach => Value::Object(
-                of_block
+                of_block()
                     .filter_map(|(addr, v)| match &addr.key {
                         Some(InstanceKey::Str(k)) => Some((k.clone(), v.clone())),
                         _ => None,
