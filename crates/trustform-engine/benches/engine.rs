@@ -310,30 +310,29 @@ async fn apply_efficiency() {
         "layers", "width", "parallelism", "wall ms", "bound ms", "ratio", "calls", "updates", "store ms"
     );
     for (layers, width, parallelism) in [(10, 40, 64), (20, 20, 32), (10, 40, 10)] {
-        let provider = TestProvider::new(TestProviderConfig::default().latency(latency));
-        let mut providers = Providers::new();
-        providers.register(Arc::new(provider.clone()));
-        let engine = engine(layered_spec(layers, width), providers, parallelism);
-        let (plan, _) = engine.plan(&State::new(), &PlanOptions::normal()).await;
-        let plan = plan.expect("plan");
-        // The counts are the last run's (every run makes the same calls).
-        let last = std::cell::Cell::new((0, 0.0));
-        let (engine, plan, last_ref, provider_ref) = (&engine, &plan, &last, &provider);
-        let wall = median(move || {
-            provider_ref.reset_calls();
-            async move {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let store = Counted::new(LocalBackend::new(dir.path().join("state/default.tfstate")));
-                let started = Instant::now();
-                let outcome = engine.apply(plan, State::new(), &store).await;
-                let wall = started.elapsed();
-                assert!(!outcome.diagnostics.has_errors(), "{:?}", outcome.diagnostics);
-                last_ref.set((store.updates(), store.store_ms()));
-                wall
-            }
+        // Each run gets its own provider (whose objects a run creates) and engine; the counts
+        // printed are the last run's (every run makes the same calls).
+        let last = std::cell::Cell::new((0, 0, 0.0));
+        let last_ref = &last;
+        let wall = median(move || async move {
+            let provider = TestProvider::new(TestProviderConfig::default().latency(latency));
+            let mut providers = Providers::new();
+            providers.register(Arc::new(provider.clone()));
+            let engine = engine(layered_spec(layers, width), providers, parallelism);
+            let (plan, _) = engine.plan(&State::new(), &PlanOptions::normal()).await;
+            let plan = plan.expect("plan");
+            provider.reset_calls();
+            let dir = tempfile::tempdir().expect("temp dir");
+            let store = Counted::new(LocalBackend::new(dir.path().join("state/default.tfstate")));
+            let started = Instant::now();
+            let outcome = engine.apply(&plan, State::new(), &store).await;
+            let wall = started.elapsed();
+            assert!(!outcome.diagnostics.has_errors(), "{:?}", outcome.diagnostics);
+            last_ref.set((provider.calls().len(), store.updates(), store.store_ms()));
+            wall
         })
         .await;
-        let (updates, store_ms) = last.get();
+        let (calls, updates, store_ms) = last.get();
         let total = layers * width;
         // The critical path is `layers` calls; with fewer workers than width, the work bound wins.
         let waves = layers.max(total.div_ceil(parallelism));
@@ -343,7 +342,7 @@ async fn apply_efficiency() {
             wall.as_secs_f64() * 1e3,
             bound.as_secs_f64() * 1e3,
             wall.as_secs_f64() / bound.as_secs_f64(),
-            provider.calls().len(),
+            calls,
             updates,
             store_ms
         );
