@@ -65,7 +65,7 @@
 //! * TF1317: a Kubernetes auth method's `issuer` is not its EKS cluster's OIDC issuer.
 //! * TF1318: a Kubernetes auth role bound to `*` service accounts or namespaces.
 //! * TF1319: a Kubernetes auth role's policy grants more than read on a secret the spec writes.
-//! * TF1320: a generated secret (`random_password`, `random_id`) flows into an output (so the env
+//! * TF1320: a generated secret (a `random_password`'s result) flows into an output (so the env
 //!   file) or into an argument its provider does not hold as sensitive.
 
 mod aws;

@@ -214,11 +214,24 @@ fn path_matches(pattern: &str, path: &str) -> bool {
     false
 }
 
-/// The results of the random provider that are secrets (every one but the fixed id and the
-/// arguments).
-const GENERATED: &[&str] = &["random_password", "random_id"];
-const NOT_SECRET: &[&str] =
-    &["id", "length", "keepers", "byte_length", "prefix", "special", "upper", "lower", "numeric", "override_special"];
+/// The results of the random provider that are secrets: a password's result (not its fixed id
+/// nor its arguments). A `random_id` is an identifier, not a secret (Terraform does not mark
+/// it sensitive), so names built from one are not findings.
+const GENERATED: &[&str] = &["random_password"];
+const NOT_SECRET: &[&str] = &[
+    "id",
+    "length",
+    "keepers",
+    "special",
+    "upper",
+    "lower",
+    "numeric",
+    "override_special",
+    "min_upper",
+    "min_lower",
+    "min_numeric",
+    "min_special",
+];
 
 /// TF1320: a generated secret written to an output (so to the env file and the terminal's
 /// `output`) or to an argument its provider does not keep secret (a description, a tag, a

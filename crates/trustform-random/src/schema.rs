@@ -1,5 +1,6 @@
 //! `random_password` and `random_id`, with Terraform's attribute names. Every argument forces
-//! replacement (a new secret), and every result is sensitive.
+//! replacement (a new value); a password's result is sensitive, an id's encodings are not (they
+//! are identifiers, and Terraform's `random_id` does not mark them).
 
 use trustform_lang::Type;
 use trustform_schema::{Attribute, Block, ResourceSchema};
@@ -23,6 +24,12 @@ fn minimum(description: &'static str) -> Attribute {
 
 fn result(description: &'static str) -> Attribute {
     Attribute::computed(Type::String).sensitive().describe(description)
+}
+
+/// An encoding of a `random_id`: not sensitive, as in hashicorp/terraform-provider-random
+/// (`internal/provider/resource_id.go`), where the resource makes unique names, not secrets.
+fn encoding(description: &'static str) -> Attribute {
+    Attribute::computed(Type::String).describe(description)
 }
 
 pub(crate) fn password() -> ResourceSchema {
@@ -67,14 +74,15 @@ pub(crate) fn id() -> ResourceSchema {
                 "prefix",
                 Attribute::optional(Type::String).force_new().describe("Put before every encoding, as given."),
             )
-            .attr("b64_url", result("Base64 with the URL-safe alphabet, unpadded."))
-            .attr("b64_std", result("Base64 with the standard alphabet, padded."))
-            .attr("hex", result("Hexadecimal, two digits a byte."))
-            .attr("dec", result("The bytes as one big-endian unsigned decimal number."))
+            .attr("b64_url", encoding("Base64 with the URL-safe alphabet, unpadded."))
+            .attr("b64_std", encoding("Base64 with the standard alphabet, padded."))
+            .attr("hex", encoding("Hexadecimal, two digits a byte."))
+            .attr("dec", encoding("The bytes as one big-endian unsigned decimal number."))
             .attr(
                 "id",
-                Attribute::computed(Type::String).describe("Always `none`: the id is printed, the result never."),
+                Attribute::computed(Type::String)
+                    .describe("The bytes in base64 with the URL-safe alphabet, unpadded, without the prefix."),
             ),
     )
-    .import_id("not importable: the import id would be the secret itself")
+    .import_id("the id (URL-safe base64), or PREFIX,ID for an id with a prefix")
 }
