@@ -228,3 +228,46 @@ fn a_targeted_destroy_that_leaves_resources_leaves_the_env_file_and_says_so() {
     assert_eq!(work.expect(&["state", "list"], 0).stdout, "trustform_data.a\n");
     assert_eq!(work.read("deployment_outputs.env"), "A=x\n");
 }
+
+/// A `random_id` names things, as in Terraform: a role named from one plans with its ARN's
+/// known text, writes its name to the env file without `sensitive = true`, and is no finding of
+/// the generated-secret check (TF1320); a `random_password` in an output still is.
+#[test]
+fn a_name_built_from_a_random_id_is_not_a_secret_but_a_password_is() {
+    let work = Workdir::new();
+    work.write(
+        "main.tf",
+        r#"
+resource "random_id" "suffix" {
+  byte_length = 4
+  prefix      = "wren-"
+}
+
+resource "aws_iam_role" "relay" {
+  name = random_id.suffix.hex
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "pods.eks.amazonaws.com" } }]
+  })
+}
+
+output "RELAY_ROLE" {
+  value = aws_iam_role.relay.name
+}
+"#,
+    );
+    let applied = work.expect(&["apply", "--sandbox", "--auto-approve"], 0);
+    assert!(!applied.all().contains("TF1320"), "{}", applied.all());
+    let env = work.read(".trustform/sandbox/outputs/deployment_outputs.env");
+    let role = env.lines().find_map(|line| line.strip_prefix("RELAY_ROLE=")).expect("RELAY_ROLE").to_owned();
+    assert!(role.starts_with("wren-") && role.len() == "wren-".len() + 8, "{env}");
+    let shown = work.expect(&["state", "show", "--sandbox", "random_id.suffix"], 0);
+    assert!(shown.stdout.contains(&format!("hex         = \"{role}\"")), "{}", shown.stdout);
+
+    work.write(
+        "secret.tf",
+        "resource \"random_password\" \"key\" {\n  length = 24\n}\n\noutput \"KEY\" {\n  value     = random_password.key.result\n  sensitive = true\n}\n",
+    );
+    let refused = work.expect(&["plan", "--sandbox"], 1);
+    assert!(refused.stderr.contains("TF1320"), "{}", refused.all());
+}
