@@ -19,7 +19,7 @@ use serde_json::{json, Map, Value as Json};
 use trustform_lang::Value;
 use trustform_provider::attrs::{derived_or_prior, derived_text};
 use trustform_provider::{Checkpoint, ProviderError, ProviderErrorKind};
-use trustform_provider::{ResourceType, Session};
+use trustform_provider::{ResourceType, Session, ValidationIssue};
 use trustform_schema::ResourceSchema;
 
 const ACTIVE: &str = "ACTIVE";
@@ -512,6 +512,58 @@ fn state_of(kind: Kind, path: &Path, live: &Json, prior: Option<&Value>) -> Valu
 /// the provider serves them: one per [`Kind`].
 pub(crate) struct Pool(pub(crate) Kind);
 
+/// The ids IAM accepts for a pool and a pool provider: "4-32 characters, and may contain the
+/// characters [a-z0-9-]. The prefix gcp- is reserved for use by Google, and may not be
+/// specified." (`workloadIdentityPoolId` and `workloadIdentityPoolProviderId` of
+/// <https://cloud.google.com/iam/docs/reference/rest/v1/projects.locations.workloadIdentityPools.providers/create>).
+/// Checked at plan, so a short id like "aws" fails before anything is created rather than at
+/// the create, after the pool and its grants. An id not known yet is left for IAM.
+fn validate(kind: Kind, config: &Value) -> Vec<ValidationIssue> {
+    let mut attributes = vec![("workload_identity_pool_id", "pool")];
+    if kind == Kind::Provider {
+        attributes.push(("workload_identity_pool_provider_id", "pool provider"));
+    }
+    attributes
+        .into_iter()
+        .filter_map(|(attribute, what)| {
+            let id = config.get(attribute).and_then(Value::as_str)?;
+            let allowed = id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            let problem = if !(4..=32).contains(&id.len()) {
+                format!("it has {} characters, and IAM takes 4 to 32", id.len())
+            } else if !allowed {
+                "IAM takes only lowercase letters, digits and hyphens".to_owned()
+            } else if id.starts_with("gcp-") {
+                "the prefix gcp- is reserved for Google".to_owned()
+            } else {
+                return None;
+            };
+            Some(ValidationIssue {
+                attribute: attribute.to_owned(),
+                summary: format!("Invalid workload identity {what} id"),
+                detail: format!(
+                    "{attribute} = {id:?} is not an id IAM accepts: {problem}. Choose an id of 4 to 32 lowercase letters, digits and hyphens, not starting with gcp- (such as \"{}\").",
+                    id_suggestion(id)
+                ),
+                is_error: true,
+            })
+        })
+        .collect()
+}
+
+/// A valid id close to `id`: lowercased, other characters as hyphens, padded or cut to fit.
+fn id_suggestion(id: &str) -> String {
+    let mut out: String =
+        id.chars().map(|c| c.to_ascii_lowercase()).map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    if let Some(rest) = out.strip_prefix("gcp-") {
+        out = format!("wif-{rest}");
+    }
+    while out.len() < 4 {
+        out.push_str(if out.is_empty() { "pool" } else { "-wif" });
+    }
+    out.truncate(32);
+    out
+}
+
 #[async_trait]
 impl ResourceType<Api> for Pool {
     fn schema(&self) -> ResourceSchema {
@@ -519,6 +571,10 @@ impl ResourceType<Api> for Pool {
             Kind::Pool => schema::pool(),
             Kind::Provider => schema::pool_provider(),
         }
+    }
+
+    fn validate(&self, config: &Value) -> Vec<ValidationIssue> {
+        validate(self.0, config)
     }
 
     fn plan(&self, session: &Session<Api>, prior: Option<&Value>, planned: Value) -> Result<Value, ProviderError> {
@@ -561,6 +617,34 @@ impl ResourceType<Api> for Pool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pool_and_provider_ids_are_held_to_what_iam_accepts() {
+        let provider = |pool: &str, id: &str| {
+            Value::object([
+                ("workload_identity_pool_id", pool.into()),
+                ("workload_identity_pool_provider_id", id.into()),
+            ])
+        };
+        assert!(validate(Kind::Provider, &provider("litellm-aws", "aws-account")).is_empty());
+        let short = validate(Kind::Provider, &provider("litellm-aws", "aws"));
+        assert_eq!(short.len(), 1);
+        assert_eq!(short[0].attribute, "workload_identity_pool_provider_id");
+        assert!(short[0].detail.contains("it has 3 characters, and IAM takes 4 to 32"), "{}", short[0].detail);
+        assert!(short[0].detail.contains("\"aws-wif\""), "{}", short[0].detail);
+        let reserved = validate(Kind::Pool, &Value::object([("workload_identity_pool_id", "gcp-pool".into())]));
+        assert!(reserved[0].detail.contains("reserved for Google") && reserved[0].detail.contains("\"wif-pool\""));
+        let upper = validate(Kind::Pool, &Value::object([("workload_identity_pool_id", "AWS_Pool".into())]));
+        assert!(
+            upper[0].detail.contains("lowercase letters, digits and hyphens")
+                && upper[0].detail.contains("\"aws-pool\"")
+        );
+        let long = "p".repeat(33);
+        assert!(validate(Kind::Pool, &Value::object([("workload_identity_pool_id", long.as_str().into())]))[0]
+            .detail
+            .contains("33 characters"));
+        assert!(validate(Kind::Pool, &Value::object([("workload_identity_pool_id", Value::Unknown)])).is_empty());
+    }
     use trustform_lang::{Hole, Part, Partial};
 
     fn pool(project: Value, id: Value) -> Value {
