@@ -57,31 +57,37 @@ impl Adapter for Aws {
         tracing::debug!(?settings, "configuring the aws provider");
         let clients = Clients::build(&settings).await;
         let mut api = Api { clients, policy: retry_policy.clone(), account: None };
+        api.account = match settings.skip_requesting_account_id {
+            true => None,
+            false => crate::account::look_up(&api.clients, retry_policy).await,
+        };
         if !settings.allowed_account_ids.is_empty() {
             // As the Terraform AWS provider does (internal/conns/config.go, `verifyAccountIDAllowed`):
-            // the credentials' account, from STS, must be one of those listed. Unlike the
-            // lookup below, a failure here stops the run: the list is a guard.
-            let sts = &api.clients.sts;
-            let identity = api
-                .call(|| async move {
-                    sts.get_caller_identity()
-                        .send()
-                        .await
-                        .map_err(|e| crate::error::from_sdk("sts:GetCallerIdentity", e))
-                })
-                .await?;
-            let account = identity.account().unwrap_or_default();
-            if !settings.allowed_account_ids.iter().any(|allowed| allowed == account) {
+            // the credentials' account, from STS, must be one of those listed. The lookup above
+            // answers it when it could; otherwise STS is asked here, and unlike the lookup a
+            // failure stops the run: the list is a guard.
+            let account = match &api.account {
+                Some(account) => account.id.clone(),
+                None => {
+                    let sts = &api.clients.sts;
+                    let identity = api
+                        .call(|| async move {
+                            sts.get_caller_identity()
+                                .send()
+                                .await
+                                .map_err(|e| crate::error::from_sdk("sts:GetCallerIdentity", e))
+                        })
+                        .await?;
+                    identity.account().unwrap_or_default().to_owned()
+                }
+            };
+            if !settings.allowed_account_ids.contains(&account) {
                 return Err(ProviderError::invalid(format!(
                     "provider \"aws\": the credentials are for AWS account {account}, which is not in allowed_account_ids ({}); use credentials for one of those accounts, or fix the list",
                     settings.allowed_account_ids.join(", ")
                 )));
             }
         }
-        api.account = match settings.skip_requesting_account_id {
-            true => None,
-            false => crate::account::look_up(&api.clients, retry_policy).await,
-        };
         Ok(api)
     }
 }

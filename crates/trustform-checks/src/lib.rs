@@ -177,8 +177,7 @@ impl<'s> Spec<'s> {
 
     /// The module configuration and block of a resource, in whichever module it is.
     fn block(&self, address: &ResourceAddr) -> Option<(&'s Config, &'s trustform_lang::config::Resource)> {
-        let path: Vec<&str> = address.module.iter().map(|s| s.name.as_str()).collect();
-        let module = self.config.module(&path)?;
+        let module = self.config.module(&address.module)?;
         Some((module, module.resources.get(&address.resource)?))
     }
 

@@ -288,6 +288,15 @@ fn generated_secrets_stay_secret(spec: &Spec<'_>, providers: &Providers, diags: 
     }
 }
 
+/// What kind of name holds a secret.
+enum Holder {
+    Local,
+    /// A module's input variable.
+    Variable,
+    /// A module's output.
+    Output,
+}
+
 /// The names that hold a generated secret, each keyed by the call path of its module.
 #[derive(Default)]
 struct Tainted {
@@ -302,19 +311,20 @@ impl Tainted {
     fn of(modules: &[(Vec<String>, &Config)]) -> Tainted {
         let mut tainted = Tainted::default();
         loop {
-            let mut found: Vec<(u8, Vec<String>, String)> = Vec::new();
+            // Each name newly found to hold a secret: what it is, its module's path, its name.
+            let mut found: Vec<(Holder, Vec<String>, String)> = Vec::new();
             for (path, module) in modules {
                 let key = |name: &str| (path.clone(), name.to_owned());
                 for local in module.locals.values() {
                     if !tainted.locals.contains(&key(&local.name))
                         && tainted.source(path, module, &local.expr).is_some()
                     {
-                        found.push((0, path.clone(), local.name.clone()));
+                        found.push((Holder::Local, path.clone(), local.name.clone()));
                     }
                 }
                 for (name, output) in &module.outputs {
                     if !tainted.outputs.contains(&key(name)) && tainted.source(path, module, &output.value).is_some() {
-                        found.push((2, path.clone(), name.clone()));
+                        found.push((Holder::Output, path.clone(), name.clone()));
                     }
                 }
                 for (call_name, call) in &module.module_calls {
@@ -322,7 +332,7 @@ impl Tainted {
                     for (argument, attr) in &call.arguments.attributes {
                         let known = tainted.variables.contains(&(child.clone(), argument.clone()));
                         if !known && tainted.source(path, module, &attr.expr).is_some() {
-                            found.push((1, child.clone(), argument.clone()));
+                            found.push((Holder::Variable, child.clone(), argument.clone()));
                         }
                     }
                 }
@@ -330,11 +340,11 @@ impl Tainted {
             if found.is_empty() {
                 return tainted;
             }
-            for (kind, path, name) in found {
-                let set = match kind {
-                    0 => &mut tainted.locals,
-                    1 => &mut tainted.variables,
-                    _ => &mut tainted.outputs,
+            for (holder, path, name) in found {
+                let set = match holder {
+                    Holder::Local => &mut tainted.locals,
+                    Holder::Variable => &mut tainted.variables,
+                    Holder::Output => &mut tainted.outputs,
                 };
                 set.insert((path, name));
             }

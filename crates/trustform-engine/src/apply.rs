@@ -13,7 +13,7 @@ use std::time::Instant;
 use tokio::sync::Mutex;
 use trustform_diag::{Diagnostic, Diagnostics};
 use trustform_graph::{walk_releasing, Dag, NodeId, Outcome, Slot, WalkOptions};
-use trustform_lang::config::{Config, Repetition, Resource};
+use trustform_lang::config::{Repetition, Resource};
 use trustform_lang::{Instance, InstanceKey, LocalsCache, ResourceAddr, Scope, Value};
 use trustform_plan::{merge_planned, Action, Change, ChangeValues, Plan, PlanMode, ReplaceOrder};
 use trustform_provider::Checkpoint;
@@ -640,7 +640,9 @@ impl Engine {
         self_value: Option<&Value>,
     ) -> Result<(), Diagnostics> {
         let addr = &change.address;
-        let (Some(resource), Some(config)) = (self.block(addr), self.module_config(addr)) else { return Ok(()) };
+        let (Some(resource), Some(config)) = (self.block(addr), self.config.module(&addr.module)) else {
+            return Ok(());
+        };
         let (conditions, kind) = match self_value {
             None => (&resource.conditions.preconditions, ConditionKind::Precondition),
             Some(_) => (&resource.conditions.postconditions, ConditionKind::Postcondition),
@@ -757,12 +759,6 @@ impl Engine {
                 self.instance_config(resource, addr, &scope.with_instance(instance))
             })
             .unwrap_or_else(|| Err(gone()))
-    }
-
-    /// The configuration of the module `addr` belongs to (the root's for a root address).
-    fn module_config(&self, addr: &ResourceAddr) -> Option<&Config> {
-        let names: Vec<&str> = addr.module.iter().map(|s| s.name.as_str()).collect();
-        self.config.module(&names)
     }
 
     /// The `count`/`for_each` instance `addr` names, as the configuration gives it now.

@@ -123,8 +123,7 @@ impl Engine {
                     let Some(provider) = self.providers.instance(&name) else { continue };
                     // `module.vertex.aws` is the block of the module called vertex.
                     let (steps, key) = trustform_lang::parse_module_prefix(&name).unwrap_or_default();
-                    let names: Vec<&str> = steps.iter().map(|s| s.name.as_str()).collect();
-                    let block = self.config.module(&names).and_then(|m| m.providers.get(key));
+                    let block = self.config.module(&steps).and_then(|m| m.providers.get(key));
                     let config = match block {
                         Some(block) => match modules.with_scope(&steps, |scope| scope.eval_body(&block.body)) {
                             Some(Ok(v)) => v,
@@ -167,8 +166,7 @@ impl Engine {
             // the root, which `Engine::new` checked.
             return resource.provider_key().to_owned();
         }
-        let path: Vec<&str> = module.iter().map(|s| s.name.as_str()).collect();
-        resolve_provider_key(&self.config, &path, resource.provider_key())
+        resolve_provider_key(&self.config, module, resource.provider_key())
             .unwrap_or_else(|_| resource.provider_name().to_owned())
     }
 

@@ -65,8 +65,7 @@ impl<'a> ModuleEval<'a> {
 
     /// The configuration and input variables of a module instance.
     pub(crate) fn parts(&self, module: &[ModuleStep]) -> Option<(&'a Config, Inputs)> {
-        let names: Vec<&str> = module.iter().map(|s| s.name.as_str()).collect();
-        let config = self.engine.config.module(&names)?;
+        let config = self.engine.config.module(module)?;
         if module.is_empty() {
             return Some((config, Arc::new(self.engine.variables.clone())));
         }
@@ -114,8 +113,7 @@ impl<'a> ModuleEval<'a> {
     }
 
     fn call(&self, parent: &[ModuleStep], name: &str) -> Option<&'a ModuleCall> {
-        let names: Vec<&str> = parent.iter().map(|s| s.name.as_str()).collect();
-        self.engine.config.module(&names)?.module_calls.get(name)
+        self.engine.config.module(parent)?.module_calls.get(name)
     }
 
     fn expansion(&self, parent: &[ModuleStep], name: &str) -> Option<Expanded> {
@@ -211,8 +209,7 @@ impl<'a> ModuleEval<'a> {
 
     /// The outputs of one module instance as an object.
     fn outputs(&self, module: &[ModuleStep]) -> Value {
-        let names: Vec<&str> = module.iter().map(|s| s.name.as_str()).collect();
-        let Some(config) = self.engine.config.module(&names) else { return Value::Unknown };
+        let Some(config) = self.engine.config.module(module) else { return Value::Unknown };
         self.with_scope(module, |scope| {
             let mut out = BTreeMap::new();
             for (name, output) in &config.outputs {

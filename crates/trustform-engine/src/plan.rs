@@ -559,8 +559,7 @@ impl Engine {
         if addr.module.is_empty() {
             return self.config.resources.get(&addr.resource);
         }
-        let path: Vec<&str> = addr.module.iter().map(|s| s.name.as_str()).collect();
-        self.config.resource_in(&path, &addr.resource)
+        self.config.resource_in(&addr.module, &addr.resource)
     }
 
     /// The instances of a resource block. `count` and `for_each` must be known at plan time.

@@ -38,6 +38,14 @@ pub struct ModuleStep {
     pub key: Option<InstanceKey>,
 }
 
+/// A module instance path names its calls: `Config::module(&addr.module)` finds the
+/// configuration every instance of those calls shares.
+impl AsRef<str> for ModuleStep {
+    fn as_ref(&self) -> &str {
+        &self.name
+    }
+}
+
 impl fmt::Display for ModuleStep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "module.{}", self.name)?;

@@ -11,7 +11,7 @@
 //! * the document compares as JSON, so IAM's URL-encoded, reordered answer is no drift;
 //! * import by ARN.
 
-use super::iam_role::{iam_tags, unique_name};
+use super::iam_role::{iam_tags, name_to_create};
 use crate::api::{created_since, found, gone, required, string_map, tag_changes, tags_value, text, with, Api, Created};
 use crate::error::from_sdk;
 use crate::policy::policy_value;
@@ -40,10 +40,7 @@ fn validate(config: &Value) -> Vec<ValidationIssue> {
 }
 
 async fn create(api: &Api, planned: &Value, checkpoint: &dyn Checkpoint) -> Result<Value, ProviderError> {
-    let name = match text(planned, "name") {
-        Some(name) => name.to_owned(),
-        None => unique_name(text(planned, "name_prefix").unwrap_or("terraform-")),
-    };
+    let name = name_to_create(planned);
     let document = required(planned, "policy")?;
     let path = text(planned, "path").unwrap_or("/");
     let tags = iam_tags(&string_map(planned, "tags"))?;

@@ -78,10 +78,7 @@ pub(crate) fn planned_arn(account: &Account, planned: &Value) -> Option<Value> {
 }
 
 pub(crate) async fn create(api: &Api, planned: &Value) -> Result<Value, ProviderError> {
-    let name = match text(planned, "name") {
-        Some(name) => name.to_owned(),
-        None => unique_name(text(planned, "name_prefix").unwrap_or("terraform-")),
-    };
+    let name = name_to_create(planned);
     let policy = required(planned, "assume_role_policy")?;
     let path = text(planned, "path").unwrap_or("/");
     let max_session_duration = max_session_duration(planned)?;
@@ -409,6 +406,15 @@ fn date(date: &aws_sdk_iam::primitives::DateTime) -> String {
 
 /// Terraform's `PrefixedUniqueId`: the prefix, a UTC timestamp to 1/10000 s and a counter, so
 /// names sort by creation and never collide within one process.
+/// The name an IAM create gives: `name`, or one generated from `name_prefix` (Terraform's
+/// `terraform-` when neither is set), as terraform-provider-aws names roles and policies.
+pub(crate) fn name_to_create(planned: &Value) -> String {
+    match text(planned, "name") {
+        Some(name) => name.to_owned(),
+        None => unique_name(text(planned, "name_prefix").unwrap_or("terraform-")),
+    }
+}
+
 pub(crate) fn unique_name(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();

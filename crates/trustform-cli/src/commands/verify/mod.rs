@@ -119,8 +119,7 @@ impl Spec<'_> {
     fn finding(&self, diagnostic: Diagnostic, address: &ResourceAddr, related: &[&ResourceAddr]) -> Diagnostic {
         // The block in whichever module the address is in (`module.vertex.aws_iam_role.gateway`).
         let span = |address: &ResourceAddr| {
-            let path: Vec<&str> = address.module.iter().map(|step| step.name.as_str()).collect();
-            self.config.resource_in(&path, &address.resource).map(|r| r.span.clone())
+            self.config.resource_in(&address.module, &address.resource).map(|r| r.span.clone())
         };
         diagnostic.with_span(span(address)).with_related(related.iter().filter_map(|a| span(a))).with_address(address)
     }
