@@ -14,13 +14,52 @@
 //!    cost), so the figures show where the time goes.
 //!
 //! Run: `cargo bench -p trustform-engine` (set `TRUSTFORM_BENCH_MAX=10000` for a quicker run;
-//! `TRUSTFORM_BENCH_ONLY=apply` runs only the apply benchmarks, `=plan` only the plan one).
+//! `TRUSTFORM_BENCH_ONLY=apply` runs only the apply benchmarks, `=scaling` only apply scaling,
+//! `=plan` only the plan one).
+//! `TRUSTFORM_BENCH_SIZES=5000` (comma-separated) picks the apply scaling sizes, to profile one.
 //! Every timed step runs `TRUSTFORM_BENCH_RUNS` times (default 3) and the median is printed, so
 //! one run disturbed by another process does not make the figure.
 
-/// The allocator the `trustform` binary ships with, so the figures are the binary's.
+/// The allocator the `trustform` binary ships with, so the figures are the binary's, counting
+/// the bytes it hands out: a figure that does not move with the machine's load, for comparing
+/// two builds.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: Counting = Counting(mimalloc::MiMalloc);
+
+struct Counting(mimalloc::MiMalloc);
+
+static ALLOCATED: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every call is passed on unchanged to mimalloc; only a counter is added.
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        ALLOCATED.fetch_add(layout.size() as u64, Ordering::Relaxed);
+        // SAFETY: the caller's contract is passed on.
+        unsafe { self.0.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        ALLOCATED.fetch_add(layout.size() as u64, Ordering::Relaxed);
+        // SAFETY: the caller's contract is passed on.
+        unsafe { self.0.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: the caller's contract is passed on.
+        unsafe { self.0.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        ALLOCATED.fetch_add(new_size.saturating_sub(layout.size()) as u64, Ordering::Relaxed);
+        // SAFETY: the caller's contract is passed on.
+        unsafe { self.0.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// Bytes handed out so far.
+fn allocated() -> u64 {
+    ALLOCATED.load(Ordering::Relaxed)
+}
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -180,6 +219,16 @@ impl StateStore for Discard {
     fn describe(&self) -> String {
         "nowhere".to_owned()
     }
+}
+
+/// The sizes apply scaling measures: 500, 2000, 5000 and 10000, or `TRUSTFORM_BENCH_SIZES`
+/// (comma-separated), to profile one size.
+fn scaling_sizes() -> Vec<usize> {
+    std::env::var("TRUSTFORM_BENCH_SIZES")
+        .ok()
+        .map(|sizes| sizes.split(',').filter_map(|n| n.trim().parse().ok()).collect::<Vec<usize>>())
+        .filter(|sizes| !sizes.is_empty())
+        .unwrap_or_else(|| vec![500, 2_000, 5_000, 10_000])
 }
 
 /// How many times each timed step runs; its median is what is printed.
@@ -361,12 +410,23 @@ async fn apply_scaling() {
 async fn apply_scaling_of(shape: &str, spec: fn(usize) -> String) {
     println!("\n== apply scaling: zero-latency trustform_data, {shape}, local backend with fsync");
     println!("(\"no store\": the same apply through a store that keeps nothing, the engine's own cost)");
+    println!("(\"KiB/res\": bytes allocated per resource by the apply, and by the apply with no store)");
     println!(
-        "{:>8} {:>10} {:>10} {:>12} {:>12} {:>8} {:>9} {:>12} {:>13}",
-        "n", "plan ms", "apply ms", "apply us/res", "apply/plan", "updates", "store ms", "no store ms", "peak RSS MiB"
+        "{:>8} {:>10} {:>10} {:>12} {:>12} {:>8} {:>9} {:>12} {:>8} {:>13} {:>13}",
+        "n",
+        "plan ms",
+        "apply ms",
+        "apply us/res",
+        "apply/plan",
+        "updates",
+        "store ms",
+        "no store ms",
+        "KiB/res",
+        "no store KiB",
+        "peak RSS MiB"
     );
     let mut points = Vec::new();
-    for n in [500, 2_000, 5_000, 10_000] {
+    for n in scaling_sizes() {
         let engine = engine(spec(n), Providers::new(), 10);
         let (plan, diags) = engine.plan(&State::new(), &PlanOptions::normal()).await;
         assert!(!diags.has_errors(), "{diags:?}");
@@ -382,35 +442,40 @@ async fn apply_scaling_of(shape: &str, spec: fn(usize) -> String) {
         })
         .await;
 
-        let last = std::cell::Cell::new((0, 0.0));
+        let last = std::cell::Cell::new((0, 0.0, 0));
         let last_ref = &last;
         let apply_time = median(move || async move {
             let dir = tempfile::tempdir().expect("temp dir");
             let store = Counted::new(LocalBackend::new(dir.path().join("state/default.tfstate")));
-            let started = Instant::now();
+            let (bytes, started) = (allocated(), Instant::now());
             let outcome = engine.apply(plan, State::new(), &store).await;
             let apply_time = started.elapsed();
+            let bytes = allocated() - bytes;
             assert!(!outcome.diagnostics.has_errors(), "{:?}", outcome.diagnostics);
             assert_eq!(outcome.state.resources.len(), n);
             let stored = store.read().await.expect("readable state").expect("a state");
             assert_eq!(stored.resources.len(), n, "every resource is durable");
-            last_ref.set((store.updates(), store.store_ms()));
+            last_ref.set((store.updates(), store.store_ms(), bytes));
             apply_time
         })
         .await;
-        let (updates, store_ms) = last.get();
+        let (updates, store_ms, bytes) = last.get();
 
+        let floor_bytes = std::cell::Cell::new(0);
+        let floor_bytes_ref = &floor_bytes;
         let floor = median(move || async move {
-            let started = Instant::now();
+            let (bytes, started) = (allocated(), Instant::now());
             let outcome = engine.apply(plan, State::new(), &Discard).await;
             let floor = started.elapsed();
+            floor_bytes_ref.set(allocated() - bytes);
             assert!(!outcome.diagnostics.has_errors(), "{:?}", outcome.diagnostics);
             floor
         })
         .await;
+        let kib_per = |bytes: u64| bytes as f64 / 1024.0 / n as f64;
 
         println!(
-            "{n:>8} {:>10.1} {:>10.1} {:>12.1} {:>12.2} {:>8} {:>9.1} {:>12.1} {:>13.1}",
+            "{n:>8} {:>10.1} {:>10.1} {:>12.1} {:>12.2} {:>8} {:>9.1} {:>12.1} {:>8.1} {:>13.1} {:>13.1}",
             plan_time.as_secs_f64() * 1e3,
             apply_time.as_secs_f64() * 1e3,
             apply_time.as_secs_f64() * 1e6 / n as f64,
@@ -418,6 +483,8 @@ async fn apply_scaling_of(shape: &str, spec: fn(usize) -> String) {
             updates,
             store_ms,
             floor.as_secs_f64() * 1e3,
+            kib_per(bytes),
+            kib_per(floor_bytes.get()),
             peak_rss_mib()
         );
         points.push((n as f64, apply_time.as_secs_f64()));
@@ -432,11 +499,13 @@ async fn apply_scaling_of(shape: &str, spec: fn(usize) -> String) {
 async fn main() {
     let max = std::env::var("TRUSTFORM_BENCH_MAX").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
     let only = std::env::var("TRUSTFORM_BENCH_ONLY").unwrap_or_default();
-    if only != "apply" {
+    if only.is_empty() || only == "plan" {
         plan_overhead(max).await;
     }
     if only != "plan" {
-        apply_efficiency().await;
+        if only != "scaling" {
+            apply_efficiency().await;
+        }
         apply_scaling().await;
     }
 }
