@@ -35,6 +35,14 @@ pub trait ResourceValues: Sync {
         }
     }
 
+    /// [`ResourceValues::resource_in`] read at the attribute `names` that follow the reference
+    /// (`aws_iam_role.gateway.arn`): the value there and how many names were followed (see
+    /// [`Value::at_attributes`]). An implementation that holds the values overrides it to clone
+    /// only what is read, not the whole resource.
+    fn resource_at(&self, module: &[ModuleStep], id: &ResourceId, names: &[&str]) -> Option<(Value, usize)> {
+        self.resource_in(module, id).map(|value| value.at_attributes(names))
+    }
+
     /// `module.NAME` seen from the module instance `from`: an object of its outputs, a list of
     /// them for `count`, a map for `for_each`; `None` when not known.
     fn module_call(&self, _from: &[ModuleStep], _name: &str) -> Option<Value> {
@@ -870,7 +878,10 @@ impl Evaluator<'_, '_> {
                 Ok((scope.resources.module_call(scope.module, call).unwrap_or(Value::Unknown), 1))
             }
             "data" => match (attr(0), attr(1)) {
-                (Some(t), Some(n)) => Ok((self.resource(&ResourceId::data(t, n), range)?, 2)),
+                (Some(t), Some(n)) => {
+                    let (value, followed) = self.resource(&ResourceId::data(t, n), &ops[2..], range)?;
+                    Ok((value, 2 + followed))
+                }
                 _ => Err(self.error(
                     range,
                     "TF0201",
@@ -879,13 +890,23 @@ impl Evaluator<'_, '_> {
                 )),
             },
             type_name => match attr(0) {
-                Some(n) => Ok((self.resource(&ResourceId::managed(type_name, n), range)?, 1)),
+                Some(n) => {
+                    let (value, followed) = self.resource(&ResourceId::managed(type_name, n), &ops[1..], range)?;
+                    Ok((value, 1 + followed))
+                }
                 None => Err(self.bare_reference(name, range)),
             },
         }
     }
 
-    fn resource(&self, id: &ResourceId, range: Option<Range<usize>>) -> EvalResult<Value> {
+    /// The value of resource block `id`, read at the attribute names that start `ops`, and how
+    /// many of `ops` that followed.
+    fn resource(
+        &self,
+        id: &ResourceId,
+        ops: &[&TraversalOperator],
+        range: Option<Range<usize>>,
+    ) -> EvalResult<(Value, usize)> {
         if !self.scope.config.resources.contains_key(id) {
             let kind = if id.mode == crate::addr::Mode::Data { "data source" } else { "managed resource" };
             return Err(self.error(
@@ -898,18 +919,26 @@ impl Evaluator<'_, '_> {
                 ),
             ));
         }
-        Ok(self.scope.resources.resource_in(self.scope.module, id).unwrap_or(Value::Unknown))
+        // Enough for `aws_iam_role.r.arn` and `google_x.r.a.b.c`; a longer path reads on from there.
+        const FOLLOWED_AT_MOST: usize = 4;
+        let mut names = [""; FOLLOWED_AT_MOST];
+        let mut len = 0;
+        for op in ops.iter().take(FOLLOWED_AT_MOST) {
+            let TraversalOperator::GetAttr(ident) = op else { break };
+            names[len] = ident.as_str();
+            len += 1;
+        }
+        Ok(self.scope.resources.resource_at(self.scope.module, id, &names[..len]).unwrap_or((Value::Unknown, len)))
     }
 
     fn apply_ops(&self, mut value: Value, ops: &[hcl_edit::Decorated<TraversalOperator>]) -> EvalResult<Value> {
         for (i, op) in ops.iter().enumerate() {
-            let sensitive = value.is_sensitive();
-            let inner = value.unmarked().clone();
+            let (inner, sensitive) = value.into_unmarked();
             if inner.is_unknown() {
                 return Ok(Value::Unknown);
             }
             value = match op.value() {
-                TraversalOperator::GetAttr(ident) => self.get_attr(&inner, ident.as_str(), op.span())?,
+                TraversalOperator::GetAttr(ident) => self.take_attr(inner, ident.as_str(), op.span())?,
                 TraversalOperator::Index(index_expr) => {
                     let index = self.expr(index_expr)?;
                     if index.is_unknown() {
@@ -935,6 +964,17 @@ impl Evaluator<'_, '_> {
             .mark_if(sensitive);
         }
         Ok(value)
+    }
+
+    /// Attribute `name` of `value`, moved out of it.
+    fn take_attr(&self, value: Value, name: &str, range: Option<Range<usize>>) -> EvalResult<Value> {
+        match value {
+            Value::Object(mut map) => match map.remove(name) {
+                Some(attribute) => Ok(attribute),
+                None => self.get_attr(&Value::Object(map), name, range),
+            },
+            other => self.get_attr(&other, name, range),
+        }
     }
 
     fn get_attr(&self, value: &Value, name: &str, range: Option<Range<usize>>) -> EvalResult<Value> {

@@ -96,6 +96,38 @@ impl Value {
         self.unmark().0
     }
 
+    /// [`Value::unmark`], taking the value.
+    pub fn into_unmarked(self) -> (Value, bool) {
+        match self {
+            Value::Sensitive(inner) => (inner.into_unmarked().0, true),
+            other => (other, false),
+        }
+    }
+
+    /// The value at `names` (attribute names, outermost first), as reading them one after the
+    /// other in an expression gives it, cloning only that value: marked sensitive when anything
+    /// on the way is, unknown when anything on the way is. Also how many names were followed: it
+    /// stops (with the value reached) at a name the value there has not got, or at a value that
+    /// is not an object, for the expression to report.
+    pub fn at_attributes(&self, names: &[&str]) -> (Value, usize) {
+        let mut current = self;
+        let mut sensitive = false;
+        for (followed, name) in names.iter().enumerate() {
+            let (inner, marked) = current.unmark();
+            if inner.is_unknown() {
+                return (Value::Unknown, names.len());
+            }
+            match inner {
+                Value::Object(map) if map.contains_key(*name) => {
+                    sensitive |= marked;
+                    current = &map[*name];
+                }
+                _ => return (current.clone().mark_if(sensitive), followed),
+            }
+        }
+        (current.clone().mark_if(sensitive), names.len())
+    }
+
     /// Removes every sensitive mark at any depth.
     pub fn deep_unmark(&self) -> Value {
         match self {
@@ -286,7 +318,10 @@ impl Value {
     /// Paths (`a.b[0]`-style, see [`Path`]) of every sensitive value inside this one.
     pub fn sensitive_paths(&self) -> Vec<Path> {
         let mut out = Vec::new();
-        collect_sensitive(self, &mut Path::root(), &mut out);
+        // Most values hold no secret: one walk that allocates nothing says so.
+        if self.contains_sensitive() {
+            collect_sensitive(self, &mut Path::root(), &mut out);
+        }
         out
     }
 
@@ -613,6 +648,33 @@ mod tests {
         let reparsed: Vec<Path> = rendered.iter().map(|p| p.parse().unwrap()).collect();
         assert_eq!(reparsed, paths);
         assert_eq!(v.deep_unmark().mark_paths(&reparsed), v);
+    }
+
+    #[test]
+    fn reading_attributes_in_place_marks_and_stops_as_reading_them_one_by_one() {
+        let role = Value::object([
+            ("arn", Value::from("arn:aws:iam::1:role/r")),
+            (
+                "creds",
+                Value::object([("key", Value::from("k")), ("more", Value::object([("x", "y".into())]))]).sensitive(),
+            ),
+            ("later", Value::Unknown),
+            ("name", Value::from("r")),
+        ]);
+        assert_eq!(role.at_attributes(&[]), (role.clone(), 0));
+        assert_eq!(role.at_attributes(&["arn"]), (Value::from("arn:aws:iam::1:role/r"), 1));
+        // A mark on the way marks what is read under it.
+        assert_eq!(role.at_attributes(&["creds", "key"]), (Value::from("k").sensitive(), 2));
+        assert_eq!(role.at_attributes(&["creds", "more", "x"]), (Value::from("y").sensitive(), 3));
+        // Unknown on the way: unknown, every name taken.
+        assert_eq!(role.at_attributes(&["later", "a", "b"]), (Value::Unknown, 3));
+        // A missing name, or a value that has none: stops there, for the expression to report.
+        assert_eq!(role.at_attributes(&["nope", "x"]), (role.clone(), 0));
+        assert_eq!(role.at_attributes(&["name", "x"]), (Value::from("r"), 1));
+        assert_eq!(role.at_attributes(&["creds", "nope"]).1, 1);
+        assert!(role.at_attributes(&["creds", "nope"]).0.is_sensitive());
+        assert_eq!(Value::from("s").sensitive().into_unmarked(), (Value::from("s"), true));
+        assert_eq!(Value::from("s").into_unmarked(), (Value::from("s"), false));
     }
 
     #[test]
