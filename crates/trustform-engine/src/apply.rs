@@ -463,8 +463,8 @@ impl Engine {
                 let final_config = self.final_config(change, modules)?;
                 let resource =
                     self.block(addr).ok_or_else(|| Diagnostics::from(missing_provider(addr, &change.provider)))?;
-                let value = self.read_data(resource, addr, &final_config).await?;
-                values.set(addr, value.clone());
+                let value = std::sync::Arc::new(self.read_data(resource, addr, &final_config).await?);
+                values.share(addr, value.clone());
                 self.record_data(change, &value, persister, slot).await?;
                 self.check_postconditions(change, modules, &value)?;
                 None
@@ -563,7 +563,8 @@ impl Engine {
                 let resource = ResourceState::from_value(type_name, &change.provider, &new_value, dependencies)
                     .map_err(|e| fail("record", format!("the provider returned an unusable state: {e}")))?;
                 let id = resource.id.clone();
-                values.set(addr, new_value.clone());
+                let new_value = std::sync::Arc::new(new_value);
+                values.share(addr, new_value.clone());
                 match &change.values {
                     // The old object's delete is still to come, under this slot.
                     ChangeValues::Replace { order: ReplaceOrder::CreateFirst, .. } => {
@@ -841,8 +842,8 @@ impl Engine {
                     // Derived at plan and again now from what the provider is configured for
                     // (an account, a project number): another account or project since the plan
                     // would make dependents use a value that is not this object's.
-                    let now = planned.get(name).cloned().unwrap_or(Value::Null);
-                    let same = schema.block.attributes.get(name).is_some_and(|attr| values_equal(attr, promised, &now));
+                    let now = planned.get(name).unwrap_or(&Value::Null);
+                    let same = schema.block.attributes.get(name).is_some_and(|attr| values_equal(attr, promised, now));
                     if !same {
                         let span = self.config.resources.get(&addr.resource).map(|r| r.span.clone());
                         return Err(Diagnostic::error(
@@ -858,10 +859,10 @@ impl Engine {
                 if promised.contains_unknown() || !settable(name) {
                     continue;
                 }
-                let now = planned.get(name).cloned().unwrap_or(Value::Null);
+                let now = planned.get(name).unwrap_or(&Value::Null);
                 let same = match schema.block.attributes.get(name) {
-                    Some(attr) => values_equal(attr, promised, &now),
-                    None => promised.eq_ignoring_marks(&now),
+                    Some(attr) => values_equal(attr, promised, now),
+                    None => promised.eq_ignoring_marks(now),
                 };
                 if !same {
                     return Err(Diagnostic::error(

@@ -7,6 +7,7 @@
 //!   clouds when no API says "ready".
 
 use async_trait::async_trait;
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 use std::time::Duration;
 use trustform_lang::{Type, Value};
@@ -154,7 +155,7 @@ impl Provider for BuiltinProvider {
         // a new or changed input makes `output` unknown until apply (a null input stays
         // null on create), so dependents cannot use it where a known value is required, such
         // as for_each; an unchanged input keeps the prior output.
-        let input = planned.get("input").cloned().unwrap_or(Value::Null);
+        let input_is_null = planned.get("input").is_none_or(Value::is_null);
         let id = prior.and_then(|p| p.get("id")).cloned().unwrap_or(Value::Unknown);
         let unchanged = |name: &str| {
             prior.is_some_and(|p| {
@@ -165,10 +166,13 @@ impl Provider for BuiltinProvider {
             Some(p) if unchanged("input") && unchanged("triggers_replace") => {
                 p.get("output").cloned().unwrap_or(Value::Null)
             }
-            _ if input.is_null() => Value::Null,
+            _ if input_is_null => Value::Null,
             _ => Value::Unknown,
         };
-        let mut map = planned.as_object().cloned().unwrap_or_default();
+        let mut map = match planned {
+            Value::Object(map) => map,
+            _ => BTreeMap::new(),
+        };
         map.insert("output".into(), output);
         map.insert("id".into(), id);
         Ok(Value::Object(map))

@@ -247,6 +247,10 @@ impl ResourceValues for ModuleEval<'_> {
         self.values.block_value(module, id)
     }
 
+    fn resource_at(&self, module: &[ModuleStep], id: &ResourceId, names: &[&str]) -> Option<(Value, usize)> {
+        self.values.resource_at(module, id, names)
+    }
+
     fn module_call(&self, from: &[ModuleStep], name: &str) -> Option<Value> {
         let expanded = self.expansion(from, name)?;
         let child = |instance: &Instance| {

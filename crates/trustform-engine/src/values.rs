@@ -2,7 +2,7 @@
 
 use crate::graph::BlockAddr;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use trustform_lang::{InstanceKey, ModuleStep, ResourceAddr, ResourceId, ResourceValues, Value};
 
 /// How a resource block expands, which decides the shape of its value in expressions.
@@ -22,7 +22,8 @@ pub struct Values {
     /// module's by module path, then id.
     root_expansions: RwLock<HashMap<ResourceId, Expansion>>,
     module_expansions: RwLock<HashMap<Vec<String>, HashMap<ResourceId, Expansion>>>,
-    instances: RwLock<BTreeMap<ResourceAddr, Value>>,
+    /// Shared, so that the apply keeps using a value it has just published without a copy.
+    instances: RwLock<BTreeMap<ResourceAddr, Arc<Value>>>,
 }
 
 impl Values {
@@ -53,6 +54,11 @@ impl Values {
     }
 
     pub fn set(&self, addr: &ResourceAddr, value: Value) {
+        self.share(addr, Arc::new(value));
+    }
+
+    /// [`Values::set`] with a value the caller goes on reading.
+    pub fn share(&self, addr: &ResourceAddr, value: Arc<Value>) {
         self.instances.write().unwrap_or_else(|e| e.into_inner()).insert(addr.clone(), value);
     }
 
@@ -87,11 +93,11 @@ impl Values {
         };
         Some(match expansion {
             Expansion::Unknown => Value::Unknown,
-            Expansion::Single => instances.get(&start).cloned().unwrap_or(Value::Unknown),
+            Expansion::Single => instances.get(&start).map_or(Value::Unknown, |value| Value::clone(value)),
             Expansion::Count => {
                 let mut items: Vec<(u64, Value)> = of_block()
                     .filter_map(|(addr, v)| match addr.key {
-                        Some(InstanceKey::Int(i)) => Some((i, v.clone())),
+                        Some(InstanceKey::Int(i)) => Some((i, Value::clone(v))),
                         _ => None,
                     })
                     .collect();
@@ -101,7 +107,7 @@ impl Values {
             Expansion::ForEach => Value::Object(
                 of_block()
                     .filter_map(|(addr, v)| match &addr.key {
-                        Some(InstanceKey::Str(k)) => Some((k.clone(), v.clone())),
+                        Some(InstanceKey::Str(k)) => Some((k.clone(), Value::clone(v))),
                         _ => None,
                     })
                     .collect(),
@@ -117,5 +123,17 @@ impl ResourceValues for Values {
 
     fn resource_in(&self, module: &[ModuleStep], id: &ResourceId) -> Option<Value> {
         self.block_value(module, id)
+    }
+
+    fn resource_at(&self, module: &[ModuleStep], id: &ResourceId, names: &[&str]) -> Option<(Value, usize)> {
+        if self.expansion(module, id)? != Expansion::Single {
+            return self.block_value(module, id).map(|value| value.at_attributes(names));
+        }
+        // Read in place: only the attribute read is cloned, not the whole resource.
+        let instances = self.instances.read().unwrap_or_else(|e| e.into_inner());
+        Some(match instances.get(&id.instance(None).in_module(module.to_vec())) {
+            Some(value) => value.at_attributes(names),
+            None => (Value::Unknown, names.len()),
+        })
     }
 }
