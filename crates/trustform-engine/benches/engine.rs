@@ -85,6 +85,33 @@ fn deep_spec(n: usize) -> String {
     linked_spec(n, 1)
 }
 
+/// Two `trustform_data` blocks of n/2 instances each (`for_each` over a map of n/2 keys), each
+/// instance of the second reading its instance of the first by key: every expansion is
+/// evaluated once per block, and every reference reads one instance.
+fn for_each_spec(n: usize) -> String {
+    let mut names = String::with_capacity(n * 16);
+    for i in 0..n / 2 {
+        let _ = writeln!(names, "    k{i} = \"name-{i}\"");
+    }
+    format!(
+        r#"locals {{
+  names = {{
+{names}  }}
+}}
+
+resource "trustform_data" "first" {{
+  for_each = local.names
+  input    = {{ name = each.value }}
+}}
+
+resource "trustform_data" "second" {{
+  for_each = local.names
+  input    = {{ name = "${{each.value}}-2", after = trustform_data.first[each.key].output.name }}
+}}
+"#
+    )
+}
+
 /// r[i] reads r[i-stride]; with stride 1, chains are cut every ten resources.
 fn linked_spec(n: usize, stride: usize) -> String {
     let mut spec = String::with_capacity(n * 120);
@@ -402,7 +429,11 @@ async fn apply_scaling() {
     // Chains ten deep (n/10 of them): what the issue compares with Terraform. Ten chains n/10
     // deep: every step of a chain waits for its predecessor to be durable, so n/10 writes
     // follow one another whatever the batching; the disk's sync time bounds that one.
-    for (shape, spec) in [("chains ten deep", deep_spec as fn(usize) -> String), ("ten chains n/10 deep", chain_spec)] {
+    for (shape, spec) in [
+        ("chains ten deep", deep_spec as fn(usize) -> String),
+        ("ten chains n/10 deep", chain_spec),
+        ("two for_each blocks of n/2 instances", for_each_spec),
+    ] {
         apply_scaling_of(shape, spec).await;
     }
 }

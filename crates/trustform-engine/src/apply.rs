@@ -338,25 +338,32 @@ impl Engine {
         let dag = apply_graph(plan);
         let options = WalkOptions { parallelism: self.parallelism, cancel: self.cancel.clone() };
         let report = walk_releasing(&dag, options, |id, slot| {
-            let change = &plan.changes[*dag.node(id)];
+            let change = dag.node(id).map(|i| &plan.changes[i]);
             let (values, modules, persister) = (&values, &modules, &persister);
-            async move { self.apply_change(change, values, modules, persister, &slot).await }
+            async move {
+                match change {
+                    Some(change) => self.apply_change(change, values, modules, persister, &slot).await,
+                    None => Ok(()),
+                }
+            }
         })
         .await;
 
         let mut interrupted_walk = false;
         for (id, outcome) in report.iter() {
-            let change = &plan.changes[*dag.node(id)];
+            let Some(change) = dag.node(id).map(|i| &plan.changes[i]) else { continue };
             match outcome {
                 Outcome::Succeeded => {}
                 Outcome::Failed(d) => match self.config.check_of(&change.address.resource) {
                     Some(check) => diags.extend(check_data_failed(check, d.clone())),
                     None => diags.extend(d.clone()),
                 },
-                Outcome::Skipped { because } => self.hook.event(Event::Skipped {
-                    address: change.address.clone(),
-                    because: plan.changes[*dag.node(*because)].address.clone(),
-                }),
+                Outcome::Skipped { because } => {
+                    // A barrier never fails: what skipped this is a change.
+                    if let Some(cause) = dag.node(*because).map(|i| &plan.changes[i]) {
+                        self.hook.event(Event::Skipped { address: change.address.clone(), because: cause.address.clone() })
+                    }
+                }
                 Outcome::NotStarted => interrupted_walk = true,
             }
         }
@@ -652,7 +659,7 @@ impl Engine {
             return Ok(());
         }
         let verdict = modules.with_scope(&addr.module, |scope| {
-            let instance = self.instance_of(resource, addr, scope)?;
+            let instance = self.instance_of(resource, addr, scope, modules)?;
             Ok::<_, Diagnostics>(evaluate_conditions(
                 config,
                 &scope.with_instance(instance),
@@ -756,20 +763,30 @@ impl Engine {
         };
         modules
             .with_scope(&addr.module, |scope| {
-                let instance = self.instance_of(resource, addr, scope)?;
+                let instance = self.instance_of(resource, addr, scope, modules)?;
                 self.instance_config(resource, addr, &scope.with_instance(instance))
             })
             .unwrap_or_else(|| Err(gone()))
     }
 
     /// The `count`/`for_each` instance `addr` names, as the configuration gives it now.
-    fn instance_of(&self, resource: &Resource, addr: &ResourceAddr, scope: &Scope) -> Result<Instance, Diagnostics> {
+    /// Evaluated once per block and module instance (see [`ModuleEval::for_each_instance`]):
+    /// once per instance, a block of n instances would cost n² during the apply.
+    fn instance_of(
+        &self,
+        resource: &Resource,
+        addr: &ResourceAddr,
+        scope: &Scope,
+        modules: &ModuleEval<'_>,
+    ) -> Result<Instance, Diagnostics> {
         Ok(match (&resource.repetition, &addr.key) {
             (Repetition::Single, None) => Instance::None,
             (Repetition::Count(_), Some(InstanceKey::Int(i))) => Instance::Count(*i),
             (Repetition::ForEach(_), Some(InstanceKey::Str(key))) => {
-                let instances = self.expand(resource, scope).map_err(|d| Diagnostics::from(*d))?;
-                instances.into_iter().find(|i| i.key().as_ref() == addr.key.as_ref()).ok_or_else(|| {
+                let instance = modules
+                    .for_each_instance(&addr.module, &resource.id, key, || self.expand(resource, scope))
+                    .map_err(|d| Diagnostics::from(*d))?;
+                instance.ok_or_else(|| {
                     Diagnostics::from(Diagnostic::error(
                         "TF1012",
                         "Configuration changed",
@@ -995,19 +1012,62 @@ async fn flush_checkpoint(checkpoint: &CreateCheckpoint<'_>) {
 
 /// The apply graph: one node per change. A change waits for the changes of the resources it
 /// depends on; a delete waits for the deletes of the resources that depend on it.
-fn apply_graph(plan: &Plan) -> Dag<usize> {
+/// The order of an apply: a node per change (its index in the plan), and barrier nodes
+/// (`None`, nothing to do) that join the instances of a block many changes wait for.
+///
+/// A change waits for every change its dependencies name ([`ResourceAddr::names`]: a block's
+/// address names all its instances), except that when both are deletes the dependent goes
+/// first, and a delete and a non-delete do not wait for each other. A dependency naming one
+/// change is an edge; one naming several goes through a barrier per block and direction, so
+/// that n changes that wait for a block of n instances cost 2n edges, not n².
+fn apply_graph(plan: &Plan) -> Dag<Option<usize>> {
     let mut dag = Dag::new();
-    let ids: Vec<NodeId> = (0..plan.changes.len()).map(|i| dag.add_node(i)).collect();
+    let ids: Vec<NodeId> = (0..plan.changes.len()).map(|i| dag.add_node(Some(i))).collect();
     let index: BTreeMap<&ResourceAddr, usize> = plan.changes.iter().enumerate().map(|(i, c)| (&c.address, i)).collect();
+    let mut blocks: BTreeMap<ResourceAddr, Vec<usize>> = BTreeMap::new();
+    for (i, change) in plan.changes.iter().enumerate() {
+        blocks.entry(change.address.without_keys()).or_default().push(i);
+    }
+    let deleting = |i: usize| plan.changes[i].action() == Action::Delete;
+    // Per block: the barrier after its non-deletes, and the one before its deletes.
+    let mut barriers: BTreeMap<&ResourceAddr, (Option<NodeId>, Option<NodeId>)> = BTreeMap::new();
     for (i, change) in plan.changes.iter().enumerate() {
         for dep in &change.dependencies {
-            let Some(&j) = index.get(dep) else { continue };
-            let dep_change = &plan.changes[j];
-            match (change.action() == Action::Delete, dep_change.action() == Action::Delete) {
-                // The dependent goes first when both disappear.
-                (true, true) => dag.add_edge(ids[i], ids[j]),
-                (false, false) => dag.add_edge(ids[j], ids[i]),
-                _ => {}
+            let named: &[usize] = match dep.is_keyless() {
+                true => blocks.get(dep).map_or(&[], Vec::as_slice),
+                // An instance's address (an older state's dependencies): that instance alone.
+                false => index.get(dep).map(std::slice::from_ref).unwrap_or_default(),
+            };
+            // (A change never depends on its own block: the graph refuses such a cycle.)
+            if named.len() <= 1 {
+                for &j in named.iter().filter(|&&j| j != i) {
+                    match (deleting(i), deleting(j)) {
+                        (true, true) => dag.add_edge(ids[i], ids[j]),
+                        (false, false) => dag.add_edge(ids[j], ids[i]),
+                        _ => {}
+                    }
+                }
+                continue;
+            }
+            let (after, before) = barriers.entry(dep).or_default();
+            if deleting(i) {
+                let barrier = *before.get_or_insert_with(|| {
+                    let barrier = dag.add_node(None);
+                    for &j in named.iter().filter(|&&j| j != i && deleting(j)) {
+                        dag.add_new_edge(barrier, ids[j]);
+                    }
+                    barrier
+                });
+                dag.add_new_edge(ids[i], barrier);
+            } else {
+                let barrier = *after.get_or_insert_with(|| {
+                    let barrier = dag.add_node(None);
+                    for &j in named.iter().filter(|&&j| j != i && !deleting(j)) {
+                        dag.add_new_edge(ids[j], barrier);
+                    }
+                    barrier
+                });
+                dag.add_new_edge(barrier, ids[i]);
             }
         }
     }

@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex};
 use trustform_diag::{Diagnostic, Diagnostics};
 use trustform_lang::config::{Config, ModuleCall, Repetition};
 use trustform_lang::{
-    module_path_text, module_variables, Instance, LocalsCache, ModuleStep, ResourceId, ResourceValues, Scope, Value,
+    module_path_text, module_variables, Instance, LocalsCache, ModuleStep, ResourceId, ResourceValues, Scope, Step,
+    Value,
 };
 
 /// The instances of one module call in one calling instance, and how they expand.
@@ -42,8 +43,13 @@ pub(crate) struct ModuleEval<'a> {
     applying: bool,
     variables: Mutex<HashMap<Vec<ModuleStep>, Inputs>>,
     expansions: Mutex<HashMap<(Vec<ModuleStep>, String), Expanded>>,
+    /// The `for_each` instances of resource blocks by key, per module instance: during apply,
+    /// once every instance's value is known.
+    for_each: Mutex<HashMap<(Vec<ModuleStep>, ResourceId), ForEachInstances>>,
     diags: Mutex<Diagnostics>,
 }
+
+type ForEachInstances = Arc<HashMap<String, Instance>>;
 
 impl<'a> ModuleEval<'a> {
     pub(crate) fn new(engine: &'a Engine, values: &'a Values, locals: &'a LocalsCache, applying: bool) -> Self {
@@ -54,6 +60,7 @@ impl<'a> ModuleEval<'a> {
             applying,
             variables: Mutex::default(),
             expansions: Mutex::default(),
+            for_each: Mutex::default(),
             diags: Mutex::default(),
         }
     }
@@ -61,6 +68,42 @@ impl<'a> ModuleEval<'a> {
     /// What went wrong expanding calls or checking their inputs so far; each problem once.
     pub(crate) fn take_diagnostics(&self) -> Diagnostics {
         std::mem::take(&mut *self.diags.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The instance `key` of the `for_each` resource block `id` in the module instance `module`,
+    /// with `expand` giving all of them. Kept once every instance's `each.value` is known: the
+    /// walk visits an instance after everything its block's `for_each` refers to, so the
+    /// expansion cannot change after that, and evaluating it once per instance would cost the
+    /// apply n² for a block of n instances.
+    pub(crate) fn for_each_instance(
+        &self,
+        module: &[ModuleStep],
+        id: &ResourceId,
+        key: &str,
+        expand: impl FnOnce() -> Result<Vec<Instance>, Box<Diagnostic>>,
+    ) -> Result<Option<Instance>, Box<Diagnostic>> {
+        let cache_key = (module.to_vec(), id.clone());
+        let known = self.for_each.lock().unwrap_or_else(|e| e.into_inner()).get(&cache_key).cloned();
+        if let Some(instances) = known {
+            return Ok(instances.get(key).cloned());
+        }
+        let instances = expand()?;
+        let found = instances.iter().find(|i| matches!(i, Instance::Each { key: k, .. } if k == key)).cloned();
+        let settled = instances.iter().all(|i| match i {
+            Instance::Each { value, .. } => !value.contains_unknown(),
+            _ => true,
+        });
+        if self.applying && settled {
+            let by_key = instances
+                .into_iter()
+                .filter_map(|i| match &i {
+                    Instance::Each { key, .. } => Some((key.clone(), i)),
+                    _ => None,
+                })
+                .collect();
+            self.for_each.lock().unwrap_or_else(|e| e.into_inner()).insert(cache_key, Arc::new(by_key));
+        }
+        Ok(found)
     }
 
     /// The configuration and input variables of a module instance.
@@ -247,8 +290,8 @@ impl ResourceValues for ModuleEval<'_> {
         self.values.block_value(module, id)
     }
 
-    fn resource_at(&self, module: &[ModuleStep], id: &ResourceId, names: &[&str]) -> Option<(Value, usize)> {
-        self.values.resource_at(module, id, names)
+    fn resource_at(&self, module: &[ModuleStep], id: &ResourceId, steps: &[Step<'_>]) -> Option<(Value, usize)> {
+        self.values.resource_at(module, id, steps)
     }
 
     fn module_call(&self, from: &[ModuleStep], name: &str) -> Option<Value> {

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use trustform_diag::{Diagnostic, Diagnostics};
 use trustform_graph::{walk, Dag, Outcome, WalkOptions};
 use trustform_lang::config::{Repetition, Resource};
-use trustform_lang::{redact_texts, Instance, LocalsCache, ResourceAddr, Scope, Value};
+use trustform_lang::{redact_texts, Instance, LocalsCache, ModuleStep, ResourceAddr, Scope, Value};
 use trustform_plan::{
     deletion_attributes, diff_resource, merge_planned, Action, AttributeChange, Change, ChangeValues, OutputChange,
     Plan, PlanMode, Reason, ReplaceOrder,
@@ -64,7 +64,6 @@ struct PlanWalk<'a> {
     /// The block of the instance planned.
     block: &'a BlockAddr,
     state: &'a State,
-    values: &'a Values,
     refreshed: &'a Refreshed,
     options: &'a PlanOptions,
     reads: DataReads,
@@ -429,11 +428,11 @@ impl Engine {
                     }
                     tracing::trace!(address = %addr, "planning");
                     let change = if id.mode == trustform_lang::Mode::Data {
-                        self.plan_data(resource, &block, &addr, &scope, &values, reads)
+                        self.plan_data(resource, &block, &addr, &scope, reads)
                             .await
                             .map(|c| (c, Diagnostics::new()))
                     } else {
-                        let walk = PlanWalk { block: &block, state, values: &values, refreshed, options, reads };
+                        let walk = PlanWalk { block: &block, state, refreshed, options, reads };
                         self.plan_managed(resource, &addr, &scope, &walk).await
                     };
                     let change = change.map(|(change, warnings)| {
@@ -794,7 +793,7 @@ impl Engine {
         scope: &Scope<'_>,
         walk: &PlanWalk<'_>,
     ) -> Result<(Change, Diagnostics), Diagnostics> {
-        let PlanWalk { block, state, values, refreshed, options, reads } = *walk;
+        let PlanWalk { block, state, refreshed, options, reads } = *walk;
         let tainted = state.resources.get(addr).is_some_and(|r| r.status == ResourceStatus::Tainted);
         let config = self.instance_config(resource, addr, scope)?;
         let type_name = &resource.id.type_name;
@@ -823,7 +822,7 @@ impl Engine {
         if prior.is_none() && refreshed.contains_key(addr) && !creating {
             reason = Reason::DeletedOutsideTrustform;
         }
-        let dependencies = self.dependency_addresses(block, values);
+        let dependencies = self.dependency_addresses(block);
         let mut attributes = diff.attributes;
         let mut warnings = Diagnostics::new();
         if reads == DataReads::All && action != Action::NoOp {
@@ -878,14 +877,13 @@ impl Engine {
         block: &BlockAddr,
         addr: &ResourceAddr,
         scope: &Scope<'_>,
-        values: &Values,
         reads: DataReads,
     ) -> Result<Change, Diagnostics> {
         let config = self.instance_config(resource, addr, scope)?;
         let type_name = &resource.id.type_name;
         let schema = self.providers.data_schema(type_name).expect("checked by instance_config");
         let offline = reads == DataReads::LocalOnly && !schema.local;
-        let dependencies = self.dependency_addresses(block, values);
+        let dependencies = self.dependency_addresses(block);
         // With depends_on, the read waits for apply, after its dependencies have changed.
         let values = if offline || config.contains_unknown() || !resource.depends_on.is_empty() {
             ChangeValues::Read { after: merge_planned(&schema.block, None, &config) }
@@ -1009,11 +1007,20 @@ impl Engine {
     }
 
     /// Instance addresses of every resource `block` depends on, as recorded in state.
-    pub(crate) fn dependency_addresses(&self, block: &BlockAddr, values: &Values) -> Vec<ResourceAddr> {
-        let mut out = Vec::new();
-        for dep in self.graph.resource_dependencies(block) {
-            out.extend(values.addresses_of(dep));
-        }
+    /// What an instance of `block` depends on: each block it refers to, without instance keys,
+    /// naming all of that block's instances (see [`ResourceAddr::names`]), as Terraform records
+    /// dependencies. One address per block, however many instances it has: listing instances
+    /// made a block of n instances that reads another of n hold n² addresses.
+    pub(crate) fn dependency_addresses(&self, block: &BlockAddr) -> Vec<ResourceAddr> {
+        let mut out: Vec<ResourceAddr> = self
+            .graph
+            .resource_dependencies(block)
+            .iter()
+            .map(|dep| {
+                let module = dep.module.iter().map(|name| ModuleStep { name: name.clone(), key: None }).collect();
+                dep.id.instance(None).in_module(module)
+            })
+            .collect();
         out.sort();
         out
     }

@@ -3,7 +3,7 @@
 use crate::graph::BlockAddr;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
-use trustform_lang::{InstanceKey, ModuleStep, ResourceAddr, ResourceId, ResourceValues, Value};
+use trustform_lang::{InstanceKey, ModuleStep, ResourceAddr, ResourceId, ResourceValues, Step, Value};
 
 /// How a resource block expands, which decides the shape of its value in expressions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,20 +66,6 @@ impl Values {
         self.instances.write().unwrap_or_else(|e| e.into_inner()).remove(addr);
     }
 
-    /// Every instance address of a resource block, in every instance of its module, that has
-    /// a value.
-    pub fn addresses_of(&self, block: &BlockAddr) -> Vec<ResourceAddr> {
-        let instances = self.instances.read().unwrap_or_else(|e| e.into_inner());
-        if block.module.is_empty() {
-            return instances
-                .range(block.id.instance(None)..)
-                .take_while(|(addr, _)| addr.module.is_empty() && addr.resource == block.id)
-                .map(|(addr, _)| addr.clone())
-                .collect();
-        }
-        instances.keys().filter(|addr| block.contains(addr)).cloned().collect()
-    }
-
     /// The value of resource block `id` in the module instance `module`.
     pub fn block_value(&self, module: &[ModuleStep], id: &ResourceId) -> Option<Value> {
         use std::ops::Bound;
@@ -125,15 +111,33 @@ impl ResourceValues for Values {
         self.block_value(module, id)
     }
 
-    fn resource_at(&self, module: &[ModuleStep], id: &ResourceId, names: &[&str]) -> Option<(Value, usize)> {
-        if self.expansion(module, id)? != Expansion::Single {
-            return self.block_value(module, id).map(|value| value.at_attributes(names));
+    fn resource_at(&self, module: &[ModuleStep], id: &ResourceId, steps: &[Step<'_>]) -> Option<(Value, usize)> {
+        let expansion = self.expansion(module, id)?;
+        // The instance the first step picks, read in place: only what is read is cloned, not
+        // the whole resource, nor every instance of the block.
+        let (key, picked) = match (expansion, steps.first()) {
+            (Expansion::Single, _) => (None, 0),
+            (Expansion::ForEach, Some(Step::Key(Value::String(key)))) => (Some(InstanceKey::Str(key.clone())), 1),
+            (Expansion::Count, Some(Step::Key(Value::Number(n)))) => {
+                match n.as_i64().and_then(|i| u64::try_from(i).ok()) {
+                    Some(i) => (Some(InstanceKey::Int(i)), 1),
+                    None => return self.block_value(module, id).map(|value| value.read_at(steps)),
+                }
+            }
+            _ => return self.block_value(module, id).map(|value| value.read_at(steps)),
+        };
+        {
+            let instances = self.instances.read().unwrap_or_else(|e| e.into_inner());
+            match instances.get(&id.instance(key).in_module(module.to_vec())) {
+                Some(value) => {
+                    let (value, taken) = value.read_at(&steps[picked..]);
+                    return Some((value, picked + taken));
+                }
+                None if expansion == Expansion::Single => return Some((Value::Unknown, steps.len())),
+                None => {}
+            }
         }
-        // Read in place: only the attribute read is cloned, not the whole resource.
-        let instances = self.instances.read().unwrap_or_else(|e| e.into_inner());
-        Some(match instances.get(&id.instance(None).in_module(module.to_vec())) {
-            Some(value) => value.at_attributes(names),
-            None => (Value::Unknown, names.len()),
-        })
+        // No such instance: the whole block, for the expression to say what it has.
+        self.block_value(module, id).map(|value| value.read_at(steps))
     }
 }

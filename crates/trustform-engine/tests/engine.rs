@@ -135,6 +135,69 @@ async fn applies_converges_updates_and_destroys() {
     assert_eq!(deletes.last().map(String::as_str), Some("root"));
 }
 
+/// Regression: every instance of a `for_each` block that read its own instance of another
+/// `for_each` block listed all of that block's instances as dependencies, so n instances held n²
+/// addresses (and the apply graph n² edges). A dependency is now its block's address, as in
+/// Terraform's state, and the order is still every instance of the block first.
+#[tokio::test]
+async fn a_block_of_instances_is_one_dependency_and_still_orders_apply_and_destroy() {
+    const FAN: &str = r#"
+locals {
+  names = { k1 = "one", k2 = "two", k3 = "three", k4 = "four" }
+}
+resource "test_resource" "first" {
+  for_each = local.names
+  name     = "first-${each.value}"
+}
+resource "test_resource" "second" {
+  for_each = local.names
+  name     = "second-${each.value}"
+  input    = test_resource.first[each.key].arn
+}
+"#;
+    let provider = TestProvider::default();
+    let store = MemoryBackend::new();
+    let engine = engine(FAN, &provider);
+    let planned = plan(&engine, &State::new()).await;
+    for change in planned.changes.iter().filter(|c| c.address.resource.name == "second") {
+        assert_eq!(change.dependencies, [addr("test_resource.first")], "{}", change.address);
+    }
+    let state = apply(&engine, State::new(), &store).await;
+    assert_eq!(state.resources.len(), 8);
+    let second = &state.resources[&addr("test_resource.second[\"k3\"]")];
+    assert_eq!(second.dependencies, [addr("test_resource.first")]);
+    let first_arn = state.resources[&addr("test_resource.first[\"k3\"]")].attributes["arn"].clone();
+    assert_eq!(second.attributes["input"], first_arn, "each instance reads its own instance");
+    let creates: Vec<String> =
+        provider.calls().into_iter().filter(|c| c.kind == CallKind::Create).filter_map(|c| c.name).collect();
+    let last_first = creates.iter().rposition(|n| n.starts_with("first-")).unwrap();
+    let first_second = creates.iter().position(|n| n.starts_with("second-")).unwrap();
+    assert!(last_first < first_second, "{creates:?}");
+    assert!(!plan(&engine, &state).await.has_changes());
+
+    let destroy = PlanOptions { mode: PlanMode::Destroy, ..PlanOptions::normal() };
+    let (destroying, _) = engine.plan(&state, &destroy).await;
+    let outcome = engine.apply(&destroying.unwrap(), state, &store).await;
+    assert!(!outcome.diagnostics.has_errors(), "{:?}", outcome.diagnostics);
+    assert!(outcome.state.resources.is_empty() && provider.objects().is_empty());
+    let deletes: Vec<String> =
+        provider.calls().into_iter().filter(|c| c.kind == CallKind::Delete).filter_map(|c| c.name).collect();
+    let last_second = deletes.iter().rposition(|n| n.starts_with("second-")).unwrap();
+    let first_first = deletes.iter().position(|n| n.starts_with("first-")).unwrap();
+    assert!(last_second < first_first, "dependents are deleted first: {deletes:?}");
+
+    // One failed instance of the block holds back every instance that depends on the block.
+    let faults =
+        TestProviderConfig::default().fail_named(CallKind::Create, ["first-two"], ProviderErrorKind::Invalid);
+    let provider = TestProvider::new(faults);
+    let engine = self::engine(FAN, &provider);
+    let planned = plan(&engine, &State::new()).await;
+    let outcome = engine.apply(&planned, State::new(), &MemoryBackend::new()).await;
+    assert_eq!(outcome.diagnostics.iter().filter(|d| d.is_error()).count(), 1, "{:?}", outcome.diagnostics);
+    assert_eq!(outcome.state.resources.len(), 3, "the other three instances of first, and no second");
+    assert!(outcome.state.resources.keys().all(|a| a.resource.name == "first"));
+}
+
 /// Regression: a provider whose resources were all removed from the spec was never configured,
 /// so the plan that should delete them failed on the first refresh.
 #[tokio::test]

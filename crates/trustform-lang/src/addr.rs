@@ -216,6 +216,36 @@ impl ResourceAddr {
     pub fn block_text(&self) -> String {
         ResourceAddr { key: None, ..self.clone() }.to_string()
     }
+
+    /// Whether this address, read as a dependency, names `instance`: a key it gives (its own or
+    /// a module step's) must be the instance's, a key it leaves out stands for any. So
+    /// `aws_iam_role.x` names every instance of that block, in every instance of its module, as
+    /// Terraform's state records a dependency (a `ConfigResource`, without instance keys); an
+    /// address with keys names one instance.
+    pub fn names(&self, instance: &ResourceAddr) -> bool {
+        self.resource == instance.resource
+            && (self.key.is_none() || self.key == instance.key)
+            && self.module.len() == instance.module.len()
+            && self
+                .module
+                .iter()
+                .zip(&instance.module)
+                .all(|(step, of)| step.name == of.name && (step.key.is_none() || step.key == of.key))
+    }
+
+    /// Whether this address gives no key at all: as a dependency, it names a whole block.
+    pub fn is_keyless(&self) -> bool {
+        self.key.is_none() && self.module.iter().all(|step| step.key.is_none())
+    }
+
+    /// The address of this instance's block, every key left out (see [`ResourceAddr::names`]).
+    pub fn without_keys(&self) -> ResourceAddr {
+        ResourceAddr {
+            module: self.module.iter().map(|step| ModuleStep { name: step.name.clone(), key: None }).collect(),
+            resource: self.resource.clone(),
+            key: None,
+        }
+    }
 }
 
 impl fmt::Display for ResourceAddr {
@@ -285,6 +315,26 @@ impl<'de> Deserialize<'de> for ResourceAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dependency_without_keys_names_every_instance_of_its_block() {
+        let parse = |text: &str| text.parse::<ResourceAddr>().unwrap();
+        let block = parse("module.svc.aws_iam_role.x");
+        for instance in ["module.svc.aws_iam_role.x", "module.svc[\"a\"].aws_iam_role.x[0]", "module.svc[1].aws_iam_role.x[\"k\"]"] {
+            assert!(block.names(&parse(instance)), "{instance}");
+        }
+        for other in ["aws_iam_role.x", "module.svc.aws_iam_role.y", "module.gw.aws_iam_role.x", "module.svc.module.svc.aws_iam_role.x"] {
+            assert!(!block.names(&parse(other)), "{other}");
+        }
+        // Keys given must match: an old state's instance-level dependency names one instance.
+        let one = parse("module.svc[\"a\"].aws_iam_role.x[0]");
+        assert!(one.names(&one));
+        assert!(!one.names(&parse("module.svc[\"b\"].aws_iam_role.x[0]")));
+        assert!(!one.names(&parse("module.svc[\"a\"].aws_iam_role.x[1]")));
+        assert!(parse("module.svc[\"a\"].aws_iam_role.x").names(&one));
+        assert!(block.is_keyless() && !one.is_keyless());
+        assert_eq!(one.without_keys(), block);
+    }
 
     #[test]
     fn addresses_sort_by_module_then_resource_then_key() {

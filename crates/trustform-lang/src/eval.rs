@@ -9,13 +9,13 @@ use crate::config::{Body, Config, Expr};
 use crate::functions::{self, FunctionContext};
 use crate::partial::{Hole, Part, Partial};
 use crate::suggest::closest;
-use crate::value::{Number, Value};
+use crate::value::{Number, Step, Value};
 use hcl_edit::expr::{BinaryOperator, Expression, ObjectKey, TraversalOperator, UnaryOperator};
 use hcl_edit::template::{Directive, Element, Template};
 use hcl_edit::Span as _;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use trustform_diag::{Diagnostic, FileId};
 
 /// Where resource values come from during one phase: planned values during plan (with
@@ -35,12 +35,12 @@ pub trait ResourceValues: Sync {
         }
     }
 
-    /// [`ResourceValues::resource_in`] read at the attribute `names` that follow the reference
-    /// (`aws_iam_role.gateway.arn`): the value there and how many names were followed (see
-    /// [`Value::at_attributes`]). An implementation that holds the values overrides it to clone
-    /// only what is read, not the whole resource.
-    fn resource_at(&self, module: &[ModuleStep], id: &ResourceId, names: &[&str]) -> Option<(Value, usize)> {
-        self.resource_in(module, id).map(|value| value.at_attributes(names))
+    /// [`ResourceValues::resource_in`] read at the `steps` that follow the reference
+    /// (`aws_iam_role.gateway.arn`, `aws_iam_role.each["k"].arn`): the value there and how many
+    /// steps were taken (see [`Value::read_at`]). An implementation that holds the values
+    /// overrides it to clone only what is read, not the whole block.
+    fn resource_at(&self, module: &[ModuleStep], id: &ResourceId, steps: &[Step<'_>]) -> Option<(Value, usize)> {
+        self.resource_in(module, id).map(|value| value.read_at(steps))
     }
 
     /// `module.NAME` seen from the module instance `from`: an object of its outputs, a list of
@@ -53,7 +53,7 @@ pub trait ResourceValues: Sync {
 /// Local values computed once per phase. Valid for a whole phase because a local is only
 /// evaluated after every resource it refers to has its value for that phase.
 #[derive(Default)]
-pub struct LocalsCache(Mutex<HashMap<String, Value>>);
+pub struct LocalsCache(Mutex<HashMap<String, Arc<Value>>>);
 
 /// The instance being evaluated, for `count.index`, `each.key` and `each.value`.
 #[derive(Debug, Clone, Default)]
@@ -205,7 +205,8 @@ impl<'a> Scope<'a> {
         Ok(Value::List(items))
     }
 
-    fn local(&self, name: &str, range: Option<Range<usize>>, file: FileId) -> EvalResult<Value> {
+    /// A local's value, shared with the cache: a reference into it reads in place.
+    fn local(&self, name: &str, range: Option<Range<usize>>, file: FileId) -> EvalResult<Arc<Value>> {
         if let Some(value) = self.locals.0.lock().unwrap_or_else(|e| e.into_inner()).get(self.local_key(name).as_ref())
         {
             return Ok(value.clone());
@@ -231,10 +232,10 @@ impl<'a> Scope<'a> {
                     .0
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .insert(self.local_key(&dependency).into_owned(), value);
+                    .insert(self.local_key(&dependency).into_owned(), Arc::new(value));
             }
         }
-        let value = Scope { instance: Instance::None, ..*self }.eval(&local.expr)?;
+        let value = Arc::new(Scope { instance: Instance::None, ..*self }.eval(&local.expr)?);
         self.locals
             .0
             .lock()
@@ -818,7 +819,7 @@ impl Evaluator<'_, '_> {
             "var" => {
                 let var = attr(0).ok_or_else(|| self.bare_reference(name, range.clone()))?;
                 match scope.variables.get(var) {
-                    Some(value) => Ok((value.clone(), 1)),
+                    Some(value) => Ok(self.read_in_place(value, &ops[1..], 1)),
                     None => Err(self.error(
                         range,
                         "TF0200",
@@ -829,7 +830,8 @@ impl Evaluator<'_, '_> {
             }
             "local" => {
                 let local = attr(0).ok_or_else(|| self.bare_reference(name, range.clone()))?;
-                Ok((scope.local(local, range, self.file)?, 1))
+                let value = scope.local(local, range, self.file)?;
+                Ok(self.read_in_place(&value, &ops[1..], 1))
             }
             "count" => match (attr(0), &scope.instance) {
                 (Some("index"), Instance::Count(i)) => Ok((Value::from(*i as i64), 1)),
@@ -842,7 +844,7 @@ impl Evaluator<'_, '_> {
             },
             "each" => match (attr(0), &scope.instance) {
                 (Some("key"), Instance::Each { key, .. }) => Ok((Value::from(key.as_str()), 1)),
-                (Some("value"), Instance::Each { value, .. }) => Ok((value.clone(), 1)),
+                (Some("value"), Instance::Each { value, .. }) => Ok(self.read_in_place(value, &ops[1..], 1)),
                 _ => Err(self.error(
                     range,
                     "TF0212",
@@ -899,8 +901,34 @@ impl Evaluator<'_, '_> {
         }
     }
 
-    /// The value of resource block `id`, read at the attribute names that start `ops`, and how
-    /// many of `ops` that followed.
+    /// The steps that start `ops` and can be read in place: attributes, and indexes whose value
+    /// is a known string or number. An index is evaluated here, and again by `apply_ops` when
+    /// the read stops before it (evaluation has no side effects; its errors are reported there).
+    fn steps<'o>(&self, ops: &[&'o TraversalOperator]) -> Vec<Step<'o>> {
+        let mut steps = Vec::new();
+        for op in ops {
+            match op {
+                TraversalOperator::GetAttr(ident) => steps.push(Step::Attr(ident.as_str())),
+                TraversalOperator::Index(index) => match self.expr(index) {
+                    Ok(key @ (Value::String(_) | Value::Number(_))) => steps.push(Step::Key(key)),
+                    _ => break,
+                },
+                TraversalOperator::LegacyIndex(n) => steps.push(Step::Key(Value::from(*n.value() as i64))),
+                _ => break,
+            }
+        }
+        steps
+    }
+
+    /// `value` read at the steps that start `ops` (see [`Value::read_at`]), cloning only what is
+    /// read, and how many operators the root and the steps took (`consumed` for the root).
+    fn read_in_place(&self, value: &Value, ops: &[&TraversalOperator], consumed: usize) -> (Value, usize) {
+        let (value, taken) = value.read_at(&self.steps(ops));
+        (value, consumed + taken)
+    }
+
+    /// The value of resource block `id`, read at the steps that start `ops`, and how many of
+    /// `ops` that took.
     fn resource(
         &self,
         id: &ResourceId,
@@ -919,16 +947,8 @@ impl Evaluator<'_, '_> {
                 ),
             ));
         }
-        // Enough for `aws_iam_role.r.arn` and `google_x.r.a.b.c`; a longer path reads on from there.
-        const FOLLOWED_AT_MOST: usize = 4;
-        let mut names = [""; FOLLOWED_AT_MOST];
-        let mut len = 0;
-        for op in ops.iter().take(FOLLOWED_AT_MOST) {
-            let TraversalOperator::GetAttr(ident) = op else { break };
-            names[len] = ident.as_str();
-            len += 1;
-        }
-        Ok(self.scope.resources.resource_at(self.scope.module, id, &names[..len]).unwrap_or((Value::Unknown, len)))
+        let steps = self.steps(ops);
+        Ok(self.scope.resources.resource_at(self.scope.module, id, &steps).unwrap_or((Value::Unknown, steps.len())))
     }
 
     fn apply_ops(&self, mut value: Value, ops: &[hcl_edit::Decorated<TraversalOperator>]) -> EvalResult<Value> {

@@ -24,5 +24,5 @@ pub use partial::{Hole, Part, Partial};
 pub use refs::{body_references, references, Reference, Target};
 pub use suggest::closest;
 pub use types::{normalize_set, Type};
-pub use value::{is_identifier, redact_texts, Number, Path, PathStep, Value, REDACTED, UNKNOWN};
+pub use value::{is_identifier, redact_texts, Number, Path, PathStep, Step, Value, REDACTED, UNKNOWN};
 pub use vars::{module_variables, resolve_variables, CliVar};

@@ -57,6 +57,14 @@ pub enum Value {
     Sensitive(Box<Value>),
 }
 
+/// One step of a traversal read in place ([`Value::read_at`]): an attribute, or an index whose
+/// value is known (a string for a map, a whole number for a list).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step<'a> {
+    Attr(&'a str),
+    Key(Value),
+}
+
 impl Value {
     pub fn string(s: impl Into<String>) -> Value {
         Value::String(s.into())
@@ -104,28 +112,36 @@ impl Value {
         }
     }
 
-    /// The value at `names` (attribute names, outermost first), as reading them one after the
-    /// other in an expression gives it, cloning only that value: marked sensitive when anything
-    /// on the way is, unknown when anything on the way is. Also how many names were followed: it
-    /// stops (with the value reached) at a name the value there has not got, or at a value that
-    /// is not an object, for the expression to report.
-    pub fn at_attributes(&self, names: &[&str]) -> (Value, usize) {
+    /// The value at `steps` (outermost first), as reading them one after the other in an
+    /// expression gives it, cloning only that value: marked sensitive when anything on the way
+    /// is, unknown when anything on the way is. Also how many steps were taken: it stops (with
+    /// the value reached) at a step the value there cannot take (no such attribute, key or
+    /// element, or not a collection), for the expression to report.
+    pub fn read_at(&self, steps: &[Step<'_>]) -> (Value, usize) {
         let mut current = self;
         let mut sensitive = false;
-        for (followed, name) in names.iter().enumerate() {
+        for (taken, step) in steps.iter().enumerate() {
             let (inner, marked) = current.unmark();
             if inner.is_unknown() {
-                return (Value::Unknown, names.len());
+                return (Value::Unknown, steps.len());
             }
-            match inner {
-                Value::Object(map) if map.contains_key(*name) => {
-                    sensitive |= marked;
-                    current = &map[*name];
+            let next = match (step, inner) {
+                (Step::Attr(name), Value::Object(map)) => map.get(*name),
+                (Step::Key(Value::String(key)), Value::Object(map)) => map.get(key),
+                (Step::Key(Value::Number(n)), Value::List(items)) => {
+                    n.as_i64().and_then(|i| usize::try_from(i).ok()).and_then(|i| items.get(i))
                 }
-                _ => return (current.clone().mark_if(sensitive), followed),
+                _ => None,
+            };
+            match next {
+                Some(next) => {
+                    sensitive |= marked;
+                    current = next;
+                }
+                None => return (current.clone().mark_if(sensitive), taken),
             }
         }
-        (current.clone().mark_if(sensitive), names.len())
+        (current.clone().mark_if(sensitive), steps.len())
     }
 
     /// Removes every sensitive mark at any depth.
@@ -651,28 +667,33 @@ mod tests {
     }
 
     #[test]
-    fn reading_attributes_in_place_marks_and_stops_as_reading_them_one_by_one() {
+    fn reading_in_place_marks_and_stops_as_reading_step_by_step() {
+        use Step::{Attr, Key};
         let role = Value::object([
             ("arn", Value::from("arn:aws:iam::1:role/r")),
-            (
-                "creds",
-                Value::object([("key", Value::from("k")), ("more", Value::object([("x", "y".into())]))]).sensitive(),
-            ),
+            ("creds", Value::object([("key", Value::from("k")), ("more", Value::object([("x", "y".into())]))]).sensitive()),
             ("later", Value::Unknown),
+            ("list", Value::List(vec!["a".into(), Value::from("b").sensitive()])),
             ("name", Value::from("r")),
         ]);
-        assert_eq!(role.at_attributes(&[]), (role.clone(), 0));
-        assert_eq!(role.at_attributes(&["arn"]), (Value::from("arn:aws:iam::1:role/r"), 1));
+        assert_eq!(role.read_at(&[]), (role.clone(), 0));
+        assert_eq!(role.read_at(&[Attr("arn")]), (Value::from("arn:aws:iam::1:role/r"), 1));
+        assert_eq!(role.read_at(&[Key("arn".into())]), (Value::from("arn:aws:iam::1:role/r"), 1));
         // A mark on the way marks what is read under it.
-        assert_eq!(role.at_attributes(&["creds", "key"]), (Value::from("k").sensitive(), 2));
-        assert_eq!(role.at_attributes(&["creds", "more", "x"]), (Value::from("y").sensitive(), 3));
-        // Unknown on the way: unknown, every name taken.
-        assert_eq!(role.at_attributes(&["later", "a", "b"]), (Value::Unknown, 3));
-        // A missing name, or a value that has none: stops there, for the expression to report.
-        assert_eq!(role.at_attributes(&["nope", "x"]), (role.clone(), 0));
-        assert_eq!(role.at_attributes(&["name", "x"]), (Value::from("r"), 1));
-        assert_eq!(role.at_attributes(&["creds", "nope"]).1, 1);
-        assert!(role.at_attributes(&["creds", "nope"]).0.is_sensitive());
+        assert_eq!(role.read_at(&[Attr("creds"), Attr("key")]), (Value::from("k").sensitive(), 2));
+        assert_eq!(role.read_at(&[Attr("creds"), Attr("more"), Attr("x")]), (Value::from("y").sensitive(), 3));
+        assert_eq!(role.read_at(&[Attr("list"), Key(Value::from(0))]), (Value::from("a"), 2));
+        assert_eq!(role.read_at(&[Attr("list"), Key(Value::from(1))]), (Value::from("b").sensitive(), 2));
+        // Unknown on the way: unknown, every step taken.
+        assert_eq!(role.read_at(&[Attr("later"), Attr("a"), Key(Value::from(3))]), (Value::Unknown, 3));
+        // A step the value cannot take stops there, for the expression to report.
+        assert_eq!(role.read_at(&[Attr("nope"), Attr("x")]), (role.clone(), 0));
+        assert_eq!(role.read_at(&[Attr("name"), Attr("x")]), (Value::from("r"), 1));
+        assert_eq!(role.read_at(&[Attr("list"), Key(Value::from(2))]).1, 1);
+        assert_eq!(role.read_at(&[Attr("list"), Key(Value::from(-1))]).1, 1);
+        assert_eq!(role.read_at(&[Attr("list"), Key("0".into())]).1, 1, "the expression converts, not this");
+        assert_eq!(role.read_at(&[Attr("creds"), Attr("nope")]).1, 1);
+        assert!(role.read_at(&[Attr("creds"), Attr("nope")]).0.is_sensitive());
         assert_eq!(Value::from("s").sensitive().into_unmarked(), (Value::from("s"), true));
         assert_eq!(Value::from("s").into_unmarked(), (Value::from("s"), false));
     }

@@ -186,7 +186,7 @@ impl Plan {
                 return Err(format!("{addr} cannot be planned as {:?}", change.action()));
             }
             for dependency in &change.dependencies {
-                if dependency == addr {
+                if dependency.names(addr) {
                     return Err(format!("{addr} depends on itself"));
                 }
             }
