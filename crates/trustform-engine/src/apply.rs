@@ -361,7 +361,8 @@ impl Engine {
                 Outcome::Skipped { because } => {
                     // A barrier never fails: what skipped this is a change.
                     if let Some(cause) = dag.node(*because).map(|i| &plan.changes[i]) {
-                        self.hook.event(Event::Skipped { address: change.address.clone(), because: cause.address.clone() })
+                        self.hook
+                            .event(Event::Skipped { address: change.address.clone(), because: cause.address.clone() })
                     }
                 }
                 Outcome::NotStarted => interrupted_walk = true,

@@ -428,9 +428,7 @@ impl Engine {
                     }
                     tracing::trace!(address = %addr, "planning");
                     let change = if id.mode == trustform_lang::Mode::Data {
-                        self.plan_data(resource, &block, &addr, &scope, reads)
-                            .await
-                            .map(|c| (c, Diagnostics::new()))
+                        self.plan_data(resource, &block, &addr, &scope, reads).await.map(|c| (c, Diagnostics::new()))
                     } else {
                         let walk = PlanWalk { block: &block, state, refreshed, options, reads };
                         self.plan_managed(resource, &addr, &scope, &walk).await

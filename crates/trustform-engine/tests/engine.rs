@@ -187,8 +187,7 @@ resource "test_resource" "second" {
     assert!(last_second < first_first, "dependents are deleted first: {deletes:?}");
 
     // One failed instance of the block holds back every instance that depends on the block.
-    let faults =
-        TestProviderConfig::default().fail_named(CallKind::Create, ["first-two"], ProviderErrorKind::Invalid);
+    let faults = TestProviderConfig::default().fail_named(CallKind::Create, ["first-two"], ProviderErrorKind::Invalid);
     let provider = TestProvider::new(faults);
     let engine = self::engine(FAN, &provider);
     let planned = plan(&engine, &State::new()).await;

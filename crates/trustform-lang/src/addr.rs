@@ -320,10 +320,17 @@ mod tests {
     fn a_dependency_without_keys_names_every_instance_of_its_block() {
         let parse = |text: &str| text.parse::<ResourceAddr>().unwrap();
         let block = parse("module.svc.aws_iam_role.x");
-        for instance in ["module.svc.aws_iam_role.x", "module.svc[\"a\"].aws_iam_role.x[0]", "module.svc[1].aws_iam_role.x[\"k\"]"] {
+        for instance in
+            ["module.svc.aws_iam_role.x", "module.svc[\"a\"].aws_iam_role.x[0]", "module.svc[1].aws_iam_role.x[\"k\"]"]
+        {
             assert!(block.names(&parse(instance)), "{instance}");
         }
-        for other in ["aws_iam_role.x", "module.svc.aws_iam_role.y", "module.gw.aws_iam_role.x", "module.svc.module.svc.aws_iam_role.x"] {
+        for other in [
+            "aws_iam_role.x",
+            "module.svc.aws_iam_role.y",
+            "module.gw.aws_iam_role.x",
+            "module.svc.module.svc.aws_iam_role.x",
+        ] {
             assert!(!block.names(&parse(other)), "{other}");
         }
         // Keys given must match: an old state's instance-level dependency names one instance.

@@ -671,7 +671,10 @@ mod tests {
         use Step::{Attr, Key};
         let role = Value::object([
             ("arn", Value::from("arn:aws:iam::1:role/r")),
-            ("creds", Value::object([("key", Value::from("k")), ("more", Value::object([("x", "y".into())]))]).sensitive()),
+            (
+                "creds",
+                Value::object([("key", Value::from("k")), ("more", Value::object([("x", "y".into())]))]).sensitive(),
+            ),
             ("later", Value::Unknown),
             ("list", Value::List(vec!["a".into(), Value::from("b").sensitive()])),
             ("name", Value::from("r")),

@@ -109,8 +109,9 @@ pub struct ResourceState {
     pub provider: String,
     /// The `id` attribute, kept apart for listings and imports.
     pub id: String,
-    /// A JSON object holding every attribute of the type's schema.
-    pub attributes: serde_json::Value,
+    /// A JSON object holding every attribute of the type's schema. Shared: a state's copies
+    /// (the apply's in-memory state and the change it journals) cost no copy of the attributes.
+    pub attributes: std::sync::Arc<serde_json::Value>,
     pub sensitive_attributes: Vec<Path>,
     /// Resources this one depended on when it was last applied, sorted; destroy runs in reverse.
     pub dependencies: Vec<ResourceAddr>,
@@ -141,7 +142,7 @@ impl ResourceState {
         dependencies.dedup();
         Ok(ResourceState {
             id: id.to_owned(),
-            attributes: value.to_json(),
+            attributes: std::sync::Arc::new(value.to_json()),
             sensitive_attributes: value.sensitive_paths(),
             type_name,
             provider: provider.into(),
@@ -170,7 +171,7 @@ impl ResourceState {
             type_name: type_name.into(),
             provider: provider.into(),
             id: planned.get("id").and_then(Value::as_str).unwrap_or_default().to_owned(),
-            attributes: planned.to_json(),
+            attributes: std::sync::Arc::new(planned.to_json()),
             sensitive_attributes: planned.sensitive_paths(),
             dependencies,
             status: ResourceStatus::Creating,
@@ -274,7 +275,7 @@ mod tests {
         let deps = [addr("aws_iam_role.b"), addr("aws_iam_role.a"), addr("aws_iam_role.b")];
         let resource = ResourceState::from_value("aws_iam_role", "aws", &value, deps).unwrap();
         assert_eq!(resource.id, "gateway");
-        assert_eq!(resource.attributes, serde_json::json!({"id": "gateway", "tags": {"token": "s3cret"}}));
+        assert_eq!(*resource.attributes, serde_json::json!({"id": "gateway", "tags": {"token": "s3cret"}}));
         assert_eq!(resource.sensitive_attributes, vec!["tags.token".parse::<Path>().unwrap()]);
         assert_eq!(resource.dependencies, vec![addr("aws_iam_role.a"), addr("aws_iam_role.b")]);
         assert_eq!(resource.status, ResourceStatus::Ready);
@@ -326,7 +327,7 @@ mod tests {
         let record = ResourceState::creating("aws_iam_role", "aws", &planned, []);
         assert_eq!(record.status, ResourceStatus::Creating);
         assert_eq!(record.id, "gateway");
-        assert_eq!(record.attributes, serde_json::json!({ "id": "gateway", "name": "gateway", "arn": null }));
+        assert_eq!(*record.attributes, serde_json::json!({ "id": "gateway", "name": "gateway", "arn": null }));
         let unnamed = ResourceState::creating("aws_iam_role", "aws", &Value::object([("id", Value::Unknown)]), []);
         assert_eq!(unnamed.id, "");
     }

@@ -201,7 +201,7 @@ pub async fn render(ctx: &Ctx, args: RenderArgs) -> CmdResult {
 async fn external_secrets(ctx: &Ctx, args: &RenderArgs) -> CmdResult {
     let state = state_of(ctx, args.state.as_deref()).await?;
     let of_type = |type_name: &str| -> Vec<&serde_json::Value> {
-        state.resources.values().filter(|r| r.type_name == type_name).map(|r| &r.attributes).collect()
+        state.resources.values().filter(|r| r.type_name == type_name).map(|r| &*r.attributes).collect()
     };
     let field = |value: &serde_json::Value, name: &str| value.get(name).and_then(|v| v.as_str()).map(str::to_owned);
     let first = |value: &serde_json::Value, name: &str| {

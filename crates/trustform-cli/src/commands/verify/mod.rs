@@ -112,7 +112,7 @@ struct Spec<'a> {
 impl Spec<'_> {
     fn of_type(&self, type_name: &str) -> impl Iterator<Item = (&ResourceAddr, &Value)> + '_ {
         let type_name = type_name.to_owned();
-        self.state.resources.iter().filter(move |(_, r)| r.type_name == type_name).map(|(a, r)| (a, &r.attributes))
+        self.state.resources.iter().filter(move |(_, r)| r.type_name == type_name).map(|(a, r)| (a, &*r.attributes))
     }
 
     /// A diagnostic at the block of `address`, with the blocks of `related`.
