@@ -81,12 +81,19 @@ struct Staged {
     version: u64,
     /// The changes the store does not hold yet, in order.
     pending: Vec<StateChange>,
+    /// The addresses whose record an earlier run left `creating` or tainted.
+    unsettled: std::collections::BTreeSet<ResourceAddr>,
 }
 
 impl<'a> Persister<'a> {
     fn new(state: State, store: &'a dyn StateStore) -> Self {
         Persister {
-            staged: std::sync::Mutex::new(Staged { state, version: 0, pending: Vec::new() }),
+            staged: std::sync::Mutex::new(Staged {
+                state,
+                version: 0,
+                pending: Vec::new(),
+                unsettled: std::collections::BTreeSet::new(),
+            }),
             durable: Mutex::new(0),
             failed: std::sync::atomic::AtomicBool::new(false),
             store,
@@ -97,8 +104,28 @@ impl<'a> Persister<'a> {
         self.staged.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn resource_status(&self, addr: &ResourceAddr) -> Option<ResourceStatus> {
-        self.lock_staged().state.resources.get(addr).map(|r| r.status)
+    /// Takes note of the records left `creating` or tainted by an earlier run, before the walk:
+    /// only their visits need to look at the state they start from.
+    fn note_unsettled(&self) {
+        let mut staged = self.lock_staged();
+        let unsettled = staged
+            .state
+            .resources
+            .iter()
+            .filter(|(_, r)| matches!(r.status, ResourceStatus::Creating | ResourceStatus::Tainted))
+            .map(|(addr, _)| addr.clone())
+            .collect();
+        staged.unsettled = unsettled;
+    }
+
+    /// The status of `addr`'s record when the walk started, if an earlier run left it
+    /// `creating` or tainted (see [`Persister::note_unsettled`]).
+    fn unsettled_status(&self, addr: &ResourceAddr) -> Option<ResourceStatus> {
+        let staged = self.lock_staged();
+        if staged.unsettled.is_empty() || !staged.unsettled.contains(addr) {
+            return None;
+        }
+        staged.state.resources.get(addr).map(|r| r.status)
     }
 
     /// Makes the changes `decide` chooses, looking at the state, and returns once an update
@@ -327,6 +354,7 @@ impl Engine {
         }
 
         diags.extend(self.forget_gone_objects(plan, &persister).await);
+        persister.note_unsettled();
 
         let values = Values::default();
         self.seed_expansions(&values);
@@ -509,7 +537,7 @@ impl Engine {
                         // create, or its checkpoint, that the cloud may not show yet.
                         let recorded_before = change.action() == Action::Create
                             && matches!(
-                                persister.resource_status(addr),
+                                persister.unsettled_status(addr),
                                 Some(ResourceStatus::Creating | ResourceStatus::Tainted)
                             );
                         let findable = planned.get("id").and_then(Value::as_str).is_some_and(|id| !id.is_empty())
@@ -649,9 +677,7 @@ impl Engine {
         self_value: Option<&Value>,
     ) -> Result<(), Diagnostics> {
         let addr = &change.address;
-        let (Some(resource), Some(config)) = (self.block(addr), self.config.module(&addr.module)) else {
-            return Ok(());
-        };
+        let Some(resource) = self.block(addr) else { return Ok(()) };
         let (conditions, kind) = match self_value {
             None => (&resource.conditions.preconditions, ConditionKind::Precondition),
             Some(_) => (&resource.conditions.postconditions, ConditionKind::Postcondition),
@@ -659,6 +685,7 @@ impl Engine {
         if conditions.is_empty() {
             return Ok(());
         }
+        let Some(config) = self.config.module(&addr.module) else { return Ok(()) };
         let verdict = modules.with_scope(&addr.module, |scope| {
             let instance = self.instance_of(resource, addr, scope, modules)?;
             Ok::<_, Diagnostics>(evaluate_conditions(
@@ -702,7 +729,7 @@ impl Engine {
         slot: &Slot,
     ) -> Result<(), Diagnostics> {
         let addr = &change.address;
-        if persister.resource_status(addr) != Some(ResourceStatus::Creating) {
+        if persister.unsettled_status(addr) != Some(ResourceStatus::Creating) {
             return Ok(());
         }
         let resource =
@@ -1024,20 +1051,31 @@ async fn flush_checkpoint(checkpoint: &CreateCheckpoint<'_>) {
 fn apply_graph(plan: &Plan) -> Dag<Option<usize>> {
     let mut dag = Dag::new();
     let ids: Vec<NodeId> = (0..plan.changes.len()).map(|i| dag.add_node(Some(i))).collect();
-    let index: BTreeMap<&ResourceAddr, usize> = plan.changes.iter().enumerate().map(|(i, c)| (&c.address, i)).collect();
-    let mut blocks: BTreeMap<ResourceAddr, Vec<usize>> = BTreeMap::new();
-    for (i, change) in plan.changes.iter().enumerate() {
-        blocks.entry(change.address.without_keys()).or_default().push(i);
+    let index: rustc_hash::FxHashMap<&ResourceAddr, usize> =
+        plan.changes.iter().enumerate().map(|(i, c)| (&c.address, i)).collect();
+    // The instances with keys, by block; an instance without keys is found in `index`.
+    let mut keyed: rustc_hash::FxHashMap<ResourceAddr, Vec<usize>> = rustc_hash::FxHashMap::default();
+    for (i, change) in plan.changes.iter().enumerate().filter(|(_, c)| !c.address.is_keyless()) {
+        keyed.entry(change.address.without_keys()).or_default().push(i);
     }
+    let mut members = Vec::new();
     let deleting = |i: usize| plan.changes[i].action() == Action::Delete;
     // Per block: the barrier after its non-deletes, and the one before its deletes.
-    let mut barriers: BTreeMap<&ResourceAddr, (Option<NodeId>, Option<NodeId>)> = BTreeMap::new();
+    let mut barriers: rustc_hash::FxHashMap<&ResourceAddr, (Option<NodeId>, Option<NodeId>)> =
+        rustc_hash::FxHashMap::default();
     for (i, change) in plan.changes.iter().enumerate() {
         for dep in &change.dependencies {
-            let named: &[usize] = match dep.is_keyless() {
-                true => blocks.get(dep).map_or(&[], Vec::as_slice),
-                // An instance's address (an older state's dependencies): that instance alone.
-                false => index.get(dep).map(std::slice::from_ref).unwrap_or_default(),
+            let named: &[usize] = match (dep.is_keyless(), keyed.get(dep)) {
+                // A block's address: its instance without keys, and those with keys, if any.
+                (true, Some(with_keys)) => {
+                    members.clear();
+                    members.extend(index.get(dep));
+                    members.extend(with_keys);
+                    &members
+                }
+                // Otherwise the one instance the address is: a single resource, or an older
+                // state's instance-level dependency.
+                _ => index.get(dep).map(std::slice::from_ref).unwrap_or_default(),
             };
             // (A change never depends on its own block: the graph refuses such a cycle.)
             if named.len() <= 1 {

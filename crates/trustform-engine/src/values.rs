@@ -1,7 +1,8 @@
 //! The values resources have during one phase, as expressions see them.
 
 use crate::graph::BlockAddr;
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use trustform_lang::{InstanceKey, ModuleStep, ResourceAddr, ResourceId, ResourceValues, Step, Value};
 
@@ -20,8 +21,8 @@ pub enum Expansion {
 pub struct Values {
     /// How each block expands: the root module's by id (one lookup, the common case), a called
     /// module's by module path, then id.
-    root_expansions: RwLock<HashMap<ResourceId, Expansion>>,
-    module_expansions: RwLock<HashMap<Vec<String>, HashMap<ResourceId, Expansion>>>,
+    root_expansions: RwLock<FxHashMap<ResourceId, Expansion>>,
+    module_expansions: RwLock<FxHashMap<Vec<String>, FxHashMap<ResourceId, Expansion>>>,
     /// Shared, so that the apply keeps using a value it has just published without a copy.
     instances: RwLock<BTreeMap<ResourceAddr, Arc<Value>>>,
 }
