@@ -83,7 +83,8 @@ pub struct StateUpdate<'a> {
     /// The serial the state has once the changes are made.
     pub serial: u64,
     /// The changes, in order, on top of what the store last made durable for this writer.
-    pub changes: &'a [StateChange],
+    /// Shared, so that a store can encode them on another thread while the apply goes on.
+    pub changes: std::sync::Arc<[StateChange]>,
     /// The whole state the changes lead to, at `serial`, for a store that writes it whole
     /// (at every update, or now and then to fold its journal in). It may already hold changes
     /// of later updates.
@@ -134,9 +135,19 @@ pub(crate) fn encode_record(
     target: &str,
     update: &StateUpdate<'_>,
 ) -> Result<Vec<u8>, StateError> {
+    encode_changes(encryption, target, update.lineage, update.serial, &update.changes)
+}
+
+/// [`encode_record`] from the update's parts.
+pub(crate) fn encode_changes(
+    encryption: &Encryption,
+    target: &str,
+    lineage: &str,
+    serial: u64,
+    changes: &[StateChange],
+) -> Result<Vec<u8>, StateError> {
     let record = RecordRef {
-        changes: update
-            .changes
+        changes: changes
             .iter()
             .map(|change| match change {
                 StateChange::Put { address, resource } => ChangeRef::Put(entry_ref(address, resource)),
@@ -144,8 +155,8 @@ pub(crate) fn encode_record(
                 StateChange::Outputs(outputs) => ChangeRef::Outputs(outputs),
             })
             .collect(),
-        lineage: update.lineage,
-        serial: update.serial,
+        lineage,
+        serial,
     };
     let plaintext =
         Zeroizing::new(serde_json::to_vec(&record).expect("a record serialises: every map in it is keyed by strings"));
@@ -417,7 +428,8 @@ mod tests {
 
     fn record(encryption: &Encryption, lineage: &str, serial: u64, changes: &[StateChange]) -> Vec<u8> {
         let whole = State::new;
-        encode_record(encryption, "t", &StateUpdate { lineage, serial, changes, whole: &whole }).unwrap()
+        encode_record(encryption, "t", &StateUpdate { lineage, serial, changes: changes.into(), whole: &whole })
+            .unwrap()
     }
 
     fn put(address: &str, id: &str) -> StateChange {

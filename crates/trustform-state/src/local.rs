@@ -1,6 +1,6 @@
 use crate::encryption::Payload;
 use crate::guard::check_serial;
-use crate::journal::{encode_record, replay, JournalFile, Replayed};
+use crate::journal::{encode_changes, replay, JournalFile, Replayed};
 use crate::{check_overwrite, Encryption, LockError, LockInfo, Locker, State, StateError, StateStore, StateUpdate};
 use async_trait::async_trait;
 use std::ffi::OsStr;
@@ -190,7 +190,27 @@ impl StateStore for LocalBackend {
     }
 
     async fn persist(&self, update: &StateUpdate<'_>) -> Result<(), StateError> {
-        let record = encode_record(&self.encryption, &self.describe(), update)?;
+        // Encoded (and encrypted) on the blocking pool: the apply's walk, on the caller's
+        // thread, goes on with the resources that do not wait for this update meanwhile.
+        let (encryption, target, lineage, serial, changes) = (
+            self.encryption.clone(),
+            self.describe(),
+            update.lineage.to_owned(),
+            update.serial,
+            update.changes.clone(),
+        );
+        let record =
+            match tokio::task::spawn_blocking(move || encode_changes(&encryption, &target, &lineage, serial, &changes))
+                .await
+            {
+                Ok(record) => record?,
+                Err(join_error) if join_error.is_panic() => std::panic::resume_unwind(join_error.into_panic()),
+                Err(_) => {
+                    let interrupted =
+                        io::Error::new(io::ErrorKind::Interrupted, "the runtime shut down before the work ran");
+                    return Err(state_io("encode a journal record for", &self.journal_path())(interrupted));
+                }
+            };
         let mut memo = self.memo.lock().await;
         // On any failure below, `memo.last` stays empty: the next update re-reads the files and
         // cuts off whatever this one left half written.
@@ -372,15 +392,20 @@ impl LocalBackend {
     }
 
     /// Replaces the state file with `bytes`, then drops the journal it now holds. A crash in
-    /// between leaves records the state file is already past, which reading skips.
+    /// between, or before the journal's removal is durable, leaves records the state file is
+    /// already past, which reading skips: so the removal needs no sync of its own.
     async fn write_snapshot(&self, bytes: Vec<u8>) -> Result<Option<Fingerprint>, StateError> {
-        let path = self.path.clone();
-        let written = blocking(move || write_file_atomically(&path, &bytes).and_then(|()| fingerprint(&path)))
-            .await
-            .map_err(state_io("write", &self.path))?;
-        let journal = self.journal_path();
-        blocking(move || remove_if_exists(&journal)).await.map_err(state_io("remove", &self.journal_path()))?;
-        Ok(written)
+        let (path, journal) = (self.path.clone(), self.journal_path());
+        blocking(move || {
+            write_file_atomically(&path, &bytes)?;
+            let written = fingerprint(&path)?;
+            match fs::remove_file(&journal) {
+                Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error),
+                _ => Ok(written),
+            }
+        })
+        .await
+        .map_err(state_io("write", &self.path))
     }
 }
 

@@ -102,7 +102,8 @@ async fn update_rules(store: &dyn StateStore) {
     // What the update would lead to, for a store that writes whole states.
     let older = State { serial: state.serial - 1, ..state.clone() };
     let whole = || older.clone();
-    let stale = StateUpdate { lineage: &state.lineage, serial: state.serial - 1, changes: &[], whole: &whole };
+    let stale =
+        StateUpdate { lineage: &state.lineage, serial: state.serial - 1, changes: Vec::new().into(), whole: &whole };
     match store.persist(&stale).await {
         Err(StateError::SerialBackwards { stored, incoming, .. }) => {
             assert_eq!((stored, incoming), (state.serial, state.serial - 1), "{target}: wrong serials reported");
@@ -112,7 +113,7 @@ async fn update_rules(store: &dyn StateStore) {
     let foreign = "00000000-0000-4000-8000-000000000000";
     let other = State { lineage: foreign.to_owned(), serial: state.serial + 1, ..state.clone() };
     let whole = || other.clone();
-    let update = StateUpdate { lineage: foreign, serial: state.serial + 1, changes: &[], whole: &whole };
+    let update = StateUpdate { lineage: foreign, serial: state.serial + 1, changes: Vec::new().into(), whole: &whole };
     match store.persist(&update).await {
         Err(StateError::LineageChanged { .. }) => {}
         other => panic!("{target}: an update of another lineage must fail with LineageChanged, got {other:?}"),
@@ -145,6 +146,7 @@ pub async fn persist(store: &dyn StateStore, state: &mut State, changes: &[State
         let state = state.clone();
         move || state.clone()
     };
+    let changes = changes.into();
     store.persist(&StateUpdate { lineage: &state.lineage, serial: state.serial, changes, whole: &whole }).await
 }
 
