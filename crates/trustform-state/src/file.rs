@@ -22,6 +22,39 @@ impl State {
         bytes
     }
 
+    /// [`State::to_json_bytes`], taking each resource's entry from `encoded` when it has one
+    /// ([`EncodedEntry::of`] of that very resource): the bytes are the same, and the entries
+    /// encoded earlier (by an apply, as each resource was journaled, on another thread) are not
+    /// encoded again. The layout is serde_json's pretty one (two spaces a level), written out;
+    /// a test holds the two to the same bytes.
+    pub(crate) fn to_json_bytes_with<'e>(
+        &self,
+        encoded: &dyn Fn(&ResourceAddr, &ResourceState) -> Option<&'e EncodedEntry>,
+    ) -> Vec<u8> {
+        let json = "a state serialises: every map in it is keyed by strings";
+        let mut out = Vec::with_capacity(4096 + 640 * self.resources.len());
+        out.extend_from_slice(format!("{{\n  \"format_version\": {FORMAT_VERSION},\n  \"lineage\": ").as_bytes());
+        serde_json::to_writer(&mut out, &self.lineage).expect(json);
+        out.extend_from_slice(b",\n  \"outputs\": ");
+        let outputs = serde_json::to_string_pretty(&self.outputs).expect(json);
+        out.extend_from_slice(outputs.replace('\n', "\n  ").as_bytes());
+        out.extend_from_slice(b",\n  \"resources\": [");
+        for (i, (address, resource)) in self.resources.iter().enumerate() {
+            out.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
+            match encoded(address, resource) {
+                Some(entry) => out.extend_from_slice(entry.0.as_bytes()),
+                None => out.extend_from_slice(EncodedEntry::of(address, resource).0.as_bytes()),
+            }
+        }
+        if !self.resources.is_empty() {
+            out.extend_from_slice(b"\n  ");
+        }
+        out.extend_from_slice(format!("],\n  \"serial\": {},\n  \"trustform_version\": ", self.serial).as_bytes());
+        serde_json::to_writer(&mut out, &self.trustform_version).expect(json);
+        out.extend_from_slice(b"\n}\n");
+        out
+    }
+
     /// Reads a state file's bytes. The format version is checked before anything else, so a file
     /// from a newer Trustform says so instead of failing on a field it does not know.
     pub fn from_json_bytes(bytes: &[u8]) -> Result<State, DecodeError> {
@@ -55,6 +88,20 @@ struct StateFileRef<'a> {
     resources: Vec<ResourceEntryRef<'a>>,
     serial: u64,
     trustform_version: &'a str,
+}
+
+/// One resource's entry as it stands in a state file: pretty JSON indented for its place in the
+/// `resources` array.
+#[derive(Debug, Clone)]
+pub(crate) struct EncodedEntry(Box<str>);
+
+impl EncodedEntry {
+    pub(crate) fn of(address: &ResourceAddr, resource: &ResourceState) -> EncodedEntry {
+        let alone = serde_json::to_string_pretty(&entry_ref(address, resource))
+            .expect("an entry serialises: every map in it is keyed by strings");
+        // JSON text has no raw newline inside a string, so every newline is between tokens.
+        EncodedEntry(alone.replace('\n', "\n    ").into_boxed_str())
+    }
 }
 
 #[derive(Serialize)]
@@ -251,6 +298,30 @@ mod tests {
 
     fn text(state: &State) -> String {
         String::from_utf8(state.to_json_bytes()).unwrap()
+    }
+
+    #[test]
+    fn entries_encoded_ahead_give_the_same_bytes() {
+        let mut states = vec![sample(), State { resources: BTreeMap::new(), ..sample() }];
+        let mut nested = sample();
+        let deep = Value::object([
+            ("id", Value::from("m")),
+            ("list", Value::List(vec![Value::object([("k", "line\nbreak \"quoted\"".into())]), Value::List(vec![])])),
+            ("empty", Value::object::<&str>([])),
+        ]);
+        let in_module = addr(r#"module.gw["prod"].module.inner.aws_iam_role.x[3]"#);
+        nested.resources.insert(in_module, ResourceState::from_value("aws_iam_role", "aws", &deep, []).unwrap());
+        nested.outputs.clear();
+        states.push(nested);
+        for state in &states {
+            let all: BTreeMap<&ResourceAddr, EncodedEntry> =
+                state.resources.iter().map(|(a, r)| (a, EncodedEntry::of(a, r))).collect();
+            assert_eq!(state.to_json_bytes_with(&|a, _| all.get(a)), state.to_json_bytes());
+            // Some encoded ahead, the others now.
+            let some: BTreeMap<&ResourceAddr, &EncodedEntry> = all.iter().step_by(2).map(|(a, e)| (*a, e)).collect();
+            assert_eq!(state.to_json_bytes_with(&|a, _| some.get(a).copied()), state.to_json_bytes());
+            assert_eq!(state.to_json_bytes_with(&|_, _| None), state.to_json_bytes());
+        }
     }
 
     #[test]

@@ -1,13 +1,20 @@
 use crate::encryption::Payload;
+use crate::file::EncodedEntry;
 use crate::guard::check_serial;
 use crate::journal::{encode_changes, replay, JournalFile, Replayed};
-use crate::{check_overwrite, Encryption, LockError, LockInfo, Locker, State, StateError, StateStore, StateUpdate};
+use crate::{
+    check_overwrite, Encryption, LockError, LockInfo, Locker, ResourceState, State, StateChange, StateError,
+    StateStore, StateUpdate,
+};
 use async_trait::async_trait;
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions, Permissions};
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use trustform_lang::ResourceAddr;
+use zeroize::Zeroizing;
 
 /// How many times `lock` tries again when the lock file disappears between finding it and reading it.
 const LOCK_ATTEMPTS: usize = 3;
@@ -52,7 +59,16 @@ struct WriteMemo {
     /// still those files, the stale-writer check needs no re-read: an apply persists after
     /// every resource, and decoding the whole state each time would make it quadratic.
     last: Option<Durable>,
+    /// The state-file entry of each resource an update of this instance put, encoded beside
+    /// its journal record, with the resource it encodes: a write uses it for exactly that
+    /// resource instead of encoding it again (see `State::to_json_bytes_with`).
+    entries: HashMap<ResourceAddr, (ResourceState, EncodedEntry)>,
+    /// Entries still being encoded, in the order of their updates.
+    entry_jobs: Vec<tokio::task::JoinHandle<EncodedEntries>>,
 }
+
+/// The entries one update put (`Some`) or removed (`None`).
+type EncodedEntries = Vec<(ResourceAddr, Option<(ResourceState, EncodedEntry)>)>;
 
 #[derive(Debug)]
 struct Durable {
@@ -168,8 +184,27 @@ impl StateStore for LocalBackend {
     }
 
     async fn write(&self, state: &State) -> Result<(), StateError> {
-        let incoming = self.encryption.encode(&self.describe(), state)?;
         let mut memo = self.memo.lock().await;
+        for job in std::mem::take(&mut memo.entry_jobs) {
+            // A job that did not finish only leaves its entries to be encoded below.
+            for (address, entry) in job.await.unwrap_or_default() {
+                match entry {
+                    Some(entry) => memo.entries.insert(address, entry),
+                    None => memo.entries.remove(&address),
+                };
+            }
+        }
+        let plaintext = {
+            let entries = &memo.entries;
+            let encoded = |address: &ResourceAddr, resource: &ResourceState| {
+                entries.get(address).filter(|(cached, _)| cached == resource).map(|(_, entry)| entry)
+            };
+            Zeroizing::new(state.to_json_bytes_with(&encoded))
+        };
+        // Written whole: the entries are in the state file now, and a later write encodes
+        // what it needs.
+        memo.entries.clear();
+        let incoming = self.encryption.encode_bytes(&self.describe(), plaintext)?;
         let unchanged = self.unchanged(&mut memo).await?;
         match memo.last.as_ref().filter(|_| unchanged) {
             Some(durable) => {
@@ -199,18 +234,18 @@ impl StateStore for LocalBackend {
             update.serial,
             update.changes.clone(),
         );
-        let record =
-            match tokio::task::spawn_blocking(move || encode_changes(&encryption, &target, &lineage, serial, &changes))
-                .await
-            {
-                Ok(record) => record?,
-                Err(join_error) if join_error.is_panic() => std::panic::resume_unwind(join_error.into_panic()),
-                Err(_) => {
-                    let interrupted =
-                        io::Error::new(io::ErrorKind::Interrupted, "the runtime shut down before the work ran");
-                    return Err(state_io("encode a journal record for", &self.journal_path())(interrupted));
-                }
-            };
+        let entry_changes = changes.clone();
+        let encoded =
+            tokio::task::spawn_blocking(move || encode_changes(&encryption, &target, &lineage, serial, &changes)).await;
+        let record = match encoded {
+            Ok(encoded) => encoded?,
+            Err(join_error) if join_error.is_panic() => std::panic::resume_unwind(join_error.into_panic()),
+            Err(_) => {
+                let interrupted =
+                    io::Error::new(io::ErrorKind::Interrupted, "the runtime shut down before the work ran");
+                return Err(state_io("encode a journal record for", &self.journal_path())(interrupted));
+            }
+        };
         let mut memo = self.memo.lock().await;
         // On any failure below, `memo.last` stays empty: the next update re-reads the files and
         // cuts off whatever this one left half written.
@@ -225,6 +260,20 @@ impl StateStore for LocalBackend {
             },
             None => self.append_after_reading(&mut memo, update, record).await?,
         };
+        // Each resource's state-file entry too, for the write that folds the journal: on the
+        // blocking pool, not waited for here (the write collects them, in order).
+        memo.entry_jobs.push(tokio::task::spawn_blocking(move || {
+            entry_changes
+                .iter()
+                .filter_map(|change| match change {
+                    StateChange::Put { address, resource } => {
+                        Some((address.clone(), Some((resource.clone(), EncodedEntry::of(address, resource)))))
+                    }
+                    StateChange::Remove { address } => Some((address.clone(), None)),
+                    StateChange::Outputs(_) => None,
+                })
+                .collect()
+        }));
         let snapshot_len = durable.snapshot.as_ref().map_or(0, |snapshot| snapshot.len);
         durable.lineage = update.lineage.to_owned();
         durable.serial = update.serial;
@@ -747,6 +796,31 @@ mod tests {
 
     fn put(id: &str) -> crate::StateChange {
         crate::StateChange::Put { address: format!("trustform_data.{id}").parse().unwrap(), resource: resource(id) }
+    }
+
+    /// The closing fold reuses the entries encoded as each update was journaled: the file must
+    /// still be exactly what encoding the whole state gives, whatever was put twice, replaced by
+    /// a whole write, or removed in between.
+    #[tokio::test]
+    async fn the_fold_writes_the_bytes_of_the_whole_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = backend(&dir);
+        let mut state = State::new();
+        crate::testing::persist(&backend, &mut state, &[put("a"), put("b"), put("c")]).await.unwrap();
+        let changed =
+            crate::StateChange::Put { address: "trustform_data.b".parse().unwrap(), resource: resource("b").tainted() };
+        crate::testing::persist(&backend, &mut state, &[changed]).await.unwrap();
+        let gone = crate::StateChange::Remove { address: "trustform_data.a".parse().unwrap() };
+        crate::testing::persist(&backend, &mut state, &[gone, put("d")]).await.unwrap();
+        // A resource changed in memory after it was journaled is encoded as it is now.
+        let mut folded = state.clone();
+        folded.resources.get_mut(&"trustform_data.c".parse().unwrap()).unwrap().id = "c2".to_owned();
+        backend.checkpoint(&folded).await.unwrap();
+        assert_eq!(fs::read(backend.path()).unwrap(), folded.to_json_bytes());
+        assert!(!backend.journal_path().exists());
+        crate::testing::persist(&backend, &mut folded, &[put("e")]).await.unwrap();
+        backend.checkpoint(&folded).await.unwrap();
+        assert_eq!(fs::read(backend.path()).unwrap(), folded.to_json_bytes());
     }
 
     #[tokio::test]

@@ -308,7 +308,12 @@ impl Encryption {
     /// The bytes a backend stores for `state`. `target` is the backend's
     /// [`crate::StateStore::describe`], for the message.
     pub fn encode(&self, target: &str, state: &State) -> Result<Vec<u8>, StateError> {
-        let plaintext = Zeroizing::new(state.to_json_bytes());
+        self.encode_bytes(target, Zeroizing::new(state.to_json_bytes()))
+    }
+
+    /// [`Encryption::encode`] of a state's bytes (`State::to_json_bytes` or the same bytes made
+    /// another way).
+    pub(crate) fn encode_bytes(&self, target: &str, plaintext: Zeroizing<Vec<u8>>) -> Result<Vec<u8>, StateError> {
         self.encrypt(&plaintext).map_err(|problem| StateError::Encrypt { target: target.to_owned(), problem })
     }
 
