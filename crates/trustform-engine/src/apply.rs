@@ -122,7 +122,7 @@ impl<'a> Persister<'a> {
     /// `creating` or tainted (see [`Persister::note_unsettled`]).
     fn unsettled_status(&self, addr: &ResourceAddr) -> Option<ResourceStatus> {
         let staged = self.lock_staged();
-        if staged.unsettled.is_empty() || !staged.unsettled.contains(addr) {
+        if !staged.unsettled.contains(addr) {
             return None;
         }
         staged.state.resources.get(addr).map(|r| r.status)
@@ -1042,8 +1042,6 @@ async fn flush_checkpoint(checkpoint: &CreateCheckpoint<'_>) {
     }
 }
 
-/// The apply graph: one node per change. A change waits for the changes of the resources it
-/// depends on; a delete waits for the deletes of the resources that depend on it.
 /// The order of an apply: a node per change (its index in the plan), and barrier nodes
 /// (`None`, nothing to do) that join the instances of a block many changes wait for.
 ///

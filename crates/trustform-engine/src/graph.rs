@@ -7,7 +7,7 @@ use trustform_diag::{Diagnostic, Diagnostics, Span};
 use trustform_graph::{Dag, NodeId};
 use trustform_lang::config::{Config, ModuleCall, Repetition};
 use trustform_lang::{
-    body_references, closest, references, static_module_path, Reference, ResourceAddr, ResourceId, Target,
+    body_references, closest, references, static_module_path, ModuleStep, Reference, ResourceAddr, ResourceId, Target,
 };
 
 /// A resource block in the module tree: the module's call names from the root, and the block.
@@ -48,6 +48,13 @@ impl BlockAddr {
     }
 
     /// Whether `addr` is an instance of this block.
+    /// The address naming every instance of this block, in every instance of its module (no
+    /// keys; see [`ResourceAddr::names`]): how a dependency on it is recorded.
+    pub fn address(&self) -> ResourceAddr {
+        let module = self.module.iter().map(|name| ModuleStep { name: name.clone(), key: None }).collect();
+        self.id.instance(None).in_module(module)
+    }
+
     pub fn contains(&self, addr: &ResourceAddr) -> bool {
         addr.resource == self.id
             && addr.module.len() == self.module.len()

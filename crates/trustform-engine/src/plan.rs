@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use trustform_diag::{Diagnostic, Diagnostics};
 use trustform_graph::{walk, Dag, Outcome, WalkOptions};
 use trustform_lang::config::{Repetition, Resource};
-use trustform_lang::{redact_texts, Instance, LocalsCache, ModuleStep, ResourceAddr, Scope, Value};
+use trustform_lang::{redact_texts, Instance, LocalsCache, ResourceAddr, Scope, Value};
 use trustform_plan::{
     deletion_attributes, diff_resource, merge_planned, Action, AttributeChange, Change, ChangeValues, OutputChange,
     Plan, PlanMode, Reason, ReplaceOrder,
@@ -1004,21 +1004,13 @@ impl Engine {
         }
     }
 
-    /// Instance addresses of every resource `block` depends on, as recorded in state.
     /// What an instance of `block` depends on: each block it refers to, without instance keys,
     /// naming all of that block's instances (see [`ResourceAddr::names`]), as Terraform records
     /// dependencies. One address per block, however many instances it has: listing instances
     /// made a block of n instances that reads another of n hold n² addresses.
     pub(crate) fn dependency_addresses(&self, block: &BlockAddr) -> Vec<ResourceAddr> {
-        let mut out: Vec<ResourceAddr> = self
-            .graph
-            .resource_dependencies(block)
-            .iter()
-            .map(|dep| {
-                let module = dep.module.iter().map(|name| ModuleStep { name: name.clone(), key: None }).collect();
-                dep.id.instance(None).in_module(module)
-            })
-            .collect();
+        let mut out: Vec<ResourceAddr> =
+            self.graph.resource_dependencies(block).iter().map(BlockAddr::address).collect();
         out.sort();
         out
     }

@@ -185,26 +185,10 @@ impl StateStore for LocalBackend {
 
     async fn write(&self, state: &State) -> Result<(), StateError> {
         let mut memo = self.memo.lock().await;
-        for job in std::mem::take(&mut memo.entry_jobs) {
-            // A job that did not finish only leaves its entries to be encoded below.
-            for (address, entry) in job.await.unwrap_or_default() {
-                match entry {
-                    Some(entry) => memo.entries.insert(address, entry),
-                    None => memo.entries.remove(&address),
-                };
-            }
-        }
-        let plaintext = {
-            let entries = &memo.entries;
-            let encoded = |address: &ResourceAddr, resource: &ResourceState| {
-                entries.get(address).filter(|(cached, _)| cached == resource).map(|(_, entry)| entry)
-            };
-            Zeroizing::new(state.to_json_bytes_with(&encoded))
-        };
+        let incoming = self.encode_state(&mut memo, state).await?;
         // Written whole: the entries are in the state file now, and a later write encodes
         // what it needs.
         memo.entries.clear();
-        let incoming = self.encryption.encode_bytes(&self.describe(), plaintext)?;
         let unchanged = self.unchanged(&mut memo).await?;
         match memo.last.as_ref().filter(|_| unchanged) {
             Some(durable) => {
@@ -235,17 +219,9 @@ impl StateStore for LocalBackend {
             update.changes.clone(),
         );
         let entry_changes = changes.clone();
-        let encoded =
-            tokio::task::spawn_blocking(move || encode_changes(&encryption, &target, &lineage, serial, &changes)).await;
-        let record = match encoded {
-            Ok(encoded) => encoded?,
-            Err(join_error) if join_error.is_panic() => std::panic::resume_unwind(join_error.into_panic()),
-            Err(_) => {
-                let interrupted =
-                    io::Error::new(io::ErrorKind::Interrupted, "the runtime shut down before the work ran");
-                return Err(state_io("encode a journal record for", &self.journal_path())(interrupted));
-            }
-        };
+        let record = blocking(move || Ok(encode_changes(&encryption, &target, &lineage, serial, &changes)))
+            .await
+            .map_err(state_io("encode a journal record for", &self.journal_path()))??;
         let mut memo = self.memo.lock().await;
         // On any failure below, `memo.last` stays empty: the next update re-reads the files and
         // cuts off whatever this one left half written.
@@ -281,7 +257,7 @@ impl StateStore for LocalBackend {
             // Folding the journal in costs the whole state, but happens only when the journal has
             // grown by as much again: a constant amount of work per update, amortised.
             drop(journal);
-            let incoming = self.encryption.encode(&self.describe(), &update.state())?;
+            let incoming = self.encode_state(&mut memo, &update.state()).await?;
             durable.snapshot = self.write_snapshot(incoming).await?;
         } else {
             durable.journal = Some(journal);
@@ -321,6 +297,26 @@ struct Loaded {
 }
 
 impl LocalBackend {
+    /// The bytes of `state` for its file, reusing the entries encoded as this instance
+    /// journaled its resources (once those still being encoded are in).
+    async fn encode_state(&self, memo: &mut WriteMemo, state: &State) -> Result<Vec<u8>, StateError> {
+        for job in std::mem::take(&mut memo.entry_jobs) {
+            // A job that did not finish only leaves its entries to be encoded below.
+            for (address, entry) in job.await.unwrap_or_default() {
+                match entry {
+                    Some(entry) => memo.entries.insert(address, entry),
+                    None => memo.entries.remove(&address),
+                };
+            }
+        }
+        let entries = &memo.entries;
+        let encoded = |address: &ResourceAddr, resource: &ResourceState| {
+            entries.get(address).filter(|(cached, _)| cached == resource).map(|(_, entry)| entry)
+        };
+        let plaintext = Zeroizing::new(state.to_json_bytes_with(&encoded));
+        self.encryption.encode_bytes(&self.describe(), plaintext)
+    }
+
     /// The journal of updates not yet folded into the state file: `<path>.journal`.
     pub fn journal_path(&self) -> PathBuf {
         with_suffix(&self.path, ".journal")
