@@ -27,32 +27,44 @@ impl State {
     /// encoded earlier (by an apply, as each resource was journaled, on another thread) are not
     /// encoded again. The layout is serde_json's pretty one (two spaces a level), written out;
     /// a test holds the two to the same bytes.
+    #[cfg(test)]
     pub(crate) fn to_json_bytes_with<'e>(
         &self,
         encoded: &dyn Fn(&ResourceAddr, &ResourceState) -> Option<&'e EncodedEntry>,
     ) -> Vec<u8> {
+        self.file_parts(encoded).into_bytes()
+    }
+
+    /// The parts of [`State::to_json_bytes_with`], gathered without encoding anything but the
+    /// file's head and tail, so that the entries not encoded yet and the joining (megabytes for
+    /// thousands of resources) can be left to another thread.
+    pub(crate) fn file_parts<'e>(
+        &self,
+        encoded: &dyn Fn(&ResourceAddr, &ResourceState) -> Option<&'e EncodedEntry>,
+    ) -> FileParts {
         let json = "a state serialises: every map in it is keyed by strings";
-        let mut out = Vec::with_capacity(4096 + 640 * self.resources.len());
-        out.extend_from_slice(format!("{{\n  \"format_version\": {FORMAT_VERSION},\n  \"lineage\": ").as_bytes());
-        serde_json::to_writer(&mut out, &self.lineage).expect(json);
-        out.extend_from_slice(b",\n  \"outputs\": ");
+        let mut head = format!("{{\n  \"format_version\": {FORMAT_VERSION},\n  \"lineage\": ").into_bytes();
+        serde_json::to_writer(&mut head, &self.lineage).expect(json);
+        head.extend_from_slice(b",\n  \"outputs\": ");
         let outputs = serde_json::to_string_pretty(&self.outputs).expect(json);
-        out.extend_from_slice(outputs.replace('\n', "\n  ").as_bytes());
-        out.extend_from_slice(b",\n  \"resources\": [");
-        for (i, (address, resource)) in self.resources.iter().enumerate() {
-            out.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
-            match encoded(address, resource) {
-                Some(entry) => out.extend_from_slice(entry.0.as_bytes()),
-                None => out.extend_from_slice(EncodedEntry::of(address, resource).0.as_bytes()),
-            }
-        }
+        head.extend_from_slice(outputs.replace('\n', "\n  ").as_bytes());
+        head.extend_from_slice(b",\n  \"resources\": [");
+        let entries = self
+            .resources
+            .iter()
+            .map(|(address, resource)| match encoded(address, resource) {
+                Some(entry) => Entry::Encoded(entry.clone()),
+                None => Entry::ToEncode(Box::new((address.clone(), resource.clone()))),
+            })
+            .collect();
+        let mut tail = Vec::new();
         if !self.resources.is_empty() {
-            out.extend_from_slice(b"\n  ");
+            tail.extend_from_slice(b"\n  ");
         }
-        out.extend_from_slice(format!("],\n  \"serial\": {},\n  \"trustform_version\": ", self.serial).as_bytes());
-        serde_json::to_writer(&mut out, &self.trustform_version).expect(json);
-        out.extend_from_slice(b"\n}\n");
-        out
+        tail.extend_from_slice(format!("],\n  \"serial\": {},\n  \"trustform_version\": ", self.serial).as_bytes());
+        serde_json::to_writer(&mut tail, &self.trustform_version).expect(json);
+        tail.extend_from_slice(b"\n}\n");
+        FileParts { head, entries, tail }
     }
 
     /// Reads a state file's bytes. The format version is checked before anything else, so a file
@@ -91,16 +103,57 @@ struct StateFileRef<'a> {
 }
 
 /// One resource's entry as it stands in a state file: pretty JSON indented for its place in the
-/// `resources` array.
+/// `resources` array. Shared: the same bytes go into a journal record and the state file.
 #[derive(Debug, Clone)]
-pub(crate) struct EncodedEntry(Box<str>);
+pub(crate) struct EncodedEntry(std::sync::Arc<str>);
 
 impl EncodedEntry {
     pub(crate) fn of(address: &ResourceAddr, resource: &ResourceState) -> EncodedEntry {
         let alone = serde_json::to_string_pretty(&entry_ref(address, resource))
             .expect("an entry serialises: every map in it is keyed by strings");
         // JSON text has no raw newline inside a string, so every newline is between tokens.
-        EncodedEntry(alone.replace('\n', "\n    ").into_boxed_str())
+        EncodedEntry(alone.replace('\n', "\n    ").into())
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+/// A state file in parts ([`State::file_parts`]): its head and tail, and each resource's entry,
+/// encoded or still to encode.
+pub(crate) struct FileParts {
+    head: Vec<u8>,
+    entries: Vec<Entry>,
+    tail: Vec<u8>,
+}
+
+enum Entry {
+    Encoded(EncodedEntry),
+    ToEncode(Box<(ResourceAddr, ResourceState)>),
+}
+
+impl FileParts {
+    /// The file's bytes: the same as [`State::to_json_bytes`].
+    pub(crate) fn into_bytes(self) -> Vec<u8> {
+        let entries: Vec<EncodedEntry> = self
+            .entries
+            .into_iter()
+            .map(|entry| match entry {
+                Entry::Encoded(entry) => entry,
+                Entry::ToEncode(entry) => EncodedEntry::of(&entry.0, &entry.1),
+            })
+            .collect();
+        let length = entries.iter().map(|entry| entry.0.len() + 6).sum::<usize>();
+        // Sized exactly, so that the buffer (which may hold secrets) is never copied as it grows.
+        let mut out = Vec::with_capacity(self.head.len() + length + self.tail.len());
+        out.extend_from_slice(&self.head);
+        for (i, entry) in entries.iter().enumerate() {
+            out.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
+            out.extend_from_slice(entry.as_bytes());
+        }
+        out.extend_from_slice(&self.tail);
+        out
     }
 }
 

@@ -21,7 +21,7 @@
 //! already has, so its `fdatasync` has only the record to write, not a new file size and block
 //! allocation as an append would; zeros end the journal on reading as a torn frame does.
 
-use crate::file::{entry_ref, resource_from_entry, ResourceEntry, ResourceEntryRef};
+use crate::file::{entry_ref, resource_from_entry, EncodedEntry, ResourceEntry, ResourceEntryRef};
 use crate::local::{blocking, parent_dir, read_if_exists, remove_if_exists, sync_dir};
 use crate::{Encryption, OutputState, ResourceState, State, StateError};
 use serde::{Deserialize, Serialize};
@@ -163,6 +163,49 @@ pub(crate) fn encode_changes(
     let payload =
         encryption.encrypt(&plaintext).map_err(|problem| StateError::Encrypt { target: target.to_owned(), problem })?;
     Ok(frame(&payload))
+}
+
+/// [`encode_changes`] with each put's resource written as its state-file entry (`entries[i]`
+/// for `changes[i]`, which the caller keeps for the file), so that a resource is encoded once
+/// for both. The record reads back the same: JSON's whitespace carries nothing.
+pub(crate) fn encode_changes_with(
+    encryption: &Encryption,
+    target: &str,
+    lineage: &str,
+    serial: u64,
+    changes: &[StateChange],
+    entries: &[Option<EncodedEntry>],
+) -> Result<Vec<u8>, StateError> {
+    let json = "a record serialises: every map in it is keyed by strings";
+    let length = entries.iter().flatten().map(|entry| entry.as_bytes().len() + 10).sum::<usize>();
+    // Sized ahead, so that the plaintext is not copied (and left behind unzeroed) as it grows.
+    let mut plaintext = Zeroizing::new(Vec::with_capacity(length + 64 * changes.len() + 128));
+    plaintext.extend_from_slice(b"{\"changes\":[");
+    for (i, change) in changes.iter().enumerate() {
+        if i > 0 {
+            plaintext.push(b',');
+        }
+        match (change, entries.get(i).and_then(Option::as_ref)) {
+            (StateChange::Put { .. }, Some(entry)) => {
+                plaintext.extend_from_slice(b"{\"put\":");
+                plaintext.extend_from_slice(entry.as_bytes());
+                plaintext.push(b'}');
+            }
+            (StateChange::Put { address, resource }, None) => {
+                serde_json::to_writer(&mut *plaintext, &ChangeRef::Put(entry_ref(address, resource))).expect(json)
+            }
+            (StateChange::Remove { address }, _) => {
+                serde_json::to_writer(&mut *plaintext, &ChangeRef::Remove(address)).expect(json)
+            }
+            (StateChange::Outputs(outputs), _) => {
+                serde_json::to_writer(&mut *plaintext, &ChangeRef::Outputs(outputs)).expect(json)
+            }
+        }
+    }
+    plaintext.extend_from_slice(b"],\"lineage\":");
+    serde_json::to_writer(&mut *plaintext, lineage).expect(json);
+    plaintext.extend_from_slice(format!(",\"serial\":{serial}}}").as_bytes());
+    Ok(frame(&encryption.encode_bytes(target, plaintext)?))
 }
 
 fn checksum(payload: &[u8]) -> [u8; CHECKSUM_LENGTH] {
@@ -465,6 +508,39 @@ mod tests {
         assert_eq!(state.outputs, outputs);
         let marked = state.resources[&addr("trustform_data.a")].value();
         assert!(marked.get("secret").is_some_and(Value::is_sensitive), "sensitive marks survive a record");
+    }
+
+    #[test]
+    fn a_record_written_with_state_file_entries_replays_as_the_plain_one() {
+        let plain = Encryption::plaintext(crate::encryption::Payload::State);
+        let lineage = State::new().lineage;
+        let outputs = BTreeMap::from([("o".to_owned(), OutputState { value: "v".into(), sensitive: true })]);
+        let changes = [
+            put("trustform_data.a", "a"),
+            StateChange::Remove { address: addr("trustform_data.gone") },
+            put("module.m[\"k\"].trustform_data.b", "b \"quoted\"\nline"),
+            StateChange::Outputs(outputs),
+        ];
+        // Every put with its entry, and one without (encoded in the record only).
+        let entries: Vec<Option<EncodedEntry>> = changes
+            .iter()
+            .enumerate()
+            .map(|(i, change)| match change {
+                StateChange::Put { address, resource } if i == 0 => Some(EncodedEntry::of(address, resource)),
+                _ => None,
+            })
+            .collect();
+        let with = encode_changes_with(&plain, "t", &lineage, 4, &changes, &entries).unwrap();
+        let without = encode_changes(&plain, "t", &lineage, 4, &changes).unwrap();
+        let mut snapshot = State::new();
+        snapshot.lineage = lineage;
+        snapshot.serial = 3;
+        snapshot.resources.insert(addr("trustform_data.gone"), resource("gone"));
+        let replayed = |bytes: &[u8]| replay(&plain, Path::new("j"), Some(snapshot.clone()), bytes).unwrap();
+        let (with, without) = (replayed(&with), replayed(&without));
+        assert_eq!((with.records, without.records), (1, 1));
+        assert_eq!(with.state, without.state);
+        assert_eq!(with.state.unwrap().resources.len(), 2);
     }
 
     #[test]

@@ -1,13 +1,12 @@
 use crate::encryption::Payload;
 use crate::file::EncodedEntry;
 use crate::guard::check_serial;
-use crate::journal::{encode_changes, replay, JournalFile, Replayed};
+use crate::journal::{encode_changes_with, replay, JournalFile, Replayed};
 use crate::{
     check_overwrite, Encryption, LockError, LockInfo, Locker, ResourceState, State, StateChange, StateError,
     StateStore, StateUpdate,
 };
 use async_trait::async_trait;
-use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions, Permissions};
 use std::io::{self, Write};
@@ -59,16 +58,20 @@ struct WriteMemo {
     /// still those files, the stale-writer check needs no re-read: an apply persists after
     /// every resource, and decoding the whole state each time would make it quadratic.
     last: Option<Durable>,
-    /// The state-file entry of each resource an update of this instance put, encoded beside
-    /// its journal record, with the resource it encodes: a write uses it for exactly that
-    /// resource instead of encoding it again (see `State::to_json_bytes_with`).
-    entries: HashMap<ResourceAddr, (ResourceState, EncodedEntry)>,
-    /// Entries still being encoded, in the order of their updates.
-    entry_jobs: Vec<tokio::task::JoinHandle<EncodedEntries>>,
+    /// The state-file entry of each resource an update of this instance put, the same bytes
+    /// its journal record holds, with the resource it encodes: a write uses it for exactly that
+    /// resource instead of encoding it again (see `State::file_parts`).
+    /// Kept up to date by the updates' jobs on the blocking pool, beside their records.
+    entries: Entries,
 }
 
-/// The entries one update put (`Some`) or removed (`None`).
-type EncodedEntries = Vec<(ResourceAddr, Option<(ResourceState, EncodedEntry)>)>;
+type Entries = std::sync::Arc<std::sync::Mutex<rustc_hash::FxHashMap<ResourceAddr, (ResourceState, EncodedEntry)>>>;
+
+fn lock_entries(
+    entries: &Entries,
+) -> std::sync::MutexGuard<'_, rustc_hash::FxHashMap<ResourceAddr, (ResourceState, EncodedEntry)>> {
+    entries.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 #[derive(Debug)]
 struct Durable {
@@ -188,7 +191,7 @@ impl StateStore for LocalBackend {
         let incoming = self.encode_state(&mut memo, state).await?;
         // Written whole: the entries are in the state file now, and a later write encodes
         // what it needs.
-        memo.entries.clear();
+        lock_entries(&memo.entries).clear();
         let unchanged = self.unchanged(&mut memo).await?;
         match memo.last.as_ref().filter(|_| unchanged) {
             Some(durable) => {
@@ -218,10 +221,35 @@ impl StateStore for LocalBackend {
             update.serial,
             update.changes.clone(),
         );
-        let entry_changes = changes.clone();
-        let record = blocking(move || Ok(encode_changes(&encryption, &target, &lineage, serial, &changes)))
-            .await
-            .map_err(state_io("encode a journal record for", &self.journal_path()))??;
+        // Each resource is encoded once, as its state-file entry: the record holds those bytes,
+        // and the write that folds the journal reuses them.
+        let entries = self.memo.lock().await.entries.clone();
+        let record = blocking(move || {
+            let encoded: Vec<Option<EncodedEntry>> = changes
+                .iter()
+                .map(|change| match change {
+                    StateChange::Put { address, resource } => Some(EncodedEntry::of(address, resource)),
+                    StateChange::Remove { .. } | StateChange::Outputs(_) => None,
+                })
+                .collect();
+            let record = encode_changes_with(&encryption, &target, &lineage, serial, &changes, &encoded);
+            let mut entries = lock_entries(&entries);
+            for (change, entry) in changes.iter().zip(encoded) {
+                match (change, entry) {
+                    (StateChange::Put { address, resource }, Some(entry)) => {
+                        entries.insert(address.clone(), (resource.clone(), entry));
+                    }
+                    (StateChange::Remove { address }, _) => {
+                        entries.remove(address);
+                    }
+                    _ => {}
+                }
+            }
+            Ok(record)
+        })
+        .await
+        .map_err(state_io("encode a journal record for", &self.journal_path()))?;
+        let record = record?;
         let mut memo = self.memo.lock().await;
         // On any failure below, `memo.last` stays empty: the next update re-reads the files and
         // cuts off whatever this one left half written.
@@ -236,20 +264,6 @@ impl StateStore for LocalBackend {
             },
             None => self.append_after_reading(&mut memo, update, record).await?,
         };
-        // Each resource's state-file entry too, for the write that folds the journal: on the
-        // blocking pool, not waited for here (the write collects them, in order).
-        memo.entry_jobs.push(tokio::task::spawn_blocking(move || {
-            entry_changes
-                .iter()
-                .filter_map(|change| match change {
-                    StateChange::Put { address, resource } => {
-                        Some((address.clone(), Some((resource.clone(), EncodedEntry::of(address, resource)))))
-                    }
-                    StateChange::Remove { address } => Some((address.clone(), None)),
-                    StateChange::Outputs(_) => None,
-                })
-                .collect()
-        }));
         let snapshot_len = durable.snapshot.as_ref().map_or(0, |snapshot| snapshot.len);
         durable.lineage = update.lineage.to_owned();
         durable.serial = update.serial;
@@ -298,23 +312,20 @@ struct Loaded {
 
 impl LocalBackend {
     /// The bytes of `state` for its file, reusing the entries encoded as this instance
-    /// journaled its resources (once those still being encoded are in).
+    /// journaled its resources; joined and encrypted on the blocking pool (megabytes, for
+    /// thousands of resources).
     async fn encode_state(&self, memo: &mut WriteMemo, state: &State) -> Result<Vec<u8>, StateError> {
-        for job in std::mem::take(&mut memo.entry_jobs) {
-            // A job that did not finish only leaves its entries to be encoded below.
-            for (address, entry) in job.await.unwrap_or_default() {
-                match entry {
-                    Some(entry) => memo.entries.insert(address, entry),
-                    None => memo.entries.remove(&address),
-                };
-            }
-        }
-        let entries = &memo.entries;
-        let encoded = |address: &ResourceAddr, resource: &ResourceState| {
-            entries.get(address).filter(|(cached, _)| cached == resource).map(|(_, entry)| entry)
+        let parts = {
+            let entries = lock_entries(&memo.entries);
+            let encoded = |address: &ResourceAddr, resource: &ResourceState| {
+                entries.get(address).filter(|(cached, _)| cached == resource).map(|(_, entry)| entry)
+            };
+            state.file_parts(&encoded)
         };
-        let plaintext = Zeroizing::new(state.to_json_bytes_with(&encoded));
-        self.encryption.encode_bytes(&self.describe(), plaintext)
+        let (encryption, target) = (self.encryption.clone(), self.describe());
+        blocking(move || Ok(encryption.encode_bytes(&target, Zeroizing::new(parts.into_bytes()))))
+            .await
+            .map_err(state_io("encode", &self.path))?
     }
 
     /// The journal of updates not yet folded into the state file: `<path>.journal`.

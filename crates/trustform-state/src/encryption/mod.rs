@@ -313,7 +313,11 @@ impl Encryption {
 
     /// [`Encryption::encode`] of a state's bytes (`State::to_json_bytes` or the same bytes made
     /// another way).
-    pub(crate) fn encode_bytes(&self, target: &str, plaintext: Zeroizing<Vec<u8>>) -> Result<Vec<u8>, StateError> {
+    pub(crate) fn encode_bytes(&self, target: &str, mut plaintext: Zeroizing<Vec<u8>>) -> Result<Vec<u8>, StateError> {
+        if matches!(self.primary, Method::Unencrypted { .. }) && !self.enforced {
+            // Stored as they are: handed over rather than copied (megabytes, for a large state).
+            return Ok(std::mem::take(&mut *plaintext));
+        }
         self.encrypt(&plaintext).map_err(|problem| StateError::Encrypt { target: target.to_owned(), problem })
     }
 
