@@ -16,7 +16,9 @@
 //! Run: `cargo bench -p trustform-engine` (set `TRUSTFORM_BENCH_MAX=10000` for a quicker run;
 //! `TRUSTFORM_BENCH_ONLY=apply` runs only the apply benchmarks, `=scaling` only apply scaling,
 //! `=plan` only the plan one).
-//! `TRUSTFORM_BENCH_SIZES=5000` (comma-separated) picks the apply scaling sizes, to profile one.
+//! `TRUSTFORM_BENCH_SIZES=5000` (comma-separated) picks the apply scaling sizes, to profile one;
+//! `TRUSTFORM_BENCH_SHAPES=13` picks its shapes by number (1 chains ten deep, 2 ten long
+//! chains, 3 `for_each`).
 //! Every timed step runs `TRUSTFORM_BENCH_RUNS` times (default 3) and the median is printed, so
 //! one run disturbed by another process does not make the figure.
 
@@ -429,12 +431,15 @@ async fn apply_scaling() {
     // Chains ten deep (n/10 of them): what the issue compares with Terraform. Ten chains n/10
     // deep: every step of a chain waits for its predecessor to be durable, so n/10 writes
     // follow one another whatever the batching; the disk's sync time bounds that one.
-    for (shape, spec) in [
-        ("chains ten deep", deep_spec as fn(usize) -> String),
-        ("ten chains n/10 deep", chain_spec),
-        ("two for_each blocks of n/2 instances", for_each_spec),
+    let shapes = std::env::var("TRUSTFORM_BENCH_SHAPES").unwrap_or_default();
+    for (number, shape, spec) in [
+        ('1', "chains ten deep", deep_spec as fn(usize) -> String),
+        ('2', "ten chains n/10 deep", chain_spec),
+        ('3', "two for_each blocks of n/2 instances", for_each_spec),
     ] {
-        apply_scaling_of(shape, spec).await;
+        if shapes.is_empty() || shapes.contains(number) {
+            apply_scaling_of(shape, spec).await;
+        }
     }
 }
 

@@ -60,15 +60,21 @@ pub struct ApplyOutcome {
 /// whatever the size of the state (with a journaling store), and the whole state is cloned only
 /// when the store asks for it.
 ///
-/// Group commit: `update` changes the state in memory and returns only once an update that
-/// includes the change is durable. When several resources finish while an update is in flight,
-/// the next one covers all of them, so a wide graph does not queue one fsync per resource
-/// behind each other, and still no visit returns (and no dependent starts) before its change is
-/// on disk.
+/// Write-behind with group commit: a visit stages its change in memory and waits for an update
+/// that includes it to be durable; one writer ([`Persister::write_behind`], run beside the
+/// apply) hands the store everything staged while its previous update was being written. So
+/// the disk works while the walk goes on with the resources that do not wait for it, a wide
+/// graph does not queue one sync per resource, and still no visit returns (and no dependent
+/// starts) before its change is on disk.
 struct Persister<'a> {
     staged: std::sync::Mutex<Staged>,
-    /// How many changes the store holds; the lock makes writers take turns.
-    durable: Mutex<u64>,
+    /// Wakes the writer: a change was staged, or the apply is over.
+    wake_writer: tokio::sync::Notify,
+    /// Whether the apply is over, so that the writer returns once nothing is left to write.
+    closed: std::sync::atomic::AtomicBool,
+    /// Held by whoever is handing the store an update or the closing checkpoint, so that they
+    /// take turns.
+    store_turn: Mutex<()>,
     /// Whether an update failed: the store then does not hold the state in memory, and the
     /// closing checkpoint must not pretend it does.
     failed: std::sync::atomic::AtomicBool,
@@ -77,10 +83,10 @@ struct Persister<'a> {
 
 struct Staged {
     state: State,
-    /// How many changes have been made to the state.
-    version: u64,
     /// The changes the store does not hold yet, in order.
     pending: Vec<StateChange>,
+    /// Those waiting for the pending changes to be durable.
+    waiting: Vec<tokio::sync::oneshot::Sender<Result<(), Diagnostic>>>,
     /// The addresses whose record an earlier run left `creating` or tainted.
     unsettled: std::collections::BTreeSet<ResourceAddr>,
 }
@@ -90,11 +96,13 @@ impl<'a> Persister<'a> {
         Persister {
             staged: std::sync::Mutex::new(Staged {
                 state,
-                version: 0,
                 pending: Vec::new(),
+                waiting: Vec::new(),
                 unsettled: std::collections::BTreeSet::new(),
             }),
-            durable: Mutex::new(0),
+            wake_writer: tokio::sync::Notify::new(),
+            closed: std::sync::atomic::AtomicBool::new(false),
+            store_turn: Mutex::new(()),
             failed: std::sync::atomic::AtomicBool::new(false),
             store,
         }
@@ -131,55 +139,125 @@ impl<'a> Persister<'a> {
     /// Makes the changes `decide` chooses, looking at the state, and returns once an update
     /// including them is durable.
     async fn update(&self, decide: impl FnOnce(&State) -> Vec<StateChange>) -> Result<(), Diagnostic> {
-        let version = self.stage(decide);
-        self.flush_to(version).await
+        let durable = self.stage_and_wait(decide);
+        Self::durable(durable).await
     }
 
     /// [`Persister::update`] for a visit's last change: the visit gives up its parallelism slot
     /// once the change is staged, since only the disk is left to wait for, and still returns
     /// (letting its dependents start) only once the change is durable.
     async fn finish(&self, slot: &Slot, decide: impl FnOnce(&State) -> Vec<StateChange>) -> Result<(), Diagnostic> {
-        let version = self.stage(decide);
+        let durable = self.stage_and_wait(decide);
         slot.release();
-        self.flush_to(version).await
+        Self::durable(durable).await
     }
 
-    /// Makes the changes in memory only; a later flush makes them durable.
-    fn stage(&self, decide: impl FnOnce(&State) -> Vec<StateChange>) -> u64 {
+    /// Makes the changes in memory only; the writer makes them durable.
+    fn stage(&self, decide: impl FnOnce(&State) -> Vec<StateChange>) {
         let mut guard = self.lock_staged();
-        let staged = &mut *guard;
+        Self::make(&mut guard, decide);
+        drop(guard);
+        self.wake_writer.notify_one();
+    }
+
+    /// Stages the changes, and says when an update including them is durable.
+    fn stage_and_wait(
+        &self,
+        decide: impl FnOnce(&State) -> Vec<StateChange>,
+    ) -> tokio::sync::oneshot::Receiver<Result<(), Diagnostic>> {
+        let (durable, receiver) = tokio::sync::oneshot::channel();
+        let mut guard = self.lock_staged();
+        Self::make(&mut guard, decide);
+        guard.waiting.push(durable);
+        drop(guard);
+        self.wake_writer.notify_one();
+        receiver
+    }
+
+    fn make(staged: &mut Staged, decide: impl FnOnce(&State) -> Vec<StateChange>) {
         let changes = decide(&staged.state);
         for change in &changes {
             change.apply(&mut staged.state);
         }
         staged.pending.extend(changes);
-        staged.version += 1;
-        staged.version
+    }
+
+    async fn durable(receiver: tokio::sync::oneshot::Receiver<Result<(), Diagnostic>>) -> Result<(), Diagnostic> {
+        // The writer answers every waiter it takes; it is dropped unanswered only if the apply
+        // itself is, and then nobody is left to read this.
+        match receiver.await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(interrupted()),
+        }
     }
 
     /// Makes every change staged so far durable.
     async fn flush(&self) -> Result<(), Diagnostic> {
-        let version = self.lock_staged().version;
-        self.flush_to(version).await
+        let durable = {
+            let mut staged = self.lock_staged();
+            if staged.pending.is_empty() {
+                return Ok(());
+            }
+            let (durable, receiver) = tokio::sync::oneshot::channel();
+            staged.waiting.push(durable);
+            receiver
+        };
+        self.wake_writer.notify_one();
+        Self::durable(durable).await
     }
 
-    async fn flush_to(&self, version: u64) -> Result<(), Diagnostic> {
-        let mut durable = self.durable.lock().await;
-        if *durable >= version {
-            return Ok(());
-        }
-        // Visits woken at the same moment as this one (their provider calls answered together)
-        // stage their changes before this update takes the batch, instead of waiting a whole
-        // write for the next one.
-        tokio::task::yield_now().await;
-        let (lineage, serial, changes, written) = {
-            let mut guard = self.lock_staged();
-            guard.state.serial = guard.state.serial.saturating_add(1);
-            (guard.state.lineage.clone(), guard.state.serial, std::mem::take(&mut guard.pending), guard.version)
+    /// Runs `apply` with the writer beside it; the writer returns once `apply` has and every
+    /// change it staged has been handed to the store.
+    async fn with_writer<T>(&self, apply: impl std::future::Future<Output = T>) -> T {
+        let apply = async {
+            let outcome = apply.await;
+            self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+            self.wake_writer.notify_one();
+            outcome
         };
+        tokio::join!(apply, self.write_behind()).0
+    }
+
+    /// The writer: hands the store, as one update, everything staged since its last one, and
+    /// tells the visits that wait for it. After a failed update it waits for another change
+    /// (or a flush) before trying again, with what failed and what came since.
+    async fn write_behind(&self) {
+        let mut failed_last = false;
+        loop {
+            let batch = {
+                let mut guard = self.lock_staged();
+                let ready = !guard.pending.is_empty() && (!failed_last || !guard.waiting.is_empty());
+                ready.then(|| {
+                    guard.state.serial = guard.state.serial.saturating_add(1);
+                    (
+                        guard.state.lineage.clone(),
+                        guard.state.serial,
+                        std::mem::take(&mut guard.pending),
+                        std::mem::take(&mut guard.waiting),
+                    )
+                })
+            };
+            let Some((lineage, serial, changes, waiting)) = batch else {
+                if self.closed.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                self.wake_writer.notified().await;
+                continue;
+            };
+            let outcome = self.persist(&lineage, serial, changes).await;
+            failed_last = outcome.is_err();
+            for waiter in waiting {
+                // A waiter that is gone (its visit cancelled) needs no answer.
+                let _ = waiter.send(outcome.clone());
+            }
+        }
+    }
+
+    async fn persist(&self, lineage: &str, serial: u64, changes: Vec<StateChange>) -> Result<(), Diagnostic> {
+        let _turn = self.store_turn.lock().await;
         tracing::trace!(serial, changes = changes.len(), "persisting state");
         let whole = || self.lock_staged().state.clone();
-        let update = StateUpdate { lineage: &lineage, serial, changes: changes.into(), whole: &whole };
+        let update = StateUpdate { lineage, serial, changes: changes.into(), whole: &whole };
         if let Err(e) = self.store.persist(&update).await {
             self.failed.store(true, std::sync::atomic::Ordering::SeqCst);
             // Kept for the next update, so that the store still gets every change in order.
@@ -188,13 +266,12 @@ impl<'a> Persister<'a> {
             guard.pending.extend(later);
             return Err(persist_failed(self.store, &e));
         }
-        *durable = written;
         Ok(())
     }
 
     /// Folds the run's updates into the store's primary copy, when every one of them succeeded.
     async fn checkpoint(&self) -> Result<(), Diagnostic> {
-        let _durable = self.durable.lock().await;
+        let _turn = self.store_turn.lock().await;
         if self.failed.load(std::sync::atomic::Ordering::SeqCst) {
             return Ok(());
         }
@@ -277,9 +354,14 @@ impl Engine {
         }
         let mut diags = self.configure_providers(&state).await;
         let persister = Persister::new(state, store);
-        if diags.has_errors() {
-            return ApplyOutcome { state: persister.into_state(), diagnostics: diags };
+        if !diags.has_errors() {
+            diags = persister.with_writer(self.apply_with_writer(plan, &persister, diags)).await;
         }
+        ApplyOutcome { state: persister.into_state(), diagnostics: diags }
+    }
+
+    /// [`Engine::apply`] once the providers are configured, with the persister's writer running.
+    async fn apply_with_writer(&self, plan: &Plan, persister: &Persister<'_>, mut diags: Diagnostics) -> Diagnostics {
         if !plan.moved.is_empty() {
             // The plan was made with the objects at their new addresses (`moved` blocks): the
             // state records them there before anything else happens.
@@ -295,7 +377,7 @@ impl Engine {
                 .await;
             if let Err(d) = result {
                 diags.push(d);
-                return ApplyOutcome { state: persister.into_state(), diagnostics: diags };
+                return diags;
             }
         }
         if !plan.imported.is_empty() {
@@ -319,7 +401,7 @@ impl Engine {
                 .await;
             if let Err(d) = result {
                 diags.push(d);
-                return ApplyOutcome { state: persister.into_state(), diagnostics: diags };
+                return diags;
             }
             for imported in &plan.imported {
                 self.hook.event(Event::Imported { address: imported.address.clone(), id: imported.id.clone() });
@@ -350,10 +432,10 @@ impl Engine {
                 .await;
             diags.extend(result.err());
             diags.extend(persister.checkpoint().await.err());
-            return ApplyOutcome { state: persister.into_state(), diagnostics: diags };
+            return diags;
         }
 
-        diags.extend(self.forget_gone_objects(plan, &persister).await);
+        diags.extend(self.forget_gone_objects(plan, persister).await);
         persister.note_unsettled();
 
         let values = Values::default();
@@ -367,7 +449,7 @@ impl Engine {
         let options = WalkOptions { parallelism: self.parallelism, cancel: self.cancel.clone() };
         let report = walk_releasing(&dag, options, |id, slot| {
             let change = dag.node(id).map(|i| &plan.changes[i]);
-            let (values, modules, persister) = (&values, &modules, &persister);
+            let (values, modules, persister) = (&values, &modules, persister);
             async move {
                 match change {
                     Some(change) => self.apply_change(change, values, modules, persister, &slot).await,
@@ -401,7 +483,7 @@ impl Engine {
             diags.push(interrupted());
         }
 
-        if let Err(d) = self.apply_outputs(plan, &modules, &persister, &mut diags).await {
+        if let Err(d) = self.apply_outputs(plan, &modules, persister, &mut diags).await {
             diags.push(d);
         }
         if plan.mode == PlanMode::Normal {
@@ -412,7 +494,7 @@ impl Engine {
         drop((modules, report, dag));
         tokio::task::spawn_blocking(move || drop(values));
         diags.extend(persister.checkpoint().await.err());
-        ApplyOutcome { state: persister.into_state(), diagnostics: diags }
+        diags
     }
 
     /// Drops the records of objects refresh found gone and the plan does not touch (deleted

@@ -582,10 +582,79 @@ async fn an_ambiguous_failure_of_a_create_with_a_planned_id_leaves_a_record_the_
     assert_eq!(provider.objects().len(), 1);
 }
 
-/// A store that counts the updates an apply hands it.
+/// A store whose update number `fail_at` (from 1) fails, like a disk that was full for a moment.
+struct FailingOnce {
+    inner: MemoryBackend,
+    fail_at: usize,
+    updates: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl StateStore for FailingOnce {
+    async fn read(&self) -> Result<Option<State>, trustform_state::StateError> {
+        self.inner.read().await
+    }
+
+    async fn write(&self, state: &State) -> Result<(), trustform_state::StateError> {
+        self.inner.write(state).await
+    }
+
+    async fn persist(&self, update: &trustform_state::StateUpdate<'_>) -> Result<(), trustform_state::StateError> {
+        if self.updates.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_at {
+            return Err(trustform_state::StateError::SerialBackwards {
+                target: "the test store".into(),
+                stored: 9,
+                incoming: 1,
+            });
+        }
+        self.inner.persist(update).await
+    }
+
+    fn describe(&self) -> String {
+        "the test store".into()
+    }
+}
+
+/// A failed update fails the visits that waited for it, and its changes are not lost: the next
+/// update carries them, in order, before its own.
+#[tokio::test]
+async fn a_failed_update_fails_its_waiters_and_the_next_one_carries_its_changes() {
+    let spec = r#"
+resource "test_resource" "x" { name = "x" }
+output "o" { value = "v" }
+"#;
+    // The updates: x's `creating` record, x's result, the outputs.
+    let failing = |fail_at| FailingOnce { inner: MemoryBackend::new(), fail_at, updates: Default::default() };
+
+    // The record fails: the create is not sent, and the record's removal follows it out.
+    let provider = TestProvider::new(TestProviderConfig::default().names_as_ids());
+    let apply_engine = engine(spec, &provider);
+    let store = failing(1);
+    let outcome = apply_engine.apply(&plan(&apply_engine, &State::new()).await, State::new(), &store).await;
+    assert!(outcome.diagnostics.iter().any(|d| d.code == "TF1010"), "{:?}", outcome.diagnostics);
+    assert_eq!(provider.count(CallKind::Create), 0, "a create whose record failed is not sent");
+    let stored = store.inner.read().await.unwrap().expect("the next update was written");
+    assert!(stored.resources.is_empty(), "{:?}", stored.resources);
+    assert_eq!((stored.resources, stored.outputs), (outcome.state.resources, outcome.state.outputs));
+
+    // The result fails: x fails, and the outputs' update records x as the cloud answered.
+    let provider = TestProvider::new(TestProviderConfig::default().names_as_ids());
+    let apply_engine = engine(spec, &provider);
+    let store = failing(2);
+    let outcome = apply_engine.apply(&plan(&apply_engine, &State::new()).await, State::new(), &store).await;
+    assert!(outcome.diagnostics.iter().any(|d| d.code == "TF1010"), "{:?}", outcome.diagnostics);
+    assert_eq!(provider.count(CallKind::Create), 1);
+    let stored = store.inner.read().await.unwrap().expect("the next update was written");
+    let x = &stored.resources[&addr("test_resource.x")];
+    assert_eq!(x.status, trustform_state::ResourceStatus::Ready, "the failed update's change came with the next");
+    assert_eq!(stored.outputs.keys().collect::<Vec<_>>(), ["o"]);
+    assert_eq!((stored.resources, stored.outputs), (outcome.state.resources, outcome.state.outputs));
+}
+
+/// A store that records the size of each update an apply hands it.
 struct CountingStore {
     inner: MemoryBackend,
-    updates: std::sync::atomic::AtomicUsize,
+    updates: std::sync::Mutex<Vec<usize>>,
 }
 
 #[async_trait::async_trait]
@@ -599,7 +668,7 @@ impl StateStore for CountingStore {
     }
 
     async fn persist(&self, update: &trustform_state::StateUpdate<'_>) -> Result<(), trustform_state::StateError> {
-        self.updates.fetch_add(1, Ordering::SeqCst);
+        self.updates.lock().unwrap().push(update.changes.len());
         self.inner.persist(update).await
     }
 
@@ -608,8 +677,10 @@ impl StateStore for CountingStore {
     }
 }
 
-/// Group commit: resources whose provider calls are answered at the same moment share one
-/// update, even with a store that answers at once (which lets nothing else run in between).
+/// Group commit: resources whose provider calls are answered at the same moment share
+/// updates, even with a store that answers at once (which lets nothing else run in between).
+/// The writer starts as soon as a change is staged and takes everything staged while it
+/// writes, so the first of a wave may go alone; the rest shares one update.
 #[tokio::test(start_paused = true)]
 async fn resources_that_finish_together_share_one_update() {
     let provider = TestProvider::new(TestProviderConfig::default().latency(std::time::Duration::from_secs(5)));
@@ -620,8 +691,11 @@ async fn resources_that_finish_together_share_one_update() {
     let outcome = engine.apply(&plan, State::new(), &store).await;
     assert!(!outcome.diagnostics.has_errors(), "{:?}", outcome.diagnostics);
     assert_eq!(store.inner.read().await.unwrap().unwrap().resources.len(), 8);
-    // The eight create checkpoints together, the eight results together, then the outputs.
-    assert_eq!(store.updates.load(Ordering::SeqCst), 3);
+    // Seventeen changes: the eight create checkpoints, the eight results, the outputs.
+    let updates = store.updates.lock().unwrap().clone();
+    assert_eq!(updates.iter().sum::<usize>(), 17, "{updates:?}");
+    assert!(updates.len() <= 4, "each wave of eight shares updates: {updates:?}");
+    assert!(updates.contains(&8), "the eight results that came together share one update: {updates:?}");
 }
 
 /// An object deleted behind the state's back (or by a destroy killed before it saved the

@@ -155,7 +155,15 @@ where
     let mut progress = Progress::new(dag);
     let mut in_flight = FuturesUnordered::new();
     let released = Arc::new(Released::default());
+    let mut started_this_turn = 0;
     loop {
+        if started_this_turn >= TURN {
+            // Visits that run without waiting (a zero-latency provider, a no-op) would
+            // otherwise keep this task busy for the whole walk, and what runs beside it in the
+            // same task (the apply's state writer) would wait for the walk to end.
+            tokio::task::yield_now().await;
+            started_this_turn = 0;
+        }
         // Invariant: visits in flight that hold their slot are at most `parallelism`. Every
         // visit lives in `in_flight` from its start until its result is recorded, and this is
         // the only place visits start.
@@ -168,6 +176,7 @@ where
             let slot = Slot { released: Arc::new(AtomicBool::new(false)), walk: released.clone() };
             let flag = slot.released.clone();
             in_flight.push(visit(id, slot).map(move |result| (id, result, flag)));
+            started_this_turn += 1;
         }
         let finished = {
             let next = std::pin::pin!(in_flight.next());
@@ -188,6 +197,10 @@ where
     }
     progress.into_report()
 }
+
+/// How many visits a walk starts before it lets the rest of its task run: a count rather than
+/// a time, so that which changes share a state update does not depend on the machine's speed.
+const TURN: usize = 32;
 
 /// Bookkeeping of a walk, in tables indexed by [`NodeId::index`].
 struct Progress<'dag, N, E> {
