@@ -215,7 +215,9 @@ impl<'a> Persister<'a> {
             self.wake_writer.notify_one();
             outcome
         };
-        tokio::join!(apply, self.write_behind()).0
+        // Biased: whenever the task runs, the apply goes first, so that the writer finds
+        // everything the visits woken together have staged.
+        tokio::join!(biased; apply, self.write_behind()).0
     }
 
     /// The writer: hands the store, as one update, everything staged since its last one, and
@@ -224,6 +226,9 @@ impl<'a> Persister<'a> {
     async fn write_behind(&self) {
         let mut failed_last = false;
         loop {
+            // Visits woken at the same moment as the last one stage their changes before this
+            // update takes the batch, instead of waiting a whole write for the next one.
+            tokio::task::yield_now().await;
             let batch = {
                 let mut guard = self.lock_staged();
                 let ready = !guard.pending.is_empty() && (!failed_last || !guard.waiting.is_empty());
@@ -549,6 +554,8 @@ impl Engine {
             .instance(&change.provider)
             .ok_or_else(|| Diagnostics::from(missing_provider(addr, &change.provider)))?;
         let type_name = addr.type_name();
+        // Looked up once: every step below reads the block.
+        let block = self.block(addr);
         let started = Instant::now();
         tracing::debug!(address = %addr, action = ?change.action(), "applying");
         self.hook.event(Event::ApplyStarted { address: addr.clone(), action: change.action() });
@@ -558,7 +565,7 @@ impl Engine {
                 action: change.action(),
                 message: message.clone(),
             });
-            let span = self.block(addr).map(|r| r.span.clone());
+            let span = block.map(|r| r.span.clone());
             Diagnostics::from(
                 Diagnostic::error("TF1000", format!("Failed to {verb} resource"), format!("{verb} {addr}: {message}"))
                     .with_span(span)
@@ -569,7 +576,7 @@ impl Engine {
         if matches!(change.action(), Action::Read | Action::Create | Action::Update) || change.action().is_replace() {
             // Preconditions not known at plan time are decided now, before the cloud is
             // touched; those known then are evaluated again on the final values.
-            self.check_conditions(change, modules, None).inspect_err(|d| {
+            self.check_conditions(change, block, modules, None).inspect_err(|d| {
                 self.hook.event(Event::ApplyFailed {
                     address: addr.clone(),
                     action: change.action(),
@@ -582,13 +589,12 @@ impl Engine {
                 unreachable!("handled above")
             }
             ChangeValues::Read { .. } => {
-                let final_config = self.final_config(change, modules)?;
-                let resource =
-                    self.block(addr).ok_or_else(|| Diagnostics::from(missing_provider(addr, &change.provider)))?;
+                let final_config = self.final_config(change, block, modules)?;
+                let resource = block.ok_or_else(|| Diagnostics::from(missing_provider(addr, &change.provider)))?;
                 let value = std::sync::Arc::new(self.read_data(resource, addr, &final_config).await?);
                 values.share(addr, value.clone());
                 self.record_data(change, &value, persister, slot).await?;
-                self.check_postconditions(change, modules, &value)?;
+                self.check_postconditions(change, block, modules, &value)?;
                 None
             }
             ChangeValues::Delete { before } => {
@@ -598,7 +604,7 @@ impl Engine {
                 None
             }
             ChangeValues::Create { .. } | ChangeValues::Update { .. } | ChangeValues::Replace { .. } => {
-                let (planned, derived) = self.final_value(change, modules)?;
+                let (planned, derived) = self.final_value(change, block, modules)?;
                 let dependencies = change.dependencies.clone();
                 if let ChangeValues::Replace { before, order: ReplaceOrder::DeleteFirst, .. } = &change.values {
                     provider
@@ -708,7 +714,7 @@ impl Engine {
                 }
                 // A failed postcondition fails this resource (its dependents are skipped) and
                 // keeps it in state, as Terraform does.
-                self.check_postconditions(change, modules, &new_value)?;
+                self.check_postconditions(change, block, modules, &new_value)?;
                 if let ChangeValues::Replace { before, order: ReplaceOrder::CreateFirst, .. } = &change.values {
                     provider.delete(type_name, before).await.map_err(|e| {
                         let old = before.get("id").map(Value::render).unwrap_or_default();
@@ -759,11 +765,12 @@ impl Engine {
     fn check_conditions(
         &self,
         change: &Change,
+        block: Option<&Resource>,
         modules: &ModuleEval<'_>,
         self_value: Option<&Value>,
     ) -> Result<(), Diagnostics> {
         let addr = &change.address;
-        let Some(resource) = self.block(addr) else { return Ok(()) };
+        let Some(resource) = block else { return Ok(()) };
         let (conditions, kind) = match self_value {
             None => (&resource.conditions.preconditions, ConditionKind::Precondition),
             Some(_) => (&resource.conditions.postconditions, ConditionKind::Postcondition),
@@ -793,10 +800,11 @@ impl Engine {
     fn check_postconditions(
         &self,
         change: &Change,
+        block: Option<&Resource>,
         modules: &ModuleEval<'_>,
         new_value: &Value,
     ) -> Result<(), Diagnostics> {
-        self.check_conditions(change, modules, Some(new_value)).inspect_err(|d| {
+        self.check_conditions(change, block, modules, Some(new_value)).inspect_err(|d| {
             self.hook.event(Event::ApplyFailed {
                 address: change.address.clone(),
                 action: change.action(),
@@ -859,9 +867,14 @@ impl Engine {
     }
 
     /// Re-evaluates an instance's configuration now that its dependencies are applied.
-    fn final_config(&self, change: &Change, modules: &ModuleEval<'_>) -> Result<Value, Diagnostics> {
+    fn final_config(
+        &self,
+        change: &Change,
+        block: Option<&Resource>,
+        modules: &ModuleEval<'_>,
+    ) -> Result<Value, Diagnostics> {
         let addr = &change.address;
-        let resource = self.block(addr).ok_or_else(|| {
+        let resource = block.ok_or_else(|| {
             Diagnostics::from(Diagnostic::error(
                 "TF1012",
                 "Configuration changed",
@@ -926,11 +939,12 @@ impl Engine {
     fn final_value(
         &self,
         change: &Change,
+        block: Option<&Resource>,
         modules: &ModuleEval<'_>,
     ) -> Result<(Value, Vec<(String, Value)>), Diagnostics> {
         let addr = &change.address;
         let type_name = addr.type_name();
-        let given = self.final_config(change, modules)?;
+        let given = self.final_config(change, block, modules)?;
         let provider = self
             .providers
             .instance(&change.provider)

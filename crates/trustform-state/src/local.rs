@@ -298,9 +298,9 @@ impl StateStore for LocalBackend {
 /// The smallest journal folded into the state file during a run: below it, a fold (the whole
 /// state encoded, written and synced, the journal removed and started again) costs more than
 /// the journal saves, and the run's closing checkpoint folds it anyway. An apply of ten
-/// thousand small resources journals about 4 MiB; reading (replaying) that much after a kill
-/// takes some 15 ms.
-const COMPACT_AT_LEAST: u64 = 4 * 1024 * 1024;
+/// thousand small resources journals about 6 MiB (each record holds its resources' state-file
+/// entries, pretty-printed); reading (replaying) that much after a kill takes some 25 ms.
+const COMPACT_AT_LEAST: u64 = 8 * 1024 * 1024;
 
 /// The state file and its journal as read together.
 struct Loaded {
