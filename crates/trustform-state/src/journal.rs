@@ -129,16 +129,8 @@ enum ChangeEntry {
     Remove(ResourceAddr),
 }
 
-/// The framed, encrypted bytes of one update. `target` names the store, for messages.
-pub(crate) fn encode_record(
-    encryption: &Encryption,
-    target: &str,
-    update: &StateUpdate<'_>,
-) -> Result<Vec<u8>, StateError> {
-    encode_changes(encryption, target, update.lineage, update.serial, &update.changes)
-}
-
-/// [`encode_record`] from the update's parts.
+/// The framed, encrypted bytes of one update (its lineage, serial and changes). `target` names
+/// the store, for messages.
 pub(crate) fn encode_changes(
     encryption: &Encryption,
     target: &str,
@@ -334,24 +326,37 @@ impl LocalJournal {
     }
 
     /// Appends `update` and syncs it. The first append of this instance cuts off a torn tail.
+    /// The record is encoded (and encrypted) in the same trip to the blocking pool as the write,
+    /// so an apply's walk goes on meanwhile.
     pub async fn append(&self, update: &StateUpdate<'_>) -> Result<(), StateError> {
-        let record = encode_record(&self.encryption, &format!("the state journal {}", self.path.display()), update)?;
         let mut open = self.open.lock().await;
         let file = open.take();
-        let path = self.path.clone();
-        let file = blocking(move || {
+        let (path, encryption, lineage, serial, changes) = (
+            self.path.clone(),
+            self.encryption.clone(),
+            update.lineage.to_owned(),
+            update.serial,
+            update.changes.clone(),
+        );
+        let target = format!("the state journal {}", self.path.display());
+        let appended = blocking(move || {
+            let record = match encode_changes(&encryption, &target, &lineage, serial, &changes) {
+                Ok(record) => record,
+                Err(error) => return Ok((file, Err(error))),
+            };
             let mut file = match file {
                 Some(file) => file,
                 None => JournalFile::open(&path)?,
             };
             file.append(&record)?;
-            Ok(file)
+            Ok((Some(file), Ok(())))
         })
         .await
         .map_err(journal_io("append to", &self.path))?;
         // Only after a whole append: a failed one leaves a tail the next open cuts off.
-        *open = Some(file);
-        Ok(())
+        let (file, encoded) = appended;
+        *open = file;
+        encoded
     }
 
     /// Deletes the journal, whose records the snapshot now holds.
@@ -470,9 +475,7 @@ mod tests {
     }
 
     fn record(encryption: &Encryption, lineage: &str, serial: u64, changes: &[StateChange]) -> Vec<u8> {
-        let whole = State::new;
-        encode_record(encryption, "t", &StateUpdate { lineage, serial, changes: changes.into(), whole: &whole })
-            .unwrap()
+        encode_changes(encryption, "t", lineage, serial, changes).unwrap()
     }
 
     fn put(address: &str, id: &str) -> StateChange {
