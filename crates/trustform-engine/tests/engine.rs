@@ -582,15 +582,22 @@ async fn an_ambiguous_failure_of_a_create_with_a_planned_id_leaves_a_record_the_
     assert_eq!(provider.objects().len(), 1);
 }
 
-/// A store whose update number `fail_at` (from 1) fails, like a disk that was full for a moment.
-struct FailingOnce {
+/// A store that records the size of each update an apply hands it, and fails update number
+/// `fail_at` (from 1) if set, like a disk that was full for a moment.
+struct RecordingStore {
     inner: MemoryBackend,
-    fail_at: usize,
-    updates: std::sync::atomic::AtomicUsize,
+    fail_at: Option<usize>,
+    updates: std::sync::Mutex<Vec<usize>>,
+}
+
+impl RecordingStore {
+    fn new(fail_at: Option<usize>) -> Self {
+        RecordingStore { inner: MemoryBackend::new(), fail_at, updates: Default::default() }
+    }
 }
 
 #[async_trait::async_trait]
-impl StateStore for FailingOnce {
+impl StateStore for RecordingStore {
     async fn read(&self) -> Result<Option<State>, trustform_state::StateError> {
         self.inner.read().await
     }
@@ -600,7 +607,12 @@ impl StateStore for FailingOnce {
     }
 
     async fn persist(&self, update: &trustform_state::StateUpdate<'_>) -> Result<(), trustform_state::StateError> {
-        if self.updates.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_at {
+        let number = {
+            let mut updates = self.updates.lock().unwrap();
+            updates.push(update.changes.len());
+            updates.len()
+        };
+        if self.fail_at == Some(number) {
             return Err(trustform_state::StateError::SerialBackwards {
                 target: "the test store".into(),
                 stored: 9,
@@ -624,12 +636,11 @@ resource "test_resource" "x" { name = "x" }
 output "o" { value = "v" }
 "#;
     // The updates: x's `creating` record, x's result, the outputs.
-    let failing = |fail_at| FailingOnce { inner: MemoryBackend::new(), fail_at, updates: Default::default() };
 
     // The record fails: the create is not sent, and the record's removal follows it out.
     let provider = TestProvider::new(TestProviderConfig::default().names_as_ids());
     let apply_engine = engine(spec, &provider);
-    let store = failing(1);
+    let store = RecordingStore::new(Some(1));
     let outcome = apply_engine.apply(&plan(&apply_engine, &State::new()).await, State::new(), &store).await;
     assert!(outcome.diagnostics.iter().any(|d| d.code == "TF1010"), "{:?}", outcome.diagnostics);
     assert_eq!(provider.count(CallKind::Create), 0, "a create whose record failed is not sent");
@@ -640,7 +651,7 @@ output "o" { value = "v" }
     // The result fails: x fails, and the outputs' update records x as the cloud answered.
     let provider = TestProvider::new(TestProviderConfig::default().names_as_ids());
     let apply_engine = engine(spec, &provider);
-    let store = failing(2);
+    let store = RecordingStore::new(Some(2));
     let outcome = apply_engine.apply(&plan(&apply_engine, &State::new()).await, State::new(), &store).await;
     assert!(outcome.diagnostics.iter().any(|d| d.code == "TF1010"), "{:?}", outcome.diagnostics);
     assert_eq!(provider.count(CallKind::Create), 1);
@@ -651,43 +662,17 @@ output "o" { value = "v" }
     assert_eq!((stored.resources, stored.outputs), (outcome.state.resources, outcome.state.outputs));
 }
 
-/// A store that records the size of each update an apply hands it.
-struct CountingStore {
-    inner: MemoryBackend,
-    updates: std::sync::Mutex<Vec<usize>>,
-}
-
-#[async_trait::async_trait]
-impl StateStore for CountingStore {
-    async fn read(&self) -> Result<Option<State>, trustform_state::StateError> {
-        self.inner.read().await
-    }
-
-    async fn write(&self, state: &State) -> Result<(), trustform_state::StateError> {
-        self.inner.write(state).await
-    }
-
-    async fn persist(&self, update: &trustform_state::StateUpdate<'_>) -> Result<(), trustform_state::StateError> {
-        self.updates.lock().unwrap().push(update.changes.len());
-        self.inner.persist(update).await
-    }
-
-    fn describe(&self) -> String {
-        self.inner.describe()
-    }
-}
-
 /// Group commit: resources whose provider calls are answered at the same moment share
 /// updates, even with a store that answers at once (which lets nothing else run in between).
-/// The writer starts as soon as a change is staged and takes everything staged while it
-/// writes, so the first of a wave may go alone; the rest shares one update.
+/// The writer takes what the walk staged before it got its turn, so a wave may still be split
+/// where the walk lets it run in the middle of one.
 #[tokio::test(start_paused = true)]
 async fn resources_that_finish_together_share_one_update() {
     let provider = TestProvider::new(TestProviderConfig::default().latency(std::time::Duration::from_secs(5)));
     let spec: String = (0..8).map(|i| format!("resource \"test_resource\" \"r{i}\" {{ name = \"r{i}\" }}\n")).collect();
     let engine = engine(&spec, &provider);
     let plan = plan(&engine, &State::new()).await;
-    let store = CountingStore { inner: MemoryBackend::new(), updates: Default::default() };
+    let store = RecordingStore::new(None);
     let outcome = engine.apply(&plan, State::new(), &store).await;
     assert!(!outcome.diagnostics.has_errors(), "{:?}", outcome.diagnostics);
     assert_eq!(store.inner.read().await.unwrap().unwrap().resources.len(), 8);

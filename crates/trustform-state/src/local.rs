@@ -46,6 +46,11 @@ pub struct LocalBackend {
     /// What this instance has written. Held across each write, so that writes through one
     /// instance run one at a time.
     memo: tokio::sync::Mutex<WriteMemo>,
+    /// The state-file entry of each resource an update of this instance put, the same bytes
+    /// its journal record holds, with the resource it encodes: a write uses it for exactly that
+    /// resource instead of encoding it again (see `State::file_parts`). Kept up to date by the
+    /// updates' jobs on the blocking pool, beside their records.
+    entries: Entries,
     /// The open lock file while this instance holds its OS lock, with the lock's id.
     held: std::sync::Mutex<Option<(String, File)>>,
 }
@@ -58,18 +63,12 @@ struct WriteMemo {
     /// still those files, the stale-writer check needs no re-read: an apply persists after
     /// every resource, and decoding the whole state each time would make it quadratic.
     last: Option<Durable>,
-    /// The state-file entry of each resource an update of this instance put, the same bytes
-    /// its journal record holds, with the resource it encodes: a write uses it for exactly that
-    /// resource instead of encoding it again (see `State::file_parts`).
-    /// Kept up to date by the updates' jobs on the blocking pool, beside their records.
-    entries: Entries,
 }
 
-type Entries = std::sync::Arc<std::sync::Mutex<rustc_hash::FxHashMap<ResourceAddr, (ResourceState, EncodedEntry)>>>;
+type EntryMap = rustc_hash::FxHashMap<ResourceAddr, (ResourceState, EncodedEntry)>;
+type Entries = std::sync::Arc<std::sync::Mutex<EntryMap>>;
 
-fn lock_entries(
-    entries: &Entries,
-) -> std::sync::MutexGuard<'_, rustc_hash::FxHashMap<ResourceAddr, (ResourceState, EncodedEntry)>> {
+fn lock_entries(entries: &Entries) -> std::sync::MutexGuard<'_, EntryMap> {
     entries.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -104,6 +103,7 @@ impl LocalBackend {
             path: path.into(),
             encryption: Encryption::plaintext(Payload::State),
             memo: tokio::sync::Mutex::new(WriteMemo::default()),
+            entries: Entries::default(),
             held: std::sync::Mutex::new(None),
         }
     }
@@ -188,10 +188,10 @@ impl StateStore for LocalBackend {
 
     async fn write(&self, state: &State) -> Result<(), StateError> {
         let mut memo = self.memo.lock().await;
-        let incoming = self.encode_state(&mut memo, state).await?;
+        let incoming = self.encode_state(state).await?;
         // Written whole: the entries are in the state file now, and a later write encodes
         // what it needs.
-        lock_entries(&memo.entries).clear();
+        lock_entries(&self.entries).clear();
         let unchanged = self.unchanged(&mut memo).await?;
         match memo.last.as_ref().filter(|_| unchanged) {
             Some(durable) => {
@@ -223,7 +223,7 @@ impl StateStore for LocalBackend {
         );
         // Each resource is encoded once, as its state-file entry: the record holds those bytes,
         // and the write that folds the journal reuses them.
-        let entries = self.memo.lock().await.entries.clone();
+        let entries = self.entries.clone();
         let record = blocking(move || {
             let encoded: Vec<Option<EncodedEntry>> = changes
                 .iter()
@@ -271,7 +271,7 @@ impl StateStore for LocalBackend {
             // Folding the journal in costs the whole state, but happens only when the journal has
             // grown by as much again: a constant amount of work per update, amortised.
             drop(journal);
-            let incoming = self.encode_state(&mut memo, &update.state()).await?;
+            let incoming = self.encode_state(&update.state()).await?;
             durable.snapshot = self.write_snapshot(incoming).await?;
         } else {
             durable.journal = Some(journal);
@@ -314,9 +314,9 @@ impl LocalBackend {
     /// The bytes of `state` for its file, reusing the entries encoded as this instance
     /// journaled its resources; joined and encrypted on the blocking pool (megabytes, for
     /// thousands of resources).
-    async fn encode_state(&self, memo: &mut WriteMemo, state: &State) -> Result<Vec<u8>, StateError> {
+    async fn encode_state(&self, state: &State) -> Result<Vec<u8>, StateError> {
         let parts = {
-            let entries = lock_entries(&memo.entries);
+            let entries = lock_entries(&self.entries);
             let encoded = |address: &ResourceAddr, resource: &ResourceState| {
                 entries.get(address).filter(|(cached, _)| cached == resource).map(|(_, entry)| entry)
             };
