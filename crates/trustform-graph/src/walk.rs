@@ -609,4 +609,29 @@ mod tests {
         assert!(report.is_success());
         assert_eq!(peak.load(Ordering::SeqCst), 3);
     }
+
+    /// Visits that never wait do not hold the task for the whole walk: what runs beside the
+    /// walk in the same task (the apply's state writer) gets a turn every `TURN` visits.
+    #[tokio::test]
+    async fn a_walk_of_visits_that_never_wait_lets_the_rest_of_its_task_run() {
+        let visits = 10 * TURN;
+        let (dag, _) = graph(visits, &[]);
+        let (done, turns) = (AtomicBool::new(false), AtomicUsize::new(0));
+        let walk = async {
+            let report = walk_releasing(&dag, with_parallelism(4), |_, _| async { Ok::<(), ()>(()) }).await;
+            done.store(true, Ordering::SeqCst);
+            report
+        };
+        let beside = std::future::poll_fn(|cx| {
+            if done.load(Ordering::SeqCst) {
+                return std::task::Poll::Ready(());
+            }
+            turns.fetch_add(1, Ordering::SeqCst);
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        });
+        let (report, ()) = tokio::join!(biased; walk, beside);
+        assert!(report.is_success());
+        assert!(turns.load(Ordering::SeqCst) >= visits / TURN, "{} turns", turns.load(Ordering::SeqCst));
+    }
 }
